@@ -1,0 +1,28 @@
+import type { Crm } from '../src/domain/index.js';
+
+/** Why a CRM call failed, normalized across CRMs so retry classification can stay pure. */
+export interface CrmFailure {
+  crm: Crm;
+  /** HTTP status when known (jsforce hides it for some errors). */
+  status?: number;
+  /** The CRM's error code, e.g. RATE_LIMIT, REQUEST_LIMIT_EXCEEDED, VALIDATION_ERROR, UNABLE_TO_LOCK_ROW. */
+  code?: string;
+  /** HubSpot 429 policy: TEN_SECONDLY_ROLLING, SECONDLY or DAILY. */
+  policy?: string;
+  /** Server-provided wait (Retry-After or rate-limit interval), in ms. */
+  retryAfterMs?: number;
+  /** true for connection refused/reset, DNS, timeouts: the request may or may not have reached the CRM. */
+  network?: boolean;
+  message: string;
+}
+
+export class CrmError extends Error {
+  constructor(readonly failure: CrmFailure) {
+    super(`${failure.crm}${failure.status ? ` ${failure.status}` : ''}${failure.code ? ` ${failure.code}` : ''}: ${failure.message}`);
+    this.name = 'CrmError';
+  }
+}
+
+export function isCrmError(err: unknown): err is CrmError {
+  return err instanceof Error && err.name === 'CrmError' && 'failure' in err;
+}

@@ -1,0 +1,85 @@
+import type { JobContext } from '../src/queue/context.js';
+import type { WritebackJob } from '../src/queue/catalog.js';
+import { leadKey, type LeadRef, type Score } from '../src/domain/index.js';
+import type { WritebackStep } from '../src/store/handoffs.js';
+
+/** Raised for a job that can never succeed (e.g. its handoff record is gone): no retry. */
+export class PermanentJobError extends Error {
+  override name = 'PermanentJobError';
+}
+
+/**
+ * Writes a handoff to the CRM: score fields, lifecycle stage and the note, in parallel. Each step is
+ * recorded when the CRM acknowledges it, so a retry redoes only what is missing. The note is marked
+ * `started` before its create call: a retry that finds `started` asks the connector to look for a
+ * note from the earlier attempt before creating one, so a crash between the CRM call and our record
+ * never yields a second note.
+ */
+export async function processWriteback(ctx: JobContext, job: WritebackJob): Promise<{ written: WritebackStep[] }> {
+  if (job.kind === 'score') {
+    const state = await ctx.leads.get(job.lead);
+    if (!state.score) return { written: [] };
+    await writeScore(ctx, job.lead, state.score);
+    return { written: ['scores'] };
+  }
+
+  const record = await ctx.handoffs.get(job.handoffId);
+  if (!record) throw new PermanentJobError(`handoff ${job.handoffId} has no record`);
+  const { handoff, note } = record;
+  const progress = await ctx.handoffs.progress(handoff.id);
+  if (progress.completedAt) return { written: [] };
+
+  const steps: Promise<WritebackStep>[] = [];
+  if (!progress.scores) {
+    steps.push(
+      (async () => {
+        // The freshest score, not the one at decision time: a later rescore may already be written.
+        const state = await ctx.leads.get(handoff.lead);
+        await writeScore(ctx, handoff.lead, state.score ?? handoff.score);
+        await ctx.handoffs.mark(handoff.id, 'scores', 'done');
+        return 'scores';
+      })(),
+    );
+  }
+  if (!progress.stage) {
+    steps.push(
+      (async () => {
+        await ctx.connector.advanceStage(handoff.lead, handoff.stage);
+        await ctx.handoffs.mark(handoff.id, 'stage', handoff.stage);
+        return 'stage';
+      })(),
+    );
+  }
+  if (!progress.note || progress.note === 'started') {
+    const mayExist = progress.note === 'started';
+    steps.push(
+      (async () => {
+        if (!mayExist) await ctx.handoffs.mark(handoff.id, 'note', 'started');
+        const result = await ctx.connector.createHandoffNote(handoff.lead, handoff.id, note.html, mayExist);
+        await ctx.handoffs.mark(handoff.id, 'note', result.id);
+        return 'note';
+      })(),
+    );
+  }
+
+  const settled = await Promise.allSettled(steps);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+
+  const completedAt = ctx.now();
+  await ctx.handoffs.mark(handoff.id, 'completedAt', String(completedAt));
+  ctx.metrics.speedToLead.observe((completedAt - handoff.receivedAt) / 1000);
+  await ctx.handoffs.audit({
+    type: 'writeback',
+    handoffId: handoff.id,
+    lead: leadKey(handoff.lead),
+    detail: { speedToLeadMs: completedAt - handoff.receivedAt },
+    at: completedAt,
+  });
+  return { written: settled.map((s) => (s as PromiseFulfilledResult<WritebackStep>).value) };
+}
+
+async function writeScore(ctx: JobContext, lead: LeadRef, score: Score): Promise<void> {
+  const failures = await ctx.connector.writeScores([{ lead, score }]);
+  if (failures[0]) throw failures[0].error;
+}

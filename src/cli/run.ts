@@ -1,0 +1,91 @@
+import type { Server } from 'node:http';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
+import type { Env } from '../config/env.js';
+import type { Config } from '../config/schema.js';
+import { createApp } from '../http/app.js';
+import { createLogger, type Logger } from '../logger.js';
+import { createMetrics } from '../metrics.js';
+import { createJobContext } from '../queue/context.js';
+import { closeQueues, openQueues } from '../queue/queues.js';
+import { startWorkers } from '../queue/workers.js';
+import { assertNoEviction, connectRedis } from '../store/redis.js';
+
+export interface Running {
+  /** Stops taking work, lets in-flight requests and jobs finish, then closes connections. */
+  stop(): Promise<void>;
+  server?: Server;
+  workers: Worker[];
+}
+
+export interface RunOptions {
+  http: boolean;
+  worker: boolean;
+  logger?: Logger;
+}
+
+/** Starts the HTTP server, the workers, or both in one process. */
+export async function run(env: Env, config: Config, opts: RunOptions): Promise<Running> {
+  const logger = opts.logger ?? createLogger(env.LOG_LEVEL);
+  const metrics = createMetrics({ defaults: true });
+  const connections: Redis[] = [];
+  // Closed in order on stop: first what takes work in, then queues, then connections.
+  const closers: (() => Promise<void>)[] = [];
+  const connect = (name: string, failFast: boolean) => {
+    const redis = connectRedis(env.REDIS_URL, { name, failFast });
+    redis.on('error', (err) => logger.warn({ connection: name, err: err.message }, 'redis connection error'));
+    connections.push(redis);
+    return redis;
+  };
+
+  await assertNoEviction(connect('leadflow-control', false));
+
+  let server: Server | undefined;
+  if (opts.http) {
+    const producer = connect('leadflow-producer', true);
+    const queues = openQueues(producer, config.redis.prefix);
+    const app = createApp({ config, hubspotClientSecret: env.HUBSPOT_CLIENT_SECRET, queues, redis: producer, logger, metrics });
+    const listening = await new Promise<Server>((resolve) => {
+      const s = app.listen(env.PORT, env.HOST, () => resolve(s));
+    });
+    server = listening;
+    closers.push(() => new Promise<void>((resolve) => listening.close(() => resolve())));
+    closers.push(() => closeQueues(queues));
+    const address = listening.address();
+    logger.info({ port: typeof address === 'object' && address ? address.port : env.PORT }, 'http server listening');
+  }
+
+  let workers: Worker[] = [];
+  if (opts.worker) {
+    if (!env.HUBSPOT_ACCESS_TOKEN) throw new Error('the worker needs HUBSPOT_ACCESS_TOKEN to write to HubSpot');
+    const redis = connect('leadflow-worker', false);
+    const queues = openQueues(redis, config.redis.prefix);
+    const connector = createHubSpotConnector({
+      accessToken: env.HUBSPOT_ACCESS_TOKEN,
+      basePath: env.HUBSPOT_BASE_URL,
+      fields: config.hubspot.fields,
+    });
+    await connector.ensureSchema();
+    const ctx = createJobContext({ config, redis, queues, connector, logger, metrics });
+    const started = startWorkers(ctx, { concurrency: env.WORKER_CONCURRENCY });
+    workers = started;
+    await Promise.all(started.map((w) => w.waitUntilReady()));
+    closers.unshift(async () => {
+      await Promise.all(started.map((w) => w.close()));
+    });
+    closers.push(() => closeQueues(queues));
+    logger.info({ concurrency: env.WORKER_CONCURRENCY }, 'workers started');
+  }
+
+  return {
+    server,
+    workers,
+    async stop() {
+      logger.info('shutting down');
+      for (const close of closers) await close();
+      await Promise.all(connections.map((c) => c.quit().catch(() => undefined)));
+      logger.info('stopped');
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { ConfigError, formatIssues } from './errors.js';
+
+const Port = z.coerce.number().int().min(0).max(65535);
+
+export const Env = z.object({
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+  CONFIG_PATH: z.string().default('config/default.yaml'),
+  PORT: Port.default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  HUBSPOT_ACCESS_TOKEN: z.string().min(1).optional(),
+  HUBSPOT_CLIENT_SECRET: z.string().min(1).optional(),
+  HUBSPOT_BASE_URL: z.url().default('https://api.hubapi.com'),
+  /** Worker concurrency per queue in this process. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+});
+export type Env = z.infer<typeof Env>;
+
+/** Parses the environment once; throws ConfigError listing every bad variable. */
+export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  // Treat empty strings as unset, as shells and compose files often export VAR= .
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = Env.safeParse(cleaned);
+  if (!result.success) throw new ConfigError('environment', formatIssues(result.error));
+  return result.data;
+}

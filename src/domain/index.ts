@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/** The CRMs we write to. */
+export const Crm = z.enum(['hubspot', 'salesforce']);
+export type Crm = z.infer<typeof Crm>;
+
+/** A lead as the CRM knows it: HubSpot contact, Salesforce Lead or Contact. */
+export const LeadRef = z.object({
+  crm: Crm,
+  objectType: z.enum(['contact', 'lead']),
+  id: z.string().min(1),
+});
+export type LeadRef = z.infer<typeof LeadRef>;
+
+/** Stable string form of a LeadRef, used in Redis keys and job ids (no ':' inside ids is assumed). */
+export function leadKey(lead: LeadRef): string {
+  return `${lead.crm}.${lead.objectType}.${lead.id}`;
+}
+
+export const PropertyValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+export type PropertyValue = z.infer<typeof PropertyValue>;
+
+/**
+ * Something a lead did. `id` is the source's own event id, namespaced by source
+ * (e.g. `hubspot:3816279340`), so the same delivery twice is the same event.
+ */
+export const EngagementEvent = z.object({
+  id: z.string().min(1),
+  lead: LeadRef,
+  type: z.string().min(1),
+  occurredAt: z.number().int().nonnegative(),
+  source: z.string().min(1),
+  properties: z.record(z.string(), PropertyValue).default({}),
+});
+export type EngagementEvent = z.infer<typeof EngagementEvent>;
+
+/** A change to who the lead is, in our canonical field names. */
+export const ProfileChange = z.object({
+  id: z.string().min(1),
+  lead: LeadRef,
+  field: z.string().min(1),
+  value: PropertyValue,
+  occurredAt: z.number().int().nonnegative(),
+  source: z.string().min(1),
+});
+export type ProfileChange = z.infer<typeof ProfileChange>;
+
+/** Who the lead is: canonical field name → value. */
+export type Profile = Record<string, PropertyValue>;
+
+/** One traceable contribution to a score. */
+export interface ScoreLine {
+  ruleId: string;
+  kind: 'fit' | 'engagement';
+  /** Points this rule contributed after decay and cap (may be negative). */
+  points: number;
+  /** Human-readable reason, e.g. "Visited pricing page ×3 (cap 15)". */
+  reason: string;
+  /** Events behind the points (engagement rules only). */
+  eventIds: string[];
+  capped: boolean;
+}
+
+export interface Score {
+  fit: number;
+  engagement: number;
+  /** fit + engagement, clamped to 0–100 and rounded. */
+  total: number;
+  breakdown: ScoreLine[];
+  computedAt: number;
+}
+
+export type Stage = 'lead' | 'mql' | 'sql';
+
+/** A decision to pass a lead to sales. Its id makes every write for it idempotent. */
+export interface Handoff {
+  id: string;
+  lead: LeadRef;
+  stage: Exclude<Stage, 'lead'>;
+  trigger: 'threshold' | 'hand_raise';
+  /** The event that triggered it (hand-raise) or the last event before crossing. */
+  triggerEventId: string | null;
+  /** When the first event that led here reached us (for speed-to-lead). */
+  receivedAt: number;
+  decidedAt: number;
+  score: Score;
+}

@@ -1,0 +1,80 @@
+import type { EngagementEvent, Handoff, LeadRef, Score, Stage } from '../domain/index.js';
+import { leadKey } from '../domain/index.js';
+import type { LeadState } from '../store/leads.js';
+
+const RANK: Record<Stage, number> = { lead: 0, mql: 1, sql: 2 };
+/** Enough to recognise replays of recent hand-raises without growing forever. */
+const HANDLED_HAND_RAISES_KEPT = 50;
+
+export interface DecisionInput {
+  lead: LeadRef;
+  state: LeadState;
+  score: Score;
+  thresholds: { mql: number; sql: number };
+  handRaiseTypes: readonly string[];
+  /** The lead's timeline: events with the time each reached us. */
+  events: readonly { e: EngagementEvent; r: number }[];
+  now: number;
+}
+
+export interface Decision {
+  state: LeadState;
+  handoff: Handoff | null;
+}
+
+/** Deterministic, so a replayed decision yields the same handoff id and therefore the same writes. */
+export function handoffId(lead: LeadRef, cycle: number, stage: Stage): string {
+  return `hf.${leadKey(lead)}.${cycle}.${stage}`;
+}
+
+/**
+ * Pure. Stages only move up here (a score dipping under the threshold does not undo a handoff:
+ * that is the hysteresis); moving down is a sales disposition's job.
+ */
+export function decide(input: DecisionInput): Decision {
+  const { state, score, thresholds } = input;
+  const handled = new Set(state.handledHandRaises);
+  const handRaise = [...input.events]
+    .reverse()
+    .find(({ e }) => input.handRaiseTypes.includes(e.type) && !handled.has(e.id));
+
+  let target: Stage = state.stage;
+  if (score.total >= thresholds.sql) target = higher(target, 'sql');
+  else if (score.total >= thresholds.mql) target = higher(target, 'mql');
+  if (handRaise) target = higher(target, 'mql');
+
+  const next: LeadState = {
+    ...state,
+    stage: target,
+    score,
+    handledHandRaises: handRaise
+      ? [...state.handledHandRaises, handRaise.e.id].slice(-HANDLED_HAND_RAISES_KEPT)
+      : state.handledHandRaises,
+  };
+  if (RANK[target] <= RANK[state.stage]) return { state: next, handoff: null };
+
+  const trigger = handRaise ?? latestArrival(input.events);
+  return {
+    state: next,
+    handoff: {
+      id: handoffId(input.lead, state.cycle, target),
+      lead: input.lead,
+      stage: target as Exclude<Stage, 'lead'>,
+      trigger: handRaise ? 'hand_raise' : 'threshold',
+      triggerEventId: trigger?.e.id ?? null,
+      receivedAt: trigger?.r ?? input.now,
+      decidedAt: input.now,
+      score,
+    },
+  };
+}
+
+function higher(a: Stage, b: Stage): Stage {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+function latestArrival<T extends { r: number }>(events: readonly T[]): T | undefined {
+  let latest: T | undefined;
+  for (const entry of events) if (!latest || entry.r > latest.r) latest = entry;
+  return latest;
+}

@@ -1,0 +1,136 @@
+import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { verifyV1, verifyV3 } from '../../connectors/hubspot/signature.js';
+import { HubSpotWebhookBatch } from '../../connectors/hubspot/webhook.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { enqueueIngest, type Queues } from '../queue/queues.js';
+import { assertNoEviction } from '../store/redis.js';
+
+export interface AppDeps {
+  config: Config;
+  hubspotClientSecret: string | undefined;
+  queues: Queues;
+  /** The connection the queues use; checked before enqueueing so a down Redis answers 503 at once. */
+  redis: Redis;
+  logger: Logger;
+  metrics: Metrics;
+  now?: () => number;
+  /** Longest wait for Redis to accept a job before answering 503. */
+  enqueueTimeoutMs?: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const { config, metrics } = deps;
+  const now = deps.now ?? Date.now;
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await withTimeout(deps.redis.ping(), 1_000, 'Redis did not answer');
+      await assertNoEviction(deps.redis);
+      res.json({ status: 'ready' });
+    } catch (err) {
+      res.status(503).json({ status: 'unavailable', reason: (err as Error).message });
+    }
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.post(
+    '/webhooks/hubspot',
+    express.raw({ type: () => true, limit: config.webhooks.maxBodyBytes }),
+    async (req: Request, res: Response) => {
+      const secret = deps.hubspotClientSecret;
+      if (!secret) throw new HttpError(503, 'HubSpot webhooks are not configured: set HUBSPOT_CLIENT_SECRET');
+      const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const hub = config.webhooks.hubspot;
+      const signed = { method: req.method, url: calledUrl(req, hub.publicUrl), rawBody, headers: req.headers };
+      const check =
+        hub.signatureVersion === 'v1' ? verifyV1(signed, secret) : verifyV3(signed, secret, now(), hub.maxSkewMs);
+      if (!check.ok) throw new HttpError(401, `invalid signature: ${check.reason}`);
+
+      let json: unknown;
+      try {
+        json = JSON.parse(rawBody.toString('utf8'));
+      } catch {
+        throw new HttpError(400, 'body is not valid JSON');
+      }
+      const parsed = HubSpotWebhookBatch.safeParse(json);
+      if (!parsed.success) throw new HttpError(400, `unexpected payload: ${z.prettifyError(parsed.error)}`);
+
+      await enqueueOr503(deps, () =>
+        enqueueIngest(deps.queues, { source: 'hubspot', receivedAt: now(), events: parsed.data }),
+      );
+      metrics.webhookRequests.inc({ source: 'hubspot', status: '200' });
+      res.json({ accepted: parsed.data.length });
+    },
+  );
+
+  const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
+    const status = errorStatus(err);
+    const message = status >= 500 && !(err instanceof HttpError) ? 'internal error' : (err as Error).message;
+    if (req.path.startsWith('/webhooks/')) {
+      metrics.webhookRequests.inc({ source: req.path.split('/')[2] ?? 'unknown', status: String(status) });
+    }
+    deps.logger[status >= 500 ? 'error' : 'warn']({ path: req.path, status, err: (err as Error).message }, 'request failed');
+    res.status(status).json({ error: message });
+  };
+  app.use(onError);
+  return app;
+}
+
+/** The URL the sender signed: the configured public base (behind a proxy) or the one we were called on. */
+function calledUrl(req: Request, publicUrl: string | undefined): string {
+  if (publicUrl) return publicUrl.replace(/\/$/, '') + req.originalUrl;
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`;
+}
+
+async function enqueueOr503(deps: AppDeps, enqueue: () => Promise<void>): Promise<void> {
+  if (deps.redis.status !== 'ready') throw new HttpError(503, 'queue unavailable, retry later');
+  try {
+    await withTimeout(enqueue(), deps.enqueueTimeoutMs ?? 2_000, 'enqueue timed out');
+  } catch (err) {
+    deps.logger.error({ err: (err as Error).message }, 'enqueue failed');
+    throw new HttpError(503, 'queue unavailable, retry later');
+  }
+}
+
+function errorStatus(err: unknown): number {
+  if (err instanceof HttpError) return err.status;
+  // body-parser errors carry their status (413 too large, 400 bad encoding).
+  const status = (err as { status?: unknown }).status;
+  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,53 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per process role; tests create their own so counts never leak between them. */
+export function createMetrics(opts: { defaults?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaults) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    webhookRequests: new Counter({
+      name: 'leadflow_webhook_requests_total',
+      help: 'Webhook requests by source and HTTP status',
+      labelNames: ['source', 'status'] as const,
+      registers: [registry],
+    }),
+    events: new Counter({
+      name: 'leadflow_events_total',
+      help: 'Normalized events by source and outcome (recorded, duplicate, ignored)',
+      labelNames: ['source', 'outcome'] as const,
+      registers: [registry],
+    }),
+    jobs: new Counter({
+      name: 'leadflow_jobs_total',
+      help: 'Jobs by queue and outcome',
+      labelNames: ['queue', 'outcome'] as const,
+      registers: [registry],
+    }),
+    crmCalls: new Counter({
+      name: 'leadflow_crm_failures_total',
+      help: 'Failed CRM writebacks by connector and retry decision',
+      labelNames: ['crm', 'decision'] as const,
+      registers: [registry],
+    }),
+    rateLimitPauses: new Counter({
+      name: 'leadflow_rate_limit_pauses_total',
+      help: 'Queue pauses after a CRM rate limit, by scope (interval, daily)',
+      labelNames: ['crm', 'scope'] as const,
+      registers: [registry],
+    }),
+    handoffs: new Counter({
+      name: 'leadflow_handoffs_total',
+      help: 'Handoffs decided, by stage and trigger',
+      labelNames: ['stage', 'trigger'] as const,
+      registers: [registry],
+    }),
+    speedToLead: new Histogram({
+      name: 'leadflow_speed_to_lead_seconds',
+      help: 'From webhook receipt to all handoff writes acknowledged by the CRM',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
+      registers: [registry],
+    }),
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

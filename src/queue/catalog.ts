@@ -1,0 +1,55 @@
+import type { JobsOptions } from 'bullmq';
+import { z } from 'zod';
+import { HubSpotWebhookBatch } from '../../connectors/hubspot/webhook.js';
+import { LeadRef } from '../domain/index.js';
+
+/** Every queue and the shape of its jobs. Payloads are parsed again when a job runs: Redis is a boundary too. */
+export const IngestJob = z.discriminatedUnion('source', [
+  z.object({ source: z.literal('hubspot'), receivedAt: z.number(), events: HubSpotWebhookBatch }),
+]);
+export type IngestJob = z.infer<typeof IngestJob>;
+
+export const ScoreJob = z.object({ lead: LeadRef });
+export type ScoreJob = z.infer<typeof ScoreJob>;
+
+export const WritebackJob = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('handoff'), handoffId: z.string().min(1) }),
+  z.object({ kind: z.literal('score'), lead: LeadRef }),
+]);
+export type WritebackJob = z.infer<typeof WritebackJob>;
+
+export const QUEUES = {
+  ingest: {
+    name: 'ingest',
+    schema: IngestJob,
+    options: {
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 250, jitter: 0.5 },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 10_000 },
+    },
+  },
+  score: {
+    name: 'score',
+    schema: ScoreJob,
+    options: {
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 10_000 },
+    },
+  },
+  writeback: {
+    name: 'writeback',
+    schema: WritebackJob,
+    options: {
+      // ~17 minutes of backoff in all: enough to ride out a CRM incident, short enough to surface in the DLQ.
+      attempts: 12,
+      backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 10_000 },
+    },
+  },
+} as const satisfies Record<string, { name: string; schema: z.ZodType; options: JobsOptions }>;
+
+export type QueueName = keyof typeof QUEUES;

@@ -1,0 +1,53 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { LeadRef } from '../domain/index.js';
+import { leadKey } from '../domain/index.js';
+import { QUEUES, type IngestJob, type QueueName, type WritebackJob } from './catalog.js';
+
+export type Queues = Record<QueueName, Queue>;
+
+/** BullMQ keys go under the same hash-tagged prefix as ours, so one Cluster slot holds everything. */
+export function openQueues(connection: Redis, prefix: string): Queues {
+  const open = (name: QueueName) =>
+    new Queue(QUEUES[name].name, { connection, prefix, defaultJobOptions: QUEUES[name].options });
+  return { ingest: open('ingest'), score: open('score'), writeback: open('writeback') };
+}
+
+export async function closeQueues(queues: Queues): Promise<void> {
+  await Promise.all(Object.values(queues).map((q) => q.close()));
+}
+
+export async function enqueueIngest(queues: Queues, job: IngestJob): Promise<void> {
+  await queues.ingest.add(job.source, job);
+}
+
+/**
+ * One recompute per lead per debounce window: later events in the window fold into the pending job;
+ * events that arrive while it runs get exactly one follow-up (keepLastIfActive). A hand-raise pulls
+ * the pending job forward to now (reschedule) instead of waiting out the window.
+ */
+export async function enqueueScore(
+  queues: Queues,
+  lead: LeadRef,
+  opts: { debounceMs: number; urgent: boolean },
+): Promise<void> {
+  await queues.score.add(
+    'score',
+    { lead },
+    {
+      delay: opts.urgent ? 0 : opts.debounceMs,
+      deduplication: { id: `score.${leadKey(lead)}`, keepLastIfActive: true, reschedule: opts.urgent },
+    },
+  );
+}
+
+/** Job ids make enqueueing a handoff idempotent: a replayed decision adds nothing. */
+export async function enqueueWriteback(queues: Queues, job: WritebackJob): Promise<void> {
+  if (job.kind === 'handoff') {
+    await queues.writeback.add('handoff', job, { jobId: job.handoffId });
+  } else {
+    await queues.writeback.add('score', job, {
+      deduplication: { id: `writeback.${leadKey(job.lead)}`, keepLastIfActive: true },
+    });
+  }
+}

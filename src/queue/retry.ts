@@ -1,0 +1,50 @@
+import type { CrmFailure } from '../../connectors/errors.js';
+
+/** What to do after a failed CRM call. */
+export type RetryDecision =
+  /** Pause the whole queue for `waitMs` and run the job again without spending an attempt. */
+  | { action: 'pause'; waitMs: number; scope: 'interval' | 'daily'; reason: string }
+  /** Retry with exponential backoff and jitter, spending an attempt. */
+  | { action: 'backoff'; reason: string }
+  /** Refresh credentials, then retry once. */
+  | { action: 'reauth'; reason: string }
+  /** Never retry: dead-letter with the reason. */
+  | { action: 'fail'; reason: string };
+
+/** Used when a 429 carries no wait: HubSpot's rolling window is 10 s. */
+export const DEFAULT_INTERVAL_WAIT_MS = 10_000;
+/** Salesforce's REQUEST_LIMIT_EXCEEDED carries no wait; its allocation is rolling 24 h, so probe again later. */
+export const DEFAULT_DAILY_PROBE_MS = 15 * 60_000;
+
+/** Pure: decides what to do with a failure. `now` is used to find the next daily reset (UTC midnight). */
+export function classifyFailure(f: CrmFailure, now: number): RetryDecision {
+  const reason = describe(f);
+  if (f.network) return { action: 'backoff', reason };
+
+  const code = f.code?.toUpperCase();
+  const policy = f.policy?.toUpperCase();
+
+  if (f.status === 429 || code === 'RATE_LIMIT' || code === 'REQUEST_LIMIT_EXCEEDED') {
+    if (policy === 'DAILY') return { action: 'pause', scope: 'daily', waitMs: msUntilUtcMidnight(now), reason };
+    if (code === 'REQUEST_LIMIT_EXCEEDED')
+      return { action: 'pause', scope: 'daily', waitMs: DEFAULT_DAILY_PROBE_MS, reason };
+    return { action: 'pause', scope: 'interval', waitMs: f.retryAfterMs ?? DEFAULT_INTERVAL_WAIT_MS, reason };
+  }
+  if (code === 'UNABLE_TO_LOCK_ROW' || code === 'SERVER_UNAVAILABLE') return { action: 'backoff', reason };
+  if (f.status === 401 || code === 'INVALID_SESSION_ID' || code === 'EXPIRED_AUTHENTICATION')
+    return { action: 'reauth', reason };
+  if (f.status === undefined) return { action: 'backoff', reason };
+  if (f.status >= 500 || f.status === 408) return { action: 'backoff', reason };
+  return { action: 'fail', reason };
+}
+
+function describe(f: CrmFailure): string {
+  const parts = [f.crm, f.status, f.code, f.policy].filter((p) => p !== undefined && p !== '');
+  return `${parts.join(' ')}: ${f.message}`;
+}
+
+function msUntilUtcMidnight(now: number): number {
+  const d = new Date(now);
+  const next = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
+  return next - now;
+}

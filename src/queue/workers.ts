@@ -1,0 +1,81 @@
+import { RateLimitError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { processIngest } from '../../jobs/ingest.js';
+import { processScore } from '../../jobs/score.js';
+import { PermanentJobError, processWriteback } from '../../jobs/writeback.js';
+import { isCrmError } from '../../connectors/errors.js';
+import { QUEUES, type QueueName } from './catalog.js';
+import type { JobContext } from './context.js';
+import { classifyFailure } from './retry.js';
+
+const PROCESSORS = {
+  ingest: (ctx: JobContext, data: unknown, job: Job) =>
+    processIngest(ctx, QUEUES.ingest.schema.parse(data), job.attemptsMade > 0),
+  score: (ctx: JobContext, data: unknown) => processScore(ctx, QUEUES.score.schema.parse(data)),
+  writeback: (ctx: JobContext, data: unknown) => processWriteback(ctx, QUEUES.writeback.schema.parse(data)),
+} satisfies Record<QueueName, (ctx: JobContext, data: unknown, job: Job) => Promise<unknown>>;
+
+export interface WorkerOptions {
+  concurrency: number;
+  queues?: QueueName[];
+}
+
+/**
+ * Starts one BullMQ worker per queue. Failures are translated once, here:
+ * - a payload that does not parse, or a permanent CRM error → UnrecoverableError (straight to the failed set, our DLQ);
+ * - a CRM rate limit → the whole queue pauses for the server's wait and the job runs again without spending an attempt;
+ * - anything else → rethrown, so BullMQ retries with exponential backoff and jitter.
+ */
+export function startWorkers(ctx: JobContext, opts: WorkerOptions): Worker[] {
+  const names = opts.queues ?? (Object.keys(QUEUES) as QueueName[]);
+  return names.map((name) => {
+    const worker = new Worker(
+      QUEUES[name].name,
+      async (job) => {
+        try {
+          const result = await PROCESSORS[name](ctx, job.data, job);
+          ctx.metrics.jobs.inc({ queue: name, outcome: 'completed' });
+          return result;
+        } catch (err) {
+          throw await translateFailure(ctx, name, job, err);
+        }
+      },
+      { connection: ctx.redis, prefix: ctx.config.redis.prefix, concurrency: opts.concurrency, autorun: true },
+    );
+    worker.on('failed', (job, err) => {
+      if (!job) return;
+      const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+      ctx.metrics.jobs.inc({ queue: name, outcome: final ? 'dead_lettered' : 'retried' });
+      ctx.logger[final ? 'error' : 'warn'](
+        { queue: name, jobId: job.id, attempt: job.attemptsMade, err: err.message },
+        final ? 'job dead-lettered' : 'job will be retried',
+      );
+    });
+    worker.on('error', (err) => ctx.logger.error({ queue: name, err: err.message }, 'worker error'));
+    return worker;
+  });
+}
+
+async function translateFailure(ctx: JobContext, name: QueueName, job: Job, err: unknown): Promise<Error> {
+  if (err instanceof Error && (err.name === 'ZodError' || err instanceof PermanentJobError)) {
+    return new UnrecoverableError(`${name} job ${job.id}: ${err.message}`);
+  }
+  if (!isCrmError(err)) return err instanceof Error ? err : new Error(String(err));
+
+  const decision = classifyFailure(err.failure, ctx.now());
+  ctx.metrics.crmCalls.inc({ crm: err.failure.crm, decision: decision.action });
+  switch (decision.action) {
+    case 'pause':
+      ctx.metrics.rateLimitPauses.inc({ crm: err.failure.crm, scope: decision.scope });
+      ctx.logger[decision.scope === 'daily' ? 'error' : 'warn'](
+        { queue: name, waitMs: decision.waitMs, reason: decision.reason },
+        decision.scope === 'daily' ? 'CRM daily limit reached: writes paused' : 'CRM rate limit: queue paused',
+      );
+      await ctx.queues[name].rateLimit(decision.waitMs);
+      return new RateLimitError();
+    case 'backoff':
+      return err;
+    case 'reauth':
+    case 'fail':
+      return new UnrecoverableError(decision.reason);
+  }
+}

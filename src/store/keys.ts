@@ -1,0 +1,20 @@
+import type { LeadRef } from '../domain/index.js';
+import { leadKey } from '../domain/index.js';
+
+/**
+ * Every key the worker writes, under one prefix. The prefix is a hash tag such as `{leadflow}`,
+ * so all keys share one Cluster slot and multi-key scripts stay legal.
+ */
+export function keys(prefix: string) {
+  return {
+    prefix,
+    dedupe: (eventId: string) => `${prefix}:dedupe:${eventId}`,
+    timeline: (lead: LeadRef) => `${prefix}:timeline:${leadKey(lead)}`,
+    profile: (lead: LeadRef) => `${prefix}:profile:${leadKey(lead)}`,
+    leadState: (lead: LeadRef) => `${prefix}:lead:${leadKey(lead)}`,
+    handoff: (id: string) => `${prefix}:handoff:${id}`,
+    progress: (handoffId: string) => `${prefix}:progress:${handoffId}`,
+    audit: `${prefix}:audit`,
+  };
+}
+export type Keys = ReturnType<typeof keys>;

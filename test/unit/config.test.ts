@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { parseEnv } from '../../src/config/env.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
+
+function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it.each(readdirSync('config').filter((f) => f.endsWith('.yaml')))('config/%s is valid', (file) => {
+    expect(() => loadConfig(`config/${file}`)).not.toThrow();
+  });
+
+  it('fills defaults from a minimal file', () => {
+    const c = parseConfig('thresholds: { mql: 40, sql: 70 }\nscoring: {}');
+    expect(c.redis.prefix).toBe('{leadflow}');
+    expect(c.handRaise).toEqual(['demo_request']);
+    expect(c.hubspot.fields.score).toBe('leadflow_score');
+    expect(c.pipeline.scoreDebounceMs).toBe(250);
+  });
+
+  it('lists every problem with its path in one error', () => {
+    const yaml = `
+thresholds: { mql: 90, sql: 10 }
+scoring:
+  fit:
+    - { id: a, field: jobTitle, match: { regex: '(' }, points: 5 }
+    - { id: b, field: jobTitle, match: { min: 1, in: [2] }, points: 5 }
+    - { id: c, field: jobTitle, match: {}, points: 500 }
+  engagement:
+    - { id: d, event: page_view, points: 1 }
+    - { id: e, event: page_view, points: 1 }
+    - { id: f, event: page_view, points: 1 }
+    - { id: g, event: page_view, points: two, decay: { halfLifeDays: 1, windowDays: 2 } }
+redis: { prefix: leadflow }
+surprise: true
+`;
+    expect(problems(() => parseConfig(yaml))).toEqual([
+      'redis.prefix: use a hash tag like "{leadflow}"',
+      'scoring.fit[0].match.regex: not a valid regular expression',
+      'scoring.fit[1].match: use only one of in, min/max',
+      'scoring.fit[2].match: needs one of equals, in, contains, regex, min/max',
+      'scoring.fit[2].points: Too big: expected number to be <=100',
+      'scoring.engagement[3].points: Invalid input: expected number, received string',
+      'scoring.engagement[3].decay: use exactly one of halfLifeDays or windowDays',
+      '(root): Unrecognized key: "surprise"',
+    ]);
+  });
+
+  it('checks thresholds and duplicate rule ids once the shape is right', () => {
+    const yaml = `
+thresholds: { mql: 90, sql: 10 }
+scoring:
+  fit: [{ id: a, field: x, match: { equals: 1 }, points: 1 }]
+  engagement: [{ id: a, event: y, points: 1 }]
+`;
+    expect(problems(() => parseConfig(yaml))).toEqual([
+      'scoring.engagement[0].id: duplicate rule id "a"',
+      'thresholds.sql: must be ≥ thresholds.mql',
+    ]);
+  });
+
+  it('reports YAML syntax errors and unreadable files', () => {
+    expect(problems(() => parseConfig('thresholds: [1, 2'))[0]).toMatch(/^YAML: /);
+    expect(problems(() => loadConfig('config/nope.yaml'))[0]).toMatch(/^cannot read file/);
+  });
+});
+
+describe('env', () => {
+  it('applies defaults and treats empty strings as unset', () => {
+    const env = parseEnv({ PORT: '', REDIS_URL: 'redis://localhost:6380' });
+    expect(env.PORT).toBe(3000);
+    expect(env.REDIS_URL).toBe('redis://localhost:6380');
+  });
+
+  it('lists every bad variable', () => {
+    expect(problems(() => parseEnv({ PORT: 'eighty', REDIS_URL: 'localhost', HUBSPOT_BASE_URL: 'nope', ADMIN_TOKEN: 'short' }))).toEqual([
+      'REDIS_URL: must start with redis:// or rediss://',
+      'PORT: Invalid input: expected number, received NaN',
+      'ADMIN_TOKEN: must be at least 16 characters',
+      'HUBSPOT_BASE_URL: Invalid URL',
+    ]);
+  });
+});
