@@ -18,7 +18,9 @@ export interface CrmFailure {
 
 export class CrmError extends Error {
   constructor(readonly failure: CrmFailure) {
-    super(`${failure.crm}${failure.status ? ` ${failure.status}` : ''}${failure.code ? ` ${failure.code}` : ''}: ${failure.message}`);
+    super(
+      `${failure.crm}${failure.status ? ` ${failure.status}` : ''}${failure.code ? ` ${failure.code}` : ''}: ${failure.message}`,
+    );
     this.name = 'CrmError';
   }
 }

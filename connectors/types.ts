@@ -1,4 +1,5 @@
 import type { Crm, LeadRef, Profile, Score } from '../src/domain/index.js';
+import type { CrmError } from './errors.js';
 
 /** A score to store on a lead's CRM record. */
 export interface ScoreWrite {
@@ -9,7 +10,7 @@ export interface ScoreWrite {
 /** One lead's part of a batch that failed for that lead only (HubSpot 207, Salesforce per-record errors). */
 export interface RecordFailure {
   lead: LeadRef;
-  error: import('./errors.js').CrmError;
+  error: CrmError;
 }
 
 export interface NoteResult {

@@ -16,7 +16,11 @@ export interface IngestResult {
  * asks for a debounced rescore of every lead that changed. On a retry every lead of the batch is
  * rescored, since the first attempt may have recorded events and died before enqueueing.
  */
-export async function processIngest(ctx: JobContext, job: IngestJob, isRetry: boolean): Promise<IngestResult> {
+export async function processIngest(
+  ctx: JobContext,
+  job: IngestJob,
+  isRetry: boolean,
+): Promise<IngestResult> {
   const batch = normalizeHubSpotEvents(job.events, ctx.config.hubspot);
   const changed = new Map<string, { lead: LeadRef; urgent: boolean }>();
   const touch = (lead: LeadRef, urgent: boolean) => {

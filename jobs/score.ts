@@ -56,7 +56,12 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
       type: 'handoff',
       handoffId: handoff.id,
       lead: leadKey(lead),
-      detail: { stage: handoff.stage, trigger: handoff.trigger, score: score.total, breakdown: score.breakdown },
+      detail: {
+        stage: handoff.stage,
+        trigger: handoff.trigger,
+        score: score.total,
+        breakdown: score.breakdown,
+      },
       at: now,
     });
     ctx.metrics.handoffs.inc({ stage: handoff.stage, trigger: handoff.trigger });
@@ -68,5 +73,11 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
 }
 
 function sameScore(a: { total: number; fit: number; engagement: number } | undefined, b: typeof a): boolean {
-  return a !== undefined && b !== undefined && a.total === b.total && a.fit === b.fit && a.engagement === b.engagement;
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    a.total === b.total &&
+    a.fit === b.fit &&
+    a.engagement === b.engagement
+  );
 }

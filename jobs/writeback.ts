@@ -15,7 +15,10 @@ export class PermanentJobError extends Error {
  * note from the earlier attempt before creating one, so a crash between the CRM call and our record
  * never yields a second note.
  */
-export async function processWriteback(ctx: JobContext, job: WritebackJob): Promise<{ written: WritebackStep[] }> {
+export async function processWriteback(
+  ctx: JobContext,
+  job: WritebackJob,
+): Promise<{ written: WritebackStep[] }> {
   if (job.kind === 'score') {
     const state = await ctx.leads.get(job.lead);
     if (!state.score) return { written: [] };
@@ -32,7 +35,7 @@ export async function processWriteback(ctx: JobContext, job: WritebackJob): Prom
   const steps: Promise<WritebackStep>[] = [];
   if (!progress.scores) {
     steps.push(
-      (async () => {
+      (async (): Promise<WritebackStep> => {
         // The freshest score, not the one at decision time: a later rescore may already be written.
         const state = await ctx.leads.get(handoff.lead);
         await writeScore(ctx, handoff.lead, state.score ?? handoff.score);
@@ -43,7 +46,7 @@ export async function processWriteback(ctx: JobContext, job: WritebackJob): Prom
   }
   if (!progress.stage) {
     steps.push(
-      (async () => {
+      (async (): Promise<WritebackStep> => {
         await ctx.connector.advanceStage(handoff.lead, handoff.stage);
         await ctx.handoffs.mark(handoff.id, 'stage', handoff.stage);
         return 'stage';
@@ -53,7 +56,7 @@ export async function processWriteback(ctx: JobContext, job: WritebackJob): Prom
   if (!progress.note || progress.note === 'started') {
     const mayExist = progress.note === 'started';
     steps.push(
-      (async () => {
+      (async (): Promise<WritebackStep> => {
         if (!mayExist) await ctx.handoffs.mark(handoff.id, 'note', 'started');
         const result = await ctx.connector.createHandoffNote(handoff.lead, handoff.id, note.html, mayExist);
         await ctx.handoffs.mark(handoff.id, 'note', result.id);

@@ -48,11 +48,18 @@ function safeEqual(a: string, b: string): boolean {
 }
 
 /** v3: base64 HMAC-SHA256 of method + uri + body + timestamp, within `maxSkewMs` of now in both directions. */
-export function verifyV3(req: SignedRequest, clientSecret: string, now: number, maxSkewMs: number): SignatureCheck {
+export function verifyV3(
+  req: SignedRequest,
+  clientSecret: string,
+  now: number,
+  maxSkewMs: number,
+): SignatureCheck {
   const signature = header(req.headers, 'x-hubspot-signature-v3');
   const timestamp = header(req.headers, 'x-hubspot-request-timestamp');
-  if (!signature || !timestamp) return { ok: false, reason: 'missing X-HubSpot-Signature-v3 or timestamp header' };
-  if (!/^\d{1,16}$/.test(timestamp)) return { ok: false, reason: 'timestamp is not a number of milliseconds' };
+  if (!signature || !timestamp)
+    return { ok: false, reason: 'missing X-HubSpot-Signature-v3 or timestamp header' };
+  if (!/^\d{1,16}$/.test(timestamp))
+    return { ok: false, reason: 'timestamp is not a number of milliseconds' };
   const skew = now - Number(timestamp);
   if (Math.abs(skew) > maxSkewMs)
     return { ok: false, reason: skew > 0 ? 'timestamp is too old' : 'timestamp is in the future' };
@@ -70,11 +77,19 @@ export function verifyV1(req: SignedRequest, clientSecret: string): SignatureChe
   const signature = header(req.headers, 'x-hubspot-signature');
   if (!signature) return { ok: false, reason: 'missing X-HubSpot-Signature header' };
   const expected = createHash('sha256').update(clientSecret).update(req.rawBody).digest('hex');
-  return safeEqual(signature.toLowerCase(), expected) ? { ok: true } : { ok: false, reason: 'signature does not match' };
+  return safeEqual(signature.toLowerCase(), expected)
+    ? { ok: true }
+    : { ok: false, reason: 'signature does not match' };
 }
 
 /** Signs like HubSpot does; used by tests, the demo and the benchmark to send real signed requests. */
-export function signV3(method: string, url: string, body: string | Buffer, clientSecret: string, timestamp: number) {
+export function signV3(
+  method: string,
+  url: string,
+  body: string | Buffer,
+  clientSecret: string,
+  timestamp: number,
+) {
   const signature = createHmac('sha256', clientSecret)
     .update(method.toUpperCase())
     .update(normalizeSignedUri(url))

@@ -45,8 +45,13 @@ export interface HubSpotNormalizeRules {
 }
 
 /** Turns validated webhook events into domain events. Pure. */
-export function normalizeHubSpotEvents(events: HubSpotWebhookEvent[], rules: HubSpotNormalizeRules): NormalizedBatch {
-  const profileFieldByProperty = new Map(Object.entries(rules.fields.profile).map(([field, prop]) => [prop, field]));
+export function normalizeHubSpotEvents(
+  events: HubSpotWebhookEvent[],
+  rules: HubSpotNormalizeRules,
+): NormalizedBatch {
+  const profileFieldByProperty = new Map(
+    Object.entries(rules.fields.profile).map(([field, prop]) => [prop, field]),
+  );
   const out: NormalizedBatch = { engagement: [], profile: [], leads: [], created: [], ignored: 0 };
   const seenLeads = new Set<string>();
 

@@ -63,6 +63,8 @@ program
   });
 
 program.parseAsync().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : String((err as Error)?.message ?? err)}\n`);
+  process.stderr.write(
+    `${err instanceof ConfigError ? err.message : String((err as Error)?.message ?? err)}\n`,
+  );
   process.exit(1);
 });

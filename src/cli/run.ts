@@ -45,7 +45,14 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
   if (opts.http) {
     const producer = connect('leadflow-producer', true);
     const queues = openQueues(producer, config.redis.prefix);
-    const app = createApp({ config, hubspotClientSecret: env.HUBSPOT_CLIENT_SECRET, queues, redis: producer, logger, metrics });
+    const app = createApp({
+      config,
+      hubspotClientSecret: env.HUBSPOT_CLIENT_SECRET,
+      queues,
+      redis: producer,
+      logger,
+      metrics,
+    });
     const listening = await new Promise<Server>((resolve) => {
       const s = app.listen(env.PORT, env.HOST, () => resolve(s));
     });
@@ -53,12 +60,16 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
     closers.push(() => new Promise<void>((resolve) => listening.close(() => resolve())));
     closers.push(() => closeQueues(queues));
     const address = listening.address();
-    logger.info({ port: typeof address === 'object' && address ? address.port : env.PORT }, 'http server listening');
+    logger.info(
+      { port: typeof address === 'object' && address ? address.port : env.PORT },
+      'http server listening',
+    );
   }
 
   let workers: Worker[] = [];
   if (opts.worker) {
-    if (!env.HUBSPOT_ACCESS_TOKEN) throw new Error('the worker needs HUBSPOT_ACCESS_TOKEN to write to HubSpot');
+    if (!env.HUBSPOT_ACCESS_TOKEN)
+      throw new Error('the worker needs HUBSPOT_ACCESS_TOKEN to write to HubSpot');
     const redis = connect('leadflow-worker', false);
     const queues = openQueues(redis, config.redis.prefix);
     const connector = createHubSpotConnector({

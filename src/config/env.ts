@@ -4,7 +4,10 @@ import { ConfigError, formatIssues } from './errors.js';
 const Port = z.coerce.number().int().min(0).max(65535);
 
 export const Env = z.object({
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .default('redis://127.0.0.1:6379'),
   CONFIG_PATH: z.string().default('config/default.yaml'),
   PORT: Port.default(3000),
   HOST: z.string().default('0.0.0.0'),

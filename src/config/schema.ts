@@ -8,7 +8,10 @@ import { z } from 'zod';
 export const Matcher = z
   .strictObject({
     equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
-    in: z.array(z.union([z.string(), z.number()])).min(1).optional(),
+    in: z
+      .array(z.union([z.string(), z.number()]))
+      .min(1)
+      .optional(),
     contains: z.string().min(1).optional(),
     regex: z.string().refine(isValidRegex, 'not a valid regular expression').optional(),
     flags: z
@@ -68,7 +71,10 @@ export type FitRule = z.infer<typeof FitRule>;
 
 /** Per-rule decay: points halve every `halfLifeDays`, or count fully inside `windowDays` and not after. */
 export const Decay = z
-  .strictObject({ halfLifeDays: z.number().positive().optional(), windowDays: z.number().positive().optional() })
+  .strictObject({
+    halfLifeDays: z.number().positive().optional(),
+    windowDays: z.number().positive().optional(),
+  })
   .refine(
     (d) => (d.halfLifeDays === undefined) !== (d.windowDays === undefined),
     'use exactly one of halfLifeDays or windowDays',

@@ -38,16 +38,16 @@ export function composeHandoffNote(input: NoteInput): HandoffNote {
   const { handoff, profile } = input;
   const topN = input.topReasons ?? 5;
   const recentN = input.recentEvents ?? 8;
-  const name = [profile.firstName, profile.lastName].filter(present).join(' ') || String(profile.email ?? 'Lead');
+  const name =
+    [profile.firstName, profile.lastName].filter(present).join(' ') || String(profile.email ?? 'Lead');
   const stage = handoff.stage.toUpperCase();
-  const why =
-    handoff.trigger === 'hand_raise'
-      ? 'raised their hand'
-      : `crossed the ${stage} threshold`;
+  const why = handoff.trigger === 'hand_raise' ? 'raised their hand' : `crossed the ${stage} threshold`;
   const subject = `${stage}: ${name} ${why} (score ${handoff.score.total})`;
 
   const who = [
-    profile.jobTitle && profile.company ? `${str(profile.jobTitle)} at ${str(profile.company)}` : str(profile.jobTitle ?? profile.company),
+    profile.jobTitle && profile.company
+      ? `${str(profile.jobTitle)} at ${str(profile.company)}`
+      : str(profile.jobTitle ?? profile.company),
     str(profile.email),
     str(profile.country),
   ].filter(Boolean);
@@ -59,7 +59,10 @@ export function composeHandoffNote(input: NoteInput): HandoffNote {
   const recent = [...input.events]
     .sort((a, b) => b.occurredAt - a.occurredAt)
     .slice(0, recentN)
-    .map((e) => `${new Date(e.occurredAt).toISOString().slice(0, 16).replace('T', ' ')} UTC — ${describeEvent(e)}`);
+    .map(
+      (e) =>
+        `${new Date(e.occurredAt).toISOString().slice(0, 16).replace('T', ' ')} UTC — ${describeEvent(e)}`,
+    );
 
   const scoreLine = `Score ${handoff.score.total}/100 (fit ${round(handoff.score.fit)}, engagement ${round(handoff.score.engagement)})`;
   const sections: [string, string[]][] = [
@@ -78,7 +81,8 @@ export function composeHandoffNote(input: NoteInput): HandoffNote {
   const html = [
     `<p><strong>${esc(subject)}</strong></p>`,
     ...sections.map(
-      ([title, items]) => `<p><strong>${esc(title)}</strong></p><ul>${items.map((i) => `<li>${esc(i)}</li>`).join('')}</ul>`,
+      ([title, items]) =>
+        `<p><strong>${esc(title)}</strong></p><ul>${items.map((i) => `<li>${esc(i)}</li>`).join('')}</ul>`,
     ),
     `<p>${esc(handoffMarker(handoff.id))}</p>`,
   ].join('');

@@ -63,9 +63,16 @@ export function createApp(deps: AppDeps): express.Express {
       if (!secret) throw new HttpError(503, 'HubSpot webhooks are not configured: set HUBSPOT_CLIENT_SECRET');
       const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const hub = config.webhooks.hubspot;
-      const signed = { method: req.method, url: calledUrl(req, hub.publicUrl), rawBody, headers: req.headers };
+      const signed = {
+        method: req.method,
+        url: calledUrl(req, hub.publicUrl),
+        rawBody,
+        headers: req.headers,
+      };
       const check =
-        hub.signatureVersion === 'v1' ? verifyV1(signed, secret) : verifyV3(signed, secret, now(), hub.maxSkewMs);
+        hub.signatureVersion === 'v1'
+          ? verifyV1(signed, secret)
+          : verifyV3(signed, secret, now(), hub.maxSkewMs);
       if (!check.ok) throw new HttpError(401, `invalid signature: ${check.reason}`);
 
       let json: unknown;
@@ -91,7 +98,10 @@ export function createApp(deps: AppDeps): express.Express {
     if (req.path.startsWith('/webhooks/')) {
       metrics.webhookRequests.inc({ source: req.path.split('/')[2] ?? 'unknown', status: String(status) });
     }
-    deps.logger[status >= 500 ? 'error' : 'warn']({ path: req.path, status, err: (err as Error).message }, 'request failed');
+    deps.logger[status >= 500 ? 'error' : 'warn'](
+      { path: req.path, status, err: (err as Error).message },
+      'request failed',
+    );
     res.status(status).json({ error: message });
   };
   app.use(onError);

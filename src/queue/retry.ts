@@ -25,7 +25,8 @@ export function classifyFailure(f: CrmFailure, now: number): RetryDecision {
   const policy = f.policy?.toUpperCase();
 
   if (f.status === 429 || code === 'RATE_LIMIT' || code === 'REQUEST_LIMIT_EXCEEDED') {
-    if (policy === 'DAILY') return { action: 'pause', scope: 'daily', waitMs: msUntilUtcMidnight(now), reason };
+    if (policy === 'DAILY')
+      return { action: 'pause', scope: 'daily', waitMs: msUntilUtcMidnight(now), reason };
     if (code === 'REQUEST_LIMIT_EXCEEDED')
       return { action: 'pause', scope: 'daily', waitMs: DEFAULT_DAILY_PROBE_MS, reason };
     return { action: 'pause', scope: 'interval', waitMs: f.retryAfterMs ?? DEFAULT_INTERVAL_WAIT_MS, reason };

@@ -39,7 +39,12 @@ export function startWorkers(ctx: JobContext, opts: WorkerOptions): Worker[] {
           throw await translateFailure(ctx, name, job, err);
         }
       },
-      { connection: ctx.redis, prefix: ctx.config.redis.prefix, concurrency: opts.concurrency, autorun: true },
+      {
+        connection: ctx.redis,
+        prefix: ctx.config.redis.prefix,
+        concurrency: opts.concurrency,
+        autorun: true,
+      },
     );
     worker.on('failed', (job, err) => {
       if (!job) return;
@@ -68,7 +73,9 @@ async function translateFailure(ctx: JobContext, name: QueueName, job: Job, err:
       ctx.metrics.rateLimitPauses.inc({ crm: err.failure.crm, scope: decision.scope });
       ctx.logger[decision.scope === 'daily' ? 'error' : 'warn'](
         { queue: name, waitMs: decision.waitMs, reason: decision.reason },
-        decision.scope === 'daily' ? 'CRM daily limit reached: writes paused' : 'CRM rate limit: queue paused',
+        decision.scope === 'daily'
+          ? 'CRM daily limit reached: writes paused'
+          : 'CRM rate limit: queue paused',
       );
       await ctx.queues[name].rateLimit(decision.waitMs);
       return new RateLimitError();

@@ -1,6 +1,12 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { EngagementEvent, PropertyValue, type LeadRef, type Profile, type ProfileChange } from '../domain/index.js';
+import {
+  EngagementEvent,
+  PropertyValue,
+  type LeadRef,
+  type Profile,
+  type ProfileChange,
+} from '../domain/index.js';
 import type { Keys } from './keys.js';
 
 // Dedupe mark and write happen in one script: a crash can never leave an event marked seen but not stored.
@@ -40,7 +46,13 @@ const TimelineEntry = z.object({ e: EngagementEvent, r: z.number() });
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
 type Scripted = Redis & {
-  leadflowRecordEvent(dedupe: string, timeline: string, ttl: number, at: number, member: string): Promise<number>;
+  leadflowRecordEvent(
+    dedupe: string,
+    timeline: string,
+    ttl: number,
+    at: number,
+    member: string,
+  ): Promise<number>;
   leadflowRecordProfile(
     dedupe: string,
     profile: string,

@@ -82,7 +82,11 @@ describe('env', () => {
   });
 
   it('lists every bad variable', () => {
-    expect(problems(() => parseEnv({ PORT: 'eighty', REDIS_URL: 'localhost', HUBSPOT_BASE_URL: 'nope', ADMIN_TOKEN: 'short' }))).toEqual([
+    expect(
+      problems(() =>
+        parseEnv({ PORT: 'eighty', REDIS_URL: 'localhost', HUBSPOT_BASE_URL: 'nope', ADMIN_TOKEN: 'short' }),
+      ),
+    ).toEqual([
       'REDIS_URL: must start with redis:// or rediss://',
       'PORT: Invalid input: expected number, received NaN',
       'ADMIN_TOKEN: must be at least 16 characters',

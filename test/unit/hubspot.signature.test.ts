@@ -9,7 +9,10 @@ const BODY = Buffer.from('[{"eventId":1,"objectId":2}]');
 
 function headersFor(method: string, url: string, body: Buffer, ts: number, secret = SECRET) {
   const h = signV3(method, url, body, secret, ts);
-  return { 'x-hubspot-signature-v3': h['X-HubSpot-Signature-v3'], 'x-hubspot-request-timestamp': h['X-HubSpot-Request-Timestamp'] };
+  return {
+    'x-hubspot-signature-v3': h['X-HubSpot-Signature-v3'],
+    'x-hubspot-request-timestamp': h['X-HubSpot-Request-Timestamp'],
+  };
 }
 
 describe('HubSpot v3 signature', () => {
@@ -30,11 +33,19 @@ describe('HubSpot v3 signature', () => {
     ['body changed by one byte', { body: Buffer.from('[{"eventId":1,"objectId":3}]') }],
     ['different method', { method: 'PUT' }],
     ['different url', { url: 'https://leads.example.com/webhooks/hubspot?x=1' }],
-  ])('rejects when %s', (_label, change: { secret?: string; body?: Buffer; method?: string; url?: string }) => {
-    const headers = headersFor('POST', URL, BODY, NOW, change.secret ?? SECRET);
-    const req = { method: change.method ?? 'POST', url: change.url ?? URL, rawBody: change.body ?? BODY, headers };
-    expect(verifyV3(req, SECRET, NOW, 300_000)).toEqual({ ok: false, reason: 'signature does not match' });
-  });
+  ])(
+    'rejects when %s',
+    (_label, change: { secret?: string; body?: Buffer; method?: string; url?: string }) => {
+      const headers = headersFor('POST', URL, BODY, NOW, change.secret ?? SECRET);
+      const req = {
+        method: change.method ?? 'POST',
+        url: change.url ?? URL,
+        rawBody: change.body ?? BODY,
+        headers,
+      };
+      expect(verifyV3(req, SECRET, NOW, 300_000)).toEqual({ ok: false, reason: 'signature does not match' });
+    },
+  );
 
   it.each([
     [NOW - 300_001, 'timestamp is too old'],
@@ -69,16 +80,20 @@ describe('HubSpot v3 signature', () => {
   });
 
   it('verifies a URL HubSpot signed in decoded form when we receive it encoded', () => {
-    const signedForm = "https://x.io/hook?email=a@b.com&tag=(vip)";
+    const signedForm = 'https://x.io/hook?email=a@b.com&tag=(vip)';
     const received = 'https://x.io/hook?email=a%40b.com&tag=%28vip%29';
     const headers = headersFor('POST', signedForm, BODY, NOW);
-    expect(verifyV3({ method: 'POST', url: received, rawBody: BODY, headers }, SECRET, NOW, 300_000).ok).toBe(true);
+    expect(verifyV3({ method: 'POST', url: received, rawBody: BODY, headers }, SECRET, NOW, 300_000).ok).toBe(
+      true,
+    );
   });
 });
 
 describe('HubSpot v1 signature', () => {
   it('accepts hex sha256(secret + body) and rejects anything else', () => {
-    const sig = createHash('sha256').update(SECRET + BODY.toString()).digest('hex');
+    const sig = createHash('sha256')
+      .update(SECRET + BODY.toString())
+      .digest('hex');
     const ok = { method: 'POST', url: URL, rawBody: BODY, headers: { 'x-hubspot-signature': sig } };
     expect(verifyV1(ok, SECRET)).toEqual({ ok: true });
     expect(verifyV1({ ...ok, rawBody: Buffer.from('[]') }, SECRET).ok).toBe(false);

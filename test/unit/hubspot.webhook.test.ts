@@ -5,15 +5,32 @@ import { loadConfig } from '../../src/config/load.js';
 const config = loadConfig('config/default.yaml');
 const base = { portalId: 33, appId: 1160452, subscriptionId: 25, attemptNumber: 0 };
 
-function change(eventId: number, objectId: number, propertyName: string, propertyValue: string, occurredAt = 1000) {
-  return { ...base, eventId, objectId, propertyName, propertyValue, occurredAt, subscriptionType: 'contact.propertyChange' };
+function change(
+  eventId: number,
+  objectId: number,
+  propertyName: string,
+  propertyValue: string,
+  occurredAt = 1000,
+) {
+  return {
+    ...base,
+    eventId,
+    objectId,
+    propertyName,
+    propertyValue,
+    occurredAt,
+    subscriptionType: 'contact.propertyChange',
+  };
 }
 
 describe('HubSpot webhook payloads', () => {
   it('accepts subscriptionType or eventType and rejects neither', () => {
     expect(HubSpotWebhookBatch.safeParse([change(1, 2, 'jobtitle', 'VP')]).success).toBe(true);
-    const { subscriptionType: _drop, ...noType } = change(1, 2, 'jobtitle', 'VP');
-    expect(HubSpotWebhookBatch.safeParse([{ ...noType, eventType: 'contact.propertyChange' }]).success).toBe(true);
+    const noType: Record<string, unknown> = { ...change(1, 2, 'jobtitle', 'VP') };
+    delete noType.subscriptionType;
+    expect(HubSpotWebhookBatch.safeParse([{ ...noType, eventType: 'contact.propertyChange' }]).success).toBe(
+      true,
+    );
     expect(HubSpotWebhookBatch.safeParse([noType]).success).toBe(false);
   });
 
@@ -35,12 +52,26 @@ describe('HubSpot webhook payloads', () => {
       change(4, 7, 'recent_conversion_event_name', 'Ebook: RevOps 101', 4000),
       change(5, 7, 'hs_email_optout', 'false', 5000),
       change(6, 8, 'favorite_color', 'blue', 6000),
-      { ...base, eventId: 7, objectId: 9, occurredAt: 7000, subscriptionType: 'contact.creation', changeFlag: 'CREATED' },
+      {
+        ...base,
+        eventId: 7,
+        objectId: 9,
+        occurredAt: 7000,
+        subscriptionType: 'contact.creation',
+        changeFlag: 'CREATED',
+      },
       { ...base, eventId: 8, objectId: 10, occurredAt: 8000, subscriptionType: 'deal.creation' },
     ]);
     const out = normalizeHubSpotEvents(events, config.hubspot);
     expect(out.profile).toEqual([
-      { id: 'hubspot:33:1:7:jobtitle', lead: { crm: 'hubspot', objectType: 'contact', id: '7' }, field: 'jobTitle', value: 'VP Marketing', occurredAt: 1000, source: 'hubspot.webhook' },
+      {
+        id: 'hubspot:33:1:7:jobtitle',
+        lead: { crm: 'hubspot', objectType: 'contact', id: '7' },
+        field: 'jobTitle',
+        value: 'VP Marketing',
+        occurredAt: 1000,
+        source: 'hubspot.webhook',
+      },
     ]);
     expect(out.engagement.map((e) => [e.type, e.properties])).toEqual([
       ['page_view', { url: 'https://acme.io/pricing' }],
@@ -53,7 +84,11 @@ describe('HubSpot webhook payloads', () => {
   });
 
   it('gives the same delivery the same ids, and different changes different ids', () => {
-    const events = HubSpotWebhookBatch.parse([change(1, 7, 'jobtitle', 'A'), change(1, 7, 'jobtitle', 'A'), change(1, 7, 'industry', 'B')]);
+    const events = HubSpotWebhookBatch.parse([
+      change(1, 7, 'jobtitle', 'A'),
+      change(1, 7, 'jobtitle', 'A'),
+      change(1, 7, 'industry', 'B'),
+    ]);
     const ids = normalizeHubSpotEvents(events, config.hubspot).profile.map((p) => p.id);
     expect(ids[0]).toBe(ids[1]);
     expect(ids[2]).not.toBe(ids[0]);

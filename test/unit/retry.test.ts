@@ -4,17 +4,51 @@ import { DEFAULT_DAILY_PROBE_MS, DEFAULT_INTERVAL_WAIT_MS, classifyFailure } fro
 
 const NOW = Date.UTC(2026, 10, 24, 18, 0, 0); // 6 hours before UTC midnight
 const hs = (f: Omit<CrmFailure, 'crm' | 'message'>): CrmFailure => ({ crm: 'hubspot', message: 'm', ...f });
-const sf = (f: Omit<CrmFailure, 'crm' | 'message'>): CrmFailure => ({ crm: 'salesforce', message: 'm', ...f });
+const sf = (f: Omit<CrmFailure, 'crm' | 'message'>): CrmFailure => ({
+  crm: 'salesforce',
+  message: 'm',
+  ...f,
+});
 
 describe('classifyFailure', () => {
   it.each<[string, CrmFailure, ReturnType<typeof classifyFailure>['action'], Record<string, unknown>?]>([
-    ['429 ten-secondly with server wait', hs({ status: 429, policy: 'TEN_SECONDLY_ROLLING', retryAfterMs: 3_500 }), 'pause', { scope: 'interval', waitMs: 3_500 }],
-    ['429 without a wait', hs({ status: 429, code: 'RATE_LIMIT' }), 'pause', { scope: 'interval', waitMs: DEFAULT_INTERVAL_WAIT_MS }],
-    ['429 secondly (search)', hs({ status: 429, policy: 'SECONDLY', retryAfterMs: 1_000 }), 'pause', { scope: 'interval', waitMs: 1_000 }],
-    ['429 daily waits for the reset', hs({ status: 429, policy: 'DAILY' }), 'pause', { scope: 'daily', waitMs: 6 * 3_600_000 }],
+    [
+      '429 ten-secondly with server wait',
+      hs({ status: 429, policy: 'TEN_SECONDLY_ROLLING', retryAfterMs: 3_500 }),
+      'pause',
+      { scope: 'interval', waitMs: 3_500 },
+    ],
+    [
+      '429 without a wait',
+      hs({ status: 429, code: 'RATE_LIMIT' }),
+      'pause',
+      { scope: 'interval', waitMs: DEFAULT_INTERVAL_WAIT_MS },
+    ],
+    [
+      '429 secondly (search)',
+      hs({ status: 429, policy: 'SECONDLY', retryAfterMs: 1_000 }),
+      'pause',
+      { scope: 'interval', waitMs: 1_000 },
+    ],
+    [
+      '429 daily waits for the reset',
+      hs({ status: 429, policy: 'DAILY' }),
+      'pause',
+      { scope: 'daily', waitMs: 6 * 3_600_000 },
+    ],
     ['policy case does not matter', hs({ status: 429, policy: 'daily' }), 'pause', { scope: 'daily' }],
-    ['RATE_LIMIT code without status', hs({ code: 'RATE_LIMIT', retryAfterMs: 10 }), 'pause', { scope: 'interval', waitMs: 10 }],
-    ['Salesforce REQUEST_LIMIT_EXCEEDED', sf({ status: 403, code: 'REQUEST_LIMIT_EXCEEDED' }), 'pause', { scope: 'daily', waitMs: DEFAULT_DAILY_PROBE_MS }],
+    [
+      'RATE_LIMIT code without status',
+      hs({ code: 'RATE_LIMIT', retryAfterMs: 10 }),
+      'pause',
+      { scope: 'interval', waitMs: 10 },
+    ],
+    [
+      'Salesforce REQUEST_LIMIT_EXCEEDED',
+      sf({ status: 403, code: 'REQUEST_LIMIT_EXCEEDED' }),
+      'pause',
+      { scope: 'daily', waitMs: DEFAULT_DAILY_PROBE_MS },
+    ],
     ['UNABLE_TO_LOCK_ROW', sf({ status: 400, code: 'UNABLE_TO_LOCK_ROW' }), 'backoff'],
     ['SERVER_UNAVAILABLE', sf({ code: 'SERVER_UNAVAILABLE' }), 'backoff'],
     ['500', hs({ status: 500 }), 'backoff'],
@@ -39,8 +73,14 @@ describe('classifyFailure', () => {
   });
 
   it('explains a permanent failure with status, code and the CRM message', () => {
-    const d = classifyFailure({ crm: 'hubspot', status: 400, code: 'VALIDATION_ERROR', message: 'Property "x" does not exist' }, NOW);
-    expect(d).toEqual({ action: 'fail', reason: 'hubspot 400 VALIDATION_ERROR: Property "x" does not exist' });
+    const d = classifyFailure(
+      { crm: 'hubspot', status: 400, code: 'VALIDATION_ERROR', message: 'Property "x" does not exist' },
+      NOW,
+    );
+    expect(d).toEqual({
+      action: 'fail',
+      reason: 'hubspot 400 VALIDATION_ERROR: Property "x" does not exist',
+    });
   });
 
   it('a daily pause right before midnight is short, never zero or negative', () => {

@@ -1,0 +1,124 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signV3 } from '../../connectors/hubspot/signature.js';
+import { run, type Running } from '../../src/cli/run.js';
+import { parseEnv } from '../../src/config/env.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/logger.js';
+import { TEST_REDIS_URL, cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { freePort } from '../sandbox/redis-server.js';
+
+const SECRET = 'e2e-client-secret';
+
+/**
+ * The slice end to end: a signed HubSpot webhook in; the real server, real BullMQ workers on real
+ * Redis and the real @hubspot/api-client against the sandbox; lifecycle stage, score fields and
+ * exactly one note out.
+ */
+describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
+  const prefix = uniquePrefix('e2e');
+  let sandbox: Sandbox;
+  let running: Running;
+  let redis: Redis;
+  let url: string;
+
+  beforeAll(async () => {
+    redis = testRedis();
+    sandbox = await startSandbox({ latencyMs: 5 });
+    sandbox.seedContacts([
+      {
+        id: '7001',
+        properties: {
+          email: 'grace@hopper.dev',
+          firstname: 'Grace',
+          lastname: 'Hopper',
+          jobtitle: 'VP Engineering',
+          company: 'Hopper Labs',
+          industry: 'COMPUTER_SOFTWARE',
+          numemployees: '300',
+          country: 'United States',
+          lifecyclestage: 'lead',
+        },
+      },
+    ]);
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}/webhooks/hubspot`;
+    const env = parseEnv({
+      REDIS_URL: TEST_REDIS_URL,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      HUBSPOT_ACCESS_TOKEN: 'e2e-token',
+      HUBSPOT_CLIENT_SECRET: SECRET,
+      HUBSPOT_BASE_URL: sandbox.url,
+    });
+    const base = loadConfig('config/default.yaml');
+    const config = { ...base, redis: { prefix }, pipeline: { ...base.pipeline, scoreDebounceMs: 50 } };
+    running = await run(env, config, { http: true, worker: true, logger: createLogger('silent') });
+  });
+
+  afterAll(async () => {
+    await running?.stop();
+    await sandbox?.close();
+    await cleanPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  async function post(events: object[]) {
+    const body = JSON.stringify(events);
+    return fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signV3('POST', url, body, SECRET, Date.now()) },
+      body,
+    });
+  }
+
+  const pricingView = (eventId: number) => ({
+    eventId,
+    portalId: 33,
+    objectId: 7001,
+    occurredAt: Date.now() - 1_000,
+    subscriptionType: 'contact.propertyChange',
+    propertyName: 'hs_analytics_last_url',
+    propertyValue: 'https://example.com/pricing',
+  });
+
+  it('creates the score properties on start', () => {
+    for (const name of [
+      'leadflow_score',
+      'leadflow_fit_score',
+      'leadflow_engagement_score',
+      'leadflow_score_reasons',
+    ])
+      expect(sandbox.hubspot.properties.has(name), name).toBe(true);
+  });
+
+  it('writes lifecycle stage, score fields and exactly one note', async () => {
+    const res = await post([pricingView(1)]);
+    expect(res.status).toBe(200);
+    // HubSpot delivers at least once: the same event again must change nothing.
+    expect((await post([pricingView(1)])).status).toBe(200);
+
+    await waitFor(() => sandbox.hubspot.contacts.get('7001')?.lifecyclestage === 'marketingqualifiedlead', {
+      what: 'lifecycle stage MQL',
+    });
+    await waitFor(() => sandbox.hubspot.notes.length === 1, { what: 'one note' });
+    const contact = sandbox.hubspot.contacts.get('7001');
+    // Fit 45 (title 20, industry 10, size 10, country 5) + pricing page 8 + page view 1.
+    expect(Number(contact?.leadflow_score)).toBe(54);
+    expect(Number(contact?.leadflow_fit_score)).toBe(45);
+    expect(Number(contact?.leadflow_engagement_score)).toBe(9);
+
+    const note = sandbox.hubspot.notes[0]!;
+    expect(note.associations).toEqual([
+      { to: { id: '7001' }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 202 }] },
+    ]);
+    expect(note.properties.hs_note_body).toContain('Grace Hopper crossed the MQL threshold (score 54)');
+    expect(note.properties.hs_note_body).toContain('Handoff ID: hf.hubspot.contact.7001.0.mql');
+
+    // Nothing more arrives later: wait a little and count again.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sandbox.hubspot.notes).toHaveLength(1);
+  });
+});

@@ -1,0 +1,76 @@
+import { CrmError, type CrmFailure } from '../../connectors/errors.js';
+import type { CrmConnector, NoteResult, RecordFailure, ScoreWrite } from '../../connectors/types.js';
+import { leadKey, type LeadRef, type Profile } from '../../src/domain/index.js';
+
+type Method = 'readProfile' | 'writeScores' | 'advanceStage' | 'createHandoffNote';
+
+/**
+ * An in-memory CRM for pipeline tests (the end-to-end test uses the real HubSpot client and the
+ * sandbox instead). Failures can be queued per method; `loseResponse` makes a call take effect and
+ * then fail, like a response lost on the wire.
+ */
+export class FakeConnector implements CrmConnector {
+  readonly crm = 'hubspot' as const;
+  profiles = new Map<string, Profile>();
+  scores = new Map<string, number>();
+  stages = new Map<string, string>();
+  notes: { id: string; lead: string; handoffId: string; body: string }[] = [];
+  calls: { method: Method; mayExist?: boolean }[] = [];
+  private failures: { method: Method; failure: CrmFailure; loseResponse: boolean }[] = [];
+
+  failNext(
+    method: Method,
+    failure: Omit<CrmFailure, 'crm'>,
+    opts: { times?: number; loseResponse?: boolean } = {},
+  ) {
+    for (let i = 0; i < (opts.times ?? 1); i++)
+      this.failures.push({
+        method,
+        failure: { crm: 'hubspot', ...failure },
+        loseResponse: opts.loseResponse ?? false,
+      });
+  }
+
+  private async call<T>(method: Method, effect: () => T): Promise<T> {
+    await new Promise((resolve) => setImmediate(resolve));
+    const i = this.failures.findIndex((f) => f.method === method);
+    const failure = i >= 0 ? this.failures.splice(i, 1)[0] : undefined;
+    if (failure && !failure.loseResponse) throw new CrmError(failure.failure);
+    const result = effect();
+    if (failure) throw new CrmError(failure.failure);
+    return result;
+  }
+
+  async ensureSchema(): Promise<void> {}
+
+  readProfile(lead: LeadRef): Promise<Profile> {
+    this.calls.push({ method: 'readProfile' });
+    return this.call('readProfile', () => ({ ...(this.profiles.get(leadKey(lead)) ?? {}) }));
+  }
+
+  writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]> {
+    this.calls.push({ method: 'writeScores' });
+    return this.call('writeScores', () => {
+      for (const w of writes) this.scores.set(leadKey(w.lead), w.score.total);
+      return [];
+    });
+  }
+
+  advanceStage(lead: LeadRef, stage: 'mql' | 'sql'): Promise<void> {
+    this.calls.push({ method: 'advanceStage' });
+    return this.call('advanceStage', () => {
+      if (this.stages.get(leadKey(lead)) !== 'sql') this.stages.set(leadKey(lead), stage);
+    });
+  }
+
+  createHandoffNote(lead: LeadRef, handoffId: string, body: string, mayExist: boolean): Promise<NoteResult> {
+    this.calls.push({ method: 'createHandoffNote', mayExist });
+    return this.call('createHandoffNote', () => {
+      const existing = mayExist ? this.notes.find((n) => n.body.includes(handoffId)) : undefined;
+      if (existing) return { id: existing.id, created: false };
+      const id = String(this.notes.length + 1);
+      this.notes.push({ id, lead: leadKey(lead), handoffId, body });
+      return { id, created: true };
+    });
+  }
+}

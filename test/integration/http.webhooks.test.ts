@@ -1,0 +1,191 @@
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { signV3 } from '../../connectors/hubspot/signature.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createApp } from '../../src/http/app.js';
+import { createLogger } from '../../src/logger.js';
+import { createMetrics } from '../../src/metrics.js';
+import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
+import { connectRedis } from '../../src/store/redis.js';
+import { TEST_REDIS_URL, cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+
+const SECRET = 'test-client-secret';
+const base = loadConfig('config/default.yaml');
+const logger = createLogger('silent');
+
+function event(eventId: number, objectId = 101) {
+  return {
+    eventId,
+    objectId,
+    portalId: 33,
+    occurredAt: Date.now(),
+    subscriptionType: 'contact.propertyChange',
+    propertyName: 'jobtitle',
+    propertyValue: 'VP Sales',
+  };
+}
+
+describe('POST /webhooks/hubspot', () => {
+  const prefix = uniquePrefix('http');
+  const config = { ...base, redis: { prefix }, webhooks: { ...base.webhooks, maxBodyBytes: 4096 } };
+  let admin: Redis;
+  let producer: Redis;
+  let queues: Queues;
+  let app: ReturnType<typeof createApp>;
+
+  beforeAll(async () => {
+    admin = testRedis();
+    producer = connectRedis(TEST_REDIS_URL, { failFast: true });
+    await new Promise((resolve) => producer.once('ready', resolve));
+    queues = openQueues(producer, prefix);
+    app = createApp({
+      config,
+      hubspotClientSecret: SECRET,
+      queues,
+      redis: producer,
+      logger,
+      metrics: createMetrics(),
+    });
+  });
+  afterEach(async () => {
+    await queues.ingest.obliterate({ force: true });
+  });
+  afterAll(async () => {
+    await closeQueues(queues);
+    await cleanPrefix(admin, prefix);
+    producer.disconnect();
+    admin.disconnect();
+  });
+
+  async function send(
+    body: string,
+    opts: { ts?: number; secret?: string; headers?: Record<string, string> } = {},
+  ) {
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as { port: number };
+    const host = `127.0.0.1:${port}`;
+    const headers = {
+      ...signV3(
+        'POST',
+        `http://${host}/webhooks/hubspot`,
+        body,
+        opts.secret ?? SECRET,
+        opts.ts ?? Date.now(),
+      ),
+      ...opts.headers,
+    };
+    try {
+      return await request(`http://${host}`)
+        .post('/webhooks/hubspot')
+        .set('content-type', 'application/json')
+        .set(headers)
+        .send(body);
+    } finally {
+      server.close();
+    }
+  }
+
+  it('accepts a signed batch and enqueues it once', async () => {
+    const body = JSON.stringify([event(1), event(2)]);
+    const res = await send(body);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ accepted: 2 });
+    const jobs = await queues.ingest.getJobs(['waiting']);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]?.data).toMatchObject({ source: 'hubspot', events: [{ eventId: '1' }, { eventId: '2' }] });
+  });
+
+  it.each([
+    ['a wrong secret', { secret: 'nope' }, 401],
+    ['a stale timestamp', { ts: Date.now() - 6 * 60_000 }, 401],
+    ['a future timestamp', { ts: Date.now() + 6 * 60_000 }, 401],
+  ])('rejects %s with %i and enqueues nothing', async (_l, opts, status) => {
+    const res = await send(JSON.stringify([event(1)]), opts);
+    expect(res.status).toBe(status);
+    expect(await queues.ingest.count()).toBe(0);
+  });
+
+  it.each([
+    ['malformed JSON', '[{"eventId":', 400, /not valid JSON/],
+    ['the wrong shape', JSON.stringify([{ hello: 'world' }]), 400, /unexpected payload/],
+    ['an empty array', '[]', 400, /unexpected payload/],
+    [
+      'a body over the limit',
+      JSON.stringify(Array.from({ length: 60 }, (_, i) => event(i))),
+      413,
+      /too large/,
+    ],
+  ])('rejects %s and enqueues nothing', async (_l, body, status, message) => {
+    const res = await send(body);
+    expect(res.status).toBe(status);
+    expect((res.body as { error: string }).error).toMatch(message);
+    expect(await queues.ingest.count()).toBe(0);
+  });
+
+  it('rejects an unsigned request', async () => {
+    const res = await request(app)
+      .post('/webhooks/hubspot')
+      .set('content-type', 'application/json')
+      .send('[]');
+    expect(res.status).toBe(401);
+  });
+
+  it('answers in milliseconds', async () => {
+    const started = performance.now();
+    const res = await send(JSON.stringify([event(9)]));
+    expect(res.status).toBe(200);
+    // Generous bound for a loaded CI box; the benchmark measures the real number.
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  const PUBLIC = 'https://leads.example.com';
+  function appWith(redis: Redis, q: Queues) {
+    const hubspot = { ...config.webhooks.hubspot, publicUrl: PUBLIC };
+    return createApp({
+      config: { ...config, webhooks: { ...config.webhooks, hubspot } },
+      hubspotClientSecret: SECRET,
+      queues: q,
+      redis,
+      logger,
+      metrics: createMetrics(),
+    });
+  }
+
+  it('signs with the configured public URL behind a proxy', async () => {
+    const body = JSON.stringify([event(3)]);
+    const headers = signV3('POST', `${PUBLIC}/webhooks/hubspot?x=1`, body, SECRET, Date.now());
+    const res = await request(appWith(producer, queues))
+      .post('/webhooks/hubspot?x=1')
+      .set('content-type', 'application/json')
+      .set(headers)
+      .send(body);
+    expect(res.status).toBe(200);
+  });
+
+  it('answers 503 and enqueues nothing when Redis is unreachable', async () => {
+    const dead = connectRedis('redis://127.0.0.1:1', { failFast: true });
+    dead.on('error', () => undefined);
+    const deadQueues = openQueues(dead, prefix);
+    const down = appWith(dead, deadQueues);
+    const body = JSON.stringify([event(4)]);
+    const headers = signV3('POST', `${PUBLIC}/webhooks/hubspot`, body, SECRET, Date.now());
+    const res = await request(down)
+      .post('/webhooks/hubspot')
+      .set('content-type', 'application/json')
+      .set(headers)
+      .send(body);
+    expect(res.status).toBe(503);
+    expect((await request(down).get('/readyz')).status).toBe(503);
+    expect(await queues.ingest.count()).toBe(0);
+    dead.disconnect();
+  });
+
+  it('serves health, readiness and metrics', async () => {
+    expect((await request(app).get('/healthz')).body).toEqual({ status: 'ok' });
+    expect((await request(app).get('/readyz')).status).toBe(200);
+    const metrics = await request(app).get('/metrics');
+    expect(metrics.text).toContain('leadflow_webhook_requests_total');
+  });
+});

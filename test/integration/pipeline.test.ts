@@ -1,0 +1,221 @@
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { HubSpotWebhookEvent } from '../../connectors/hubspot/webhook.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { createLogger } from '../../src/logger.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
+import { createJobContext, type JobContext } from '../../src/queue/context.js';
+import { closeQueues, enqueueIngest, openQueues, type Queues } from '../../src/queue/queues.js';
+import { startWorkers } from '../../src/queue/workers.js';
+import { FakeConnector } from '../helpers/fake-connector.js';
+import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
+
+const LEAD = { crm: 'hubspot', objectType: 'contact', id: '501' } as const;
+const FIT_45 = {
+  jobTitle: 'VP Marketing',
+  industry: 'COMPUTER_SOFTWARE',
+  companySize: '200',
+  country: 'United States',
+};
+
+let seq = 0;
+function pageView(objectId: string, url: string, occurredAt = Date.now()): HubSpotWebhookEvent {
+  seq++;
+  return {
+    eventId: String(seq),
+    portalId: '33',
+    objectId,
+    occurredAt,
+    subscriptionType: 'contact.propertyChange',
+    propertyName: 'hs_analytics_last_url',
+    propertyValue: url,
+  };
+}
+
+describe('pipeline: ingest → score → writeback on real Redis', () => {
+  let redis: Redis;
+  let prefix: string;
+  let queues: Queues;
+  let workers: Worker[];
+  let crm: FakeConnector;
+  let metrics: Metrics;
+  let ctx: JobContext;
+
+  async function start(overrides: Partial<Config['pipeline']> = {}) {
+    const base = loadConfig('config/default.yaml');
+    const config: Config = {
+      ...base,
+      redis: { prefix },
+      pipeline: { ...base.pipeline, scoreDebounceMs: 50, ...overrides },
+    };
+    queues = openQueues(redis, prefix);
+    metrics = createMetrics();
+    ctx = createJobContext({
+      config,
+      redis,
+      queues,
+      connector: crm,
+      logger: createLogger('silent'),
+      metrics,
+    });
+    workers = startWorkers(ctx, { concurrency: 8 });
+    await Promise.all(workers.map((w) => w.waitUntilReady()));
+  }
+
+  async function ingest(events: HubSpotWebhookEvent[]) {
+    await enqueueIngest(queues, { source: 'hubspot', receivedAt: Date.now(), events });
+  }
+
+  async function completed(queue: string): Promise<number> {
+    const metric = await metrics.jobs.get();
+    return (
+      metric.values.find((v) => v.labels.queue === queue && v.labels.outcome === 'completed')?.value ?? 0
+    );
+  }
+
+  beforeEach(() => {
+    redis = testRedis();
+    prefix = uniquePrefix('pipeline');
+    crm = new FakeConnector();
+    crm.profiles.set('hubspot.contact.501', { ...FIT_45 });
+  });
+
+  afterEach(async () => {
+    await Promise.all(workers.map((w) => w.close(true)));
+    await closeQueues(queues);
+    await cleanPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('hands a lead off once it crosses MQL: stage, score fields and one note', async () => {
+    await start();
+    await ingest([pageView('501', 'https://acme.io/blog/post')]);
+    await waitFor(() => crm.scores.get('hubspot.contact.501') === 46, { what: 'fit-only score written' });
+    expect(crm.notes).toHaveLength(0);
+
+    await ingest([pageView('501', 'https://acme.io/pricing')]);
+    await waitFor(() => crm.notes.length === 1, { what: 'handoff note' });
+    await waitFor(async () => (await ctx.handoffs.progress('hf.hubspot.contact.501.0.mql')).completedAt, {
+      what: 'handoff complete',
+    });
+    expect(crm.stages.get('hubspot.contact.501')).toBe('mql');
+    expect(crm.scores.get('hubspot.contact.501')).toBeGreaterThanOrEqual(50);
+    expect(crm.notes[0]?.body).toContain('Handoff ID: hf.hubspot.contact.501.0.mql');
+    expect(crm.notes[0]?.body).toContain('Viewed page: https://acme.io/pricing');
+    expect(crm.calls.filter((c) => c.method === 'readProfile')).toHaveLength(1);
+    const audit = await ctx.handoffs.recentAudit(10);
+    expect(audit.map((a) => a.type)).toEqual(['writeback', 'handoff']);
+  });
+
+  it('folds a burst of 50 events for one lead into one recompute', async () => {
+    await start({ scoreDebounceMs: 500 });
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => ingest([pageView('501', `https://acme.io/blog/${i}`)])),
+    );
+    await waitFor(async () => (await completed('ingest')) === 50, { what: '50 ingest jobs' });
+    await waitFor(async () => (await completed('score')) >= 1, { what: 'score job' });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(await completed('score')).toBe(1);
+    expect(await ctx.timeline.events(LEAD, 0)).toHaveLength(50);
+  });
+
+  it('records a delivery HubSpot sends twice only once', async () => {
+    await start();
+    const batch = [pageView('501', 'https://acme.io/a'), pageView('501', 'https://acme.io/b')];
+    await ingest(batch);
+    await ingest(batch);
+    await waitFor(async () => (await completed('ingest')) === 2, { what: 'both deliveries ingested' });
+    expect(await ctx.timeline.events(LEAD, 0)).toHaveLength(2);
+    const metric = await metrics.events.get();
+    expect(metric.values.find((v) => v.labels.outcome === 'duplicate')?.value).toBe(2);
+  });
+
+  it('hands off a demo request at once, without waiting out the debounce', async () => {
+    await start({ scoreDebounceMs: 30_000 });
+    crm.profiles.set('hubspot.contact.501', {});
+    const started = Date.now();
+    await ingest([
+      {
+        ...pageView('501', ''),
+        propertyName: 'recent_conversion_event_name',
+        propertyValue: 'Request a demo',
+      },
+    ]);
+    await waitFor(() => crm.notes.length === 1, { what: 'hand-raise note' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(crm.notes[0]?.body).toContain('raised their hand');
+  });
+
+  it('pauses on a 429 without spending an attempt, then writes exactly once', async () => {
+    await start();
+    crm.failNext('createHandoffNote', {
+      status: 429,
+      policy: 'TEN_SECONDLY_ROLLING',
+      retryAfterMs: 300,
+      message: 'slow down',
+    });
+    await ingest([pageView('501', 'https://acme.io/pricing')]);
+    await waitFor(() => crm.notes.length === 1, { what: 'note after the pause' });
+    await waitFor(async () => (await ctx.handoffs.progress('hf.hubspot.contact.501.0.mql')).completedAt, {
+      what: 'complete',
+    });
+    const job = await queues.writeback.getJob('hf.hubspot.contact.501.0.mql');
+    expect(job?.attemptsMade).toBe(0);
+    const pauses = await metrics.rateLimitPauses.get();
+    expect(pauses.values[0]).toMatchObject({ value: 1, labels: { scope: 'interval' } });
+    // Steps that had succeeded before the 429 were not repeated.
+    expect(crm.calls.filter((c) => c.method === 'advanceStage')).toHaveLength(1);
+  });
+
+  it('never writes a second note when the response to the first create was lost', async () => {
+    await start();
+    crm.failNext('createHandoffNote', { network: true, message: 'socket hang up' }, { loseResponse: true });
+    await ingest([pageView('501', 'https://acme.io/pricing')]);
+    await waitFor(async () => (await ctx.handoffs.progress('hf.hubspot.contact.501.0.mql')).completedAt, {
+      what: 'complete',
+    });
+    expect(crm.notes).toHaveLength(1);
+    expect(crm.calls.filter((c) => c.method === 'createHandoffNote').map((c) => c.mayExist)).toEqual([
+      false,
+      true,
+    ]);
+  });
+
+  it('backs off on 5xx and succeeds when the CRM recovers', async () => {
+    await start();
+    crm.failNext('advanceStage', { status: 503, message: 'unavailable' }, { times: 2 });
+    await ingest([pageView('501', 'https://acme.io/pricing')]);
+    await waitFor(async () => (await ctx.handoffs.progress('hf.hubspot.contact.501.0.mql')).completedAt, {
+      what: 'complete',
+      timeoutMs: 15_000,
+    });
+    expect(crm.stages.get('hubspot.contact.501')).toBe('mql');
+    expect(crm.notes).toHaveLength(1);
+    expect((await queues.writeback.getJob('hf.hubspot.contact.501.0.mql'))?.attemptsMade).toBe(2);
+  });
+
+  it('dead-letters a validation error at once with the CRM message', async () => {
+    await start();
+    crm.failNext('createHandoffNote', {
+      status: 400,
+      code: 'VALIDATION_ERROR',
+      message: 'Property values were not valid',
+    });
+    await ingest([pageView('501', 'https://acme.io/pricing')]);
+    const failed = await waitFor(async () => (await queues.writeback.getFailed())[0], { what: 'failed job' });
+    expect(failed.failedReason).toBe('hubspot 400 VALIDATION_ERROR: Property values were not valid');
+    expect(failed.attemptsMade).toBe(1);
+    expect(crm.notes).toHaveLength(0);
+  });
+
+  it('sends a payload that does not parse straight to the failed set', async () => {
+    await start();
+    await queues.score.add('score', { lead: { crm: 'pipedrive', id: 1 } });
+    const failed = await waitFor(async () => (await queues.score.getFailed())[0], { what: 'failed job' });
+    expect(failed.failedReason).toMatch(/score job .*: /);
+    expect(failed.attemptsMade).toBe(1);
+  });
+});
