@@ -39,12 +39,13 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
     return redis;
   };
 
+  const onQueueError = (err: Error) => logger.warn({ err: err.message }, 'queue error');
   await assertNoEviction(connect('leadflow-control', false));
 
   let server: Server | undefined;
   if (opts.http) {
     const producer = connect('leadflow-producer', true);
-    const queues = openQueues(producer, config.redis.prefix);
+    const queues = openQueues(producer, config.redis.prefix, onQueueError);
     const app = createApp({
       config,
       hubspotClientSecret: env.HUBSPOT_CLIENT_SECRET,
@@ -71,7 +72,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
     if (!env.HUBSPOT_ACCESS_TOKEN)
       throw new Error('the worker needs HUBSPOT_ACCESS_TOKEN to write to HubSpot');
     const redis = connect('leadflow-worker', false);
-    const queues = openQueues(redis, config.redis.prefix);
+    const queues = openQueues(redis, config.redis.prefix, onQueueError);
     const connector = createHubSpotConnector({
       accessToken: env.HUBSPOT_ACCESS_TOKEN,
       basePath: env.HUBSPOT_BASE_URL,

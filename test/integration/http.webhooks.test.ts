@@ -38,7 +38,9 @@ describe('POST /webhooks/hubspot', () => {
     admin = testRedis();
     producer = connectRedis(TEST_REDIS_URL, { failFast: true });
     await new Promise((resolve) => producer.once('ready', resolve));
-    queues = openQueues(producer, prefix);
+    queues = openQueues(producer, prefix, (err) => {
+      throw err;
+    });
     app = createApp({
       config,
       hubspotClientSecret: SECRET,
@@ -167,7 +169,8 @@ describe('POST /webhooks/hubspot', () => {
   it('answers 503 and enqueues nothing when Redis is unreachable', async () => {
     const dead = connectRedis('redis://127.0.0.1:1', { failFast: true });
     dead.on('error', () => undefined);
-    const deadQueues = openQueues(dead, prefix);
+    // Connection errors are the point of this test.
+    const deadQueues = openQueues(dead, prefix, () => undefined);
     const down = appWith(dead, deadQueues);
     const body = JSON.stringify([event(4)]);
     const headers = signV3('POST', `${PUBLIC}/webhooks/hubspot`, body, SECRET, Date.now());

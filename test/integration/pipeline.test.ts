@@ -51,7 +51,9 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
       redis: { prefix },
       pipeline: { ...base.pipeline, scoreDebounceMs: 50, ...overrides },
     };
-    queues = openQueues(redis, prefix);
+    queues = openQueues(redis, prefix, (err) => {
+      throw err;
+    });
     metrics = createMetrics();
     ctx = createJobContext({
       config,
@@ -162,8 +164,9 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     await waitFor(async () => (await ctx.handoffs.progress('hf.hubspot.contact.501.0.mql')).completedAt, {
       what: 'complete',
     });
+    // BullMQ counts the finishing attempt too: 1 means the rate-limited run spent none.
     const job = await queues.writeback.getJob('hf.hubspot.contact.501.0.mql');
-    expect(job?.attemptsMade).toBe(0);
+    expect(job?.attemptsMade).toBe(1);
     const pauses = await metrics.rateLimitPauses.get();
     expect(pauses.values[0]).toMatchObject({ value: 1, labels: { scope: 'interval' } });
     // Steps that had succeeded before the 429 were not repeated.
@@ -194,7 +197,8 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     });
     expect(crm.stages.get('hubspot.contact.501')).toBe('mql');
     expect(crm.notes).toHaveLength(1);
-    expect((await queues.writeback.getJob('hf.hubspot.contact.501.0.mql'))?.attemptsMade).toBe(2);
+    // Two failed attempts and the one that succeeded.
+    expect((await queues.writeback.getJob('hf.hubspot.contact.501.0.mql'))?.attemptsMade).toBe(3);
   });
 
   it('dead-letters a validation error at once with the CRM message', async () => {

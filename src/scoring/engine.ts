@@ -1,0 +1,224 @@
+import type { EngagementRule, FitRule, Matcher, Scoring } from '../config/schema.js';
+import type { EngagementEvent, Profile, PropertyValue, Score, ScoreLine } from '../domain/index.js';
+import { describeMatcher, matches } from './match.js';
+
+const DAY_MS = 86_400_000;
+/** Each half of the score may go this far below zero, so a strong negative signal can outweigh the other half. */
+const FLOOR = -100;
+
+interface CompiledFit {
+  fieldLabel: string;
+  label: string;
+}
+
+interface CompiledEngagement {
+  where: readonly (readonly [string, Matcher])[];
+  /** 0 when the rule has no half-life. */
+  halfLifeMs: number;
+  /** Infinity when the rule has no window. */
+  windowMs: number;
+  label: string;
+}
+
+// Rules come from a parsed config that is never mutated, so derived data is computed once per rule object.
+const fitCache = new WeakMap<FitRule, CompiledFit>();
+const engagementCache = new WeakMap<EngagementRule, CompiledEngagement>();
+
+/**
+ * Pure: the same profile, set of events (by id), rules and `now` always give the same score,
+ * whatever the order or repetition of events.
+ *
+ * The breakdown is the source of truth: the sum of fit lines, clamped to [-100, caps.fit], is
+ * `fit`; the sum of engagement lines (rounded to cents), clamped to [-100, caps.engagement], is
+ * `engagement`; `total` is their sum clamped to 0–100 and rounded. A category cap or the final
+ * clamp shows as a difference between the lines' sum and the reported figure.
+ */
+export function computeScore(profile: Profile, events: EngagementEvent[], rules: Scoring, now: number): Score {
+  const breakdown: ScoreLine[] = [];
+
+  let fitSum = 0;
+  for (const rule of rules.fit) {
+    if (rule.points === 0) continue;
+    const value = own(profile, rule.field);
+    if (!matches(rule.match, value)) continue;
+    const points = round2(rule.points);
+    const c = compiledFit(rule);
+    fitSum += points;
+    breakdown.push({
+      ruleId: rule.id,
+      kind: 'fit',
+      points,
+      reason: `${c.fieldLabel} ${formatValue(value)} matches ${c.label} (${signed(points)})`,
+      eventIds: [],
+      capped: false,
+    });
+  }
+
+  let engagementSum = 0;
+  if (rules.engagement.length > 0 && events.length > 0) {
+    const timeline = normalizeEvents(events);
+    for (const rule of rules.engagement) {
+      const line = engagementLine(rule, timeline, now);
+      if (line === null) continue;
+      engagementSum += line.points;
+      breakdown.push(line);
+    }
+  }
+
+  if (breakdown.length > 1) breakdown.sort(byImpact);
+  const fit = clamp(round2(fitSum), FLOOR, rules.caps.fit) + 0;
+  const engagement = clamp(round2(engagementSum), FLOOR, rules.caps.engagement) + 0;
+  return {
+    fit,
+    engagement,
+    total: Math.round(clamp(fit + engagement, 0, 100)) + 0,
+    breakdown,
+    computedAt: now,
+  };
+}
+
+function engagementLine(
+  rule: EngagementRule,
+  timeline: readonly EngagementEvent[],
+  now: number,
+): ScoreLine | null {
+  if (rule.points === 0) return null;
+  const c = compiledEngagement(rule);
+  let sum = 0;
+  let count = 0;
+  let oldestAge = 0;
+  let eventIds: string[] | null = null;
+  for (const e of timeline) {
+    if (e.type !== rule.event) continue;
+    if (!whereMatches(c.where, e.properties)) continue;
+    const age = now > e.occurredAt ? now - e.occurredAt : 0;
+    if (age > c.windowMs) continue;
+    const factor = c.halfLifeMs > 0 ? Math.pow(0.5, age / c.halfLifeMs) : 1;
+    if (factor === 0) continue;
+    sum += rule.points * factor;
+    // The timeline is oldest first, so the first contributing event is the oldest.
+    if (count === 0) oldestAge = age;
+    count++;
+    (eventIds ??= []).push(e.id);
+  }
+  if (eventIds === null) return null;
+
+  let capped = false;
+  if (rule.cap !== undefined && Math.abs(sum) > rule.cap) {
+    sum = sum < 0 ? -rule.cap : rule.cap;
+    capped = true;
+  }
+  const points = round2(sum) + 0;
+  if (points === 0) return null;
+
+  const days = Math.max(1, Math.ceil(oldestAge / DAY_MS));
+  const cap = capped ? ` (capped at ${sum < 0 ? '-' : ''}${rule.cap})` : '';
+  return {
+    ruleId: rule.id,
+    kind: 'engagement',
+    points,
+    reason: `${count}× ${c.label} in the last ${days} ${days === 1 ? 'day' : 'days'}: ${signed(points)}${cap}`,
+    eventIds,
+    capped,
+  };
+}
+
+function whereMatches(
+  where: readonly (readonly [string, Matcher])[],
+  properties: Record<string, PropertyValue> | undefined,
+): boolean {
+  for (const [key, matcher] of where) {
+    if (properties === undefined || !matches(matcher, own(properties, key))) return false;
+  }
+  return true;
+}
+
+/**
+ * One event per id, oldest first (ties by id). Of two events sharing an id, the earlier one wins,
+ * then the one with the smaller JSON, so neither input order nor redelivery changes anything.
+ */
+function normalizeEvents(events: readonly EngagementEvent[]): EngagementEvent[] {
+  const sorted = events.slice().sort(byTimeThenId);
+  const seen = new Set<string>();
+  let out: EngagementEvent[] | null = null;
+  for (let i = 0; i < sorted.length; i++) {
+    const e = sorted[i]!;
+    if (!seen.has(e.id)) {
+      seen.add(e.id);
+      out?.push(e);
+    } else if (out === null) out = sorted.slice(0, i); // first duplicate: copy what was kept so far
+  }
+  return out ?? sorted;
+}
+
+function byTimeThenId(a: EngagementEvent, b: EngagementEvent): number {
+  if (a.occurredAt !== b.occurredAt) return a.occurredAt - b.occurredAt;
+  if (a.id !== b.id) return a.id < b.id ? -1 : 1;
+  if (a === b) return 0;
+  const ja = JSON.stringify(a);
+  const jb = JSON.stringify(b);
+  return ja < jb ? -1 : ja > jb ? 1 : 0;
+}
+
+function byImpact(a: ScoreLine, b: ScoreLine): number {
+  const d = Math.abs(b.points) - Math.abs(a.points);
+  if (d !== 0) return d;
+  return a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0;
+}
+
+function compiledFit(rule: FitRule): CompiledFit {
+  let c = fitCache.get(rule);
+  if (c === undefined) {
+    c = { fieldLabel: humanize(rule.field), label: rule.description ?? rule.id };
+    fitCache.set(rule, c);
+  }
+  return c;
+}
+
+function compiledEngagement(rule: EngagementRule): CompiledEngagement {
+  let c = engagementCache.get(rule);
+  if (c === undefined) {
+    const where = Object.entries(rule.where ?? {});
+    const conditions = where.map(([key, m]) => describeMatcher(key, m)).join(', ');
+    c = {
+      where,
+      halfLifeMs: rule.decay?.halfLifeDays !== undefined ? rule.decay.halfLifeDays * DAY_MS : 0,
+      windowMs: rule.decay?.windowDays !== undefined ? rule.decay.windowDays * DAY_MS : Infinity,
+      label: rule.description ?? (conditions ? `${rule.event} (${conditions})` : rule.event),
+    };
+    engagementCache.set(rule, c);
+  }
+  return c;
+}
+
+/** Own properties only: a field named `constructor` must not find Object.prototype's. */
+function own(record: Record<string, PropertyValue>, key: string): PropertyValue | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** `jobTitle` → `Job title`, `company_size` → `Company size`. */
+function humanize(field: string): string {
+  const words = field
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/[_.-]+/g, ' ')
+    .trim()
+    .toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function formatValue(value: PropertyValue | undefined): string {
+  if (typeof value !== 'string') return String(value);
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 59)}…` : value);
+}
+
+function signed(points: number): string {
+  return points > 0 ? `+${points}` : String(points);
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+function clamp(n: number, lo: number, hi: number): number {
+  return n < lo ? lo : n > hi ? hi : n;
+}

@@ -1,0 +1,2 @@
+export { computeScore } from './engine.js';
+export { matches } from './match.js';

@@ -1,0 +1,109 @@
+import type { Matcher } from '../config/schema.js';
+import type { PropertyValue } from '../domain/index.js';
+
+type Present = string | number | boolean;
+type Test = (value: Present) => boolean;
+
+/** Compiled once per matcher object: config is parsed once and never mutated, so the cache stays valid. */
+const compiled = new WeakMap<Matcher, Test>();
+
+/**
+ * Whether a profile or event property satisfies a matcher. CRMs send most values as strings, so
+ * equality coerces: `"123"` equals 123, `" True "` equals true, strings compare trimmed and
+ * case-insensitively. A missing or null value never matches.
+ */
+export function matches(matcher: Matcher, value: PropertyValue | undefined): boolean {
+  if (value === null || value === undefined) return false;
+  let test = compiled.get(matcher);
+  if (test === undefined) {
+    test = compile(matcher);
+    compiled.set(matcher, test);
+  }
+  return test(value);
+}
+
+function compile(m: Matcher): Test {
+  if (m.equals !== undefined) return oneOf([m.equals]);
+  if (m.in !== undefined) return oneOf(m.in);
+  if (m.contains !== undefined) {
+    const needle = m.contains.toLowerCase();
+    return (v) => String(v).toLowerCase().includes(needle);
+  }
+  if (m.regex !== undefined) {
+    // g and y would make test() stateful; the schema forbids them but hand-built matchers might not.
+    const re = new RegExp(m.regex, (m.flags ?? '').replace(/[gy]/g, ''));
+    return (v) => re.test(String(v));
+  }
+  if (m.min !== undefined || m.max !== undefined) {
+    const min = m.min ?? -Infinity;
+    const max = m.max ?? Infinity;
+    return (v) => {
+      const n = toNumber(v);
+      return n !== undefined && n >= min && n <= max;
+    };
+  }
+  return () => false;
+}
+
+/**
+ * Equality against a list of operands, with set lookups instead of a scan. Strings meet strings
+ * as normalized text, numbers meet numbers and numeric strings, booleans meet booleans and
+ * "true"/"false"; numbers never meet booleans.
+ */
+function oneOf(operands: readonly Present[]): Test {
+  const texts = new Set<string>();
+  const numbers = new Set<number>(); // number operands: match numeric strings and numbers
+  const numericTexts = new Set<number>(); // string operands that are numeric: match number values only
+  const bools = new Set<boolean>();
+  for (const op of operands) {
+    if (typeof op === 'string') {
+      texts.add(normalize(op));
+      const n = toNumber(op);
+      if (n !== undefined) numericTexts.add(n);
+    } else if (typeof op === 'number') numbers.add(op);
+    else bools.add(op);
+  }
+  return (v) => {
+    if (typeof v === 'string') {
+      const text = normalize(v);
+      if (texts.has(text)) return true;
+      if (numbers.size > 0) {
+        const n = toNumber(text);
+        if (n !== undefined && numbers.has(n)) return true;
+      }
+      return bools.size > 0 && (text === 'true' ? bools.has(true) : text === 'false' && bools.has(false));
+    }
+    if (typeof v === 'number') return numbers.has(v) || numericTexts.has(v);
+    return bools.has(v) || texts.has(v ? 'true' : 'false');
+  };
+}
+
+function normalize(s: string): string {
+  return s.trim().toLowerCase();
+}
+
+/** A finite number, or undefined for booleans, empty strings and anything Number() cannot read. */
+function toNumber(v: Present): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v !== 'string') return undefined;
+  const t = v.trim();
+  if (t === '') return undefined;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** A short human description, e.g. `url contains "/pricing"`, for score reasons. */
+export function describeMatcher(field: string, m: Matcher): string {
+  if (m.equals !== undefined) return `${field} is ${quote(m.equals)}`;
+  if (m.in !== undefined) return `${field} is one of ${m.in.map(quote).join(', ')}`;
+  if (m.contains !== undefined) return `${field} contains ${quote(m.contains)}`;
+  if (m.regex !== undefined) return `${field} matches /${m.regex}/${m.flags ?? ''}`;
+  if (m.min !== undefined && m.max !== undefined) return `${field} between ${m.min} and ${m.max}`;
+  if (m.min !== undefined) return `${field} ≥ ${m.min}`;
+  if (m.max !== undefined) return `${field} ≤ ${m.max}`;
+  return `${field} (no condition)`;
+}
+
+function quote(v: Present): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
