@@ -3,7 +3,6 @@ import { Command } from 'commander';
 import { parseEnv } from '../config/env.js';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
-import { run } from './run.js';
 
 const program = new Command()
   .name('leadflow')
@@ -19,6 +18,8 @@ function load() {
 
 async function serve(http: boolean, worker: boolean): Promise<void> {
   const { env, config } = load();
+  // Loaded on demand so `config check` and friends start without the queue and CRM stack.
+  const { run } = await import('./run.js');
   const running = await run(env, config, { http, worker });
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const TSX = join('node_modules', '.bin', 'tsx');
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(TSX, ['src/cli/main.ts', ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, ...env },
+    timeout: 30_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('leadflow CLI', () => {
+  it('config check passes on the shipped config', () => {
+    const out = cli(['config', 'check']);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^config OK: 15 scoring rules, MQL at 50, SQL at 80, hand-raise on demo_request/);
+  });
+
+  it('config check exits non-zero listing every problem with its path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leadflow-cli-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'thresholds: { mql: 150, sql: 80 }\nscoring:\n  engagement:\n    - { id: x, event: page_view, points: lots }\n');
+    const out = cli(['config', 'check', '--config', file]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`${file} is invalid:`);
+    expect(out.stderr).toContain('thresholds.mql: Too big: expected number to be <=100');
+    expect(out.stderr).toContain('scoring.engagement[0].points: Invalid input: expected number, received string');
+  });
+
+  it('refuses a bad environment before reading anything else', () => {
+    const out = cli(['config', 'check'], { PORT: 'eighty', REDIS_URL: 'localhost:6379' });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('environment is invalid:');
+    expect(out.stderr).toContain('REDIS_URL: must start with redis:// or rediss://');
+    expect(out.stderr).toContain('PORT: Invalid input: expected number, received NaN');
+  });
+});
