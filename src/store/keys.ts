@@ -14,6 +14,8 @@ export function keys(prefix: string) {
     leadState: (lead: LeadRef) => `${prefix}:lead:${leadKey(lead)}`,
     handoff: (id: string) => `${prefix}:handoff:${id}`,
     progress: (handoffId: string) => `${prefix}:progress:${handoffId}`,
+    /** Sorted set: lead key → current total score, for distributions without scanning. */
+    scores: `${prefix}:scores`,
     audit: `${prefix}:audit`,
   };
 }

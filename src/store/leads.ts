@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { LeadRef, Score, Stage } from '../domain/index.js';
+import { leadKey, type LeadRef, type Score, type Stage } from '../domain/index.js';
 import type { Keys } from './keys.js';
 
 /** What we remember about a lead between recomputes. */
@@ -26,7 +26,14 @@ export class LeadStore {
   }
 
   async put(lead: LeadRef, state: LeadState): Promise<void> {
-    await this.redis.set(this.k.leadState(lead), JSON.stringify(state));
+    const tx = this.redis.multi().set(this.k.leadState(lead), JSON.stringify(state));
+    if (state.score) tx.zadd(this.k.scores, state.score.total, leadKey(lead));
+    await tx.exec();
+  }
+
+  /** How many leads have a current score in [min, max]. */
+  async countByScore(min: number, max: number): Promise<number> {
+    return this.redis.zcount(this.k.scores, min, max);
   }
 }
 
