@@ -1,0 +1,61 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RateBudget } from '../../src/store/rate-budget.js';
+import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+
+describe('RateBudget (shared token bucket in Redis)', () => {
+  const prefix = uniquePrefix('budget');
+  let a: Redis;
+  let b: Redis;
+
+  beforeAll(() => {
+    a = testRedis();
+    b = testRedis();
+  });
+  afterAll(async () => {
+    await cleanPrefix(a, prefix);
+    a.disconnect();
+    b.disconnect();
+  });
+
+  it('keeps two processes together under the limit in every window', async () => {
+    const limits = { max: 20, intervalMs: 1_000 };
+    const key = `${prefix}:budget:paced`;
+    // Two connections stand for two worker processes sharing one portal's budget.
+    const budgets = [new RateBudget(a, key, limits), new RateBudget(b, key, limits)];
+    const started = Date.now();
+    const sentAt: number[] = [];
+    await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        await budgets[i % 2]!.take();
+        sentAt.push(Date.now() - started);
+      }),
+    );
+    sentAt.sort((x, y) => x - y);
+    // 20 in any rolling second: batches of 20 at about 0 s, 1 s and 2 s.
+    expect(sentAt[19]).toBeLessThan(300);
+    expect(sentAt[20]).toBeGreaterThanOrEqual(990);
+    expect(sentAt[59]).toBeGreaterThanOrEqual(1_990);
+    expect(sentAt[59]).toBeLessThan(2_800);
+    for (const start of sentAt) {
+      const inWindow = sentAt.filter((t) => t >= start && t < start + limits.intervalMs - 10).length;
+      expect(inWindow).toBeLessThanOrEqual(limits.max);
+    }
+  });
+
+  it('believes the CRM when it reports fewer requests left', async () => {
+    const key = `${prefix}:budget:observed`;
+    const waits: number[] = [];
+    const budget = new RateBudget(a, key, { max: 100, intervalMs: 10_000 }, (ms) => {
+      waits.push(ms);
+      return Promise.resolve();
+    });
+    expect(await budget.take()).toBe(0);
+    await budget.observe(0);
+    const waited = await budget.take();
+    // The CRM says the window is used up: the next request waits for the window to roll on.
+    expect(waited).toBeGreaterThanOrEqual(9_900);
+    expect(waited).toBeLessThanOrEqual(10_000);
+    expect(waits).toEqual([waited]);
+  });
+});
