@@ -3,9 +3,10 @@ import type { PropertyValue } from '../domain/index.js';
 
 type Present = string | number | boolean;
 type Test = (value: Present) => boolean;
+export type MatchFn = (value: PropertyValue | undefined) => boolean;
 
 /** Compiled once per matcher object: config is parsed once and never mutated, so the cache stays valid. */
-const compiled = new WeakMap<Matcher, Test>();
+const compiled = new WeakMap<Matcher, MatchFn>();
 
 /**
  * Whether a profile or event property satisfies a matcher. CRMs send most values as strings, so
@@ -13,13 +14,18 @@ const compiled = new WeakMap<Matcher, Test>();
  * case-insensitively. A missing or null value never matches.
  */
 export function matches(matcher: Matcher, value: PropertyValue | undefined): boolean {
-  if (value === null || value === undefined) return false;
-  let test = compiled.get(matcher);
-  if (test === undefined) {
-    test = compile(matcher);
-    compiled.set(matcher, test);
+  return compiledMatcher(matcher)(value);
+}
+
+/** The matcher as a function, for hot loops that would otherwise look it up per value. */
+export function compiledMatcher(matcher: Matcher): MatchFn {
+  let fn = compiled.get(matcher);
+  if (fn === undefined) {
+    const test = compile(matcher);
+    fn = (value) => value !== null && value !== undefined && test(value);
+    compiled.set(matcher, fn);
   }
-  return test(value);
+  return fn;
 }
 
 function compile(m: Matcher): Test {
