@@ -1,5 +1,6 @@
 import { normalizeHubSpotEvents } from '../connectors/hubspot/webhook.js';
 import { leadKey, type LeadRef } from '../src/domain/index.js';
+import { normalizeGenericEvents } from '../src/http/generic-webhook.js';
 import type { IngestJob } from '../src/queue/catalog.js';
 import type { JobContext } from '../src/queue/context.js';
 import { enqueueScore } from '../src/queue/queues.js';
@@ -21,7 +22,10 @@ export async function processIngest(
   job: IngestJob,
   isRetry: boolean,
 ): Promise<IngestResult> {
-  const batch = normalizeHubSpotEvents(job.events, ctx.config.hubspot);
+  const batch =
+    job.source === 'hubspot'
+      ? normalizeHubSpotEvents(job.events, ctx.config.hubspot)
+      : normalizeGenericEvents(job.batch);
   const changed = new Map<string, { lead: LeadRef; urgent: boolean }>();
   const touch = (lead: LeadRef, urgent: boolean) => {
     const key = leadKey(lead);

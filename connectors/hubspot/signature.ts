@@ -1,4 +1,5 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import { secureEqual } from '../../src/http/secure-compare.js';
 
 export interface SignedRequest {
   method: string;
@@ -36,17 +37,6 @@ function header(headers: SignedRequest['headers'], name: string): string | undef
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Constant-time comparison that does not leak length through an early return on content. */
-function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  if (left.length !== right.length) {
-    timingSafeEqual(left, left);
-    return false;
-  }
-  return timingSafeEqual(left, right);
-}
-
 /** v3: base64 HMAC-SHA256 of method + uri + body + timestamp, within `maxSkewMs` of now in both directions. */
 export function verifyV3(
   req: SignedRequest,
@@ -69,7 +59,7 @@ export function verifyV3(
     .update(req.rawBody)
     .update(timestamp)
     .digest('base64');
-  return safeEqual(signature, expected) ? { ok: true } : { ok: false, reason: 'signature does not match' };
+  return secureEqual(signature, expected) ? { ok: true } : { ok: false, reason: 'signature does not match' };
 }
 
 /** v1 (older apps): hex SHA-256 of clientSecret + body, no timestamp. */
@@ -77,7 +67,7 @@ export function verifyV1(req: SignedRequest, clientSecret: string): SignatureChe
   const signature = header(req.headers, 'x-hubspot-signature');
   if (!signature) return { ok: false, reason: 'missing X-HubSpot-Signature header' };
   const expected = createHash('sha256').update(clientSecret).update(req.rawBody).digest('hex');
-  return safeEqual(signature.toLowerCase(), expected)
+  return secureEqual(signature.toLowerCase(), expected)
     ? { ok: true }
     : { ok: false, reason: 'signature does not match' };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { HubSpotFields, HubSpotSignal } from '../../src/config/schema.js';
-import type { EngagementEvent, LeadRef, ProfileChange } from '../../src/domain/index.js';
+import type { LeadRef, NormalizedBatch } from '../../src/domain/index.js';
 import { matches } from '../../src/scoring/match.js';
 
 const Id = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,20}$/)]).transform(String);
@@ -27,17 +27,6 @@ export type HubSpotWebhookEvent = z.infer<typeof HubSpotWebhookEvent>;
 
 /** HubSpot sends up to 100 events per request. */
 export const HubSpotWebhookBatch = z.array(HubSpotWebhookEvent).min(1).max(100);
-
-export interface NormalizedBatch {
-  engagement: EngagementEvent[];
-  profile: ProfileChange[];
-  /** Every lead the batch is about. */
-  leads: LeadRef[];
-  /** Leads whose creation the batch announces: scored for fit even before any engagement. */
-  created: LeadRef[];
-  /** Events we do not act on (e.g. other object types), counted for metrics. */
-  ignored: number;
-}
 
 export interface HubSpotNormalizeRules {
   fields: HubSpotFields;

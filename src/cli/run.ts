@@ -49,6 +49,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
     const app = createApp({
       config,
       hubspotClientSecret: env.HUBSPOT_CLIENT_SECRET,
+      eventsSigningSecret: env.EVENTS_SIGNING_SECRET,
       queues,
       redis: producer,
       logger,

@@ -16,6 +16,8 @@ export const Env = z.object({
   HUBSPOT_ACCESS_TOKEN: z.string().min(1).optional(),
   HUBSPOT_CLIENT_SECRET: z.string().min(1).optional(),
   HUBSPOT_BASE_URL: z.url().default('https://api.hubapi.com'),
+  /** Shared secret for POST /webhooks/events (generic signed JSON). */
+  EVENTS_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Worker concurrency per queue in this process. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
 });

@@ -45,6 +45,18 @@ export const ProfileChange = z.object({
 });
 export type ProfileChange = z.infer<typeof ProfileChange>;
 
+/** What one delivery from any source amounts to, once normalized. */
+export interface NormalizedBatch {
+  engagement: EngagementEvent[];
+  profile: ProfileChange[];
+  /** Every lead the batch is about. */
+  leads: LeadRef[];
+  /** Leads whose creation the batch announces: scored for fit even before any engagement. */
+  created: LeadRef[];
+  /** Items we do not act on (e.g. other object types), counted for metrics. */
+  ignored: number;
+}
+
 /** Who the lead is: canonical field name → value. */
 export type Profile = Record<string, PropertyValue>;
 

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { verifyV1, verifyV3 } from '../../connectors/hubspot/signature.js';
 import { HubSpotWebhookBatch } from '../../connectors/hubspot/webhook.js';
+import { GenericEventBatch, verifyGeneric } from './generic-webhook.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -12,6 +13,7 @@ import { assertNoEviction } from '../store/redis.js';
 export interface AppDeps {
   config: Config;
   hubspotClientSecret: string | undefined;
+  eventsSigningSecret?: string | undefined;
   queues: Queues;
   /** The connection the queues use; checked before enqueueing so a down Redis answers 503 at once. */
   redis: Redis;
@@ -55,42 +57,45 @@ export function createApp(deps: AppDeps): express.Express {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  app.post(
-    '/webhooks/hubspot',
-    express.raw({ type: () => true, limit: config.webhooks.maxBodyBytes }),
-    async (req: Request, res: Response) => {
-      const secret = deps.hubspotClientSecret;
-      if (!secret) throw new HttpError(503, 'HubSpot webhooks are not configured: set HUBSPOT_CLIENT_SECRET');
-      const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const hub = config.webhooks.hubspot;
-      const signed = {
-        method: req.method,
-        url: calledUrl(req, hub.publicUrl),
-        rawBody,
-        headers: req.headers,
-      };
-      const check =
-        hub.signatureVersion === 'v1'
-          ? verifyV1(signed, secret)
-          : verifyV3(signed, secret, now(), hub.maxSkewMs);
-      if (!check.ok) throw new HttpError(401, `invalid signature: ${check.reason}`);
+  const rawBody = express.raw({ type: () => true, limit: config.webhooks.maxBodyBytes });
 
-      let json: unknown;
-      try {
-        json = JSON.parse(rawBody.toString('utf8'));
-      } catch {
-        throw new HttpError(400, 'body is not valid JSON');
-      }
-      const parsed = HubSpotWebhookBatch.safeParse(json);
-      if (!parsed.success) throw new HttpError(400, `unexpected payload: ${z.prettifyError(parsed.error)}`);
+  app.post('/webhooks/hubspot', rawBody, async (req: Request, res: Response) => {
+    const secret = deps.hubspotClientSecret;
+    if (!secret) throw new HttpError(503, 'HubSpot webhooks are not configured: set HUBSPOT_CLIENT_SECRET');
+    const body = bodyOf(req);
+    const hub = config.webhooks.hubspot;
+    const signed = {
+      method: req.method,
+      url: calledUrl(req, hub.publicUrl),
+      rawBody: body,
+      headers: req.headers,
+    };
+    const check =
+      hub.signatureVersion === 'v1'
+        ? verifyV1(signed, secret)
+        : verifyV3(signed, secret, now(), hub.maxSkewMs);
+    if (!check.ok) throw new HttpError(401, `invalid signature: ${check.reason}`);
+    const events = parseBody(body, HubSpotWebhookBatch);
+    await enqueueOr503(deps, () =>
+      enqueueIngest(deps.queues, { source: 'hubspot', receivedAt: now(), events }),
+    );
+    metrics.webhookRequests.inc({ source: 'hubspot', status: '200' });
+    res.json({ accepted: events.length });
+  });
 
-      await enqueueOr503(deps, () =>
-        enqueueIngest(deps.queues, { source: 'hubspot', receivedAt: now(), events: parsed.data }),
-      );
-      metrics.webhookRequests.inc({ source: 'hubspot', status: '200' });
-      res.json({ accepted: parsed.data.length });
-    },
-  );
+  app.post('/webhooks/events', rawBody, async (req: Request, res: Response) => {
+    const secret = deps.eventsSigningSecret;
+    if (!secret) throw new HttpError(503, 'the events endpoint is not configured: set EVENTS_SIGNING_SECRET');
+    const body = bodyOf(req);
+    const check = verifyGeneric(body, req.headers, secret, now(), config.webhooks.hubspot.maxSkewMs);
+    if (!check.ok) throw new HttpError(401, `invalid signature: ${check.reason}`);
+    const batch = parseBody(body, GenericEventBatch);
+    await enqueueOr503(deps, () =>
+      enqueueIngest(deps.queues, { source: 'generic', receivedAt: now(), batch }),
+    );
+    metrics.webhookRequests.inc({ source: 'events', status: '200' });
+    res.json({ accepted: batch.events.length + batch.profile.length });
+  });
 
   const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
     const status = errorStatus(err);
@@ -106,6 +111,23 @@ export function createApp(deps: AppDeps): express.Express {
   };
   app.use(onError);
   return app;
+}
+
+function bodyOf(req: Request): Buffer {
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+}
+
+/** JSON.parse and zod at the boundary: anything else is a 400 that says what is wrong. */
+function parseBody<T extends z.ZodType>(body: Buffer, schema: T): z.infer<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'body is not valid JSON');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new HttpError(400, `unexpected payload: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
 }
 
 /** The URL the sender signed: the configured public base (behind a proxy) or the one we were called on. */

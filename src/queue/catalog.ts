@@ -2,10 +2,12 @@ import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { HubSpotWebhookBatch } from '../../connectors/hubspot/webhook.js';
 import { LeadRef } from '../domain/index.js';
+import { GenericEventBatch } from '../http/generic-webhook.js';
 
 /** Every queue and the shape of its jobs. Payloads are parsed again when a job runs: Redis is a boundary too. */
 export const IngestJob = z.discriminatedUnion('source', [
   z.object({ source: z.literal('hubspot'), receivedAt: z.number(), events: HubSpotWebhookBatch }),
+  z.object({ source: z.literal('generic'), receivedAt: z.number(), batch: GenericEventBatch }),
 ]);
 export type IngestJob = z.infer<typeof IngestJob>;
 

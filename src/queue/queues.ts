@@ -9,7 +9,11 @@ export type Queues = Record<QueueName, Queue>;
 /** BullMQ keys go under the same hash-tagged prefix as ours, so one Cluster slot holds everything. */
 export function openQueues(connection: Redis, prefix: string, onError: (err: Error) => void): Queues {
   const open = (name: QueueName) => {
-    const queue = new Queue(QUEUES[name].name, { connection, prefix, defaultJobOptions: QUEUES[name].options });
+    const queue = new Queue(QUEUES[name].name, {
+      connection,
+      prefix,
+      defaultJobOptions: QUEUES[name].options,
+    });
     // An unhandled 'error' event would crash the process while Redis is away.
     queue.on('error', onError);
     return queue;

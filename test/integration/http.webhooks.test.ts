@@ -2,6 +2,7 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { signV3 } from '../../connectors/hubspot/signature.js';
+import { signGeneric } from '../../src/http/generic-webhook.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
@@ -190,5 +191,70 @@ describe('POST /webhooks/hubspot', () => {
     expect((await request(app).get('/readyz')).status).toBe(200);
     const metrics = await request(app).get('/metrics');
     expect(metrics.text).toContain('leadflow_webhook_requests_total');
+  });
+
+  describe('POST /webhooks/events (generic signed JSON)', () => {
+    const EVENTS_SECRET = 'generic-secret-0123456789';
+    const generic = () =>
+      createApp({
+        config,
+        hubspotClientSecret: SECRET,
+        eventsSigningSecret: EVENTS_SECRET,
+        queues,
+        redis: producer,
+        logger,
+        metrics: createMetrics(),
+      });
+    const batch = JSON.stringify({
+      events: [
+        {
+          id: 'webinar-77:ada',
+          lead: { crm: 'hubspot', objectType: 'contact', id: '101' },
+          type: 'webinar_attended',
+          occurredAt: '2026-11-20T17:00:00Z',
+          properties: { webinar: 'Lead handoff masterclass', minutes: 52 },
+        },
+      ],
+    });
+
+    it('accepts a signed batch, converting ISO times to ms', async () => {
+      const res = await request(generic())
+        .post('/webhooks/events')
+        .set('content-type', 'application/json')
+        .set(signGeneric(batch, EVENTS_SECRET, Date.now()))
+        .send(batch);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ accepted: 1 });
+      const [job] = await queues.ingest.getJobs(['waiting']);
+      expect(job?.data).toMatchObject({
+        source: 'generic',
+        batch: { events: [{ occurredAt: Date.parse('2026-11-20T17:00:00Z') }] },
+      });
+    });
+
+    it.each([
+      ['a wrong secret', signGeneric(batch, 'another-secret-0123456789', Date.now()), batch, 401],
+      ['an old timestamp', signGeneric(batch, EVENTS_SECRET, Date.now() - 600_000), batch, 401],
+      ['no events at all', signGeneric('{}', EVENTS_SECRET, Date.now()), '{}', 400],
+      [
+        'an unknown CRM',
+        signGeneric(batch.replace('hubspot', 'pipedrive'), EVENTS_SECRET, Date.now()),
+        batch.replace('hubspot', 'pipedrive'),
+        400,
+      ],
+    ])('rejects %s and enqueues nothing', async (_l, headers, body, status) => {
+      const res = await request(generic())
+        .post('/webhooks/events')
+        .set('content-type', 'application/json')
+        .set(headers)
+        .send(body);
+      expect(res.status).toBe(status);
+      expect(await queues.ingest.count()).toBe(0);
+    });
+
+    it('is off until a secret is configured', async () => {
+      const res = await request(app).post('/webhooks/events').send(batch);
+      expect(res.status).toBe(503);
+    });
   });
 });
