@@ -1,6 +1,6 @@
 import type { JobContext } from '../src/queue/context.js';
 import type { ScoreJob } from '../src/queue/catalog.js';
-import { enqueueWriteback } from '../src/queue/queues.js';
+import { enqueueHandoffWriteback, enqueueScoreFlush } from '../src/queue/queues.js';
 import { computeScore } from '../src/scoring/index.js';
 import { decide } from '../src/handoff/decide.js';
 import { composeHandoffNote } from '../src/handoff/note.js';
@@ -51,7 +51,7 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
   if (handoff) {
     const note = composeHandoffNote({ handoff, profile, events });
     await ctx.handoffs.save({ handoff, note });
-    await enqueueWriteback(ctx.queues, { kind: 'handoff', handoffId: handoff.id });
+    await enqueueHandoffWriteback(ctx.queues, handoff.id);
     await ctx.handoffs.audit({
       type: 'handoff',
       handoffId: handoff.id,
@@ -66,7 +66,8 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
     });
     ctx.metrics.handoffs.inc({ stage: handoff.stage, trigger: handoff.trigger });
   } else if (!sameScore(state.score, score)) {
-    await enqueueWriteback(ctx.queues, { kind: 'score', lead });
+    await ctx.pendingScores.add(lead, now);
+    await enqueueScoreFlush(ctx.queues, ctx.config.pipeline.scoreWriteDelayMs);
   }
   await Promise.all([ctx.leads.put(lead, decision.state), ctx.timeline.trim(lead, since)]);
   return { total: score.total, handoffId: handoff?.id ?? null };

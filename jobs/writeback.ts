@@ -2,6 +2,8 @@ import type { JobContext } from '../src/queue/context.js';
 import type { WritebackJob } from '../src/queue/catalog.js';
 import { leadKey, type LeadRef, type Score } from '../src/domain/index.js';
 import type { WritebackStep } from '../src/store/handoffs.js';
+import { enqueueScoreFlush } from '../src/queue/queues.js';
+import { classifyFailure } from '../src/queue/retry.js';
 
 /** Raised for a job that can never succeed (e.g. its handoff record is gone): no retry. */
 export class PermanentJobError extends Error {
@@ -19,12 +21,7 @@ export async function processWriteback(
   ctx: JobContext,
   job: WritebackJob,
 ): Promise<{ written: WritebackStep[] }> {
-  if (job.kind === 'score') {
-    const state = await ctx.leads.get(job.lead);
-    if (!state.score) return { written: [] };
-    await writeScore(ctx, job.lead, state.score);
-    return { written: ['scores'] };
-  }
+  if (job.kind === 'scores') return flushScores(ctx);
 
   const record = await ctx.handoffs.get(job.handoffId);
   if (!record) throw new PermanentJobError(`handoff ${job.handoffId} has no record`);
@@ -85,4 +82,44 @@ export async function processWriteback(
 async function writeScore(ctx: JobContext, lead: LeadRef, score: Score): Promise<void> {
   const failures = await ctx.connector.writeScores([{ lead, score }]);
   if (failures[0]) throw failures[0].error;
+}
+
+/** HubSpot's batch limit; Salesforce collections take 200, so 100 suits both. */
+export const SCORE_BATCH_SIZE = 100;
+
+/**
+ * Writes one batch of pending score-only updates. Records the CRM rejected for good are dropped
+ * from the pending set and logged to the audit trail; a transient failure keeps its records pending
+ * and fails the job, so the flush is retried with backoff (or paused on a rate limit).
+ */
+async function flushScores(ctx: JobContext): Promise<{ written: WritebackStep[] }> {
+  const batch = await ctx.pendingScores.take(SCORE_BATCH_SIZE);
+  if (batch.length === 0) return { written: [] };
+  const states = await Promise.all(batch.map((entry) => ctx.leads.get(entry.lead)));
+  const writes = batch.flatMap((entry, i) => {
+    const score = states[i]?.score;
+    return score ? [{ lead: entry.lead, score }] : [];
+  });
+  const failures = writes.length ? await ctx.connector.writeScores(writes) : [];
+
+  const retry = new Set<string>();
+  let firstTransient: unknown;
+  for (const failure of failures) {
+    const decision = classifyFailure(failure.error.failure, ctx.now());
+    if (decision.action === 'fail') {
+      await ctx.handoffs.audit({
+        type: 'dead_letter',
+        lead: leadKey(failure.lead),
+        detail: { step: 'scores', reason: decision.reason },
+        at: ctx.now(),
+      });
+    } else {
+      retry.add(leadKey(failure.lead));
+      firstTransient ??= failure.error;
+    }
+  }
+  await ctx.pendingScores.clear(batch.filter((entry) => !retry.has(leadKey(entry.lead))));
+  if (firstTransient) throw firstTransient;
+  if ((await ctx.pendingScores.size()) > 0) await enqueueScoreFlush(ctx.queues, 0);
+  return { written: ['scores'] };
 }

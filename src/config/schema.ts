@@ -186,12 +186,14 @@ export const Config = z
       .strictObject({
         /** A burst of events for one lead within this window yields one recompute. */
         scoreDebounceMs: z.number().int().min(0).max(60_000).default(250),
+        /** Score-only updates wait this long to be written together in batches. */
+        scoreWriteDelayMs: z.number().int().min(0).max(60_000).default(500),
         /** How long an event id is remembered for de-duplication. */
         dedupeTtlHours: z.number().positive().default(72),
         /** Events older than this are dropped from a lead's timeline. */
         timelineDays: z.number().int().positive().default(365),
       })
-      .default({ scoreDebounceMs: 250, dedupeTtlHours: 72, timelineDays: 365 }),
+      .default({ scoreDebounceMs: 250, scoreWriteDelayMs: 500, dedupeTtlHours: 72, timelineDays: 365 }),
     webhooks: z
       .strictObject({
         maxBodyBytes: z

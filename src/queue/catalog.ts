@@ -16,7 +16,8 @@ export type ScoreJob = z.infer<typeof ScoreJob>;
 
 export const WritebackJob = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('handoff'), handoffId: z.string().min(1) }),
-  z.object({ kind: z.literal('score'), lead: LeadRef }),
+  /** Writes a batch of pending score-only updates. */
+  z.object({ kind: z.literal('scores') }),
 ]);
 export type WritebackJob = z.infer<typeof WritebackJob>;
 

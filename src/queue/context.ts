@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { keys, type Keys } from '../store/keys.js';
 import { LeadStore } from '../store/leads.js';
+import { PendingScores } from '../store/pending-scores.js';
 import { TimelineStore } from '../store/timeline.js';
 import type { Queues } from './queues.js';
 import { HandoffStore } from '../store/handoffs.js';
@@ -16,6 +17,7 @@ export interface JobContext {
   keys: Keys;
   timeline: TimelineStore;
   leads: LeadStore;
+  pendingScores: PendingScores;
   handoffs: HandoffStore;
   queues: Queues;
   connector: CrmConnector;
@@ -39,6 +41,7 @@ export function createJobContext(deps: {
     keys: k,
     timeline: new TimelineStore(deps.redis, k, deps.config.pipeline.dedupeTtlHours * 3_600_000),
     leads: new LeadStore(deps.redis, k),
+    pendingScores: new PendingScores(deps.redis, k),
     handoffs: new HandoffStore(deps.redis, k),
     now: deps.now ?? Date.now,
   };

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { LeadRef } from '../domain/index.js';
 import { leadKey } from '../domain/index.js';
-import { QUEUES, type IngestJob, type QueueName, type WritebackJob } from './catalog.js';
+import { QUEUES, type IngestJob, type QueueName } from './catalog.js';
 
 export type Queues = Record<QueueName, Queue>;
 
@@ -50,12 +50,18 @@ export async function enqueueScore(
 }
 
 /** Job ids make enqueueing a handoff idempotent: a replayed decision adds nothing. */
-export async function enqueueWriteback(queues: Queues, job: WritebackJob): Promise<void> {
-  if (job.kind === 'handoff') {
-    await queues.writeback.add('handoff', job, { jobId: job.handoffId });
-  } else {
-    await queues.writeback.add('score', job, {
-      deduplication: { id: `writeback.${leadKey(job.lead)}`, keepLastIfActive: true },
-    });
-  }
+export async function enqueueHandoffWriteback(queues: Queues, handoffId: string): Promise<void> {
+  await queues.writeback.add('handoff', { kind: 'handoff', handoffId }, { jobId: handoffId });
+}
+
+/**
+ * One pending flush at a time: changes arriving within `delayMs` go out in the same batch, and
+ * changes arriving while a flush runs get exactly one follow-up.
+ */
+export async function enqueueScoreFlush(queues: Queues, delayMs: number): Promise<void> {
+  await queues.writeback.add(
+    'scores',
+    { kind: 'scores' },
+    { delay: delayMs, deduplication: { id: 'scores.flush', keepLastIfActive: true } },
+  );
 }

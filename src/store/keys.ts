@@ -16,6 +16,8 @@ export function keys(prefix: string) {
     progress: (handoffId: string) => `${prefix}:progress:${handoffId}`,
     /** Sorted set: lead key → current total score, for distributions without scanning. */
     scores: `${prefix}:scores`,
+    /** Hash: lead → score version not yet written to the CRM. */
+    pendingScores: `${prefix}:pending-scores`,
     audit: `${prefix}:audit`,
   };
 }

@@ -15,8 +15,10 @@ export class FakeConnector implements CrmConnector {
   scores = new Map<string, number>();
   stages = new Map<string, string>();
   notes: { id: string; lead: string; handoffId: string; body: string }[] = [];
-  calls: { method: Method; mayExist?: boolean }[] = [];
+  calls: { method: Method; mayExist?: boolean; records?: number }[] = [];
   private failures: { method: Method; failure: CrmFailure; loseResponse: boolean }[] = [];
+  /** A lead whose record every batch write rejects (like one failed entry of a HubSpot 207). */
+  rejectLead: { id: string; failure: Omit<CrmFailure, 'crm'> } | undefined;
 
   failNext(
     method: Method,
@@ -49,10 +51,18 @@ export class FakeConnector implements CrmConnector {
   }
 
   writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]> {
-    this.calls.push({ method: 'writeScores' });
+    this.calls.push({ method: 'writeScores', records: writes.length });
     return this.call('writeScores', () => {
-      for (const w of writes) this.scores.set(leadKey(w.lead), w.score.total);
-      return [];
+      const failures: RecordFailure[] = [];
+      for (const w of writes) {
+        if (w.lead.id === this.rejectLead?.id)
+          failures.push({
+            lead: w.lead,
+            error: new CrmError({ crm: 'hubspot', ...this.rejectLead.failure }),
+          });
+        else this.scores.set(leadKey(w.lead), w.score.total);
+      }
+      return failures;
     });
   }
 

@@ -20,18 +20,25 @@ describe('leadflow CLI', () => {
     const out = cli(['config', 'check']);
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/^config OK: 15 scoring rules, MQL at 50, SQL at 80, hand-raise on demo_request/);
+    expect(out.stdout).toMatch(
+      /^config OK: 15 scoring rules, MQL at 50, SQL at 80, hand-raise on demo_request/,
+    );
   });
 
   it('config check exits non-zero listing every problem with its path', () => {
     const dir = mkdtempSync(join(tmpdir(), 'leadflow-cli-'));
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, 'thresholds: { mql: 150, sql: 80 }\nscoring:\n  engagement:\n    - { id: x, event: page_view, points: lots }\n');
+    writeFileSync(
+      file,
+      'thresholds: { mql: 150, sql: 80 }\nscoring:\n  engagement:\n    - { id: x, event: page_view, points: lots }\n',
+    );
     const out = cli(['config', 'check', '--config', file]);
     expect(out.code).toBe(1);
     expect(out.stderr).toContain(`${file} is invalid:`);
     expect(out.stderr).toContain('thresholds.mql: Too big: expected number to be <=100');
-    expect(out.stderr).toContain('scoring.engagement[0].points: Invalid input: expected number, received string');
+    expect(out.stderr).toContain(
+      'scoring.engagement[0].points: Invalid input: expected number, received string',
+    );
   });
 
   it('refuses a bad environment before reading anything else', () => {

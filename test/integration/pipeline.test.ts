@@ -124,6 +124,40 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     expect(await ctx.timeline.events(LEAD, 0)).toHaveLength(50);
   });
 
+  it('writes score-only updates in batches of at most 100', async () => {
+    await start({ scoreWriteDelayMs: 1_500 });
+    const ids = Array.from({ length: 150 }, (_, i) => String(1000 + i));
+    await ingest(ids.slice(0, 100).map((id) => pageView(id, 'https://acme.io/blog')));
+    await ingest(ids.slice(100).map((id) => pageView(id, 'https://acme.io/blog')));
+    await waitFor(() => ids.every((id) => crm.scores.has(`hubspot.contact.${id}`)), {
+      what: 'all 150 scores',
+    });
+    const batches = crm.calls.filter((c) => c.method === 'writeScores').map((c) => c.records);
+    expect(batches.reduce((a, b) => (a ?? 0) + (b ?? 0), 0)).toBe(150);
+    expect(batches.every((n) => (n ?? 0) <= 100)).toBe(true);
+    expect(batches.length).toBeLessThanOrEqual(3);
+    expect(await ctx.pendingScores.size()).toBe(0);
+  });
+
+  it('drops a record the CRM rejects for good, keeps the rest of the batch', async () => {
+    await start({ scoreWriteDelayMs: 300 });
+    crm.rejectLead = { id: '1001', failure: { status: 400, code: 'VALIDATION_ERROR', message: 'bad value' } };
+    await ingest(['1000', '1001', '1002'].map((id) => pageView(id, 'https://acme.io/blog')));
+    await waitFor(() => crm.scores.has('hubspot.contact.1000') && crm.scores.has('hubspot.contact.1002'), {
+      what: 'scores',
+    });
+    await waitFor(async () => (await ctx.pendingScores.size()) === 0, { what: 'pending cleared' });
+    expect(crm.scores.has('hubspot.contact.1001')).toBe(false);
+    const audit = await ctx.handoffs.recentAudit(10);
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        type: 'dead_letter',
+        lead: 'hubspot.contact.1001',
+        detail: { step: 'scores', reason: 'hubspot 400 VALIDATION_ERROR: bad value' },
+      }),
+    );
+  });
+
   it('records a delivery HubSpot sends twice only once', async () => {
     await start();
     const batch = [pageView('501', 'https://acme.io/a'), pageView('501', 'https://acme.io/b')];

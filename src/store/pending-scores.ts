@@ -1,0 +1,69 @@
+import type { Redis } from 'ioredis';
+import { LeadRef } from '../domain/index.js';
+import type { Keys } from './keys.js';
+
+// Remove an entry only if it still holds the version we wrote: a rescore that landed while the
+// batch was in flight stays pending and goes out with the next batch.
+const CLEAR_IF_UNCHANGED = `
+local n = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    n = n + 1
+  end
+end
+return n`;
+
+export interface PendingScore {
+  lead: LeadRef;
+  version: string;
+  field: string;
+}
+
+type Scripted = Redis & { leadflowClearPending(key: string, ...args: string[]): Promise<number> };
+
+/**
+ * Leads whose score changed and has not reached the CRM yet. Score-only updates are written in
+ * batches from here (HubSpot takes 100 records a call), so a thousand rescored leads cost ten calls.
+ */
+export class PendingScores {
+  private readonly redis: Scripted;
+
+  constructor(
+    redis: Redis,
+    private readonly k: Keys,
+  ) {
+    const r = redis as Scripted;
+    if (typeof r.leadflowClearPending !== 'function') {
+      redis.defineCommand('leadflowClearPending', { numberOfKeys: 1, lua: CLEAR_IF_UNCHANGED });
+    }
+    this.redis = r;
+  }
+
+  async add(lead: LeadRef, version: number): Promise<void> {
+    await this.redis.hset(this.k.pendingScores, JSON.stringify(lead), String(version));
+  }
+
+  /** Up to `count` pending entries (any order). */
+  async take(count: number): Promise<PendingScore[]> {
+    const flat = (await this.redis.hrandfield(this.k.pendingScores, count, 'WITHVALUES')) ?? [];
+    const out: PendingScore[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const field = String(flat[i]);
+      out.push({ field, lead: LeadRef.parse(JSON.parse(field)), version: String(flat[i + 1]) });
+    }
+    return out;
+  }
+
+  async clear(entries: PendingScore[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.redis.leadflowClearPending(
+      this.k.pendingScores,
+      ...entries.flatMap((e) => [e.field, e.version]),
+    );
+  }
+
+  async size(): Promise<number> {
+    return this.redis.hlen(this.k.pendingScores);
+  }
+}
