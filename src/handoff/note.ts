@@ -53,7 +53,8 @@ export function composeHandoffNote(input: NoteInput): HandoffNote {
   ].filter(Boolean);
 
   const lines = handoff.score.breakdown;
-  const reasons = lines.slice(0, topN).map((l) => `${signed(l.points)} ${l.reason}`);
+  // Each reason already states its points.
+  const reasons = lines.slice(0, topN).map((l) => l.reason);
   if (lines.length > topN) reasons.push(`…and ${lines.length - topN} smaller factors`);
 
   const recent = [...input.events]
@@ -102,10 +103,6 @@ function present(v: unknown): boolean {
 
 function str(v: unknown): string {
   return present(v) ? String(v) : '';
-}
-
-function signed(n: number): string {
-  return n >= 0 ? `+${round(n)}` : `${round(n)}`;
 }
 
 function round(n: number): number {

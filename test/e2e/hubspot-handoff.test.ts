@@ -55,7 +55,11 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
     });
     const base = loadConfig('config/default.yaml');
     const config = { ...base, redis: { prefix }, pipeline: { ...base.pipeline, scoreDebounceMs: 50 } };
-    running = await run(env, config, { http: true, worker: true, logger: createLogger('silent') });
+    running = await run(env, config, {
+      http: true,
+      worker: true,
+      logger: createLogger(process.env.E2E_LOG ?? 'silent'),
+    });
   });
 
   afterAll(async () => {

@@ -105,7 +105,7 @@ describe('composeHandoffNote', () => {
           ruleId: 'title',
           kind: 'fit' as const,
           points: 20,
-          reason: 'Job title matches <VP>',
+          reason: 'Job title matches <VP> (+20)',
           eventIds: [],
           capped: false,
         },
@@ -113,7 +113,7 @@ describe('composeHandoffNote', () => {
           ruleId: 'pricing',
           kind: 'engagement' as const,
           points: 16.04,
-          reason: '2× pricing page',
+          reason: '2× pricing page: +16.04',
           eventIds: ['a'],
           capped: false,
         },
@@ -121,7 +121,7 @@ describe('composeHandoffNote', () => {
           ruleId: 'size',
           kind: 'fit' as const,
           points: 10,
-          reason: 'Company size 50–5000',
+          reason: 'Company size 50–5000 (+10)',
           eventIds: [],
           capped: false,
         },
@@ -154,8 +154,8 @@ describe('composeHandoffNote', () => {
     expect(note.subject).toBe('MQL: Ada Lovelace crossed the MQL threshold (score 56)');
     expect(note.text).toContain('- VP Engineering at Analytical');
     expect(note.text).toContain('- Score 56/100 (fit 30, engagement 26)');
-    expect(note.text).toContain('- +20 Job title matches <VP>');
-    expect(note.text).toContain('- +16 2× pricing page');
+    expect(note.text).toContain('- Job title matches <VP> (+20)');
+    expect(note.text).toContain('- 2× pricing page: +16.04');
     expect(note.text).toContain('2026-11-24 11:00 UTC — Viewed page: https://x.io/pricing');
     expect(note.text.endsWith(handoffMarker(handoff.id))).toBe(true);
     expect(note.html).toContain('Job title matches &lt;VP&gt;');

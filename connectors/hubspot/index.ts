@@ -1,0 +1,32 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Client } from '@hubspot/api-client';
+import type { HubSpotFields } from '../../src/config/schema.js';
+import { HubSpotConnector } from './connector.js';
+
+export interface HubSpotConnectorConfig {
+  accessToken: string;
+  basePath: string;
+  fields: HubSpotFields;
+  timeoutMs?: number;
+}
+
+/**
+ * One client per process configuration (the SDK shares decorators process-wide). Its own retries
+ * stay off: they ignore Retry-After and DAILY limits, and our queue classifies failures instead.
+ * Keep-alive sockets save a TLS handshake per call, which is most of a handoff's latency.
+ */
+export function createHubSpotConnector(config: HubSpotConnectorConfig): HubSpotConnector {
+  const agentOptions = { keepAlive: true, maxSockets: 64 };
+  const client = new Client({
+    accessToken: config.accessToken,
+    basePath: config.basePath.replace(/\/$/, ''),
+    numberOfApiCallRetries: 0,
+    httpAgent: config.basePath.startsWith('https:')
+      ? new HttpsAgent(agentOptions)
+      : new HttpAgent(agentOptions),
+  });
+  return new HubSpotConnector({ client, fields: config.fields, timeoutMs: config.timeoutMs });
+}
+
+export { HubSpotConnector } from './connector.js';

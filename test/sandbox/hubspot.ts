@@ -1,0 +1,323 @@
+import express, { type Request, type Response } from 'express';
+import { z } from 'zod';
+
+/**
+ * The subset of HubSpot's CRM v3/v4 REST API that leadflow uses, in memory, with HubSpot's
+ * response and error shapes so the real @hubspot/api-client parses them as it would HubSpot's.
+ */
+
+export type Properties = Record<string, string>;
+
+export interface PropertyDefinition {
+  name: string;
+  label: string;
+  type: string;
+  fieldType: string;
+  groupName: string;
+  options: { label: string; value: string; displayOrder: number }[];
+}
+
+export interface StoredObject {
+  id: string;
+  properties: Properties;
+  associations: { to: { id: string }; types: { associationCategory: string; associationTypeId: number }[] }[];
+  createdAt: string;
+}
+
+/** Default internal values, in HubSpot's order; the stage only moves forward. */
+export const LIFECYCLE_STAGES = [
+  'subscriber',
+  'lead',
+  'marketingqualifiedlead',
+  'salesqualifiedlead',
+  'opportunity',
+  'customer',
+  'evangelist',
+  'other',
+];
+
+const STANDARD_PROPERTIES = [
+  'email',
+  'firstname',
+  'lastname',
+  'jobtitle',
+  'company',
+  'industry',
+  'numemployees',
+  'country',
+  'state',
+  'phone',
+  'hs_lead_status',
+  'hubspot_owner_id',
+  'hs_analytics_last_url',
+  'recent_conversion_event_name',
+  'hs_email_last_open_date',
+  'hs_email_last_click_date',
+  'hs_email_optout',
+];
+
+export class HubSpotState {
+  contacts = new Map<string, Properties>();
+  properties = new Map<string, PropertyDefinition>();
+  notes: StoredObject[] = [];
+  tasks: StoredObject[] = [];
+  private nextId = 1;
+
+  constructor() {
+    this.reset();
+  }
+
+  reset(): void {
+    this.contacts.clear();
+    this.properties.clear();
+    this.notes = [];
+    this.tasks = [];
+    for (const name of STANDARD_PROPERTIES) this.properties.set(name, definition(name, 'string', 'text'));
+    this.properties.set('lifecyclestage', {
+      ...definition('lifecyclestage', 'enumeration', 'radio'),
+      options: LIFECYCLE_STAGES.map((value, displayOrder) => ({ label: value, value, displayOrder })),
+    });
+  }
+
+  newId(): string {
+    return String(this.nextId++);
+  }
+}
+
+function definition(name: string, type: string, fieldType: string): PropertyDefinition {
+  return { name, label: name, type, fieldType, groupName: 'contactinformation', options: [] };
+}
+
+class HubSpotError extends Error {
+  constructor(
+    readonly status: number,
+    readonly category: string,
+    message: string,
+    readonly context?: Record<string, string[]>,
+  ) {
+    super(message);
+  }
+}
+
+const PropertyValues = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
+const Association = z.object({
+  to: z.object({ id: z.string() }),
+  types: z.array(z.object({ associationCategory: z.string(), associationTypeId: z.number() })),
+});
+const CreateBody = z.object({ properties: PropertyValues, associations: z.array(Association).default([]) });
+const BatchUpdateBody = z.object({
+  inputs: z.array(z.object({ id: z.string(), properties: PropertyValues })),
+});
+const BatchReadBody = z.object({
+  inputs: z.array(z.object({ id: z.string() })),
+  properties: z.array(z.string()).default([]),
+});
+const PropertyCreateBody = z.object({
+  name: z.string().min(1),
+  label: z.string().min(1),
+  type: z.string().min(1),
+  fieldType: z.string().min(1),
+  groupName: z.string().min(1),
+});
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const result = schema.safeParse(body);
+  if (!result.success)
+    throw new HubSpotError(400, 'VALIDATION_ERROR', `Invalid input JSON: ${result.error.message}`);
+  return result.data;
+}
+
+const now = () => new Date().toISOString();
+
+function view(id: string, properties: Properties, wanted: string[] | undefined) {
+  const picked: Properties = { hs_object_id: id };
+  for (const name of wanted ?? ['email', 'firstname', 'lastname']) {
+    if (properties[name] !== undefined) picked[name] = properties[name];
+  }
+  return { id, properties: picked, createdAt: now(), updatedAt: now(), archived: false };
+}
+
+function stringify(values: z.infer<typeof PropertyValues>): Properties {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === null ? '' : String(v)]));
+}
+
+/** HubSpot validates every property of a write before applying any. */
+function validateContactWrite(state: HubSpotState, id: string, values: Properties): void {
+  for (const name of Object.keys(values)) {
+    if (!state.properties.has(name))
+      throw new HubSpotError(400, 'VALIDATION_ERROR', `Property "${name}" does not exist`, {
+        propertyName: [name],
+      });
+  }
+  const next = values.lifecyclestage;
+  const current = state.contacts.get(id)?.lifecyclestage;
+  if (next && current && LIFECYCLE_STAGES.indexOf(next) < LIFECYCLE_STAGES.indexOf(current)) {
+    throw new HubSpotError(
+      400,
+      'VALIDATION_ERROR',
+      `lifecyclestage cannot move backward from ${current} to ${next}; clear it first`,
+      { propertyName: ['lifecyclestage'] },
+    );
+  }
+  if (next && !LIFECYCLE_STAGES.includes(next))
+    throw new HubSpotError(400, 'VALIDATION_ERROR', `${next} is not a valid lifecyclestage option`);
+}
+
+export function hubspotRouter(state: HubSpotState): express.Router {
+  const r = express.Router();
+  r.use(express.json({ limit: '5mb' }));
+
+  r.get('/crm/v3/objects/contacts/:id', (req, res) => {
+    const contact = state.contacts.get(req.params.id);
+    if (!contact) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
+    // HubSpot takes `properties=a,b` as well as repeated `properties=a&properties=b`.
+    const raw = req.query.properties;
+    const wanted = raw === undefined ? undefined : [raw].flat().flatMap((p) => String(p).split(','));
+    res.json(view(req.params.id, contact, wanted));
+  });
+
+  r.patch('/crm/v3/objects/contacts/:id', (req, res) => {
+    const { properties } = parse(z.object({ properties: PropertyValues }), req.body);
+    const contact = state.contacts.get(req.params.id);
+    if (!contact) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
+    const values = stringify(properties);
+    validateContactWrite(state, req.params.id, values);
+    Object.assign(contact, values);
+    res.json(view(req.params.id, contact, Object.keys(values)));
+  });
+
+  r.post('/crm/v3/objects/contacts/batch/read', (req, res) => {
+    const body = parse(BatchReadBody, req.body);
+    const results = body.inputs.flatMap(({ id }) => {
+      const contact = state.contacts.get(id);
+      return contact ? [view(id, contact, body.properties)] : [];
+    });
+    res.json({ status: 'COMPLETE', results, startedAt: now(), completedAt: now() });
+  });
+
+  r.post('/crm/v3/objects/contacts/batch/update', (req, res) => {
+    const { inputs } = parse(BatchUpdateBody, req.body);
+    if (inputs.length > 100)
+      throw new HubSpotError(400, 'VALIDATION_ERROR', 'Batch size must be at most 100');
+    const missing = inputs.filter((i) => !state.contacts.has(i.id)).map((i) => i.id);
+    const present = inputs.filter((i) => state.contacts.has(i.id));
+    for (const input of present) validateContactWrite(state, input.id, stringify(input.properties));
+    const results = present.map((input) => {
+      const contact = state.contacts.get(input.id)!;
+      Object.assign(contact, stringify(input.properties));
+      return view(input.id, contact, Object.keys(input.properties));
+    });
+    const base = { status: 'COMPLETE', results, startedAt: now(), completedAt: now() };
+    if (missing.length === 0) {
+      res.json(base);
+      return;
+    }
+    res.status(207).json({
+      ...base,
+      numErrors: missing.length,
+      errors: missing.map((id) => ({
+        status: 'error',
+        category: 'OBJECT_NOT_FOUND',
+        message: `Object not found.  objectId are usually numeric.`,
+        context: { ids: [id] },
+      })),
+    });
+  });
+
+  r.get('/crm/v3/properties/contacts', (_req, res) => {
+    res.json({ results: [...state.properties.values()].map(propertyView) });
+  });
+
+  r.get('/crm/v3/properties/contacts/:name', (req, res) => {
+    const def = state.properties.get(req.params.name);
+    if (!def) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', `Unable to find property ${req.params.name}`);
+    res.json(propertyView(def));
+  });
+
+  r.post('/crm/v3/properties/contacts', (req, res) => {
+    const body = parse(PropertyCreateBody, req.body);
+    if (state.properties.has(body.name))
+      throw new HubSpotError(409, 'OBJECT_ALREADY_EXISTS', `A property named '${body.name}' already exists.`);
+    const def = { ...body, options: [] };
+    state.properties.set(body.name, def);
+    res.status(201).json(propertyView(def));
+  });
+
+  const createEngagement = (list: () => StoredObject[]) => (req: Request, res: Response) => {
+    const body = parse(CreateBody, req.body);
+    for (const a of body.associations) {
+      if (!state.contacts.has(a.to.id))
+        throw new HubSpotError(400, 'VALIDATION_ERROR', `contact ${a.to.id} not found`);
+    }
+    const object: StoredObject = {
+      id: state.newId(),
+      properties: stringify(body.properties),
+      associations: body.associations,
+      createdAt: now(),
+    };
+    list().push(object);
+    res
+      .status(201)
+      .json({
+        id: object.id,
+        properties: object.properties,
+        createdAt: object.createdAt,
+        updatedAt: object.createdAt,
+        archived: false,
+      });
+  };
+  r.post(
+    '/crm/v3/objects/notes',
+    createEngagement(() => state.notes),
+  );
+  r.post(
+    '/crm/v3/objects/tasks',
+    createEngagement(() => state.tasks),
+  );
+
+  r.get('/crm/v4/objects/contacts/:id/associations/notes', (req, res) => {
+    const results = state.notes
+      .filter((n) => n.associations.some((a) => a.to.id === req.params.id))
+      .map((n) => ({
+        toObjectId: Number(n.id),
+        associationTypes: [{ category: 'HUBSPOT_DEFINED', typeId: 202, label: null }],
+      }));
+    res.json({ results });
+  });
+
+  r.post('/crm/v3/objects/notes/batch/read', (req, res) => {
+    const body = parse(BatchReadBody, req.body);
+    const results = body.inputs.flatMap(({ id }) => {
+      const note = state.notes.find((n) => n.id === id);
+      return note ? [view(id, note.properties, body.properties)] : [];
+    });
+    res.json({ status: 'COMPLETE', results, startedAt: now(), completedAt: now() });
+  });
+
+  r.use((err: unknown, _req: Request, res: Response, next: (err: unknown) => void) => {
+    if (err instanceof HubSpotError) {
+      res.status(err.status).json({
+        status: 'error',
+        message: err.message,
+        correlationId: '00000000-0000-4000-8000-000000000000',
+        category: err.category,
+        ...(err.context ? { context: err.context } : {}),
+      });
+      return;
+    }
+    next(err);
+  });
+  return r;
+}
+
+function propertyView(def: PropertyDefinition) {
+  return {
+    ...def,
+    description: '',
+    hidden: false,
+    formField: true,
+    hasUniqueValue: false,
+    createdAt: new Date(0).toISOString(),
+    updatedAt: new Date(0).toISOString(),
+  };
+}

@@ -1,0 +1,202 @@
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { HubSpotState, hubspotRouter, type Properties } from './hubspot.js';
+
+/**
+ * The local CRM sandbox: an HTTP server on 127.0.0.1 that speaks the CRM endpoints leadflow uses,
+ * with injectable latency, a rate limit and faults, so the real CRM clients run end to end in
+ * tests, the demo and the benchmark. Drive it in-process or over `/__sandbox` from another process.
+ */
+
+export const Faults = z.object({
+  /** Share of requests answered 500/502/503. */
+  errorRate: z.number().min(0).max(1).default(0),
+  /** Share of requests that hang for `hangMs`, then have their connection dropped. */
+  timeoutRate: z.number().min(0).max(1).default(0),
+  hangMs: z.number().int().min(0).default(15_000),
+  /** The next `count` requests get a 429 with this policy. */
+  rateLimit429: z
+    .object({ policy: z.enum(['TEN_SECONDLY_ROLLING', 'DAILY']), count: z.number().int().min(0) })
+    .optional(),
+  /** Every connection is destroyed without an answer. */
+  down: z.boolean().default(false),
+});
+export type Faults = z.infer<typeof Faults>;
+
+export interface SandboxOptions {
+  port?: number;
+  latencyMs?: number;
+  /** HubSpot's rolling window: at most `max` requests per `intervalMs`, else 429 TEN_SECONDLY_ROLLING. */
+  rateLimit?: { max: number; intervalMs: number };
+}
+
+export interface CallRecord {
+  method: string;
+  path: string;
+  status: number;
+  at: number;
+}
+
+export interface Sandbox {
+  url: string;
+  hubspot: HubSpotState;
+  calls: CallRecord[];
+  seedContacts(contacts: { id: string; properties: Properties }[]): void;
+  setLatency(ms: number): void;
+  setFaults(faults: Partial<Faults>): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const hubspot = new HubSpotState();
+  const calls: CallRecord[] = [];
+  let latencyMs = opts.latencyMs ?? 0;
+  let faults: Faults = Faults.parse({});
+  const window: number[] = [];
+  const sockets = new Set<Socket>();
+
+  const seedContacts = (contacts: { id: string; properties: Properties }[]) => {
+    for (const c of contacts) hubspot.contacts.set(c.id, { ...c.properties });
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+
+  // Control API for other processes (demo, benchmark, fault suite).
+  const control = express.Router();
+  control.use(express.json({ limit: '50mb' }));
+  control.get('/state', (_req, res) => {
+    res.json({
+      contacts: Object.fromEntries(hubspot.contacts),
+      notes: hubspot.notes,
+      tasks: hubspot.tasks,
+      calls: calls.length,
+    });
+  });
+  control.post('/faults', (req, res) => {
+    faults = Faults.parse({ ...faults, ...z.record(z.string(), z.unknown()).parse(req.body) });
+    res.json(faults);
+  });
+  control.post('/latency', (req, res) => {
+    latencyMs = z.object({ ms: z.number().int().min(0) }).parse(req.body).ms;
+    res.json({ latencyMs });
+  });
+  control.post('/seed', (req, res) => {
+    const contacts = z
+      .array(z.object({ id: z.string(), properties: z.record(z.string(), z.string()) }))
+      .parse(req.body);
+    seedContacts(contacts);
+    res.json({ seeded: contacts.length });
+  });
+  app.use('/__sandbox', control);
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const at = Date.now();
+    res.on('finish', () => calls.push({ method: req.method, path: req.path, status: res.statusCode, at }));
+    if (faults.down) {
+      req.socket.destroy();
+      return;
+    }
+    if (!/^Bearer \S+/.test(req.get('authorization') ?? '')) {
+      res
+        .status(401)
+        .json({
+          status: 'error',
+          message: 'Authentication credentials not found.',
+          category: 'INVALID_AUTHENTICATION',
+        });
+      return;
+    }
+    const respond = () => {
+      if (faults.timeoutRate > 0 && Math.random() < faults.timeoutRate) {
+        setTimeout(() => req.socket.destroy(), faults.hangMs).unref();
+        return;
+      }
+      if (faults.errorRate > 0 && Math.random() < faults.errorRate) {
+        const status = [500, 502, 503][Math.floor(Math.random() * 3)]!;
+        res
+          .status(status)
+          .json({ status: 'error', message: 'internal error (injected)', category: 'INTERNAL_ERROR' });
+        return;
+      }
+      if (faults.rateLimit429 && faults.rateLimit429.count > 0) {
+        faults.rateLimit429.count--;
+        const { policy } = faults.rateLimit429;
+        res
+          .status(429)
+          .set('Retry-After', policy === 'DAILY' ? '3600' : '1')
+          .json({
+            status: 'error',
+            errorType: 'RATE_LIMIT',
+            policyName: policy,
+            message: `You have reached your ${policy === 'DAILY' ? 'daily' : 'ten second'} limit.`,
+          });
+        return;
+      }
+      if (opts.rateLimit) {
+        const { max, intervalMs } = opts.rateLimit;
+        const now = Date.now();
+        while (window.length && window[0]! <= now - intervalMs) window.shift();
+        const remaining = max - window.length;
+        res.set({
+          'X-HubSpot-RateLimit-Max': String(max),
+          'X-HubSpot-RateLimit-Interval-Milliseconds': String(intervalMs),
+          'X-HubSpot-RateLimit-Remaining': String(Math.max(0, remaining - 1)),
+        });
+        if (remaining <= 0) {
+          res.status(429).json({
+            status: 'error',
+            errorType: 'RATE_LIMIT',
+            policyName: 'TEN_SECONDLY_ROLLING',
+            message: 'You have reached your ten second limit.',
+          });
+          return;
+        }
+        window.push(now);
+      }
+      next();
+    };
+    if (latencyMs > 0) setTimeout(respond, latencyMs);
+    else respond();
+  });
+
+  app.use(hubspotRouter(hubspot));
+
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(opts.port ?? 0, '127.0.0.1', () => resolve(s));
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  const { port } = server.address() as { port: number };
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hubspot,
+    calls,
+    seedContacts,
+    setLatency: (ms) => {
+      latencyMs = ms;
+    },
+    setFaults: (next) => {
+      faults = Faults.parse({ ...faults, ...next });
+    },
+    reset: () => {
+      hubspot.reset();
+      calls.length = 0;
+      window.length = 0;
+      faults = Faults.parse({});
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export type { Properties } from './hubspot.js';
