@@ -3,6 +3,7 @@ import type { WritebackJob } from '../src/queue/catalog.js';
 import { leadKey, type LeadRef, type Score } from '../src/domain/index.js';
 import type { WritebackStep } from '../src/store/handoffs.js';
 import { enqueueScoreFlush } from '../src/queue/queues.js';
+import type { CrmError } from '../connectors/errors.js';
 import { classifyFailure } from '../src/queue/retry.js';
 
 /** Raised for a job that can never succeed (e.g. its handoff record is gone): no retry. */
@@ -103,7 +104,7 @@ async function flushScores(ctx: JobContext): Promise<{ written: WritebackStep[] 
   const failures = writes.length ? await ctx.connector.writeScores(writes) : [];
 
   const retry = new Set<string>();
-  let firstTransient: unknown;
+  let firstTransient: CrmError | undefined;
   for (const failure of failures) {
     const decision = classifyFailure(failure.error.failure, ctx.now());
     if (decision.action === 'fail') {

@@ -172,7 +172,10 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     if (!contact) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
     // HubSpot takes `properties=a,b` as well as repeated `properties=a&properties=b`.
     const raw = req.query.properties;
-    const wanted = raw === undefined ? undefined : [raw].flat().flatMap((p) => String(p).split(','));
+    const wanted =
+      raw === undefined
+        ? undefined
+        : [raw].flat().flatMap((p) => (typeof p === 'string' ? p.split(',') : []));
     res.json(view(req.params.id, contact, wanted));
   });
 
@@ -256,15 +259,13 @@ export function hubspotRouter(state: HubSpotState): express.Router {
       createdAt: now(),
     };
     list().push(object);
-    res
-      .status(201)
-      .json({
-        id: object.id,
-        properties: object.properties,
-        createdAt: object.createdAt,
-        updatedAt: object.createdAt,
-        archived: false,
-      });
+    res.status(201).json({
+      id: object.id,
+      properties: object.properties,
+      createdAt: object.createdAt,
+      updatedAt: object.createdAt,
+      archived: false,
+    });
   };
   r.post(
     '/crm/v3/objects/notes',

@@ -101,13 +101,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       return;
     }
     if (!/^Bearer \S+/.test(req.get('authorization') ?? '')) {
-      res
-        .status(401)
-        .json({
-          status: 'error',
-          message: 'Authentication credentials not found.',
-          category: 'INVALID_AUTHENTICATION',
-        });
+      res.status(401).json({
+        status: 'error',
+        message: 'Authentication credentials not found.',
+        category: 'INVALID_AUTHENTICATION',
+      });
       return;
     }
     const respond = () => {
