@@ -155,17 +155,14 @@ describe('HubSpot connector request shapes', () => {
   });
 
   it('creates only the score properties that are missing', async () => {
-    nock(BASE)
-      .get('/crm/v3/properties/contacts/leadflow_score')
-      .query(true)
-      .reply(200, {
-        name: 'leadflow_score',
-        label: 'x',
-        type: 'number',
-        fieldType: 'number',
-        groupName: 'g',
-        options: [],
-      });
+    nock(BASE).get('/crm/v3/properties/contacts/leadflow_score').query(true).reply(200, {
+      name: 'leadflow_score',
+      label: 'x',
+      type: 'number',
+      fieldType: 'number',
+      groupName: 'g',
+      options: [],
+    });
     for (const name of ['leadflow_fit_score', 'leadflow_engagement_score', 'leadflow_score_reasons'])
       nock(BASE)
         .get(`/crm/v3/properties/contacts/${name}`)
@@ -206,18 +203,16 @@ describe('HubSpot connector request shapes', () => {
   });
 
   it('turns a 429 into a CrmError carrying the policy and the server wait', async () => {
-    nock(BASE)
-      .post('/crm/v3/objects/contacts/batch/update')
-      .reply(
-        429,
-        {
-          status: 'error',
-          errorType: 'RATE_LIMIT',
-          policyName: 'TEN_SECONDLY_ROLLING',
-          message: 'You have reached your ten second limit.',
-        },
-        { 'X-HubSpot-RateLimit-Remaining': '0', 'X-HubSpot-RateLimit-Interval-Milliseconds': '10000' },
-      );
+    nock(BASE).post('/crm/v3/objects/contacts/batch/update').reply(
+      429,
+      {
+        status: 'error',
+        errorType: 'RATE_LIMIT',
+        policyName: 'TEN_SECONDLY_ROLLING',
+        message: 'You have reached your ten second limit.',
+      },
+      { 'X-HubSpot-RateLimit-Remaining': '0', 'X-HubSpot-RateLimit-Interval-Milliseconds': '10000' },
+    );
     const err: unknown = await connector()
       .writeScores([{ lead: lead('1'), score: score(50) }])
       .catch((e: unknown) => e);
