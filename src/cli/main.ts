@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { parseEnv } from '../config/env.js';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
+import { QueueName } from '../queue/catalog.js';
 
 const program = new Command()
   .name('leadflow')
@@ -62,6 +63,104 @@ program
         `hand-raise on ${config.handRaise.join(', ') || 'nothing'}\n`,
     );
   });
+
+/** A Redis connection and the queues, for one-shot commands; closed when `fn` is done. */
+async function withRedis<T>(fn: (deps: Awaited<ReturnType<typeof openStores>>) => Promise<T>): Promise<T> {
+  const deps = await openStores();
+  try {
+    return await fn(deps);
+  } finally {
+    await deps.close();
+  }
+}
+
+async function openStores() {
+  const { env, config } = load();
+  const { connectRedis } = await import('../store/redis.js');
+  const { openQueues, closeQueues } = await import('../queue/queues.js');
+  const redis = connectRedis(env.REDIS_URL, { name: 'leadflow-cli', failFast: true });
+  const queues = openQueues(redis, config.redis.prefix, (err) =>
+    process.stderr.write(`queue error: ${err.message}\n`),
+  );
+  return {
+    env,
+    config,
+    redis,
+    queues,
+    close: async () => {
+      await closeQueues(queues);
+      redis.disconnect();
+    },
+  };
+}
+
+const dlq = program.command('dlq').description('dead letters: jobs that failed for good, with the reason');
+const queueOption = '--queue <name>';
+const selection = (opts: { queue?: string; id?: string }) => ({
+  queue: opts.queue === undefined ? undefined : QueueName.parse(opts.queue),
+  id: opts.id,
+});
+
+dlq
+  .command('list')
+  .option(queueOption, 'only this queue (ingest, score, writeback)')
+  .option('--json', 'machine-readable output')
+  .action((opts: { queue?: string; json?: boolean }) =>
+    withRedis(async ({ queues }) => {
+      const { listDeadLetters, formatDeadLetters } = await import('../queue/dead-letters.js');
+      const letters = await listDeadLetters(queues, selection(opts));
+      process.stdout.write(opts.json ? `${JSON.stringify(letters, null, 2)}\n` : formatDeadLetters(letters));
+    }),
+  );
+
+dlq
+  .command('replay')
+  .description('retry dead letters in place (same job id, so idempotency holds)')
+  .option(queueOption, 'only this queue')
+  .option('--id <jobId>', 'only this job')
+  .action((opts: { queue?: string; id?: string }) =>
+    withRedis(async ({ queues }) => {
+      const { replayDeadLetters } = await import('../queue/dead-letters.js');
+      process.stdout.write(`replayed ${await replayDeadLetters(queues, selection(opts))} job(s)\n`);
+    }),
+  );
+
+dlq
+  .command('purge')
+  .description('delete dead letters for good')
+  .option(queueOption, 'only this queue')
+  .option('--id <jobId>', 'only this job')
+  .action((opts: { queue?: string; id?: string }) =>
+    withRedis(async ({ queues }) => {
+      const { purgeDeadLetters } = await import('../queue/dead-letters.js');
+      process.stdout.write(`purged ${await purgeDeadLetters(queues, selection(opts))} job(s)\n`);
+    }),
+  );
+
+program
+  .command('explain <lead>')
+  .description('the score breakdown of a lead (hubspot.contact.123, or a HubSpot contact id)')
+  .option('--json', 'machine-readable output')
+  .action((arg: string, opts: { json?: boolean }) =>
+    withRedis(async ({ config, redis }) => {
+      const { explain, formatExplanation, parseLeadArg } = await import('./explain.js');
+      const { keys } = await import('../store/keys.js');
+      const { LeadStore } = await import('../store/leads.js');
+      const { TimelineStore } = await import('../store/timeline.js');
+      const k = keys(config.redis.prefix);
+      const lead = parseLeadArg(arg);
+      const timeline = new TimelineStore(redis, k, config.pipeline.dedupeTtlHours * 3_600_000);
+      const [state, held, entries] = await Promise.all([
+        new LeadStore(redis, k).get(lead),
+        timeline.profile(lead),
+        timeline.events(lead, 0),
+      ]);
+      const x = explain(lead, state, held.profile, entries, config, Date.now());
+      process.stdout.write(
+        opts.json ? `${JSON.stringify(x, null, 2)}\n` : formatExplanation(x, config.thresholds),
+      );
+    }),
+  );
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(

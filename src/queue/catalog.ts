@@ -21,6 +21,9 @@ export const WritebackJob = z.discriminatedUnion('kind', [
 ]);
 export type WritebackJob = z.infer<typeof WritebackJob>;
 
+export const QueueName = z.enum(['ingest', 'score', 'writeback']);
+export type QueueName = z.infer<typeof QueueName>;
+
 export const QUEUES = {
   ingest: {
     name: 'ingest',
@@ -53,6 +56,4 @@ export const QUEUES = {
       removeOnFail: { count: 10_000 },
     },
   },
-} as const satisfies Record<string, { name: string; schema: z.ZodType; options: JobsOptions }>;
-
-export type QueueName = keyof typeof QUEUES;
+} as const satisfies Record<QueueName, { name: string; schema: z.ZodType; options: JobsOptions }>;

@@ -1,0 +1,135 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
+import { keys } from '../../src/store/keys.js';
+import { LeadStore } from '../../src/store/leads.js';
+import { TimelineStore } from '../../src/store/timeline.js';
+import { TEST_REDIS_URL, cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** `leadflow dlq …` and `leadflow explain` as an operator runs them, against real Redis. */
+describe('operator commands', () => {
+  const prefix = uniquePrefix('ops');
+  let redis: Redis;
+  let queues: Queues;
+  let configPath: string;
+
+  const cli = (...args: string[]) => {
+    const r = spawnSync(
+      join('node_modules', '.bin', 'tsx'),
+      ['src/cli/main.ts', '--config', configPath, ...args],
+      {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, REDIS_URL: TEST_REDIS_URL },
+        timeout: 30_000,
+      },
+    );
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+
+  beforeAll(async () => {
+    redis = testRedis();
+    queues = openQueues(redis, prefix, (err) => {
+      throw err;
+    });
+    configPath = join(mkdtempSync(join(tmpdir(), 'leadflow-ops-')), 'config.yaml');
+    writeFileSync(
+      configPath,
+      readFileSync('config/default.yaml', 'utf8').replace("prefix: '{leadflow}'", `prefix: '${prefix}'`),
+    );
+
+    // One writeback job that fails for good, like a 400 from the CRM.
+    await queues.writeback.add(
+      'handoff',
+      { kind: 'handoff', handoffId: 'hf.x' },
+      { jobId: 'hf.x', attempts: 1 },
+    );
+    const worker = new Worker(
+      'writeback',
+      () =>
+        Promise.reject(new UnrecoverableError('hubspot 400 VALIDATION_ERROR: Property "x" does not exist')),
+      { connection: redis.duplicate(), prefix },
+    );
+    await waitFor(async () => (await queues.writeback.getFailedCount()) === 1, { what: 'a failed job' });
+    await worker.close();
+
+    const config = loadConfig(configPath);
+    const k = keys(prefix);
+    const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: '77' };
+    const timeline = new TimelineStore(redis, k, 60_000);
+    await timeline.mergeFetchedProfile(lead, { jobTitle: 'VP Sales', country: 'Canada' }, Date.now());
+    await timeline.recordEvent(
+      {
+        id: 'e1',
+        lead,
+        type: 'page_view',
+        occurredAt: Date.now() - 60_000,
+        source: 't',
+        properties: { url: '/pricing' },
+      },
+      Date.now(),
+    );
+    await new LeadStore(redis, k).put(lead, { stage: 'lead', cycle: 0, handledHandRaises: [] });
+    expect(config.redis.prefix).toBe(prefix);
+  });
+
+  afterAll(async () => {
+    await closeQueues(queues);
+    await cleanPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('lists dead letters with their reason', () => {
+    const r = cli('dlq', 'list');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^queue\s+job id\s+attempts\s+failed at \(UTC\)\s+reason\n/);
+    expect(r.out).toMatch(
+      /writeback\s+hf\.x\s+1\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+hubspot 400 VALIDATION_ERROR: Property "x" does not exist/,
+    );
+    const json = JSON.parse(cli('dlq', 'list', '--json').out) as { id: string; queue: string }[];
+    expect(json).toMatchObject([{ id: 'hf.x', queue: 'writeback' }]);
+  });
+
+  it('rejects an unknown queue name', () => {
+    const r = cli('dlq', 'list', '--queue', 'nope');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/Invalid option/);
+  });
+
+  it('replays a dead letter in place, then purges', async () => {
+    expect(cli('dlq', 'replay', '--id', 'hf.x').out).toBe('replayed 1 job(s)\n');
+    expect(await queues.writeback.getFailedCount()).toBe(0);
+    expect(await queues.writeback.getJobState('hf.x')).toBe('waiting');
+    expect(cli('dlq', 'replay', '--id', 'hf.x').out).toBe('replayed 0 job(s)\n');
+
+    // The replayed job fails again, next to a new one: both are purged.
+    await queues.writeback.add(
+      'handoff',
+      { kind: 'handoff', handoffId: 'hf.y' },
+      { jobId: 'hf.y', attempts: 1 },
+    );
+    const worker = new Worker('writeback', () => Promise.reject(new UnrecoverableError('bad')), {
+      connection: redis.duplicate(),
+      prefix,
+    });
+    await waitFor(async () => (await queues.writeback.getFailedCount()) === 2, { what: 'two failures' });
+    await worker.close();
+    const purged = cli('dlq', 'purge', '--queue', 'writeback');
+    expect(purged.out).toBe('purged 2 job(s)\n');
+    expect(await queues.writeback.getFailedCount()).toBe(0);
+  });
+
+  it('explains a lead from its timeline and profile', () => {
+    const r = cli('explain', 'hubspot.contact.77');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Lead hubspot.contact.77: score 34/100 (fit 25, engagement 9), stage LEAD');
+    expect(r.out).toMatch(/fit\s+title-decision-maker\s+\+20\s+Job title "VP Sales" matches/);
+    expect(r.out).toMatch(/engagement\s+pricing-page\s+\+8\s+1× page_view/);
+  });
+});
