@@ -13,6 +13,13 @@ export interface RecordFailure {
   error: CrmError;
 }
 
+/** One page of existing CRM records, for backfills. */
+export interface LeadPage {
+  leads: { lead: LeadRef; profile: Profile }[];
+  /** Cursor of the next page; absent on the last one. */
+  next?: string;
+}
+
 export interface NoteResult {
   id: string;
   /** false when an earlier attempt had already created it. */
@@ -29,6 +36,8 @@ export interface CrmConnector {
   ensureSchema(): Promise<void>;
   /** The lead's profile in canonical field names (only the mapped fields). */
   readProfile(lead: LeadRef): Promise<Profile>;
+  /** Existing leads page by page, oldest cursor first, for backfills. */
+  listLeads(after: string | undefined, limit: number): Promise<LeadPage>;
   /** Writes score fields for many leads; returns the leads whose records failed. */
   writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]>;
   /** Moves the lifecycle stage forward to MQL or SQL; never moves it backward. */

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { HubSpotFields } from '../../src/config/schema.js';
 import type { LeadRef, Profile, Score } from '../../src/domain/index.js';
 import { CrmError, isCrmError } from '../errors.js';
-import type { CrmConnector, NoteResult, RecordFailure, ScoreWrite } from '../types.js';
+import type { CrmConnector, LeadPage, NoteResult, RecordFailure, ScoreWrite } from '../types.js';
 import { toCrmFailure } from './errors.js';
 
 /** HubSpot's default lifecycle order; portals may add stages, read from the property's options then. */
@@ -116,19 +116,36 @@ export class HubSpotConnector implements CrmConnector {
   }
 
   async readProfile(lead: LeadRef): Promise<Profile> {
-    const mapping = Object.entries(this.fields.profile);
     const contact = await this.call(`read contact ${lead.id}`, () =>
-      this.client.crm.contacts.basicApi.getById(lead.id, [
-        ...mapping.map(([, property]) => property),
-        this.fields.lifecycleStage,
-      ]),
+      this.client.crm.contacts.basicApi.getById(lead.id, this.profileProperties()),
     );
+    return this.toProfile(contact.properties);
+  }
+
+  async listLeads(after: string | undefined, limit: number): Promise<LeadPage> {
+    const page = await this.call('list contacts', () =>
+      this.client.crm.contacts.basicApi.getPage(Math.min(limit, 100), after, this.profileProperties()),
+    );
+    return {
+      leads: page.results.map((c) => ({
+        lead: { crm: 'hubspot', objectType: 'contact', id: c.id },
+        profile: this.toProfile(c.properties),
+      })),
+      next: page.paging?.next?.after,
+    };
+  }
+
+  private profileProperties(): string[] {
+    return [...Object.values(this.fields.profile), this.fields.lifecycleStage];
+  }
+
+  private toProfile(properties: Record<string, string | null>): Profile {
     const profile: Profile = {};
-    for (const [field, property] of mapping) {
-      const value = contact.properties[property];
+    for (const [field, property] of Object.entries(this.fields.profile)) {
+      const value = properties[property];
       if (value !== undefined && value !== null && value !== '') profile[field] = value;
     }
-    const stage = contact.properties[this.fields.lifecycleStage];
+    const stage = properties[this.fields.lifecycleStage];
     if (stage) profile.lifecycleStage = stage;
     return profile;
   }

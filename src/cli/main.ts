@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { z } from 'zod';
 import { parseEnv } from '../config/env.js';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
@@ -158,6 +159,43 @@ program
       const x = explain(lead, state, held.profile, entries, config, Date.now());
       process.stdout.write(
         opts.json ? `${JSON.stringify(x, null, 2)}\n` : formatExplanation(x, config.thresholds),
+      );
+    }),
+  );
+
+program
+  .command('backfill')
+  .description("score the CRM's existing contacts (resumable: run it again to go on)")
+  .option('--restart', 'start from the first contact, forgetting a saved position')
+  .option('--limit <n>', 'stop after this many contacts', (v) => z.coerce.number().int().positive().parse(v))
+  .action((opts: { restart?: boolean; limit?: number }) =>
+    withRedis(async ({ env, config, redis, queues }) => {
+      if (!env.HUBSPOT_ACCESS_TOKEN) throw new Error('backfill needs HUBSPOT_ACCESS_TOKEN');
+      const { createHubSpotConnector } = await import('../../connectors/hubspot/index.js');
+      const { backfill } = await import('./backfill.js');
+      const connector = createHubSpotConnector({
+        accessToken: env.HUBSPOT_ACCESS_TOKEN,
+        basePath: env.HUBSPOT_BASE_URL,
+        fields: config.hubspot.fields,
+      });
+      const tty = process.stderr.isTTY;
+      const result = await backfill({
+        connector,
+        redis,
+        queues,
+        config,
+        restart: opts.restart,
+        limit: opts.limit,
+        progress: (done, perSecond) =>
+          process.stderr.write(
+            `${tty ? '\r' : ''}backfill: ${done.toLocaleString('en-US')} contacts queued (${Math.round(perSecond)}/s)${tty ? '' : '\n'}`,
+          ),
+      });
+      if (tty) process.stderr.write('\n');
+      process.stdout.write(
+        result.finished
+          ? `backfill finished: ${result.processed} contacts queued for scoring\n`
+          : `backfill paused after ${result.processed} contacts; run it again to go on\n`,
       );
     }),
   );

@@ -19,6 +19,8 @@ export function keys(prefix: string) {
     /** Hash: lead → score version not yet written to the CRM. */
     pendingScores: `${prefix}:pending-scores`,
     audit: `${prefix}:audit`,
+    /** Hash: where an interrupted backfill resumes. */
+    backfill: (crm: string) => `${prefix}:backfill:${crm}`,
   };
 }
 export type Keys = ReturnType<typeof keys>;

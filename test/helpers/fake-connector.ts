@@ -1,5 +1,11 @@
 import { CrmError, type CrmFailure } from '../../connectors/errors.js';
-import type { CrmConnector, NoteResult, RecordFailure, ScoreWrite } from '../../connectors/types.js';
+import type {
+  CrmConnector,
+  LeadPage,
+  NoteResult,
+  RecordFailure,
+  ScoreWrite,
+} from '../../connectors/types.js';
 import { leadKey, type LeadRef, type Profile } from '../../src/domain/index.js';
 
 type Method = 'readProfile' | 'writeScores' | 'advanceStage' | 'createHandoffNote';
@@ -48,6 +54,19 @@ export class FakeConnector implements CrmConnector {
   readProfile(lead: LeadRef): Promise<Profile> {
     this.calls.push({ method: 'readProfile' });
     return this.call('readProfile', () => ({ ...(this.profiles.get(leadKey(lead)) ?? {}) }));
+  }
+
+  listLeads(after: string | undefined, limit: number): Promise<LeadPage> {
+    const ids = [...this.profiles.keys()].sort();
+    const start = after ? ids.indexOf(after) + 1 : 0;
+    const slice = ids.slice(start, start + limit);
+    return Promise.resolve({
+      leads: slice.map((key) => ({
+        lead: { crm: 'hubspot' as const, objectType: 'contact' as const, id: key.split('.').at(-1)! },
+        profile: { ...this.profiles.get(key) },
+      })),
+      next: start + limit < ids.length ? slice.at(-1) : undefined,
+    });
   }
 
   writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]> {

@@ -167,6 +167,24 @@ export function hubspotRouter(state: HubSpotState): express.Router {
   const r = express.Router();
   r.use(express.json({ limit: '5mb' }));
 
+  r.get('/crm/v3/objects/contacts', (req, res) => {
+    const limit = Math.min(100, Number(req.query.limit ?? 10));
+    const ids = [...state.contacts.keys()].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
+    const after = typeof req.query.after === 'string' ? req.query.after : undefined;
+    const start = after ? ids.findIndex((id) => id === after) + 1 : 0;
+    const slice = ids.slice(start, start + limit);
+    const raw = req.query.properties;
+    const wanted =
+      raw === undefined
+        ? undefined
+        : [raw].flat().flatMap((p) => (typeof p === 'string' ? p.split(',') : []));
+    const last = slice.at(-1);
+    res.json({
+      results: slice.map((id) => view(id, state.contacts.get(id)!, wanted)),
+      ...(last !== undefined && start + limit < ids.length ? { paging: { next: { after: last } } } : {}),
+    });
+  });
+
   r.get('/crm/v3/objects/contacts/:id', (req, res) => {
     const contact = state.contacts.get(req.params.id);
     if (!contact) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
