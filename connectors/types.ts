@@ -13,6 +13,14 @@ export interface RecordFailure {
   error: CrmError;
 }
 
+/** One CRM request as metrics see it. */
+export interface CrmCallObservation {
+  endpoint: string;
+  /** `ok`, an HTTP status, or `network`. */
+  outcome: string;
+  seconds: number;
+}
+
 /** One page of existing CRM records, for backfills. */
 export interface LeadPage {
   leads: { lead: LeadRef; profile: Profile }[];

@@ -24,7 +24,20 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       labelNames: ['queue', 'outcome'] as const,
       registers: [registry],
     }),
-    crmCalls: new Counter({
+    crmRequests: new Counter({
+      name: 'leadflow_crm_requests_total',
+      help: 'CRM requests by connector, endpoint and outcome (ok, HTTP status, network)',
+      labelNames: ['crm', 'endpoint', 'outcome'] as const,
+      registers: [registry],
+    }),
+    crmLatency: new Histogram({
+      name: 'leadflow_crm_request_seconds',
+      help: 'CRM request latency by connector and endpoint',
+      labelNames: ['crm', 'endpoint'] as const,
+      buckets: [0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10],
+      registers: [registry],
+    }),
+    crmFailures: new Counter({
       name: 'leadflow_crm_failures_total',
       help: 'Failed CRM writebacks by connector and retry decision',
       labelNames: ['crm', 'decision'] as const,

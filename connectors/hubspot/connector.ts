@@ -4,7 +4,15 @@ import { z } from 'zod';
 import type { HubSpotFields } from '../../src/config/schema.js';
 import type { LeadRef, Profile, Score } from '../../src/domain/index.js';
 import { CrmError, isCrmError } from '../errors.js';
-import type { CrmConnector, LeadPage, NoteResult, RecordFailure, ScoreWrite } from '../types.js';
+import type { RateBudget } from '../../src/store/rate-budget.js';
+import type {
+  CrmCallObservation,
+  CrmConnector,
+  LeadPage,
+  NoteResult,
+  RecordFailure,
+  ScoreWrite,
+} from '../types.js';
 import { toCrmFailure } from './errors.js';
 
 /** HubSpot's default lifecycle order; portals may add stages, read from the property's options then. */
@@ -35,6 +43,10 @@ export interface HubSpotConnectorOptions {
   fields: HubSpotFields;
   /** Longest a single call may take before it counts as a network failure. */
   timeoutMs?: number;
+  /** The portal's shared request budget; every call waits for its turn. */
+  budget?: RateBudget;
+  /** Told about every call, for metrics. */
+  onCall?: (call: CrmCallObservation) => void;
 }
 
 export class HubSpotConnector implements CrmConnector {
@@ -42,35 +54,46 @@ export class HubSpotConnector implements CrmConnector {
   private readonly client: Client;
   private readonly fields: HubSpotFields;
   private readonly timeoutMs: number;
+  private readonly budget: RateBudget | undefined;
+  private readonly onCall: ((call: CrmCallObservation) => void) | undefined;
   private stageOrder: string[] | undefined;
 
   constructor(opts: HubSpotConnectorOptions) {
     this.client = opts.client;
     this.fields = opts.fields;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.budget = opts.budget;
+    this.onCall = opts.onCall;
   }
 
-  /** Every SDK call goes through here: bounded in time, and any failure becomes a CrmError. */
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Every SDK call goes through here: paced by the shared rate budget, bounded in time, observed,
+   * and any failure becomes a CrmError.
+   */
+  private async call<T>(endpoint: string, what: string, fn: () => Promise<T>): Promise<T> {
+    await this.budget?.take();
+    const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
+      const result = await Promise.race([
         fn(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () =>
               reject(
-                Object.assign(new Error(`${what} timed out after ${this.timeoutMs} ms`), {
-                  name: 'TimeoutError',
-                }),
+                Object.assign(new Error(`timed out after ${this.timeoutMs} ms`), { name: 'TimeoutError' }),
               ),
             this.timeoutMs,
           );
         }),
       ]);
+      this.onCall?.({ endpoint, outcome: 'ok', seconds: (performance.now() - started) / 1000 });
+      return result;
     } catch (err) {
       if (isCrmError(err)) throw err;
       const failure = toCrmFailure(err);
+      const outcome = failure.status !== undefined ? String(failure.status) : 'network';
+      this.onCall?.({ endpoint, outcome, seconds: (performance.now() - started) / 1000 });
       throw new CrmError({ ...failure, message: `${what}: ${failure.message}` });
     } finally {
       clearTimeout(timer);
@@ -90,7 +113,7 @@ export class HubSpotConnector implements CrmConnector {
       { name: this.fields.scoreReasons, label: 'Lead score reasons', type: 'string', fieldType: 'textarea' },
     ];
     for (const property of wanted) {
-      const exists = await this.call(`read property ${property.name}`, () =>
+      const exists = await this.call('properties.get', `read property ${property.name}`, () =>
         this.client.crm.properties.coreApi.getByName('contacts', property.name).then(
           () => true,
           (err: unknown) => {
@@ -100,7 +123,7 @@ export class HubSpotConnector implements CrmConnector {
         ),
       );
       if (exists) continue;
-      await this.call(`create property ${property.name}`, () =>
+      await this.call('properties.create', `create property ${property.name}`, () =>
         this.client.crm.properties.coreApi
           .create('contacts', {
             ...property,
@@ -116,14 +139,14 @@ export class HubSpotConnector implements CrmConnector {
   }
 
   async readProfile(lead: LeadRef): Promise<Profile> {
-    const contact = await this.call(`read contact ${lead.id}`, () =>
+    const contact = await this.call('contacts.get', `read contact ${lead.id}`, () =>
       this.client.crm.contacts.basicApi.getById(lead.id, this.profileProperties()),
     );
     return this.toProfile(contact.properties);
   }
 
   async listLeads(after: string | undefined, limit: number): Promise<LeadPage> {
-    const page = await this.call('list contacts', () =>
+    const page = await this.call('contacts.list', 'list contacts', () =>
       this.client.crm.contacts.basicApi.getPage(Math.min(limit, 100), after, this.profileProperties()),
     );
     return {
@@ -155,7 +178,7 @@ export class HubSpotConnector implements CrmConnector {
     for (let i = 0; i < writes.length; i += BATCH_MAX) {
       const chunk = writes.slice(i, i + BATCH_MAX);
       const inputs = chunk.map((w) => ({ id: w.lead.id, properties: this.scoreProperties(w.score) }));
-      const response = await this.call('write scores', () =>
+      const response = await this.call('contacts.batch_update', 'write scores', () =>
         this.client.crm.contacts.batchApi.update({ inputs }),
       );
       if (!('errors' in response) || !response.errors?.length) continue;
@@ -192,13 +215,13 @@ export class HubSpotConnector implements CrmConnector {
 
   async advanceStage(lead: LeadRef, stage: 'mql' | 'sql'): Promise<void> {
     const target = this.fields.stages[stage];
-    const contact = await this.call(`read stage of ${lead.id}`, () =>
+    const contact = await this.call('contacts.get', `read stage of ${lead.id}`, () =>
       this.client.crm.contacts.basicApi.getById(lead.id, [this.fields.lifecycleStage]),
     );
     const current = contact.properties[this.fields.lifecycleStage] ?? '';
     const order = await this.stages();
     if (current && order.indexOf(current) >= order.indexOf(target)) return;
-    await this.call(`set stage of ${lead.id}`, () =>
+    await this.call('contacts.update', `set stage of ${lead.id}`, () =>
       this.client.crm.contacts.basicApi.update(lead.id, {
         properties: { [this.fields.lifecycleStage]: target },
       }),
@@ -210,7 +233,7 @@ export class HubSpotConnector implements CrmConnector {
     if (this.stageOrder) return this.stageOrder;
     const targets = Object.values(this.fields.stages);
     if (targets.every((t) => DEFAULT_STAGE_ORDER.includes(t))) return (this.stageOrder = DEFAULT_STAGE_ORDER);
-    const property = await this.call('read lifecycle stages', () =>
+    const property = await this.call('properties.get', 'read lifecycle stages', () =>
       this.client.crm.properties.coreApi.getByName('contacts', this.fields.lifecycleStage),
     );
     this.stageOrder = [...property.options]
@@ -229,7 +252,7 @@ export class HubSpotConnector implements CrmConnector {
       const existing = await this.findNote(lead, handoffId);
       if (existing) return { id: existing, created: false };
     }
-    const note = await this.call(`create note for ${lead.id}`, () =>
+    const note = await this.call('notes.create', `create note for ${lead.id}`, () =>
       this.client.crm.objects.notes.basicApi.create({
         properties: { hs_timestamp: new Date().toISOString(), hs_note_body: fitNoteBody(body, handoffId) },
         associations: [
@@ -252,12 +275,12 @@ export class HubSpotConnector implements CrmConnector {
   private async findNote(lead: LeadRef, handoffId: string): Promise<string | undefined> {
     let after: string | undefined;
     do {
-      const page = await this.call(`list notes of ${lead.id}`, () =>
+      const page = await this.call('associations.list', `list notes of ${lead.id}`, () =>
         this.client.crm.associations.v4.basicApi.getPage('contacts', lead.id, 'notes', after, 500),
       );
       const ids = page.results.map((r) => String(r.toObjectId));
       if (ids.length) {
-        const notes = await this.call('read notes', () =>
+        const notes = await this.call('notes.batch_read', 'read notes', () =>
           this.client.crm.objects.notes.batchApi.read({
             inputs: ids.map((id) => ({ id })),
             properties: ['hs_note_body'],

@@ -2,6 +2,8 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Client } from '@hubspot/api-client';
 import type { HubSpotFields } from '../../src/config/schema.js';
+import type { RateBudget } from '../../src/store/rate-budget.js';
+import type { CrmCallObservation } from '../types.js';
 import { HubSpotConnector } from './connector.js';
 
 export interface HubSpotConnectorConfig {
@@ -9,6 +11,8 @@ export interface HubSpotConnectorConfig {
   basePath: string;
   fields: HubSpotFields;
   timeoutMs?: number;
+  budget?: RateBudget;
+  onCall?: (call: CrmCallObservation) => void;
 }
 
 /**
@@ -26,7 +30,13 @@ export function createHubSpotConnector(config: HubSpotConnectorConfig): HubSpotC
       ? new HttpsAgent(agentOptions)
       : new HttpAgent(agentOptions),
   });
-  return new HubSpotConnector({ client, fields: config.fields, timeoutMs: config.timeoutMs });
+  return new HubSpotConnector({
+    client,
+    fields: config.fields,
+    timeoutMs: config.timeoutMs,
+    budget: config.budget,
+    onCall: config.onCall,
+  });
 }
 
 export { HubSpotConnector } from './connector.js';

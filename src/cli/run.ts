@@ -10,6 +10,8 @@ import { createMetrics } from '../metrics.js';
 import { createJobContext } from '../queue/context.js';
 import { closeQueues, openQueues } from '../queue/queues.js';
 import { startWorkers } from '../queue/workers.js';
+import { keys } from '../store/keys.js';
+import { RateBudget } from '../store/rate-budget.js';
 import { assertNoEviction, connectRedis } from '../store/redis.js';
 
 export interface Running {
@@ -78,6 +80,14 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       accessToken: env.HUBSPOT_ACCESS_TOKEN,
       basePath: env.HUBSPOT_BASE_URL,
       fields: config.hubspot.fields,
+      budget: new RateBudget(redis, keys(config.redis.prefix).budget('hubspot'), {
+        max: config.hubspot.requestsPer10s,
+        intervalMs: 10_000,
+      }),
+      onCall: ({ endpoint, outcome, seconds }) => {
+        metrics.crmRequests.inc({ crm: 'hubspot', endpoint, outcome });
+        metrics.crmLatency.observe({ crm: 'hubspot', endpoint }, seconds);
+      },
     });
     await connector.ensureSchema();
     const ctx = createJobContext({ config, redis, queues, connector, logger, metrics });

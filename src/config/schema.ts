@@ -217,8 +217,14 @@ export const Config = z
       .strictObject({
         fields: HubSpotFields.default(HubSpotFields.parse({})),
         signals: z.array(HubSpotSignal).default([]),
+        /**
+         * The portal's request limit per rolling 10 s, shared by every worker and poller: 100 (Free/
+         * Starter private apps), 190 (Pro/Enterprise), 250 (with the API add-on), 110 (OAuth apps).
+         * Leave some room for other integrations on the same portal.
+         */
+        requestsPer10s: z.number().int().min(1).max(1000).default(100),
       })
-      .default({ fields: HubSpotFields.parse({}), signals: [] }),
+      .default({ fields: HubSpotFields.parse({}), signals: [], requestsPer10s: 100 }),
   })
   .superRefine((c, ctx) => {
     if (c.thresholds.sql < c.thresholds.mql)

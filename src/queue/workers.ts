@@ -67,7 +67,7 @@ async function translateFailure(ctx: JobContext, name: QueueName, job: Job, err:
   if (!isCrmError(err)) return err instanceof Error ? err : new Error(String(err));
 
   const decision = classifyFailure(err.failure, ctx.now());
-  ctx.metrics.crmCalls.inc({ crm: err.failure.crm, decision: decision.action });
+  ctx.metrics.crmFailures.inc({ crm: err.failure.crm, decision: decision.action });
   switch (decision.action) {
     case 'pause':
       ctx.metrics.rateLimitPauses.inc({ crm: err.failure.crm, scope: decision.scope });

@@ -19,6 +19,8 @@ export function keys(prefix: string) {
     /** Hash: lead → score version not yet written to the CRM. */
     pendingScores: `${prefix}:pending-scores`,
     audit: `${prefix}:audit`,
+    /** List: send times of the CRM account's recent requests (shared rate budget). */
+    budget: (crm: string) => `${prefix}:budget:${crm}`,
     /** Hash: where an interrupted backfill resumes. */
     backfill: (crm: string) => `${prefix}:backfill:${crm}`,
   };

@@ -124,5 +124,11 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
     // Nothing more arrives later: wait a little and count again.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(sandbox.hubspot.notes).toHaveLength(1);
+
+    const metrics = await (await fetch(url.replace('/webhooks/hubspot', '/metrics'))).text();
+    expect(metrics).toContain('leadflow_crm_requests_total{crm="hubspot",endpoint="notes.create",outcome="ok"} 1');
+    expect(metrics).toContain('leadflow_handoffs_total{stage="mql",trigger="threshold"} 1');
+    expect(metrics).toMatch(/leadflow_speed_to_lead_seconds_count 1\n/);
+    expect(metrics).toContain('leadflow_events_total{source="hubspot",outcome="duplicate"} 1');
   });
 });
