@@ -64,5 +64,7 @@ export async function processIngest(
   ctx.metrics.events.inc({ source: job.source, outcome: 'recorded' }, recorded);
   ctx.metrics.events.inc({ source: job.source, outcome: 'duplicate' }, duplicates);
   ctx.metrics.events.inc({ source: job.source, outcome: 'ignored' }, batch.ignored);
-  return { recorded, duplicates, ignored: batch.ignored, rescored: changed.size };
+  const result = { recorded, duplicates, ignored: batch.ignored, rescored: changed.size };
+  ctx.logger.debug({ requestId: job.requestId, source: job.source, ...result }, 'delivery ingested');
+  return result;
 }

@@ -65,6 +65,16 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
       at: now,
     });
     ctx.metrics.handoffs.inc({ stage: handoff.stage, trigger: handoff.trigger });
+    ctx.logger.info(
+      {
+        lead: leadKey(lead),
+        handoffId: handoff.id,
+        stage: handoff.stage,
+        trigger: handoff.trigger,
+        score: score.total,
+      },
+      'handoff decided',
+    );
   } else if (!sameScore(state.score, score)) {
     await ctx.pendingScores.add(lead, now);
     await enqueueScoreFlush(ctx.queues, ctx.config.pipeline.scoreWriteDelayMs);

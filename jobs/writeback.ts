@@ -70,6 +70,10 @@ export async function processWriteback(
   const completedAt = ctx.now();
   await ctx.handoffs.mark(handoff.id, 'completedAt', String(completedAt));
   ctx.metrics.speedToLead.observe((completedAt - handoff.receivedAt) / 1000);
+  ctx.logger.info(
+    { lead: leadKey(handoff.lead), handoffId: handoff.id, speedToLeadMs: completedAt - handoff.receivedAt },
+    'handoff written',
+  );
   await ctx.handoffs.audit({
     type: 'writeback',
     handoffId: handoff.id,

@@ -49,6 +49,9 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
     const producer = connect('leadflow-producer', true);
     const queues = openQueues(producer, config.redis.prefix, onQueueError);
     const app = createApp({
+      checkCrm: env.HUBSPOT_ACCESS_TOKEN
+        ? cachedCrmCheck(env.HUBSPOT_ACCESS_TOKEN, env.HUBSPOT_BASE_URL, config)
+        : undefined,
       config,
       hubspotClientSecret: env.HUBSPOT_CLIENT_SECRET,
       eventsSigningSecret: env.EVENTS_SIGNING_SECRET,
@@ -110,5 +113,25 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       await Promise.all(connections.map((c) => c.quit().catch(() => undefined)));
       logger.info('stopped');
     },
+  };
+}
+
+/** /readyz proves the token still works, at most once a minute so probes cost the portal nothing. */
+function cachedCrmCheck(accessToken: string, basePath: string, config: Config): () => Promise<void> {
+  const connector = createHubSpotConnector({
+    accessToken,
+    basePath,
+    fields: config.hubspot.fields,
+    timeoutMs: 4_000,
+  });
+  let last: { at: number; error?: Error } | undefined;
+  return async () => {
+    if (!last || Date.now() - last.at > 60_000) {
+      last = await connector.listLeads(undefined, 1).then(
+        () => ({ at: Date.now() }),
+        (err: unknown) => ({ at: Date.now(), error: err as Error }),
+      );
+    }
+    if (last.error) throw new Error(`HubSpot token check failed: ${last.error.message}`);
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -20,6 +21,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
+  /** Proves the CRM token works (cached by the caller); a failure makes /readyz answer 503. */
+  checkCrm?: () => Promise<void>;
   /** Longest wait for Redis to accept a job before answering 503. */
   enqueueTimeoutMs?: number;
 }
@@ -39,6 +42,15 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
 
+  // One id per request, echoed back and carried into the ingest job, so a delivery can be followed.
+  app.use((req, res, next) => {
+    const given = req.get('x-request-id');
+    const id = given && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
+    res.locals.requestId = id;
+    res.set('x-request-id', id);
+    next();
+  });
+
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -47,6 +59,7 @@ export function createApp(deps: AppDeps): express.Express {
     try {
       await withTimeout(deps.redis.ping(), 1_000, 'Redis did not answer');
       await assertNoEviction(deps.redis);
+      if (deps.checkCrm) await withTimeout(deps.checkCrm(), 5_000, 'CRM did not answer');
       res.json({ status: 'ready' });
     } catch (err) {
       res.status(503).json({ status: 'unavailable', reason: (err as Error).message });
@@ -77,7 +90,12 @@ export function createApp(deps: AppDeps): express.Express {
     if (!check.ok) throw new HttpError(401, `invalid signature: ${check.reason}`);
     const events = parseBody(body, HubSpotWebhookBatch);
     await enqueueOr503(deps, () =>
-      enqueueIngest(deps.queues, { source: 'hubspot', receivedAt: now(), events }),
+      enqueueIngest(deps.queues, {
+        source: 'hubspot',
+        receivedAt: now(),
+        requestId: requestIdOf(res),
+        events,
+      }),
     );
     metrics.webhookRequests.inc({ source: 'hubspot', status: '200' });
     res.json({ accepted: events.length });
@@ -91,7 +109,12 @@ export function createApp(deps: AppDeps): express.Express {
     if (!check.ok) throw new HttpError(401, `invalid signature: ${check.reason}`);
     const batch = parseBody(body, GenericEventBatch);
     await enqueueOr503(deps, () =>
-      enqueueIngest(deps.queues, { source: 'generic', receivedAt: now(), batch }),
+      enqueueIngest(deps.queues, {
+        source: 'generic',
+        receivedAt: now(),
+        requestId: requestIdOf(res),
+        batch,
+      }),
     );
     metrics.webhookRequests.inc({ source: 'events', status: '200' });
     res.json({ accepted: batch.events.length + batch.profile.length });
@@ -104,13 +127,17 @@ export function createApp(deps: AppDeps): express.Express {
       metrics.webhookRequests.inc({ source: req.path.split('/')[2] ?? 'unknown', status: String(status) });
     }
     deps.logger[status >= 500 ? 'error' : 'warn'](
-      { path: req.path, status, err: (err as Error).message },
+      { requestId: requestIdOf(res), path: req.path, status, err: (err as Error).message },
       'request failed',
     );
     res.status(status).json({ error: message });
   };
   app.use(onError);
   return app;
+}
+
+function requestIdOf(res: Response): string {
+  return String(res.locals.requestId);
 }
 
 function bodyOf(req: Request): Buffer {

@@ -6,8 +6,18 @@ import { GenericEventBatch } from '../http/generic-webhook.js';
 
 /** Every queue and the shape of its jobs. Payloads are parsed again when a job runs: Redis is a boundary too. */
 export const IngestJob = z.discriminatedUnion('source', [
-  z.object({ source: z.literal('hubspot'), receivedAt: z.number(), events: HubSpotWebhookBatch }),
-  z.object({ source: z.literal('generic'), receivedAt: z.number(), batch: GenericEventBatch }),
+  z.object({
+    source: z.literal('hubspot'),
+    receivedAt: z.number(),
+    requestId: z.string().optional(),
+    events: HubSpotWebhookBatch,
+  }),
+  z.object({
+    source: z.literal('generic'),
+    receivedAt: z.number(),
+    requestId: z.string().optional(),
+    batch: GenericEventBatch,
+  }),
 ]);
 export type IngestJob = z.infer<typeof IngestJob>;
 

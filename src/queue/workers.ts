@@ -3,6 +3,7 @@ import { processIngest } from '../../jobs/ingest.js';
 import { processScore } from '../../jobs/score.js';
 import { PermanentJobError, processWriteback } from '../../jobs/writeback.js';
 import { isCrmError } from '../../connectors/errors.js';
+import { LeadRef, leadKey } from '../domain/index.js';
 import { QUEUES, type QueueName } from './catalog.js';
 import type { JobContext } from './context.js';
 import { classifyFailure } from './retry.js';
@@ -51,7 +52,7 @@ export function startWorkers(ctx: JobContext, opts: WorkerOptions): Worker[] {
       const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
       ctx.metrics.jobs.inc({ queue: name, outcome: final ? 'dead_lettered' : 'retried' });
       ctx.logger[final ? 'error' : 'warn'](
-        { queue: name, jobId: job.id, attempt: job.attemptsMade, err: err.message },
+        { queue: name, jobId: job.id, lead: leadOf(job.data), attempt: job.attemptsMade, err: err.message },
         final ? 'job dead-lettered' : 'job will be retried',
       );
     });
@@ -85,4 +86,10 @@ async function translateFailure(ctx: JobContext, name: QueueName, job: Job, err:
     case 'fail':
       return new UnrecoverableError(decision.reason);
   }
+}
+
+/** The lead a job is about, for log correlation (handoff ids embed it too). */
+function leadOf(data: unknown): string | undefined {
+  const parsed = LeadRef.safeParse((data as { lead?: unknown } | null)?.lead);
+  return parsed.success ? leadKey(parsed.data) : undefined;
 }

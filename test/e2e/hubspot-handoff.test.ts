@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signV3 } from '../../connectors/hubspot/signature.js';
@@ -23,6 +24,13 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
   let running: Running;
   let redis: Redis;
   let url: string;
+  const logLines: string[] = [];
+  const logStream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logLines.push(chunk.toString());
+      done();
+    },
+  });
 
   beforeAll(async () => {
     redis = testRedis();
@@ -58,7 +66,7 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
     running = await run(env, config, {
       http: true,
       worker: true,
-      logger: createLogger(process.env.E2E_LOG ?? 'silent'),
+      logger: createLogger('debug', logStream),
     });
   });
 
@@ -126,9 +134,18 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
     expect(sandbox.hubspot.notes).toHaveLength(1);
 
     const metrics = await (await fetch(url.replace('/webhooks/hubspot', '/metrics'))).text();
-    expect(metrics).toContain('leadflow_crm_requests_total{crm="hubspot",endpoint="notes.create",outcome="ok"} 1');
+    expect(metrics).toContain(
+      'leadflow_crm_requests_total{crm="hubspot",endpoint="notes.create",outcome="ok"} 1',
+    );
     expect(metrics).toContain('leadflow_handoffs_total{stage="mql",trigger="threshold"} 1');
     expect(metrics).toMatch(/leadflow_speed_to_lead_seconds_count 1\n/);
     expect(metrics).toContain('leadflow_events_total{source="hubspot",outcome="duplicate"} 1');
+  });
+
+  it('logs the handoff with its lead and request id, and never a token, secret or email', () => {
+    const logs = logLines.join('');
+    expect(logs).toMatch(/"lead":"hubspot\.contact\.7001".*"msg":"handoff written"/);
+    expect(logs).toMatch(/"requestId":"[0-9a-f-]{36}".*"msg":"delivery ingested"/);
+    for (const secret of ['e2e-token', SECRET, 'grace@hopper.dev']) expect(logs).not.toContain(secret);
   });
 });
