@@ -186,6 +186,31 @@ describe('POST /webhooks/hubspot', () => {
     dead.disconnect();
   });
 
+  it('echoes a request id, or makes one', async () => {
+    const given = await request(app).get('/healthz').set('x-request-id', 'hubspot-delivery-42');
+    expect(given.headers['x-request-id']).toBe('hubspot-delivery-42');
+    const made = await request(app).get('/healthz').set('x-request-id', 'not ok; has spaces');
+    expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('is not ready while the CRM token fails', async () => {
+    const checked = createApp({
+      config,
+      hubspotClientSecret: SECRET,
+      queues,
+      redis: producer,
+      logger,
+      metrics: createMetrics(),
+      checkCrm: () => Promise.reject(new Error('HubSpot token check failed: hubspot 401: expired')),
+    });
+    const res = await request(checked).get('/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({
+      status: 'unavailable',
+      reason: 'HubSpot token check failed: hubspot 401: expired',
+    });
+  });
+
   it('serves health, readiness and metrics', async () => {
     expect((await request(app).get('/healthz')).body).toEqual({ status: 'ok' });
     expect((await request(app).get('/readyz')).status).toBe(200);
