@@ -51,9 +51,17 @@ program
   .description('run the queue workers (ingest, score, writeback)')
   .action(() => serve(false, true));
 
-program
-  .command('config')
-  .description('configuration tools')
+const configCommand = program.command('config').description('configuration tools');
+
+configCommand
+  .command('schema')
+  .description('print the JSON Schema of the config file')
+  .action(async () => {
+    const { configJsonSchemaText } = await import('../config/json-schema.js');
+    process.stdout.write(configJsonSchemaText());
+  });
+
+configCommand
   .command('check')
   .description('validate the environment and config file without starting anything')
   .action(() => {
