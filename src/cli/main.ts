@@ -2,9 +2,9 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { parseEnv } from '../config/env.js';
-import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import { QueueName } from '../queue/catalog.js';
+import { Crm } from '../domain/index.js';
 
 const program = new Command()
   .name('leadflow')
@@ -208,9 +208,23 @@ program
     }),
   );
 
+program
+  .command('simulate <file>')
+  .description('replay an export of historical engagement (CSV or JSON) through the current rules')
+  .option('--thresholds <list>', 'MQL thresholds to compare, e.g. 40,50,60', (v) =>
+    z.array(z.coerce.number().int().min(0).max(100)).parse(v.split(',')),
+  )
+  .option('--crm <crm>', 'which CRM the lead ids belong to', 'hubspot')
+  .option('--json', 'machine-readable output')
+  .action(async (file: string, opts: { thresholds?: number[]; crm: string; json?: boolean }) => {
+    const config = loadConfig(program.opts<{ config?: string }>().config ?? parseEnv().CONFIG_PATH);
+    const { formatSimulation, loadHistory, simulate } = await import('./simulate.js');
+    const report = simulate(loadHistory(file, Crm.parse(opts.crm)), config, opts.thresholds);
+    process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatSimulation(report));
+  });
+
 program.parseAsync().catch((err: unknown) => {
-  process.stderr.write(
-    `${err instanceof ConfigError ? err.message : String((err as Error)?.message ?? err)}\n`,
-  );
+  // ConfigError and HistoryError messages list every problem; others are one line.
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -48,4 +48,24 @@ describe('leadflow CLI', () => {
     expect(out.stderr).toContain('REDIS_URL: must start with redis:// or rediss://');
     expect(out.stderr).toContain('PORT: Invalid input: expected number, received NaN');
   });
+
+  it('simulate replays an export and prints the what-if table', () => {
+    const out = cli(['simulate', 'test/fixtures/history.csv', '--thresholds', '30,50,70']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('Replayed 9 events of 4 leads through the current rules.');
+    expect(out.stdout).toMatch(/threshold\s+MQLs\s+share\n30\s+3\s+75%\n50\s+3\s+75%\n70\s+\d\s+\d+%/);
+    const json = JSON.parse(cli(['simulate', 'test/fixtures/history.json', '--json']).stdout) as {
+      mql: number;
+    };
+    expect(json.mql).toBe(1);
+  });
+
+  it('simulate refuses a bad export with every problem listed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leadflow-sim-'));
+    const file = join(dir, 'bad.csv');
+    writeFileSync(file, 'lead_id,type,occurred_at\n1,page_view,soon\n');
+    const out = cli(['simulate', file]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`${file} cannot be replayed:\n  - line 2: occurredAt: not a date: "soon"`);
+  });
 });

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import {
+  HistoryError,
+  isoWeek,
+  loadHistory,
+  parseCsvHistory,
+  parseJsonHistory,
+  simulate,
+} from '../../src/cli/simulate.js';
+
+const config = loadConfig('config/default.yaml');
+
+describe('simulate', () => {
+  const history = loadHistory('test/fixtures/history.csv');
+
+  it('loads a CSV export: events per lead, profile columns, quoted commas', () => {
+    expect(history.map((h) => [h.lead.id, h.events.length])).toEqual([
+      ['1', 3],
+      ['2', 2],
+      ['3', 3],
+      ['4', 1],
+    ]);
+    expect(history[0]?.profile).toEqual({
+      jobTitle: 'VP Marketing',
+      industry: 'COMPUTER_SOFTWARE',
+      companySize: '200',
+      country: 'Canada',
+    });
+    expect(history[1]?.events[1]?.properties).toEqual({ form: 'Request a demo, please' });
+  });
+
+  it('counts MQLs, SQLs, triggers, weeks and end scores the way the worker decides', () => {
+    const r = simulate(history, config);
+    // Lead 1: fit 45 + 2 pricing views + form ⇒ MQL by threshold (week 45). Lead 2: demo request ⇒ MQL by
+    // hand-raise (week 46). Lead 3: fit 45 + pricing + webinar ⇒ MQL (week 46). Lead 4: nothing.
+    expect(r).toMatchObject({
+      leads: 4,
+      events: 9,
+      mql: 3,
+      sql: 0,
+      byTrigger: { threshold: 2, hand_raise: 1 },
+    });
+    expect(r.perWeek).toEqual([
+      { week: '2026-W45', mql: 1, sql: 0 },
+      { week: '2026-W46', mql: 2, sql: 0 },
+    ]);
+    expect(r.finalBands.reduce((n, b) => n + b.leads, 0)).toBe(4);
+    expect(r.whatIf.map((w) => w.mqlThreshold)).toEqual([40, 45, 50, 55, 60]);
+  });
+
+  it('what-if: a higher threshold never yields more MQLs', () => {
+    const r = simulate(history, config, [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+    const counts = r.whatIf.map((w) => w.mql);
+    for (let i = 1; i < counts.length; i++) expect(counts[i]).toBeLessThanOrEqual(counts[i - 1]!);
+    // Hand-raises hand off whatever the threshold.
+    expect(counts.at(-1)).toBe(1);
+    expect(counts[0]).toBe(4);
+  });
+
+  it('loads the JSON form, with profiles for leads that have no events', () => {
+    const h = loadHistory('test/fixtures/history.json');
+    expect(h.map((l) => [l.lead.id, l.events.length])).toEqual([
+      ['1', 3],
+      ['5', 0],
+    ]);
+    expect(simulate(h, config).mql).toBe(1);
+  });
+
+  it('reports every bad CSV row with its line number and loads nothing', () => {
+    const csv =
+      'lead_id,type,occurred_at\n1,page_view,2026-11-02\n2,,2026-11-02\n3,page_view,yesterday\n4,page_view\n';
+    expect(() => parseCsvHistory(csv, 'bad.csv', 'hubspot')).toThrow(HistoryError);
+    try {
+      parseCsvHistory(csv, 'bad.csv', 'hubspot');
+    } catch (err) {
+      expect((err as HistoryError).problems).toEqual([
+        'line 3: type: Too small: expected string to have >=1 characters',
+        'line 4: occurredAt: not a date: "yesterday"',
+        'line 5: 2 columns, the header has 3',
+      ]);
+    }
+    expect(() => parseCsvHistory('lead_id,when\n', 'x.csv', 'hubspot')).toThrow(
+      /line 1: missing column\(s\) type, occurred_at/,
+    );
+    expect(() => parseJsonHistory('[{"leadId": 1}]', 'x.json', 'hubspot')).toThrow(
+      /events\.0\.leadId: .*expected string/,
+    );
+  });
+
+  it('buckets by ISO week in UTC', () => {
+    expect(isoWeek(Date.UTC(2026, 0, 1))).toBe('2026-W01');
+    expect(isoWeek(Date.UTC(2027, 0, 3))).toBe('2026-W53');
+    expect(isoWeek(Date.UTC(2026, 10, 23, 0, 0))).toBe('2026-W48');
+    expect(isoWeek(Date.UTC(2026, 10, 22, 23, 59))).toBe('2026-W47');
+  });
+});
