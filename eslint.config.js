@@ -20,4 +20,18 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  // The dashboard's browser script: plain JS, no type information.
+  { files: ['src/http/dashboard/**/*.js'], ...tseslint.configs.disableTypeChecked },
+  {
+    files: ['src/http/dashboard/**/*.js'],
+    languageOptions: {
+      globals: {
+        document: 'readonly',
+        location: 'readonly',
+        fetch: 'readonly',
+        URLSearchParams: 'readonly',
+        setInterval: 'readonly',
+      },
+    },
+  },
 );

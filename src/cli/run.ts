@@ -55,6 +55,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       config,
       hubspotClientSecret: env.HUBSPOT_CLIENT_SECRET,
       eventsSigningSecret: env.EVENTS_SIGNING_SECRET,
+      adminToken: env.ADMIN_TOKEN,
       queues,
       redis: producer,
       logger,

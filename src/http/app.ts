@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { verifyV1, verifyV3 } from '../../connectors/hubspot/signature.js';
 import { HubSpotWebhookBatch } from '../../connectors/hubspot/webhook.js';
+import { createAdminRouter } from './admin.js';
 import { GenericEventBatch, verifyGeneric } from './generic-webhook.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
@@ -21,6 +22,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
+  /** Enables /admin (dashboard and admin API). */
+  adminToken?: string | undefined;
   /** Proves the CRM token works (cached by the caller); a failure makes /readyz answer 503. */
   checkCrm?: () => Promise<void>;
   /** Longest wait for Redis to accept a job before answering 503. */
@@ -119,6 +122,16 @@ export function createApp(deps: AppDeps): express.Express {
     metrics.webhookRequests.inc({ source: 'events', status: '200' });
     res.json({ accepted: batch.events.length + batch.profile.length });
   });
+
+  app.use(
+    '/admin',
+    createAdminRouter({
+      adminToken: deps.adminToken,
+      redis: deps.redis,
+      queues: deps.queues,
+      prefix: config.redis.prefix,
+    }),
+  );
 
   const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
     const status = errorStatus(err);

@@ -1,0 +1,135 @@
+import type { Redis } from 'ioredis';
+import { QueueName } from '../queue/catalog.js';
+import type { Queues } from '../queue/queues.js';
+import { HandoffStore, type AuditEntry } from '../store/handoffs.js';
+import { keys } from '../store/keys.js';
+import { LeadStore } from '../store/leads.js';
+
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  completed: number;
+}
+
+export interface RecentHandoff {
+  handoffId: string;
+  lead: string;
+  stage: string;
+  trigger: string;
+  score: number | null;
+  topReasons: string[];
+  at: number;
+  speedToLeadMs: number | null;
+}
+
+export interface SpeedSummary {
+  buckets: { label: string; count: number }[];
+  p50: number | null;
+  p95: number | null;
+  samples: number;
+}
+
+export interface Overview {
+  queues: Record<QueueName, QueueCounts>;
+  handoffs: RecentHandoff[];
+  speedToLead: SpeedSummary;
+  scoreDistribution: { band: string; leads: number }[];
+}
+
+const SPEED_BUCKETS: [string, number][] = [
+  ['< 1 s', 1_000],
+  ['1–5 s', 5_000],
+  ['5–30 s', 30_000],
+  ['30 s–5 min', 300_000],
+  ['> 5 min', Infinity],
+];
+export const SCORE_BANDS: [number, number][] = [
+  [0, 19],
+  [20, 39],
+  [40, 59],
+  [60, 79],
+  [80, 100],
+];
+
+/** Pure: histogram and percentiles (nearest rank) of speed-to-lead samples in ms. */
+export function summarizeSpeed(samples: number[]): SpeedSummary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = (p: number) => (sorted.length ? sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]! : null);
+  const buckets = SPEED_BUCKETS.map(([label]) => ({ label, count: 0 }));
+  for (const ms of sorted) {
+    const i = SPEED_BUCKETS.findIndex(([, upper]) => ms < upper);
+    buckets[i]!.count++;
+  }
+  return { buckets, p50: rank(0.5), p95: rank(0.95), samples: sorted.length };
+}
+
+/** Pure: joins handoff decisions with the writeback that completed them. */
+export function recentHandoffs(entries: AuditEntry[], limit: number): RecentHandoff[] {
+  const speed = new Map<string, number>();
+  for (const e of entries) {
+    const ms = e.detail.speedToLeadMs;
+    if (e.type === 'writeback' && e.handoffId && typeof ms === 'number') speed.set(e.handoffId, ms);
+  }
+  return entries
+    .filter((e) => e.type === 'handoff' && e.handoffId)
+    .slice(0, limit)
+    .map((e) => {
+      const breakdown = Array.isArray(e.detail.breakdown)
+        ? (e.detail.breakdown as { reason?: unknown }[])
+        : [];
+      return {
+        handoffId: e.handoffId!,
+        lead: e.lead ?? '',
+        stage: text(e.detail.stage),
+        trigger: text(e.detail.trigger),
+        score: typeof e.detail.score === 'number' ? e.detail.score : null,
+        topReasons: breakdown.slice(0, 3).map((l) => text(l.reason)),
+        at: e.at,
+        speedToLeadMs: speed.get(e.handoffId!) ?? null,
+      };
+    });
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** Everything the dashboard shows, read from Redis in one go. */
+export async function readOverview(redis: Redis, queues: Queues, prefix: string): Promise<Overview> {
+  const k = keys(prefix);
+  const audit = new HandoffStore(redis, k);
+  const leads = new LeadStore(redis, k);
+  const [counts, entries, bands] = await Promise.all([
+    Promise.all(
+      QueueName.options.map(
+        async (name) =>
+          [
+            name,
+            (await queues[name].getJobCounts(
+              'waiting',
+              'active',
+              'delayed',
+              'failed',
+              'completed',
+            )) as unknown as QueueCounts,
+          ] as const,
+      ),
+    ),
+    audit.recentAudit(2_000),
+    Promise.all(
+      SCORE_BANDS.map(async ([lo, hi]) => ({ band: `${lo}–${hi}`, leads: await leads.countByScore(lo, hi) })),
+    ),
+  ]);
+  const speeds = entries
+    .filter((e) => e.type === 'writeback' && typeof e.detail.speedToLeadMs === 'number')
+    .slice(0, 1_000)
+    .map((e) => e.detail.speedToLeadMs as number);
+  return {
+    queues: Object.fromEntries(counts) as Record<QueueName, QueueCounts>,
+    handoffs: recentHandoffs(entries, 50),
+    speedToLead: summarizeSpeed(speeds),
+    scoreDistribution: bands,
+  };
+}

@@ -1,0 +1,175 @@
+// The admin dashboard: plain DOM, no framework, no external requests. Data is only ever set with
+// textContent, never parsed as HTML.
+const token = new URLSearchParams(location.search).get('token') ?? '';
+const base = location.pathname.replace(/\/$/, '');
+const SVG = 'http://www.w3.org/2000/svg';
+
+async function api(path, init = {}) {
+  const res = await fetch(`${base}/api/${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) },
+  });
+  if (!res.ok && res.status !== 404) throw new Error(`${path}: HTTP ${res.status}`);
+  return res.status === 204 ? null : res.json();
+}
+
+function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+function utc(ms) {
+  return ms ? new Date(ms).toISOString().slice(0, 19).replace('T', ' ') : '';
+}
+
+function duration(ms) {
+  if (ms === null || ms === undefined) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${(ms / 60000).toFixed(1)} min`;
+}
+
+function bars(container, items) {
+  const width = 600;
+  const height = 180;
+  const max = Math.max(1, ...items.map((i) => i.value));
+  const slot = width / items.length;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  items.forEach((item, i) => {
+    const h = Math.round(((height - 40) * item.value) / max);
+    const x = i * slot + slot * 0.15;
+    const rect = document.createElementNS(SVG, 'rect');
+    rect.setAttribute('x', String(x));
+    rect.setAttribute('y', String(height - 20 - h));
+    rect.setAttribute('width', String(slot * 0.7));
+    rect.setAttribute('height', String(Math.max(h, 1)));
+    rect.setAttribute('rx', '3');
+    const label = document.createElementNS(SVG, 'text');
+    label.setAttribute('x', String(i * slot + slot / 2));
+    label.setAttribute('y', String(height - 4));
+    label.setAttribute('text-anchor', 'middle');
+    label.textContent = item.label;
+    const value = document.createElementNS(SVG, 'text');
+    value.setAttribute('x', String(i * slot + slot / 2));
+    value.setAttribute('y', String(height - 26 - h));
+    value.setAttribute('text-anchor', 'middle');
+    value.setAttribute('class', 'value');
+    value.textContent = String(item.value);
+    svg.append(rect, label, value);
+  });
+  container.replaceChildren(svg);
+}
+
+function renderQueues(queues) {
+  const cards = Object.entries(queues).map(([name, counts]) => {
+    const card = el('div', null, 'card');
+    card.append(el('h3', name));
+    const dl = el('dl');
+    for (const key of ['waiting', 'active', 'delayed', 'failed', 'completed']) {
+      dl.append(el('dt', key), el('dd', counts[key] ?? 0, key === 'failed' && counts[key] > 0 ? 'bad' : ''));
+    }
+    card.append(dl);
+    return card;
+  });
+  document.getElementById('queues').replaceChildren(...cards);
+}
+
+function renderHandoffs(handoffs) {
+  const body = document.querySelector('#handoffs tbody');
+  if (!handoffs.length) {
+    const row = el('tr');
+    const cell = el('td', 'No handoffs yet.', 'empty');
+    cell.colSpan = 7;
+    row.append(cell);
+    body.replaceChildren(row);
+    return;
+  }
+  body.replaceChildren(
+    ...handoffs.map((h) => {
+      const row = el('tr');
+      const reasons = el('ul');
+      for (const r of h.topReasons) reasons.append(el('li', r));
+      const reasonsCell = el('td');
+      reasonsCell.append(reasons);
+      const trigger = el('td');
+      trigger.append(el('span', h.trigger.replace('_', '-'), `pill ${h.trigger}`));
+      row.append(
+        el('td', utc(h.at)),
+        el('td', h.lead),
+        el('td', h.stage.toUpperCase()),
+        trigger,
+        el('td', h.score ?? '—', 'num'),
+        reasonsCell,
+        el('td', duration(h.speedToLeadMs), 'num'),
+      );
+      return row;
+    }),
+  );
+}
+
+function renderDeadLetters(letters) {
+  const body = document.querySelector('#dead-letters tbody');
+  if (!letters.length) {
+    const row = el('tr');
+    const cell = el('td', 'No dead letters.', 'empty');
+    cell.colSpan = 5;
+    row.append(cell);
+    body.replaceChildren(row);
+    return;
+  }
+  body.replaceChildren(
+    ...letters.map((l) => {
+      const row = el('tr');
+      row.dataset.job = `${l.queue}/${l.id}`;
+      const button = el('button', 'Replay');
+      button.type = 'button';
+      button.setAttribute('aria-label', `Replay ${l.queue} job ${l.id}`);
+      button.addEventListener('click', async () => {
+        button.disabled = true;
+        await api(`dead-letters/${encodeURIComponent(l.queue)}/${encodeURIComponent(l.id)}/replay`, {
+          method: 'POST',
+        });
+        await refresh();
+      });
+      const action = el('td');
+      action.append(button);
+      row.append(
+        el('td', utc(l.failedAt)),
+        el('td', l.queue),
+        el('td', l.id),
+        el('td', l.failedReason),
+        action,
+      );
+      return row;
+    }),
+  );
+}
+
+async function refresh() {
+  const [overview, letters] = await Promise.all([api('overview'), api('dead-letters')]);
+  renderQueues(overview.queues);
+  renderHandoffs(overview.handoffs);
+  renderDeadLetters(letters);
+  const s = overview.speedToLead;
+  document.getElementById('speed-summary').textContent = s.samples
+    ? `median ${duration(s.p50)} · p95 ${duration(s.p95)} · last ${s.samples} handoffs`
+    : 'No completed handoffs yet';
+  bars(
+    document.getElementById('speed-chart'),
+    s.buckets.map((b) => ({ label: b.label, value: b.count })),
+  );
+  bars(
+    document.getElementById('score-chart'),
+    overview.scoreDistribution.map((b) => ({ label: b.band, value: b.leads })),
+  );
+  document.getElementById('updated').textContent = `· updated ${utc(Date.now())} UTC`;
+  document.body.dataset.ready = 'true';
+}
+
+refresh().catch((err) => {
+  document.getElementById('updated').textContent = `· ${err.message}`;
+});
+setInterval(() => refresh().catch(() => undefined), 5000);

@@ -1,0 +1,99 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import express from 'express';
+import type { Redis } from 'ioredis';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdminRouter } from '../../src/http/admin.js';
+import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
+import { seedAdminData } from '../helpers/admin-fixture.js';
+import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const TOKEN = 'dashboard-token-0123456789';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium)
+  console.warn(
+    `dashboard test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
+  );
+
+/** The dashboard as an admin sees it, in headless Chromium. */
+describe.skipIf(!hasChromium)('admin dashboard in Chromium', () => {
+  const prefix = uniquePrefix('dashboard');
+  let redis: Redis;
+  let queues: Queues;
+  let server: Server;
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    redis = testRedis();
+    queues = openQueues(redis, prefix, (err) => {
+      throw err;
+    });
+    await seedAdminData(redis, queues, prefix);
+    const app = express().use('/admin', createAdminRouter({ adminToken: TOKEN, redis, queues, prefix }));
+    server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+    await closeQueues(queues);
+    await cleanPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('shows queues, handoffs with reasons, charts and dead letters; replays one; looks right', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    const external: string[] = [];
+    page.on('request', (req) => {
+      if (!req.url().startsWith(base)) external.push(req.url());
+    });
+    await page.goto(`${base}/admin?token=${TOKEN}`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
+
+    const handoffs = await page.locator('#handoffs tbody').innerText();
+    expect(handoffs).toContain('hubspot.contact.500');
+    expect(handoffs).toContain('Job title "VP Marketing" matches title-decision-maker (+20)');
+    expect(handoffs).toContain('hand-raise');
+    expect(handoffs).toContain('420 ms');
+    expect(await page.locator('#queues').innerText()).toMatch(/writeback[\s\S]*failed\s*1/i);
+    expect(await page.locator('#speed-summary').innerText()).toBe(
+      'median 2.3 s · p95 45.0 s · last 3 handoffs',
+    );
+    expect(await page.locator('#score-chart svg rect').count()).toBe(5);
+
+    const row = page.locator('#dead-letters tbody tr[data-job="writeback/hf.broken"]');
+    expect(await row.innerText()).toContain('Property "leadflow_score" does not exist');
+
+    mkdirSync('test-results', { recursive: true });
+    const png = await page.screenshot({ path: 'test-results/dashboard.png', fullPage: false });
+    expect(png.length).toBeGreaterThan(10_000);
+    // PNG header: width and height are the IHDR's first two 4-byte fields.
+    const file = readFileSync('test-results/dashboard.png');
+    expect([file.readUInt32BE(16), file.readUInt32BE(20)]).toEqual([1280, 1100]);
+
+    await page.getByRole('button', { name: 'Replay writeback job hf.broken' }).click();
+    await page.waitForSelector('#dead-letters tbody td.empty');
+    expect(await page.locator('#dead-letters tbody').innerText()).toBe('No dead letters.');
+    expect(await queues.writeback.getJobState('hf.broken')).toBe('waiting');
+    expect(external).toEqual([]);
+  }, 60_000);
+});

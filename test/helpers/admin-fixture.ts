@@ -1,0 +1,58 @@
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Queues } from '../../src/queue/queues.js';
+import { HandoffStore } from '../../src/store/handoffs.js';
+import { keys } from '../../src/store/keys.js';
+import { LeadStore } from '../../src/store/leads.js';
+import { waitFor } from './wait.js';
+
+/** Seeds what the dashboard reads: handoffs in the audit log, scores, and one dead letter. */
+export async function seedAdminData(redis: Redis, queues: Queues, prefix: string): Promise<void> {
+  const k = keys(prefix);
+  const audit = new HandoffStore(redis, k);
+  const leads = new LeadStore(redis, k);
+  const now = Date.now();
+  for (const [i, total] of [92, 67, 55, 41, 12].entries()) {
+    const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: String(500 + i) };
+    const score = { fit: 30, engagement: total - 30, total, breakdown: [], computedAt: now };
+    await leads.put(lead, { stage: total >= 50 ? 'mql' : 'lead', cycle: 0, handledHandRaises: [], score });
+    if (total < 50) continue;
+    const handoffId = `hf.hubspot.contact.${lead.id}.0.mql`;
+    await audit.audit({
+      type: 'handoff',
+      handoffId,
+      lead: `hubspot.contact.${lead.id}`,
+      detail: {
+        stage: 'mql',
+        trigger: i === 0 ? 'hand_raise' : 'threshold',
+        score: total,
+        breakdown: [
+          { reason: 'Job title "VP Marketing" matches title-decision-maker (+20)' },
+          { reason: '3× page_view (url contains "/pricing") in the last 2 days: +24 (capped at 24)' },
+        ],
+      },
+      at: now - (4 - i) * 60_000,
+    });
+    await audit.audit({
+      type: 'writeback',
+      handoffId,
+      detail: { speedToLeadMs: [420, 2_300, 45_000][i] },
+      at: now,
+    });
+  }
+  await queues.writeback.add(
+    'handoff',
+    { kind: 'handoff', handoffId: 'hf.broken' },
+    { jobId: 'hf.broken', attempts: 1 },
+  );
+  const worker = new Worker(
+    'writeback',
+    () =>
+      Promise.reject(
+        new UnrecoverableError('hubspot 400 VALIDATION_ERROR: Property "leadflow_score" does not exist'),
+      ),
+    { connection: redis.duplicate(), prefix },
+  );
+  await waitFor(async () => (await queues.writeback.getFailedCount()) === 1, { what: 'the dead letter' });
+  await worker.close();
+}

@@ -1,0 +1,118 @@
+import express from 'express';
+import type { Redis } from 'ioredis';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdminRouter } from '../../src/http/admin.js';
+import { summarizeSpeed } from '../../src/http/admin-data.js';
+import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
+import { seedAdminData } from '../helpers/admin-fixture.js';
+import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+
+const TOKEN = 'admin-token-0123456789';
+
+describe('/admin API', () => {
+  const prefix = uniquePrefix('admin');
+  let redis: Redis;
+  let queues: Queues;
+  let app: express.Express;
+
+  beforeAll(async () => {
+    redis = testRedis();
+    queues = openQueues(redis, prefix, (err) => {
+      throw err;
+    });
+    await seedAdminData(redis, queues, prefix);
+    app = express().use('/admin', createAdminRouter({ adminToken: TOKEN, redis, queues, prefix }));
+  });
+  afterAll(async () => {
+    await closeQueues(queues);
+    await cleanPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  it('is off without a token configured, and closed without the right one', async () => {
+    const off = express().use('/admin', createAdminRouter({ adminToken: undefined, redis, queues, prefix }));
+    expect((await request(off).get('/admin/api/overview').set(auth)).status).toBe(503);
+    expect((await request(app).get('/admin/api/overview')).status).toBe(401);
+    expect((await request(app).get('/admin/api/overview').set('authorization', 'Bearer nope')).status).toBe(
+      401,
+    );
+    // The query token opens the page, never the API.
+    expect((await request(app).get(`/admin/api/overview?token=${TOKEN}`)).status).toBe(401);
+    expect((await request(app).get(`/admin?token=${TOKEN}`)).status).toBe(200);
+  });
+
+  it('serves the page with its assets carrying the token', async () => {
+    const page = await request(app).get(`/admin?token=${TOKEN}`);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.text).toContain(`src="/admin/static/dashboard.js?token=${TOKEN}"`);
+    const js = await request(app).get(`/admin/static/dashboard.js?token=${TOKEN}`);
+    expect(js.headers['content-type']).toMatch(/javascript/);
+    expect((await request(app).get(`/admin/static/../admin.ts?token=${TOKEN}`)).status).toBe(404);
+  });
+
+  it('summarizes queues, handoffs, speed to lead and scores', async () => {
+    const res = await request(app).get('/admin/api/overview').set(auth);
+    expect(res.status).toBe(200);
+    const body = res.body as {
+      queues: Record<string, { failed: number }>;
+      handoffs: { lead: string; trigger: string; speedToLeadMs: number; topReasons: string[] }[];
+      speedToLead: { p50: number; samples: number; buckets: { label: string; count: number }[] };
+      scoreDistribution: { band: string; leads: number }[];
+    };
+    expect(body.queues.writeback?.failed).toBe(1);
+    expect(body.handoffs.map((h) => [h.lead, h.trigger, h.speedToLeadMs])).toEqual([
+      ['hubspot.contact.502', 'threshold', 45_000],
+      ['hubspot.contact.501', 'threshold', 2_300],
+      ['hubspot.contact.500', 'hand_raise', 420],
+    ]);
+    // Newest first.
+    expect(body.handoffs[2]?.topReasons[0]).toBe(
+      'Job title "VP Marketing" matches title-decision-maker (+20)',
+    );
+    expect(body.speedToLead).toMatchObject({ p50: 2_300, samples: 3 });
+    expect(body.speedToLead.buckets.map((b) => b.count)).toEqual([1, 1, 0, 1, 0]);
+    expect(body.scoreDistribution).toEqual([
+      { band: '0–19', leads: 1 },
+      { band: '20–39', leads: 0 },
+      { band: '40–59', leads: 2 },
+      { band: '60–79', leads: 1 },
+      { band: '80–100', leads: 1 },
+    ]);
+  });
+
+  it('lists, replays and deletes dead letters, validating parameters', async () => {
+    const list = await request(app).get('/admin/api/dead-letters').set(auth);
+    expect(list.body).toMatchObject([
+      {
+        queue: 'writeback',
+        id: 'hf.broken',
+        failedReason: 'hubspot 400 VALIDATION_ERROR: Property "leadflow_score" does not exist',
+      },
+    ]);
+    expect((await request(app).post('/admin/api/dead-letters/nope/hf.broken/replay').set(auth)).status).toBe(
+      400,
+    );
+    expect(
+      (await request(app).post('/admin/api/dead-letters/writeback/missing/replay').set(auth)).status,
+    ).toBe(404);
+    expect(
+      (await request(app).post('/admin/api/dead-letters/writeback/hf.broken/replay').set(auth)).status,
+    ).toBe(202);
+    expect(await queues.writeback.getJobState('hf.broken')).toBe('waiting');
+    expect((await request(app).delete('/admin/api/dead-letters/writeback/hf.broken').set(auth)).status).toBe(
+      404,
+    );
+  });
+});
+
+describe('summarizeSpeed', () => {
+  it('buckets and takes nearest-rank percentiles', () => {
+    const s = summarizeSpeed([100, 200, 300, 400, 500, 600, 700, 800, 900, 10_000]);
+    expect(s).toMatchObject({ p50: 500, p95: 10_000, samples: 10 });
+    expect(s.buckets.map((b) => b.count)).toEqual([9, 0, 1, 0, 0]);
+    expect(summarizeSpeed([])).toMatchObject({ p50: null, p95: null, samples: 0 });
+  });
+});
