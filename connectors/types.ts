@@ -19,6 +19,8 @@ export interface CrmCallObservation {
   /** `ok`, an HTTP status, or `network`. */
   outcome: string;
   seconds: number;
+  /** How long the call waited for the shared rate budget before it went out. */
+  budgetWaitSeconds: number;
 }
 
 /** One page of existing CRM records, for backfills. */

@@ -64,7 +64,8 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
       },
       at: now,
     });
-    ctx.metrics.handoffs.inc({ stage: handoff.stage, trigger: handoff.trigger });
+    const owner = typeof profile.ownerId === 'string' && profile.ownerId ? profile.ownerId : 'unassigned';
+    ctx.metrics.handoffs.inc({ stage: handoff.stage, trigger: handoff.trigger, owner });
     ctx.logger.info(
       {
         lead: leadKey(lead),

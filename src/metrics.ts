@@ -51,8 +51,15 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
     }),
     handoffs: new Counter({
       name: 'leadflow_handoffs_total',
-      help: 'Handoffs decided, by stage and trigger',
-      labelNames: ['stage', 'trigger'] as const,
+      help: 'Handoffs decided, by stage, trigger and the lead owner at handoff time',
+      labelNames: ['stage', 'trigger', 'owner'] as const,
+      registers: [registry],
+    }),
+    budgetWaits: new Histogram({
+      name: 'leadflow_rate_budget_wait_seconds',
+      help: 'Time CRM calls waited for the shared request budget',
+      labelNames: ['crm'] as const,
+      buckets: [0.01, 0.1, 0.5, 1, 2, 5, 10],
       registers: [registry],
     }),
     speedToLead: new Histogram({

@@ -71,7 +71,7 @@ export class HubSpotConnector implements CrmConnector {
    * and any failure becomes a CrmError.
    */
   private async call<T>(endpoint: string, what: string, fn: () => Promise<T>): Promise<T> {
-    await this.budget?.take();
+    const budgetWaitSeconds = ((await this.budget?.take()) ?? 0) / 1000;
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -87,13 +87,18 @@ export class HubSpotConnector implements CrmConnector {
           );
         }),
       ]);
-      this.onCall?.({ endpoint, outcome: 'ok', seconds: (performance.now() - started) / 1000 });
+      this.onCall?.({
+        endpoint,
+        outcome: 'ok',
+        seconds: (performance.now() - started) / 1000,
+        budgetWaitSeconds,
+      });
       return result;
     } catch (err) {
       if (isCrmError(err)) throw err;
       const failure = toCrmFailure(err);
       const outcome = failure.status !== undefined ? String(failure.status) : 'network';
-      this.onCall?.({ endpoint, outcome, seconds: (performance.now() - started) / 1000 });
+      this.onCall?.({ endpoint, outcome, seconds: (performance.now() - started) / 1000, budgetWaitSeconds });
       throw new CrmError({ ...failure, message: `${what}: ${failure.message}` });
     } finally {
       clearTimeout(timer);

@@ -88,9 +88,10 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
         max: config.hubspot.requestsPer10s,
         intervalMs: 10_000,
       }),
-      onCall: ({ endpoint, outcome, seconds }) => {
+      onCall: ({ endpoint, outcome, seconds, budgetWaitSeconds }) => {
         metrics.crmRequests.inc({ crm: 'hubspot', endpoint, outcome });
         metrics.crmLatency.observe({ crm: 'hubspot', endpoint }, seconds);
+        if (budgetWaitSeconds > 0) metrics.budgetWaits.observe({ crm: 'hubspot' }, budgetWaitSeconds);
       },
     });
     await connector.ensureSchema();

@@ -136,6 +136,7 @@ export const HubSpotFields = z.strictObject({
     industry: 'industry',
     companySize: 'numemployees',
     country: 'country',
+    ownerId: 'hubspot_owner_id',
   }),
   score: CrmProperty.default('leadflow_score'),
   fitScore: CrmProperty.default('leadflow_fit_score'),

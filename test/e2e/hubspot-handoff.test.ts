@@ -48,6 +48,7 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
           numemployees: '300',
           country: 'United States',
           lifecyclestage: 'lead',
+          hubspot_owner_id: '4242',
         },
       },
     ]);
@@ -137,7 +138,7 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
     expect(metrics).toContain(
       'leadflow_crm_requests_total{crm="hubspot",endpoint="notes.create",outcome="ok"} 1',
     );
-    expect(metrics).toContain('leadflow_handoffs_total{stage="mql",trigger="threshold"} 1');
+    expect(metrics).toContain('leadflow_handoffs_total{stage="mql",trigger="threshold",owner="4242"} 1');
     expect(metrics).toMatch(/leadflow_speed_to_lead_seconds_count 1\n/);
     expect(metrics).toContain('leadflow_events_total{source="hubspot",outcome="duplicate"} 1');
   });
