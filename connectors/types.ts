@@ -50,8 +50,12 @@ export interface CrmConnector {
   listLeads(after: string | undefined, limit: number): Promise<LeadPage>;
   /** Writes score fields for many leads; returns the leads whose records failed. */
   writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]>;
-  /** Moves the lifecycle stage forward to MQL or SQL; never moves it backward. */
-  advanceStage(lead: LeadRef, stage: 'mql' | 'sql'): Promise<void>;
+  /**
+   * Moves the lifecycle stage forward to MQL or SQL; never moves it backward. `knownStage` is our
+   * copy of the CRM's current value: with it the connector can skip reading the record first.
+   * Returns the CRM's stage afterwards.
+   */
+  advanceStage(lead: LeadRef, stage: 'mql' | 'sql', knownStage?: string): Promise<string>;
   /**
    * Creates the handoff note once per handoff id. The body carries the handoff id; when
    * `mayExist` (an earlier attempt may have reached the CRM) the connector first looks for

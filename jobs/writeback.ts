@@ -45,7 +45,10 @@ export async function processWriteback(
   if (!progress.stage) {
     steps.push(
       (async (): Promise<WritebackStep> => {
-        await ctx.connector.advanceStage(handoff.lead, handoff.stage);
+        const { profile } = await ctx.timeline.profile(handoff.lead);
+        const known = typeof profile.lifecycleStage === 'string' ? profile.lifecycleStage : undefined;
+        const now = await ctx.connector.advanceStage(handoff.lead, handoff.stage, known);
+        await ctx.timeline.mergeFetchedProfile(handoff.lead, { lifecycleStage: now }, ctx.now());
         await ctx.handoffs.mark(handoff.id, 'stage', handoff.stage);
         return 'stage';
       })(),

@@ -218,19 +218,35 @@ export class HubSpotConnector implements CrmConnector {
     };
   }
 
-  async advanceStage(lead: LeadRef, stage: 'mql' | 'sql'): Promise<void> {
+  async advanceStage(lead: LeadRef, stage: 'mql' | 'sql', knownStage?: string): Promise<string> {
     const target = this.fields.stages[stage];
+    const order = await this.stages();
+    const atOrPast = (current: string) => current !== '' && order.indexOf(current) >= order.indexOf(target);
+    const write = () =>
+      this.call('contacts.update', `set stage of ${lead.id}`, () =>
+        this.client.crm.contacts.basicApi.update(lead.id, {
+          properties: { [this.fields.lifecycleStage]: target },
+        }),
+      );
+
+    if (knownStage !== undefined) {
+      if (atOrPast(knownStage)) return knownStage;
+      try {
+        // One round trip instead of two: the handoff's latency is mostly CRM round trips.
+        await write();
+        return target;
+      } catch (err) {
+        // A 400 means our copy was stale (the stage moved in HubSpot): read it and decide again.
+        if (!(isCrmError(err) && err.failure.status === 400)) throw err;
+      }
+    }
     const contact = await this.call('contacts.get', `read stage of ${lead.id}`, () =>
       this.client.crm.contacts.basicApi.getById(lead.id, [this.fields.lifecycleStage]),
     );
     const current = contact.properties[this.fields.lifecycleStage] ?? '';
-    const order = await this.stages();
-    if (current && order.indexOf(current) >= order.indexOf(target)) return;
-    await this.call('contacts.update', `set stage of ${lead.id}`, () =>
-      this.client.crm.contacts.basicApi.update(lead.id, {
-        properties: { [this.fields.lifecycleStage]: target },
-      }),
-    );
+    if (atOrPast(current)) return current;
+    await write();
+    return target;
   }
 
   /** The portal's stage order: the default one, or the property's options when the portal customized it. */

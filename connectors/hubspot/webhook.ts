@@ -41,6 +41,8 @@ export function normalizeHubSpotEvents(
   const profileFieldByProperty = new Map(
     Object.entries(rules.fields.profile).map(([field, prop]) => [prop, field]),
   );
+  // Our copy of the stage lets a handoff write it without reading the contact first.
+  profileFieldByProperty.set(rules.fields.lifecycleStage, 'lifecycleStage');
   const out: NormalizedBatch = { engagement: [], profile: [], leads: [], created: [], ignored: 0 };
   const seenLeads = new Set<string>();
 

@@ -85,10 +85,11 @@ export class FakeConnector implements CrmConnector {
     });
   }
 
-  advanceStage(lead: LeadRef, stage: 'mql' | 'sql'): Promise<void> {
+  advanceStage(lead: LeadRef, stage: 'mql' | 'sql'): Promise<string> {
     this.calls.push({ method: 'advanceStage' });
     return this.call('advanceStage', () => {
       if (this.stages.get(leadKey(lead)) !== 'sql') this.stages.set(leadKey(lead), stage);
+      return this.stages.get(leadKey(lead))!;
     });
   }
 

@@ -202,6 +202,30 @@ describe('HubSpot connector request shapes', () => {
     await connector().advanceStage(lead('2'), 'mql');
   });
 
+  it('with a known stage, writes without reading first, and falls back to reading when it was stale', async () => {
+    nock(BASE)
+      .patch('/crm/v3/objects/contacts/3', { properties: { lifecyclestage: 'marketingqualifiedlead' } })
+      .reply(200, object('3'));
+    expect(await connector().advanceStage(lead('3'), 'mql', 'lead')).toBe('marketingqualifiedlead');
+
+    // Known to be past MQL already: no call at all (nock would fail on any request).
+    expect(await connector().advanceStage(lead('4'), 'mql', 'customer')).toBe('customer');
+
+    // Stale copy: HubSpot refuses the backward move; read, see it is past, write nothing.
+    nock(BASE)
+      .patch('/crm/v3/objects/contacts/5')
+      .reply(400, {
+        status: 'error',
+        category: 'VALIDATION_ERROR',
+        message: 'lifecyclestage cannot move backward',
+      });
+    nock(BASE)
+      .get('/crm/v3/objects/contacts/5')
+      .query(true)
+      .reply(200, object('5', { lifecyclestage: 'opportunity' }));
+    expect(await connector().advanceStage(lead('5'), 'mql', 'lead')).toBe('opportunity');
+  });
+
   it('turns a 429 into a CrmError carrying the policy and the server wait', async () => {
     nock(BASE).post('/crm/v3/objects/contacts/batch/update').reply(
       429,

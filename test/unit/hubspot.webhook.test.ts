@@ -83,6 +83,14 @@ describe('HubSpot webhook payloads', () => {
     expect(out.ignored).toBe(3); // opt-out false, unmapped property, deal event
   });
 
+  it('keeps our copy of the lifecycle stage from its property changes', () => {
+    const out = normalizeHubSpotEvents(
+      HubSpotWebhookBatch.parse([change(9, 7, 'lifecyclestage', 'customer')]),
+      config.hubspot,
+    );
+    expect(out.profile.map((p) => [p.field, p.value])).toEqual([['lifecycleStage', 'customer']]);
+  });
+
   it('gives the same delivery the same ids, and different changes different ids', () => {
     const events = HubSpotWebhookBatch.parse([
       change(1, 7, 'jobtitle', 'A'),
