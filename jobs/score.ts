@@ -15,8 +15,8 @@ export interface ScoreResult {
 
 /**
  * Recomputes one lead's score from its timeline and profile, decides whether to hand it off, and
- * queues the writes. The writeback is enqueued before the lead's state is saved: if we die in
- * between, the retry decides the same handoff id again and the enqueue is a no-op.
+ * queues the writes. A handoff's writeback is enqueued before the lead's state is saved: if we die
+ * in between, the retry decides the same handoff id again and the enqueue is a no-op.
  */
 export async function processScore(ctx: JobContext, job: ScoreJob): Promise<ScoreResult> {
   const { lead } = job;
@@ -76,11 +76,17 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
       },
       'handoff decided',
     );
-  } else if (!sameScore(state.score, score)) {
-    await ctx.pendingScores.add(lead, now);
-    await enqueueScoreFlush(ctx.queues, ctx.config.pipeline.scoreWriteDelayMs);
+    await ctx.leads.put(lead, decision.state);
+  } else {
+    // Saved before it is marked pending: a flush reads the score from here, and one running
+    // between the two would otherwise write the previous score and clear the mark.
+    await ctx.leads.put(lead, decision.state);
+    if (!sameScore(state.score, score)) {
+      await ctx.pendingScores.add(lead, now);
+      await enqueueScoreFlush(ctx.queues, ctx.config.pipeline.scoreWriteDelayMs);
+    }
   }
-  await Promise.all([ctx.leads.put(lead, decision.state), ctx.timeline.trim(lead, since)]);
+  await ctx.timeline.trim(lead, since);
   return { total: score.total, handoffId: handoff?.id ?? null };
 }
 

@@ -34,9 +34,10 @@ export async function processWriteback(
   if (!progress.scores) {
     steps.push(
       (async (): Promise<WritebackStep> => {
-        // The freshest score, not the one at decision time: a later rescore may already be written.
-        const state = await ctx.leads.get(handoff.lead);
-        await writeScore(ctx, handoff.lead, state.score ?? handoff.score);
+        // The freshest score: a later rescore may already be saved (or this one not yet).
+        const saved = (await ctx.leads.get(handoff.lead)).score;
+        const score = saved && saved.computedAt > handoff.score.computedAt ? saved : handoff.score;
+        await writeScore(ctx, handoff.lead, score);
         await ctx.handoffs.mark(handoff.id, 'scores', 'done');
         return 'scores';
       })(),

@@ -49,6 +49,12 @@ export interface BudgetLimits {
 }
 
 /**
+ * Requests reserved for the same instant do not reach the CRM in the same instant (timers, sockets,
+ * the network): spacing windows this much wider keeps the CRM's own count under its limit.
+ */
+export const BUDGET_SAFETY_MS = 100;
+
+/**
  * One shared request budget per CRM account, used by every worker and poller process. Pace calls
  * with `take()`: it resolves when the call may go out, so we use the whole limit and stay under it
  * instead of discovering it through 429s.
@@ -72,7 +78,11 @@ export class RateBudget {
 
   /** Reserves one request; resolves once it may be sent. Returns how long it waited. */
   async take(): Promise<number> {
-    const waitMs = await this.redis.leadflowBudgetReserve(this.key, this.limits.max, this.limits.intervalMs);
+    const waitMs = await this.redis.leadflowBudgetReserve(
+      this.key,
+      this.limits.max,
+      this.limits.intervalMs + BUDGET_SAFETY_MS,
+    );
     if (waitMs > 0) await this.sleep(waitMs);
     return waitMs;
   }

@@ -1,0 +1,559 @@
+/**
+ * npm run bench — measures what the README claims, on this machine, against the local CRM sandbox.
+ * Prints a table and writes bench/results/latest.json. Every number is a median or a percentile of
+ * a stated sample; ratios compare with a naive baseline run in the same process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { signV3 } from '../connectors/hubspot/signature.js';
+import { createHubSpotConnector } from '../connectors/hubspot/index.js';
+import { run, type Running } from '../src/cli/run.js';
+import { parseEnv } from '../src/config/env.js';
+import { loadConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/schema.js';
+import { createLogger } from '../src/logger.js';
+import { closeQueues, openQueues } from '../src/queue/queues.js';
+import { HandoffStore } from '../src/store/handoffs.js';
+import { keys } from '../src/store/keys.js';
+import { RateBudget } from '../src/store/rate-budget.js';
+import { deleteByPrefix } from '../src/store/redis.js';
+import { startSandbox, type Sandbox } from '../test/sandbox/index.js';
+import {
+  freePort,
+  hasRedisServer,
+  redisAnswers,
+  startRedisServer,
+  type OwnRedis,
+} from '../test/sandbox/redis-server.js';
+import { benchScoring } from './scoring.js';
+
+const SECRET = 'bench-client-secret';
+const LATENCY_MS = 100;
+const results: Record<string, unknown> = {};
+const rows: [string, string, string][] = [];
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? NaN;
+}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function findRedis(): Promise<{ url: string; own?: OwnRedis }> {
+  const wanted = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  if (await redisAnswers(wanted)) return { url: wanted };
+  if (!hasRedisServer())
+    throw new Error(
+      `No Redis at ${wanted} and no redis-server to start: install redis-server or set REDIS_URL`,
+    );
+  const own = await startRedisServer();
+  return { url: own.url, own };
+}
+
+function contact(i: number) {
+  return {
+    id: String(100_000 + i),
+    properties: {
+      firstname: `Lead${i}`,
+      lastname: 'Bench',
+      email: `lead${i}@bench.example`,
+      jobtitle: i % 3 === 0 ? 'VP Marketing' : 'Marketing Manager',
+      industry: 'COMPUTER_SOFTWARE',
+      numemployees: '300',
+      country: 'Canada',
+      lifecyclestage: 'lead',
+    },
+  };
+}
+
+function benchConfig(prefix: string, overrides: Partial<Config['pipeline']> = {}): Config {
+  const base = loadConfig('config/default.yaml');
+  return {
+    ...base,
+    redis: { prefix },
+    pipeline: { ...base.pipeline, ...overrides },
+    // The sandbox sets the limits in these runs; the budget would only add waits here.
+    hubspot: { ...base.hubspot, requestsPer10s: 1000 },
+  };
+}
+
+async function startSystem(
+  redisUrl: string,
+  sandbox: Sandbox,
+  config: Config,
+): Promise<{ running: Running; url: string }> {
+  const port = await freePort();
+  const env = parseEnv({
+    REDIS_URL: redisUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    HUBSPOT_ACCESS_TOKEN: 'bench-token',
+    HUBSPOT_CLIENT_SECRET: SECRET,
+    HUBSPOT_BASE_URL: sandbox.url,
+    WORKER_CONCURRENCY: '32',
+  });
+  const running = await run(env, config, { http: true, worker: true, logger: createLogger('error') });
+  return { running, url: `http://127.0.0.1:${port}/webhooks/hubspot` };
+}
+
+let eventSeq = 1;
+function propertyChange(objectId: string, propertyName: string, propertyValue: string) {
+  return {
+    eventId: eventSeq++,
+    portalId: 1,
+    objectId: Number(objectId),
+    occurredAt: Date.now(),
+    subscriptionType: 'contact.propertyChange',
+    propertyName,
+    propertyValue,
+  };
+}
+
+async function post(url: string, events: object[]): Promise<number> {
+  const body = JSON.stringify(events);
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...signV3('POST', url, body, SECRET, Date.now()) },
+    body,
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+async function until(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** Webhook receipt → every CRM write acknowledged, for demo requests from known leads. */
+async function speedToLead(redisUrl: string): Promise<void> {
+  const N = 200;
+  const sandbox = await startSandbox({ latencyMs: LATENCY_MS });
+  const leads = Array.from({ length: N }, (_, i) => contact(i));
+  sandbox.seedContacts(leads);
+  const prefix = '{leadflow-bench-stl}';
+  const config = benchConfig(prefix);
+  const redis = new Redis(redisUrl);
+  await deleteByPrefix(redis, prefix);
+  const { running, url } = await startSystem(redisUrl, sandbox, config);
+  const store = new HandoffStore(redis, keys(prefix));
+
+  // Known leads: each has been seen before (profile and stage cached), as most demo requesters are.
+  await post(
+    url,
+    leads.slice(0, 100).map((l) => propertyChange(l.id, 'hs_analytics_last_url', 'https://x.io/blog')),
+  );
+  await post(
+    url,
+    leads.slice(100).map((l) => propertyChange(l.id, 'hs_analytics_last_url', 'https://x.io/blog')),
+  );
+  await until(async () => (await redis.keys(`${prefix}:profile:*`)).length === N, 30_000, 'profiles cached');
+  await sleep(1_500);
+
+  const ours: number[] = [];
+  for (const lead of leads) {
+    // One at a time, spaced out: this measures latency, not a queue under load.
+    await post(url, [propertyChange(lead.id, 'recent_conversion_event_name', 'Request a demo')]);
+    const id = `hf.hubspot.contact.${lead.id}.0.mql`;
+    let completedAt = '';
+    await until(
+      async () => Boolean((completedAt = (await store.progress(id)).completedAt ?? '')),
+      10_000,
+      `handoff ${id}`,
+    );
+    const record = await store.get(id);
+    ours.push(Number(completedAt) - (record?.handoff.receivedAt ?? NaN));
+    await sleep(20);
+  }
+  await running.stop();
+
+  // The naive baseline: per event, read the contact, update it, create the note, create the task, in sequence.
+  const naive: number[] = [];
+  const headers = { authorization: 'Bearer bench', 'content-type': 'application/json' };
+  for (const lead of leads.slice(0, 100)) {
+    const started = performance.now();
+    await (
+      await fetch(`${sandbox.url}/crm/v3/objects/contacts/${lead.id}?properties=jobtitle,lifecyclestage`, {
+        headers,
+      })
+    ).arrayBuffer();
+    await (
+      await fetch(`${sandbox.url}/crm/v3/objects/contacts/${lead.id}`, {
+        method: 'PATCH',
+        headers,
+        body: JSON.stringify({ properties: { leadflow_score: '80', lifecyclestage: 'salesqualifiedlead' } }),
+      })
+    ).arrayBuffer();
+    for (const kind of ['notes', 'tasks']) {
+      await (
+        await fetch(`${sandbox.url}/crm/v3/objects/${kind}`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({
+            properties: { hs_timestamp: new Date().toISOString(), hs_note_body: 'x', hs_task_subject: 'x' },
+            associations: [
+              {
+                to: { id: lead.id },
+                types: [
+                  { associationCategory: 'HUBSPOT_DEFINED', associationTypeId: kind === 'notes' ? 202 : 204 },
+                ],
+              },
+            ],
+          }),
+        })
+      ).arrayBuffer();
+    }
+    naive.push(performance.now() - started);
+  }
+  await sandbox.close();
+  await deleteByPrefix(redis, prefix);
+  redis.disconnect();
+
+  const s = [...ours].sort((a, b) => a - b);
+  const n = [...naive].sort((a, b) => a - b);
+  const target = 1.5 * LATENCY_MS + 50;
+  results.speedToLead = {
+    sandboxLatencyMs: LATENCY_MS,
+    samples: s.length,
+    leadflow: { p50: percentile(s, 0.5), p95: percentile(s, 0.95), p99: percentile(s, 0.99) },
+    naive: { samples: n.length, p50: percentile(n, 0.5), p95: percentile(n, 0.95), p99: percentile(n, 0.99) },
+    targetP99Ms: target,
+  };
+  rows.push(
+    [
+      'speed to lead p50 / p95 / p99 (ms)',
+      `${Math.round(percentile(s, 0.5))} / ${Math.round(percentile(s, 0.95))} / ${Math.round(percentile(s, 0.99))}`,
+      `naive ${Math.round(percentile(n, 0.5))} / ${Math.round(percentile(n, 0.95))} / ${Math.round(percentile(n, 0.99))}; target p99 ≤ ${target}`,
+    ],
+    [
+      'speed to lead, median vs naive',
+      `${(percentile(n, 0.5) / percentile(s, 0.5)).toFixed(1)}× faster`,
+      `sandbox round trip ${LATENCY_MS} ms`,
+    ],
+  );
+}
+
+/** Signed batches of 100 events into one server process; every accepted event must be queued. */
+async function ingestThroughput(redisUrl: string): Promise<void> {
+  const sandbox = await startSandbox();
+  const prefix = '{leadflow-bench-ingest}';
+  const redis = new Redis(redisUrl);
+  await deleteByPrefix(redis, prefix);
+  const port = await freePort();
+  const env = parseEnv({
+    REDIS_URL: redisUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    HUBSPOT_CLIENT_SECRET: SECRET,
+    HUBSPOT_BASE_URL: sandbox.url,
+  });
+  // HTTP only: this measures receiving, not processing.
+  const running = await run(env, benchConfig(prefix), {
+    http: true,
+    worker: false,
+    logger: createLogger('error'),
+  });
+  const url = `http://127.0.0.1:${port}/webhooks/hubspot`;
+  const bodies = Array.from({ length: 50 }, (_, b) =>
+    JSON.stringify(
+      Array.from({ length: 100 }, (_, i) =>
+        propertyChange(String(1 + ((b * 100 + i) % 5000)), 'hs_analytics_last_url', `https://x.io/p/${i}`),
+      ),
+    ),
+  );
+
+  const DURATION_MS = 5_000;
+  const CONCURRENCY = 32;
+  let accepted = 0;
+  let rejected = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, w) => {
+      let i = w;
+      while (performance.now() - started < DURATION_MS) {
+        const body = bodies[i++ % bodies.length]!;
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...signV3('POST', url, body, SECRET, Date.now()) },
+          body,
+        });
+        await res.arrayBuffer();
+        if (res.status === 200) accepted++;
+        else rejected++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const queues = openQueues(redis, prefix, () => undefined);
+  const queued = await queues.ingest.getWaitingCount();
+  await closeQueues(queues);
+  await running.stop();
+  await sandbox.close();
+  await deleteByPrefix(redis, prefix);
+  redis.disconnect();
+
+  const eventsPerSecond = (accepted * 100) / seconds;
+  results.ingest = {
+    eventsPerSecond: Math.round(eventsPerSecond),
+    acceptedBatches: accepted,
+    queuedBatches: queued,
+    lost: accepted - queued,
+    rejected,
+    concurrency: CONCURRENCY,
+  };
+  rows.push([
+    'ingest, signed batches of 100 (events/s)',
+    `${Math.round(eventsPerSecond).toLocaleString('en-US')}`,
+    `lost ${accepted - queued} of ${accepted * 100}; target ≥ 10,000`,
+  ]);
+}
+
+/** CRM calls for 1,000 known leads whose score changes (no handoff), against one PATCH per lead. */
+async function callsPerThousand(redisUrl: string): Promise<void> {
+  const N = 1000;
+  const sandbox = await startSandbox({ latencyMs: 20 });
+  const leads = Array.from({ length: N }, (_, i) => contact(i));
+  // Profiles that stay under MQL, so every rescore is a score-only update.
+  sandbox.seedContacts(
+    leads.map((l) => ({ id: l.id, properties: { ...l.properties, jobtitle: 'Analyst', numemployees: '5' } })),
+  );
+  const prefix = '{leadflow-bench-calls}';
+  const redis = new Redis(redisUrl);
+  await deleteByPrefix(redis, prefix);
+  const { running, url } = await startSystem(redisUrl, sandbox, benchConfig(prefix));
+  for (let i = 0; i < N; i += 100)
+    await post(
+      url,
+      leads.slice(i, i + 100).map((l) => propertyChange(l.id, 'hs_analytics_last_url', 'https://x.io/a')),
+    );
+  await until(
+    () => leads.every((l) => sandbox.hubspot.contacts.get(l.id)?.leadflow_score !== undefined),
+    60_000,
+    'first scores',
+  ).catch((err) => {
+    const summary: Record<string, number> = {};
+    for (const c of sandbox.calls)
+      summary[`${c.method} ${c.path.replace(/\d+/g, ':id')} ${c.status}`] =
+        (summary[`${c.method} ${c.path.replace(/\d+/g, ':id')} ${c.status}`] ?? 0) + 1;
+    console.log(
+      summary,
+      leads.filter((l) => sandbox.hubspot.contacts.get(l.id)?.leadflow_score === undefined).length,
+    );
+    throw err;
+  });
+  await sleep(1_500);
+
+  // Measured: a second round of engagement re-scores all 1,000 leads.
+  const before = sandbox.calls.length;
+  for (let i = 0; i < N; i += 100)
+    await post(
+      url,
+      leads
+        .slice(i, i + 100)
+        .map((l) => propertyChange(l.id, 'hs_analytics_last_url', 'https://x.io/pricing')),
+    );
+  await until(
+    () => leads.every((l) => Number(sandbox.hubspot.contacts.get(l.id)?.leadflow_score) >= 9),
+    60_000,
+    'second scores',
+  );
+  await sleep(1_500);
+  const calls = sandbox.calls.length - before;
+  await running.stop();
+  await sandbox.close();
+  await deleteByPrefix(redis, prefix);
+  redis.disconnect();
+
+  // Naive: read the contact, then update it, per re-scored lead.
+  const naive = 2 * N;
+  results.callsPerThousandRescores = { leadflow: calls, naive };
+  rows.push(['CRM calls per 1,000 re-scored leads', String(calls), `naive ${naive}; target ≤ 15`]);
+}
+
+/** Two callers sharing one budget against a rate ceiling: how much of it is used, and 429s. */
+async function ceilingUtilisation(redisUrl: string): Promise<void> {
+  const limits = { max: 40, intervalMs: 2_000 };
+  const sandbox = await startSandbox({ latencyMs: 20, rateLimit: limits });
+  sandbox.seedContacts([contact(1)]);
+  const prefix = '{leadflow-bench-budget}';
+  const redisA = new Redis(redisUrl);
+  const redisB = new Redis(redisUrl);
+  await deleteByPrefix(redisA, prefix);
+  const fields = loadConfig('config/default.yaml').hubspot.fields;
+  // Two "worker processes": separate connections and clients, one shared budget key.
+  const workers = [redisA, redisB].map((r) =>
+    createHubSpotConnector({
+      accessToken: 'b',
+      basePath: sandbox.url,
+      fields,
+      budget: new RateBudget(r, `${prefix}:budget`, limits),
+    }),
+  );
+  const DURATION_MS = 8_000;
+  const started = Date.now();
+  let ok = 0;
+  await Promise.all(
+    workers.flatMap((w) =>
+      Array.from({ length: 16 }, async () => {
+        while (Date.now() - started < DURATION_MS) {
+          await w.readProfile({ crm: 'hubspot', objectType: 'contact', id: String(100_001) }).then(
+            () => ok++,
+            () => undefined,
+          );
+        }
+      }),
+    ),
+  );
+  const elapsed = Date.now() - started;
+  const throttled = sandbox.calls.filter((c) => c.status === 429).length;
+  // The most a rolling window allows in `elapsed`: a full window at the start and one per interval after.
+  const ceiling = limits.max * (Math.floor(elapsed / limits.intervalMs) + 1);
+  await sandbox.close();
+  await deleteByPrefix(redisA, prefix);
+  redisA.disconnect();
+  redisB.disconnect();
+  results.ceiling = {
+    limitPerWindow: limits.max,
+    windowMs: limits.intervalMs,
+    elapsedMs: elapsed,
+    ok,
+    throttled,
+    utilisation: ok / ceiling,
+  };
+  rows.push([
+    'rate ceiling used by 2 workers (32 callers)',
+    `${Math.round((100 * ok) / ceiling)}%`,
+    `${throttled} responses 429; target ≥ 90% with 0`,
+  ]);
+}
+
+/** Handoffs per second with one and with two worker processes, CRM round trip 100 ms. */
+async function scaling(redisUrl: string): Promise<void> {
+  const N = 600;
+  const sandbox = await startSandbox({ latencyMs: LATENCY_MS });
+  const leads = Array.from({ length: N }, (_, i) => contact(i));
+  const configDir = mkdtempSync(join(tmpdir(), 'leadflow-bench-'));
+  const rates: Record<string, number> = {};
+  for (const workers of [1, 2]) {
+    sandbox.reset();
+    sandbox.seedContacts(leads);
+    const prefix = `{leadflow-bench-scale-${workers}}`;
+    const redis = new Redis(redisUrl);
+    await deleteByPrefix(redis, prefix);
+    const configPath = join(configDir, `config-${workers}.yaml`);
+    writeFileSync(
+      configPath,
+      readFileSync('config/default.yaml', 'utf8')
+        .replace("prefix: '{leadflow}'", `prefix: '${prefix}'`)
+        .replace('requestsPer10s: 100', 'requestsPer10s: 1000'),
+    );
+    const port = await freePort();
+    const env = {
+      PATH: process.env.PATH,
+      REDIS_URL: redisUrl,
+      HUBSPOT_ACCESS_TOKEN: 'b',
+      HUBSPOT_CLIENT_SECRET: SECRET,
+      HUBSPOT_BASE_URL: sandbox.url,
+      LOG_LEVEL: 'error',
+      WORKER_CONCURRENCY: '16',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+    };
+    const tsx = join('node_modules', '.bin', 'tsx');
+    const server = spawn(tsx, ['src/cli/main.ts', '--config', configPath, 'start'], { env, stdio: 'ignore' });
+    const url = `http://127.0.0.1:${port}/webhooks/hubspot`;
+    await until(
+      () =>
+        fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      20_000,
+      'server',
+    );
+    // The backlog first, then the workers: this measures draining, not arrival.
+    for (let i = 0; i < N; i += 100)
+      await post(
+        url,
+        leads
+          .slice(i, i + 100)
+          .map((l) => propertyChange(l.id, 'recent_conversion_event_name', 'Request a demo')),
+      );
+    const children: ChildProcess[] = [];
+    const started = Date.now();
+    for (let w = 0; w < workers; w++)
+      children.push(
+        spawn(tsx, ['src/cli/main.ts', '--config', configPath, 'worker'], { env, stdio: 'ignore' }),
+      );
+    await until(() => sandbox.hubspot.notes.length >= N, 120_000, `${N} notes with ${workers} worker(s)`);
+    rates[workers] = N / ((Date.now() - started) / 1000);
+    for (const child of [...children, server]) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await deleteByPrefix(redis, prefix);
+    redis.disconnect();
+  }
+  await sandbox.close();
+  const ratio = rates[2]! / rates[1]!;
+  results.scaling = { handoffs: N, perSecondOneWorker: rates[1], perSecondTwoWorkers: rates[2], ratio };
+  rows.push([
+    'handoffs/s, 1 → 2 worker processes',
+    `${rates[1]!.toFixed(0)} → ${rates[2]!.toFixed(0)} (${ratio.toFixed(2)}×)`,
+    'includes process start-up; target ≥ 1.8×',
+  ]);
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const want = (name: string) => only.length === 0 || only.includes(name);
+  const redis = await findRedis();
+  try {
+    if (want('scoring')) {
+      const s = await benchScoring();
+      results.scoring = s;
+      rows.push([
+        'score recomputes per second, one core',
+        s.recomputesPerSecond.toLocaleString('en-US'),
+        `${s.rules} rules, ${s.events} events, median of 5`,
+      ]);
+    }
+    if (want('speed')) await speedToLead(redis.url);
+    if (want('ingest')) await ingestThroughput(redis.url);
+    if (want('calls')) await callsPerThousand(redis.url);
+    if (want('ceiling')) await ceilingUtilisation(redis.url);
+    if (want('scaling')) await scaling(redis.url);
+  } finally {
+    await redis.own?.stop();
+  }
+
+  const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))];
+  process.stdout.write(`\nleadflow benchmark — ${new Date().toISOString()} — node ${process.version}\n\n`);
+  for (const [what, value, note] of rows)
+    process.stdout.write(`${what.padEnd(w[0]!)}  ${value.padStart(w[1]!)}  ${note}\n`);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(
+    'bench/results/latest.json',
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, results }, null, 2)}\n`,
+  );
+  process.stdout.write('\nwrote bench/results/latest.json\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(
+      `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  },
+);
