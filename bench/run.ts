@@ -435,7 +435,12 @@ async function ceilingUtilisation(redisUrl: string): Promise<void> {
   ]);
 }
 
-/** Handoffs per second with one and with two worker processes, CRM round trip 100 ms. */
+/**
+ * Handoffs per second with one and with two worker processes, CRM round trip 100 ms. Each worker
+ * keeps a few jobs in flight, so the run stays bound by CRM latency (as in production) rather than
+ * by this 2-core machine, which also hosts the sandbox, the server and Redis.
+ */
+const SCALING_CONCURRENCY = 4;
 async function scaling(redisUrl: string): Promise<void> {
   const N = 600;
   const sandbox = await startSandbox({ latencyMs: LATENCY_MS });
@@ -453,7 +458,8 @@ async function scaling(redisUrl: string): Promise<void> {
       configPath,
       readFileSync('config/default.yaml', 'utf8')
         .replace("prefix: '{leadflow}'", `prefix: '${prefix}'`)
-        .replace('requestsPer10s: 100', 'requestsPer10s: 1000'),
+        // Workers, not the portal's budget, are what this measures.
+        .replace('requestsPer10s: 100', 'requestsPer10s: 100000'),
     );
     const port = await freePort();
     const env = {
@@ -462,8 +468,8 @@ async function scaling(redisUrl: string): Promise<void> {
       HUBSPOT_ACCESS_TOKEN: 'b',
       HUBSPOT_CLIENT_SECRET: SECRET,
       HUBSPOT_BASE_URL: sandbox.url,
-      LOG_LEVEL: 'error',
-      WORKER_CONCURRENCY: '16',
+      LOG_LEVEL: 'info',
+      WORKER_CONCURRENCY: String(SCALING_CONCURRENCY),
       HOST: '127.0.0.1',
       PORT: String(port),
     };
@@ -479,19 +485,27 @@ async function scaling(redisUrl: string): Promise<void> {
       20_000,
       'server',
     );
-    // The backlog first, then the workers: this measures draining, not arrival.
+    // Workers up and waiting first, so start-up is not measured; then the whole burst at once.
+    const children: ChildProcess[] = [];
+    let ready = 0;
+    for (let w = 0; w < workers; w++) {
+      const child = spawn(tsx, ['src/cli/main.ts', '--config', configPath, 'worker'], {
+        env,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      child.stdout?.on('data', (d: Buffer) => {
+        if (d.toString().includes('workers started')) ready++;
+      });
+      children.push(child);
+    }
+    await until(() => ready === workers, 30_000, `${workers} worker(s) ready`);
+    const started = Date.now();
     for (let i = 0; i < N; i += 100)
       await post(
         url,
         leads
           .slice(i, i + 100)
           .map((l) => propertyChange(l.id, 'recent_conversion_event_name', 'Request a demo')),
-      );
-    const children: ChildProcess[] = [];
-    const started = Date.now();
-    for (let w = 0; w < workers; w++)
-      children.push(
-        spawn(tsx, ['src/cli/main.ts', '--config', configPath, 'worker'], { env, stdio: 'ignore' }),
       );
     await until(() => sandbox.hubspot.notes.length >= N, 120_000, `${N} notes with ${workers} worker(s)`);
     rates[workers] = N / ((Date.now() - started) / 1000);
@@ -509,7 +523,7 @@ async function scaling(redisUrl: string): Promise<void> {
   rows.push([
     'handoffs/s, 1 → 2 worker processes',
     `${rates[1]!.toFixed(0)} → ${rates[2]!.toFixed(0)} (${ratio.toFixed(2)}×)`,
-    'includes process start-up; target ≥ 1.8×',
+    `${N} demo requests, ${SCALING_CONCURRENCY} jobs in flight per queue per worker; target ≥ 1.8×`,
   ]);
 }
 

@@ -223,7 +223,7 @@ export const Config = z
          * Starter private apps), 190 (Pro/Enterprise), 250 (with the API add-on), 110 (OAuth apps).
          * Leave some room for other integrations on the same portal.
          */
-        requestsPer10s: z.number().int().min(1).max(1000).default(100),
+        requestsPer10s: z.number().int().min(1).max(100_000).default(100),
       })
       .default({ fields: HubSpotFields.parse({}), signals: [], requestsPer10s: 100 }),
   })
