@@ -84,6 +84,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       accessToken: env.HUBSPOT_ACCESS_TOKEN,
       basePath: env.HUBSPOT_BASE_URL,
       fields: config.hubspot.fields,
+      timeoutMs: config.hubspot.timeoutMs,
       budget: new RateBudget(redis, keys(config.redis.prefix).budget('hubspot'), {
         max: config.hubspot.requestsPer10s,
         intervalMs: 10_000,

@@ -193,8 +193,19 @@ export const Config = z
         dedupeTtlHours: z.number().positive().default(72),
         /** Events older than this are dropped from a lead's timeline. */
         timelineDays: z.number().int().positive().default(365),
+        /**
+         * A worker holds a job's lock this long and renews it while alive; a crashed worker's jobs
+         * are picked up again once the lock lapses.
+         */
+        jobLockMs: z.number().int().min(1_000).max(600_000).default(30_000),
       })
-      .default({ scoreDebounceMs: 250, scoreWriteDelayMs: 500, dedupeTtlHours: 72, timelineDays: 365 }),
+      .default({
+        scoreDebounceMs: 250,
+        scoreWriteDelayMs: 500,
+        dedupeTtlHours: 72,
+        timelineDays: 365,
+        jobLockMs: 30_000,
+      }),
     webhooks: z
       .strictObject({
         maxBodyBytes: z
@@ -224,8 +235,10 @@ export const Config = z
          * Leave some room for other integrations on the same portal.
          */
         requestsPer10s: z.number().int().min(1).max(100_000).default(100),
+        /** Longest a single HubSpot call may take before it counts as a network failure and is retried. */
+        timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
       })
-      .default({ fields: HubSpotFields.parse({}), signals: [], requestsPer10s: 100 }),
+      .default({ fields: HubSpotFields.parse({}), signals: [], requestsPer10s: 100, timeoutMs: 10_000 }),
   })
   .superRefine((c, ctx) => {
     if (c.thresholds.sql < c.thresholds.mql)

@@ -44,6 +44,8 @@ export function startWorkers(ctx: JobContext, opts: WorkerOptions): Worker[] {
         connection: ctx.redis,
         prefix: ctx.config.redis.prefix,
         concurrency: opts.concurrency,
+        lockDuration: ctx.config.pipeline.jobLockMs,
+        stalledInterval: ctx.config.pipeline.jobLockMs,
         autorun: true,
       },
     );
