@@ -15,6 +15,9 @@ const PROCESSORS = {
   writeback: (ctx: JobContext, data: unknown) => processWriteback(ctx, QUEUES.writeback.schema.parse(data)),
 } satisfies Record<QueueName, (ctx: JobContext, data: unknown, job: Job) => Promise<unknown>>;
 
+/** Queues whose jobs call the CRM. */
+const CRM_QUEUES: QueueName[] = ['score', 'writeback'];
+
 export interface WorkerOptions {
   concurrency: number;
   queues?: QueueName[];
@@ -80,7 +83,8 @@ async function translateFailure(ctx: JobContext, name: QueueName, job: Job, err:
           ? 'CRM daily limit reached: writes paused'
           : 'CRM rate limit: queue paused',
       );
-      await ctx.queues[name].rateLimit(decision.waitMs);
+      // The limit is the CRM account's, so every queue that calls the CRM waits, not just this one.
+      await Promise.all(CRM_QUEUES.map((q) => ctx.queues[q].rateLimit(decision.waitMs)));
       return new RateLimitError();
     case 'backoff':
       return err;

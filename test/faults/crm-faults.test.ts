@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { openQueues, closeQueues } from '../../src/queue/queues.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
+import { deliver, demoRequest, inProcess, leads, notesPerLead } from './harness.js';
+
+const N = 40;
+
+/** CRM trouble: every lead is still handed off, exactly once. */
+describe('faults: the CRM misbehaves', () => {
+  it('30% errors and timeouts, then recovery: no lead lost, no note twice', async () => {
+    const sys = await inProcess(TEST_REDIS_URL, { latencyMs: 20, hubspot: { timeoutMs: 500 } });
+    try {
+      const contacts = leads(N);
+      sys.sandbox.seedContacts(contacts);
+      sys.sandbox.setFaults({ errorRate: 0.3, timeoutRate: 0.05, hangMs: 1_500 });
+      for (const c of contacts) await deliver(sys.url, [demoRequest(c.id)]);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      sys.sandbox.setFaults({ errorRate: 0, timeoutRate: 0 });
+      await waitFor(() => notesPerLead(sys.sandbox).size === N, {
+        what: 'every lead handed off',
+        timeoutMs: 60_000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect([...notesPerLead(sys.sandbox).values()].every((n) => n === 1)).toBe(true);
+      expect(sys.sandbox.calls.filter((c) => c.status >= 500).length).toBeGreaterThan(0);
+      for (const c of contacts)
+        expect(sys.sandbox.hubspot.contacts.get(c.id)?.lifecyclestage).toBe('marketingqualifiedlead');
+    } finally {
+      await sys.stop();
+    }
+  }, 90_000);
+
+  it('CRM unreachable for a while, then the backlog drains completely', async () => {
+    const sys = await inProcess(TEST_REDIS_URL);
+    try {
+      const contacts = leads(N, 100);
+      sys.sandbox.seedContacts(contacts);
+      sys.sandbox.setFaults({ down: true });
+      for (const c of contacts) await deliver(sys.url, [demoRequest(c.id)]);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(sys.sandbox.hubspot.notes).toHaveLength(0);
+      sys.sandbox.setFaults({ down: false });
+      await waitFor(() => notesPerLead(sys.sandbox).size === N, { what: 'the drain', timeoutMs: 60_000 });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect([...notesPerLead(sys.sandbox).values()].every((n) => n === 1)).toBe(true);
+    } finally {
+      await sys.stop();
+    }
+  }, 90_000);
+
+  it('429 storm: pauses for the server, spends no attempts, writes once', async () => {
+    const sys = await inProcess(TEST_REDIS_URL);
+    try {
+      const contacts = leads(N, 200);
+      sys.sandbox.seedContacts(contacts);
+      sys.sandbox.setFaults({ rateLimit429: { policy: 'TEN_SECONDLY_ROLLING', count: 25 } });
+      for (const c of contacts) await deliver(sys.url, [demoRequest(c.id)]);
+      await waitFor(() => notesPerLead(sys.sandbox).size === N, { what: 'every handoff', timeoutMs: 60_000 });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect([...notesPerLead(sys.sandbox).values()].every((n) => n === 1)).toBe(true);
+      expect(sys.sandbox.calls.filter((c) => c.status === 429)).toHaveLength(25);
+      const queues = openQueues(sys.redis, sys.prefix, () => undefined);
+      expect(await queues.writeback.getFailedCount()).toBe(0);
+      await closeQueues(queues);
+    } finally {
+      await sys.stop();
+    }
+  }, 90_000);
+
+  it('a DAILY 429 stops writes until the reset and raises the alert metric', async () => {
+    const sys = await inProcess(TEST_REDIS_URL);
+    try {
+      const contacts = leads(10, 300);
+      sys.sandbox.seedContacts(contacts);
+      sys.sandbox.setFaults({ rateLimit429: { policy: 'DAILY', count: 1 } });
+      for (const c of contacts) await deliver(sys.url, [demoRequest(c.id)]);
+      const metricsUrl = sys.url.replace('/webhooks/hubspot', '/metrics');
+      await waitFor(
+        async () =>
+          (await (await fetch(metricsUrl)).text()).includes(
+            'leadflow_rate_limit_pauses_total{crm="hubspot",scope="daily"}',
+          ),
+        {
+          what: 'the daily alert',
+        },
+      );
+      const queues = openQueues(sys.redis, sys.prefix, () => undefined);
+      // Every queue that calls the CRM is paused until the next UTC midnight, not for a few seconds.
+      expect(await queues.writeback.getRateLimitTtl()).toBeGreaterThan(60_000);
+      expect(await queues.score.getRateLimitTtl()).toBeGreaterThan(60_000);
+      const writesBefore = sys.sandbox.calls.filter((c) => c.method !== 'GET').length;
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(sys.sandbox.calls.filter((c) => c.method !== 'GET').length).toBe(writesBefore);
+      // The reset: the pause lifts (workers look again within 30 s) and everything is written, once.
+      await Promise.all([queues.score.removeRateLimitKey(), queues.writeback.removeRateLimitKey()]);
+      await waitFor(() => notesPerLead(sys.sandbox).size === 10, {
+        what: 'the writes after the reset',
+        timeoutMs: 30_000,
+      });
+      expect([...notesPerLead(sys.sandbox).values()].every((n) => n === 1)).toBe(true);
+      await closeQueues(queues);
+    } finally {
+      await sys.stop();
+    }
+  }, 90_000);
+});
