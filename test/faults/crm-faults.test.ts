@@ -96,7 +96,7 @@ describe('faults: the CRM misbehaves', () => {
       await Promise.all([queues.score.removeRateLimitKey(), queues.writeback.removeRateLimitKey()]);
       await waitFor(() => notesPerLead(sys.sandbox).size === 10, {
         what: 'the writes after the reset',
-        timeoutMs: 30_000,
+        timeoutMs: 45_000,
       });
       expect([...notesPerLead(sys.sandbox).values()].every((n) => n === 1)).toBe(true);
       await closeQueues(queues);
