@@ -8,7 +8,10 @@ import { Redis } from 'ioredis';
 export interface OwnRedis {
   url: string;
   port: number;
-  stop(): Promise<void>;
+  /** Its data directory (the AOF lives here). */
+  dir: string;
+  /** Stops the server; its data directory is removed unless `keepData` or it was given one. */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -81,13 +84,14 @@ export async function startRedisServer(
   return {
     url,
     port,
-    async stop() {
+    dir,
+    async stop(stopOpts = {}) {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
         await exited;
       }
-      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+      if (!opts.dir && !stopOpts.keepData) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -212,13 +212,11 @@ describe('HubSpot connector request shapes', () => {
     expect(await connector().advanceStage(lead('4'), 'mql', 'customer')).toBe('customer');
 
     // Stale copy: HubSpot refuses the backward move; read, see it is past, write nothing.
-    nock(BASE)
-      .patch('/crm/v3/objects/contacts/5')
-      .reply(400, {
-        status: 'error',
-        category: 'VALIDATION_ERROR',
-        message: 'lifecyclestage cannot move backward',
-      });
+    nock(BASE).patch('/crm/v3/objects/contacts/5').reply(400, {
+      status: 'error',
+      category: 'VALIDATION_ERROR',
+      message: 'lifecyclestage cannot move backward',
+    });
     nock(BASE)
       .get('/crm/v3/objects/contacts/5')
       .query(true)

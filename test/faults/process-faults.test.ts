@@ -1,0 +1,166 @@
+import { rmSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { deleteByPrefix } from '../../src/store/redis.js';
+import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { freePort, hasRedisServer, startRedisServer } from '../sandbox/redis-server.js';
+import { LeadflowProcess, SECRET, deliver, demoRequest, leads, notesPerLead } from './harness.js';
+
+const N = 30;
+
+async function cluster(redisUrl: string, sandbox: Sandbox) {
+  const prefix = uniquePrefix('proc');
+  const port = await freePort();
+  const env = {
+    REDIS_URL: redisUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    HUBSPOT_ACCESS_TOKEN: 'fault-token',
+    HUBSPOT_CLIENT_SECRET: SECRET,
+    HUBSPOT_BASE_URL: sandbox.url,
+    WORKER_CONCURRENCY: '8',
+  };
+  const config = LeadflowProcess.writeConfig(prefix);
+  return {
+    prefix,
+    url: `http://127.0.0.1:${port}/webhooks/hubspot`,
+    server: new LeadflowProcess('start', env, config),
+    worker: () => new LeadflowProcess('worker', env, config),
+  };
+}
+
+function expectOneNoteEach(sandbox: Sandbox, ids: string[]) {
+  const counts = notesPerLead(sandbox);
+  expect([...counts.keys()].sort()).toEqual([...ids].sort());
+  expect([...counts.values()].every((n) => n === 1)).toBe(true);
+}
+
+/** Processes die or are stopped mid-work: nothing is lost, nothing is written twice. */
+describe('faults: processes', () => {
+  it('a worker SIGKILLed mid-writeback, then restarted', async () => {
+    const sandbox = await startSandbox({ latencyMs: 400 });
+    const contacts = leads(N, 1000);
+    sandbox.seedContacts(contacts);
+    const c = await cluster(TEST_REDIS_URL, sandbox);
+    const worker = c.worker();
+    try {
+      await c.server.start();
+      await worker.start();
+      for (const lead of contacts) await deliver(c.url, [demoRequest(lead.id)]);
+      // Kill while note creations are on the wire: some reach the CRM, their answers never come back.
+      await waitFor(() => sandbox.hubspot.notes.length >= 3, { what: 'the first notes', timeoutMs: 20_000 });
+      expect(await worker.stop('SIGKILL')).toBeNull();
+      expect(sandbox.hubspot.notes.length).toBeLessThan(N);
+
+      const replacement = c.worker();
+      await replacement.start();
+      await waitFor(() => notesPerLead(sandbox).size === N, {
+        what: 'every lead handed off',
+        timeoutMs: 60_000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expectOneNoteEach(
+        sandbox,
+        contacts.map((l) => l.id),
+      );
+      expect(await replacement.stop('SIGTERM')).toBe(0);
+    } finally {
+      await worker.stop('SIGKILL');
+      await c.server.stop('SIGTERM');
+      await sandbox.close();
+      const redis = new Redis(TEST_REDIS_URL);
+      await deleteByPrefix(redis, c.prefix);
+      redis.disconnect();
+    }
+  }, 120_000);
+
+  it('SIGTERM under load: in-flight jobs finish, the rest waits for the next worker', async () => {
+    const sandbox = await startSandbox({ latencyMs: 300 });
+    const contacts = leads(N, 2000);
+    sandbox.seedContacts(contacts);
+    const c = await cluster(TEST_REDIS_URL, sandbox);
+    const worker = c.worker();
+    try {
+      await c.server.start();
+      await worker.start();
+      for (const lead of contacts) await deliver(c.url, [demoRequest(lead.id)]);
+      await waitFor(() => sandbox.hubspot.notes.length >= 3, { what: 'the first notes', timeoutMs: 20_000 });
+      expect(await worker.stop('SIGTERM')).toBe(0);
+      expect(worker.output).toContain('received SIGTERM, finishing in-flight work');
+
+      const next = c.worker();
+      await next.start();
+      await waitFor(() => notesPerLead(sandbox).size === N, {
+        what: 'every lead handed off',
+        timeoutMs: 60_000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expectOneNoteEach(
+        sandbox,
+        contacts.map((l) => l.id),
+      );
+      expect(await next.stop('SIGTERM')).toBe(0);
+    } finally {
+      await worker.stop('SIGKILL');
+      await c.server.stop('SIGTERM');
+      await sandbox.close();
+      const redis = new Redis(TEST_REDIS_URL);
+      await deleteByPrefix(redis, c.prefix);
+      redis.disconnect();
+    }
+  }, 120_000);
+
+  it.skipIf(!hasRedisServer())(
+    'Redis (own, AOF) restarted during a stream of webhooks',
+    async () => {
+      const own = await startRedisServer({ appendonly: true });
+      const sandbox = await startSandbox({ latencyMs: 20 });
+      const contacts = leads(N, 3000);
+      sandbox.seedContacts(contacts);
+      const c = await cluster(own.url, sandbox);
+      const worker = c.worker();
+      let restarted: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+      try {
+        await c.server.start();
+        await worker.start();
+        let refused = 0;
+        const stream = (async () => {
+          for (const lead of contacts) {
+            refused += await deliver(c.url, [demoRequest(lead.id)], 60_000);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        })();
+        await waitFor(() => sandbox.hubspot.notes.length >= 5, {
+          what: 'the first handoffs',
+          timeoutMs: 20_000,
+        });
+        // A clean restart on the same port and data directory: the AOF brings the queues back.
+        await own.stop({ keepData: true });
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        restarted = await startRedisServer({ appendonly: true, port: own.port, dir: own.dir });
+        await stream;
+        await waitFor(() => notesPerLead(sandbox).size === N, {
+          what: 'every lead handed off',
+          timeoutMs: 60_000,
+        });
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        expectOneNoteEach(
+          sandbox,
+          contacts.map((l) => l.id),
+        );
+        // While Redis was away the server said 503, and the sender tried again.
+        expect(refused).toBeGreaterThan(0);
+      } finally {
+        await worker.stop('SIGKILL');
+        await c.server.stop('SIGKILL');
+        await sandbox.close();
+        await restarted?.stop();
+        await own.stop();
+        rmSync(own.dir, { recursive: true, force: true });
+      }
+    },
+    150_000,
+  );
+});
