@@ -21,13 +21,7 @@ import { keys } from '../src/store/keys.js';
 import { RateBudget } from '../src/store/rate-budget.js';
 import { deleteByPrefix } from '../src/store/redis.js';
 import { startSandbox, type Sandbox } from '../test/sandbox/index.js';
-import {
-  freePort,
-  hasRedisServer,
-  redisAnswers,
-  startRedisServer,
-  type OwnRedis,
-} from '../test/sandbox/redis-server.js';
+import { findOrStartRedis, freePort } from '../test/sandbox/redis-server.js';
 import { benchScoring } from './scoring.js';
 
 const SECRET = 'bench-client-secret';
@@ -39,17 +33,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? NaN;
 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function findRedis(): Promise<{ url: string; own?: OwnRedis }> {
-  const wanted = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  if (await redisAnswers(wanted)) return { url: wanted };
-  if (!hasRedisServer())
-    throw new Error(
-      `No Redis at ${wanted} and no redis-server to start: install redis-server or set REDIS_URL`,
-    );
-  const own = await startRedisServer();
-  return { url: own.url, own };
-}
 
 function contact(i: number) {
   return {
@@ -530,7 +513,7 @@ async function scaling(redisUrl: string): Promise<void> {
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const want = (name: string) => only.length === 0 || only.includes(name);
-  const redis = await findRedis();
+  const redis = await findOrStartRedis();
   try {
     if (want('scoring')) {
       const s = await benchScoring();

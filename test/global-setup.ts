@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { hasRedisServer, redisAnswers, startRedisServer, type OwnRedis } from './sandbox/redis-server.js';
+import { findOrStartRedis, type OwnRedis } from './sandbox/redis-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,18 +14,9 @@ let own: OwnRedis | undefined;
  * redis-server started here on a free port. Without either, the run stops with what to install.
  */
 export async function setup(project: TestProject): Promise<void> {
-  const wanted = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  if (await redisAnswers(wanted)) {
-    project.provide('redisUrl', wanted);
-    return;
-  }
-  if (!hasRedisServer()) {
-    throw new Error(
-      `No Redis answers at ${wanted} and redis-server is not installed. Install it (apt-get install redis-server, brew install redis) or set REDIS_URL.`,
-    );
-  }
-  own = await startRedisServer();
-  project.provide('redisUrl', own.url);
+  const redis = await findOrStartRedis();
+  own = redis.own;
+  project.provide('redisUrl', redis.url);
 }
 
 export async function teardown(): Promise<void> {

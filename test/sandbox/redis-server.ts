@@ -95,3 +95,20 @@ export async function startRedisServer(
     },
   };
 }
+
+/**
+ * The Redis the demo, the benchmark and the tests use: $REDIS_URL or 127.0.0.1:6379 when one
+ * answers, else a private redis-server on a free port. Without either, the error says what to install.
+ */
+export async function findOrStartRedis(): Promise<{ url: string; own?: OwnRedis }> {
+  const wanted = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  if (await redisAnswers(wanted)) return { url: wanted };
+  if (!hasRedisServer()) {
+    throw new Error(
+      `No Redis answers at ${wanted} and redis-server is not installed.\n` +
+        'Install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL.',
+    );
+  }
+  const own = await startRedisServer();
+  return { url: own.url, own };
+}
