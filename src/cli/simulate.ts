@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
-import { PropertyValue, type EngagementEvent, type LeadRef, type Profile } from '../domain/index.js';
+import {
+  PropertyValue,
+  SCORE_BANDS,
+  type EngagementEvent,
+  type LeadRef,
+  type Profile,
+} from '../domain/index.js';
 import { decide } from '../handoff/decide.js';
 import { computeScore } from '../scoring/index.js';
 import { LeadState } from '../store/leads.js';
@@ -29,14 +35,6 @@ export interface SimulationReport {
   finalBands: { band: string; leads: number }[];
 }
 
-const BANDS: [number, number][] = [
-  [0, 19],
-  [20, 39],
-  [40, 59],
-  [60, 79],
-  [80, 100],
-];
-
 /**
  * Pure: replays each lead's history event by event, at each event's own time, through the same
  * scoring engine and handoff decision the worker uses, so the counts are what the worker would
@@ -59,7 +57,7 @@ export function simulate(
     byTrigger: { threshold: 0, hand_raise: 0 },
     perWeek: [],
     whatIf: mqlThresholds.map((t) => ({ mqlThreshold: t, mql: 0 })),
-    finalBands: BANDS.map(([lo, hi]) => ({ band: `${lo}–${hi}`, leads: 0 })),
+    finalBands: SCORE_BANDS.map(([lo, hi]) => ({ band: `${lo}–${hi}`, leads: 0 })),
   };
 
   for (const history of histories) {
@@ -75,7 +73,9 @@ export function simulate(
     if (replay.reachedMql) report.mql++;
     if (replay.reachedSql) report.sql++;
     const band =
-      report.finalBands[BANDS.findIndex(([lo, hi]) => replay.finalScore >= lo && replay.finalScore <= hi)];
+      report.finalBands[
+        SCORE_BANDS.findIndex(([lo, hi]) => replay.finalScore >= lo && replay.finalScore <= hi)
+      ];
     if (band) band.leads++;
     report.whatIf.forEach((row) => {
       if (

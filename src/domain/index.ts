@@ -97,3 +97,12 @@ export interface Handoff {
   decidedAt: number;
   score: Score;
 }
+
+/** Score bands used by reports and the dashboard (inclusive bounds). */
+export const SCORE_BANDS: readonly (readonly [number, number])[] = [
+  [0, 19],
+  [20, 39],
+  [40, 59],
+  [60, 79],
+  [80, 100],
+];

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { SCORE_BANDS } from '../domain/index.js';
 import { QueueName } from '../queue/catalog.js';
 import type { Queues } from '../queue/queues.js';
 import { HandoffStore, type AuditEntry } from '../store/handoffs.js';
@@ -44,13 +45,6 @@ const SPEED_BUCKETS: [string, number][] = [
   ['5–30 s', 30_000],
   ['30 s–5 min', 300_000],
   ['> 5 min', Infinity],
-];
-export const SCORE_BANDS: [number, number][] = [
-  [0, 19],
-  [20, 39],
-  [40, 59],
-  [60, 79],
-  [80, 100],
 ];
 
 /** Pure: histogram and percentiles (nearest rank) of speed-to-lead samples in ms. */
