@@ -257,6 +257,7 @@ async function ingestThroughput(redisUrl: string): Promise<void> {
   const CONCURRENCY = 32;
   let accepted = 0;
   let rejected = 0;
+  const rejectedStatuses: Record<string, number> = {};
   const started = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async (_, w) => {
@@ -270,7 +271,10 @@ async function ingestThroughput(redisUrl: string): Promise<void> {
         });
         await res.arrayBuffer();
         if (res.status === 200) accepted++;
-        else rejected++;
+        else {
+          rejected++;
+          rejectedStatuses[res.status] = (rejectedStatuses[res.status] ?? 0) + 1;
+        }
       }
     }),
   );
@@ -290,12 +294,13 @@ async function ingestThroughput(redisUrl: string): Promise<void> {
     queuedBatches: queued,
     lost: accepted - queued,
     rejected,
+    rejectedStatuses,
     concurrency: CONCURRENCY,
   };
   rows.push([
     'ingest, signed batches of 100 (events/s)',
     `${Math.round(eventsPerSecond).toLocaleString('en-US')}`,
-    `lost ${accepted - queued} of ${accepted * 100}; target ≥ 10,000`,
+    `lost ${accepted - queued} of ${accepted * 100}; refused ${rejected} (${JSON.stringify(rejectedStatuses)}), which senders retry; target ≥ 10,000`,
   ]);
 }
 
