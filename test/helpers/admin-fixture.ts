@@ -40,19 +40,35 @@ export async function seedAdminData(redis: Redis, queues: Queues, prefix: string
       at: now,
     });
   }
-  await queues.writeback.add(
-    'handoff',
-    { kind: 'handoff', handoffId: 'hf.broken' },
-    { jobId: 'hf.broken', attempts: 1 },
+  await failWritebacks(
+    redis,
+    queues,
+    prefix,
+    ['hf.broken'],
+    'hubspot 400 VALIDATION_ERROR: Property "leadflow_score" does not exist',
   );
-  const worker = new Worker(
-    'writeback',
-    () =>
-      Promise.reject(
-        new UnrecoverableError('hubspot 400 VALIDATION_ERROR: Property "leadflow_score" does not exist'),
-      ),
-    { connection: redis.duplicate(), prefix },
-  );
-  await waitFor(async () => (await queues.writeback.getFailedCount()) === 1, { what: 'the dead letter' });
+}
+
+/**
+ * Puts handoff writebacks in the failed set (our dead-letter list) the way a CRM 4xx does: a worker
+ * fails them with UnrecoverableError. Waits until `expectFailed` jobs are failed in all.
+ */
+export async function failWritebacks(
+  redis: Redis,
+  queues: Queues,
+  prefix: string,
+  handoffIds: string[],
+  reason: string,
+  expectFailed = handoffIds.length,
+): Promise<void> {
+  for (const id of handoffIds)
+    await queues.writeback.add('handoff', { kind: 'handoff', handoffId: id }, { jobId: id, attempts: 1 });
+  const worker = new Worker('writeback', () => Promise.reject(new UnrecoverableError(reason)), {
+    connection: redis.duplicate(),
+    prefix,
+  });
+  await waitFor(async () => (await queues.writeback.getFailedCount()) === expectFailed, {
+    what: 'dead letters',
+  });
   await worker.close();
 }

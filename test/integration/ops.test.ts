@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
@@ -10,8 +9,8 @@ import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js'
 import { keys } from '../../src/store/keys.js';
 import { LeadStore } from '../../src/store/leads.js';
 import { TimelineStore } from '../../src/store/timeline.js';
+import { failWritebacks } from '../helpers/admin-fixture.js';
 import { TEST_REDIS_URL, cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
-import { waitFor } from '../helpers/wait.js';
 
 /** `leadflow dlq …` and `leadflow explain` as an operator runs them, against real Redis. */
 describe('operator commands', () => {
@@ -45,19 +44,13 @@ describe('operator commands', () => {
     );
 
     // One writeback job that fails for good, like a 400 from the CRM.
-    await queues.writeback.add(
-      'handoff',
-      { kind: 'handoff', handoffId: 'hf.x' },
-      { jobId: 'hf.x', attempts: 1 },
+    await failWritebacks(
+      redis,
+      queues,
+      prefix,
+      ['hf.x'],
+      'hubspot 400 VALIDATION_ERROR: Property "x" does not exist',
     );
-    const worker = new Worker(
-      'writeback',
-      () =>
-        Promise.reject(new UnrecoverableError('hubspot 400 VALIDATION_ERROR: Property "x" does not exist')),
-      { connection: redis.duplicate(), prefix },
-    );
-    await waitFor(async () => (await queues.writeback.getFailedCount()) === 1, { what: 'a failed job' });
-    await worker.close();
 
     const config = loadConfig(configPath);
     const k = keys(prefix);
@@ -109,17 +102,7 @@ describe('operator commands', () => {
     expect(cli('dlq', 'replay', '--id', 'hf.x').out).toBe('replayed 0 job(s)\n');
 
     // The replayed job fails again, next to a new one: both are purged.
-    await queues.writeback.add(
-      'handoff',
-      { kind: 'handoff', handoffId: 'hf.y' },
-      { jobId: 'hf.y', attempts: 1 },
-    );
-    const worker = new Worker('writeback', () => Promise.reject(new UnrecoverableError('bad')), {
-      connection: redis.duplicate(),
-      prefix,
-    });
-    await waitFor(async () => (await queues.writeback.getFailedCount()) === 2, { what: 'two failures' });
-    await worker.close();
+    await failWritebacks(redis, queues, prefix, ['hf.y'], 'bad', 2);
     const purged = cli('dlq', 'purge', '--queue', 'writeback');
     expect(purged.out).toBe('purged 2 job(s)\n');
     expect(await queues.writeback.getFailedCount()).toBe(0);
