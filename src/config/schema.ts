@@ -137,6 +137,8 @@ export const HubSpotFields = z.strictObject({
     companySize: 'numemployees',
     country: 'country',
     ownerId: 'hubspot_owner_id',
+    leadStatus: 'hs_lead_status',
+    dispositionReason: 'leadflow_disposition_reason',
   }),
   score: CrmProperty.default('leadflow_score'),
   fitScore: CrmProperty.default('leadflow_fit_score'),
@@ -148,8 +150,30 @@ export const HubSpotFields = z.strictObject({
     .strictObject({
       mql: z.string().default('marketingqualifiedlead'),
       sql: z.string().default('salesqualifiedlead'),
+      /** Where a recycled lead goes back to (a backward move: cleared, then set). */
+      recycled: z.string().default('lead'),
+      disqualified: z.string().default('other'),
     })
-    .default({ mql: 'marketingqualifiedlead', sql: 'salesqualifiedlead' }),
+    .default({
+      mql: 'marketingqualifiedlead',
+      sql: 'salesqualifiedlead',
+      recycled: 'lead',
+      disqualified: 'other',
+    }),
+  /** `hs_lead_status` values we set: on handoff, and for the disposition actions. */
+  leadStatus: z
+    .strictObject({
+      handedOff: z.string().default('NEW'),
+      recycled: z.string().default('OPEN'),
+      disqualified: z.string().default('UNQUALIFIED'),
+    })
+    .default({ handedOff: 'NEW', recycled: 'OPEN', disqualified: 'UNQUALIFIED' }),
+  /** Written to remove a contact from the marketable list (the `unmarket` disposition). */
+  unmarketable: z
+    .strictObject({ property: CrmProperty, value: z.string() })
+    .default({ property: 'hs_marketable_status', value: 'false' }),
+  /** Our property flagging records sales marked as bad data (created if missing). */
+  badData: CrmProperty.default('leadflow_bad_data'),
 });
 export type HubSpotFields = z.infer<typeof HubSpotFields>;
 
@@ -167,6 +191,139 @@ export const HubSpotSignal = z.strictObject({
 });
 export type HubSpotSignal = z.infer<typeof HubSpotSignal>;
 
+const OwnerId = z.string().regex(/^[A-Za-z0-9_-]+$/, 'an owner id from the CRM (letters, digits, "-", "_")');
+const Day = z.iso.date();
+const TimeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use HH:MM (24-hour)');
+const TimeZone = z.string().refine(isValidTimeZone, 'not an IANA time zone (e.g. "Europe/Berlin")');
+
+function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** When a rep works: SLA clocks only run inside these hours, in the rep's own time zone. */
+export const WorkingHours = z
+  .strictObject({
+    timeZone: TimeZone.default('UTC'),
+    /** ISO weekdays: 1 = Monday … 7 = Sunday. */
+    days: z.array(z.number().int().min(1).max(7)).min(1).default([1, 2, 3, 4, 5]),
+    start: TimeOfDay.default('09:00'),
+    end: TimeOfDay.default('17:00'),
+    /** Dates (YYYY-MM-DD, in the time zone) nobody works. */
+    holidays: z.array(Day).default([]),
+  })
+  .refine((w) => w.start < w.end, { message: 'start must be before end', path: ['end'] });
+export type WorkingHours = z.infer<typeof WorkingHours>;
+
+/** A sales rep leads can be routed to. `id` is the CRM owner id (HubSpot owner, Salesforce user). */
+export const Rep = z.strictObject({
+  id: OwnerId,
+  name: z.string().min(1),
+  /** Share of round-robin assignments relative to the others (2 = twice as many as 1). */
+  weight: z.number().positive().max(100).default(1),
+  /** Inactive reps get no new leads (left the team, on leave with no return date). */
+  active: z.boolean().default(true),
+  /** Absences (inclusive dates in the rep's time zone): no new leads then. */
+  outOfOffice: z.array(z.strictObject({ from: Day, to: Day })).default([]),
+  /** Most new leads per day / ISO week; unlimited when absent. */
+  capacity: z
+    .strictObject({
+      daily: z.number().int().positive().optional(),
+      weekly: z.number().int().positive().optional(),
+    })
+    .default({}),
+  /** The rep's working hours; defaults to `sla.workingHours`. */
+  workingHours: WorkingHours.optional(),
+  /** Who an SLA breach escalates to. */
+  managerId: OwnerId.optional(),
+});
+export type Rep = z.infer<typeof Rep>;
+
+/** One routing rule; rules are tried in order and the first that yields an available rep wins. */
+export const RoutingRule = z.strictObject({
+  id: RuleId,
+  description: z.string().optional(),
+  /**
+   * `account_owner`: whoever already owns a lead of the same company (email domain) in our records.
+   * `round_robin`: the rep in `reps` whose turn it is (weights apply when they differ).
+   */
+  strategy: z.enum(['account_owner', 'round_robin']),
+  /** Every listed profile field must match (territory: country, state, companySize, industry …). */
+  when: z.record(z.string(), Matcher).default({}),
+  /** Rep ids for round_robin. */
+  reps: z.array(OwnerId).default([]),
+});
+export type RoutingRule = z.infer<typeof RoutingRule>;
+
+export const Routing = z.strictObject({
+  reps: z.array(Rep).default([]),
+  rules: z.array(RoutingRule).default([]),
+  /**
+   * A rep back from absence either starts level with the others (`skip`: missed leads are gone)
+   * or gets the leads missed while away, spread over the next turns (`catch_up`).
+   */
+  catchUp: z.enum(['skip', 'catch_up']).default('skip'),
+  /** Owner (or queue user) when no rule yields an available rep; without it the lead stays unassigned. */
+  fallbackOwnerId: OwnerId.optional(),
+});
+export type Routing = z.infer<typeof Routing>;
+
+/** What happens when the rep has not acted by the SLA due time. */
+export const SlaPolicy = z.strictObject({
+  /** Working minutes the rep has to act, by what triggered the handoff. */
+  minutes: z
+    .strictObject({
+      hand_raise: z.number().int().positive().default(15),
+      threshold: z.number().int().positive().default(240),
+    })
+    .default({ hand_raise: 15, threshold: 240 }),
+  workingHours: WorkingHours.default(WorkingHours.parse({})),
+  /**
+   * `notify`: record and alert only; `escalate`: also task the rep's manager; `reassign`: route the
+   * lead again, excluding the reps who let it lapse, up to `maxReassignments` times.
+   */
+  onBreach: z.enum(['notify', 'escalate', 'reassign']).default('notify'),
+  maxReassignments: z.number().int().min(0).max(10).default(1),
+  task: z
+    .strictObject({
+      priority: z.enum(['LOW', 'MEDIUM', 'HIGH']).default('HIGH'),
+      type: z.enum(['CALL', 'EMAIL', 'TODO']).default('CALL'),
+    })
+    .default({ priority: 'HIGH', type: 'CALL' }),
+});
+export type SlaPolicy = z.infer<typeof SlaPolicy>;
+
+/** What a sales disposition does to the lead. */
+export const DispositionAction = z.discriminatedUnion('action', [
+  z.strictObject({
+    action: z.literal('recycle'),
+    /** Points kept from before the recycle: 0 resets the score, 0.5 halves it. */
+    scoreFactor: z.number().min(0).max(1).default(0),
+    /** No new handoff before this many days have passed. */
+    reEligibleAfterDays: z.number().int().min(0).default(30),
+  }),
+  z.strictObject({ action: z.literal('disqualify') }),
+  z.strictObject({ action: z.literal('unmarket') }),
+  z.strictObject({ action: z.literal('bad_data') }),
+]);
+export type DispositionAction = z.infer<typeof DispositionAction>;
+
+export const Dispositions = z.strictObject({
+  /** Canonical profile field holding the sales status (mapped per CRM, e.g. HubSpot `hs_lead_status`). */
+  statusField: z.string().min(1).default('leadStatus'),
+  /** Canonical profile field holding the reason code. */
+  reasonField: z.string().min(1).default('dispositionReason'),
+  /** Status values that mean "sales sent it back"; other status changes count as rep activity. */
+  statuses: z.array(z.string().min(1)).default(['UNQUALIFIED']),
+  /** Reason code → action. A code not listed here is reported and nothing is done. */
+  reasons: z.record(z.string().min(1), DispositionAction).default({}),
+});
+export type Dispositions = z.infer<typeof Dispositions>;
+
 export const Config = z
   .strictObject({
     $schema: z.string().optional(),
@@ -183,6 +340,18 @@ export const Config = z
     thresholds: z.strictObject({ mql: Score100, sql: Score100 }),
     /** Event types that hand a lead off at once, whatever its score. */
     handRaise: z.array(z.string().min(1)).default(['demo_request']),
+    lifecycle: z
+      .strictObject({
+        /**
+         * A recycled lead is handed off again only after its score has been this many points under
+         * the MQL threshold, so a lead hovering at the line is not passed back and forth.
+         */
+        hysteresis: z.number().int().min(0).max(100).default(10),
+      })
+      .default({ hysteresis: 10 }),
+    routing: Routing.default(Routing.parse({})),
+    sla: SlaPolicy.default(SlaPolicy.parse({})),
+    dispositions: Dispositions.default(Dispositions.parse({})),
     pipeline: z
       .strictObject({
         /** A burst of events for one lead within this window yields one recompute. */
@@ -243,5 +412,30 @@ export const Config = z
   .superRefine((c, ctx) => {
     if (c.thresholds.sql < c.thresholds.mql)
       ctx.addIssue({ code: 'custom', path: ['thresholds', 'sql'], message: 'must be ≥ thresholds.mql' });
+    const reps = new Set(c.routing.reps.map((r) => r.id));
+    c.routing.reps.forEach((rep, i) => {
+      if (c.routing.reps.findIndex((r) => r.id === rep.id) !== i)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routing', 'reps', i, 'id'],
+          message: `duplicate rep "${rep.id}"`,
+        });
+    });
+    c.routing.rules.forEach((rule, i) => {
+      if (rule.strategy === 'round_robin' && rule.reps.length === 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routing', 'rules', i, 'reps'],
+          message: 'round_robin needs reps',
+        });
+      rule.reps.forEach((id, j) => {
+        if (!reps.has(id))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routing', 'rules', i, 'reps', j],
+            message: `"${id}" is not in routing.reps`,
+          });
+      });
+    });
   });
 export type Config = z.infer<typeof Config>;

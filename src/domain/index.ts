@@ -106,3 +106,35 @@ export const SCORE_BANDS: readonly (readonly [number, number])[] = [
   [60, 79],
   [80, 100],
 ];
+
+/** A CRM user leads are assigned to. */
+export interface Owner {
+  id: string;
+  name?: string;
+  email?: string;
+  active: boolean;
+}
+
+/** Why a lead went to whom: every routing decision lands in the audit log with this. */
+export interface RoutingDecision {
+  /** null when no rule yielded a rep and no fallback is configured. */
+  ownerId: string | null;
+  /** The routing rule that chose, `fallback`, or null when nothing did. */
+  ruleId: string | null;
+  strategy: 'account_owner' | 'round_robin' | 'fallback' | 'none';
+  reason: string;
+  /** Reps passed over on the way, and why. */
+  skipped: {
+    repId: string;
+    ruleId: string;
+    why: 'inactive' | 'out_of_office' | 'at_capacity' | 'excluded';
+  }[];
+}
+
+/** What sales said about a handed-off lead. */
+export interface Disposition {
+  lead: LeadRef;
+  status: string;
+  reason: string | null;
+  at: number;
+}

@@ -21,6 +21,12 @@ export function keys(prefix: string) {
     audit: `${prefix}:audit`,
     /** List: send times of the CRM account's recent requests (shared rate budget). */
     budget: (crm: string) => `${prefix}:budget:${crm}`,
+    /** Hash: rep id → virtual time of the rep's next turn in one round-robin pool (a routing rule). */
+    routingTurns: (pool: string) => `${prefix}:routing:turns:${pool}`,
+    /** Hash: rep id → leads assigned in one period (`d:2026-11-24`, `w:2026-W48`), for capacity caps. */
+    repAssigned: (period: string) => `${prefix}:routing:assigned:${period}`,
+    /** Hash: company email domain → owner id, for account-owner routing. */
+    accountOwners: `${prefix}:routing:accounts`,
     /** Hash: where an interrupted backfill resumes. */
     backfill: (crm: string) => `${prefix}:backfill:${crm}`,
   };
