@@ -1,4 +1,4 @@
-import type { Crm, LeadRef, Profile, Score } from '../src/domain/index.js';
+import type { Crm, LeadRef, Owner, Profile, Score } from '../src/domain/index.js';
 import type { CrmError } from './errors.js';
 
 /** A score to store on a lead's CRM record. */
@@ -30,11 +30,32 @@ export interface LeadPage {
   next?: string;
 }
 
-export interface NoteResult {
+/** A note or task the connector created, or found from an earlier attempt. */
+export interface CreatedRecord {
   id: string;
   /** false when an earlier attempt had already created it. */
   created: boolean;
 }
+
+/** The rep's follow-up task for a handoff. */
+export interface RepTask {
+  subject: string;
+  /** Plain text; carries the handoff marker so a retry can find the task. */
+  body: string;
+  dueAt: number;
+  ownerId: string | null;
+  priority: 'LOW' | 'MEDIUM' | 'HIGH';
+  type: 'CALL' | 'EMAIL' | 'TODO';
+}
+
+/** Proof a rep worked the lead: what and when. */
+export interface RepActivity {
+  what: string;
+  at: number;
+}
+
+/** What a sales disposition does to the CRM record. */
+export type DispositionWrite = 'recycle' | 'disqualify' | 'unmarket' | 'bad_data';
 
 /**
  * What the worker needs from a CRM. Every method throws CrmError on failure, so the
@@ -51,15 +72,36 @@ export interface CrmConnector {
   /** Writes score fields for many leads; returns the leads whose records failed. */
   writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]>;
   /**
-   * Moves the lifecycle stage forward to MQL or SQL; never moves it backward. `knownStage` is our
-   * copy of the CRM's current value: with it the connector can skip reading the record first.
-   * Returns the CRM's stage afterwards.
+   * Moves the lifecycle stage forward to MQL or SQL (never backward) and, in the same write, assigns
+   * the owner and marks the lead status as handed off. `knownStage` is our copy of the CRM's
+   * current value: with it the connector can skip reading the record first. Returns the CRM's
+   * stage afterwards.
    */
-  advanceStage(lead: LeadRef, stage: 'mql' | 'sql', knownStage?: string): Promise<string>;
+  advanceStage(
+    lead: LeadRef,
+    stage: 'mql' | 'sql',
+    knownStage?: string,
+    ownerId?: string | null,
+  ): Promise<string>;
   /**
    * Creates the handoff note once per handoff id. The body carries the handoff id; when
    * `mayExist` (an earlier attempt may have reached the CRM) the connector first looks for
    * a note with that id on the lead and returns it instead of creating a second one.
    */
-  createHandoffNote(lead: LeadRef, handoffId: string, body: string, mayExist: boolean): Promise<NoteResult>;
+  createHandoffNote(
+    lead: LeadRef,
+    handoffId: string,
+    body: string,
+    mayExist: boolean,
+  ): Promise<CreatedRecord>;
+  /** Creates the rep task once per `key` (a handoff id, or one of its escalations), as for notes. */
+  createRepTask(lead: LeadRef, key: string, task: RepTask, mayExist: boolean): Promise<CreatedRecord>;
+  /** Gives the lead and its open task to another owner (SLA reassignment). */
+  reassign(lead: LeadRef, ownerId: string, taskId: string | null): Promise<void>;
+  /** The rep's first sign of work on the lead since `since`, or null when there is none yet. */
+  repActivity(lead: LeadRef, since: number, taskId: string | null): Promise<RepActivity | null>;
+  /** Every owner the CRM knows, deactivated ones with `active: false`. */
+  owners(): Promise<Owner[]>;
+  /** Writes a sales disposition's outcome: recycle (stage back, verified), disqualify, unmarket, bad data. */
+  applyDisposition(lead: LeadRef, action: DispositionWrite): Promise<void>;
 }

@@ -2,15 +2,19 @@ import type { Client } from '@hubspot/api-client';
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/notes/index.js';
 import { z } from 'zod';
 import type { HubSpotFields } from '../../src/config/schema.js';
-import type { LeadRef, Profile, Score } from '../../src/domain/index.js';
+import type { LeadRef, Owner, Profile, Score } from '../../src/domain/index.js';
+import { containsMarker } from '../../src/handoff/marker.js';
 import { CrmError, isCrmError } from '../errors.js';
 import type { RateBudget } from '../../src/store/rate-budget.js';
 import type {
+  CreatedRecord,
   CrmCallObservation,
   CrmConnector,
+  DispositionWrite,
   LeadPage,
-  NoteResult,
   RecordFailure,
+  RepActivity,
+  RepTask,
   ScoreWrite,
 } from '../types.js';
 import { toCrmFailure } from './errors.js';
@@ -24,10 +28,16 @@ const DEFAULT_STAGE_ORDER = [
   'opportunity',
   'customer',
   'evangelist',
+  'other',
 ];
 const NOTE_BODY_MAX = 65_536;
 const BATCH_MAX = 100;
 const NOTE_TO_CONTACT = 202;
+const TASK_TO_CONTACT = 204;
+/** Owners change rarely; a handoff should not wait for a listing each time. */
+const OWNERS_TTL_MS = 10 * 60_000;
+/** Contact properties HubSpot stamps when a rep logs a call, email or meeting. */
+const SALES_ACTIVITY_PROPERTIES = ['notes_last_contacted', 'hs_last_sales_activity_timestamp'];
 
 /** The slice of HubSpot's error entries we rely on in a 207 answer. */
 const BatchErrors = z.array(
@@ -57,6 +67,7 @@ export class HubSpotConnector implements CrmConnector {
   private readonly budget: RateBudget | undefined;
   private readonly onCall: ((call: CrmCallObservation) => void) | undefined;
   private stageOrder: string[] | undefined;
+  private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
 
   constructor(opts: HubSpotConnectorOptions) {
     this.client = opts.client;
@@ -116,6 +127,17 @@ export class HubSpotConnector implements CrmConnector {
         fieldType: 'number',
       },
       { name: this.fields.scoreReasons, label: 'Lead score reasons', type: 'string', fieldType: 'textarea' },
+      { name: this.fields.badData, label: 'Bad data (sales)', type: 'string', fieldType: 'text' },
+      ...(this.fields.profile.dispositionReason
+        ? [
+            {
+              name: this.fields.profile.dispositionReason,
+              label: 'Disposition reason',
+              type: 'string',
+              fieldType: 'text',
+            },
+          ]
+        : []),
     ];
     for (const property of wanted) {
       const exists = await this.call('properties.get', `read property ${property.name}`, () =>
@@ -218,21 +240,30 @@ export class HubSpotConnector implements CrmConnector {
     };
   }
 
-  async advanceStage(lead: LeadRef, stage: 'mql' | 'sql', knownStage?: string): Promise<string> {
+  async advanceStage(
+    lead: LeadRef,
+    stage: 'mql' | 'sql',
+    knownStage?: string,
+    ownerId?: string | null,
+  ): Promise<string> {
     const target = this.fields.stages[stage];
     const order = await this.stages();
     const atOrPast = (current: string) => current !== '' && order.indexOf(current) >= order.indexOf(target);
+    // Stage, owner and status in one write: the handoff's latency is mostly CRM round trips.
+    const properties: Record<string, string> = {
+      [this.fields.lifecycleStage]: target,
+      hs_lead_status: this.fields.leadStatus.handedOff,
+    };
+    if (ownerId) properties.hubspot_owner_id = ownerId;
     const write = () =>
-      this.call('contacts.update', `set stage of ${lead.id}`, () =>
-        this.client.crm.contacts.basicApi.update(lead.id, {
-          properties: { [this.fields.lifecycleStage]: target },
-        }),
+      this.call('contacts.update', `hand over ${lead.id}`, () =>
+        this.client.crm.contacts.basicApi.update(lead.id, { properties }),
       );
 
+    // Already at or past the stage: sales has it, so neither stage nor owner is touched.
     if (knownStage !== undefined) {
       if (atOrPast(knownStage)) return knownStage;
       try {
-        // One round trip instead of two: the handoff's latency is mostly CRM round trips.
         await write();
         return target;
       } catch (err) {
@@ -240,13 +271,17 @@ export class HubSpotConnector implements CrmConnector {
         if (!(isCrmError(err) && err.failure.status === 400)) throw err;
       }
     }
-    const contact = await this.call('contacts.get', `read stage of ${lead.id}`, () =>
-      this.client.crm.contacts.basicApi.getById(lead.id, [this.fields.lifecycleStage]),
-    );
-    const current = contact.properties[this.fields.lifecycleStage] ?? '';
+    const current = await this.readStage(lead);
     if (atOrPast(current)) return current;
     await write();
     return target;
+  }
+
+  private async readStage(lead: LeadRef): Promise<string> {
+    const contact = await this.call('contacts.get', `read stage of ${lead.id}`, () =>
+      this.client.crm.contacts.basicApi.getById(lead.id, [this.fields.lifecycleStage]),
+    );
+    return contact.properties[this.fields.lifecycleStage] ?? '';
   }
 
   /** The portal's stage order: the default one, or the property's options when the portal customized it. */
@@ -268,53 +303,193 @@ export class HubSpotConnector implements CrmConnector {
     handoffId: string,
     body: string,
     mayExist: boolean,
-  ): Promise<NoteResult> {
+  ): Promise<CreatedRecord> {
     if (mayExist) {
-      const existing = await this.findNote(lead, handoffId);
+      const existing = await this.findByMarker(lead, 'notes', 'hs_note_body', handoffId);
       if (existing) return { id: existing, created: false };
     }
     const note = await this.call('notes.create', `create note for ${lead.id}`, () =>
       this.client.crm.objects.notes.basicApi.create({
         properties: { hs_timestamp: new Date().toISOString(), hs_note_body: fitNoteBody(body, handoffId) },
-        associations: [
-          {
-            to: { id: lead.id },
-            types: [
-              {
-                associationCategory: AssociationSpecAssociationCategoryEnum.HubspotDefined,
-                associationTypeId: NOTE_TO_CONTACT,
-              },
-            ],
-          },
-        ],
+        associations: [toContact(lead, NOTE_TO_CONTACT)],
       }),
     );
     return { id: note.id, created: true };
   }
 
-  /** A note from an earlier attempt: listed through the association API, which is consistent at once (search is not). */
-  private async findNote(lead: LeadRef, handoffId: string): Promise<string | undefined> {
+  async createRepTask(lead: LeadRef, key: string, task: RepTask, mayExist: boolean): Promise<CreatedRecord> {
+    if (mayExist) {
+      const existing = await this.findByMarker(lead, 'tasks', 'hs_task_body', key);
+      if (existing) return { id: existing, created: false };
+    }
+    const properties: Record<string, string> = {
+      hs_timestamp: new Date(task.dueAt).toISOString(),
+      hs_task_subject: task.subject,
+      hs_task_body: fitNoteBody(task.body, key),
+      hs_task_status: 'NOT_STARTED',
+      hs_task_priority: task.priority,
+      hs_task_type: task.type,
+    };
+    if (task.ownerId) properties.hubspot_owner_id = task.ownerId;
+    const created = await this.call('tasks.create', `create task for ${lead.id}`, () =>
+      this.client.crm.objects.tasks.basicApi.create({
+        properties,
+        associations: [toContact(lead, TASK_TO_CONTACT)],
+      }),
+    );
+    return { id: created.id, created: true };
+  }
+
+  /**
+   * A note or task from an earlier attempt: listed through the association API, which is
+   * consistent at once (search is not).
+   */
+  private async findByMarker(
+    lead: LeadRef,
+    kind: 'notes' | 'tasks',
+    bodyProperty: string,
+    key: string,
+  ): Promise<string | undefined> {
     let after: string | undefined;
     do {
-      const page = await this.call('associations.list', `list notes of ${lead.id}`, () =>
-        this.client.crm.associations.v4.basicApi.getPage('contacts', lead.id, 'notes', after, 500),
+      const page = await this.call('associations.list', `list ${kind} of ${lead.id}`, () =>
+        this.client.crm.associations.v4.basicApi.getPage('contacts', lead.id, kind, after, 500),
       );
-      const ids = page.results.map((r) => String(r.toObjectId));
-      if (ids.length) {
-        const notes = await this.call('notes.batch_read', 'read notes', () =>
-          this.client.crm.objects.notes.batchApi.read({
-            inputs: ids.map((id) => ({ id })),
-            properties: ['hs_note_body'],
-            propertiesWithHistory: [],
-          }),
+      const inputs = page.results.map((r) => ({ id: String(r.toObjectId) }));
+      if (inputs.length) {
+        const body = { inputs, properties: [bodyProperty], propertiesWithHistory: [] };
+        const found = await this.call(`${kind}.batch_read`, `read ${kind}`, () =>
+          kind === 'notes'
+            ? this.client.crm.objects.notes.batchApi.read(body)
+            : this.client.crm.objects.tasks.batchApi.read(body),
         );
-        const match = notes.results.find((n) => n.properties.hs_note_body?.includes(handoffId));
+        const match = found.results.find((r) => containsMarker(r.properties[bodyProperty] ?? '', key));
         if (match) return match.id;
       }
       after = page.paging?.next?.after;
     } while (after);
     return undefined;
   }
+
+  async reassign(lead: LeadRef, ownerId: string, taskId: string | null): Promise<void> {
+    await this.call('contacts.update', `reassign ${lead.id}`, () =>
+      this.client.crm.contacts.basicApi.update(lead.id, { properties: { hubspot_owner_id: ownerId } }),
+    );
+    if (taskId)
+      await this.call('tasks.update', `reassign task ${taskId}`, () =>
+        this.client.crm.objects.tasks.basicApi.update(taskId, { properties: { hubspot_owner_id: ownerId } }),
+      );
+  }
+
+  async repActivity(lead: LeadRef, since: number, taskId: string | null): Promise<RepActivity | null> {
+    if (taskId) {
+      const task = await this.call('tasks.get', `read task ${taskId}`, () =>
+        this.client.crm.objects.tasks.basicApi.getById(taskId, ['hs_task_status', 'hs_lastmodifieddate']),
+      );
+      if (task.properties.hs_task_status === 'COMPLETED')
+        return { what: 'task completed', at: toMillis(task.properties.hs_lastmodifieddate) ?? Date.now() };
+    }
+    const contact = await this.call('contacts.get', `read activity of ${lead.id}`, () =>
+      this.client.crm.contacts.basicApi.getById(lead.id, [...SALES_ACTIVITY_PROPERTIES, 'hs_lead_status']),
+    );
+    for (const property of SALES_ACTIVITY_PROPERTIES) {
+      const at = toMillis(contact.properties[property]);
+      if (at !== undefined && at > since) return { what: property, at };
+    }
+    const status = contact.properties.hs_lead_status;
+    if (status && status !== this.fields.leadStatus.handedOff)
+      return { what: `lead status ${status}`, at: Date.now() };
+    return null;
+  }
+
+  owners(): Promise<Owner[]> {
+    if (this.ownerCache && Date.now() - this.ownerCache.at < OWNERS_TTL_MS) return this.ownerCache.owners;
+    const owners = Promise.all([this.listOwners(false), this.listOwners(true)]).then(([active, archived]) => [
+      ...active,
+      ...archived.map((o) => ({ ...o, active: false })),
+    ]);
+    this.ownerCache = { at: Date.now(), owners };
+    // A failed listing must not be cached.
+    owners.catch(() => (this.ownerCache = undefined));
+    return owners;
+  }
+
+  private async listOwners(archived: boolean): Promise<Owner[]> {
+    const owners: Owner[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.call('owners.list', 'list owners', () =>
+        this.client.crm.owners.ownersApi.getPage(undefined, after, 100, archived),
+      );
+      for (const o of page.results)
+        owners.push({
+          id: o.id,
+          name: [o.firstName, o.lastName].filter(Boolean).join(' ') || undefined,
+          email: o.email,
+          active: !archived,
+        });
+      after = page.paging?.next?.after;
+    } while (after);
+    return owners;
+  }
+
+  async applyDisposition(lead: LeadRef, action: DispositionWrite): Promise<void> {
+    const update = (properties: Record<string, string>, what: string) =>
+      this.call('contacts.update', `${what} ${lead.id}`, () =>
+        this.client.crm.contacts.basicApi.update(lead.id, { properties }),
+      );
+    const { stages, leadStatus, lifecycleStage } = this.fields;
+    switch (action) {
+      case 'recycle': {
+        // HubSpot only moves the stage forward: clear it, set it, then check it stuck.
+        await update({ [lifecycleStage]: '' }, 'clear stage of');
+        await update({ [lifecycleStage]: stages.recycled, hs_lead_status: leadStatus.recycled }, 'recycle');
+        const now = await this.readStage(lead);
+        if (now !== stages.recycled)
+          throw new CrmError({
+            crm: 'hubspot',
+            status: 409,
+            message: `recycle ${lead.id}: stage is "${now}" after setting "${stages.recycled}"`,
+          });
+        return;
+      }
+      case 'disqualify':
+        return void (await update(
+          { [lifecycleStage]: stages.disqualified, hs_lead_status: leadStatus.disqualified },
+          'disqualify',
+        ));
+      case 'unmarket':
+        return void (await update(
+          { [this.fields.unmarketable.property]: this.fields.unmarketable.value },
+          'unmarket',
+        ));
+      case 'bad_data':
+        return void (await update(
+          {
+            [this.fields.badData]: 'true',
+            [lifecycleStage]: stages.disqualified,
+            hs_lead_status: leadStatus.disqualified,
+          },
+          'mark bad data',
+        ));
+    }
+  }
+}
+
+function toContact(lead: LeadRef, associationTypeId: number) {
+  return {
+    to: { id: lead.id },
+    types: [
+      { associationCategory: AssociationSpecAssociationCategoryEnum.HubspotDefined, associationTypeId },
+    ],
+  };
+}
+
+/** HubSpot datetime properties come as ISO strings or epoch milliseconds. */
+function toMillis(value: string | null | undefined): number | undefined {
+  if (!value) return undefined;
+  const at = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  return Number.isFinite(at) ? at : undefined;
 }
 
 /** HubSpot caps note bodies; keep the end (with the handoff id) and cut the middle. */

@@ -1,14 +1,26 @@
 import { CrmError, type CrmFailure } from '../../connectors/errors.js';
 import type {
+  CreatedRecord,
   CrmConnector,
+  DispositionWrite,
   LeadPage,
-  NoteResult,
   RecordFailure,
+  RepActivity,
+  RepTask,
   ScoreWrite,
 } from '../../connectors/types.js';
-import { leadKey, type LeadRef, type Profile } from '../../src/domain/index.js';
+import { leadKey, type LeadRef, type Owner, type Profile } from '../../src/domain/index.js';
+import { containsMarker } from '../../src/handoff/marker.js';
 
-type Method = 'readProfile' | 'writeScores' | 'advanceStage' | 'createHandoffNote';
+type Method =
+  | 'readProfile'
+  | 'writeScores'
+  | 'advanceStage'
+  | 'createHandoffNote'
+  | 'createRepTask'
+  | 'reassign'
+  | 'repActivity'
+  | 'applyDisposition';
 
 /**
  * An in-memory CRM for pipeline tests (the end-to-end test uses the real HubSpot client and the
@@ -21,6 +33,13 @@ export class FakeConnector implements CrmConnector {
   scores = new Map<string, number>();
   stages = new Map<string, string>();
   notes: { id: string; lead: string; handoffId: string; body: string }[] = [];
+  tasks: (RepTask & { id: string; lead: string; key: string })[] = [];
+  /** lead key → owner id */
+  ownersOf = new Map<string, string>();
+  ownerList: Owner[] = [];
+  /** lead key → what a rep did, for SLA checks */
+  activity = new Map<string, RepActivity>();
+  dispositions: { lead: string; action: DispositionWrite }[] = [];
   calls: { method: Method; mayExist?: boolean; records?: number }[] = [];
   private failures: { method: Method; failure: CrmFailure; loseResponse: boolean }[] = [];
   /** A lead whose record every batch write rejects (like one failed entry of a HubSpot 207). */
@@ -85,22 +104,72 @@ export class FakeConnector implements CrmConnector {
     });
   }
 
-  advanceStage(lead: LeadRef, stage: 'mql' | 'sql'): Promise<string> {
+  advanceStage(
+    lead: LeadRef,
+    stage: 'mql' | 'sql',
+    _known?: string,
+    ownerId?: string | null,
+  ): Promise<string> {
     this.calls.push({ method: 'advanceStage' });
     return this.call('advanceStage', () => {
+      if (ownerId) this.ownersOf.set(leadKey(lead), ownerId);
       if (this.stages.get(leadKey(lead)) !== 'sql') this.stages.set(leadKey(lead), stage);
       return this.stages.get(leadKey(lead))!;
     });
   }
 
-  createHandoffNote(lead: LeadRef, handoffId: string, body: string, mayExist: boolean): Promise<NoteResult> {
+  createHandoffNote(
+    lead: LeadRef,
+    handoffId: string,
+    body: string,
+    mayExist: boolean,
+  ): Promise<CreatedRecord> {
     this.calls.push({ method: 'createHandoffNote', mayExist });
     return this.call('createHandoffNote', () => {
-      const existing = mayExist ? this.notes.find((n) => n.body.includes(handoffId)) : undefined;
+      const existing = mayExist ? this.notes.find((n) => containsMarker(n.body, handoffId)) : undefined;
       if (existing) return { id: existing.id, created: false };
       const id = String(this.notes.length + 1);
       this.notes.push({ id, lead: leadKey(lead), handoffId, body });
       return { id, created: true };
+    });
+  }
+
+  createRepTask(lead: LeadRef, key: string, task: RepTask, mayExist: boolean): Promise<CreatedRecord> {
+    this.calls.push({ method: 'createRepTask', mayExist });
+    return this.call('createRepTask', () => {
+      const existing = mayExist ? this.tasks.find((t) => containsMarker(t.body, key)) : undefined;
+      if (existing) return { id: existing.id, created: false };
+      const id = `t${this.tasks.length + 1}`;
+      this.tasks.push({ ...task, id, lead: leadKey(lead), key });
+      return { id, created: true };
+    });
+  }
+
+  reassign(lead: LeadRef, ownerId: string, taskId: string | null): Promise<void> {
+    this.calls.push({ method: 'reassign' });
+    return this.call('reassign', () => {
+      this.ownersOf.set(leadKey(lead), ownerId);
+      const task = this.tasks.find((t) => t.id === taskId);
+      if (task) task.ownerId = ownerId;
+    });
+  }
+
+  repActivity(lead: LeadRef, since: number): Promise<RepActivity | null> {
+    this.calls.push({ method: 'repActivity' });
+    return this.call('repActivity', () => {
+      const activity = this.activity.get(leadKey(lead));
+      return activity && activity.at > since ? activity : null;
+    });
+  }
+
+  owners(): Promise<Owner[]> {
+    return Promise.resolve(this.ownerList);
+  }
+
+  applyDisposition(lead: LeadRef, action: DispositionWrite): Promise<void> {
+    this.calls.push({ method: 'applyDisposition' });
+    return this.call('applyDisposition', () => {
+      this.dispositions.push({ lead: leadKey(lead), action });
     });
   }
 }

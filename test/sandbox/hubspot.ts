@@ -54,13 +54,25 @@ const STANDARD_PROPERTIES = [
   'hs_email_last_open_date',
   'hs_email_last_click_date',
   'hs_email_optout',
+  'hs_marketable_status',
+  'notes_last_contacted',
+  'hs_last_sales_activity_timestamp',
 ];
+
+export interface SandboxOwner {
+  id: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  archived: boolean;
+}
 
 export class HubSpotState {
   contacts = new Map<string, Properties>();
   properties = new Map<string, PropertyDefinition>();
   notes: StoredObject[] = [];
   tasks: StoredObject[] = [];
+  owners: SandboxOwner[] = [];
   private nextId = 1;
 
   constructor() {
@@ -72,6 +84,7 @@ export class HubSpotState {
     this.properties.clear();
     this.notes = [];
     this.tasks = [];
+    this.owners = [];
     for (const name of STANDARD_PROPERTIES) this.properties.set(name, definition(name, 'string', 'text'));
     this.properties.set('lifecyclestage', {
       ...definition('lifecyclestage', 'enumeration', 'radio'),
@@ -137,6 +150,14 @@ function view(id: string, properties: Properties, wanted: string[] | undefined) 
   return { id, properties: picked, createdAt: now(), updatedAt: now(), archived: false };
 }
 
+/** HubSpot takes `properties=a,b` as well as repeated `properties=a&properties=b`. */
+function wantedProperties(req: Request): string[] | undefined {
+  const raw = req.query.properties;
+  return raw === undefined
+    ? undefined
+    : [raw].flat().flatMap((p) => (typeof p === 'string' ? p.split(',') : []));
+}
+
 function stringify(values: z.infer<typeof PropertyValues>): Properties {
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === null ? '' : String(v)]));
 }
@@ -173,11 +194,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     const after = typeof req.query.after === 'string' ? req.query.after : undefined;
     const start = after ? ids.findIndex((id) => id === after) + 1 : 0;
     const slice = ids.slice(start, start + limit);
-    const raw = req.query.properties;
-    const wanted =
-      raw === undefined
-        ? undefined
-        : [raw].flat().flatMap((p) => (typeof p === 'string' ? p.split(',') : []));
+    const wanted = wantedProperties(req);
     const last = slice.at(-1);
     res.json({
       results: slice.map((id) => view(id, state.contacts.get(id)!, wanted)),
@@ -188,12 +205,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
   r.get('/crm/v3/objects/contacts/:id', (req, res) => {
     const contact = state.contacts.get(req.params.id);
     if (!contact) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
-    // HubSpot takes `properties=a,b` as well as repeated `properties=a&properties=b`.
-    const raw = req.query.properties;
-    const wanted =
-      raw === undefined
-        ? undefined
-        : [raw].flat().flatMap((p) => (typeof p === 'string' ? p.split(',') : []));
+    const wanted = wantedProperties(req);
     res.json(view(req.params.id, contact, wanted));
   });
 
@@ -294,23 +306,62 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     createEngagement(() => state.tasks),
   );
 
-  r.get('/crm/v4/objects/contacts/:id/associations/notes', (req, res) => {
-    const results = state.notes
-      .filter((n) => n.associations.some((a) => a.to.id === req.params.id))
-      .map((n) => ({
-        toObjectId: Number(n.id),
-        associationTypes: [{ category: 'HUBSPOT_DEFINED', typeId: 202, label: null }],
-      }));
-    res.json({ results });
+  for (const [kind, list, typeId] of [
+    ['notes', () => state.notes, 202],
+    ['tasks', () => state.tasks, 204],
+  ] as const) {
+    r.get(`/crm/v4/objects/contacts/:id/associations/${kind}`, (req, res) => {
+      const results = list()
+        .filter((n) => n.associations.some((a) => a.to.id === req.params.id))
+        .map((n) => ({
+          toObjectId: Number(n.id),
+          associationTypes: [{ category: 'HUBSPOT_DEFINED', typeId, label: null }],
+        }));
+      res.json({ results });
+    });
+
+    r.post(`/crm/v3/objects/${kind}/batch/read`, (req, res) => {
+      const body = parse(BatchReadBody, req.body);
+      const results = body.inputs.flatMap(({ id }) => {
+        const found = list().find((n) => n.id === id);
+        return found ? [view(id, found.properties, body.properties)] : [];
+      });
+      res.json({ status: 'COMPLETE', results, startedAt: now(), completedAt: now() });
+    });
+  }
+
+  const task = (id: string) => {
+    const found = state.tasks.find((t) => t.id === id);
+    if (!found) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
+    return found;
+  };
+  r.get('/crm/v3/objects/tasks/:id', (req, res) => {
+    const wanted = wantedProperties(req);
+    res.json(view(req.params.id, task(req.params.id).properties, wanted));
+  });
+  r.patch('/crm/v3/objects/tasks/:id', (req, res) => {
+    const { properties } = parse(z.object({ properties: PropertyValues }), req.body);
+    const found = task(req.params.id);
+    Object.assign(found.properties, stringify(properties));
+    res.json(view(found.id, found.properties, Object.keys(properties)));
   });
 
-  r.post('/crm/v3/objects/notes/batch/read', (req, res) => {
-    const body = parse(BatchReadBody, req.body);
-    const results = body.inputs.flatMap(({ id }) => {
-      const note = state.notes.find((n) => n.id === id);
-      return note ? [view(id, note.properties, body.properties)] : [];
+  r.get('/crm/v3/owners', (req, res) => {
+    const archived = req.query.archived === 'true';
+    const limit = Math.min(100, Number(req.query.limit ?? 100));
+    const owners = state.owners.filter((o) => o.archived === archived);
+    const start = typeof req.query.after === 'string' ? Number(req.query.after) : 0;
+    const slice = owners.slice(start, start + limit);
+    res.json({
+      results: slice.map((o) => ({
+        ...o,
+        type: 'PERSON',
+        userId: Number(o.id),
+        createdAt: new Date(0).toISOString(),
+        updatedAt: new Date(0).toISOString(),
+      })),
+      ...(start + limit < owners.length ? { paging: { next: { after: String(start + limit) } } } : {}),
     });
-    res.json({ status: 'COMPLETE', results, startedAt: now(), completedAt: now() });
   });
 
   r.use((err: unknown, _req: Request, res: Response, next: (err: unknown) => void) => {

@@ -154,7 +154,7 @@ describe('HubSpot connector request shapes', () => {
     });
   });
 
-  it('creates only the score properties that are missing', async () => {
+  it('creates only the custom properties that are missing', async () => {
     nock(BASE).get('/crm/v3/properties/contacts/leadflow_score').query(true).reply(200, {
       name: 'leadflow_score',
       label: 'x',
@@ -163,7 +163,13 @@ describe('HubSpot connector request shapes', () => {
       groupName: 'g',
       options: [],
     });
-    for (const name of ['leadflow_fit_score', 'leadflow_engagement_score', 'leadflow_score_reasons'])
+    for (const name of [
+      'leadflow_fit_score',
+      'leadflow_engagement_score',
+      'leadflow_score_reasons',
+      'leadflow_bad_data',
+      'leadflow_disposition_reason',
+    ])
       nock(BASE)
         .get(`/crm/v3/properties/contacts/${name}`)
         .query(true)
@@ -174,13 +180,15 @@ describe('HubSpot connector request shapes', () => {
         created.push(body);
         return true;
       })
-      .times(3)
+      .times(5)
       .reply(201, (_uri, body) => ({ ...(body as object), options: [] }));
     await connector().ensureSchema();
     expect(created.map((c) => [c.name, c.type, c.fieldType])).toEqual([
       ['leadflow_fit_score', 'number', 'number'],
       ['leadflow_engagement_score', 'number', 'number'],
       ['leadflow_score_reasons', 'string', 'textarea'],
+      ['leadflow_bad_data', 'string', 'text'],
+      ['leadflow_disposition_reason', 'string', 'text'],
     ]);
   });
 
@@ -190,21 +198,29 @@ describe('HubSpot connector request shapes', () => {
       .query({ properties: 'lifecyclestage' })
       .reply(200, object('1', { lifecyclestage: 'lead' }));
     nock(BASE)
-      .patch('/crm/v3/objects/contacts/1', { properties: { lifecyclestage: 'marketingqualifiedlead' } })
+      .patch('/crm/v3/objects/contacts/1', {
+        properties: {
+          lifecyclestage: 'marketingqualifiedlead',
+          hs_lead_status: 'NEW',
+          hubspot_owner_id: '77',
+        },
+      })
       .reply(200, object('1'));
-    await connector().advanceStage(lead('1'), 'mql');
+    await connector().advanceStage(lead('1'), 'mql', undefined, '77');
 
-    // Already a customer: writing MQL would move it backward, so nothing is written.
+    // Already a customer: writing MQL would move it backward, and sales owns it: nothing is written.
     nock(BASE)
       .get('/crm/v3/objects/contacts/2')
       .query(true)
       .reply(200, object('2', { lifecyclestage: 'customer' }));
-    await connector().advanceStage(lead('2'), 'mql');
+    await connector().advanceStage(lead('2'), 'mql', undefined, '77');
   });
 
   it('with a known stage, writes without reading first, and falls back to reading when it was stale', async () => {
     nock(BASE)
-      .patch('/crm/v3/objects/contacts/3', { properties: { lifecyclestage: 'marketingqualifiedlead' } })
+      .patch('/crm/v3/objects/contacts/3', {
+        properties: { lifecyclestage: 'marketingqualifiedlead', hs_lead_status: 'NEW' },
+      })
       .reply(200, object('3'));
     expect(await connector().advanceStage(lead('3'), 'mql', 'lead')).toBe('marketingqualifiedlead');
 
@@ -222,6 +238,122 @@ describe('HubSpot connector request shapes', () => {
       .query(true)
       .reply(200, object('5', { lifecyclestage: 'opportunity' }));
     expect(await connector().advanceStage(lead('5'), 'mql', 'lead')).toBe('opportunity');
+  });
+
+  it('creates the rep task with due date, owner and association 204, once per key', async () => {
+    const due = Date.UTC(2026, 10, 24, 15, 0);
+    nock(BASE)
+      .post('/crm/v3/objects/tasks', {
+        properties: {
+          hs_timestamp: '2026-11-24T15:00:00.000Z',
+          hs_task_subject: 'Call Ada',
+          hs_task_body: 'Why now…\nHandoff ID: hf.x',
+          hs_task_status: 'NOT_STARTED',
+          hs_task_priority: 'HIGH',
+          hs_task_type: 'CALL',
+          hubspot_owner_id: '77',
+        },
+        associations: [
+          { to: { id: '42' }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 204 }] },
+        ],
+      })
+      .reply(201, object('900'));
+    const task = {
+      subject: 'Call Ada',
+      body: 'Why now…\nHandoff ID: hf.x',
+      dueAt: due,
+      ownerId: '77',
+      priority: 'HIGH' as const,
+      type: 'CALL' as const,
+    };
+    expect(await connector().createRepTask(lead('42'), 'hf.x', task, false)).toEqual({
+      id: '900',
+      created: true,
+    });
+
+    // A retry after a lost response finds the task by its marker; an escalation's longer key is not a match.
+    nock(BASE)
+      .get('/crm/v4/objects/contacts/42/associations/tasks')
+      .query(true)
+      .reply(200, {
+        results: [
+          { toObjectId: 901, associationTypes: [] },
+          { toObjectId: 900, associationTypes: [] },
+        ],
+      });
+    nock(BASE)
+      .post('/crm/v3/objects/tasks/batch/read', {
+        inputs: [{ id: '901' }, { id: '900' }],
+        properties: ['hs_task_body'],
+        propertiesWithHistory: [],
+      })
+      .reply(200, {
+        status: 'COMPLETE',
+        results: [
+          object('901', { hs_task_body: 'Handoff ID: hf.x.escalation.1' }),
+          object('900', { hs_task_body: task.body }),
+        ],
+        startedAt: '2026-01-01T00:00:00Z',
+        completedAt: '2026-01-01T00:00:00Z',
+      });
+    expect(await connector().createRepTask(lead('42'), 'hf.x', task, true)).toEqual({
+      id: '900',
+      created: false,
+    });
+  });
+
+  it('lists owners page by page, deactivated ones marked inactive, and caches them', async () => {
+    const owner = (id: string, archived: boolean) => ({
+      id,
+      email: `o${id}@example.com`,
+      firstName: 'Rep',
+      lastName: id,
+      type: 'PERSON',
+      archived,
+      createdAt: '2026-01-01T00:00:00Z',
+      updatedAt: '2026-01-01T00:00:00Z',
+    });
+    nock(BASE)
+      .get('/crm/v3/owners/')
+      .query({ limit: '100', archived: 'false' })
+      .reply(200, { results: [owner('1', false)], paging: { next: { after: 'p2' } } });
+    nock(BASE)
+      .get('/crm/v3/owners/')
+      .query({ limit: '100', archived: 'false', after: 'p2' })
+      .reply(200, { results: [owner('2', false)] });
+    nock(BASE)
+      .get('/crm/v3/owners/')
+      .query({ limit: '100', archived: 'true' })
+      .reply(200, { results: [owner('3', true)] });
+    const hubspot = connector();
+    const owners = await hubspot.owners();
+    expect(owners.map((o) => [o.id, o.name, o.active])).toEqual([
+      ['1', 'Rep 1', true],
+      ['2', 'Rep 2', true],
+      ['3', 'Rep 3', false],
+    ]);
+    // Cached: a second call makes no request (nock would refuse it).
+    expect(await hubspot.owners()).toEqual(owners);
+  });
+
+  it('recycles by clearing the stage, setting it back, and checking it stuck', async () => {
+    const writes: unknown[] = [];
+    nock(BASE)
+      .patch('/crm/v3/objects/contacts/8', (body) => {
+        writes.push(body);
+        return true;
+      })
+      .times(2)
+      .reply(200, object('8'));
+    nock(BASE)
+      .get('/crm/v3/objects/contacts/8')
+      .query({ properties: 'lifecyclestage' })
+      .reply(200, object('8', { lifecyclestage: 'lead' }));
+    await connector().applyDisposition(lead('8'), 'recycle');
+    expect(writes).toEqual([
+      { properties: { lifecyclestage: '' } },
+      { properties: { lifecyclestage: 'lead', hs_lead_status: 'OPEN' } },
+    ]);
   });
 
   it('turns a 429 into a CrmError carrying the policy and the server wait', async () => {
