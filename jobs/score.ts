@@ -42,6 +42,7 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
     state,
     score,
     thresholds: ctx.config.thresholds,
+    hysteresis: ctx.config.lifecycle.hysteresis,
     handRaiseTypes: ctx.config.handRaise,
     events: entries,
     now,

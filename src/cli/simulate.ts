@@ -107,6 +107,7 @@ function replayLead(history: LeadHistory, config: Config, thresholds: { mql: num
       state,
       score,
       thresholds,
+      hysteresis: config.lifecycle.hysteresis,
       handRaiseTypes: config.handRaise,
       events: seen.map((e) => ({ e, r: e.occurredAt })),
       now: at,

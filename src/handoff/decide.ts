@@ -11,6 +11,8 @@ export interface DecisionInput {
   state: LeadState;
   score: Score;
   thresholds: { mql: number; sql: number };
+  /** Points under the MQL threshold a recycled lead must fall to before it can be handed off again (default 0). */
+  hysteresis?: number;
   handRaiseTypes: readonly string[];
   /** The lead's timeline: events with the time each reached us. */
   events: readonly { e: EngagementEvent; r: number }[];
@@ -29,7 +31,10 @@ export function handoffId(lead: LeadRef, cycle: number, stage: Stage): string {
 
 /**
  * Pure. Stages only move up here (a score dipping under the threshold does not undo a handoff:
- * that is the hysteresis); moving down is a sales disposition's job.
+ * that is the hysteresis); moving down is a sales disposition's job. A recycled lead is handed off
+ * again once it is re-armed (its score fell under MQL − hysteresis) and past its re-eligibility
+ * date, or at once on a hand-raise: someone asking for sales gets sales. A disqualified lead is
+ * never handed off again by us.
  */
 export function decide(input: DecisionInput): Decision {
   const { state, score, thresholds } = input;
@@ -37,27 +42,32 @@ export function decide(input: DecisionInput): Decision {
   const handRaise = [...input.events]
     .reverse()
     .find(({ e }) => input.handRaiseTypes.includes(e.type) && !handled.has(e.id));
+  const handledHandRaises = handRaise
+    ? [...state.handledHandRaises, handRaise.e.id].slice(-HANDLED_HAND_RAISES_KEPT)
+    : state.handledHandRaises;
+
+  if (state.status === 'disqualified')
+    return { state: { ...state, score, handledHandRaises }, handoff: null };
+  const armed = state.armed || score.total < thresholds.mql - (input.hysteresis ?? 0);
+  const eligible =
+    !handRaise && state.status === 'recycled' ? armed && input.now >= (state.recycle?.eligibleAt ?? 0) : true;
 
   let target: Stage = state.stage;
-  if (score.total >= thresholds.sql) target = higher(target, 'sql');
-  else if (score.total >= thresholds.mql) target = higher(target, 'mql');
-  if (handRaise) target = higher(target, 'mql');
+  if (eligible) {
+    if (score.total >= thresholds.sql) target = higher(target, 'sql');
+    else if (score.total >= thresholds.mql) target = higher(target, 'mql');
+    if (handRaise) target = higher(target, 'mql');
+  }
 
-  const next: LeadState = {
-    ...state,
-    stage: target,
-    score,
-    handledHandRaises: handRaise
-      ? [...state.handledHandRaises, handRaise.e.id].slice(-HANDLED_HAND_RAISES_KEPT)
-      : state.handledHandRaises,
-  };
+  const next: LeadState = { ...state, stage: target, score, armed, handledHandRaises };
   if (RANK[target] <= RANK[state.stage]) return { state: next, handoff: null };
 
   const trigger = handRaise ?? latestArrival(input.events);
+  const id = handoffId(input.lead, state.cycle, target);
   return {
-    state: next,
+    state: { ...next, status: 'open', handoffId: id },
     handoff: {
-      id: handoffId(input.lead, state.cycle, target),
+      id,
       lead: input.lead,
       stage: target as Exclude<Stage, 'lead'>,
       trigger: handRaise ? 'hand_raise' : 'threshold',

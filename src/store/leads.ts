@@ -6,29 +6,77 @@ import type { Keys } from './keys.js';
 /** What we remember about a lead between recomputes. */
 export const LeadState = z.object({
   stage: z.enum(['lead', 'mql', 'sql']).default('lead'),
+  /** `recycled` and `disqualified` come from sales dispositions; a new handoff makes it `open` again. */
+  status: z.enum(['open', 'recycled', 'disqualified']).default('open'),
   /** Bumped when a lead is recycled, so its next handoff gets a fresh id. */
   cycle: z.number().int().nonnegative().default(0),
   /** Hand-raise events already handed off, so a recompute never hands the same one off twice. */
   handledHandRaises: z.array(z.string()).default([]),
   score: z.custom<Score>().optional(),
+  /** Set by a recycle: engagement before `at` counts × `factor`; no handoff before `eligibleAt`. */
+  recycle: z.object({ at: z.number(), factor: z.number(), eligibleAt: z.number() }).optional(),
+  /** After a recycle: false until the score has dropped under the MQL threshold minus the hysteresis. */
+  armed: z.boolean().default(true),
+  /** The latest handoff, for SLA checks and rep-action tracking. */
+  handoffId: z.string().optional(),
+  /** Optimistic lock: every write must name the version it read. */
+  version: z.number().int().nonnegative().default(0),
 });
 export type LeadState = z.infer<typeof LeadState>;
+
+/** Another job changed the lead between our read and our write; the job is retried and reads again. */
+export class StaleLeadStateError extends Error {
+  override name = 'StaleLeadStateError';
+}
+
+// Compare-and-set on the version, so a disposition and a rescore can never overwrite each other.
+const PUT = `
+local current = redis.call('GET', KEYS[1])
+local version = 0
+if current then version = cjson.decode(current).version or 0 end
+if version ~= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end
+return 1`;
+
+type Scripted = Redis & {
+  leadflowPutLead(
+    state: string,
+    scores: string,
+    expected: number,
+    json: string,
+    total: string,
+    member: string,
+  ): Promise<number>;
+};
 
 export class LeadStore {
   constructor(
     private readonly redis: Redis,
     private readonly k: Keys,
-  ) {}
+  ) {
+    if (typeof (redis as Scripted).leadflowPutLead !== 'function')
+      redis.defineCommand('leadflowPutLead', { numberOfKeys: 2, lua: PUT });
+  }
 
   async get(lead: LeadRef): Promise<LeadState> {
     const raw = await this.redis.get(this.k.leadState(lead));
     return LeadState.parse(raw ? JSON.parse(raw) : {});
   }
 
-  async put(lead: LeadRef, state: LeadState): Promise<void> {
-    const tx = this.redis.multi().set(this.k.leadState(lead), JSON.stringify(state));
-    if (state.score) tx.zadd(this.k.scores, state.score.total, leadKey(lead));
-    await tx.exec();
+  /** Writes `state` if nobody wrote since it was read (its `version`); throws StaleLeadStateError otherwise. */
+  async put(lead: LeadRef, state: LeadState): Promise<LeadState> {
+    const next = { ...state, version: state.version + 1 };
+    const ok = await (this.redis as Scripted).leadflowPutLead(
+      this.k.leadState(lead),
+      this.k.scores,
+      state.version,
+      JSON.stringify(next),
+      state.score ? String(state.score.total) : '',
+      leadKey(lead),
+    );
+    if (!ok) throw new StaleLeadStateError(`lead ${leadKey(lead)} changed while we worked on it`);
+    return next;
   }
 
   /** How many leads have a current score in [min, max]. */

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Queues } from '../../src/queue/queues.js';
 import { HandoffStore } from '../../src/store/handoffs.js';
 import { keys } from '../../src/store/keys.js';
-import { LeadStore } from '../../src/store/leads.js';
+import { LeadState, LeadStore } from '../../src/store/leads.js';
 import { waitFor } from './wait.js';
 
 /** Seeds what the dashboard reads: handoffs in the audit log, scores, and one dead letter. */
@@ -15,7 +15,7 @@ export async function seedAdminData(redis: Redis, queues: Queues, prefix: string
   for (const [i, total] of [92, 67, 55, 41, 12].entries()) {
     const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: String(500 + i) };
     const score = { fit: 30, engagement: total - 30, total, breakdown: [], computedAt: now };
-    await leads.put(lead, { stage: total >= 50 ? 'mql' : 'lead', cycle: 0, handledHandRaises: [], score });
+    await leads.put(lead, LeadState.parse({ stage: total >= 50 ? 'mql' : 'lead', score }));
     if (total < 50) continue;
     const handoffId = `hf.hubspot.contact.${lead.id}.0.mql`;
     await audit.audit({

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
 import { keys } from '../../src/store/keys.js';
-import { LeadStore } from '../../src/store/leads.js';
+import { LeadState, LeadStore } from '../../src/store/leads.js';
 import { TimelineStore } from '../../src/store/timeline.js';
 import { failWritebacks } from '../helpers/admin-fixture.js';
 import { TEST_REDIS_URL, cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
@@ -68,7 +68,7 @@ describe('operator commands', () => {
       },
       Date.now(),
     );
-    await new LeadStore(redis, k).put(lead, { stage: 'lead', cycle: 0, handledHandRaises: [] });
+    await new LeadStore(redis, k).put(lead, LeadState.parse({}));
     expect(config.redis.prefix).toBe(prefix);
   });
 
