@@ -68,6 +68,30 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
       registers: [registry],
     }),
+    timeToFirstAction: new Histogram({
+      name: 'leadflow_time_to_first_rep_action_seconds',
+      help: 'From the handoff written to the CRM to the rep first acting on it',
+      buckets: [60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 24 * 3600, 72 * 3600],
+      registers: [registry],
+    }),
+    slaBreaches: new Counter({
+      name: 'leadflow_sla_breaches_total',
+      help: 'Handoffs whose rep did not act by the SLA due time, by the action taken',
+      labelNames: ['action'] as const,
+      registers: [registry],
+    }),
+    dispositions: new Counter({
+      name: 'leadflow_dispositions_total',
+      help: 'Sales dispositions by action taken (unknown: reason code not mapped, nothing done)',
+      labelNames: ['action'] as const,
+      registers: [registry],
+    }),
+    ownersRejected: new Counter({
+      name: 'leadflow_owners_rejected_total',
+      help: 'Routed owners not written because the CRM does not know them or they are deactivated',
+      labelNames: ['why'] as const,
+      registers: [registry],
+    }),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -139,6 +139,7 @@ export const HubSpotFields = z.strictObject({
     ownerId: 'hubspot_owner_id',
     leadStatus: 'hs_lead_status',
     dispositionReason: 'leadflow_disposition_reason',
+    lastSalesActivity: 'hs_last_sales_activity_timestamp',
   }),
   score: CrmProperty.default('leadflow_score'),
   fitScore: CrmProperty.default('leadflow_fit_score'),

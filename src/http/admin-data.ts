@@ -20,6 +20,8 @@ export interface RecentHandoff {
   stage: string;
   trigger: string;
   score: number | null;
+  /** Owner id the lead was routed to, or null when unassigned. */
+  owner: string | null;
   topReasons: string[];
   at: number;
   speedToLeadMs: number | null;
@@ -79,6 +81,7 @@ export function recentHandoffs(entries: AuditEntry[], limit: number): RecentHand
         stage: text(e.detail.stage),
         trigger: text(e.detail.trigger),
         score: typeof e.detail.score === 'number' ? e.detail.score : null,
+        owner: typeof e.detail.ownerId === 'string' ? e.detail.ownerId : null,
         topReasons: breakdown.slice(0, 3).map((l) => text(l.reason)),
         at: e.at,
         speedToLeadMs: speed.get(e.handoffId!) ?? null,

@@ -35,6 +35,18 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
   beforeAll(async () => {
     redis = testRedis();
     sandbox = await startSandbox({ latencyMs: 5 });
+    sandbox.hubspot.owners.push({
+      id: '4242',
+      firstName: 'Olu',
+      lastName: 'Adeyemi',
+      email: 'olu@sales.example',
+      archived: false,
+    });
+    const disposed = (id: string) => ({
+      id,
+      properties: { email: `lead${id}@example.org`, lifecyclestage: 'marketingqualifiedlead' },
+    });
+    sandbox.seedContacts([disposed('7101'), disposed('7102'), disposed('7103'), disposed('7104')]);
     sandbox.seedContacts([
       {
         id: '7001',
@@ -141,6 +153,53 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
     expect(metrics).toContain('leadflow_handoffs_total{stage="mql",trigger="threshold",owner="4242"} 1');
     expect(metrics).toMatch(/leadflow_speed_to_lead_seconds_count 1\n/);
     expect(metrics).toContain('leadflow_events_total{source="hubspot",outcome="duplicate"} 1');
+  });
+
+  it('keeps the lead with its CRM owner and gives them one task (association 204) due within the SLA', async () => {
+    await waitFor(() => sandbox.hubspot.tasks.length === 1, { what: 'one task' });
+    const task = sandbox.hubspot.tasks[0]!;
+    expect(task.associations).toEqual([
+      { to: { id: '7001' }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 204 }] },
+    ]);
+    expect(task.properties).toMatchObject({
+      hubspot_owner_id: '4242',
+      hs_task_status: 'NOT_STARTED',
+      hs_task_priority: 'HIGH',
+      hs_task_type: 'CALL',
+    });
+    expect(Date.parse(task.properties.hs_timestamp!)).toBeGreaterThan(Date.now());
+    expect(task.properties.hs_task_body).toContain('Handoff ID: hf.hubspot.contact.7001.0.mql');
+    expect(sandbox.hubspot.contacts.get('7001')).toMatchObject({
+      hubspot_owner_id: '4242',
+      hs_lead_status: 'NEW',
+    });
+  });
+
+  it('runs each disposition action in HubSpot from the status and reason sales set', async () => {
+    const disposition = (objectId: number, reason: string, eventId: number) =>
+      ['hs_lead_status', 'leadflow_disposition_reason'].map((propertyName, i) => ({
+        eventId: eventId + i,
+        portalId: 33,
+        objectId,
+        occurredAt: Date.now(),
+        subscriptionType: 'contact.propertyChange',
+        propertyName,
+        propertyValue: i === 0 ? 'UNQUALIFIED' : reason,
+      }));
+    const res = await post([
+      ...disposition(7101, 'no_budget', 100),
+      ...disposition(7102, 'competitor', 110),
+      ...disposition(7103, 'do_not_contact', 120),
+      ...disposition(7104, 'bad_data', 130),
+    ]);
+    expect(res.status).toBe(200);
+    const contact = (id: string) => sandbox.hubspot.contacts.get(id)!;
+    await waitFor(() => contact('7101').lifecyclestage === 'lead', { what: 'recycled to lead' });
+    expect(contact('7101').hs_lead_status).toBe('OPEN');
+    await waitFor(() => contact('7102').lifecyclestage === 'other', { what: 'disqualified' });
+    await waitFor(() => contact('7103').hs_marketable_status === 'false', { what: 'unmarketed' });
+    await waitFor(() => contact('7104').leadflow_bad_data === 'true', { what: 'bad data' });
+    expect(contact('7104').lifecyclestage).toBe('other');
   });
 
   it('logs the handoff with its lead and request id, and never a token, secret or email', () => {

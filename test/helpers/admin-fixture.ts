@@ -26,6 +26,7 @@ export async function seedAdminData(redis: Redis, queues: Queues, prefix: string
         stage: 'mql',
         trigger: i === 0 ? 'hand_raise' : 'threshold',
         score: total,
+        ownerId: ['101', '102', null][i],
         breakdown: [
           { reason: 'Job title "VP Marketing" matches title-decision-maker (+20)' },
           { reason: '3× page_view (url contains "/pricing") in the last 2 days: +24 (capped at 24)' },

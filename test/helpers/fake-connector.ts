@@ -36,7 +36,8 @@ export class FakeConnector implements CrmConnector {
   tasks: (RepTask & { id: string; lead: string; key: string })[] = [];
   /** lead key → owner id */
   ownersOf = new Map<string, string>();
-  ownerList: Owner[] = [];
+  /** The owners of config/default.yaml's routing, all active. */
+  ownerList: Owner[] = ['101', '102', '103', '104', '900', '901'].map((id) => ({ id, active: true }));
   /** lead key → what a rep did, for SLA checks */
   activity = new Map<string, RepActivity>();
   dispositions: { lead: string; action: DispositionWrite }[] = [];

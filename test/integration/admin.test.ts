@@ -58,15 +58,21 @@ describe('/admin API', () => {
     expect(res.status).toBe(200);
     const body = res.body as {
       queues: Record<string, { failed: number }>;
-      handoffs: { lead: string; trigger: string; speedToLeadMs: number; topReasons: string[] }[];
+      handoffs: {
+        lead: string;
+        trigger: string;
+        owner: string | null;
+        speedToLeadMs: number;
+        topReasons: string[];
+      }[];
       speedToLead: { p50: number; samples: number; buckets: { label: string; count: number }[] };
       scoreDistribution: { band: string; leads: number }[];
     };
     expect(body.queues.writeback?.failed).toBe(1);
-    expect(body.handoffs.map((h) => [h.lead, h.trigger, h.speedToLeadMs])).toEqual([
-      ['hubspot.contact.502', 'threshold', 45_000],
-      ['hubspot.contact.501', 'threshold', 2_300],
-      ['hubspot.contact.500', 'hand_raise', 420],
+    expect(body.handoffs.map((h) => [h.lead, h.trigger, h.owner, h.speedToLeadMs])).toEqual([
+      ['hubspot.contact.502', 'threshold', null, 45_000],
+      ['hubspot.contact.501', 'threshold', '102', 2_300],
+      ['hubspot.contact.500', 'hand_raise', '101', 420],
     ]);
     // Newest first.
     expect(body.handoffs[2]?.topReasons[0]).toBe(

@@ -1,15 +1,12 @@
-import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HubSpotWebhookEvent } from '../../connectors/hubspot/webhook.js';
-import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { createLogger } from '../../src/logger.js';
-import { createMetrics, type Metrics } from '../../src/metrics.js';
-import { createJobContext, type JobContext } from '../../src/queue/context.js';
-import { closeQueues, enqueueIngest, openQueues, type Queues } from '../../src/queue/queues.js';
-import { startWorkers } from '../../src/queue/workers.js';
+import type { Metrics } from '../../src/metrics.js';
+import type { JobContext } from '../../src/queue/context.js';
+import { enqueueIngest, type Queues } from '../../src/queue/queues.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
+import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -39,32 +36,15 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
   let redis: Redis;
   let prefix: string;
   let queues: Queues;
-  let workers: Worker[];
+  let pipeline: Pipeline;
   let crm: FakeConnector;
   let metrics: Metrics;
   let ctx: JobContext;
 
   async function start(overrides: Partial<Config['pipeline']> = {}) {
-    const base = loadConfig('config/default.yaml');
-    const config: Config = {
-      ...base,
-      redis: { prefix },
-      pipeline: { ...base.pipeline, scoreDebounceMs: 50, ...overrides },
-    };
-    queues = openQueues(redis, prefix, (err) => {
-      throw err;
-    });
-    metrics = createMetrics();
-    ctx = createJobContext({
-      config,
-      redis,
-      queues,
-      connector: crm,
-      logger: createLogger('silent'),
-      metrics,
-    });
-    workers = startWorkers(ctx, { concurrency: 8 });
-    await Promise.all(workers.map((w) => w.waitUntilReady()));
+    const config = testConfig(prefix, (c) => ({ ...c, pipeline: { ...c.pipeline, ...overrides } }));
+    pipeline = await startPipeline({ redis, config, connector: crm });
+    ({ ctx, queues, metrics } = pipeline);
   }
 
   async function ingest(events: HubSpotWebhookEvent[]) {
@@ -86,8 +66,7 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
   });
 
   afterEach(async () => {
-    await Promise.all(workers.map((w) => w.close(true)));
-    await closeQueues(queues);
+    await pipeline.close();
     await cleanPrefix(redis, prefix);
     redis.disconnect();
   });

@@ -67,6 +67,22 @@ export interface SandboxOwner {
   archived: boolean;
 }
 
+/** The reps and managers of config/default.yaml, so the demo and tests route to real owners. */
+const DEFAULT_OWNERS: SandboxOwner[] = [
+  ['101', 'Ana', 'Ruiz'],
+  ['102', 'Ben', 'Okafor'],
+  ['103', 'Chloé', 'Martin'],
+  ['104', 'Dieter', 'Braun'],
+  ['900', 'Morgan', 'Lee'],
+  ['901', 'Sasha', 'Novak'],
+].map(([id, firstName, lastName]) => ({
+  id: id!,
+  firstName: firstName!,
+  lastName: lastName!,
+  email: `${firstName!.toLowerCase()}@sales.example`,
+  archived: false,
+}));
+
 export class HubSpotState {
   contacts = new Map<string, Properties>();
   properties = new Map<string, PropertyDefinition>();
@@ -84,7 +100,7 @@ export class HubSpotState {
     this.properties.clear();
     this.notes = [];
     this.tasks = [];
-    this.owners = [];
+    this.owners = DEFAULT_OWNERS.map((o) => ({ ...o }));
     for (const name of STANDARD_PROPERTIES) this.properties.set(name, definition(name, 'string', 'text'));
     this.properties.set('lifecyclestage', {
       ...definition('lifecyclestage', 'enumeration', 'radio'),

@@ -22,6 +22,8 @@ export const Faults = z.object({
     .optional(),
   /** Every connection is destroyed without an answer. */
   down: z.boolean().default(false),
+  /** The next `count` matching requests take effect, then lose their answer (connection dropped). */
+  loseResponse: z.object({ method: z.string(), path: z.string(), count: z.number().int().min(0) }).optional(),
 });
 export type Faults = z.infer<typeof Faults>;
 
@@ -107,6 +109,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         category: 'INVALID_AUTHENTICATION',
       });
       return;
+    }
+    const lose = faults.loseResponse;
+    if (lose && lose.count > 0 && req.method === lose.method && req.path === lose.path) {
+      lose.count--;
+      res.end = (() => {
+        req.socket.destroy();
+        return res;
+      }) as typeof res.end;
     }
     const respond = () => {
       if (faults.timeoutRate > 0 && Math.random() < faults.timeoutRate) {

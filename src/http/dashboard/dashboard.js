@@ -82,7 +82,7 @@ function renderHandoffs(handoffs) {
   if (!handoffs.length) {
     const row = el('tr');
     const cell = el('td', 'No handoffs yet.', 'empty');
-    cell.colSpan = 7;
+    cell.colSpan = 8;
     row.append(cell);
     body.replaceChildren(row);
     return;
@@ -102,6 +102,7 @@ function renderHandoffs(handoffs) {
         el('td', h.stage.toUpperCase()),
         trigger,
         el('td', h.score ?? '—', 'num'),
+        el('td', h.owner ?? 'unassigned'),
         reasonsCell,
         el('td', duration(h.speedToLeadMs), 'num'),
       );

@@ -1,0 +1,64 @@
+import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
+import { HubSpotFields } from '../../src/config/schema.js';
+import type { LeadRef } from '../../src/domain/index.js';
+import { startSandbox } from '../sandbox/index.js';
+import { connectorConformance } from './suite.js';
+
+connectorConformance('HubSpot (real @hubspot/api-client against the sandbox)', async () => {
+  const sandbox = await startSandbox();
+  const fields = HubSpotFields.parse({});
+  const connector = createHubSpotConnector({ accessToken: 'conformance', basePath: sandbox.url, fields });
+  const state = sandbox.hubspot;
+  state.owners.push({ id: '999', firstName: 'Gone', lastName: 'Away', email: 'gone@x.io', archived: true });
+  const canonical = Object.fromEntries(Object.entries(fields.stages).map(([k, v]) => [v, k]));
+  const contact = (lead: LeadRef) => state.contacts.get(lead.id) ?? {};
+  const tasksOf = (lead: LeadRef) =>
+    state.tasks.filter((t) => t.associations.some((a) => a.to.id === lead.id));
+  let next = 1;
+  return {
+    connector,
+    seedLead: (profile) => {
+      const id = String(80_000 + next++);
+      const properties: Record<string, string> = { lifecyclestage: 'lead' };
+      for (const [field, value] of Object.entries(profile))
+        if (fields.profile[field] && value !== null) properties[fields.profile[field]] = String(value);
+      sandbox.seedContacts([{ id, properties }]);
+      return Promise.resolve({ crm: 'hubspot', objectType: 'contact', id });
+    },
+    missingLead: () => ({ crm: 'hubspot', objectType: 'contact', id: '1' }),
+    // `lead` is both HubSpot's early stage and where recycled leads go back to.
+    stage: (lead) => {
+      const value = contact(lead).lifecyclestage ?? '';
+      return value === fields.stages.recycled && contact(lead).hs_lead_status === fields.leadStatus.recycled
+        ? 'recycled'
+        : (canonical[value] ?? value);
+    },
+    owner: (lead) => contact(lead).hubspot_owner_id || null,
+    score: (lead) => (contact(lead).leadflow_score ? Number(contact(lead).leadflow_score) : null),
+    notes: (lead) =>
+      state.notes
+        .filter((n) => n.associations.some((a) => a.to.id === lead.id))
+        .map((n) => n.properties.hs_note_body ?? ''),
+    tasks: (lead) =>
+      tasksOf(lead).map((t) => ({
+        id: t.id,
+        ownerId: t.properties.hubspot_owner_id || null,
+        dueAt: Date.parse(t.properties.hs_timestamp ?? ''),
+        body: t.properties.hs_task_body ?? '',
+      })),
+    completeTask: (id) => {
+      const found = state.tasks.find((t) => t.id === id);
+      if (found) found.properties.hs_task_status = 'COMPLETED';
+    },
+    owners: { active: '101', other: '102', deactivated: '999' },
+    loseNextCreate: (kind) =>
+      sandbox.setFaults({
+        loseResponse: {
+          method: 'POST',
+          path: kind === 'note' ? '/crm/v3/objects/notes' : '/crm/v3/objects/tasks',
+          count: 1,
+        },
+      }),
+    close: () => sandbox.close(),
+  };
+});

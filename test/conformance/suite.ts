@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCrmError } from '../../connectors/errors.js';
+import type { CrmConnector, RepTask } from '../../connectors/types.js';
+import type { LeadRef, Profile, Score } from '../../src/domain/index.js';
+
+/**
+ * What a CRM-side test needs to check the connector's effects in that CRM, in canonical terms, so
+ * one suite runs against every connector (HubSpot through the sandbox today, Salesforce next).
+ */
+export interface ConformanceHarness {
+  connector: CrmConnector;
+  /** Creates a lead in the CRM with these canonical profile fields and an early lifecycle stage. */
+  seedLead(profile: Profile): Promise<LeadRef>;
+  /** A lead id the CRM does not have. */
+  missingLead(): LeadRef;
+  /** The record's stage in canonical terms: lead, mql, sql, recycled, disqualified, or the CRM's own value. */
+  stage(lead: LeadRef): string;
+  owner(lead: LeadRef): string | null;
+  score(lead: LeadRef): number | null;
+  notes(lead: LeadRef): string[];
+  tasks(lead: LeadRef): { id: string; ownerId: string | null; dueAt: number; body: string }[];
+  /** Marks a task completed, as a rep would. */
+  completeTask(taskId: string): void;
+  /** An owner id the CRM has deactivated, and an active one. */
+  owners: { active: string; other: string; deactivated: string };
+  /** The next create of this kind takes effect in the CRM but its answer is lost. */
+  loseNextCreate(kind: 'note' | 'task'): void;
+  close(): Promise<void>;
+}
+
+const score = (total: number): Score => ({
+  fit: 20,
+  engagement: total - 20,
+  total,
+  computedAt: 0,
+  breakdown: [
+    { ruleId: 'title', kind: 'fit', points: 20, reason: 'VP title (+20)', eventIds: [], capped: false },
+  ],
+});
+const task = (ownerId: string, marker: string): RepTask => ({
+  subject: 'Call Ada Lovelace (MQL, score 62)',
+  body: `Why now: pricing page ×3\nHandoff ID: ${marker}`,
+  dueAt: Date.UTC(2030, 0, 7, 15, 0),
+  ownerId,
+  priority: 'HIGH',
+  type: 'CALL',
+});
+
+/** The contract every CrmConnector must keep. */
+export function connectorConformance(name: string, makeHarness: () => Promise<ConformanceHarness>): void {
+  describe(`connector conformance: ${name}`, () => {
+    let h: ConformanceHarness;
+    beforeAll(async () => {
+      h = await makeHarness();
+      await h.connector.ensureSchema();
+      await h.connector.ensureSchema(); // safe to repeat
+    });
+    afterAll(() => h.close());
+
+    it('reads the mapped profile fields in canonical names', async () => {
+      const lead = await h.seedLead({ email: 'ada@analytical.io', jobTitle: 'VP Data', country: 'France' });
+      expect(await h.connector.readProfile(lead)).toMatchObject({
+        email: 'ada@analytical.io',
+        jobTitle: 'VP Data',
+        country: 'France',
+      });
+    });
+
+    it('writes scores in a batch and returns a missing record as a failure, not an exception', async () => {
+      const lead = await h.seedLead({ email: 'b@x.io' });
+      const missing = h.missingLead();
+      const failures = await h.connector.writeScores([
+        { lead, score: score(62) },
+        { lead: missing, score: score(40) },
+      ]);
+      expect(h.score(lead)).toBe(62);
+      expect(failures.map((f) => f.lead)).toEqual([missing]);
+      expect(failures[0]?.error.failure.status).toBeGreaterThanOrEqual(400);
+    });
+
+    it('moves the stage forward with the owner, and never backward', async () => {
+      const lead = await h.seedLead({ email: 'c@x.io' });
+      await h.connector.advanceStage(lead, 'mql', undefined, h.owners.active);
+      expect([h.stage(lead), h.owner(lead)]).toEqual(['mql', h.owners.active]);
+      await h.connector.advanceStage(lead, 'sql');
+      expect(h.stage(lead)).toBe('sql');
+      // A stale "lead" copy must not pull it back to MQL, nor take it from its owner.
+      expect(await h.connector.advanceStage(lead, 'mql', 'lead', h.owners.other)).not.toBe('mql');
+      expect([h.stage(lead), h.owner(lead)]).toEqual(['sql', h.owners.active]);
+    });
+
+    it('creates one note per handoff id, even when the first answer was lost', async () => {
+      const lead = await h.seedLead({ email: 'd@x.io' });
+      h.loseNextCreate('note');
+      const lost: unknown = await h.connector
+        .createHandoffNote(lead, 'hf.conf.1', '<p>Handoff ID: hf.conf.1</p>', false)
+        .catch((e: unknown) => e);
+      expect(isCrmError(lost) && lost.failure.network).toBe(true);
+      const retried = await h.connector.createHandoffNote(
+        lead,
+        'hf.conf.1',
+        '<p>Handoff ID: hf.conf.1</p>',
+        true,
+      );
+      expect(retried.created).toBe(false);
+      expect(h.notes(lead)).toHaveLength(1);
+    });
+
+    it('creates one rep task per key, with owner and due date; an escalation is a task of its own', async () => {
+      const lead = await h.seedLead({ email: 'e@x.io' });
+      h.loseNextCreate('task');
+      await h.connector
+        .createRepTask(lead, 'hf.conf.2', task(h.owners.active, 'hf.conf.2'), false)
+        .catch(() => null);
+      const again = await h.connector.createRepTask(
+        lead,
+        'hf.conf.2',
+        task(h.owners.active, 'hf.conf.2'),
+        true,
+      );
+      expect(again.created).toBe(false);
+      const escalation = await h.connector.createRepTask(
+        lead,
+        'hf.conf.2.escalation.0',
+        task(h.owners.other, 'hf.conf.2.escalation.0'),
+        true,
+      );
+      expect(escalation.created).toBe(true);
+      const tasks = h.tasks(lead);
+      expect(tasks.map((t) => [t.ownerId, t.dueAt])).toEqual([
+        [h.owners.active, Date.UTC(2030, 0, 7, 15, 0)],
+        [h.owners.other, Date.UTC(2030, 0, 7, 15, 0)],
+      ]);
+    });
+
+    it('lists owners, deactivated ones inactive', async () => {
+      const owners = await h.connector.owners();
+      expect(owners.find((o) => o.id === h.owners.active)?.active).toBe(true);
+      expect(owners.find((o) => o.id === h.owners.deactivated)?.active).toBe(false);
+    });
+
+    it('reassigns lead and task, and sees a completed task as rep activity', async () => {
+      const lead = await h.seedLead({ email: 'f@x.io' });
+      const since = Date.now() - 1_000;
+      const { id } = await h.connector.createRepTask(
+        lead,
+        'hf.conf.3',
+        task(h.owners.active, 'hf.conf.3'),
+        false,
+      );
+      expect(await h.connector.repActivity(lead, since, id)).toBeNull();
+      await h.connector.reassign(lead, h.owners.other, id);
+      expect(h.owner(lead)).toBe(h.owners.other);
+      expect(h.tasks(lead)[0]?.ownerId).toBe(h.owners.other);
+      h.completeTask(id);
+      expect((await h.connector.repActivity(lead, since, id))?.what).toBe('task completed');
+    });
+
+    it('recycles a lead back, and disqualifies', async () => {
+      const recycled = await h.seedLead({ email: 'g@x.io' });
+      await h.connector.advanceStage(recycled, 'sql');
+      await h.connector.applyDisposition(recycled, 'recycle');
+      expect(h.stage(recycled)).toBe('recycled');
+      const disqualified = await h.seedLead({ email: 'h@x.io' });
+      await h.connector.applyDisposition(disqualified, 'disqualify');
+      expect(h.stage(disqualified)).toBe('disqualified');
+    });
+  });
+}

@@ -1,0 +1,59 @@
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { CrmConnector } from '../../connectors/types.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { createLogger } from '../../src/logger.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
+import { createJobContext, type JobContext } from '../../src/queue/context.js';
+import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
+import { startWorkers } from '../../src/queue/workers.js';
+
+export interface Pipeline {
+  ctx: JobContext;
+  queues: Queues;
+  metrics: Metrics;
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+/** The default config under a test's own prefix, with a short debounce so tests run fast. */
+export function testConfig(prefix: string, adjust: (config: Config) => Config = (c) => c): Config {
+  const base = loadConfig('config/default.yaml');
+  return adjust({ ...base, redis: { prefix }, pipeline: { ...base.pipeline, scoreDebounceMs: 50 } });
+}
+
+/** Queues, a job context and (unless `workers: false`) running workers on real Redis. */
+export async function startPipeline(opts: {
+  redis: Redis;
+  config: Config;
+  connector: CrmConnector;
+  now?: () => number;
+  workers?: boolean;
+}): Promise<Pipeline> {
+  const queues = openQueues(opts.redis, opts.config.redis.prefix, (err) => {
+    throw err;
+  });
+  const metrics = createMetrics();
+  const ctx = createJobContext({
+    config: opts.config,
+    redis: opts.redis,
+    queues,
+    connector: opts.connector,
+    logger: createLogger('silent'),
+    metrics,
+    now: opts.now,
+  });
+  const workers = opts.workers === false ? [] : startWorkers(ctx, { concurrency: 8 });
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  return {
+    ctx,
+    queues,
+    metrics,
+    workers,
+    close: async () => {
+      await Promise.all(workers.map((w) => w.close(true)));
+      await closeQueues(queues);
+    },
+  };
+}
