@@ -17,7 +17,9 @@ import type {
   RepTask,
   ScoreWrite,
 } from '../types.js';
+import type { PortalFacts } from './check.js';
 import { toCrmFailure } from './errors.js';
+import type { HubSpotOAuth } from './oauth.js';
 
 /** HubSpot's default lifecycle order; portals may add stages, read from the property's options then. */
 const DEFAULT_STAGE_ORDER = [
@@ -57,6 +59,8 @@ export interface HubSpotConnectorOptions {
   budget?: RateBudget;
   /** Told about every call, for metrics. */
   onCall?: (call: CrmCallObservation) => void;
+  /** OAuth apps: where access tokens come from (private apps pass a fixed token to the client). */
+  oauth?: HubSpotOAuth;
 }
 
 export class HubSpotConnector implements CrmConnector {
@@ -66,6 +70,7 @@ export class HubSpotConnector implements CrmConnector {
   private readonly timeoutMs: number;
   private readonly budget: RateBudget | undefined;
   private readonly onCall: ((call: CrmCallObservation) => void) | undefined;
+  private readonly oauth: HubSpotOAuth | undefined;
   private stageOrder: string[] | undefined;
   private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
 
@@ -75,13 +80,29 @@ export class HubSpotConnector implements CrmConnector {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.budget = opts.budget;
     this.onCall = opts.onCall;
+    this.oauth = opts.oauth;
   }
 
   /**
    * Every SDK call goes through here: paced by the shared rate budget, bounded in time, observed,
-   * and any failure becomes a CrmError.
+   * and any failure becomes a CrmError. With OAuth, a 401 means the token died early: it is
+   * refreshed and the call made once more.
    */
   private async call<T>(endpoint: string, what: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.oauth) return this.callOnce(endpoint, what, fn);
+    const token = await this.oauth.token();
+    this.client.setAccessToken(token);
+    try {
+      return await this.callOnce(endpoint, what, fn);
+    } catch (err) {
+      if (!(isCrmError(err) && err.failure.status === 401)) throw err;
+      await this.oauth.invalidate(token);
+      this.client.setAccessToken(await this.oauth.token());
+      return this.callOnce(endpoint, what, fn);
+    }
+  }
+
+  private async callOnce<T>(endpoint: string, what: string, fn: () => Promise<T>): Promise<T> {
     const budgetWaitSeconds = ((await this.budget?.take()) ?? 0) / 1000;
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
@@ -431,6 +452,51 @@ export class HubSpotConnector implements CrmConnector {
       after = page.paging?.next?.after;
     } while (after);
     return owners;
+  }
+
+  /** Reads what `config check` compares with the config; each capability is probed with one read. */
+  async portalFacts(): Promise<PortalFacts> {
+    const probe = async <T>(scope: string, read: () => Promise<T>) => {
+      try {
+        return { scope, ok: true as const, value: await read() };
+      } catch (err) {
+        const failure = isCrmError(err) ? err.failure : undefined;
+        return {
+          scope,
+          ok: false as const,
+          status: failure?.status,
+          message: failure?.message ?? String(err),
+        };
+      }
+    };
+    const [contacts, properties, owners, notes] = await Promise.all([
+      probe('crm.objects.contacts.read', () => this.listLeads(undefined, 1)),
+      probe('crm.schemas.contacts.read', () =>
+        this.call('properties.list', 'list contact properties', () =>
+          this.client.crm.properties.coreApi.getAll('contacts'),
+        ),
+      ),
+      probe('crm.objects.owners.read', () => this.owners()),
+      probe('crm.objects.contacts.read (notes)', () =>
+        this.call('notes.list', 'list notes', () => this.client.crm.objects.notes.basicApi.getPage(1)),
+      ),
+    ]);
+    return {
+      properties: properties.ok
+        ? new Map(
+            properties.value.results.map((p) => [
+              p.name,
+              { type: p.type, options: p.options.map((o) => o.value) },
+            ]),
+          )
+        : null,
+      owners: owners.ok ? owners.value : null,
+      probes: [contacts, properties, owners, notes].map(({ scope, ok, ...rest }) => ({
+        scope,
+        ok,
+        ...('status' in rest ? { status: rest.status, message: rest.message } : {}),
+      })),
+    };
   }
 
   async applyDisposition(lead: LeadRef, action: DispositionWrite): Promise<void> {

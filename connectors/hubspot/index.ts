@@ -5,9 +5,12 @@ import type { HubSpotFields } from '../../src/config/schema.js';
 import type { RateBudget } from '../../src/store/rate-budget.js';
 import type { CrmCallObservation } from '../types.js';
 import { HubSpotConnector } from './connector.js';
+import type { HubSpotOAuth } from './oauth.js';
 
 export interface HubSpotConnectorConfig {
-  accessToken: string;
+  /** A private app's token; OAuth apps pass `oauth` instead. */
+  accessToken?: string;
+  oauth?: HubSpotOAuth;
   basePath: string;
   fields: HubSpotFields;
   timeoutMs?: number;
@@ -36,6 +39,7 @@ export function createHubSpotConnector(config: HubSpotConnectorConfig): HubSpotC
     timeoutMs: config.timeoutMs,
     budget: config.budget,
     onCall: config.onCall,
+    oauth: config.oauth,
   });
 }
 

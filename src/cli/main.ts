@@ -64,13 +64,31 @@ configCommand
 configCommand
   .command('check')
   .description('validate the environment and config file without starting anything')
-  .action(() => {
-    const { config } = load();
+  .option(
+    '--crm',
+    'also check the config against the live HubSpot portal (properties, stages, statuses, owners, scopes)',
+  )
+  .action(async (opts: { crm?: boolean }) => {
+    const { env, config } = load();
     const rules = config.scoring.fit.length + config.scoring.engagement.length;
     process.stdout.write(
       `config OK: ${rules} scoring rules, MQL at ${config.thresholds.mql}, SQL at ${config.thresholds.sql}, ` +
-        `hand-raise on ${config.handRaise.join(', ') || 'nothing'}\n`,
+        `hand-raise on ${config.handRaise.join(', ') || 'nothing'}, ${config.routing.reps.length} reps in ` +
+        `${config.routing.rules.length} routing rules\n`,
     );
+    if (!opts.crm) return;
+    if (!env.HUBSPOT_ACCESS_TOKEN) throw new Error('--crm needs HUBSPOT_ACCESS_TOKEN');
+    const { createHubSpotConnector } = await import('../../connectors/hubspot/index.js');
+    const { checkPortal, formatCheck } = await import('../../connectors/hubspot/check.js');
+    const connector = createHubSpotConnector({
+      accessToken: env.HUBSPOT_ACCESS_TOKEN,
+      basePath: env.HUBSPOT_BASE_URL,
+      fields: config.hubspot.fields,
+      timeoutMs: config.hubspot.timeoutMs,
+    });
+    const lines = checkPortal(config, await connector.portalFacts());
+    process.stdout.write(`\nHubSpot portal (${env.HUBSPOT_BASE_URL}):\n${formatCheck(lines)}`);
+    if (lines.some((l) => l.level === 'error')) process.exitCode = 1;
   });
 
 /** A Redis connection and the queues, for one-shot commands; closed when `fn` is done. */

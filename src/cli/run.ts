@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
+import { HubSpotOAuth } from '../../connectors/hubspot/oauth.js';
 import type { Env } from '../config/env.js';
 import type { Config } from '../config/schema.js';
 import { createApp } from '../http/app.js';
@@ -48,10 +49,9 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
   if (opts.http) {
     const producer = connect('leadflow-producer', true);
     const queues = openQueues(producer, config.redis.prefix, onQueueError);
+    const auth = hubspotAuth(env, producer, config);
     const app = createApp({
-      checkCrm: env.HUBSPOT_ACCESS_TOKEN
-        ? cachedCrmCheck(env.HUBSPOT_ACCESS_TOKEN, env.HUBSPOT_BASE_URL, config)
-        : undefined,
+      checkCrm: auth ? cachedCrmCheck(auth, env.HUBSPOT_BASE_URL, config) : undefined,
       config,
       hubspotClientSecret: env.HUBSPOT_CLIENT_SECRET,
       eventsSigningSecret: env.EVENTS_SIGNING_SECRET,
@@ -76,12 +76,16 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
 
   let workers: Worker[] = [];
   if (opts.worker) {
-    if (!env.HUBSPOT_ACCESS_TOKEN)
-      throw new Error('the worker needs HUBSPOT_ACCESS_TOKEN to write to HubSpot');
     const redis = connect('leadflow-worker', false);
+    const auth = hubspotAuth(env, redis, config);
+    if (!auth)
+      throw new Error(
+        'the worker needs HUBSPOT_ACCESS_TOKEN (private app) or HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET ' +
+          'and HUBSPOT_REFRESH_TOKEN (OAuth app) to write to HubSpot',
+      );
     const queues = openQueues(redis, config.redis.prefix, onQueueError);
     const connector = createHubSpotConnector({
-      accessToken: env.HUBSPOT_ACCESS_TOKEN,
+      ...auth,
       basePath: env.HUBSPOT_BASE_URL,
       fields: config.hubspot.fields,
       timeoutMs: config.hubspot.timeoutMs,
@@ -119,10 +123,26 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
   };
 }
 
+type HubSpotAuth = { accessToken: string } | { oauth: HubSpotOAuth };
+
+/** A private app's token, or OAuth tokens refreshed through Redis; undefined when neither is set. */
+function hubspotAuth(env: Env, redis: Redis, config: Config): HubSpotAuth | undefined {
+  if (env.HUBSPOT_ACCESS_TOKEN) return { accessToken: env.HUBSPOT_ACCESS_TOKEN };
+  if (!env.HUBSPOT_CLIENT_ID || !env.HUBSPOT_CLIENT_SECRET || !env.HUBSPOT_REFRESH_TOKEN) return undefined;
+  return {
+    oauth: new HubSpotOAuth(redis, keys(config.redis.prefix).oauth('hubspot'), {
+      clientId: env.HUBSPOT_CLIENT_ID,
+      clientSecret: env.HUBSPOT_CLIENT_SECRET,
+      refreshToken: env.HUBSPOT_REFRESH_TOKEN,
+      basePath: env.HUBSPOT_BASE_URL,
+    }),
+  };
+}
+
 /** /readyz proves the token still works, at most once a minute so probes cost the portal nothing. */
-function cachedCrmCheck(accessToken: string, basePath: string, config: Config): () => Promise<void> {
+function cachedCrmCheck(auth: HubSpotAuth, basePath: string, config: Config): () => Promise<void> {
   const connector = createHubSpotConnector({
-    accessToken,
+    ...auth,
     basePath,
     fields: config.hubspot.fields,
     timeoutMs: 4_000,

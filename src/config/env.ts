@@ -15,6 +15,9 @@ export const Env = z.object({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   HUBSPOT_ACCESS_TOKEN: z.string().min(1).optional(),
   HUBSPOT_CLIENT_SECRET: z.string().min(1).optional(),
+  /** OAuth apps, instead of HUBSPOT_ACCESS_TOKEN: the app's client id and an install's refresh token. */
+  HUBSPOT_CLIENT_ID: z.string().min(1).optional(),
+  HUBSPOT_REFRESH_TOKEN: z.string().min(1).optional(),
   HUBSPOT_BASE_URL: z.url().default('https://api.hubapi.com'),
   /** Shared secret for POST /webhooks/events (generic signed JSON). */
   EVENTS_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),

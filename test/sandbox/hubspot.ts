@@ -36,6 +36,18 @@ export const LIFECYCLE_STAGES = [
   'other',
 ];
 
+/** HubSpot's default `hs_lead_status` options plus BAD_TIMING, as portals add. */
+export const LEAD_STATUSES = [
+  'NEW',
+  'OPEN',
+  'IN_PROGRESS',
+  'OPEN_DEAL',
+  'UNQUALIFIED',
+  'ATTEMPTED_TO_CONTACT',
+  'CONNECTED',
+  'BAD_TIMING',
+];
+
 const STANDARD_PROPERTIES = [
   'email',
   'firstname',
@@ -47,7 +59,6 @@ const STANDARD_PROPERTIES = [
   'country',
   'state',
   'phone',
-  'hs_lead_status',
   'hubspot_owner_id',
   'hs_analytics_last_url',
   'recent_conversion_event_name',
@@ -89,6 +100,11 @@ export class HubSpotState {
   notes: StoredObject[] = [];
   tasks: StoredObject[] = [];
   owners: SandboxOwner[] = [];
+  /** OAuth app: when set, POST /oauth/v1/token refreshes tokens with these credentials. */
+  oauth: { clientId: string; clientSecret: string; refreshToken: string; expiresIn: number } | undefined;
+  /** Access tokens the sandbox answers 401 for (expired or revoked early). */
+  revokedTokens = new Set<string>();
+  refreshes = 0;
   private nextId = 1;
 
   constructor() {
@@ -101,7 +117,13 @@ export class HubSpotState {
     this.notes = [];
     this.tasks = [];
     this.owners = DEFAULT_OWNERS.map((o) => ({ ...o }));
+    this.oauth = undefined;
+    this.revokedTokens.clear();
     for (const name of STANDARD_PROPERTIES) this.properties.set(name, definition(name, 'string', 'text'));
+    this.properties.set('hs_lead_status', {
+      ...definition('hs_lead_status', 'enumeration', 'radio'),
+      options: LEAD_STATUSES.map((value, displayOrder) => ({ label: value, value, displayOrder })),
+    });
     this.properties.set('lifecyclestage', {
       ...definition('lifecyclestage', 'enumeration', 'radio'),
       options: LIFECYCLE_STAGES.map((value, displayOrder) => ({ label: value, value, displayOrder })),
@@ -203,6 +225,30 @@ function validateContactWrite(state: HubSpotState, id: string, values: Propertie
 export function hubspotRouter(state: HubSpotState): express.Router {
   const r = express.Router();
   r.use(express.json({ limit: '5mb' }));
+
+  r.post('/oauth/v1/token', express.urlencoded({ extended: false }), (req, res) => {
+    const body = req.body as Record<string, string>;
+    const app = state.oauth;
+    if (
+      !app ||
+      body.grant_type !== 'refresh_token' ||
+      body.client_id !== app.clientId ||
+      body.client_secret !== app.clientSecret ||
+      body.refresh_token !== app.refreshToken
+    ) {
+      res.status(400).json({ status: 'BAD_REFRESH_TOKEN', message: 'missing or unknown refresh token' });
+      return;
+    }
+    state.refreshes++;
+    // HubSpot may rotate the refresh token; the sandbox always does, to prove we keep the new one.
+    app.refreshToken = `refresh-${state.refreshes}`;
+    res.json({
+      token_type: 'bearer',
+      access_token: `access-${state.refreshes}`,
+      refresh_token: app.refreshToken,
+      expires_in: app.expiresIn,
+    });
+  });
 
   r.get('/crm/v3/objects/contacts', (req, res) => {
     const limit = Math.min(100, Number(req.query.limit ?? 10));
@@ -345,6 +391,11 @@ export function hubspotRouter(state: HubSpotState): express.Router {
       res.json({ status: 'COMPLETE', results, startedAt: now(), completedAt: now() });
     });
   }
+
+  r.get('/crm/v3/objects/notes', (req, res) => {
+    const limit = Math.min(100, Number(req.query.limit ?? 10));
+    res.json({ results: state.notes.slice(0, limit).map((n) => view(n.id, n.properties, undefined)) });
+  });
 
   const task = (id: string) => {
     const found = state.tasks.find((t) => t.id === id);

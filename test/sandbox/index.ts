@@ -102,7 +102,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       req.socket.destroy();
       return;
     }
-    if (!/^Bearer \S+/.test(req.get('authorization') ?? '')) {
+    const bearer = /^Bearer (\S+)/.exec(req.get('authorization') ?? '')?.[1];
+    if (req.path !== '/oauth/v1/token' && (!bearer || hubspot.revokedTokens.has(bearer))) {
       res.status(401).json({
         status: 'error',
         message: 'Authentication credentials not found.',

@@ -1,0 +1,149 @@
+import type { Config } from '../../src/config/schema.js';
+import type { Owner } from '../../src/domain/index.js';
+
+/** What the portal says about one contact property. */
+export interface PropertyFacts {
+  type: string;
+  options: string[];
+}
+
+/** What a config check reads from the portal. */
+export interface PortalFacts {
+  /** Contact properties by name; null when the properties API could not be read. */
+  properties: Map<string, PropertyFacts> | null;
+  owners: Owner[] | null;
+  /** One read per capability the worker needs, with the HTTP status when it failed. */
+  probes: { scope: string; ok: boolean; status?: number; message?: string }[];
+}
+
+export interface CheckLine {
+  level: 'ok' | 'warn' | 'error';
+  what: string;
+  message: string;
+}
+
+/** Our own properties: created on start when missing. */
+function ownProperties(config: Config): string[] {
+  const f = config.hubspot.fields;
+  return [
+    f.score,
+    f.fitScore,
+    f.engagementScore,
+    f.scoreReasons,
+    f.badData,
+    f.profile.dispositionReason,
+  ].filter((p): p is string => !!p);
+}
+
+const NUMERIC = new Set(['number']);
+
+/**
+ * Pure. Compares the config with the portal: every mapped property exists with a usable type, the
+ * lifecycle stage and lead status values we write exist (portals customize both), routed reps are
+ * active owners, and the token can do what the worker does.
+ */
+export function checkPortal(config: Config, facts: PortalFacts): CheckLine[] {
+  const lines: CheckLine[] = [];
+  const add = (level: CheckLine['level'], what: string, message: string) =>
+    lines.push({ level, what, message });
+
+  for (const probe of facts.probes)
+    add(
+      probe.ok ? 'ok' : 'error',
+      `scope ${probe.scope}`,
+      probe.ok
+        ? 'granted'
+        : `HTTP ${probe.status ?? '?'}: ${probe.message ?? 'refused'} — add this scope to the app`,
+    );
+
+  const props = facts.properties;
+  if (props) {
+    const f = config.hubspot.fields;
+    const own = new Set(ownProperties(config));
+    const mapped: [string, string][] = [
+      ...Object.entries(f.profile).map(
+        ([field, name]) => [`hubspot.fields.profile.${field}`, name] as [string, string],
+      ),
+      ['hubspot.fields.lifecycleStage', f.lifecycleStage],
+      ['hubspot.fields.unmarketable.property', f.unmarketable.property],
+      ['hubspot.fields.score', f.score],
+      ['hubspot.fields.fitScore', f.fitScore],
+      ['hubspot.fields.engagementScore', f.engagementScore],
+      ['hubspot.fields.scoreReasons', f.scoreReasons],
+      ['hubspot.fields.badData', f.badData],
+    ];
+    for (const [path, name] of mapped) {
+      const found = props.get(name);
+      if (!found)
+        add(
+          own.has(name) ? 'warn' : 'error',
+          path,
+          own.has(name)
+            ? `"${name}" is missing; the worker creates it on start`
+            : `"${name}" does not exist in the portal`,
+        );
+      else if ([f.score, f.fitScore, f.engagementScore].includes(name) && !NUMERIC.has(found.type))
+        add('error', path, `"${name}" is a ${found.type} property; scores need a number property`);
+      else add('ok', path, `"${name}" (${found.type})`);
+    }
+    const values = (property: string, wanted: [string, string][]) => {
+      const options = props.get(property)?.options ?? [];
+      for (const [path, value] of wanted)
+        add(
+          options.includes(value) ? 'ok' : 'error',
+          path,
+          options.includes(value)
+            ? `"${value}" is a ${property} option`
+            : `"${value}" is not a ${property} option (has: ${options.join(', ') || 'none'})`,
+        );
+    };
+    values(
+      f.lifecycleStage,
+      Object.entries(f.stages).map(([stage, value]) => [`hubspot.fields.stages.${stage}`, value]),
+    );
+    const statusProperty = f.profile[config.dispositions.statusField];
+    if (statusProperty)
+      values(statusProperty, [
+        ...Object.entries(f.leadStatus).map(
+          ([k, v]) => [`hubspot.fields.leadStatus.${k}`, v] as [string, string],
+        ),
+        ...config.dispositions.statuses.map((s, i) => [`dispositions.statuses[${i}]`, s] as [string, string]),
+      ]);
+    else
+      add(
+        'error',
+        'dispositions.statusField',
+        `"${config.dispositions.statusField}" is not mapped in hubspot.fields.profile`,
+      );
+  }
+
+  if (facts.owners) {
+    const byId = new Map(facts.owners.map((o) => [o.id, o]));
+    const reps = config.routing.reps.map((r, i) => [`routing.reps[${i}]`, r.id, r.name] as const);
+    const others = [
+      ...config.routing.reps.flatMap((r, i) =>
+        r.managerId ? [[`routing.reps[${i}].managerId`, r.managerId, 'manager'] as const] : [],
+      ),
+      ...(config.routing.fallbackOwnerId
+        ? [['routing.fallbackOwnerId', config.routing.fallbackOwnerId, 'fallback'] as const]
+        : []),
+    ];
+    for (const [path, id, name] of [...reps, ...others]) {
+      const owner = byId.get(id);
+      if (!owner) add('error', path, `owner ${id} (${name}) does not exist in the portal`);
+      else if (!owner.active) add('error', path, `owner ${id} (${name}) is deactivated`);
+      else add('ok', path, `owner ${id} is ${owner.name ?? owner.email ?? 'active'}`);
+    }
+  }
+  return lines;
+}
+
+export function formatCheck(lines: CheckLine[]): string {
+  const mark = { ok: '✓', warn: '!', error: '✗' };
+  const errors = lines.filter((l) => l.level === 'error').length;
+  const warnings = lines.filter((l) => l.level === 'warn').length;
+  return (
+    lines.map((l) => `${mark[l.level]} ${l.what}: ${l.message}`).join('\n') +
+    `\n\n${errors ? `${errors} problem(s)` : 'portal OK'}${warnings ? `, ${warnings} warning(s)` : ''}\n`
+  );
+}

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkPortal, formatCheck } from '../../connectors/hubspot/check.js';
+import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
+import { loadConfig } from '../../src/config/load.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+
+describe('config check against a HubSpot portal (sandbox)', () => {
+  const config = loadConfig('config/default.yaml');
+  let sandbox: Sandbox;
+  const facts = () =>
+    createHubSpotConnector({
+      accessToken: 'check',
+      basePath: sandbox.url,
+      fields: config.hubspot.fields,
+    }).portalFacts();
+
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+  });
+  afterAll(() => sandbox.close());
+
+  it('passes the default config, warning only about our own properties not created yet', async () => {
+    const lines = checkPortal(config, await facts());
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+    expect(lines.filter((l) => l.level === 'warn').map((l) => l.what)).toEqual([
+      'hubspot.fields.profile.dispositionReason',
+      'hubspot.fields.score',
+      'hubspot.fields.fitScore',
+      'hubspot.fields.engagementScore',
+      'hubspot.fields.scoreReasons',
+      'hubspot.fields.badData',
+    ]);
+    expect(formatCheck(lines)).toMatch(/portal OK, 6 warning\(s\)\n$/);
+  });
+
+  it('reports a customized stage, a missing status, a deactivated rep and a wrong property type', async () => {
+    const stages = sandbox.hubspot.properties.get('lifecyclestage')!;
+    stages.options = stages.options.filter((o) => o.value !== 'other');
+    const statuses = sandbox.hubspot.properties.get('hs_lead_status')!;
+    statuses.options = statuses.options.filter((o) => o.value !== 'BAD_TIMING');
+    sandbox.hubspot.owners.find((o) => o.id === '102')!.archived = true;
+    sandbox.hubspot.properties.set('leadflow_score', {
+      name: 'leadflow_score',
+      label: 'x',
+      type: 'string',
+      fieldType: 'text',
+      groupName: 'contactinformation',
+      options: [],
+    });
+    const errors = checkPortal(config, await facts()).filter((l) => l.level === 'error');
+    expect(errors.map((l) => `${l.what}: ${l.message}`)).toEqual([
+      'hubspot.fields.score: "leadflow_score" is a string property; scores need a number property',
+      expect.stringMatching(/^hubspot\.fields\.stages\.disqualified: "other" is not a lifecyclestage option/),
+      expect.stringMatching(/^dispositions\.statuses\[1\]: "BAD_TIMING" is not a hs_lead_status option/),
+      'routing.reps[1]: owner 102 (Ben Okafor) is deactivated',
+    ]);
+  });
+
+  it('names the scope a refused read needs', async () => {
+    const refused = {
+      ...(await facts()),
+      probes: [{ scope: 'crm.objects.owners.read', ok: false, status: 403, message: 'MISSING_SCOPES' }],
+    };
+    const [line] = checkPortal(config, refused);
+    expect(line).toEqual({
+      level: 'error',
+      what: 'scope crm.objects.owners.read',
+      message: 'HTTP 403: MISSING_SCOPES — add this scope to the app',
+    });
+  });
+});
