@@ -1,0 +1,159 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Routing } from '../../src/config/schema.js';
+import type { Candidate } from '../../src/routing/index.js';
+import { keys } from '../../src/store/keys.js';
+import { RoutingStore } from '../../src/store/routing.js';
+import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+
+const candidate = (id: string, over: Partial<Candidate> = {}): Candidate => ({
+  id,
+  weight: 1,
+  day: 'd:2026-11-24',
+  week: 'w:2026-W48',
+  ...over,
+});
+const tally = (ids: (string | null)[]) => {
+  const counts: Record<string, number> = {};
+  for (const id of ids) counts[id ?? 'none'] = (counts[id ?? 'none'] ?? 0) + 1;
+  return counts;
+};
+
+describe('round robin in Redis (atomic, shared by every worker)', () => {
+  const prefix = uniquePrefix('routing');
+  let a: Redis;
+  let b: Redis;
+  let one: RoutingStore;
+  let two: RoutingStore;
+
+  beforeAll(() => {
+    a = testRedis();
+    b = testRedis();
+    // Two connections stand for two worker processes.
+    one = new RoutingStore(a, keys(prefix));
+    two = new RoutingStore(b, keys(prefix));
+  });
+  afterAll(async () => {
+    await cleanPrefix(a, prefix);
+    a.disconnect();
+    b.disconnect();
+  });
+
+  it('10,000 assignments by two concurrent workers: exactly 2,500 each, none lost or doubled', async () => {
+    const pool = ['1', '2', '3', '4'].map((id) => candidate(id));
+    const worker = async (store: RoutingStore) => {
+      const picked: (string | null)[] = [];
+      // 25 in flight per worker, 5,000 each.
+      await Promise.all(
+        Array.from({ length: 25 }, async () => {
+          for (let i = 0; i < 200; i++) picked.push((await store.assign('fair', pool, 'skip')).repId);
+        }),
+      );
+      return picked;
+    };
+    const [x, y] = await Promise.all([worker(one), worker(two)]);
+    expect(tally([...x, ...y])).toEqual({ '1': 2500, '2': 2500, '3': 2500, '4': 2500 });
+    expect(tally(x)).not.toEqual({}); // both workers did assign
+    expect(Object.keys(tally(y)).length).toBe(4);
+    // The capacity counters agree with what was handed out.
+    expect(await a.hgetall(keys(prefix).repAssigned('d:2026-11-24'))).toEqual({
+      '1': '2500',
+      '2': '2500',
+      '3': '2500',
+      '4': '2500',
+    });
+  });
+
+  it('weights 1:2:1 over 4,000 assignments', async () => {
+    const pool = [candidate('a'), candidate('b', { weight: 2 }), candidate('c')];
+    const picked = await Promise.all(
+      Array.from({ length: 4000 }, (_, i) => (i % 2 ? one : two).assign('weighted', pool, 'skip')),
+    );
+    expect(tally(picked.map((p) => p.repId))).toEqual({ a: 1000, b: 2000, c: 1000 });
+  });
+
+  it('a rep added mid-way gets a fair share, not a flood; the others keep their rotation', async () => {
+    const four = ['1', '2', '3', '4'].map((id) => candidate(id));
+    for (let i = 0; i < 400; i++) await one.assign('growing', four, 'skip');
+    const five = [...four, candidate('5')];
+    const next = [];
+    for (let i = 0; i < 40; i++) next.push((await one.assign('growing', five, 'skip')).repId);
+    expect(tally(next)).toEqual({ '1': 8, '2': 8, '3': 8, '4': 8, '5': 8 });
+    // Removing a rep: the rest share evenly at once, no reset.
+    const three = [candidate('1'), candidate('2'), candidate('5')];
+    const after = [];
+    for (let i = 0; i < 30; i++) after.push((await one.assign('growing', three, 'skip')).repId);
+    expect(tally(after)).toEqual({ '1': 10, '2': 10, '5': 10 });
+  });
+
+  it('passes over a rep at their daily cap and reports them; everyone full → nobody', async () => {
+    const pool = [
+      candidate('x', { daily: 3, day: 'd:2026-12-01' }),
+      candidate('y', { daily: 3, day: 'd:2026-12-01' }),
+    ];
+    const picked = [];
+    for (let i = 0; i < 6; i++) picked.push((await one.assign('capped', pool, 'skip')).repId);
+    expect(tally(picked)).toEqual({ x: 3, y: 3 });
+    expect(await one.assign('capped', pool, 'skip')).toEqual({ repId: null, atCapacity: ['x', 'y'] });
+    // A weekly cap counts across days.
+    const weekly = [
+      candidate('z', { weekly: 2, day: 'd:2026-12-02', week: 'w:2026-W49' }),
+      candidate('x', { day: 'd:2026-12-02' }),
+    ];
+    const week = [];
+    for (let i = 0; i < 6; i++) week.push(await one.assign('weekly', weekly, 'skip'));
+    expect(tally(week.map((w) => w.repId))).toEqual({ z: 2, x: 4 });
+    expect(week.at(-1)?.atCapacity).toEqual(['z']);
+  });
+
+  it('catch-up policy: back from absence, level with the others (skip) or owed the missed turns (catch_up)', async () => {
+    for (const policy of ['skip', 'catch_up'] as const) {
+      const all = ['p', 'q', 'r'].map((id) => candidate(id));
+      for (let i = 0; i < 30; i++) await one.assign(`away-${policy}`, all, policy);
+      // p is out for 20 assignments.
+      for (let i = 0; i < 20; i++) await one.assign(`away-${policy}`, all.slice(1), policy);
+      const back = [];
+      for (let i = 0; i < 12; i++) back.push((await one.assign(`away-${policy}`, all, policy)).repId);
+      // Starts one turn behind the others: one early turn, then plain rotation; the 10 missed are gone.
+      if (policy === 'skip') expect(tally(back)).toEqual({ p: 5, q: 4, r: 3 });
+      // Owed 20 turns' worth of share: p takes every turn until level (10 of them), then rotation resumes.
+      else expect(back.slice(0, 10)).toEqual(Array(10).fill('p'));
+    }
+  });
+
+  it('routes through the rules, remembers the account owner of a company domain, falls back', async () => {
+    const routing = Routing.parse({
+      reps: [
+        { id: '1', name: 'Ana' },
+        { id: '2', name: 'Ben' },
+      ],
+      rules: [
+        { id: 'accounts', strategy: 'account_owner' },
+        { id: 'all', strategy: 'round_robin', reps: ['1', '2'] },
+      ],
+      fallbackOwnerId: '9',
+    });
+    const route = (email: string, exclude: string[] = []) =>
+      one.route({
+        profile: { email },
+        routing,
+        now: Date.UTC(2026, 10, 24),
+        exclude,
+        defaultTimeZone: 'UTC',
+      });
+    const first = await route('ada@acme.io');
+    expect(first).toMatchObject({ strategy: 'round_robin', ruleId: 'all' });
+    const colleague = await route('bob@acme.io');
+    expect(colleague).toMatchObject({
+      strategy: 'account_owner',
+      ruleId: 'accounts',
+      ownerId: first.ownerId,
+    });
+    expect(colleague.reason).toContain('owns acme.io');
+    // Personal mailboxes share no account.
+    const g1 = await route('x@gmail.com');
+    const g2 = await route('y@gmail.com');
+    expect([g1.strategy, g2.strategy]).toEqual(['round_robin', 'round_robin']);
+    expect(await route('z@acme.io', ['1', '2'])).toMatchObject({ strategy: 'fallback', ownerId: '9' });
+  });
+});
