@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EngagementEvent, LeadRef, Score } from '../../src/domain/index.js';
 import { decide, handoffId } from '../../src/handoff/decide.js';
-import { composeHandoffNote, handoffMarker } from '../../src/handoff/note.js';
 import { LeadState } from '../../src/store/leads.js';
 
 const lead: LeadRef = { crm: 'hubspot', objectType: 'contact', id: '42' };
@@ -83,100 +82,5 @@ describe('decide', () => {
   it('gives a recycled lead a new handoff id', () => {
     const d = decide({ ...base, state: LeadState.parse({ cycle: 2 }), score: score(60), events: [] });
     expect(d.handoff?.id).toBe(handoffId(lead, 2, 'mql'));
-  });
-});
-
-describe('composeHandoffNote', () => {
-  const handoff = {
-    id: 'hf.hubspot.contact.42.0.mql',
-    lead,
-    stage: 'mql' as const,
-    trigger: 'threshold' as const,
-    triggerEventId: 'b',
-    receivedAt: NOW,
-    decidedAt: NOW,
-    score: {
-      fit: 30,
-      engagement: 26,
-      total: 56,
-      computedAt: NOW,
-      breakdown: [
-        {
-          ruleId: 'title',
-          kind: 'fit' as const,
-          points: 20,
-          reason: 'Job title matches <VP> (+20)',
-          eventIds: [],
-          capped: false,
-        },
-        {
-          ruleId: 'pricing',
-          kind: 'engagement' as const,
-          points: 16.04,
-          reason: '2× pricing page: +16.04',
-          eventIds: ['a'],
-          capped: false,
-        },
-        {
-          ruleId: 'size',
-          kind: 'fit' as const,
-          points: 10,
-          reason: 'Company size 50–5000 (+10)',
-          eventIds: [],
-          capped: false,
-        },
-      ],
-    },
-  };
-
-  it('says who, why and what happened, and carries the handoff id', () => {
-    const note = composeHandoffNote({
-      handoff,
-      profile: {
-        firstName: 'Ada',
-        lastName: 'Lovelace',
-        jobTitle: 'VP Engineering',
-        company: 'Analytical',
-        email: 'ada@an.io',
-        country: 'United Kingdom',
-      },
-      events: [
-        {
-          id: 'a',
-          lead,
-          type: 'page_view',
-          occurredAt: NOW - 3_600_000,
-          source: 't',
-          properties: { url: 'https://x.io/pricing' },
-        },
-      ],
-    });
-    expect(note.subject).toBe('MQL: Ada Lovelace crossed the MQL threshold (score 56)');
-    expect(note.text).toContain('- VP Engineering at Analytical');
-    expect(note.text).toContain('- Score 56/100 (fit 30, engagement 26)');
-    expect(note.text).toContain('- Job title matches <VP> (+20)');
-    expect(note.text).toContain('- 2× pricing page: +16.04');
-    expect(note.text).toContain('2026-11-24 11:00 UTC — Viewed page: https://x.io/pricing');
-    expect(note.text.endsWith(handoffMarker(handoff.id))).toBe(true);
-    expect(note.html).toContain('Job title matches &lt;VP&gt;');
-    expect(note.html).not.toContain('<VP>');
-    expect(note.html).toContain(handoffMarker(handoff.id));
-  });
-
-  it('keeps a sparse lead readable without inventing anything', () => {
-    const note = composeHandoffNote({
-      handoff: { ...handoff, trigger: 'hand_raise' },
-      profile: {},
-      events: [],
-    });
-    expect(note.subject).toBe('MQL: Lead raised their hand (score 56)');
-    expect(note.text).toContain('- No profile details yet');
-    expect(note.text).toContain('- No tracked activity');
-  });
-
-  it('shows the top reasons and summarizes the rest', () => {
-    const note = composeHandoffNote({ handoff, profile: {}, events: [], topReasons: 2 });
-    expect(note.text).toContain('…and 1 smaller factors');
-    expect(note.text).not.toContain('Company size');
   });
 });
