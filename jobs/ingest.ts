@@ -1,9 +1,10 @@
 import { normalizeHubSpotEvents } from '../connectors/hubspot/webhook.js';
-import { leadKey, type LeadRef } from '../src/domain/index.js';
+import { leadKey, type LeadRef, type ProfileChange } from '../src/domain/index.js';
 import { normalizeGenericEvents } from '../src/http/generic-webhook.js';
 import type { IngestJob } from '../src/queue/catalog.js';
 import type { JobContext } from '../src/queue/context.js';
-import { enqueueScore } from '../src/queue/queues.js';
+import { enqueueDisposition, enqueueScore } from '../src/queue/queues.js';
+import { recordRepAction } from './followup.js';
 
 export interface IngestResult {
   recorded: number;
@@ -53,7 +54,25 @@ export async function processIngest(
     touch(change.lead, false);
   });
   for (const lead of batch.created) touch(lead, false);
+  for (const { from, into } of batch.merged) {
+    for (const lead of from) {
+      // Events first, then forget: a crash in between leaves a copy, never a loss.
+      await ctx.timeline.moveEvents(lead, into);
+      await forgetLead(ctx, lead, `merged into ${into.id}`);
+      changed.delete(leadKey(lead));
+    }
+    touch(into, false);
+  }
+  for (const lead of batch.deleted) {
+    await forgetLead(ctx, lead, 'deleted in the CRM');
+    changed.delete(leadKey(lead));
+  }
   if (isRetry) for (const lead of batch.leads) touch(lead, false);
+
+  await followUp(
+    ctx,
+    profile.filter((_, i) => profileResults[i]),
+  );
 
   const duplicates = engagement.length + profile.length - recorded;
   await Promise.all(
@@ -67,4 +86,60 @@ export async function processIngest(
   const result = { recorded, duplicates, ignored: batch.ignored, rescored: changed.size };
   ctx.logger.debug({ requestId: job.requestId, source: job.source, ...result }, 'delivery ingested');
   return result;
+}
+
+/** Profile fields whose change means a rep worked the lead. */
+const REP_ACTIVITY_FIELDS = ['lastSalesActivity'];
+/** A status and its reason code often arrive as two webhooks a moment apart. */
+const DISPOSITION_SETTLE_MS = 2_000;
+
+/**
+ * Sales' side of the loop, seen in profile changes: a new lead status or a logged activity is the
+ * rep's first action on the open handoff (the status we set ourselves excepted); a stage such as
+ * opportunity or customer is a conversion; a status or reason code change may be a disposition,
+ * checked by its own job.
+ */
+async function followUp(ctx: JobContext, changes: ProfileChange[]): Promise<void> {
+  const { statusField, reasonField } = ctx.config.dispositions;
+  const { leadStatus, convertedStages } = ctx.config.hubspot.fields;
+  const ownStatus = leadStatus.handedOff;
+  for (const change of changes) {
+    if (change.field === statusField || change.field === reasonField)
+      await enqueueDisposition(ctx.queues, change.lead, DISPOSITION_SETTLE_MS);
+    const converted = change.field === 'lifecycleStage' && convertedStages.includes(String(change.value));
+    const isAction =
+      REP_ACTIVITY_FIELDS.includes(change.field) ||
+      (change.field === statusField && change.value !== null && change.value !== ownStatus);
+    if (!isAction && !converted) continue;
+    const state = await ctx.leads.get(change.lead);
+    const record = state.handoffId ? await ctx.handoffs.get(state.handoffId) : null;
+    if (!record) continue;
+    if (
+      converted &&
+      (await ctx.handoffs.markOnce(record.handoff.id, 'convertedAt', String(change.occurredAt)))
+    )
+      await ctx.handoffs.audit({
+        type: 'converted',
+        handoffId: record.handoff.id,
+        lead: leadKey(change.lead),
+        detail: { stage: change.value, score: record.handoff.score.total },
+        at: change.occurredAt,
+      });
+    const progress = await ctx.handoffs.progress(record.handoff.id);
+    if (!isAction || !progress.completedAt || progress.actedAt) continue;
+    await recordRepAction(
+      ctx,
+      record,
+      `${change.field} → ${String(change.value)}`,
+      change.occurredAt,
+      Number(progress.completedAt),
+      progress.ownerId ?? null,
+    );
+  }
+}
+
+/** A pending score write for a forgotten lead finds no score and is dropped by the flush. */
+async function forgetLead(ctx: JobContext, lead: LeadRef, why: string): Promise<void> {
+  await Promise.all([ctx.timeline.forget(lead), ctx.leads.forget(lead)]);
+  ctx.logger.info({ lead: leadKey(lead), why }, 'lead forgotten');
 }

@@ -1,10 +1,12 @@
 import type { JobContext } from '../src/queue/context.js';
 import type { ScoreJob } from '../src/queue/catalog.js';
 import { enqueueHandoffWriteback, enqueueScoreFlush } from '../src/queue/queues.js';
-import { computeScore } from '../src/scoring/index.js';
+import { scoreLead } from '../src/handoff/lifecycle.js';
 import { decide } from '../src/handoff/decide.js';
 import { composeHandoffNote } from '../src/handoff/note.js';
-import { leadKey } from '../src/domain/index.js';
+import { leadKey, type EngagementEvent, type Handoff, type Profile } from '../src/domain/index.js';
+import type { HandoffRecord } from '../src/store/handoffs.js';
+import { assignOwner, slaDueAt } from './assign.js';
 
 const DAY_MS = 86_400_000;
 
@@ -36,7 +38,7 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
   }
 
   const events = entries.map((entry) => entry.e);
-  const score = computeScore(profile, events, ctx.config.scoring, now);
+  const score = scoreLead(profile, events, ctx.config.scoring, now, state.recycle);
   const decision = decide({
     lead,
     state,
@@ -50,9 +52,12 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
 
   const { handoff } = decision;
   if (handoff) {
-    const note = composeHandoffNote({ handoff, profile, events });
-    await ctx.handoffs.save({ handoff, note });
+    // A retry after a crash reuses the saved decision: routing again would spend another rep's turn.
+    const saved = await ctx.handoffs.get(handoff.id);
+    const record = saved ?? (await decideHandoff(ctx, handoff, profile, events));
+    if (!saved) await ctx.handoffs.save(record);
     await enqueueHandoffWriteback(ctx.queues, handoff.id);
+    const routing = record.routing;
     await ctx.handoffs.audit({
       type: 'handoff',
       handoffId: handoff.id,
@@ -62,11 +67,19 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
         trigger: handoff.trigger,
         score: score.total,
         breakdown: score.breakdown,
+        receivedAt: handoff.receivedAt,
+        ownerId: routing?.ownerId ?? null,
+        ruleId: routing?.ruleId ?? null,
+        routing: routing?.reason,
+        skipped: routing?.skipped,
       },
       at: now,
     });
-    const owner = typeof profile.ownerId === 'string' && profile.ownerId ? profile.ownerId : 'unassigned';
-    ctx.metrics.handoffs.inc({ stage: handoff.stage, trigger: handoff.trigger, owner });
+    ctx.metrics.handoffs.inc({
+      stage: handoff.stage,
+      trigger: handoff.trigger,
+      owner: routing?.ownerId ?? 'unassigned',
+    });
     ctx.logger.info(
       {
         lead: leadKey(lead),
@@ -74,6 +87,7 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
         stage: handoff.stage,
         trigger: handoff.trigger,
         score: score.total,
+        ownerId: routing?.ownerId,
       },
       'handoff decided',
     );
@@ -99,4 +113,38 @@ function sameScore(a: { total: number; fit: number; engagement: number } | undef
     a.fit === b.fit &&
     a.engagement === b.engagement
   );
+}
+
+/** Owner, SLA due time, note and task of a new handoff, decided once. */
+async function decideHandoff(
+  ctx: JobContext,
+  handoff: Handoff,
+  profile: Profile,
+  events: EngagementEvent[],
+): Promise<HandoffRecord> {
+  const routing = await assignOwner(ctx, handoff.lead, profile, []);
+  const dueAt = slaDueAt(ctx, handoff.trigger, routing.ownerId, handoff.decidedAt);
+  const rep = ctx.config.routing.reps.find((r) => r.id === routing.ownerId);
+  const owner = routing.ownerId ? { id: routing.ownerId, name: rep?.name } : undefined;
+  const note = composeHandoffNote({
+    handoff,
+    profile,
+    events,
+    owner,
+    slaDueAt: dueAt,
+    timeZone: (rep?.workingHours ?? ctx.config.sla.workingHours).timeZone,
+  });
+  return {
+    handoff,
+    note,
+    routing,
+    task: {
+      subject: note.subject,
+      body: note.text,
+      dueAt,
+      ownerId: routing.ownerId,
+      priority: handoff.trigger === 'hand_raise' ? 'HIGH' : ctx.config.sla.task.priority,
+      type: ctx.config.sla.task.type,
+    },
+  };
 }

@@ -2,7 +2,7 @@ import type { JobContext } from '../src/queue/context.js';
 import type { WritebackJob } from '../src/queue/catalog.js';
 import { leadKey, type LeadRef, type Score } from '../src/domain/index.js';
 import type { WritebackStep } from '../src/store/handoffs.js';
-import { enqueueScoreFlush } from '../src/queue/queues.js';
+import { enqueueScoreFlush, enqueueSlaCheck } from '../src/queue/queues.js';
 import type { CrmError } from '../connectors/errors.js';
 import { classifyFailure } from '../src/queue/retry.js';
 
@@ -12,11 +12,11 @@ export class PermanentJobError extends Error {
 }
 
 /**
- * Writes a handoff to the CRM: score fields, lifecycle stage and the note, in parallel. Each step is
- * recorded when the CRM acknowledges it, so a retry redoes only what is missing. The note is marked
- * `started` before its create call: a retry that finds `started` asks the connector to look for a
- * note from the earlier attempt before creating one, so a crash between the CRM call and our record
- * never yields a second note.
+ * Writes a handoff to the CRM: score fields, lifecycle stage with owner, the note and the rep task,
+ * in parallel. Each step is recorded when the CRM acknowledges it, so a retry redoes only what is
+ * missing. Note and task are marked `started` before their create calls: a retry that finds
+ * `started` asks the connector to look for one from the earlier attempt before creating it, so a
+ * crash between the CRM call and our record never yields a second note or task.
  */
 export async function processWriteback(
   ctx: JobContext,
@@ -26,7 +26,8 @@ export async function processWriteback(
 
   const record = await ctx.handoffs.get(job.handoffId);
   if (!record) throw new PermanentJobError(`handoff ${job.handoffId} has no record`);
-  const { handoff, note } = record;
+  const { handoff, note, task } = record;
+  const ownerId = record.routing?.ownerId ?? null;
   const progress = await ctx.handoffs.progress(handoff.id);
   if (progress.completedAt) return { written: [] };
 
@@ -48,8 +49,9 @@ export async function processWriteback(
       (async (): Promise<WritebackStep> => {
         const { profile } = await ctx.timeline.profile(handoff.lead);
         const known = typeof profile.lifecycleStage === 'string' ? profile.lifecycleStage : undefined;
-        const now = await ctx.connector.advanceStage(handoff.lead, handoff.stage, known);
+        const now = await ctx.connector.advanceStage(handoff.lead, handoff.stage, known, ownerId);
         await ctx.timeline.mergeFetchedProfile(handoff.lead, { lifecycleStage: now }, ctx.now());
+        if (ownerId) await ctx.handoffs.markOnce(handoff.id, 'ownerId', ownerId);
         await ctx.handoffs.mark(handoff.id, 'stage', handoff.stage);
         return 'stage';
       })(),
@@ -67,11 +69,25 @@ export async function processWriteback(
     );
   }
 
+  if (task && (!progress.task || progress.task === 'started')) {
+    const mayExist = progress.task === 'started';
+    steps.push(
+      (async (): Promise<WritebackStep> => {
+        if (!mayExist) await ctx.handoffs.mark(handoff.id, 'task', 'started');
+        const result = await ctx.connector.createRepTask(handoff.lead, handoff.id, task, mayExist);
+        await ctx.handoffs.mark(handoff.id, 'task', result.id);
+        return 'task';
+      })(),
+    );
+  }
+
   const settled = await Promise.allSettled(steps);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
 
   const completedAt = ctx.now();
+  // The SLA clock is queued before the handoff counts as complete, so a crash cannot lose it.
+  if (task) await enqueueSlaCheck(ctx.queues, handoff.id, 0, task.dueAt - completedAt);
   await ctx.handoffs.mark(handoff.id, 'completedAt', String(completedAt));
   ctx.metrics.speedToLead.observe((completedAt - handoff.receivedAt) / 1000);
   ctx.logger.info(
@@ -82,7 +98,7 @@ export async function processWriteback(
     type: 'writeback',
     handoffId: handoff.id,
     lead: leadKey(handoff.lead),
-    detail: { speedToLeadMs: completedAt - handoff.receivedAt },
+    detail: { speedToLeadMs: completedAt - handoff.receivedAt, ownerId },
     at: completedAt,
   });
   return { written: settled.map((s) => (s as PromiseFulfilledResult<WritebackStep>).value) };

@@ -115,6 +115,7 @@ async function main(): Promise<void> {
       score: record.handoff.score.total,
       stage: contact?.lifecyclestage ?? '',
       trigger: record.handoff.trigger,
+      owner: ownerName(base.routing.reps, progress.ownerId ?? record.routing?.ownerId ?? null),
       ms: progress.completedAt ? Number(progress.completedAt) - record.handoff.receivedAt : NaN,
       reasons: record.handoff.score.breakdown
         .slice(0, 3)
@@ -125,19 +126,30 @@ async function main(): Promise<void> {
   rows.sort((a, b) => b.score - a.score);
 
   const notes = sandbox.hubspot.notes.length;
+  const tasks = sandbox.hubspot.tasks.length;
   process.stdout.write(
     `\nSent ${sample.leads.length} signed webhooks (${sample.leads.reduce((n, l) => n + l.events.length + 1, 0)} events) in ${Math.round(sentMs)} ms.\n`,
   );
   process.stdout.write(
-    `${rows.length} of ${sample.leads.length} leads handed off; ${notes} notes in the sandbox CRM.\n\n`,
+    `${rows.length} of ${sample.leads.length} leads handed off; ${notes} notes and ${tasks} rep tasks in the sandbox CRM.\n\n`,
   );
   const line = (cols: string[]) =>
     process.stdout.write(
-      `${cols[0]!.padEnd(6)} ${cols[1]!.padEnd(22)} ${cols[2]!.padEnd(28)} ${cols[3]!.padStart(5)}  ${cols[4]!.padEnd(24)} ${cols[5]!.padEnd(10)} ${cols[6]!.padStart(9)}  ${cols[7]}\n`,
+      `${cols[0]!.padEnd(6)} ${cols[1]!.padEnd(22)} ${cols[2]!.padEnd(28)} ${cols[3]!.padStart(5)}  ${cols[4]!.padEnd(24)} ${cols[5]!.padEnd(10)} ${cols[6]!.padEnd(14)} ${cols[7]!.padStart(9)}  ${cols[8]}\n`,
     );
-  line(['lead', 'name', 'title', 'score', 'lifecyclestage', 'trigger', 'hook→note', 'top reasons']);
+  line(['lead', 'name', 'title', 'score', 'lifecyclestage', 'trigger', 'owner', 'hook→note', 'top reasons']);
   for (const r of rows)
-    line([r.lead, r.name, r.title, String(r.score), r.stage, r.trigger, `${Math.round(r.ms)} ms`, r.reasons]);
+    line([
+      r.lead,
+      r.name,
+      r.title,
+      String(r.score),
+      r.stage,
+      r.trigger,
+      r.owner,
+      `${Math.round(r.ms)} ms`,
+      r.reasons,
+    ]);
   const times = rows
     .map((r) => r.ms)
     .filter(Number.isFinite)
@@ -163,8 +175,13 @@ async function main(): Promise<void> {
   await redisInfo.own?.stop();
 }
 
+function ownerName(reps: { id: string; name: string }[], id: string | null): string {
+  return (id && reps.find((r) => r.id === id)?.name) || (id ?? 'unassigned');
+}
+
 async function waitForIdle(redis: Redis): Promise<void> {
   const { Queue } = await import('bullmq');
+  // Not `followup`: its SLA checks are due hours from now.
   const queues = ['ingest', 'score', 'writeback'].map(
     (n) => new Queue(n, { connection: redis, prefix: PREFIX }),
   );

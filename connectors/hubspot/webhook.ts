@@ -21,6 +21,10 @@ export const HubSpotWebhookEvent = z
     propertyValue: z.string().max(65_536).nullable().optional(),
     changeSource: z.string().optional(),
     changeFlag: z.string().optional(),
+    // contact.merge: the secondary records went into the primary, which may get a new id.
+    primaryObjectId: Id.optional(),
+    mergedObjectIds: z.array(Id).max(100).optional(),
+    newObjectId: Id.optional(),
   })
   .refine((e) => e.subscriptionType ?? e.eventType, 'needs subscriptionType or eventType');
 export type HubSpotWebhookEvent = z.infer<typeof HubSpotWebhookEvent>;
@@ -43,7 +47,15 @@ export function normalizeHubSpotEvents(
   );
   // Our copy of the stage lets a handoff write it without reading the contact first.
   profileFieldByProperty.set(rules.fields.lifecycleStage, 'lifecycleStage');
-  const out: NormalizedBatch = { engagement: [], profile: [], leads: [], created: [], ignored: 0 };
+  const out: NormalizedBatch = {
+    engagement: [],
+    profile: [],
+    leads: [],
+    created: [],
+    deleted: [],
+    merged: [],
+    ignored: 0,
+  };
   const seenLeads = new Set<string>();
 
   for (const e of events) {
@@ -59,6 +71,21 @@ export function normalizeHubSpotEvents(
     if (type === 'contact.creation') {
       out.created.push(lead);
       used = true;
+    }
+    if (type === 'contact.deletion' || type === 'contact.privacydeletion') {
+      out.deleted.push(lead);
+      continue;
+    }
+    if (type === 'contact.merge') {
+      const into = e.newObjectId ?? e.primaryObjectId ?? e.objectId;
+      const from = [...(e.mergedObjectIds ?? []), e.primaryObjectId, e.objectId].filter(
+        (id): id is string => id !== undefined && id !== into,
+      );
+      out.merged.push({
+        from: [...new Set(from)].map((id) => ({ ...lead, id })),
+        into: { ...lead, id: into },
+      });
+      continue;
     }
 
     if (type === 'contact.propertychange' && e.propertyName) {

@@ -161,6 +161,8 @@ export const HubSpotFields = z.strictObject({
       recycled: 'lead',
       disqualified: 'other',
     }),
+  /** Stages that mean sales converted the lead (for conversion reports). */
+  convertedStages: z.array(z.string().min(1)).default(['opportunity', 'customer']),
   /** `hs_lead_status` values we set: on handoff, and for the disposition actions. */
   leadStatus: z
     .strictObject({

@@ -53,6 +53,10 @@ export interface NormalizedBatch {
   leads: LeadRef[];
   /** Leads whose creation the batch announces: scored for fit even before any engagement. */
   created: LeadRef[];
+  /** Leads deleted in the CRM: we forget them. */
+  deleted: LeadRef[];
+  /** Records merged in the CRM: the history of `from` moves to `into`. */
+  merged: { from: LeadRef[]; into: LeadRef }[];
   /** Items we do not act on (e.g. other object types), counted for metrics. */
   ignored: number;
 }

@@ -80,6 +80,8 @@ export function normalizeGenericEvents(batch: GenericEventBatch): NormalizedBatc
     profile: batch.profile.map((p) => ({ ...p, id: `generic:${p.id}`, source: 'generic.webhook' })),
     leads: [...leads.values()],
     created: [],
+    deleted: [],
+    merged: [],
     ignored: 0,
   };
 }

@@ -31,7 +31,14 @@ export const WritebackJob = z.discriminatedUnion('kind', [
 ]);
 export type WritebackJob = z.infer<typeof WritebackJob>;
 
-export const QueueName = z.enum(['ingest', 'score', 'writeback']);
+/** What happens after a handoff: the SLA check at the due time, and sales dispositions. */
+export const FollowupJob = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sla'), handoffId: z.string().min(1), round: z.number().int().nonnegative() }),
+  z.object({ kind: z.literal('disposition'), lead: LeadRef }),
+]);
+export type FollowupJob = z.infer<typeof FollowupJob>;
+
+export const QueueName = z.enum(['ingest', 'score', 'writeback', 'followup']);
 export type QueueName = z.infer<typeof QueueName>;
 
 export const QUEUES = {
@@ -60,6 +67,16 @@ export const QUEUES = {
     schema: WritebackJob,
     options: {
       // ~17 minutes of backoff in all: enough to ride out a CRM incident, short enough to surface in the DLQ.
+      attempts: 12,
+      backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 10_000 },
+    },
+  },
+  followup: {
+    name: 'followup',
+    schema: FollowupJob,
+    options: {
       attempts: 12,
       backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
       removeOnComplete: { count: 1000 },

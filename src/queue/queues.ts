@@ -18,7 +18,12 @@ export function openQueues(connection: Redis, prefix: string, onError: (err: Err
     queue.on('error', onError);
     return queue;
   };
-  return { ingest: open('ingest'), score: open('score'), writeback: open('writeback') };
+  return {
+    ingest: open('ingest'),
+    score: open('score'),
+    writeback: open('writeback'),
+    followup: open('followup'),
+  };
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {
@@ -63,5 +68,31 @@ export async function enqueueScoreFlush(queues: Queues, delayMs: number): Promis
     'scores',
     { kind: 'scores' },
     { delay: delayMs, deduplication: { id: 'scores.flush', keepLastIfActive: true } },
+  );
+}
+
+/** The SLA check of one round of a handoff, at its due time; the job id makes it once per round. */
+export async function enqueueSlaCheck(
+  queues: Queues,
+  handoffId: string,
+  round: number,
+  delayMs: number,
+): Promise<void> {
+  await queues.followup.add(
+    'sla',
+    { kind: 'sla', handoffId, round },
+    { jobId: `sla.${handoffId}.${round}`, delay: Math.max(0, delayMs) },
+  );
+}
+
+/**
+ * A status and its reason code often arrive as two property changes: wait a moment so one job sees
+ * both, and fold repeats into that job.
+ */
+export async function enqueueDisposition(queues: Queues, lead: LeadRef, delayMs: number): Promise<void> {
+  await queues.followup.add(
+    'disposition',
+    { kind: 'disposition', lead },
+    { delay: delayMs, deduplication: { id: `disposition.${leadKey(lead)}`, keepLastIfActive: true } },
   );
 }

@@ -2,6 +2,7 @@ import { RateLimitError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { processIngest } from '../../jobs/ingest.js';
 import { processScore } from '../../jobs/score.js';
 import { PermanentJobError, processWriteback } from '../../jobs/writeback.js';
+import { processFollowup } from '../../jobs/followup.js';
 import { isCrmError } from '../../connectors/errors.js';
 import { LeadRef, leadKey } from '../domain/index.js';
 import { QUEUES, type QueueName } from './catalog.js';
@@ -13,10 +14,11 @@ const PROCESSORS = {
     processIngest(ctx, QUEUES.ingest.schema.parse(data), job.attemptsMade > 0),
   score: (ctx: JobContext, data: unknown) => processScore(ctx, QUEUES.score.schema.parse(data)),
   writeback: (ctx: JobContext, data: unknown) => processWriteback(ctx, QUEUES.writeback.schema.parse(data)),
+  followup: (ctx: JobContext, data: unknown) => processFollowup(ctx, QUEUES.followup.schema.parse(data)),
 } satisfies Record<QueueName, (ctx: JobContext, data: unknown, job: Job) => Promise<unknown>>;
 
 /** Queues whose jobs call the CRM. */
-const CRM_QUEUES: QueueName[] = ['score', 'writeback'];
+const CRM_QUEUES: QueueName[] = ['score', 'writeback', 'followup'];
 
 export interface WorkerOptions {
   concurrency: number;

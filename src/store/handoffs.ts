@@ -1,19 +1,50 @@
 import type { Redis } from 'ioredis';
-import type { Handoff } from '../domain/index.js';
+import type { RepTask } from '../../connectors/types.js';
+import type { Handoff, RoutingDecision } from '../domain/index.js';
 import type { HandoffNote } from '../handoff/note.js';
 import type { Keys } from './keys.js';
 
-/** A handoff with the note composed when it was decided, so every retry writes the same text. */
+/**
+ * A handoff with its owner, note and task decided once, so every retry writes the same thing.
+ * `routing` and `task` are absent on records written before routing existed.
+ */
 export interface HandoffRecord {
   handoff: Handoff;
   note: HandoffNote;
+  routing?: RoutingDecision;
+  task?: RepTask;
 }
 
 /** Steps of a handoff writeback; each is recorded once done so a retry skips it. */
-export type WritebackStep = 'scores' | 'stage' | 'note' | 'completedAt';
+export type WritebackStep = 'scores' | 'stage' | 'note' | 'task' | 'completedAt';
+
+/**
+ * What the progress hash holds besides the writeback steps: the owner actually written (`ownerId`,
+ * changed by reassignments), the first rep action (`actedAt`, `actedWhat`), a conversion
+ * (`convertedAt`), and per SLA round its breach mark and escalation task (`breach.N`, `escalation.N`).
+ */
+export type ProgressField =
+  | WritebackStep
+  | 'ownerId'
+  | 'actedAt'
+  | 'actedWhat'
+  | 'convertedAt'
+  | `breach.${number}`
+  | `escalation.${number}`;
+
+export type AuditType =
+  | 'handoff'
+  | 'writeback'
+  | 'dead_letter'
+  | 'owner_invalid'
+  | 'rep_action'
+  | 'sla_breach'
+  | 'reassign'
+  | 'disposition'
+  | 'converted';
 
 export interface AuditEntry {
-  type: 'handoff' | 'writeback' | 'dead_letter';
+  type: AuditType;
   handoffId?: string;
   lead?: string;
   detail: Record<string, unknown>;
@@ -38,12 +69,23 @@ export class HandoffStore {
   }
 
   /** Step → result (`started` while a CRM call may be in flight, otherwise the CRM id or `done`). */
-  async progress(id: string): Promise<Partial<Record<WritebackStep, string>>> {
+  async progress(id: string): Promise<Partial<Record<ProgressField, string>>> {
     return this.redis.hgetall(this.k.progress(id));
   }
 
-  async mark(id: string, step: WritebackStep, value: string): Promise<void> {
-    await this.redis.hset(this.k.progress(id), step, value);
+  async mark(id: string, field: ProgressField, value: string): Promise<void> {
+    await this.redis.hset(this.k.progress(id), field, value);
+  }
+
+  /** Sets a field only if unset; true when this call set it (first rep action, a breach counted once). */
+  async markOnce(id: string, field: ProgressField, value: string): Promise<boolean> {
+    return (await this.redis.hsetnx(this.k.progress(id), field, value)) === 1;
+  }
+
+  /** Every audit entry from `from` (inclusive), oldest first, for reports. */
+  async auditSince(from: number): Promise<AuditEntry[]> {
+    const rows = await this.redis.xrange(this.k.audit, String(from), '+');
+    return rows.map(([, fields]) => JSON.parse(fields[1] ?? '{}') as AuditEntry);
   }
 
   async audit(entry: AuditEntry): Promise<void> {

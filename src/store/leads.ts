@@ -19,6 +19,8 @@ export const LeadState = z.object({
   armed: z.boolean().default(true),
   /** The latest handoff, for SLA checks and rep-action tracking. */
   handoffId: z.string().optional(),
+  /** `handoffId:status:reason` of the last disposition applied, so it is applied once. */
+  lastDisposition: z.string().optional(),
   /** Optimistic lock: every write must name the version it read. */
   version: z.number().int().nonnegative().default(0),
 });
@@ -77,6 +79,11 @@ export class LeadStore {
     );
     if (!ok) throw new StaleLeadStateError(`lead ${leadKey(lead)} changed while we worked on it`);
     return next;
+  }
+
+  /** Drops a lead's state and its place in the score index. */
+  async forget(lead: LeadRef): Promise<void> {
+    await this.redis.multi().del(this.k.leadState(lead)).zrem(this.k.scores, leadKey(lead)).exec();
   }
 
   /** How many leads have a current score in [min, max]. */

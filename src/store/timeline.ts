@@ -132,6 +132,24 @@ export class TimelineStore {
     return { profile, fetched: hash.fetchedAt !== undefined };
   }
 
+  /** Moves a merged record's events into the surviving one (same members, so a replay adds nothing). */
+  async moveEvents(from: LeadRef, into: LeadRef): Promise<number> {
+    const entries = await this.events(from, 0);
+    if (entries.length) {
+      const args = entries.flatMap(({ e, r }) => [
+        e.occurredAt,
+        JSON.stringify({ e: { ...e, lead: into }, r }),
+      ]);
+      await this.redis.zadd(this.k.timeline(into), ...args);
+    }
+    return entries.length;
+  }
+
+  /** Drops a lead's timeline and profile (deleted in the CRM, or merged into another). */
+  async forget(lead: LeadRef): Promise<void> {
+    await this.redis.del(this.k.timeline(lead), this.k.profile(lead));
+  }
+
   async mergeFetchedProfile(lead: LeadRef, profile: Profile, fetchedAt: number): Promise<void> {
     const args: (string | number)[] = [fetchedAt];
     for (const [field, value] of Object.entries(profile)) args.push(field, JSON.stringify(value));

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { expect } from 'vitest';
 import { signV3 } from '../../connectors/hubspot/signature.js';
 import { run, type Running } from '../../src/cli/run.js';
 import { parseEnv } from '../../src/config/env.js';
@@ -86,14 +87,32 @@ export function faultConfig(
   };
 }
 
-/** Every lead handed off, and exactly one note and one stage change each. */
-export function notesPerLead(sandbox: Sandbox): Map<string, number> {
+/** How many notes (or tasks) each lead has in the sandbox CRM. */
+export function notesPerLead(sandbox: Sandbox, kind: 'notes' | 'tasks' = 'notes'): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const note of sandbox.hubspot.notes) {
-    const id = note.associations[0]?.to.id ?? '?';
+  for (const object of sandbox.hubspot[kind]) {
+    const id = object.associations[0]?.to.id ?? '?';
     counts.set(id, (counts.get(id) ?? 0) + 1);
   }
   return counts;
+}
+
+/** Every lead ends with exactly one note and one rep task: nothing lost, nothing written twice. */
+export async function expectOneNoteAndTaskEach(sandbox: Sandbox, ids: string[]): Promise<void> {
+  await waitFor(() => notesPerLead(sandbox, 'tasks').size === ids.length, {
+    what: 'every task',
+    timeoutMs: 30_000,
+  });
+  // Late duplicates would show up now.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  for (const kind of ['notes', 'tasks'] as const) {
+    const counts = notesPerLead(sandbox, kind);
+    expect([...counts.keys()].sort(), kind).toEqual([...ids].sort());
+    expect(
+      [...counts.values()].every((n) => n === 1),
+      kind,
+    ).toBe(true);
+  }
 }
 
 export interface InProcess {

@@ -235,4 +235,40 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     expect(failed.failedReason).toMatch(/score job .*: /);
     expect(failed.attemptsMade).toBe(1);
   });
+
+  it('a CRM merge moves the history into the surviving record; a deletion forgets the lead', async () => {
+    await start();
+    crm.profiles.set('hubspot.contact.502', { ...FIT_45 });
+    await ingest([pageView('502', 'https://acme.io/blog/a'), pageView('502', 'https://acme.io/blog/b')]);
+    const merged = { ...LEAD, id: '502' };
+    await waitFor(async () => (await ctx.timeline.events(merged, 0)).length === 2, { what: '502 recorded' });
+
+    await ingest([
+      {
+        eventId: String(++seq),
+        portalId: '33',
+        objectId: '501',
+        occurredAt: Date.now(),
+        subscriptionType: 'contact.merge',
+        primaryObjectId: '501',
+        mergedObjectIds: ['502'],
+      },
+    ]);
+    await waitFor(async () => (await ctx.timeline.events(LEAD, 0)).length === 2, { what: 'history moved' });
+    expect((await ctx.timeline.events(LEAD, 0)).every((entry) => entry.e.lead.id === '501')).toBe(true);
+    expect(await ctx.timeline.events(merged, 0)).toEqual([]);
+    await waitFor(() => crm.scores.has('hubspot.contact.501'), { what: 'survivor rescored' });
+
+    await ingest([
+      {
+        eventId: String(++seq),
+        portalId: '33',
+        objectId: '501',
+        occurredAt: Date.now(),
+        subscriptionType: 'contact.deletion',
+      },
+    ]);
+    await waitFor(async () => (await ctx.timeline.events(LEAD, 0)).length === 0, { what: 'forgotten' });
+    expect((await ctx.leads.get(LEAD)).score).toBeUndefined();
+  });
 });

@@ -101,4 +101,38 @@ describe('HubSpot webhook payloads', () => {
     expect(ids[0]).toBe(ids[1]);
     expect(ids[2]).not.toBe(ids[0]);
   });
+
+  it('turns deletions and merges into forget and move instructions', () => {
+    const lead = (id: string) => ({ crm: 'hubspot', objectType: 'contact', id });
+    const events = HubSpotWebhookBatch.parse([
+      { ...base, eventId: 1, objectId: 11, occurredAt: 1, subscriptionType: 'contact.deletion' },
+      { ...base, eventId: 2, objectId: 12, occurredAt: 1, subscriptionType: 'contact.privacyDeletion' },
+      {
+        ...base,
+        eventId: 3,
+        objectId: 20,
+        occurredAt: 1,
+        subscriptionType: 'contact.merge',
+        primaryObjectId: 20,
+        mergedObjectIds: [21, 22],
+      },
+      {
+        ...base,
+        eventId: 4,
+        objectId: 30,
+        occurredAt: 1,
+        eventType: 'contact.merge',
+        primaryObjectId: '30',
+        mergedObjectIds: ['31'],
+        newObjectId: '32',
+      },
+    ]);
+    const batch = normalizeHubSpotEvents(events, config.hubspot);
+    expect(batch.deleted).toEqual([lead('11'), lead('12')]);
+    expect(batch.merged).toEqual([
+      { from: [lead('21'), lead('22')], into: lead('20') },
+      { from: [lead('31'), lead('30')], into: lead('32') },
+    ]);
+    expect(batch.leads).toEqual([]);
+  });
 });

@@ -1,0 +1,85 @@
+import type { JobContext } from '../src/queue/context.js';
+import { leadKey, type LeadRef, type Profile, type RoutingDecision } from '../src/domain/index.js';
+import type { Handoff } from '../src/domain/index.js';
+import { addWorkingMinutes } from '../src/handoff/sla.js';
+import { RoutingStore } from '../src/store/routing.js';
+
+/**
+ * Picks the owner of a lead. A lead the CRM already gives to an active owner stays with them (we
+ * never take a lead from a rep); otherwise the routing rules decide. Only owners the CRM lists as
+ * active are returned: an unknown or deactivated one is reported and the lead falls to the next
+ * choice.
+ */
+export async function assignOwner(
+  ctx: JobContext,
+  lead: LeadRef,
+  profile: Profile,
+  exclude: string[],
+): Promise<RoutingDecision> {
+  const owners = await ctx.connector.owners();
+  const status = (id: string) => {
+    const owner = owners.find((o) => o.id === id);
+    return !owner ? 'unknown' : owner.active ? 'active' : 'deactivated';
+  };
+  const current = typeof profile.ownerId === 'string' ? profile.ownerId : '';
+  if (current && !exclude.includes(current) && status(current) === 'active')
+    return {
+      ownerId: current,
+      ruleId: 'existing-owner',
+      strategy: 'account_owner',
+      reason: `already owned by ${repName(ctx, current)} in the CRM`,
+      skipped: [],
+    };
+
+  const store = new RoutingStore(ctx.redis, ctx.keys);
+  const rejected: string[] = [];
+  for (;;) {
+    const decision = await store.route({
+      profile,
+      routing: ctx.config.routing,
+      now: ctx.now(),
+      exclude: [...exclude, ...rejected],
+      defaultTimeZone: ctx.config.sla.workingHours.timeZone,
+    });
+    if (!decision.ownerId) return decision;
+    // Exclusion does not apply to the fallback owner: stop rather than loop on it.
+    if (rejected.includes(decision.ownerId))
+      return {
+        ...decision,
+        ownerId: null,
+        strategy: 'none',
+        reason: `${decision.reason}; not usable in the CRM`,
+      };
+    const why = status(decision.ownerId);
+    if (why === 'active') return decision;
+    // Reported, never written; the next choice gets the lead.
+    rejected.push(decision.ownerId);
+    ctx.metrics.ownersRejected.inc({ why });
+    ctx.logger.warn(
+      { lead: leadKey(lead), ownerId: decision.ownerId, why },
+      'routed owner not usable in the CRM',
+    );
+    await ctx.handoffs.audit({
+      type: 'owner_invalid',
+      lead: leadKey(lead),
+      detail: { ownerId: decision.ownerId, why, ruleId: decision.ruleId },
+      at: ctx.now(),
+    });
+  }
+}
+
+function repName(ctx: JobContext, id: string): string {
+  return ctx.config.routing.reps.find((r) => r.id === id)?.name ?? `owner ${id}`;
+}
+
+/** When the rep must have acted: the SLA minutes for the trigger, counted in the rep's working hours. */
+export function slaDueAt(
+  ctx: JobContext,
+  trigger: Handoff['trigger'],
+  ownerId: string | null,
+  from: number,
+): number {
+  const { sla, routing } = ctx.config;
+  const hours = routing.reps.find((r) => r.id === ownerId)?.workingHours ?? sla.workingHours;
+  return addWorkingMinutes(from, sla.minutes[trigger], hours);
+}

@@ -1,0 +1,195 @@
+import type { FollowupJob } from '../src/queue/catalog.js';
+import type { JobContext } from '../src/queue/context.js';
+import { leadKey, type LeadRef } from '../src/domain/index.js';
+import { enqueueSlaCheck } from '../src/queue/queues.js';
+import { afterDisposition, planDisposition } from '../src/handoff/lifecycle.js';
+import type { HandoffRecord } from '../src/store/handoffs.js';
+import { assignOwner, slaDueAt } from './assign.js';
+
+export type FollowupResult =
+  { sla: 'stale' | 'met' | 'breached'; action?: string } | { disposition: string; reason?: string | null };
+
+export function processFollowup(ctx: JobContext, job: FollowupJob): Promise<FollowupResult> {
+  return job.kind === 'sla' ? checkSla(ctx, job.handoffId, job.round) : applyDisposition(ctx, job.lead);
+}
+
+/**
+ * At the SLA due time: did the rep act? Our record of the first action (from webhooks) is checked
+ * first, then the CRM (task completed, call or email logged). On a breach the configured action
+ * runs; each of its writes is recorded so a retried job neither counts the breach twice nor
+ * creates a second escalation task.
+ */
+async function checkSla(ctx: JobContext, handoffId: string, round: number): Promise<FollowupResult> {
+  const record = await ctx.handoffs.get(handoffId);
+  if (!record?.task) return { sla: 'stale' };
+  const { handoff } = record;
+  const [progress, state] = await Promise.all([
+    ctx.handoffs.progress(handoffId),
+    ctx.leads.get(handoff.lead),
+  ]);
+  // Recycled, disqualified or handed off again since: this clock no longer runs.
+  if (state.handoffId !== handoffId || state.status !== 'open') return { sla: 'stale' };
+  if (progress.actedAt) return { sla: 'met' };
+
+  const since = Number(progress.completedAt ?? handoff.decidedAt);
+  const activity = await ctx.connector.repActivity(handoff.lead, since, progress.task ?? null);
+  const ownerId = progress.ownerId ?? record.routing?.ownerId ?? null;
+  if (activity) {
+    await recordRepAction(ctx, record, activity.what, activity.at, since, ownerId);
+    return { sla: 'met' };
+  }
+
+  const now = ctx.now();
+  const policy = ctx.config.sla;
+  const action =
+    policy.onBreach === 'reassign' && round >= policy.maxReassignments ? 'notify' : policy.onBreach;
+  if (await ctx.handoffs.markOnce(handoffId, `breach.${round}`, String(now))) {
+    ctx.metrics.slaBreaches.inc({ action });
+    await ctx.handoffs.audit({
+      type: 'sla_breach',
+      handoffId,
+      lead: leadKey(handoff.lead),
+      detail: { ownerId, action, dueAt: record.task.dueAt, round },
+      at: now,
+    });
+    ctx.logger.warn({ lead: leadKey(handoff.lead), handoffId, ownerId, action }, 'SLA breached');
+  }
+
+  if (action === 'escalate') await escalate(ctx, record, round, ownerId);
+  if (action === 'reassign') await reassign(ctx, record, round, ownerId);
+  return { sla: 'breached', action };
+}
+
+async function escalate(ctx: JobContext, record: HandoffRecord, round: number, ownerId: string | null) {
+  const { handoff, task } = record;
+  const managerId = ctx.config.routing.reps.find((r) => r.id === ownerId)?.managerId;
+  if (!task || !managerId) {
+    ctx.logger.warn({ handoffId: handoff.id, ownerId }, 'SLA escalation: the rep has no manager configured');
+    return;
+  }
+  const field = `escalation.${round}` as const;
+  const progress = await ctx.handoffs.progress(handoff.id);
+  if (progress[field] && progress[field] !== 'started') return;
+  if (!progress[field]) await ctx.handoffs.mark(handoff.id, field, 'started');
+  const rep = ctx.config.routing.reps.find((r) => r.id === ownerId)?.name ?? ownerId ?? 'nobody';
+  const created = await ctx.connector.createRepTask(
+    handoff.lead,
+    `${handoff.id}.escalation.${round}`,
+    {
+      ...task,
+      subject: `SLA missed by ${rep}: ${task.subject}`,
+      ownerId: managerId,
+      dueAt: slaDueAt(ctx, handoff.trigger, managerId, ctx.now()),
+      body: task.body.replace(`Handoff ID: ${handoff.id}`, `Handoff ID: ${handoff.id}.escalation.${round}`),
+    },
+    progress[field] === 'started',
+  );
+  await ctx.handoffs.mark(handoff.id, field, created.id);
+}
+
+/** Routes the lead again without the reps who let it lapse, moves lead and task, and restarts the clock. */
+async function reassign(ctx: JobContext, record: HandoffRecord, round: number, ownerId: string | null) {
+  const { handoff } = record;
+  const progress = await ctx.handoffs.progress(handoff.id);
+  const exclude = [record.routing?.ownerId, ownerId].filter((id): id is string => !!id);
+  const { profile } = await ctx.timeline.profile(handoff.lead);
+  const decision = await assignOwner(ctx, handoff.lead, profile, exclude);
+  if (!decision.ownerId || decision.ownerId === ownerId) {
+    ctx.logger.warn({ handoffId: handoff.id, reason: decision.reason }, 'SLA reassignment found nobody else');
+    return;
+  }
+  await ctx.connector.reassign(handoff.lead, decision.ownerId, progress.task ?? null);
+  await ctx.handoffs.mark(handoff.id, 'ownerId', decision.ownerId);
+  const now = ctx.now();
+  await ctx.handoffs.audit({
+    type: 'reassign',
+    handoffId: handoff.id,
+    lead: leadKey(handoff.lead),
+    detail: {
+      from: ownerId,
+      ownerId: decision.ownerId,
+      ruleId: decision.ruleId,
+      reason: decision.reason,
+      round,
+    },
+    at: now,
+  });
+  const due = slaDueAt(ctx, handoff.trigger, decision.ownerId, now);
+  await enqueueSlaCheck(ctx.queues, handoff.id, round + 1, due - now);
+}
+
+/** Records the rep's first action on a handoff once, with the time it took. */
+export async function recordRepAction(
+  ctx: JobContext,
+  record: HandoffRecord,
+  what: string,
+  at: number,
+  since: number,
+  ownerId: string | null,
+): Promise<void> {
+  const { handoff } = record;
+  if (!(await ctx.handoffs.markOnce(handoff.id, 'actedAt', String(at)))) return;
+  await ctx.handoffs.mark(handoff.id, 'actedWhat', what);
+  const afterMs = Math.max(0, at - since);
+  ctx.metrics.timeToFirstAction.observe(afterMs / 1000);
+  await ctx.handoffs.audit({
+    type: 'rep_action',
+    handoffId: handoff.id,
+    lead: leadKey(handoff.lead),
+    detail: { ownerId, what, afterMs },
+    at,
+  });
+}
+
+/**
+ * A sales disposition: reads the lead's current status and reason code, runs the configured action
+ * in the CRM, then updates our lifecycle. An unknown reason code is reported (audit, metric, log)
+ * and nothing is done. The state remembers the last disposition applied, so a retried job or the
+ * echo of our own status write does not recycle twice.
+ */
+async function applyDisposition(ctx: JobContext, lead: LeadRef): Promise<FollowupResult> {
+  const { statusField, reasonField } = ctx.config.dispositions;
+  const [{ profile }, state] = await Promise.all([ctx.timeline.profile(lead), ctx.leads.get(lead)]);
+  const status = typeof profile[statusField] === 'string' ? profile[statusField] : '';
+  const reasonValue = profile[reasonField];
+  const reason = typeof reasonValue === 'string' && reasonValue !== '' ? reasonValue : null;
+  const plan = planDisposition(ctx.config.dispositions, status, reason);
+  if (plan.action === 'none') return { disposition: 'none' };
+
+  // Per handoff: the same status and reason after a later handoff is a new disposition.
+  const key = `${state.handoffId ?? '-'}:${status}:${reason ?? ''}`;
+  if (state.lastDisposition === key) return { disposition: 'already-applied', reason };
+  const now = ctx.now();
+  const ownerId = typeof profile.ownerId === 'string' ? profile.ownerId : null;
+  const detail = { status, reason, score: state.score?.total ?? null, ownerId, stage: state.stage };
+
+  if (plan.action === 'unknown') {
+    ctx.metrics.dispositions.inc({ action: 'unknown' });
+    ctx.logger.warn(
+      { lead: leadKey(lead), status, reason },
+      'disposition with an unknown reason code: nothing done',
+    );
+    await ctx.leads.put(lead, { ...state, lastDisposition: key });
+    await ctx.handoffs.audit({
+      type: 'disposition',
+      handoffId: state.handoffId,
+      lead: leadKey(lead),
+      detail: { ...detail, action: 'unknown' },
+      at: now,
+    });
+    return { disposition: 'unknown', reason };
+  }
+
+  await ctx.connector.applyDisposition(lead, plan.action);
+  await ctx.leads.put(lead, { ...afterDisposition(state, plan, now), lastDisposition: key });
+  ctx.metrics.dispositions.inc({ action: plan.action });
+  await ctx.handoffs.audit({
+    type: 'disposition',
+    handoffId: state.handoffId,
+    lead: leadKey(lead),
+    detail: { ...detail, action: plan.action },
+    at: now,
+  });
+  ctx.logger.info({ lead: leadKey(lead), status, reason, action: plan.action }, 'disposition applied');
+  return { disposition: plan.action, reason };
+}

@@ -1,0 +1,241 @@
+import type { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { HubSpotWebhookEvent } from '../../connectors/hubspot/webhook.js';
+import { processFollowup } from '../../jobs/followup.js';
+import type { Config } from '../../src/config/schema.js';
+import { enqueueIngest } from '../../src/queue/queues.js';
+import { FakeConnector } from '../helpers/fake-connector.js';
+import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
+import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
+
+const LEAD = { crm: 'hubspot', objectType: 'contact', id: '601' } as const;
+const KEY = 'hubspot.contact.601';
+const HANDOFF = 'hf.hubspot.contact.601.0.mql';
+const US_VP = { email: 'ada@acme.io', jobTitle: 'VP Sales', country: 'United States' };
+
+let seq = 0;
+function change(propertyName: string, propertyValue: string, occurredAt = Date.now()): HubSpotWebhookEvent {
+  return {
+    eventId: String(++seq),
+    portalId: '33',
+    objectId: LEAD.id,
+    occurredAt,
+    subscriptionType: 'contact.propertyChange',
+    propertyName,
+    propertyValue,
+  };
+}
+const demoRequest = () => change('recent_conversion_event_name', 'Demo request');
+
+describe('after the handoff: routing, rep task, SLA and dispositions (real Redis, fake CRM)', () => {
+  let redis: Redis;
+  let prefix: string;
+  let crm: FakeConnector;
+  let pipeline: Pipeline;
+  /** The clock the jobs see; the SLA checks are run by hand at chosen times. */
+  let clock: number | undefined;
+
+  async function start(adjust: (c: Config) => Config = (c) => c) {
+    pipeline = await startPipeline({
+      redis,
+      config: testConfig(prefix, adjust),
+      connector: crm,
+      now: () => clock ?? Date.now(),
+    });
+  }
+  const ingest = (events: HubSpotWebhookEvent[]) =>
+    enqueueIngest(pipeline.queues, { source: 'hubspot', receivedAt: Date.now(), events });
+  const progress = () => pipeline.ctx.handoffs.progress(HANDOFF);
+  const audit = async (type: string) =>
+    (await pipeline.ctx.handoffs.recentAudit(100)).filter((e) => e.type === type);
+  async function handedOff() {
+    await ingest([demoRequest()]);
+    await waitFor(async () => (await progress()).completedAt, { what: 'handoff written' });
+    return (await pipeline.ctx.handoffs.get(HANDOFF))!;
+  }
+  const sla = (round = 0) => processFollowup(pipeline.ctx, { kind: 'sla', handoffId: HANDOFF, round });
+
+  beforeEach(() => {
+    redis = testRedis();
+    prefix = uniquePrefix('followup');
+    crm = new FakeConnector();
+    crm.profiles.set(KEY, { ...US_VP });
+    clock = undefined;
+  });
+  afterEach(async () => {
+    await pipeline.close();
+    await cleanPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('routes the lead, writes the owner, creates one task due within the SLA, and starts the SLA clock', async () => {
+    await start();
+    const record = await handedOff();
+    // North America round robin: Ana (weight 2) or Ben.
+    expect(['101', '102']).toContain(record.routing?.ownerId);
+    expect(record.routing?.ruleId).toBe('north-america');
+    expect(crm.ownersOf.get(KEY)).toBe(record.routing?.ownerId);
+    expect(crm.tasks).toHaveLength(1);
+    expect(crm.tasks[0]).toMatchObject({ ownerId: record.routing?.ownerId, priority: 'HIGH', type: 'CALL' });
+    expect(crm.tasks[0]!.dueAt).toBe(record.task?.dueAt);
+    expect(crm.tasks[0]!.body).toContain(`Handoff ID: ${HANDOFF}`);
+    const job = await pipeline.queues.followup.getJob(`sla.${HANDOFF}.0`);
+    expect(job?.data).toEqual({ kind: 'sla', handoffId: HANDOFF, round: 0 });
+    expect(await job?.getState()).toBe('delayed');
+    const [decided] = await audit('handoff');
+    expect(decided?.detail).toMatchObject({ ownerId: record.routing?.ownerId, ruleId: 'north-america' });
+  });
+
+  it('a routed owner the CRM has deactivated is reported and never written', async () => {
+    crm.ownerList = crm.ownerList.map((o) =>
+      o.id === '101' || o.id === '102' ? { ...o, active: false } : o,
+    );
+    await start();
+    const record = await handedOff();
+    expect(record.routing).toMatchObject({ ownerId: '900', strategy: 'fallback' });
+    expect(crm.ownersOf.get(KEY)).toBe('900');
+    const invalid = await audit('owner_invalid');
+    expect(invalid.map((e) => e.detail.ownerId).sort()).toEqual(['101', '102']);
+    expect(invalid.every((e) => e.detail.why === 'deactivated')).toBe(true);
+  });
+
+  it('a lead status set by the rep is their first action: recorded once, and the SLA is met', async () => {
+    await start();
+    await handedOff();
+    await ingest([change('hs_lead_status', 'CONNECTED')]);
+    await waitFor(async () => (await progress()).actedAt, { what: 'first action' });
+    await ingest([change('hs_lead_status', 'IN_PROGRESS')]);
+    await waitFor(
+      async () => (await pipeline.ctx.timeline.profile(LEAD)).profile.leadStatus === 'IN_PROGRESS',
+    );
+    const actions = await audit('rep_action');
+    expect(actions).toHaveLength(1);
+    expect(actions[0]?.detail.what).toBe('leadStatus → CONNECTED');
+    expect(await sla()).toEqual({ sla: 'met' });
+    expect(await audit('sla_breach')).toHaveLength(0);
+  });
+
+  it('an action found in the CRM at the due time (task completed, call logged) meets the SLA', async () => {
+    await start();
+    const record = await handedOff();
+    crm.activity.set(KEY, { what: 'task completed', at: Date.now() + 1 });
+    clock = record.task!.dueAt + 1;
+    expect(await sla()).toEqual({ sla: 'met' });
+    expect((await progress()).actedWhat).toBe('task completed');
+  });
+
+  it('breach → notify: counted and audited once, even when the check runs twice', async () => {
+    await start((c) => ({ ...c, sla: { ...c.sla, onBreach: 'notify' } }));
+    const record = await handedOff();
+    clock = record.task!.dueAt + 1;
+    expect(await sla()).toEqual({ sla: 'breached', action: 'notify' });
+    expect(await sla()).toEqual({ sla: 'breached', action: 'notify' });
+    const breaches = await audit('sla_breach');
+    expect(breaches).toHaveLength(1);
+    expect(breaches[0]?.detail).toMatchObject({
+      ownerId: record.routing?.ownerId,
+      dueAt: record.task?.dueAt,
+    });
+    expect(crm.tasks).toHaveLength(1);
+  });
+
+  it('breach → escalate: one task for the rep’s manager, not two on a retry', async () => {
+    await start((c) => ({ ...c, sla: { ...c.sla, onBreach: 'escalate' } }));
+    const record = await handedOff();
+    clock = record.task!.dueAt + 1;
+    await sla();
+    await sla();
+    expect(crm.tasks).toHaveLength(2);
+    expect(crm.tasks[1]).toMatchObject({ ownerId: '900', key: `${HANDOFF}.escalation.0` });
+    expect(crm.tasks[1]!.subject).toMatch(/^SLA missed by (Ana Ruiz|Ben Okafor): /);
+  });
+
+  it('breach → reassign: another rep gets lead and task, a new clock starts; past the limit it only notifies', async () => {
+    await start((c) => ({ ...c, sla: { ...c.sla, onBreach: 'reassign', maxReassignments: 1 } }));
+    const record = await handedOff();
+    const first = record.routing!.ownerId!;
+    clock = record.task!.dueAt + 1;
+    expect(await sla()).toEqual({ sla: 'breached', action: 'reassign' });
+    const second = crm.ownersOf.get(KEY)!;
+    expect(['101', '102']).toContain(second);
+    expect(second).not.toBe(first);
+    expect(crm.tasks[0]?.ownerId).toBe(second);
+    expect((await progress()).ownerId).toBe(second);
+    const next = await pipeline.queues.followup.getJob(`sla.${HANDOFF}.1`);
+    expect(next?.data).toEqual({ kind: 'sla', handoffId: HANDOFF, round: 1 });
+    const [reassigned] = await audit('reassign');
+    expect(reassigned?.detail).toMatchObject({ from: first, ownerId: second });
+
+    expect(await sla(1)).toEqual({ sla: 'breached', action: 'notify' });
+    expect(crm.ownersOf.get(KEY)).toBe(second);
+  });
+
+  it('disposition with a mapped reason: recycle in the CRM, then a new cycle with hysteresis', async () => {
+    await start();
+    await handedOff();
+    await ingest([
+      change('hs_lead_status', 'UNQUALIFIED'),
+      change('leadflow_disposition_reason', 'no_budget'),
+    ]);
+    await waitFor(() => crm.dispositions.length === 1, { what: 'disposition written' });
+    const state = await waitFor(async () => {
+      const s = await pipeline.ctx.leads.get(LEAD);
+      return s.status === 'recycled' && s;
+    });
+    expect(state).toMatchObject({ stage: 'lead', cycle: 1, armed: false });
+    expect(crm.dispositions).toEqual([{ lead: KEY, action: 'recycle' }]);
+    const [disposition] = await audit('disposition');
+    expect(disposition?.detail).toMatchObject({
+      status: 'UNQUALIFIED',
+      reason: 'no_budget',
+      action: 'recycle',
+    });
+    // Replaying the same webhooks (or our own write's echo) does not recycle again.
+    await processFollowup(pipeline.ctx, { kind: 'disposition', lead: LEAD });
+    expect(crm.dispositions).toHaveLength(1);
+  });
+
+  it('an unknown reason code is reported and nothing is done', async () => {
+    await start();
+    await handedOff();
+    await ingest([
+      change('hs_lead_status', 'UNQUALIFIED'),
+      change('leadflow_disposition_reason', 'moon_phase'),
+    ]);
+    await waitFor(async () => (await audit('disposition')).length > 0, { what: 'disposition reported' });
+    const [reported] = await audit('disposition');
+    expect(reported?.detail).toMatchObject({ action: 'unknown', reason: 'moon_phase' });
+    expect(crm.dispositions).toHaveLength(0);
+    expect((await pipeline.ctx.leads.get(LEAD)).status).toBe('open');
+  });
+
+  it('disqualified: written to the CRM, and a later demo request is not handed off again', async () => {
+    await start();
+    await handedOff();
+    await ingest([
+      change('hs_lead_status', 'UNQUALIFIED'),
+      change('leadflow_disposition_reason', 'competitor'),
+    ]);
+    await waitFor(async () => (await pipeline.ctx.leads.get(LEAD)).status === 'disqualified');
+    expect(crm.dispositions).toEqual([{ lead: KEY, action: 'disqualify' }]);
+    await ingest([demoRequest()]);
+    await waitFor(async () => (await pipeline.ctx.leads.get(LEAD)).handledHandRaises.length === 2);
+    expect(crm.notes).toHaveLength(1);
+  });
+
+  it('a stage of opportunity or customer after the handoff counts as a conversion, once', async () => {
+    await start();
+    const record = await handedOff();
+    await ingest([
+      change('lifecyclestage', 'opportunity'),
+      change('lifecyclestage', 'customer', Date.now() + 1),
+    ]);
+    await waitFor(
+      async () => (await pipeline.ctx.timeline.profile(LEAD)).profile.lifecycleStage === 'customer',
+    );
+    const converted = await audit('converted');
+    expect(converted).toHaveLength(1);
+    expect(converted[0]?.detail).toEqual({ stage: 'opportunity', score: record.handoff.score.total });
+  });
+});
