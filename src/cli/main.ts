@@ -190,6 +190,23 @@ program
   );
 
 program
+  .command('report')
+  .description(
+    'speed to lead, SLA compliance per rep, conversion and disqualification by score band and reason, ' +
+      'handoffs per rep vs weight',
+  )
+  .option('--days <n>', 'only the last n days', (v) => z.coerce.number().int().positive().parse(v))
+  .option('--json', 'machine-readable output')
+  .action((opts: { days?: number; json?: boolean }) =>
+    withRedis(async ({ config, redis }) => {
+      const { readReport } = await import('../reports/read.js');
+      const { formatReport } = await import('../reports/index.js');
+      const report = await readReport(redis, config, opts.days);
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    }),
+  );
+
+program
   .command('backfill')
   .description("score the CRM's existing contacts (resumable: run it again to go on)")
   .option('--restart', 'start from the first contact, forgetting a saved position')

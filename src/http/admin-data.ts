@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { SCORE_BANDS } from '../domain/index.js';
+import { summarizeSpeed, type SpeedSummary } from '../reports/index.js';
 import { QueueName } from '../queue/catalog.js';
 import type { Queues } from '../queue/queues.js';
 import { HandoffStore, type AuditEntry } from '../store/handoffs.js';
@@ -27,38 +28,11 @@ export interface RecentHandoff {
   speedToLeadMs: number | null;
 }
 
-export interface SpeedSummary {
-  buckets: { label: string; count: number }[];
-  p50: number | null;
-  p95: number | null;
-  samples: number;
-}
-
 export interface Overview {
   queues: Record<QueueName, QueueCounts>;
   handoffs: RecentHandoff[];
   speedToLead: SpeedSummary;
   scoreDistribution: { band: string; leads: number }[];
-}
-
-const SPEED_BUCKETS: [string, number][] = [
-  ['< 1 s', 1_000],
-  ['1–5 s', 5_000],
-  ['5–30 s', 30_000],
-  ['30 s–5 min', 300_000],
-  ['> 5 min', Infinity],
-];
-
-/** Pure: histogram and percentiles (nearest rank) of speed-to-lead samples in ms. */
-export function summarizeSpeed(samples: number[]): SpeedSummary {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = (p: number) => (sorted.length ? sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]! : null);
-  const buckets = SPEED_BUCKETS.map(([label]) => ({ label, count: 0 }));
-  for (const ms of sorted) {
-    const i = SPEED_BUCKETS.findIndex(([, upper]) => ms < upper);
-    buckets[i]!.count++;
-  }
-  return { buckets, p50: rank(0.5), p95: rank(0.95), samples: sorted.length };
 }
 
 /** Pure: joins handoff decisions with the writeback that completed them. */

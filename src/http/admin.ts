@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { QueueName } from '../queue/catalog.js';
 import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from '../queue/dead-letters.js';
 import type { Queues } from '../queue/queues.js';
+import type { Config } from '../config/schema.js';
+import { readReport } from '../reports/read.js';
 import { readOverview } from './admin-data.js';
 import { secureEqual } from './secure-compare.js';
 
@@ -12,7 +14,7 @@ export interface AdminDeps {
   adminToken: string | undefined;
   redis: Redis;
   queues: Queues;
-  prefix: string;
+  config: Config;
 }
 
 // The dashboard is three static files next to this module (copied beside the compiled code too).
@@ -72,7 +74,16 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
   });
 
   r.get('/api/overview', async (_req, res) => {
-    res.json(await readOverview(deps.redis, deps.queues, deps.prefix));
+    res.json(await readOverview(deps.redis, deps.queues, deps.config.redis.prefix));
+  });
+
+  r.get('/api/report', async (req, res) => {
+    const days = z.coerce.number().int().positive().optional().safeParse(req.query.days);
+    if (!days.success) {
+      res.status(400).json({ error: 'days must be a positive whole number' });
+      return;
+    }
+    res.json(await readReport(deps.redis, deps.config, days.data));
   });
 
   r.get('/api/dead-letters', async (_req, res) => {

@@ -129,7 +129,7 @@ export function createApp(deps: AppDeps): express.Express {
       adminToken: deps.adminToken,
       redis: deps.redis,
       queues: deps.queues,
-      prefix: config.redis.prefix,
+      config,
     }),
   );
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminRouter } from '../../src/http/admin.js';
 import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
 import { seedAdminData } from '../helpers/admin-fixture.js';
+import { testConfig } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -32,7 +33,10 @@ describe.skipIf(!hasChromium)('admin dashboard in Chromium', () => {
       throw err;
     });
     await seedAdminData(redis, queues, prefix);
-    const app = express().use('/admin', createAdminRouter({ adminToken: TOKEN, redis, queues, prefix }));
+    const app = express().use(
+      '/admin',
+      createAdminRouter({ adminToken: TOKEN, redis, queues, config: testConfig(prefix) }),
+    );
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });

@@ -3,9 +3,10 @@ import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminRouter } from '../../src/http/admin.js';
-import { summarizeSpeed } from '../../src/http/admin-data.js';
+import { summarizeSpeed, type Report } from '../../src/reports/index.js';
 import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
 import { seedAdminData } from '../helpers/admin-fixture.js';
+import { testConfig } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 const TOKEN = 'admin-token-0123456789';
@@ -22,7 +23,10 @@ describe('/admin API', () => {
       throw err;
     });
     await seedAdminData(redis, queues, prefix);
-    app = express().use('/admin', createAdminRouter({ adminToken: TOKEN, redis, queues, prefix }));
+    app = express().use(
+      '/admin',
+      createAdminRouter({ adminToken: TOKEN, redis, queues, config: testConfig(prefix) }),
+    );
   });
   afterAll(async () => {
     await closeQueues(queues);
@@ -33,7 +37,10 @@ describe('/admin API', () => {
   const auth = { authorization: `Bearer ${TOKEN}` };
 
   it('is off without a token configured, and closed without the right one', async () => {
-    const off = express().use('/admin', createAdminRouter({ adminToken: undefined, redis, queues, prefix }));
+    const off = express().use(
+      '/admin',
+      createAdminRouter({ adminToken: undefined, redis, queues, config: testConfig(prefix) }),
+    );
     expect((await request(off).get('/admin/api/overview').set(auth)).status).toBe(503);
     expect((await request(app).get('/admin/api/overview')).status).toBe(401);
     expect((await request(app).get('/admin/api/overview').set('authorization', 'Bearer nope')).status).toBe(
@@ -111,6 +118,47 @@ describe('/admin API', () => {
     expect((await request(app).delete('/admin/api/dead-letters/writeback/hf.broken').set(auth)).status).toBe(
       404,
     );
+  });
+});
+
+describe('/admin/api/report', () => {
+  const prefix = uniquePrefix('report');
+  let redis: Redis;
+  let queues: Queues;
+  let app: express.Express;
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  beforeAll(async () => {
+    redis = testRedis();
+    queues = openQueues(redis, prefix, (err) => {
+      throw err;
+    });
+    await seedAdminData(redis, queues, prefix);
+    app = express().use(
+      '/admin',
+      createAdminRouter({ adminToken: TOKEN, redis, queues, config: testConfig(prefix) }),
+    );
+  });
+  afterAll(async () => {
+    await closeQueues(queues);
+    await cleanPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('reports from the audit log, by rep and by score band', async () => {
+    const res = await request(app).get('/admin/api/report?days=7').set(auth);
+    expect(res.status).toBe(200);
+    const body = res.body as Report;
+    expect(body.handoffs).toBe(3);
+    expect(body.speedToLead).toMatchObject({ p50: 2_300, samples: 3 });
+    expect(body.perRep.filter((r) => r.handoffs > 0).map((r) => [r.owner, r.handoffs])).toEqual([
+      ['Ana Ruiz', 1],
+      ['Ben Okafor', 1],
+      ['unassigned', 1],
+    ]);
+    expect(body.byScoreBand.find((b) => b.band === '80–100')?.handoffs).toBe(1);
+    expect((await request(app).get('/admin/api/report?days=soon').set(auth)).status).toBe(400);
+    expect((await request(app).get('/admin/api/report')).status).toBe(401);
   });
 });
 

@@ -1,0 +1,323 @@
+import { z } from 'zod';
+import type { Rep } from '../config/schema.js';
+import { table } from '../cli/format.js';
+import type { AuditEntry } from '../store/handoffs.js';
+
+export interface SpeedSummary {
+  buckets: { label: string; count: number }[];
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  samples: number;
+}
+
+const SPEED_BUCKETS: [string, number][] = [
+  ['< 1 s', 1_000],
+  ['1–5 s', 5_000],
+  ['5–30 s', 30_000],
+  ['30 s–5 min', 300_000],
+  ['> 5 min', Infinity],
+];
+
+/** Pure: histogram and percentiles (nearest rank) of speed-to-lead samples in ms. */
+export function summarizeSpeed(samples: number[]): SpeedSummary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const buckets = SPEED_BUCKETS.map(([label]) => ({ label, count: 0 }));
+  for (const ms of sorted) buckets[SPEED_BUCKETS.findIndex(([, upper]) => ms < upper)]!.count++;
+  return {
+    buckets,
+    p50: percentile(sorted, 0.5),
+    p95: percentile(sorted, 0.95),
+    p99: percentile(sorted, 0.99),
+    samples: sorted.length,
+  };
+}
+
+function percentile(sorted: number[], p: number): number | null {
+  return sorted.length ? sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]! : null;
+}
+
+// The parts of each audit entry the report relies on; entries that do not match are counted, not trusted.
+const Owner = z.string().nullable().optional();
+const Details = {
+  handoff: z.object({ score: z.number(), ownerId: Owner, stage: z.string(), trigger: z.string() }),
+  writeback: z.object({ speedToLeadMs: z.number() }),
+  rep_action: z.object({ afterMs: z.number(), ownerId: Owner }),
+  sla_breach: z.object({ ownerId: Owner }),
+  reassign: z.object({ ownerId: z.string() }),
+  disposition: z.object({ status: z.string(), reason: z.string().nullable(), action: z.string() }),
+  converted: z.object({ stage: z.unknown() }),
+};
+
+interface HandoffFacts {
+  lead: string;
+  score: number;
+  /** The owner now (reassignments move it). */
+  ownerId: string | null;
+  speedToLeadMs?: number;
+  /** The first rep action: who and how long after the handoff. */
+  action?: { ownerId: string; afterMs: number; onTime: boolean };
+  /** Owners who let this handoff's SLA lapse. */
+  breachedBy: Set<string>;
+  converted: boolean;
+  disposition?: string;
+}
+
+export interface Report {
+  period: { from: number | null; to: number | null };
+  handoffs: number;
+  speedToLead: SpeedSummary;
+  slaPerRep: {
+    owner: string;
+    handoffs: number;
+    acted: number;
+    breaches: number;
+    /** First actions in time / (those + SLA breaches), for the rep whose clock it was. */
+    compliancePct: number | null;
+    medianFirstActionMin: number | null;
+  }[];
+  byScoreBand: {
+    band: string;
+    handoffs: number;
+    converted: number;
+    disqualified: number;
+    recycled: number;
+    conversionPct: number | null;
+  }[];
+  byReason: { reason: string; count: number; actions: string[] }[];
+  /** Reason codes sales used that no rule maps: fix the config or the CRM picklist. */
+  unknownReasons: string[];
+  perRep: {
+    owner: string;
+    handoffs: number;
+    actualPct: number;
+    expectedPct: number | null;
+    diffPts: number | null;
+  }[];
+  /** Audit entries whose shape did not match and were left out. */
+  malformed: number;
+}
+
+export interface ReportOptions {
+  reps: readonly Pick<Rep, 'id' | 'name' | 'weight' | 'active'>[];
+  bands: readonly (readonly [number, number])[];
+  from?: number;
+  to?: number;
+}
+
+/**
+ * Pure. Speed to lead, SLA compliance per rep, conversion and disqualification by score band and
+ * by reason code, and each rep's share of handoffs against their weight, from the audit log.
+ */
+export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions): Report {
+  const inPeriod = entries.filter(
+    (e) => (opts.from === undefined || e.at >= opts.from) && (opts.to === undefined || e.at < opts.to),
+  );
+  const handoffs = new Map<string, HandoffFacts>();
+  const byLead = new Map<string, HandoffFacts>();
+  const reasons = new Map<string, { count: number; actions: Set<string> }>();
+  let malformed = 0;
+  const parse = <K extends keyof typeof Details>(type: K, e: AuditEntry) => {
+    const parsed = Details[type].safeParse(e.detail);
+    if (!parsed.success) malformed++;
+    return parsed.success ? (parsed.data as z.infer<(typeof Details)[K]>) : undefined;
+  };
+
+  // Oldest first, so decisions exist before what happens to them.
+  for (const e of [...inPeriod].sort((a, b) => a.at - b.at)) {
+    const facts = e.handoffId ? handoffs.get(e.handoffId) : undefined;
+    switch (e.type) {
+      case 'handoff': {
+        const d = parse('handoff', e);
+        if (!d || !e.handoffId) break;
+        const f: HandoffFacts = {
+          lead: e.lead ?? '',
+          score: d.score,
+          ownerId: d.ownerId ?? null,
+          breachedBy: new Set(),
+          converted: false,
+        };
+        handoffs.set(e.handoffId, f);
+        if (e.lead) byLead.set(e.lead, f);
+        break;
+      }
+      case 'writeback': {
+        const d = parse('writeback', e);
+        if (d && facts) facts.speedToLeadMs = d.speedToLeadMs;
+        break;
+      }
+      case 'rep_action': {
+        const d = parse('rep_action', e);
+        if (!d || !facts || facts.action) break;
+        const ownerId = d.ownerId ?? facts.ownerId ?? 'unassigned';
+        facts.action = { ownerId, afterMs: d.afterMs, onTime: !facts.breachedBy.has(ownerId) };
+        break;
+      }
+      case 'sla_breach': {
+        const d = parse('sla_breach', e);
+        if (d && facts && !facts.action) facts.breachedBy.add(d.ownerId ?? 'unassigned');
+        break;
+      }
+      case 'reassign': {
+        const d = parse('reassign', e);
+        if (d && facts) facts.ownerId = d.ownerId;
+        break;
+      }
+      case 'converted':
+        if (parse('converted', e) && facts) facts.converted = true;
+        break;
+      case 'disposition': {
+        const d = parse('disposition', e);
+        if (!d) break;
+        const target = facts ?? (e.lead ? byLead.get(e.lead) : undefined);
+        if (target) target.disposition = d.action;
+        const key = d.reason ?? '(no reason)';
+        const entry = reasons.get(key) ?? { count: 0, actions: new Set<string>() };
+        entry.count++;
+        entry.actions.add(d.action);
+        reasons.set(key, entry);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  const all = [...handoffs.values()];
+  const owners = [...new Set(all.map((f) => f.ownerId ?? 'unassigned'))].sort();
+  const name = (id: string) => opts.reps.find((r) => r.id === id)?.name ?? id;
+  const ofOwner = (id: string) => all.filter((f) => (f.ownerId ?? 'unassigned') === id);
+  const pct = (part: number, whole: number) => (whole ? Math.round((1000 * part) / whole) / 10 : null);
+
+  // SLA figures belong to the rep whose clock it was: a breach to who let it lapse, an action to who acted.
+  const slaOwners = [
+    ...new Set([
+      ...owners,
+      ...all.flatMap((f) => [...f.breachedBy, ...(f.action ? [f.action.ownerId] : [])]),
+    ]),
+  ].sort();
+  const slaPerRep = slaOwners.map((id) => {
+    const actions = all.flatMap((f) => (f.action?.ownerId === id ? [f.action] : []));
+    const breaches = all.filter((f) => f.breachedBy.has(id)).length;
+    const onTime = actions.filter((a) => a.onTime).length;
+    const median = percentile(
+      actions.map((a) => a.afterMs).sort((a, b) => a - b),
+      0.5,
+    );
+    return {
+      owner: name(id),
+      handoffs: ofOwner(id).length,
+      acted: actions.length,
+      breaches,
+      compliancePct: pct(onTime, onTime + breaches),
+      medianFirstActionMin: median === null ? null : Math.round(median / 60_000),
+    };
+  });
+
+  const byScoreBand = opts.bands.map(([lo, hi]) => {
+    const inBand = all.filter((f) => f.score >= lo && f.score <= hi);
+    const converted = inBand.filter((f) => f.converted).length;
+    return {
+      band: `${lo}–${hi}`,
+      handoffs: inBand.length,
+      converted,
+      disqualified: inBand.filter((f) => f.disposition === 'disqualify' || f.disposition === 'bad_data')
+        .length,
+      recycled: inBand.filter((f) => f.disposition === 'recycle').length,
+      conversionPct: pct(converted, inBand.length),
+    };
+  });
+
+  const weights = new Map(opts.reps.filter((r) => r.active).map((r) => [r.id, r.weight]));
+  const totalWeight = [...weights.values()].reduce((a, b) => a + b, 0);
+  const perRep = [...new Set([...weights.keys(), ...owners])].map((id) => {
+    const actualPct = pct(ofOwner(id).length, all.length) ?? 0;
+    const weight = weights.get(id);
+    const expectedPct = weight === undefined ? null : Math.round((1000 * weight) / totalWeight) / 10;
+    return {
+      owner: name(id),
+      handoffs: ofOwner(id).length,
+      actualPct,
+      expectedPct,
+      diffPts: expectedPct === null ? null : Math.round((actualPct - expectedPct) * 10) / 10,
+    };
+  });
+
+  const byReason = [...reasons]
+    .map(([reason, r]) => ({ reason, count: r.count, actions: [...r.actions].sort() }))
+    .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+  return {
+    period: { from: opts.from ?? null, to: opts.to ?? null },
+    handoffs: all.length,
+    speedToLead: summarizeSpeed(all.flatMap((f) => (f.speedToLeadMs === undefined ? [] : [f.speedToLeadMs]))),
+    slaPerRep,
+    byScoreBand,
+    byReason,
+    unknownReasons: byReason.filter((r) => r.actions.includes('unknown')).map((r) => r.reason),
+    perRep,
+    malformed,
+  };
+}
+
+/** The report as aligned plain-text tables. */
+export function formatReport(r: Report): string {
+  const n = (v: number | null, unit = '') => (v === null ? '—' : `${v}${unit}`);
+  const s = r.speedToLead;
+  return [
+    `${r.handoffs} handoffs` +
+      (r.period.from !== null ? ` since ${new Date(r.period.from).toISOString().slice(0, 16)}Z` : '') +
+      (r.malformed ? ` (${r.malformed} malformed audit entries left out)` : ''),
+    '',
+    `Speed to lead (webhook → all CRM writes): p50 ${n(s.p50, ' ms')}, p95 ${n(s.p95, ' ms')}, p99 ${n(s.p99, ' ms')} over ${s.samples}`,
+    table(
+      ['bucket', 'handoffs'],
+      s.buckets.map((b) => [b.label, String(b.count)]),
+    ),
+    'SLA per rep',
+    table(
+      ['rep', 'handoffs', 'acted', 'breaches', 'compliance', 'median first action'],
+      r.slaPerRep.map((x) => [
+        x.owner,
+        String(x.handoffs),
+        String(x.acted),
+        String(x.breaches),
+        n(x.compliancePct, '%'),
+        n(x.medianFirstActionMin, ' min'),
+      ]),
+    ),
+    'By score band',
+    table(
+      ['band', 'handoffs', 'converted', 'disqualified', 'recycled', 'conversion'],
+      r.byScoreBand.map((b) => [
+        b.band,
+        String(b.handoffs),
+        String(b.converted),
+        String(b.disqualified),
+        String(b.recycled),
+        n(b.conversionPct, '%'),
+      ]),
+    ),
+    'Dispositions by reason code',
+    table(
+      ['reason', 'count', 'action'],
+      r.byReason.map((x) => [x.reason, String(x.count), x.actions.join(', ')]),
+    ),
+    ...(r.unknownReasons.length
+      ? [
+          `Unmapped reason codes (nothing was done; add them to dispositions.reasons): ${r.unknownReasons.join(', ')}`,
+          '',
+        ]
+      : []),
+    'Handoffs per rep vs weight',
+    table(
+      ['rep', 'handoffs', 'actual', 'expected', 'diff'],
+      r.perRep.map((x) => [
+        x.owner,
+        String(x.handoffs),
+        `${x.actualPct}%`,
+        n(x.expectedPct, '%'),
+        x.diffPts === null ? '—' : `${x.diffPts > 0 ? '+' : ''}${x.diffPts} pts`,
+      ]),
+    ),
+  ].join('\n');
+}
