@@ -41,46 +41,20 @@ export type FollowupJob = z.infer<typeof FollowupJob>;
 export const QueueName = z.enum(['ingest', 'score', 'writeback', 'followup']);
 export type QueueName = z.infer<typeof QueueName>;
 
+/** Exponential backoff with jitter; finished jobs kept for inspection, failed ones as the dead-letter list. */
+function retried(attempts: number, delay: number) {
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay, jitter: 0.5 },
+    removeOnComplete: { count: 1000 },
+    removeOnFail: { count: 10_000 },
+  } as const;
+}
+
 export const QUEUES = {
-  ingest: {
-    name: 'ingest',
-    schema: IngestJob,
-    options: {
-      attempts: 10,
-      backoff: { type: 'exponential', delay: 250, jitter: 0.5 },
-      removeOnComplete: { count: 1000 },
-      removeOnFail: { count: 10_000 },
-    },
-  },
-  score: {
-    name: 'score',
-    schema: ScoreJob,
-    options: {
-      attempts: 8,
-      backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
-      removeOnComplete: { count: 1000 },
-      removeOnFail: { count: 10_000 },
-    },
-  },
-  writeback: {
-    name: 'writeback',
-    schema: WritebackJob,
-    options: {
-      // ~17 minutes of backoff in all: enough to ride out a CRM incident, short enough to surface in the DLQ.
-      attempts: 12,
-      backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
-      removeOnComplete: { count: 1000 },
-      removeOnFail: { count: 10_000 },
-    },
-  },
-  followup: {
-    name: 'followup',
-    schema: FollowupJob,
-    options: {
-      attempts: 12,
-      backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
-      removeOnComplete: { count: 1000 },
-      removeOnFail: { count: 10_000 },
-    },
-  },
+  ingest: { name: 'ingest', schema: IngestJob, options: retried(10, 250) },
+  score: { name: 'score', schema: ScoreJob, options: retried(8, 500) },
+  // ~17 minutes of backoff in all: enough to ride out a CRM incident, short enough to surface in the DLQ.
+  writeback: { name: 'writeback', schema: WritebackJob, options: retried(12, 500) },
+  followup: { name: 'followup', schema: FollowupJob, options: retried(12, 500) },
 } as const satisfies Record<QueueName, { name: string; schema: z.ZodType; options: JobsOptions }>;

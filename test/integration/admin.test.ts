@@ -119,31 +119,6 @@ describe('/admin API', () => {
       404,
     );
   });
-});
-
-describe('/admin/api/report', () => {
-  const prefix = uniquePrefix('report');
-  let redis: Redis;
-  let queues: Queues;
-  let app: express.Express;
-  const auth = { authorization: `Bearer ${TOKEN}` };
-
-  beforeAll(async () => {
-    redis = testRedis();
-    queues = openQueues(redis, prefix, (err) => {
-      throw err;
-    });
-    await seedAdminData(redis, queues, prefix);
-    app = express().use(
-      '/admin',
-      createAdminRouter({ adminToken: TOKEN, redis, queues, config: testConfig(prefix) }),
-    );
-  });
-  afterAll(async () => {
-    await closeQueues(queues);
-    await cleanPrefix(redis, prefix);
-    redis.disconnect();
-  });
 
   it('reports from the audit log, by rep and by score band', async () => {
     const res = await request(app).get('/admin/api/report?days=7').set(auth);
