@@ -21,7 +21,9 @@ export interface HubSpotConnectorConfig {
 /**
  * One client per process configuration (the SDK shares decorators process-wide). Its own retries
  * stay off: they ignore Retry-After and DAILY limits, and our queue classifies failures instead.
- * Keep-alive sockets save a TLS handshake per call, which is most of a handoff's latency.
+ * Keep-alive sockets would save a TLS handshake per call, but SDK 13.x never runs its client-level
+ * middleware, which is where it applies `httpAgent` (HubSpot/hubspot-api-nodejs#686, fixed in 14.0.1,
+ * which needs Node 22): the agent takes effect once we can move to 14.
  */
 export function createHubSpotConnector(config: HubSpotConnectorConfig): HubSpotConnector {
   const agentOptions = { keepAlive: true, maxSockets: 64 };
