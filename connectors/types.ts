@@ -1,4 +1,12 @@
-import type { Crm, LeadRef, Owner, Profile, Score } from '../src/domain/index.js';
+import type {
+  Crm,
+  EngagementEvent,
+  LeadRef,
+  Owner,
+  Profile,
+  ProfileChange,
+  Score,
+} from '../src/domain/index.js';
 import type { CrmError } from './errors.js';
 
 /** A score to store on a lead's CRM record. */
@@ -104,4 +112,17 @@ export interface CrmConnector {
   owners(): Promise<Owner[]>;
   /** Writes a sales disposition's outcome: recycle (stage back, verified), disqualify, unmarket, bad data. */
   applyDisposition(lead: LeadRef, action: DispositionWrite): Promise<void>;
+}
+
+/** What one page of a poll found, and how far the poll has read once the page is queued. */
+export interface PolledPage {
+  events: EngagementEvent[];
+  profile: ProfileChange[];
+  watermark: number;
+}
+
+/** Pulls what the CRM sends no webhooks for (email events, form submissions, missed changes). */
+export interface EngagementSource {
+  /** Reads what changed since `watermark` (ms), page by page; ids are stable, so a re-read page dedupes. */
+  poll(source: string, watermark: number, now: number): AsyncIterable<PolledPage>;
 }

@@ -1,5 +1,11 @@
 import { normalizeHubSpotEvents } from '../connectors/hubspot/webhook.js';
-import { leadKey, type LeadRef, type ProfileChange } from '../src/domain/index.js';
+import {
+  leadKey,
+  type EngagementEvent,
+  type LeadRef,
+  type NormalizedBatch,
+  type ProfileChange,
+} from '../src/domain/index.js';
 import { normalizeGenericEvents } from '../src/http/generic-webhook.js';
 import type { IngestJob } from '../src/queue/catalog.js';
 import type { JobContext } from '../src/queue/context.js';
@@ -26,7 +32,9 @@ export async function processIngest(
   const batch =
     job.source === 'hubspot'
       ? normalizeHubSpotEvents(job.events, ctx.config.hubspot)
-      : normalizeGenericEvents(job.batch);
+      : job.source === 'generic'
+        ? normalizeGenericEvents(job.batch)
+        : polled(job.events, job.profile);
   const changed = new Map<string, { lead: LeadRef; urgent: boolean }>();
   const touch = (lead: LeadRef, urgent: boolean) => {
     const key = leadKey(lead);
@@ -84,7 +92,8 @@ export async function processIngest(
   ctx.metrics.events.inc({ source: job.source, outcome: 'duplicate' }, duplicates);
   ctx.metrics.events.inc({ source: job.source, outcome: 'ignored' }, batch.ignored);
   const result = { recorded, duplicates, ignored: batch.ignored, rescored: changed.size };
-  ctx.logger.debug({ requestId: job.requestId, source: job.source, ...result }, 'delivery ingested');
+  const origin = job.source === 'poll' ? { poller: job.poller } : { requestId: job.requestId };
+  ctx.logger.debug({ ...origin, source: job.source, ...result }, 'delivery ingested');
   return result;
 }
 
@@ -142,4 +151,17 @@ async function followUp(ctx: JobContext, changes: ProfileChange[]): Promise<void
 async function forgetLead(ctx: JobContext, lead: LeadRef, why: string): Promise<void> {
   await Promise.all([ctx.timeline.forget(lead), ctx.leads.forget(lead)]);
   ctx.logger.info({ lead: leadKey(lead), why }, 'lead forgotten');
+}
+
+function polled(engagement: EngagementEvent[], profile: ProfileChange[]): NormalizedBatch {
+  const leads = new Map([...engagement, ...profile].map((item) => [leadKey(item.lead), item.lead]));
+  return {
+    engagement,
+    profile,
+    leads: [...leads.values()],
+    created: [],
+    deleted: [],
+    merged: [],
+    ignored: 0,
+  };
 }

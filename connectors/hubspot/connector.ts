@@ -1,4 +1,5 @@
 import type { Client } from '@hubspot/api-client';
+import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/notes/index.js';
 import { z } from 'zod';
 import type { HubSpotFields } from '../../src/config/schema.js';
@@ -61,6 +62,8 @@ export interface HubSpotConnectorOptions {
   onCall?: (call: CrmCallObservation) => void;
   /** OAuth apps: where access tokens come from (private apps pass a fixed token to the client). */
   oauth?: HubSpotOAuth;
+  /** HubSpot's separate search limit (5 per second per portal), shared like `budget`. */
+  searchBudget?: RateBudget;
 }
 
 export class HubSpotConnector implements CrmConnector {
@@ -71,6 +74,7 @@ export class HubSpotConnector implements CrmConnector {
   private readonly budget: RateBudget | undefined;
   private readonly onCall: ((call: CrmCallObservation) => void) | undefined;
   private readonly oauth: HubSpotOAuth | undefined;
+  private readonly searchBudget: RateBudget | undefined;
   private stageOrder: string[] | undefined;
   private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
 
@@ -81,6 +85,7 @@ export class HubSpotConnector implements CrmConnector {
     this.budget = opts.budget;
     this.onCall = opts.onCall;
     this.oauth = opts.oauth;
+    this.searchBudget = opts.searchBudget;
   }
 
   /**
@@ -454,6 +459,104 @@ export class HubSpotConnector implements CrmConnector {
     return owners;
   }
 
+  /**
+   * One page (≤ 200) of contacts modified at or after `since`, oldest first, with the mapped
+   * properties and their modification time. Paced by the separate search budget as well.
+   */
+  async searchModifiedContacts(since: number, after: string | undefined): Promise<ModifiedContactsPage> {
+    await this.searchBudget?.take();
+    const page = await this.call('contacts.search', 'search modified contacts', () =>
+      this.client.crm.contacts.searchApi.doSearch({
+        filterGroups: [
+          {
+            filters: [
+              { propertyName: 'lastmodifieddate', operator: FilterOperatorEnum.Gte, value: String(since) },
+            ],
+          },
+        ],
+        // The SDK types sorts as strings, but HubSpot wants objects and the SDK passes them through
+        // (HubSpot/hubspot-api-nodejs#559).
+        sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }] as unknown as string[],
+        properties: [...this.profileProperties(), 'lastmodifieddate'],
+        limit: SEARCH_PAGE,
+        after: after ?? '0',
+      }),
+    );
+    return {
+      contacts: page.results.map((c) => ({
+        lead: { crm: 'hubspot' as const, objectType: 'contact' as const, id: c.id },
+        profile: this.toProfile(c.properties),
+        modifiedAt: toMillis(c.properties.lastmodifieddate) ?? c.updatedAt.getTime(),
+      })),
+      next: page.paging?.next?.after,
+    };
+  }
+
+  /** Marketing email events in [since, until), one page at a time. */
+  async emailEvents(since: number, until: number, offset: string | undefined): Promise<EmailEventsPage> {
+    const query = new URLSearchParams({
+      startTimestamp: String(since),
+      endTimestamp: String(until),
+      limit: '1000',
+    });
+    if (offset) query.set('offset', offset);
+    const body = await this.callJson(
+      'email.events',
+      'read email events',
+      `/email/public/v1/events?${query.toString()}`,
+    );
+    const page = EmailEventsResponse.parse(body);
+    return { events: page.events, next: page.hasMore && page.offset ? page.offset : undefined };
+  }
+
+  /** Submissions of one form, newest first, one page (≤ 50) at a time. */
+  async formSubmissions(guid: string, after: string | undefined): Promise<FormSubmissionsPage> {
+    const query = new URLSearchParams({ limit: '50' });
+    if (after) query.set('after', after);
+    const body = await this.callJson(
+      'forms.submissions',
+      `read submissions of form ${guid}`,
+      `/form-integrations/v1/submissions/forms/${encodeURIComponent(guid)}?${query.toString()}`,
+    );
+    const page = FormSubmissionsResponse.parse(body);
+    return {
+      submissions: page.results.map((r) => ({
+        submittedAt: r.submittedAt,
+        pageUrl: r.pageUrl,
+        values: Object.fromEntries(r.values.map((v) => [v.name, v.value])),
+      })),
+      next: page.paging?.next?.after,
+    };
+  }
+
+  /** Contact ids of these email addresses (≤ 100 per call); unknown addresses are absent. */
+  async contactIdsByEmail(emails: string[]): Promise<Map<string, string>> {
+    const ids = new Map<string, string>();
+    for (let i = 0; i < emails.length; i += BATCH_MAX) {
+      const inputs = emails.slice(i, i + BATCH_MAX).map((id) => ({ id }));
+      const found = await this.call('contacts.batch_read', 'find contacts by email', () =>
+        this.client.crm.contacts.batchApi.read({
+          inputs,
+          idProperty: 'email',
+          properties: ['email'],
+          propertiesWithHistory: [],
+        }),
+      );
+      for (const c of found.results) if (c.properties.email) ids.set(c.properties.email.toLowerCase(), c.id);
+    }
+    return ids;
+  }
+
+  /** Endpoints the SDK has no typed API for, through its generic request. */
+  private callJson(endpoint: string, what: string, path: string): Promise<unknown> {
+    return this.call(endpoint, what, async () => {
+      const res = await this.client.apiRequest({ method: 'GET', path });
+      if (!res.ok)
+        throw Object.assign(new Error(await res.text()), { code: res.status, headers: headersOf(res) });
+      return res.json() as Promise<unknown>;
+    });
+  }
+
   /** Reads what `config check` compares with the config; each capability is probed with one read. */
   async portalFacts(): Promise<PortalFacts> {
     const probe = async <T>(scope: string, read: () => Promise<T>) => {
@@ -540,6 +643,55 @@ export class HubSpotConnector implements CrmConnector {
         ));
     }
   }
+}
+
+export interface ModifiedContactsPage {
+  contacts: { lead: LeadRef; profile: Profile; modifiedAt: number }[];
+  /** Cursor of the next page; HubSpot refuses cursors past 10,000 results, see SEARCH_RESULTS_MAX. */
+  next?: string;
+}
+
+/** HubSpot's search: at most 200 a page and 10,000 results a query. */
+const SEARCH_PAGE = 200;
+export const SEARCH_RESULTS_MAX = 10_000;
+
+const EmailEventsResponse = z.object({
+  events: z.array(
+    z.object({
+      id: z.string(),
+      type: z.string(),
+      recipient: z.string().optional(),
+      created: z.number(),
+      emailCampaignId: z.number().optional(),
+      url: z.string().optional(),
+    }),
+  ),
+  hasMore: z.boolean().default(false),
+  offset: z.string().optional(),
+});
+export type EmailEventsPage = { events: z.infer<typeof EmailEventsResponse>['events']; next?: string };
+
+const FormSubmissionsResponse = z.object({
+  results: z.array(
+    z.object({
+      submittedAt: z.number(),
+      pageUrl: z.string().optional(),
+      values: z.array(z.object({ name: z.string(), value: z.string() })),
+    }),
+  ),
+  paging: z.object({ next: z.object({ after: z.string() }).optional() }).optional(),
+});
+export interface FormSubmissionsPage {
+  submissions: { submittedAt: number; pageUrl?: string; values: Record<string, string> }[];
+  next?: string;
+}
+
+function headersOf(res: {
+  headers: { forEach(fn: (value: string, name: string) => void): void };
+}): Record<string, string> {
+  const out: Record<string, string> = {};
+  res.headers.forEach((value, name) => (out[name] = value));
+  return out;
 }
 
 function toContact(lead: LeadRef, associationTypeId: number) {

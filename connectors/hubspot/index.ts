@@ -15,6 +15,7 @@ export interface HubSpotConnectorConfig {
   fields: HubSpotFields;
   timeoutMs?: number;
   budget?: RateBudget;
+  searchBudget?: RateBudget;
   onCall?: (call: CrmCallObservation) => void;
 }
 
@@ -40,6 +41,7 @@ export function createHubSpotConnector(config: HubSpotConnectorConfig): HubSpotC
     fields: config.fields,
     timeoutMs: config.timeoutMs,
     budget: config.budget,
+    searchBudget: config.searchBudget,
     onCall: config.onCall,
     oauth: config.oauth,
   });

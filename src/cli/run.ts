@@ -3,13 +3,15 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
 import { HubSpotOAuth } from '../../connectors/hubspot/oauth.js';
+import { HubSpotPoller } from '../../connectors/hubspot/poller.js';
 import type { Env } from '../config/env.js';
 import type { Config } from '../config/schema.js';
 import { createApp } from '../http/app.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { createJobContext } from '../queue/context.js';
-import { closeQueues, openQueues } from '../queue/queues.js';
+import { PollJob } from '../queue/catalog.js';
+import { closeQueues, openQueues, type Queues } from '../queue/queues.js';
 import { startWorkers } from '../queue/workers.js';
 import { keys } from '../store/keys.js';
 import { RateBudget } from '../store/rate-budget.js';
@@ -93,6 +95,10 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
         max: config.hubspot.requestsPer10s,
         intervalMs: 10_000,
       }),
+      searchBudget: new RateBudget(redis, keys(config.redis.prefix).budget('hubspot-search'), {
+        max: config.hubspot.searchPerSecond,
+        intervalMs: 1_000,
+      }),
       onCall: ({ endpoint, outcome, seconds, budgetWaitSeconds }) => {
         metrics.crmRequests.inc({ crm: 'hubspot', endpoint, outcome });
         metrics.crmLatency.observe({ crm: 'hubspot', endpoint }, seconds);
@@ -100,7 +106,16 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       },
     });
     await connector.ensureSchema();
-    const ctx = createJobContext({ config, redis, queues, connector, logger, metrics });
+    const ctx = createJobContext({
+      config,
+      redis,
+      queues,
+      connector,
+      engagementSource: new HubSpotPoller(connector, config.hubspot.polling),
+      logger,
+      metrics,
+    });
+    await schedulePolls(queues, config);
     const started = startWorkers(ctx, { concurrency: env.WORKER_CONCURRENCY });
     workers = started;
     await Promise.all(started.map((w) => w.waitUntilReady()));
@@ -121,6 +136,20 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       logger.info('stopped');
     },
   };
+}
+
+/** One BullMQ job scheduler per configured poll source; sources taken out of the config stop. */
+async function schedulePolls(queues: Queues, config: Config): Promise<void> {
+  for (const source of PollJob.shape.source.options) {
+    const every = config.hubspot.polling[source]?.everySeconds;
+    if (every)
+      await queues.poll.upsertJobScheduler(
+        `poll.${source}`,
+        { every: every * 1000 },
+        { name: source, data: { source } },
+      );
+    else await queues.poll.removeJobScheduler(`poll.${source}`);
+  }
 }
 
 type HubSpotAuth = { accessToken: string } | { oauth: HubSpotOAuth };

@@ -327,6 +327,48 @@ export const Dispositions = z.strictObject({
 });
 export type Dispositions = z.infer<typeof Dispositions>;
 
+const Every = z.number().int().min(10).max(86_400);
+
+/**
+ * What HubSpot has no webhooks for, polled on an interval (seconds) from a watermark kept in Redis.
+ * A source without `everySeconds` is not polled.
+ */
+export const HubSpotPolling = z.strictObject({
+  /** Contacts modified since the watermark (search API): profile changes webhooks may have missed. */
+  contacts: z.strictObject({ everySeconds: Every }).optional(),
+  /** Marketing email events; each HubSpot type maps to one of our event types. */
+  emailEvents: z
+    .strictObject({
+      everySeconds: Every,
+      types: z
+        .partialRecord(z.enum(['OPEN', 'CLICK', 'BOUNCE', 'STATUSCHANGE', 'SPAMREPORT']), z.string().min(1))
+        .default({
+          OPEN: 'email_open',
+          CLICK: 'email_click',
+          BOUNCE: 'email_bounce',
+          STATUSCHANGE: 'email_unsubscribe',
+        }),
+    })
+    .optional(),
+  /** Submissions of these forms, with the submitted values kept for the handoff note. */
+  forms: z
+    .strictObject({
+      everySeconds: Every,
+      forms: z
+        .array(
+          z.strictObject({
+            guid: z.string().regex(/^[0-9a-f-]{8,64}$/i, 'a form GUID'),
+            name: z.string().min(1),
+            /** `form_submission`, or a hand-raise type such as `demo_request` for a demo form. */
+            event: z.string().min(1).default('form_submission'),
+          }),
+        )
+        .min(1),
+    })
+    .optional(),
+});
+export type HubSpotPolling = z.infer<typeof HubSpotPolling>;
+
 export const Config = z
   .strictObject({
     $schema: z.string().optional(),
@@ -409,8 +451,18 @@ export const Config = z
         requestsPer10s: z.number().int().min(1).max(100_000).default(100),
         /** Longest a single HubSpot call may take before it counts as a network failure and is retried. */
         timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+        /** HubSpot's separate limit on search requests (per second, per portal). */
+        searchPerSecond: z.number().int().min(1).max(100).default(5),
+        polling: HubSpotPolling.default({}),
       })
-      .default({ fields: HubSpotFields.parse({}), signals: [], requestsPer10s: 100, timeoutMs: 10_000 }),
+      .default({
+        fields: HubSpotFields.parse({}),
+        signals: [],
+        requestsPer10s: 100,
+        timeoutMs: 10_000,
+        searchPerSecond: 5,
+        polling: {},
+      }),
   })
   .superRefine((c, ctx) => {
     if (c.thresholds.sql < c.thresholds.mql)

@@ -1,7 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { HubSpotWebhookBatch } from '../../connectors/hubspot/webhook.js';
-import { LeadRef } from '../domain/index.js';
+import { EngagementEvent, LeadRef, ProfileChange } from '../domain/index.js';
 import { GenericEventBatch } from '../http/generic-webhook.js';
 
 /** Every queue and the shape of its jobs. Payloads are parsed again when a job runs: Redis is a boundary too. */
@@ -17,6 +17,14 @@ export const IngestJob = z.discriminatedUnion('source', [
     receivedAt: z.number(),
     requestId: z.string().optional(),
     batch: GenericEventBatch,
+  }),
+  /** A page a poller read, already in domain shape with stable ids (a re-read page dedupes). */
+  z.object({
+    source: z.literal('poll'),
+    receivedAt: z.number(),
+    poller: z.string(),
+    events: z.array(EngagementEvent).default([]),
+    profile: z.array(ProfileChange).default([]),
   }),
 ]);
 export type IngestJob = z.infer<typeof IngestJob>;
@@ -38,7 +46,10 @@ export const FollowupJob = z.discriminatedUnion('kind', [
 ]);
 export type FollowupJob = z.infer<typeof FollowupJob>;
 
-export const QueueName = z.enum(['ingest', 'score', 'writeback', 'followup']);
+export const PollJob = z.object({ source: z.enum(['contacts', 'emailEvents', 'forms']) });
+export type PollJob = z.infer<typeof PollJob>;
+
+export const QueueName = z.enum(['ingest', 'score', 'writeback', 'followup', 'poll']);
 export type QueueName = z.infer<typeof QueueName>;
 
 /** Exponential backoff with jitter; finished jobs kept for inspection, failed ones as the dead-letter list. */
@@ -57,4 +68,6 @@ export const QUEUES = {
   // ~17 minutes of backoff in all: enough to ride out a CRM incident, short enough to surface in the DLQ.
   writeback: { name: 'writeback', schema: WritebackJob, options: retried(12, 500) },
   followup: { name: 'followup', schema: FollowupJob, options: retried(12, 500) },
+  // A failed poll is simply done again by the next scheduled run, from the same watermark.
+  poll: { name: 'poll', schema: PollJob, options: retried(3, 1_000) },
 } as const satisfies Record<QueueName, { name: string; schema: z.ZodType; options: JobsOptions }>;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { CrmConnector } from '../../connectors/types.js';
+import type { CrmConnector, EngagementSource } from '../../connectors/types.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -9,6 +9,7 @@ import { PendingScores } from '../store/pending-scores.js';
 import { TimelineStore } from '../store/timeline.js';
 import type { Queues } from './queues.js';
 import { HandoffStore } from '../store/handoffs.js';
+import { Watermarks } from '../store/watermarks.js';
 
 /** Everything a job processor may touch. Built once per process; tests build their own. */
 export interface JobContext {
@@ -21,6 +22,9 @@ export interface JobContext {
   handoffs: HandoffStore;
   queues: Queues;
   connector: CrmConnector;
+  /** Pollers for what the CRM sends no webhooks for; absent when nothing is polled. */
+  engagementSource?: EngagementSource;
+  watermarks: Watermarks;
   logger: Logger;
   metrics: Metrics;
   now: () => number;
@@ -31,6 +35,7 @@ export function createJobContext(deps: {
   redis: Redis;
   queues: Queues;
   connector: CrmConnector;
+  engagementSource?: EngagementSource;
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
@@ -43,6 +48,7 @@ export function createJobContext(deps: {
     leads: new LeadStore(deps.redis, k),
     pendingScores: new PendingScores(deps.redis, k),
     handoffs: new HandoffStore(deps.redis, k),
+    watermarks: new Watermarks(deps.redis, k),
     now: deps.now ?? Date.now,
   };
 }

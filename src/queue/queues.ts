@@ -23,6 +23,7 @@ export function openQueues(connection: Redis, prefix: string, onError: (err: Err
     score: open('score'),
     writeback: open('writeback'),
     followup: open('followup'),
+    poll: open('poll'),
   };
 }
 

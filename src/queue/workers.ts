@@ -3,6 +3,7 @@ import { processIngest } from '../../jobs/ingest.js';
 import { processScore } from '../../jobs/score.js';
 import { PermanentJobError, processWriteback } from '../../jobs/writeback.js';
 import { processFollowup } from '../../jobs/followup.js';
+import { processPoll } from '../../jobs/poll.js';
 import { isCrmError } from '../../connectors/errors.js';
 import { LeadRef, leadKey } from '../domain/index.js';
 import { QUEUES, type QueueName } from './catalog.js';
@@ -15,10 +16,11 @@ const PROCESSORS = {
   score: (ctx: JobContext, data: unknown) => processScore(ctx, QUEUES.score.schema.parse(data)),
   writeback: (ctx: JobContext, data: unknown) => processWriteback(ctx, QUEUES.writeback.schema.parse(data)),
   followup: (ctx: JobContext, data: unknown) => processFollowup(ctx, QUEUES.followup.schema.parse(data)),
+  poll: (ctx: JobContext, data: unknown) => processPoll(ctx, QUEUES.poll.schema.parse(data)),
 } satisfies Record<QueueName, (ctx: JobContext, data: unknown, job: Job) => Promise<unknown>>;
 
 /** Queues whose jobs call the CRM. */
-const CRM_QUEUES: QueueName[] = ['score', 'writeback', 'followup'];
+const CRM_QUEUES: QueueName[] = ['score', 'writeback', 'followup', 'poll'];
 
 export interface WorkerOptions {
   concurrency: number;

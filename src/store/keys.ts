@@ -27,6 +27,8 @@ export function keys(prefix: string) {
     repAssigned: (period: string) => `${prefix}:routing:assigned:${period}`,
     /** Hash: company email domain → owner id, for account-owner routing. */
     accountOwners: `${prefix}:routing:accounts`,
+    /** String: how far a poller has read (ms timestamp), advanced only after what it read is queued. */
+    watermark: (poller: string) => `${prefix}:watermark:${poller}`,
     /** Hash: the CRM's current OAuth access and refresh tokens, shared by every process. */
     oauth: (crm: string) => `${prefix}:oauth:${crm}`,
     /** Hash: where an interrupted backfill resumes. */

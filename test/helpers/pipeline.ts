@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { CrmConnector } from '../../connectors/types.js';
+import type { CrmConnector, EngagementSource } from '../../connectors/types.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logger.js';
@@ -28,6 +28,7 @@ export async function startPipeline(opts: {
   redis: Redis;
   config: Config;
   connector: CrmConnector;
+  engagementSource?: EngagementSource;
   now?: () => number;
   workers?: boolean;
 }): Promise<Pipeline> {
@@ -40,6 +41,7 @@ export async function startPipeline(opts: {
     redis: opts.redis,
     queues,
     connector: opts.connector,
+    engagementSource: opts.engagementSource,
     logger: createLogger('silent'),
     metrics,
     now: opts.now,

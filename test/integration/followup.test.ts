@@ -88,15 +88,14 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
   });
 
   it('a routed owner the CRM has deactivated is reported and never written', async () => {
-    crm.ownerList = crm.ownerList.map((o) =>
-      o.id === '101' || o.id === '102' ? { ...o, active: false } : o,
-    );
+    const reps = ['101', '102', '103', '104'];
+    crm.ownerList = crm.ownerList.map((o) => (reps.includes(o.id) ? { ...o, active: false } : o));
     await start();
     const record = await handedOff();
     expect(record.routing).toMatchObject({ ownerId: '900', strategy: 'fallback' });
     expect(crm.ownersOf.get(KEY)).toBe('900');
     const invalid = await audit('owner_invalid');
-    expect(invalid.map((e) => e.detail.ownerId).sort()).toEqual(['101', '102']);
+    expect(invalid.map((e) => e.detail.ownerId).sort()).toEqual(reps);
     expect(invalid.every((e) => e.detail.why === 'deactivated')).toBe(true);
   });
 

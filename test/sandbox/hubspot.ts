@@ -100,6 +100,21 @@ export class HubSpotState {
   notes: StoredObject[] = [];
   tasks: StoredObject[] = [];
   owners: SandboxOwner[] = [];
+  /** Marketing email events, as GET /email/public/v1/events returns them. */
+  emailEvents: {
+    id: string;
+    type: string;
+    recipient: string;
+    created: number;
+    emailCampaignId?: number;
+    url?: string;
+  }[] = [];
+  /** Form GUID → its submissions. */
+  formSubmissions = new Map<
+    string,
+    { submittedAt: number; pageUrl?: string; values: { name: string; value: string }[] }[]
+  >();
+  searches = 0;
   /** OAuth app: when set, POST /oauth/v1/token refreshes tokens with these credentials. */
   oauth: { clientId: string; clientSecret: string; refreshToken: string; expiresIn: number } | undefined;
   /** Access tokens the sandbox answers 401 for (expired or revoked early). */
@@ -119,6 +134,9 @@ export class HubSpotState {
     this.owners = DEFAULT_OWNERS.map((o) => ({ ...o }));
     this.oauth = undefined;
     this.revokedTokens.clear();
+    this.emailEvents = [];
+    this.formSubmissions.clear();
+    this.searches = 0;
     for (const name of STANDARD_PROPERTIES) this.properties.set(name, definition(name, 'string', 'text'));
     this.properties.set('hs_lead_status', {
       ...definition('hs_lead_status', 'enumeration', 'radio'),
@@ -162,7 +180,23 @@ const BatchUpdateBody = z.object({
 const BatchReadBody = z.object({
   inputs: z.array(z.object({ id: z.string() })),
   properties: z.array(z.string()).default([]),
+  idProperty: z.string().optional(),
 });
+const SearchBody = z.object({
+  filterGroups: z.array(
+    z.object({
+      filters: z.array(z.object({ propertyName: z.string(), operator: z.string(), value: z.string() })),
+    }),
+  ),
+  sorts: z
+    .array(z.object({ propertyName: z.string(), direction: z.enum(['ASCENDING', 'DESCENDING']) }))
+    .default([]),
+  properties: z.array(z.string()).default([]),
+  limit: z.number().int().min(1).max(200).default(10),
+  after: z.string().default('0'),
+});
+/** HubSpot's search returns at most this many results per query, whatever the paging. */
+const SEARCH_CAP = 10_000;
 const PropertyCreateBody = z.object({
   name: z.string().min(1),
   label: z.string().min(1),
@@ -277,15 +311,22 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     if (!contact) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
     const values = stringify(properties);
     validateContactWrite(state, req.params.id, values);
-    Object.assign(contact, values);
+    Object.assign(contact, values, { lastmodifieddate: now() });
     res.json(view(req.params.id, contact, Object.keys(values)));
   });
 
   r.post('/crm/v3/objects/contacts/batch/read', (req, res) => {
     const body = parse(BatchReadBody, req.body);
+    const byEmail = body.idProperty === 'email';
+    const find = (key: string): [string, Properties] | undefined =>
+      byEmail
+        ? [...state.contacts].find(([, c]) => c.email?.toLowerCase() === key.toLowerCase())
+        : state.contacts.has(key)
+          ? [key, state.contacts.get(key)!]
+          : undefined;
     const results = body.inputs.flatMap(({ id }) => {
-      const contact = state.contacts.get(id);
-      return contact ? [view(id, contact, body.properties)] : [];
+      const found = find(id);
+      return found ? [view(found[0], found[1], body.properties)] : [];
     });
     res.json({ status: 'COMPLETE', results, startedAt: now(), completedAt: now() });
   });
@@ -299,7 +340,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     for (const input of present) validateContactWrite(state, input.id, stringify(input.properties));
     const results = present.map((input) => {
       const contact = state.contacts.get(input.id)!;
-      Object.assign(contact, stringify(input.properties));
+      Object.assign(contact, stringify(input.properties), { lastmodifieddate: now() });
       return view(input.id, contact, Object.keys(input.properties));
     });
     const base = { status: 'COMPLETE', results, startedAt: now(), completedAt: now() };
@@ -316,6 +357,57 @@ export function hubspotRouter(state: HubSpotState): express.Router {
         message: `Object not found.  objectId are usually numeric.`,
         context: { ids: [id] },
       })),
+    });
+  });
+
+  // Only what the contacts poller sends: one GTE filter on lastmodifieddate, sorted ascending.
+  r.post('/crm/v3/objects/contacts/search', (req, res) => {
+    const body = parse(SearchBody, req.body);
+    const filter = body.filterGroups[0]?.filters[0];
+    const since =
+      filter?.operator === 'GTE' && filter.propertyName === 'lastmodifieddate' ? Number(filter.value) : 0;
+    const matching = [...state.contacts]
+      .filter(([, c]) => Date.parse(c.lastmodifieddate ?? '') >= since)
+      .sort(
+        ([a, x], [b, y]) =>
+          Date.parse(x.lastmodifieddate!) - Date.parse(y.lastmodifieddate!) || Number(a) - Number(b),
+      );
+    const start = Number(body.after);
+    if (start + body.limit > SEARCH_CAP)
+      throw new HubSpotError(400, 'VALIDATION_ERROR', `paging is limited to ${SEARCH_CAP} results`);
+    const slice = matching.slice(start, start + body.limit);
+    state.searches++;
+    res.json({
+      total: matching.length,
+      results: slice.map(([id, c]) => ({ ...view(id, c, body.properties), updatedAt: c.lastmodifieddate })),
+      ...(start + body.limit < matching.length
+        ? { paging: { next: { after: String(start + body.limit) } } }
+        : {}),
+    });
+  });
+
+  r.get('/email/public/v1/events', (req, res) => {
+    const from = Number(req.query.startTimestamp ?? 0);
+    const to = Number(req.query.endTimestamp ?? Date.now());
+    const limit = Math.min(1000, Number(req.query.limit ?? 1000));
+    const offset = Number(req.query.offset ?? 0);
+    const events = state.emailEvents
+      .filter((e) => e.created >= from && e.created < to)
+      .sort((a, b) => b.created - a.created);
+    const page = events.slice(offset, offset + limit);
+    const more = offset + limit < events.length;
+    res.json({ events: page, hasMore: more, ...(more ? { offset: String(offset + limit) } : {}) });
+  });
+
+  r.get('/form-integrations/v1/submissions/forms/:guid', (req, res) => {
+    const all = state.formSubmissions.get(req.params.guid);
+    if (!all) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', `form ${req.params.guid} not found`);
+    const limit = Math.min(50, Number(req.query.limit ?? 20));
+    const start = typeof req.query.after === 'string' ? Number(req.query.after) : 0;
+    const newestFirst = [...all].sort((a, b) => b.submittedAt - a.submittedAt);
+    res.json({
+      results: newestFirst.slice(start, start + limit),
+      ...(start + limit < all.length ? { paging: { next: { after: String(start + limit) } } } : {}),
     });
   });
 

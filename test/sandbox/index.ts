@@ -61,7 +61,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const sockets = new Set<Socket>();
 
   const seedContacts = (contacts: { id: string; properties: Properties }[]) => {
-    for (const c of contacts) hubspot.contacts.set(c.id, { ...c.properties });
+    // HubSpot stamps every record with its last modification; the contacts poller searches on it.
+    for (const c of contacts)
+      hubspot.contacts.set(c.id, { lastmodifieddate: new Date().toISOString(), ...c.properties });
   };
 
   const app = express();

@@ -1,0 +1,139 @@
+import type { HubSpotPolling } from '../../src/config/schema.js';
+import type { EngagementEvent, LeadRef, ProfileChange } from '../../src/domain/index.js';
+import type { EngagementSource, PolledPage } from '../types.js';
+import { SEARCH_RESULTS_MAX, type HubSpotConnector } from './connector.js';
+
+/** HubSpot's reporting APIs settle late: each window starts this far before the last one ended. */
+export const POLL_OVERLAP_MS = 60_000;
+
+/**
+ * The HubSpot pollers: contacts modified since the watermark (search API, windows split below
+ * its 10,000-result cap), marketing email events, and submissions of the configured forms. Each
+ * page comes with the watermark that may be stored once it is queued; event ids are HubSpot's own,
+ * so a page read twice records nothing twice.
+ */
+export class HubSpotPoller implements EngagementSource {
+  constructor(
+    private readonly hubspot: HubSpotConnector,
+    private readonly polling: HubSpotPolling,
+  ) {}
+
+  poll(source: string, watermark: number, now: number): AsyncIterable<PolledPage> {
+    switch (source) {
+      case 'contacts':
+        return this.contacts(watermark);
+      case 'emailEvents':
+        return this.emailEvents(watermark, now);
+      case 'forms':
+        return this.forms(watermark, now);
+      default:
+        throw new Error(`unknown HubSpot poll source "${source}"`);
+    }
+  }
+
+  /** Oldest first, so the watermark is the newest modification of each queued page. */
+  private async *contacts(since: number): AsyncIterable<PolledPage> {
+    let windowStart = since;
+    let after: string | undefined;
+    let read = 0;
+    let watermark = since;
+    for (;;) {
+      const page = await this.hubspot.searchModifiedContacts(windowStart, after);
+      const profile: ProfileChange[] = page.contacts.flatMap(({ lead, profile: values, modifiedAt }) =>
+        Object.entries(values).map(([field, value]) => ({
+          id: `hubspot:poll:${lead.id}:${field}:${modifiedAt}`,
+          lead,
+          field,
+          value,
+          occurredAt: modifiedAt,
+          source: 'hubspot.poll',
+        })),
+      );
+      for (const c of page.contacts) watermark = Math.max(watermark, c.modifiedAt);
+      yield { events: [], profile, watermark };
+      read += page.contacts.length;
+      if (!page.next) return;
+      // Past 10,000 results HubSpot refuses the cursor: start a new query from the newest seen.
+      if (read + page.contacts.length >= SEARCH_RESULTS_MAX) {
+        if (watermark === windowStart)
+          throw new Error(
+            `more than ${SEARCH_RESULTS_MAX} contacts modified at the same millisecond ${windowStart}`,
+          );
+        windowStart = watermark;
+        after = undefined;
+        read = 0;
+      } else after = page.next;
+    }
+  }
+
+  /** The window [since, now) is read whole; the watermark moves only after its last page. */
+  private async *emailEvents(since: number, now: number): AsyncIterable<PolledPage> {
+    const types = this.polling.emailEvents?.types ?? {};
+    let offset: string | undefined;
+    do {
+      const page = await this.hubspot.emailEvents(since - POLL_OVERLAP_MS, now, offset);
+      const wanted = page.events.filter((e) => types[e.type as keyof typeof types] && e.recipient);
+      const leads = await this.leadsByEmail(wanted.map((e) => e.recipient!));
+      const events: EngagementEvent[] = wanted.flatMap((e) => {
+        const lead = leads.get(e.recipient!.toLowerCase());
+        if (!lead) return [];
+        const properties: EngagementEvent['properties'] = {};
+        if (e.url) properties.url = e.url;
+        if (e.emailCampaignId !== undefined) properties.campaign = String(e.emailCampaignId);
+        return [
+          {
+            id: `hubspot:email:${e.id}`,
+            lead,
+            type: types[e.type as keyof typeof types]!,
+            occurredAt: e.created,
+            source: 'hubspot.poll',
+            properties,
+          },
+        ];
+      });
+      offset = page.next;
+      yield { events, profile: [], watermark: offset ? since : now };
+    } while (offset);
+  }
+
+  /** Newest first per form, down to the watermark; the submitted values ride along for the note. */
+  private async *forms(since: number, now: number): AsyncIterable<PolledPage> {
+    const forms = this.polling.forms?.forms ?? [];
+    for (const [i, form] of forms.entries()) {
+      let after: string | undefined;
+      do {
+        const page = await this.hubspot.formSubmissions(form.guid, after);
+        const fresh = page.submissions.filter((s) => s.submittedAt > since - POLL_OVERLAP_MS);
+        const leads = await this.leadsByEmail(fresh.flatMap((s) => (s.values.email ? [s.values.email] : [])));
+        const events: EngagementEvent[] = fresh.flatMap((s) => {
+          const email = s.values.email?.toLowerCase();
+          const lead = email ? leads.get(email) : undefined;
+          if (!email || !lead) return [];
+          const answers = Object.fromEntries(Object.entries(s.values).filter(([name]) => name !== 'email'));
+          return [
+            {
+              id: `hubspot:form:${form.guid}:${s.submittedAt}:${email}`,
+              lead,
+              type: form.event,
+              occurredAt: s.submittedAt,
+              source: 'hubspot.poll',
+              properties: { form: form.name, ...(s.pageUrl ? { page: s.pageUrl } : {}), ...answers },
+            },
+          ];
+        });
+        // Older than the window: the rest of this form was read by an earlier poll.
+        after = fresh.length === page.submissions.length ? page.next : undefined;
+        const last = i === forms.length - 1 && !after;
+        yield { events, profile: [], watermark: last ? now : since };
+      } while (after);
+    }
+  }
+
+  private async leadsByEmail(emails: string[]): Promise<Map<string, LeadRef>> {
+    const unique = [...new Set(emails.map((e) => e.toLowerCase()))];
+    const ids = unique.length ? await this.hubspot.contactIdsByEmail(unique) : new Map<string, string>();
+    return new Map(
+      [...ids].map(([email, id]) => [email, { crm: 'hubspot' as const, objectType: 'contact' as const, id }]),
+    );
+  }
+}

@@ -1,0 +1,47 @@
+import type { PollJob } from '../src/queue/catalog.js';
+import type { JobContext } from '../src/queue/context.js';
+import { enqueueIngest } from '../src/queue/queues.js';
+import { PermanentJobError } from './writeback.js';
+
+export interface PollResult {
+  pages: number;
+  events: number;
+  profileChanges: number;
+  watermark: number;
+}
+
+/**
+ * One scheduled poll: reads what changed since the source's watermark and queues it for ingest, page
+ * by page, storing the page's watermark only once the page is queued. A failure or a 429 leaves the
+ * watermark where the last queued page put it; the next run reads from there, and what it reads
+ * twice carries the same ids, so nothing is recorded twice.
+ */
+export async function processPoll(ctx: JobContext, job: PollJob): Promise<PollResult> {
+  if (!ctx.engagementSource) throw new PermanentJobError('no CRM poller is configured in this process');
+  const poller = `${ctx.connector.crm}:${job.source}`;
+  const now = ctx.now();
+  const interval = ctx.config.hubspot.polling[job.source]?.everySeconds ?? 300;
+  // A first run looks back one interval; older history is the backfill's job.
+  let watermark = (await ctx.watermarks.get(poller)) ?? now - interval * 1000;
+  const result = { pages: 0, events: 0, profileChanges: 0, watermark };
+  for await (const page of ctx.engagementSource.poll(job.source, watermark, now)) {
+    if (page.events.length || page.profile.length)
+      await enqueueIngest(ctx.queues, {
+        source: 'poll',
+        receivedAt: ctx.now(),
+        poller,
+        events: page.events,
+        profile: page.profile,
+      });
+    if (page.watermark > watermark) await ctx.watermarks.advance(poller, (watermark = page.watermark));
+    result.pages++;
+    result.events += page.events.length;
+    result.profileChanges += page.profile.length;
+  }
+  ctx.metrics.events.inc(
+    { source: `poll.${job.source}`, outcome: 'read' },
+    result.events + result.profileChanges,
+  );
+  ctx.logger.debug({ poller, ...result, watermark }, 'poll done');
+  return { ...result, watermark };
+}
