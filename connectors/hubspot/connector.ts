@@ -529,6 +529,35 @@ export class HubSpotConnector implements CrmConnector {
     };
   }
 
+  /** Participations in one marketing event, one page at a time. */
+  async eventParticipations(
+    externalAccountId: string,
+    externalEventId: string,
+    after: string | undefined,
+  ): Promise<ParticipationsPage> {
+    const query = new URLSearchParams({ limit: '100' });
+    if (after) query.set('after', after);
+    const path =
+      `/marketing/v3/marketing-events/participations/${encodeURIComponent(externalAccountId)}/` +
+      `${encodeURIComponent(externalEventId)}/breakdown?${query.toString()}`;
+    const page = ParticipationsResponse.parse(
+      await this.callJson(
+        'marketing_events.participations',
+        `read participations of ${externalEventId}`,
+        path,
+      ),
+    );
+    return {
+      participations: page.results.map((r) => ({
+        id: r.id,
+        contactId: r.associations.contact.contactId,
+        state: r.properties.attendanceState,
+        occurredAt: r.properties.occurredAt,
+      })),
+      next: page.paging?.next?.after,
+    };
+  }
+
   /** Contact ids of these email addresses (≤ 100 per call); unknown addresses are absent. */
   async contactIdsByEmail(emails: string[]): Promise<Map<string, string>> {
     const ids = new Map<string, string>();
@@ -683,6 +712,21 @@ const FormSubmissionsResponse = z.object({
 });
 export interface FormSubmissionsPage {
   submissions: { submittedAt: number; pageUrl?: string; values: Record<string, string> }[];
+  next?: string;
+}
+
+const ParticipationsResponse = z.object({
+  results: z.array(
+    z.object({
+      id: z.string(),
+      associations: z.object({ contact: z.object({ contactId: z.string() }) }),
+      properties: z.object({ attendanceState: z.string(), occurredAt: z.number() }),
+    }),
+  ),
+  paging: z.object({ next: z.object({ after: z.string() }).optional() }).optional(),
+});
+export interface ParticipationsPage {
+  participations: { id: string; contactId: string; state: string; occurredAt: number }[];
   next?: string;
 }
 

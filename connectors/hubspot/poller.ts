@@ -8,7 +8,8 @@ export const POLL_OVERLAP_MS = 60_000;
 
 /**
  * The HubSpot pollers: contacts modified since the watermark (search API, windows split below
- * its 10,000-result cap), marketing email events, and submissions of the configured forms. Each
+ * its 10,000-result cap), marketing email events, submissions of the configured forms, and
+ * participations in the configured marketing events. Each
  * page comes with the watermark that may be stored once it is queued; event ids are HubSpot's own,
  * so a page read twice records nothing twice.
  */
@@ -26,6 +27,8 @@ export class HubSpotPoller implements EngagementSource {
         return this.emailEvents(watermark, now);
       case 'forms':
         return this.forms(watermark, now);
+      case 'marketingEvents':
+        return this.marketingEvents(watermark, now);
       default:
         throw new Error(`unknown HubSpot poll source "${source}"`);
     }
@@ -125,6 +128,39 @@ export class HubSpotPoller implements EngagementSource {
         after = fresh.length === page.submissions.length ? page.next : undefined;
         const last = i === forms.length - 1 && !after;
         yield { events, profile: [], watermark: last ? now : since };
+      } while (after);
+    }
+  }
+
+  /** Every participation of each configured event, kept if it happened since the watermark. */
+  private async *marketingEvents(since: number, now: number): AsyncIterable<PolledPage> {
+    const config = this.polling.marketingEvents;
+    const events = config?.events ?? [];
+    for (const [i, event] of events.entries()) {
+      let after: string | undefined;
+      do {
+        const page = await this.hubspot.eventParticipations(
+          event.externalAccountId,
+          event.externalEventId,
+          after,
+        );
+        const found: EngagementEvent[] = page.participations.flatMap((p) => {
+          const type = config?.states[p.state];
+          if (!type || p.occurredAt <= since - POLL_OVERLAP_MS) return [];
+          return [
+            {
+              id: `hubspot:participation:${p.id}:${p.state}`,
+              lead: { crm: 'hubspot' as const, objectType: 'contact' as const, id: p.contactId },
+              type,
+              occurredAt: p.occurredAt,
+              source: 'hubspot.poll',
+              properties: { webinar: event.name },
+            },
+          ];
+        });
+        after = page.next;
+        const last = i === events.length - 1 && !after;
+        yield { events: found, profile: [], watermark: last ? now : since };
       } while (after);
     }
   }

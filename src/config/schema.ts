@@ -366,6 +366,25 @@ export const HubSpotPolling = z.strictObject({
         .min(1),
     })
     .optional(),
+  /** Participations (registered, attended …) in these marketing events, e.g. webinars. */
+  marketingEvents: z
+    .strictObject({
+      everySeconds: Every,
+      events: z
+        .array(
+          z.strictObject({
+            externalAccountId: z.string().min(1),
+            externalEventId: z.string().min(1),
+            name: z.string().min(1),
+          }),
+        )
+        .min(1),
+      /** HubSpot attendance state → our event type; other states are skipped. */
+      states: z
+        .record(z.string().min(1), z.string().min(1))
+        .default({ ATTENDED: 'webinar_attended', REGISTERED: 'webinar_registered' }),
+    })
+    .optional(),
 });
 export type HubSpotPolling = z.infer<typeof HubSpotPolling>;
 

@@ -46,7 +46,7 @@ export const FollowupJob = z.discriminatedUnion('kind', [
 ]);
 export type FollowupJob = z.infer<typeof FollowupJob>;
 
-export const PollJob = z.object({ source: z.enum(['contacts', 'emailEvents', 'forms']) });
+export const PollJob = z.object({ source: z.enum(['contacts', 'emailEvents', 'forms', 'marketingEvents']) });
 export type PollJob = z.infer<typeof PollJob>;
 
 export const QueueName = z.enum(['ingest', 'score', 'writeback', 'followup', 'poll']);

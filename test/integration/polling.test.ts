@@ -4,6 +4,7 @@ import { CrmError } from '../../connectors/errors.js';
 import { createHubSpotConnector, type HubSpotConnector } from '../../connectors/hubspot/index.js';
 import { HubSpotPoller, POLL_OVERLAP_MS } from '../../connectors/hubspot/poller.js';
 import { processPoll } from '../../jobs/poll.js';
+import type { PollJob } from '../../src/queue/catalog.js';
 import type { Config } from '../../src/config/schema.js';
 import { LeadState } from '../../src/store/leads.js';
 import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
@@ -32,6 +33,11 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
           contacts: { everySeconds: 60 },
           emailEvents: { everySeconds: 300, types: { OPEN: 'email_open', CLICK: 'email_click' } },
           forms: { everySeconds: 300, forms: [{ guid: FORM, name: 'Talk to sales', event: 'demo_request' }] },
+          marketingEvents: {
+            everySeconds: 300,
+            events: [{ externalAccountId: 'zoom', externalEventId: 'w-1', name: 'Scoring masterclass' }],
+            states: { ATTENDED: 'webinar_attended', REGISTERED: 'webinar_registered' },
+          },
         },
       },
     }));
@@ -49,7 +55,7 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
       workers,
     });
   }
-  const poll = (source: 'contacts' | 'emailEvents' | 'forms') => processPoll(pipeline.ctx, { source });
+  const poll = (source: PollJob['source']) => processPoll(pipeline.ctx, { source });
   const watermark = (source: string) => pipeline.ctx.watermarks.get(`hubspot:${source}`);
 
   beforeEach(async () => {
@@ -197,5 +203,24 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
     const record = await pipeline.ctx.handoffs.get(state.handoffId!);
     expect(record?.handoff.trigger).toBe('hand_raise');
     expect(record?.note.text).toContain('Message: “We need routing by territory”');
+  });
+
+  it('marketing event participations since the watermark become webinar events', async () => {
+    await start();
+    sandbox.seedContacts([{ id: '9', properties: { email: 'linus@x.io' } }]);
+    await pipeline.ctx.watermarks.advance('hubspot:marketingEvents', now - HOUR);
+    sandbox.hubspot.participations.set('zoom/w-1', [
+      { id: 'p1', contactId: '9', state: 'REGISTERED', occurredAt: now - 2 * HOUR },
+      { id: 'p2', contactId: '9', state: 'ATTENDED', occurredAt: now - 10_000 },
+      { id: 'p3', contactId: '9', state: 'NO_SHOW', occurredAt: now - 9_000 },
+    ]);
+    expect(await poll('marketingEvents')).toMatchObject({ events: 1, watermark: now });
+    const entries = await waitFor(async () => {
+      const found = await pipeline.ctx.timeline.events(lead('9'), 0);
+      return found.length ? found : null;
+    });
+    expect(entries.map((x) => [x.e.id, x.e.type, x.e.properties])).toEqual([
+      ['hubspot:participation:p2:ATTENDED', 'webinar_attended', { webinar: 'Scoring masterclass' }],
+    ]);
   });
 });

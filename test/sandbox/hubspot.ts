@@ -115,6 +115,8 @@ export class HubSpotState {
     { submittedAt: number; pageUrl?: string; values: { name: string; value: string }[] }[]
   >();
   searches = 0;
+  /** `externalAccountId/externalEventId` → participations. */
+  participations = new Map<string, { id: string; contactId: string; state: string; occurredAt: number }[]>();
   /** OAuth app: when set, POST /oauth/v1/token refreshes tokens with these credentials. */
   oauth: { clientId: string; clientSecret: string; refreshToken: string; expiresIn: number } | undefined;
   /** Access tokens the sandbox answers 401 for (expired or revoked early). */
@@ -136,6 +138,7 @@ export class HubSpotState {
     this.revokedTokens.clear();
     this.emailEvents = [];
     this.formSubmissions.clear();
+    this.participations.clear();
     this.searches = 0;
     for (const name of STANDARD_PROPERTIES) this.properties.set(name, definition(name, 'string', 'text'));
     this.properties.set('hs_lead_status', {
@@ -397,6 +400,30 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     const page = events.slice(offset, offset + limit);
     const more = offset + limit < events.length;
     res.json({ events: page, hasMore: more, ...(more ? { offset: String(offset + limit) } : {}) });
+  });
+
+  r.get('/marketing/v3/marketing-events/participations/:account/:event/breakdown', (req, res) => {
+    const all = state.participations.get(`${req.params.account}/${req.params.event}`) ?? [];
+    const limit = Math.min(100, Number(req.query.limit ?? 10));
+    const start = typeof req.query.after === 'string' ? Number(req.query.after) : 0;
+    res.json({
+      total: all.length,
+      results: all.slice(start, start + limit).map((p) => ({
+        id: p.id,
+        createdAt: new Date(p.occurredAt).toISOString(),
+        associations: {
+          contact: { contactId: p.contactId, email: state.contacts.get(p.contactId)?.email ?? '' },
+          marketingEvent: {
+            marketingEventId: '1',
+            name: req.params.event,
+            externalAccountId: req.params.account,
+            externalEventId: req.params.event,
+          },
+        },
+        properties: { attendanceState: p.state, occurredAt: p.occurredAt },
+      })),
+      ...(start + limit < all.length ? { paging: { next: { after: String(start + limit) } } } : {}),
+    });
   });
 
   r.get('/form-integrations/v1/submissions/forms/:guid', (req, res) => {
