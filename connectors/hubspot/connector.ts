@@ -66,8 +66,16 @@ export interface HubSpotConnectorOptions {
   searchBudget?: RateBudget;
 }
 
+/**
+ * SDK 13.x applies the client's own middleware (its user agent, our keep-alive agent and rate-limit
+ * observer) only to calls that pass options of their own (HubSpot/hubspot-api-nodejs#686), so every
+ * call passes these. Typed per API module in the SDK, hence the cast.
+ */
+const SDK_CALL_OPTIONS = { middleware: [], middlewareMergeStrategy: 'append' } as never;
+
 export class HubSpotConnector implements CrmConnector {
   readonly crm = 'hubspot' as const;
+  private readonly sdk = SDK_CALL_OPTIONS;
   private readonly client: Client;
   private readonly fields: HubSpotFields;
   private readonly timeoutMs: number;
@@ -167,22 +175,28 @@ export class HubSpotConnector implements CrmConnector {
     ];
     for (const property of wanted) {
       const exists = await this.call('properties.get', `read property ${property.name}`, () =>
-        this.client.crm.properties.coreApi.getByName('contacts', property.name).then(
-          () => true,
-          (err: unknown) => {
-            if ((err as { code?: unknown }).code === 404) return false;
-            throw err;
-          },
-        ),
+        this.client.crm.properties.coreApi
+          .getByName('contacts', property.name, undefined, undefined, this.sdk)
+          .then(
+            () => true,
+            (err: unknown) => {
+              if ((err as { code?: unknown }).code === 404) return false;
+              throw err;
+            },
+          ),
       );
       if (exists) continue;
       await this.call('properties.create', `create property ${property.name}`, () =>
         this.client.crm.properties.coreApi
-          .create('contacts', {
-            ...property,
-            groupName: 'contactinformation',
-            description: 'Maintained by leadflow',
-          } as Parameters<Client['crm']['properties']['coreApi']['create']>[1])
+          .create(
+            'contacts',
+            {
+              ...property,
+              groupName: 'contactinformation',
+              description: 'Maintained by leadflow',
+            } as Parameters<Client['crm']['properties']['coreApi']['create']>[1],
+            this.sdk,
+          )
           .catch((err: unknown) => {
             // Another worker created it between our read and our create.
             if ((err as { code?: unknown }).code !== 409) throw err;
@@ -193,14 +207,30 @@ export class HubSpotConnector implements CrmConnector {
 
   async readProfile(lead: LeadRef): Promise<Profile> {
     const contact = await this.call('contacts.get', `read contact ${lead.id}`, () =>
-      this.client.crm.contacts.basicApi.getById(lead.id, this.profileProperties()),
+      this.client.crm.contacts.basicApi.getById(
+        lead.id,
+        this.profileProperties(),
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        this.sdk,
+      ),
     );
     return this.toProfile(contact.properties);
   }
 
   async listLeads(after: string | undefined, limit: number): Promise<LeadPage> {
     const page = await this.call('contacts.list', 'list contacts', () =>
-      this.client.crm.contacts.basicApi.getPage(Math.min(limit, 100), after, this.profileProperties()),
+      this.client.crm.contacts.basicApi.getPage(
+        Math.min(limit, 100),
+        after,
+        this.profileProperties(),
+        undefined,
+        undefined,
+        undefined,
+        this.sdk,
+      ),
     );
     return {
       leads: page.results.map((c) => ({
@@ -232,7 +262,7 @@ export class HubSpotConnector implements CrmConnector {
       const chunk = writes.slice(i, i + BATCH_MAX);
       const inputs = chunk.map((w) => ({ id: w.lead.id, properties: this.scoreProperties(w.score) }));
       const response = await this.call('contacts.batch_update', 'write scores', () =>
-        this.client.crm.contacts.batchApi.update({ inputs }),
+        this.client.crm.contacts.batchApi.update({ inputs }, this.sdk),
       );
       if (!('errors' in response) || !response.errors?.length) continue;
       // 207: some records failed. Map each error back to its leads by the ids in its context.
@@ -283,7 +313,7 @@ export class HubSpotConnector implements CrmConnector {
     if (ownerId) properties.hubspot_owner_id = ownerId;
     const write = () =>
       this.call('contacts.update', `hand over ${lead.id}`, () =>
-        this.client.crm.contacts.basicApi.update(lead.id, { properties }),
+        this.client.crm.contacts.basicApi.update(lead.id, { properties }, undefined, this.sdk),
       );
 
     // Already at or past the stage: sales has it, so neither stage nor owner is touched.
@@ -305,7 +335,15 @@ export class HubSpotConnector implements CrmConnector {
 
   private async readStage(lead: LeadRef): Promise<string> {
     const contact = await this.call('contacts.get', `read stage of ${lead.id}`, () =>
-      this.client.crm.contacts.basicApi.getById(lead.id, [this.fields.lifecycleStage]),
+      this.client.crm.contacts.basicApi.getById(
+        lead.id,
+        [this.fields.lifecycleStage],
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        this.sdk,
+      ),
     );
     return contact.properties[this.fields.lifecycleStage] ?? '';
   }
@@ -316,7 +354,13 @@ export class HubSpotConnector implements CrmConnector {
     const targets = Object.values(this.fields.stages);
     if (targets.every((t) => DEFAULT_STAGE_ORDER.includes(t))) return (this.stageOrder = DEFAULT_STAGE_ORDER);
     const property = await this.call('properties.get', 'read lifecycle stages', () =>
-      this.client.crm.properties.coreApi.getByName('contacts', this.fields.lifecycleStage),
+      this.client.crm.properties.coreApi.getByName(
+        'contacts',
+        this.fields.lifecycleStage,
+        undefined,
+        undefined,
+        this.sdk,
+      ),
     );
     this.stageOrder = [...property.options]
       .sort((a, b) => (a.displayOrder ?? 0) - (b.displayOrder ?? 0))
@@ -335,10 +379,13 @@ export class HubSpotConnector implements CrmConnector {
       if (existing) return { id: existing, created: false };
     }
     const note = await this.call('notes.create', `create note for ${lead.id}`, () =>
-      this.client.crm.objects.notes.basicApi.create({
-        properties: { hs_timestamp: new Date().toISOString(), hs_note_body: fitNoteBody(body, handoffId) },
-        associations: [toContact(lead, NOTE_TO_CONTACT)],
-      }),
+      this.client.crm.objects.notes.basicApi.create(
+        {
+          properties: { hs_timestamp: new Date().toISOString(), hs_note_body: fitNoteBody(body, handoffId) },
+          associations: [toContact(lead, NOTE_TO_CONTACT)],
+        },
+        this.sdk,
+      ),
     );
     return { id: note.id, created: true };
   }
@@ -358,10 +405,13 @@ export class HubSpotConnector implements CrmConnector {
     };
     if (task.ownerId) properties.hubspot_owner_id = task.ownerId;
     const created = await this.call('tasks.create', `create task for ${lead.id}`, () =>
-      this.client.crm.objects.tasks.basicApi.create({
-        properties,
-        associations: [toContact(lead, TASK_TO_CONTACT)],
-      }),
+      this.client.crm.objects.tasks.basicApi.create(
+        {
+          properties,
+          associations: [toContact(lead, TASK_TO_CONTACT)],
+        },
+        this.sdk,
+      ),
     );
     return { id: created.id, created: true };
   }
@@ -379,15 +429,15 @@ export class HubSpotConnector implements CrmConnector {
     let after: string | undefined;
     do {
       const page = await this.call('associations.list', `list ${kind} of ${lead.id}`, () =>
-        this.client.crm.associations.v4.basicApi.getPage('contacts', lead.id, kind, after, 500),
+        this.client.crm.associations.v4.basicApi.getPage('contacts', lead.id, kind, after, 500, this.sdk),
       );
       const inputs = page.results.map((r) => ({ id: String(r.toObjectId) }));
       if (inputs.length) {
         const body = { inputs, properties: [bodyProperty], propertiesWithHistory: [] };
         const found = await this.call(`${kind}.batch_read`, `read ${kind}`, () =>
           kind === 'notes'
-            ? this.client.crm.objects.notes.batchApi.read(body)
-            : this.client.crm.objects.tasks.batchApi.read(body),
+            ? this.client.crm.objects.notes.batchApi.read(body, undefined, this.sdk)
+            : this.client.crm.objects.tasks.batchApi.read(body, undefined, this.sdk),
         );
         const match = found.results.find((r) => containsMarker(r.properties[bodyProperty] ?? '', key));
         if (match) return match.id;
@@ -399,24 +449,50 @@ export class HubSpotConnector implements CrmConnector {
 
   async reassign(lead: LeadRef, ownerId: string, taskId: string | null): Promise<void> {
     await this.call('contacts.update', `reassign ${lead.id}`, () =>
-      this.client.crm.contacts.basicApi.update(lead.id, { properties: { hubspot_owner_id: ownerId } }),
+      this.client.crm.contacts.basicApi.update(
+        lead.id,
+        { properties: { hubspot_owner_id: ownerId } },
+        undefined,
+        this.sdk,
+      ),
     );
     if (taskId)
       await this.call('tasks.update', `reassign task ${taskId}`, () =>
-        this.client.crm.objects.tasks.basicApi.update(taskId, { properties: { hubspot_owner_id: ownerId } }),
+        this.client.crm.objects.tasks.basicApi.update(
+          taskId,
+          { properties: { hubspot_owner_id: ownerId } },
+          undefined,
+          this.sdk,
+        ),
       );
   }
 
   async repActivity(lead: LeadRef, since: number, taskId: string | null): Promise<RepActivity | null> {
     if (taskId) {
       const task = await this.call('tasks.get', `read task ${taskId}`, () =>
-        this.client.crm.objects.tasks.basicApi.getById(taskId, ['hs_task_status', 'hs_lastmodifieddate']),
+        this.client.crm.objects.tasks.basicApi.getById(
+          taskId,
+          ['hs_task_status', 'hs_lastmodifieddate'],
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          this.sdk,
+        ),
       );
       if (task.properties.hs_task_status === 'COMPLETED')
         return { what: 'task completed', at: toMillis(task.properties.hs_lastmodifieddate) ?? Date.now() };
     }
     const contact = await this.call('contacts.get', `read activity of ${lead.id}`, () =>
-      this.client.crm.contacts.basicApi.getById(lead.id, [...SALES_ACTIVITY_PROPERTIES, 'hs_lead_status']),
+      this.client.crm.contacts.basicApi.getById(
+        lead.id,
+        [...SALES_ACTIVITY_PROPERTIES, 'hs_lead_status'],
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        this.sdk,
+      ),
     );
     for (const property of SALES_ACTIVITY_PROPERTIES) {
       const at = toMillis(contact.properties[property]);
@@ -445,7 +521,7 @@ export class HubSpotConnector implements CrmConnector {
     let after: string | undefined;
     do {
       const page = await this.call('owners.list', 'list owners', () =>
-        this.client.crm.owners.ownersApi.getPage(undefined, after, 100, archived),
+        this.client.crm.owners.ownersApi.getPage(undefined, after, 100, archived, this.sdk),
       );
       for (const o of page.results)
         owners.push({
@@ -466,21 +542,24 @@ export class HubSpotConnector implements CrmConnector {
   async searchModifiedContacts(since: number, after: string | undefined): Promise<ModifiedContactsPage> {
     await this.searchBudget?.take();
     const page = await this.call('contacts.search', 'search modified contacts', () =>
-      this.client.crm.contacts.searchApi.doSearch({
-        filterGroups: [
-          {
-            filters: [
-              { propertyName: 'lastmodifieddate', operator: FilterOperatorEnum.Gte, value: String(since) },
-            ],
-          },
-        ],
-        // The SDK types sorts as strings, but HubSpot wants objects and the SDK passes them through
-        // (HubSpot/hubspot-api-nodejs#559).
-        sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }] as unknown as string[],
-        properties: [...this.profileProperties(), 'lastmodifieddate'],
-        limit: SEARCH_PAGE,
-        after: after ?? '0',
-      }),
+      this.client.crm.contacts.searchApi.doSearch(
+        {
+          filterGroups: [
+            {
+              filters: [
+                { propertyName: 'lastmodifieddate', operator: FilterOperatorEnum.Gte, value: String(since) },
+              ],
+            },
+          ],
+          // The SDK types sorts as strings, but HubSpot wants objects and the SDK passes them through
+          // (HubSpot/hubspot-api-nodejs#559).
+          sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }] as unknown as string[],
+          properties: [...this.profileProperties(), 'lastmodifieddate'],
+          limit: SEARCH_PAGE,
+          after: after ?? '0',
+        },
+        this.sdk,
+      ),
     );
     return {
       contacts: page.results.map((c) => ({
@@ -564,12 +643,16 @@ export class HubSpotConnector implements CrmConnector {
     for (let i = 0; i < emails.length; i += BATCH_MAX) {
       const inputs = emails.slice(i, i + BATCH_MAX).map((id) => ({ id }));
       const found = await this.call('contacts.batch_read', 'find contacts by email', () =>
-        this.client.crm.contacts.batchApi.read({
-          inputs,
-          idProperty: 'email',
-          properties: ['email'],
-          propertiesWithHistory: [],
-        }),
+        this.client.crm.contacts.batchApi.read(
+          {
+            inputs,
+            idProperty: 'email',
+            properties: ['email'],
+            propertiesWithHistory: [],
+          },
+          undefined,
+          this.sdk,
+        ),
       );
       for (const c of found.results) if (c.properties.email) ids.set(c.properties.email.toLowerCase(), c.id);
     }
@@ -605,12 +688,22 @@ export class HubSpotConnector implements CrmConnector {
       probe('crm.objects.contacts.read', () => this.listLeads(undefined, 1)),
       probe('crm.schemas.contacts.read', () =>
         this.call('properties.list', 'list contact properties', () =>
-          this.client.crm.properties.coreApi.getAll('contacts'),
+          this.client.crm.properties.coreApi.getAll('contacts', undefined, undefined, this.sdk),
         ),
       ),
       probe('crm.objects.owners.read', () => this.owners()),
       probe('crm.objects.contacts.read (notes)', () =>
-        this.call('notes.list', 'list notes', () => this.client.crm.objects.notes.basicApi.getPage(1)),
+        this.call('notes.list', 'list notes', () =>
+          this.client.crm.objects.notes.basicApi.getPage(
+            1,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            this.sdk,
+          ),
+        ),
       ),
     ]);
     return {
@@ -634,7 +727,7 @@ export class HubSpotConnector implements CrmConnector {
   async applyDisposition(lead: LeadRef, action: DispositionWrite): Promise<void> {
     const update = (properties: Record<string, string>, what: string) =>
       this.call('contacts.update', `${what} ${lead.id}`, () =>
-        this.client.crm.contacts.basicApi.update(lead.id, { properties }),
+        this.client.crm.contacts.basicApi.update(lead.id, { properties }, undefined, this.sdk),
       );
     const { stages, leadStatus, lifecycleStage } = this.fields;
     switch (action) {

@@ -22,9 +22,7 @@ export interface HubSpotConnectorConfig {
 /**
  * One client per process configuration (the SDK shares decorators process-wide). Its own retries
  * stay off: they ignore Retry-After and DAILY limits, and our queue classifies failures instead.
- * Keep-alive sockets would save a TLS handshake per call, but SDK 13.x never runs its client-level
- * middleware, which is where it applies `httpAgent` (HubSpot/hubspot-api-nodejs#686, fixed in 14.0.1,
- * which needs Node 22): the agent takes effect once we can move to 14.
+ * Keep-alive sockets save a TLS handshake per call, which is most of a handoff's latency.
  */
 export function createHubSpotConnector(config: HubSpotConnectorConfig): HubSpotConnector {
   const agentOptions = { keepAlive: true, maxSockets: 64 };
@@ -35,6 +33,7 @@ export function createHubSpotConnector(config: HubSpotConnectorConfig): HubSpotC
     httpAgent: config.basePath.startsWith('https:')
       ? new HttpsAgent(agentOptions)
       : new HttpAgent(agentOptions),
+    middleware: config.budget ? [observeRateLimit(config.budget)] : [],
   });
   return new HubSpotConnector({
     client,
@@ -45,6 +44,24 @@ export function createHubSpotConnector(config: HubSpotConnectorConfig): HubSpotC
     onCall: config.onCall,
     oauth: config.oauth,
   });
+}
+
+/**
+ * Other apps share the portal's limit, and HubSpot says in each answer how much of it is left: that
+ * count corrects the shared budget (search answers carry none).
+ */
+function observeRateLimit(budget: RateBudget) {
+  return {
+    pre: (context: unknown) => context,
+    post: (context: unknown) => {
+      const headers = (context as { headers?: Record<string, string> }).headers ?? {};
+      const remaining = headers['x-hubspot-ratelimit-remaining'];
+      // Best effort: a Redis hiccup here must not fail a CRM call that succeeded.
+      if (remaining !== undefined && /^\d+$/.test(remaining))
+        budget.observe(Number(remaining)).catch(() => undefined);
+      return context;
+    },
+  };
 }
 
 export { HubSpotConnector } from './connector.js';

@@ -1,6 +1,10 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
+import { HubSpotFields } from '../../src/config/schema.js';
 import { BUDGET_SAFETY_MS, RateBudget } from '../../src/store/rate-budget.js';
+import { waitFor } from '../helpers/wait.js';
+import { startSandbox } from '../sandbox/index.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 describe('RateBudget (shared token bucket in Redis)', () => {
@@ -57,5 +61,30 @@ describe('RateBudget (shared token bucket in Redis)', () => {
     expect(waited).toBeGreaterThanOrEqual(9_900 + BUDGET_SAFETY_MS);
     expect(waited).toBeLessThanOrEqual(10_000 + BUDGET_SAFETY_MS);
     expect(waits).toEqual([waited]);
+  });
+
+  it('learns from X-HubSpot-RateLimit-Remaining what other apps spent of the portal’s window', async () => {
+    const sandbox = await startSandbox({ rateLimit: { max: 100, intervalMs: 10_000 } });
+    try {
+      sandbox.seedContacts([{ id: '9', properties: { email: 'x@y.io' } }]);
+      // Another integration on the same portal uses 60 requests.
+      for (let i = 0; i < 60; i++)
+        await fetch(`${sandbox.url}/crm/v3/objects/contacts/9`, {
+          headers: { authorization: 'Bearer other-app' },
+        });
+      const key = `${prefix}:budget:header`;
+      const budget = new RateBudget(a, key, { max: 100, intervalMs: 10_000 });
+      const connector = createHubSpotConnector({
+        accessToken: 't',
+        basePath: sandbox.url,
+        fields: HubSpotFields.parse({}),
+        budget,
+      });
+      await connector.readProfile({ crm: 'hubspot', objectType: 'contact', id: '9' });
+      // Our one request plus the 60 HubSpot counted for the other app.
+      await waitFor(async () => (await a.llen(key)) === 61, { what: 'budget corrected' });
+    } finally {
+      await sandbox.close();
+    }
   });
 });
