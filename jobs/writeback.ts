@@ -2,7 +2,7 @@ import type { JobContext } from '../src/queue/context.js';
 import type { WritebackJob } from '../src/queue/catalog.js';
 import { leadKey, type LeadRef, type Score } from '../src/domain/index.js';
 import type { WritebackStep } from '../src/store/handoffs.js';
-import { enqueueScoreFlush, enqueueSlaCheck } from '../src/queue/queues.js';
+import { enqueueLeadScore, enqueueScoreFlush, enqueueSlaCheck } from '../src/queue/queues.js';
 import type { CrmError } from '../connectors/errors.js';
 import { classifyFailure } from '../src/queue/retry.js';
 
@@ -23,6 +23,11 @@ export async function processWriteback(
   job: WritebackJob,
 ): Promise<{ written: WritebackStep[] }> {
   if (job.kind === 'scores') return flushScores(ctx);
+  if (job.kind === 'lead-score') {
+    const { score } = await ctx.leads.get(job.lead);
+    if (score) await writeScore(ctx, job.lead, score);
+    return { written: score ? ['scores'] : [] };
+  }
 
   const record = await ctx.handoffs.get(job.handoffId);
   if (!record) throw new PermanentJobError(`handoff ${job.handoffId} has no record`);
@@ -114,7 +119,8 @@ export const SCORE_BATCH_SIZE = 100;
 
 /**
  * Writes one batch of pending score-only updates. Records the CRM rejected for good are dropped
- * from the pending set and logged to the audit trail; a transient failure keeps its records pending
+ * from the pending set, logged to the audit trail and retried alone, so the CRM's refusal lands in
+ * the dead-letter list where it can be replayed; a transient failure keeps its records pending
  * and fails the job, so the flush is retried with backoff (or paused on a rate limit).
  */
 async function flushScores(ctx: JobContext): Promise<{ written: WritebackStep[] }> {
@@ -138,6 +144,7 @@ async function flushScores(ctx: JobContext): Promise<{ written: WritebackStep[] 
         detail: { step: 'scores', reason: decision.reason },
         at: ctx.now(),
       });
+      await enqueueLeadScore(ctx.queues, failure.lead);
     } else {
       retry.add(leadKey(failure.lead));
       firstTransient ??= failure.error;

@@ -10,8 +10,7 @@ import { createApp } from '../http/app.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { createJobContext } from '../queue/context.js';
-import { PollJob } from '../queue/catalog.js';
-import { closeQueues, openQueues, type Queues } from '../queue/queues.js';
+import { closeQueues, openQueues, schedulePolls } from '../queue/queues.js';
 import { startWorkers } from '../queue/workers.js';
 import { keys } from '../store/keys.js';
 import { RateBudget } from '../store/rate-budget.js';
@@ -136,20 +135,6 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       logger.info('stopped');
     },
   };
-}
-
-/** One BullMQ job scheduler per configured poll source; sources taken out of the config stop. */
-async function schedulePolls(queues: Queues, config: Config): Promise<void> {
-  for (const source of PollJob.shape.source.options) {
-    const every = config.hubspot.polling[source]?.everySeconds;
-    if (every)
-      await queues.poll.upsertJobScheduler(
-        `poll.${source}`,
-        { every: every * 1000 },
-        { name: source, data: { source } },
-      );
-    else await queues.poll.removeJobScheduler(`poll.${source}`);
-  }
 }
 
 type HubSpotAuth = { accessToken: string } | { oauth: HubSpotOAuth };

@@ -36,6 +36,11 @@ export const WritebackJob = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('handoff'), handoffId: z.string().min(1) }),
   /** Writes a batch of pending score-only updates. */
   z.object({ kind: z.literal('scores') }),
+  /**
+   * One lead's score, alone: a record the CRM refused inside a batch. Refused again, it lands in the
+   * dead-letter list with the CRM's message, to be replayed once the cause is fixed.
+   */
+  z.object({ kind: z.literal('lead-score'), lead: LeadRef }),
 ]);
 export type WritebackJob = z.infer<typeof WritebackJob>;
 

@@ -2,7 +2,8 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { LeadRef } from '../domain/index.js';
 import { leadKey } from '../domain/index.js';
-import { QUEUES, type IngestJob, type QueueName } from './catalog.js';
+import type { Config } from '../config/schema.js';
+import { PollJob, QUEUES, type IngestJob, type QueueName } from './catalog.js';
 
 export type Queues = Record<QueueName, Queue>;
 
@@ -96,4 +97,27 @@ export async function enqueueDisposition(queues: Queues, lead: LeadRef, delayMs:
     { kind: 'disposition', lead },
     { delay: delayMs, deduplication: { id: `disposition.${leadKey(lead)}`, keepLastIfActive: true } },
   );
+}
+
+/** One lead's score written on its own; the job id keeps one such job per lead at a time. */
+export async function enqueueLeadScore(queues: Queues, lead: LeadRef): Promise<void> {
+  await queues.writeback.add(
+    'lead-score',
+    { kind: 'lead-score', lead },
+    { jobId: `lead-score.${leadKey(lead)}` },
+  );
+}
+
+/** One BullMQ job scheduler per configured poll source; sources taken out of the config stop. */
+export async function schedulePolls(queues: Queues, config: Config): Promise<void> {
+  for (const source of PollJob.shape.source.options) {
+    const every = config.hubspot.polling[source]?.everySeconds;
+    if (every)
+      await queues.poll.upsertJobScheduler(
+        `poll.${source}`,
+        { every: every * 1000 },
+        { name: source, data: { source } },
+      );
+    else await queues.poll.removeJobScheduler(`poll.${source}`);
+  }
 }

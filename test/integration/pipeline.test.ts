@@ -135,6 +135,12 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
         detail: { step: 'scores', reason: 'hubspot 400 VALIDATION_ERROR: bad value' },
       }),
     );
+    // Refused alone as well, it is a dead letter with HubSpot's message, ready to replay.
+    const failed = await waitFor(async () => (await queues.writeback.getFailed())[0], {
+      what: 'dead letter',
+    });
+    expect(failed.id).toBe('lead-score.hubspot.contact.1001');
+    expect(failed.failedReason).toBe('hubspot 400 VALIDATION_ERROR: bad value');
   });
 
   it('records a delivery HubSpot sends twice only once', async () => {

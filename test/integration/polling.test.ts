@@ -5,6 +5,7 @@ import { createHubSpotConnector, type HubSpotConnector } from '../../connectors/
 import { HubSpotPoller, POLL_OVERLAP_MS } from '../../connectors/hubspot/poller.js';
 import { processPoll } from '../../jobs/poll.js';
 import type { PollJob } from '../../src/queue/catalog.js';
+import { schedulePolls } from '../../src/queue/queues.js';
 import type { Config } from '../../src/config/schema.js';
 import { LeadState } from '../../src/store/leads.js';
 import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
@@ -222,5 +223,24 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
     expect(entries.map((x) => [x.e.id, x.e.type, x.e.properties])).toEqual([
       ['hubspot:participation:p2:ATTENDED', 'webinar_attended', { webinar: 'Scoring masterclass' }],
     ]);
+  });
+
+  it('one job scheduler per configured source; a source taken out of the config stops', async () => {
+    await start(false);
+    const { config } = pipeline.ctx;
+    await schedulePolls(pipeline.queues, config);
+    const every = async () =>
+      Object.fromEntries((await pipeline.queues.poll.getJobSchedulers()).map((j) => [j.key, j.every]));
+    expect(await every()).toEqual({
+      'poll.contacts': 60_000,
+      'poll.emailEvents': 300_000,
+      'poll.forms': 300_000,
+      'poll.marketingEvents': 300_000,
+    });
+    await schedulePolls(pipeline.queues, {
+      ...config,
+      hubspot: { ...config.hubspot, polling: { contacts: { everySeconds: 30 } } },
+    });
+    expect(await every()).toEqual({ 'poll.contacts': 30_000 });
   });
 });
