@@ -356,6 +356,59 @@ describe('HubSpot connector request shapes', () => {
     ]);
   });
 
+  it('polls modified contacts with one GTE filter, oldest first, 200 a page', async () => {
+    let body: unknown;
+    nock(BASE)
+      .post('/crm/v3/objects/contacts/search', (b) => {
+        body = b;
+        return true;
+      })
+      .reply(200, {
+        total: 1,
+        results: [object('5', { jobtitle: 'CTO', lastmodifieddate: '2026-11-24T10:00:00.000Z' })],
+        paging: { next: { after: '200' } },
+      });
+    const page = await connector().searchModifiedContacts(Date.UTC(2026, 10, 24, 9), undefined);
+    expect(body).toEqual({
+      filterGroups: [
+        {
+          filters: [
+            { propertyName: 'lastmodifieddate', operator: 'GTE', value: String(Date.UTC(2026, 10, 24, 9)) },
+          ],
+        },
+      ],
+      sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }],
+      properties: [...Object.values(fields.profile), 'lifecyclestage', 'lastmodifieddate'],
+      limit: 200,
+      after: '0',
+    });
+    expect(page).toEqual({
+      contacts: [{ lead: lead('5'), profile: { jobTitle: 'CTO' }, modifiedAt: Date.UTC(2026, 10, 24, 10) }],
+      next: '200',
+    });
+  });
+
+  it('reads email events and form submissions with the query HubSpot expects', async () => {
+    nock(BASE)
+      .get('/email/public/v1/events')
+      .query({ startTimestamp: '1000', endTimestamp: '2000', limit: '1000', offset: 'abc' })
+      .reply(200, {
+        events: [{ id: 'e', type: 'OPEN', recipient: 'a@b.io', created: 1500 }],
+        hasMore: false,
+      });
+    expect(await connector().emailEvents(1000, 2000, 'abc')).toEqual({
+      events: [{ id: 'e', type: 'OPEN', recipient: 'a@b.io', created: 1500 }],
+    });
+    nock(BASE)
+      .get('/form-integrations/v1/submissions/forms/0a1b2c3d')
+      .query({ limit: '50' })
+      .reply(200, { results: [{ submittedAt: 5, values: [{ name: 'email', value: 'a@b.io' }] }] });
+    expect(await connector().formSubmissions('0a1b2c3d', undefined)).toEqual({
+      submissions: [{ submittedAt: 5, pageUrl: undefined, values: { email: 'a@b.io' } }],
+      next: undefined,
+    });
+  });
+
   it('turns a 429 into a CrmError carrying the policy and the server wait', async () => {
     nock(BASE).post('/crm/v3/objects/contacts/batch/update').reply(
       429,
