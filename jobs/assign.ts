@@ -2,6 +2,7 @@ import type { JobContext } from '../src/queue/context.js';
 import { leadKey, type LeadRef, type Profile, type RoutingDecision } from '../src/domain/index.js';
 import type { Handoff } from '../src/domain/index.js';
 import { addWorkingMinutes } from '../src/handoff/sla.js';
+import { emailDomain } from '../src/routing/index.js';
 import { RoutingStore } from '../src/store/routing.js';
 
 /**
@@ -21,8 +22,12 @@ export async function assignOwner(
     const owner = owners.find((o) => o.id === id);
     return !owner ? 'unknown' : owner.active ? 'active' : 'deactivated';
   };
+  const store = new RoutingStore(ctx.redis, ctx.keys);
   const current = typeof profile.ownerId === 'string' ? profile.ownerId : '';
-  if (current && !exclude.includes(current) && status(current) === 'active')
+  if (current && !exclude.includes(current) && status(current) === 'active') {
+    // Their colleagues from the same company go to them too (account-owner rules).
+    const domain = emailDomain(profile.email);
+    if (domain) await store.rememberAccountOwner(domain, current);
     return {
       ownerId: current,
       ruleId: 'existing-owner',
@@ -30,8 +35,8 @@ export async function assignOwner(
       reason: `already owned by ${repName(ctx, current)} in the CRM`,
       skipped: [],
     };
+  }
 
-  const store = new RoutingStore(ctx.redis, ctx.keys);
   const rejected: string[] = [];
   for (;;) {
     const decision = await store.route({

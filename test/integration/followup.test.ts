@@ -4,6 +4,7 @@ import type { HubSpotWebhookEvent } from '../../connectors/hubspot/webhook.js';
 import { processFollowup } from '../../jobs/followup.js';
 import type { Config } from '../../src/config/schema.js';
 import { enqueueIngest } from '../../src/queue/queues.js';
+import { RoutingStore } from '../../src/store/routing.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
@@ -85,6 +86,18 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
     expect(await job?.getState()).toBe('delayed');
     const [decided] = await audit('handoff');
     expect(decided?.detail).toMatchObject({ ownerId: record.routing?.ownerId, ruleId: 'north-america' });
+  });
+
+  it('a lead its CRM owner already has stays with them, and so do colleagues from the same company', async () => {
+    crm.profiles.set(KEY, { ...US_VP, ownerId: '104' });
+    await start();
+    const record = await handedOff();
+    expect(record.routing).toMatchObject({
+      ownerId: '104',
+      ruleId: 'existing-owner',
+      strategy: 'account_owner',
+    });
+    expect(await new RoutingStore(redis, pipeline.ctx.keys).accountOwner('acme.io')).toBe('104');
   });
 
   it('a routed owner the CRM has deactivated is reported and never written', async () => {
