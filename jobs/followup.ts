@@ -55,9 +55,44 @@ async function checkSla(ctx: JobContext, handoffId: string, round: number): Prom
     ctx.logger.warn({ lead: leadKey(handoff.lead), handoffId, ownerId, action }, 'SLA breached');
   }
 
+  await notifyBreach(ctx, record, round, ownerId, action);
   if (action === 'escalate') await escalate(ctx, record, round, ownerId);
   if (action === 'reassign') await reassign(ctx, record, round, ownerId);
   return { sla: 'breached', action };
+}
+
+/**
+ * Posts the breach to `sla.notifyUrl` once per round: marked only after the endpoint accepted it,
+ * so a failed post fails the job and is tried again with it.
+ */
+async function notifyBreach(
+  ctx: JobContext,
+  record: HandoffRecord,
+  round: number,
+  ownerId: string | null,
+  action: string,
+): Promise<void> {
+  const url = ctx.config.sla.notifyUrl;
+  const field = `notified.${round}` as const;
+  if (!url || (await ctx.handoffs.progress(record.handoff.id))[field]) return;
+  const rep = ctx.config.routing.reps.find((r) => r.id === ownerId)?.name ?? ownerId ?? 'nobody';
+  const due = new Date(record.task?.dueAt ?? 0).toISOString();
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      text: `SLA missed: ${record.note.subject} — ${rep} had until ${due}; action: ${action}`,
+      handoffId: record.handoff.id,
+      lead: leadKey(record.handoff.lead),
+      ownerId,
+      dueAt: record.task?.dueAt ?? null,
+      action,
+      round,
+    }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok) throw new Error(`SLA notification to sla.notifyUrl answered ${res.status}`);
+  await ctx.handoffs.mark(record.handoff.id, field, String(ctx.now()));
 }
 
 async function escalate(ctx: JobContext, record: HandoffRecord, round: number, ownerId: string | null) {

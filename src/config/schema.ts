@@ -291,6 +291,11 @@ export const SlaPolicy = z.strictObject({
    */
   onBreach: z.enum(['notify', 'escalate', 'reassign']).default('notify'),
   maxReassignments: z.number().int().min(0).max(10).default(1),
+  /**
+   * Every breach is also POSTed here as JSON (a Slack or Teams incoming webhook, an alerting
+   * endpoint), whatever `onBreach` does besides.
+   */
+  notifyUrl: z.url().optional(),
   task: z
     .strictObject({
       priority: z.enum(['LOW', 'MEDIUM', 'HIGH']).default('HIGH'),

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HubSpotWebhookEvent } from '../../connectors/hubspot/webhook.js';
@@ -150,6 +152,36 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
       dueAt: record.task?.dueAt,
     });
     expect(crm.tasks).toHaveLength(1);
+  });
+
+  it('breach → a notification posted to sla.notifyUrl once, retried until it is accepted', async () => {
+    const received: Record<string, unknown>[] = [];
+    let refuse = 1;
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        if (refuse-- > 0) return void res.writeHead(503).end();
+        received.push(JSON.parse(body) as Record<string, unknown>);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hooks/sla`;
+    try {
+      await start((c) => ({ ...c, sla: { ...c.sla, onBreach: 'notify', notifyUrl: url } }));
+      const record = await handedOff();
+      clock = record.task!.dueAt + 1;
+      await expect(sla()).rejects.toThrow('answered 503');
+      expect(await sla()).toEqual({ sla: 'breached', action: 'notify' });
+      expect(await sla()).toEqual({ sla: 'breached', action: 'notify' });
+      expect(received).toHaveLength(1);
+      expect(received[0]).toMatchObject({ handoffId: HANDOFF, lead: KEY, action: 'notify', round: 0 });
+      expect(String(received[0]!.text)).toMatch(/^SLA missed: MQL: /);
+      expect(await audit('sla_breach')).toHaveLength(1);
+    } finally {
+      hook.close();
+    }
   });
 
   it('breach → escalate: one task for the rep’s manager, not two on a retry', async () => {
