@@ -133,6 +133,8 @@ async function decideHandoff(
     owner,
     slaDueAt: dueAt,
     timeZone: (rep?.workingHours ?? ctx.config.sla.workingHours).timeZone,
+    sections: ctx.config.handoffNote.sections,
+    timelineUrl: ctx.config.handoffNote.timelineUrl?.replace('{id}', encodeURIComponent(handoff.lead.id)),
   });
   return {
     handoff,

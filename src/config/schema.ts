@@ -409,6 +409,24 @@ export const Config = z
     thresholds: z.strictObject({ mql: Score100, sql: Score100 }),
     /** Event types that hand a lead off at once, whatever its score. */
     handRaise: z.array(z.string().min(1)).default(['demo_request']),
+    handoffNote: z
+      .strictObject({
+        /** Which sections the note shows, in order. */
+        sections: z
+          .array(z.enum(['who', 'where', 'what', 'when', 'why', 'score', 'source', 'next']))
+          .min(1)
+          .default(['who', 'where', 'what', 'when', 'why', 'score', 'source', 'next']),
+        /**
+         * Link to the lead's full timeline, `{id}` replaced by the CRM record id (e.g. HubSpot's
+         * `https://app.hubspot.com/contacts/<portal>/record/0-1/{id}`); without it the last events
+         * are appended to the note.
+         */
+        timelineUrl: z
+          .string()
+          .regex(/^https:\/\/\S+\{id\}\S*$/, 'an https URL with {id} where the record id goes')
+          .optional(),
+      })
+      .default({ sections: ['who', 'where', 'what', 'when', 'why', 'score', 'source', 'next'] }),
     lifecycle: z
       .strictObject({
         /**

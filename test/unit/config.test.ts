@@ -93,4 +93,30 @@ describe('env', () => {
       'HUBSPOT_BASE_URL: Invalid URL',
     ]);
   });
+
+  it('checks routing, SLA and note settings with their paths', () => {
+    const yaml = `
+thresholds: { mql: 50, sql: 80 }
+scoring: {}
+routing:
+  reps:
+    - { id: '1', name: Ana, workingHours: { timeZone: Mars/Olympus } }
+    - { id: '1', name: Ana again }
+  rules:
+    - { id: rr, strategy: round_robin }
+    - { id: west, strategy: round_robin, reps: ['1', '7'] }
+sla:
+  workingHours: { start: '18:00', end: '09:00' }
+handoffNote:
+  timelineUrl: https://crm.example/contacts/42
+`;
+    expect(problems(() => parseConfig(yaml))).toEqual([
+      'handoffNote.timelineUrl: an https URL with {id} where the record id goes',
+      'routing.reps[0].workingHours.timeZone: not an IANA time zone (e.g. "Europe/Berlin")',
+      'sla.workingHours.end: start must be before end',
+      'routing.reps[1].id: duplicate rep "1"',
+      'routing.rules[0].reps: round_robin needs reps',
+      'routing.rules[1].reps[1]: "7" is not in routing.reps',
+    ]);
+  });
 });
