@@ -122,34 +122,41 @@ async function escalate(ctx: JobContext, record: HandoffRecord, round: number, o
   await ctx.handoffs.mark(handoff.id, field, created.id);
 }
 
-/** Routes the lead again without the reps who let it lapse, moves lead and task, and restarts the clock. */
+/**
+ * Routes the lead again without the reps who let it lapse, moves lead and task, and restarts the
+ * clock. The new owner is recorded before the CRM writes, so a retried job moves the lead to the
+ * same rep instead of spending another round-robin turn.
+ */
 async function reassign(ctx: JobContext, record: HandoffRecord, round: number, ownerId: string | null) {
   const { handoff } = record;
+  const field = `reassigned.${round}` as const;
   const progress = await ctx.handoffs.progress(handoff.id);
-  const exclude = [record.routing?.ownerId, ownerId].filter((id): id is string => !!id);
-  const { profile } = await ctx.timeline.profile(handoff.lead);
-  const decision = await assignOwner(ctx, handoff.lead, profile, exclude);
-  if (!decision.ownerId || decision.ownerId === ownerId) {
-    ctx.logger.warn({ handoffId: handoff.id, reason: decision.reason }, 'SLA reassignment found nobody else');
-    return;
-  }
-  await ctx.connector.reassign(handoff.lead, decision.ownerId, progress.task ?? null);
-  await ctx.handoffs.mark(handoff.id, 'ownerId', decision.ownerId);
+  let next = progress[field];
   const now = ctx.now();
-  await ctx.handoffs.audit({
-    type: 'reassign',
-    handoffId: handoff.id,
-    lead: leadKey(handoff.lead),
-    detail: {
-      from: ownerId,
-      ownerId: decision.ownerId,
-      ruleId: decision.ruleId,
-      reason: decision.reason,
-      round,
-    },
-    at: now,
-  });
-  const due = slaDueAt(ctx, handoff.trigger, decision.ownerId, now);
+  if (!next) {
+    const exclude = [record.routing?.ownerId, ownerId].filter((id): id is string => !!id);
+    const { profile } = await ctx.timeline.profile(handoff.lead);
+    const decision = await assignOwner(ctx, handoff.lead, profile, exclude);
+    if (!decision.ownerId || decision.ownerId === ownerId) {
+      ctx.logger.warn(
+        { handoffId: handoff.id, reason: decision.reason },
+        'SLA reassignment found nobody else',
+      );
+      return;
+    }
+    next = decision.ownerId;
+    await ctx.handoffs.mark(handoff.id, field, next);
+    await ctx.handoffs.audit({
+      type: 'reassign',
+      handoffId: handoff.id,
+      lead: leadKey(handoff.lead),
+      detail: { from: ownerId, ownerId: next, ruleId: decision.ruleId, reason: decision.reason, round },
+      at: now,
+    });
+  }
+  await ctx.connector.reassign(handoff.lead, next, progress.task ?? null);
+  await ctx.handoffs.mark(handoff.id, 'ownerId', next);
+  const due = slaDueAt(ctx, handoff.trigger, next, now);
   await enqueueSlaCheck(ctx.queues, handoff.id, round + 1, due - now);
 }
 

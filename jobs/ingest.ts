@@ -77,9 +77,10 @@ export async function processIngest(
   }
   if (isRetry) for (const lead of batch.leads) touch(lead, false);
 
+  // On a retry, changes the first attempt recorded are followed up again (each step is idempotent).
   await followUp(
     ctx,
-    profile.filter((_, i) => profileResults[i]),
+    profile.filter((_, i) => profileResults[i] || isRetry),
   );
 
   const duplicates = engagement.length + profile.length - recorded;

@@ -21,8 +21,8 @@ export type WritebackStep = 'scores' | 'stage' | 'note' | 'task' | 'completedAt'
 /**
  * What the progress hash holds besides the writeback steps: the owner actually written (`ownerId`,
  * changed by reassignments), the first rep action (`actedAt`, `actedWhat`), a conversion
- * (`convertedAt`), and per SLA round its breach mark, notification and escalation task (`breach.N`,
- * `notified.N`, `escalation.N`).
+ * (`convertedAt`), and per SLA round its breach mark, notification, new owner and escalation task
+ * (`breach.N`, `notified.N`, `reassigned.N`, `escalation.N`).
  */
 export type ProgressField =
   | WritebackStep
@@ -32,6 +32,7 @@ export type ProgressField =
   | 'convertedAt'
   | `breach.${number}`
   | `notified.${number}`
+  | `reassigned.${number}`
   | `escalation.${number}`;
 
 export type AuditType =

@@ -200,8 +200,13 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
     const record = await handedOff();
     const first = record.routing!.ownerId!;
     clock = record.task!.dueAt + 1;
+    // The CRM write fails once: the retry moves the lead to the same rep, not to a third one.
+    crm.failNext('reassign', { status: 503, message: 'unavailable' });
+    await expect(sla()).rejects.toThrow('unavailable');
     expect(await sla()).toEqual({ sla: 'breached', action: 'reassign' });
     const second = crm.ownersOf.get(KEY)!;
+    expect((await progress())['reassigned.0']).toBe(second);
+    expect(await audit('reassign')).toHaveLength(1);
     expect(['101', '102']).toContain(second);
     expect(second).not.toBe(first);
     expect(crm.tasks[0]?.ownerId).toBe(second);
