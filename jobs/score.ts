@@ -57,40 +57,8 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
     const record = saved ?? (await decideHandoff(ctx, handoff, profile, events));
     if (!saved) await ctx.handoffs.save(record);
     await enqueueHandoffWriteback(ctx.queues, handoff.id);
-    const routing = record.routing;
-    await ctx.handoffs.audit({
-      type: 'handoff',
-      handoffId: handoff.id,
-      lead: leadKey(lead),
-      detail: {
-        stage: handoff.stage,
-        trigger: handoff.trigger,
-        score: score.total,
-        breakdown: score.breakdown,
-        receivedAt: handoff.receivedAt,
-        ownerId: routing?.ownerId ?? null,
-        ruleId: routing?.ruleId ?? null,
-        routing: routing?.reason,
-        skipped: routing?.skipped,
-      },
-      at: now,
-    });
-    ctx.metrics.handoffs.inc({
-      stage: handoff.stage,
-      trigger: handoff.trigger,
-      owner: routing?.ownerId ?? 'unassigned',
-    });
-    ctx.logger.info(
-      {
-        lead: leadKey(lead),
-        handoffId: handoff.id,
-        stage: handoff.stage,
-        trigger: handoff.trigger,
-        score: score.total,
-        ownerId: routing?.ownerId,
-      },
-      'handoff decided',
-    );
+    // Once per handoff, however often a retry passes here.
+    if (await ctx.handoffs.markOnce(handoff.id, 'audited', String(now))) await recordDecision(ctx, record);
     await ctx.leads.put(lead, decision.state);
   } else {
     // Saved before it is marked pending: a flush reads the score from here, and one running
@@ -149,4 +117,42 @@ async function decideHandoff(
       type: ctx.config.sla.task.type,
     },
   };
+}
+
+/** The decision, its score breakdown and routing reason into the audit log, metrics and logs. */
+async function recordDecision(ctx: JobContext, { handoff, routing }: HandoffRecord): Promise<void> {
+  const lead = leadKey(handoff.lead);
+  await ctx.handoffs.audit({
+    type: 'handoff',
+    handoffId: handoff.id,
+    lead,
+    detail: {
+      stage: handoff.stage,
+      trigger: handoff.trigger,
+      score: handoff.score.total,
+      breakdown: handoff.score.breakdown,
+      receivedAt: handoff.receivedAt,
+      ownerId: routing?.ownerId ?? null,
+      ruleId: routing?.ruleId ?? null,
+      routing: routing?.reason,
+      skipped: routing?.skipped,
+    },
+    at: handoff.decidedAt,
+  });
+  ctx.metrics.handoffs.inc({
+    stage: handoff.stage,
+    trigger: handoff.trigger,
+    owner: routing?.ownerId ?? 'unassigned',
+  });
+  ctx.logger.info(
+    {
+      lead,
+      handoffId: handoff.id,
+      stage: handoff.stage,
+      trigger: handoff.trigger,
+      score: handoff.score.total,
+      ownerId: routing?.ownerId,
+    },
+    'handoff decided',
+  );
 }

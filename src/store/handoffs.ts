@@ -19,10 +19,11 @@ export interface HandoffRecord {
 export type WritebackStep = 'scores' | 'stage' | 'note' | 'task' | 'completedAt';
 
 /**
- * What the progress hash holds besides the writeback steps: the owner actually written (`ownerId`,
- * changed by reassignments), the first rep action (`actedAt`, `actedWhat`), a conversion
- * (`convertedAt`), and per SLA round its breach mark, notification, new owner and escalation task
- * (`breach.N`, `notified.N`, `reassigned.N`, `escalation.N`).
+ * What the progress hash holds besides the writeback steps: whether the decision is in the audit log
+ * (`audited`), the owner actually written (`ownerId`, changed by reassignments), the first rep
+ * action (`actedAt`, `actedWhat`), a conversion (`convertedAt`), and per SLA round its breach mark,
+ * notification, new owner and escalation task (`breach.N`, `notified.N`, `reassigned.N`,
+ * `escalation.N`).
  */
 export type ProgressField =
   | WritebackStep
@@ -30,6 +31,7 @@ export type ProgressField =
   | 'actedAt'
   | 'actedWhat'
   | 'convertedAt'
+  | 'audited'
   | `breach.${number}`
   | `notified.${number}`
   | `reassigned.${number}`

@@ -47,6 +47,13 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     ({ ctx, queues, metrics } = pipeline);
   }
 
+  /** A writeback job once BullMQ has recorded its end (our progress hash is marked just before). */
+  const finished = (id: string) =>
+    waitFor(async () => {
+      const job = await queues.writeback.getJob(id);
+      return job?.finishedOn ? job : null;
+    });
+
   async function ingest(events: HubSpotWebhookEvent[]) {
     await enqueueIngest(queues, { source: 'hubspot', receivedAt: Date.now(), events });
   }
@@ -184,8 +191,8 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
       what: 'complete',
     });
     // BullMQ counts the finishing attempt too: 1 means the rate-limited run spent none.
-    const job = await queues.writeback.getJob('hf.hubspot.contact.501.0.mql');
-    expect(job?.attemptsMade).toBe(1);
+    const job = await finished('hf.hubspot.contact.501.0.mql');
+    expect(job.attemptsMade).toBe(1);
     const pauses = await metrics.rateLimitPauses.get();
     expect(pauses.values[0]).toMatchObject({ value: 1, labels: { scope: 'interval' } });
     // Steps that had succeeded before the 429 were not repeated.
@@ -217,7 +224,7 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     expect(crm.stages.get('hubspot.contact.501')).toBe('mql');
     expect(crm.notes).toHaveLength(1);
     // Two failed attempts and the one that succeeded.
-    expect((await queues.writeback.getJob('hf.hubspot.contact.501.0.mql'))?.attemptsMade).toBe(3);
+    expect((await finished('hf.hubspot.contact.501.0.mql')).attemptsMade).toBe(3);
   });
 
   it('dead-letters a validation error at once with the CRM message', async () => {
