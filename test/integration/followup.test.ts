@@ -1,11 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HubSpotWebhookEvent } from '../../connectors/hubspot/webhook.js';
 import { processFollowup } from '../../jobs/followup.js';
 import type { Config } from '../../src/config/schema.js';
 import { enqueueIngest } from '../../src/queue/queues.js';
+import { StaleLeadStateError } from '../../src/store/leads.js';
 import { RoutingStore } from '../../src/store/routing.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
@@ -100,6 +101,24 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
       strategy: 'account_owner',
     });
     expect(await new RoutingStore(redis, pipeline.ctx.keys).accountOwner('acme.io')).toBe('104');
+  });
+
+  it('a score job retried after its handoff was decided routes once and audits once', async () => {
+    await start();
+    const put = pipeline.ctx.leads.put.bind(pipeline.ctx.leads);
+    // A disposition wrote the lead between our read and our write: the job fails and runs again.
+    const spy = vi
+      .spyOn(pipeline.ctx.leads, 'put')
+      .mockRejectedValueOnce(new StaleLeadStateError('changed'))
+      .mockImplementation(put);
+    await handedOff();
+    await waitFor(async () => (await pipeline.ctx.leads.get(LEAD)).handoffId === HANDOFF, {
+      what: 'state saved',
+    });
+    expect(spy.mock.calls.length).toBeGreaterThanOrEqual(2);
+    expect(await audit('handoff')).toHaveLength(1);
+    // One turn taken in the pool: Ana (weight 2) moved to 0.5; a second routing would have moved Ben too.
+    expect(await redis.hgetall(pipeline.ctx.keys.routingTurns('north-america'))).toEqual({ '101': '0.5' });
   });
 
   it('a routed owner the CRM has deactivated is reported and never written', async () => {
