@@ -1,18 +1,9 @@
 import type { WorkingHours } from '../config/schema.js';
 
 const MINUTE_MS = 60_000;
-/** Far enough for any real calendar; a config with no working time at all fails instead of looping. */
-const MAX_DAYS_SCANNED = 800;
-
-interface LocalDay {
-  /** YYYY-MM-DD in the time zone. */
-  date: string;
-  /** ISO weekday, 1 = Monday. */
-  weekday: number;
-  /** The instants the working window opens and closes on that day. */
-  start: number;
-  end: number;
-}
+const DAY_MS = 86_400_000;
+/** About two years: a config with no working time at all fails instead of looping. */
+const MAX_IDLE_DAYS = 800;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatter(timeZone: string): Intl.DateTimeFormat {
@@ -22,124 +13,108 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
       timeZone,
       hourCycle: 'h23',
       year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      weekday: 'short',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
     formatters.set(timeZone, f);
   }
   return f;
 }
 
-const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
-
-/** Wall-clock parts of an instant in a time zone. */
-function wallClock(at: number, timeZone: string) {
-  const parts = Object.fromEntries(
-    formatter(timeZone)
-      .formatToParts(at)
-      .map((p) => [p.type, p.value]),
-  );
-  return {
-    year: Number(parts.year),
-    month: Number(parts.month),
-    day: Number(parts.day),
-    hour: Number(parts.hour),
-    minute: Number(parts.minute),
-    second: Number(parts.second),
-    weekday: WEEKDAYS[parts.weekday!]!,
-  };
-}
-
-/** The instant a local wall-clock time happens (the later one in a DST gap, the first in an overlap). */
-function instant(
-  year: number,
-  month: number,
-  day: number,
-  hour: number,
-  minute: number,
-  timeZone: string,
-): number {
-  const guess = Date.UTC(year, month - 1, day, hour, minute);
-  // Two corrections settle the zone's offset, also next to a DST change.
-  let at = guess;
-  for (let i = 0; i < 2; i++) {
-    const w = wallClock(at, timeZone);
-    const shown = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-    at += guess - shown;
-  }
-  return at;
-}
-
-function localDay(at: number, hours: WorkingHours): LocalDay {
-  const w = wallClock(at, hours.timeZone);
-  const [sh, sm] = hours.start.split(':').map(Number) as [number, number];
-  const [eh, em] = hours.end.split(':').map(Number) as [number, number];
-  const date = `${w.year}-${String(w.month).padStart(2, '0')}-${String(w.day).padStart(2, '0')}`;
-  return {
-    date,
-    weekday: w.weekday,
-    start: instant(w.year, w.month, w.day, sh, sm, hours.timeZone),
-    end: instant(w.year, w.month, w.day, eh, em, hours.timeZone),
-  };
-}
-
-function isWorkday(day: LocalDay, hours: WorkingHours): boolean {
-  return hours.days.includes(day.weekday) && !hours.holidays.includes(day.date);
-}
-
-/** The local day after `day`: noon tomorrow is safely inside it whatever DST does. */
-function nextDay(day: LocalDay, hours: WorkingHours): LocalDay {
-  return localDay(day.start + 36 * 3_600_000, hours);
+/** Wall clock minus UTC at an instant, in ms. */
+function offset(at: number, timeZone: string): number {
+  const p: Partial<Record<Intl.DateTimeFormatPartTypes, number>> = {};
+  for (const { type, value } of formatter(timeZone).formatToParts(at)) p[type] = Number(value);
+  const wall = Date.UTC(p.year!, p.month! - 1, p.day, p.hour, p.minute, p.second);
+  return wall - Math.floor(at / 1000) * 1000;
 }
 
 /**
- * Visits the working windows from the one containing or following `from`, in order, until `visit`
- * returns true.
+ * The instant a wall-clock time (as ms on a UTC calendar) happens in the zone: the first one when
+ * the clocks go back, and one gap-length later when they skip it (as `Temporal`'s "compatible").
  */
-function eachWindow(from: number, hours: WorkingHours, visit: (start: number, end: number) => boolean): void {
-  let day = localDay(from, hours);
-  for (let i = 0; i < MAX_DAYS_SCANNED; i++, day = nextDay(day, hours)) {
-    if (!isWorkday(day, hours) || day.end <= from) continue;
-    if (visit(Math.max(day.start, from), day.end)) return;
+function instant(wall: number, timeZone: string): number {
+  // Zones change offset at most once within a day of any time, so these are the only candidates.
+  const earlier = wall - offset(wall - DAY_MS, timeZone);
+  const later = wall - offset(wall + DAY_MS, timeZone);
+  if (earlier === later || earlier + offset(earlier, timeZone) === wall) return earlier;
+  return later + offset(later, timeZone) === wall ? later : earlier;
+}
+
+/** Local calendar day of an instant, counted in days since 1970-01-01. */
+function dayOf(at: number, timeZone: string): number {
+  return Math.floor((at + offset(at, timeZone)) / DAY_MS);
+}
+
+function minutesOfDay(hhmm: string): number {
+  const [h, m] = hhmm.split(':').map(Number) as [number, number];
+  return (h * 60 + m) * MINUTE_MS;
+}
+
+/** The working window of a local day, or null when it is not worked. */
+function workWindow(day: number, hours: WorkingHours): readonly [number, number] | null {
+  // 1970-01-01 was a Thursday (ISO 4).
+  const weekday = ((((day + 3) % 7) + 7) % 7) + 1;
+  if (!hours.days.includes(weekday)) return null;
+  if (hours.holidays.includes(new Date(day * DAY_MS).toISOString().slice(0, 10))) return null;
+  const start = instant(day * DAY_MS + minutesOfDay(hours.start), hours.timeZone);
+  const end = instant(day * DAY_MS + minutesOfDay(hours.end), hours.timeZone);
+  // A start skipped by the clocks can land after the end.
+  return end > start ? [start, end] : null;
+}
+
+/**
+ * The working windows from the one containing or following `from`, in order, clipped to start no
+ * earlier than `from`: up to the local day of `until`, or without it until MAX_IDLE_DAYS pass
+ * without one.
+ */
+function* windows(from: number, hours: WorkingHours, until = Infinity): Generator<readonly [number, number]> {
+  const last = until === Infinity ? Infinity : dayOf(until, hours.timeZone);
+  const maxIdle = until === Infinity ? MAX_IDLE_DAYS : Infinity;
+  let cursor = from;
+  for (let day = dayOf(from, hours.timeZone), idle = 0; day <= last && idle < maxIdle; day++) {
+    const w = workWindow(day, hours);
+    if (!w || w[1] <= cursor) {
+      idle++;
+      continue;
+    }
+    idle = 0;
+    yield [Math.max(w[0], cursor), w[1]];
+    cursor = w[1];
   }
-  throw new Error(
-    `working hours ${hours.start}–${hours.end} on days ${hours.days.join(',')} in ${hours.timeZone} ` +
-      `leave no working time in the next ${MAX_DAYS_SCANNED} days`,
-  );
 }
 
 /**
  * Pure. The instant `minutes` of working time have passed after `from`: only time inside the
  * working hours of working days that are not holidays counts, on the wall clock of the time zone.
+ * Never earlier than the next opening, so 0 minutes outside hours is the next opening.
  */
 export function addWorkingMinutes(from: number, minutes: number, hours: WorkingHours): number {
+  if (!Number.isFinite(minutes) || minutes < 0) throw new RangeError(`minutes must be ≥ 0, got ${minutes}`);
   let left = minutes * MINUTE_MS;
-  let due = from;
-  eachWindow(from, hours, (start, end) => {
-    due = start + Math.min(left, end - start);
+  for (const [start, end] of windows(from, hours)) {
+    if (left <= end - start) return start + left;
     left -= end - start;
-    return left <= 0;
-  });
-  return due;
+  }
+  throw new Error(
+    `working hours ${hours.start}–${hours.end} on days ${hours.days.join(',')} in ${hours.timeZone} ` +
+      `leave no working time within ${MAX_IDLE_DAYS} days after ${new Date(from).toISOString()}`,
+  );
 }
 
-/** Pure. Working minutes between two instants (0 when `to` is not after `from`). */
+/** Pure. Working minutes between two instants, rounded (0 when `to` is not after `from`). */
 export function workingMinutesBetween(from: number, to: number, hours: WorkingHours): number {
   if (to <= from) return 0;
   let total = 0;
-  eachWindow(from, hours, (start, end) => {
-    if (start < to) total += Math.min(end, to) - start;
-    return end >= to;
-  });
+  for (const [start, end] of windows(from, hours, to)) total += Math.max(0, Math.min(end, to) - start);
   return Math.round(total / MINUTE_MS);
 }
 
-/** Pure. Whether `at` falls inside working hours. */
+/** Pure. Whether `at` falls inside working hours (the end of a window is outside). */
 export function isWorkingTime(at: number, hours: WorkingHours): boolean {
-  const day = localDay(at, hours);
-  return isWorkday(day, hours) && at >= day.start && at < day.end;
+  const w = workWindow(dayOf(at, hours.timeZone), hours);
+  return w !== null && at >= w[0] && at < w[1];
 }
