@@ -1,32 +1,37 @@
 import { z } from 'zod';
 import type { Rep } from '../config/schema.js';
 import { table } from '../cli/format.js';
-import type { AuditEntry } from '../store/handoffs.js';
+import type { AuditEntry, AuditType } from '../store/handoffs.js';
 
 export interface SpeedSummary {
   buckets: { label: string; count: number }[];
   p50: number | null;
+  p90: number | null;
+  /** Kept for the dashboard, which shows it. */
   p95: number | null;
   p99: number | null;
   samples: number;
 }
 
+/** Inclusive upper bounds in ms. */
 const SPEED_BUCKETS: [string, number][] = [
-  ['< 1 s', 1_000],
-  ['1–5 s', 5_000],
-  ['5–30 s', 30_000],
-  ['30 s–5 min', 300_000],
-  ['> 5 min', Infinity],
+  ['≤ 1 s', 1_000],
+  ['≤ 5 s', 5_000],
+  ['≤ 60 s', 60_000],
+  ['≤ 5 min', 300_000],
+  ['≤ 1 h', 3_600_000],
+  ['> 1 h', Infinity],
 ];
 
 /** Pure: histogram and percentiles (nearest rank) of speed-to-lead samples in ms. */
 export function summarizeSpeed(samples: number[]): SpeedSummary {
   const sorted = [...samples].sort((a, b) => a - b);
   const buckets = SPEED_BUCKETS.map(([label]) => ({ label, count: 0 }));
-  for (const ms of sorted) buckets[SPEED_BUCKETS.findIndex(([, upper]) => ms < upper)]!.count++;
+  for (const ms of sorted) buckets[SPEED_BUCKETS.findIndex(([, upper]) => ms <= upper)]!.count++;
   return {
     buckets,
     p50: percentile(sorted, 0.5),
+    p90: percentile(sorted, 0.9),
     p95: percentile(sorted, 0.95),
     p99: percentile(sorted, 0.99),
     samples: sorted.length,
@@ -37,29 +42,41 @@ function percentile(sorted: number[], p: number): number | null {
   return sorted.length ? sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]! : null;
 }
 
-// The parts of each audit entry the report relies on; entries that do not match are counted, not trusted.
-const Owner = z.string().nullable().optional();
+// Audit entries come from JSON in Redis: the envelope and the parts of each detail the report relies
+// on are checked, and entries that do not match are counted, not trusted.
+const Envelope = z.object({
+  type: z.string(),
+  handoffId: z.string().optional(),
+  lead: z.string().optional(),
+  detail: z.record(z.string(), z.unknown()),
+  at: z.number(),
+});
+type Envelope = z.infer<typeof Envelope>;
+const OwnerId = z.string().nullable();
 const Details = {
-  handoff: z.object({ score: z.number(), ownerId: Owner, stage: z.string(), trigger: z.string() }),
+  // Handoffs audited before routing existed carry no owner.
+  handoff: z.object({ score: z.number(), ownerId: OwnerId.default(null) }),
   writeback: z.object({ speedToLeadMs: z.number() }),
-  rep_action: z.object({ afterMs: z.number(), ownerId: Owner }),
-  sla_breach: z.object({ ownerId: Owner }),
+  rep_action: z.object({ ownerId: OwnerId, afterMs: z.number() }),
+  sla_breach: z.object({ ownerId: OwnerId }),
   reassign: z.object({ ownerId: z.string() }),
-  disposition: z.object({ status: z.string(), reason: z.string().nullable(), action: z.string() }),
-  converted: z.object({ stage: z.unknown() }),
-};
+  disposition: z.object({ reason: z.string().nullable(), action: z.string() }),
+  converted: z.object({ stage: z.string() }),
+} satisfies Partial<Record<AuditType, z.ZodType>>;
+
+const UNASSIGNED = 'unassigned';
 
 interface HandoffFacts {
-  lead: string;
   score: number;
   /** The owner now (reassignments move it). */
-  ownerId: string | null;
+  ownerId: string;
   speedToLeadMs?: number;
   /** The first rep action: who and how long after the handoff. */
   action?: { ownerId: string; afterMs: number; onTime: boolean };
-  /** Owners who let this handoff's SLA lapse. */
+  /** Owners who let this handoff's SLA lapse before anyone acted. */
   breachedBy: Set<string>;
   converted: boolean;
+  /** Action of the last disposition. */
   disposition?: string;
 }
 
@@ -72,7 +89,7 @@ export interface Report {
     handoffs: number;
     acted: number;
     breaches: number;
-    /** First actions in time / (those + SLA breaches), for the rep whose clock it was. */
+    /** First actions before any breach of theirs / (those + their SLA breaches). */
     compliancePct: number | null;
     medianFirstActionMin: number | null;
   }[];
@@ -99,8 +116,11 @@ export interface Report {
 }
 
 export interface ReportOptions {
+  /** Names for the tables; the weights of active reps give each one's expected share. */
   reps: readonly Pick<Rep, 'id' | 'name' | 'weight' | 'active'>[];
+  /** Inclusive score ranges, e.g. SCORE_BANDS. */
   bands: readonly (readonly [number, number])[];
+  /** Entries at or after `from` and before `to` count. */
   from?: number;
   to?: number;
 }
@@ -108,37 +128,58 @@ export interface ReportOptions {
 /**
  * Pure. Speed to lead, SLA compliance per rep, conversion and disqualification by score band and
  * by reason code, and each rep's share of handoffs against their weight, from the audit log.
+ * Entries join their handoff by handoff id, or without one by lead (its latest handoff so far).
  */
 export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions): Report {
-  const inPeriod = entries.filter(
-    (e) => (opts.from === undefined || e.at >= opts.from) && (opts.to === undefined || e.at < opts.to),
-  );
-  const handoffs = new Map<string, HandoffFacts>();
+  let malformed = 0;
+  const inPeriod: Envelope[] = [];
+  for (const raw of entries) {
+    const e = Envelope.safeParse(raw);
+    if (!e.success) malformed++;
+    else if (
+      (opts.from === undefined || e.data.at >= opts.from) &&
+      (opts.to === undefined || e.data.at < opts.to)
+    )
+      inPeriod.push(e.data);
+  }
+
+  const all: HandoffFacts[] = [];
+  const byId = new Map<string, HandoffFacts>();
   const byLead = new Map<string, HandoffFacts>();
   const reasons = new Map<string, { count: number; actions: Set<string> }>();
-  let malformed = 0;
-  const parse = <K extends keyof typeof Details>(type: K, e: AuditEntry) => {
+  const parse = <K extends keyof typeof Details>(type: K, e: Envelope) => {
     const parsed = Details[type].safeParse(e.detail);
     if (!parsed.success) malformed++;
     return parsed.success ? (parsed.data as z.infer<(typeof Details)[K]>) : undefined;
   };
 
-  // Oldest first, so decisions exist before what happens to them.
-  for (const e of [...inPeriod].sort((a, b) => a.at - b.at)) {
-    const facts = e.handoffId ? handoffs.get(e.handoffId) : undefined;
+  // Oldest first, so handoffs exist before what happens to them.
+  for (const e of inPeriod.sort((a, b) => a.at - b.at)) {
+    const facts =
+      e.handoffId !== undefined
+        ? byId.get(e.handoffId)
+        : e.lead !== undefined
+          ? byLead.get(e.lead)
+          : undefined;
     switch (e.type) {
       case 'handoff': {
         const d = parse('handoff', e);
-        if (!d || !e.handoffId) break;
+        if (!d) break;
+        if (e.handoffId === undefined && e.lead === undefined) {
+          malformed++;
+          break;
+        }
+        // Retries audited some decisions twice before that was prevented: the first one stands.
+        if (e.handoffId !== undefined && byId.has(e.handoffId)) break;
         const f: HandoffFacts = {
-          lead: e.lead ?? '',
           score: d.score,
-          ownerId: d.ownerId ?? null,
+          ownerId: d.ownerId ?? UNASSIGNED,
           breachedBy: new Set(),
           converted: false,
         };
-        handoffs.set(e.handoffId, f);
-        if (e.lead) byLead.set(e.lead, f);
+        all.push(f);
+        if (e.handoffId !== undefined) byId.set(e.handoffId, f);
+        if (e.lead !== undefined) byLead.set(e.lead, f);
         break;
       }
       case 'writeback': {
@@ -149,13 +190,13 @@ export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions)
       case 'rep_action': {
         const d = parse('rep_action', e);
         if (!d || !facts || facts.action) break;
-        const ownerId = d.ownerId ?? facts.ownerId ?? 'unassigned';
+        const ownerId = d.ownerId ?? facts.ownerId;
         facts.action = { ownerId, afterMs: d.afterMs, onTime: !facts.breachedBy.has(ownerId) };
         break;
       }
       case 'sla_breach': {
         const d = parse('sla_breach', e);
-        if (d && facts && !facts.action) facts.breachedBy.add(d.ownerId ?? 'unassigned');
+        if (d && facts && !facts.action) facts.breachedBy.add(d.ownerId ?? facts.ownerId);
         break;
       }
       case 'reassign': {
@@ -169,8 +210,7 @@ export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions)
       case 'disposition': {
         const d = parse('disposition', e);
         if (!d) break;
-        const target = facts ?? (e.lead ? byLead.get(e.lead) : undefined);
-        if (target) target.disposition = d.action;
+        if (facts) facts.disposition = d.action;
         const key = d.reason ?? '(no reason)';
         const entry = reasons.get(key) ?? { count: 0, actions: new Set<string>() };
         entry.count++;
@@ -183,10 +223,9 @@ export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions)
     }
   }
 
-  const all = [...handoffs.values()];
-  const owners = [...new Set(all.map((f) => f.ownerId ?? 'unassigned'))].sort();
+  const owners = [...new Set(all.map((f) => f.ownerId))].sort();
   const name = (id: string) => opts.reps.find((r) => r.id === id)?.name ?? id;
-  const ofOwner = (id: string) => all.filter((f) => (f.ownerId ?? 'unassigned') === id);
+  const owned = (id: string) => all.filter((f) => f.ownerId === id).length;
   const pct = (part: number, whole: number) => (whole ? Math.round((1000 * part) / whole) / 10 : null);
 
   // SLA figures belong to the rep whose clock it was: a breach to who let it lapse, an action to who acted.
@@ -206,7 +245,7 @@ export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions)
     );
     return {
       owner: name(id),
-      handoffs: ofOwner(id).length,
+      handoffs: owned(id),
       acted: actions.length,
       breaches,
       compliancePct: pct(onTime, onTime + breaches),
@@ -231,12 +270,12 @@ export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions)
   const weights = new Map(opts.reps.filter((r) => r.active).map((r) => [r.id, r.weight]));
   const totalWeight = [...weights.values()].reduce((a, b) => a + b, 0);
   const perRep = [...new Set([...weights.keys(), ...owners])].map((id) => {
-    const actualPct = pct(ofOwner(id).length, all.length) ?? 0;
+    const actualPct = pct(owned(id), all.length) ?? 0;
     const weight = weights.get(id);
     const expectedPct = weight === undefined ? null : Math.round((1000 * weight) / totalWeight) / 10;
     return {
       owner: name(id),
-      handoffs: ofOwner(id).length,
+      handoffs: owned(id),
       actualPct,
       expectedPct,
       diffPts: expectedPct === null ? null : Math.round((actualPct - expectedPct) * 10) / 10,
@@ -262,13 +301,15 @@ export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions)
 /** The report as aligned plain-text tables. */
 export function formatReport(r: Report): string {
   const n = (v: number | null, unit = '') => (v === null ? '—' : `${v}${unit}`);
+  const time = (at: number) => `${new Date(at).toISOString().slice(0, 16)}Z`;
   const s = r.speedToLead;
   return [
     `${r.handoffs} handoffs` +
-      (r.period.from !== null ? ` since ${new Date(r.period.from).toISOString().slice(0, 16)}Z` : '') +
+      (r.period.from !== null ? ` since ${time(r.period.from)}` : '') +
+      (r.period.to !== null ? ` until ${time(r.period.to)}` : '') +
       (r.malformed ? ` (${r.malformed} malformed audit entries left out)` : ''),
     '',
-    `Speed to lead (webhook → all CRM writes): p50 ${n(s.p50, ' ms')}, p95 ${n(s.p95, ' ms')}, p99 ${n(s.p99, ' ms')} over ${s.samples}`,
+    `Speed to lead (webhook → all CRM writes): p50 ${n(s.p50, ' ms')}, p90 ${n(s.p90, ' ms')}, p99 ${n(s.p99, ' ms')} over ${s.samples}`,
     table(
       ['bucket', 'handoffs'],
       s.buckets.map((b) => [b.label, String(b.count)]),

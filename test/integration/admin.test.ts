@@ -86,7 +86,7 @@ describe('/admin API', () => {
       'Job title "VP Marketing" matches title-decision-maker (+20)',
     );
     expect(body.speedToLead).toMatchObject({ p50: 2_300, samples: 3 });
-    expect(body.speedToLead.buckets.map((b) => b.count)).toEqual([1, 1, 0, 1, 0]);
+    expect(body.speedToLead.buckets.map((b) => b.count)).toEqual([1, 1, 1, 0, 0, 0]);
     expect(body.scoreDistribution).toEqual([
       { band: '0–19', leads: 1 },
       { band: '20–39', leads: 0 },
@@ -140,8 +140,8 @@ describe('/admin API', () => {
 describe('summarizeSpeed', () => {
   it('buckets and takes nearest-rank percentiles', () => {
     const s = summarizeSpeed([100, 200, 300, 400, 500, 600, 700, 800, 900, 10_000]);
-    expect(s).toMatchObject({ p50: 500, p95: 10_000, samples: 10 });
-    expect(s.buckets.map((b) => b.count)).toEqual([9, 0, 1, 0, 0]);
+    expect(s).toMatchObject({ p50: 500, p90: 900, p95: 10_000, samples: 10 });
+    expect(s.buckets.map((b) => b.count)).toEqual([9, 0, 1, 0, 0, 0]);
     expect(summarizeSpeed([])).toMatchObject({ p50: null, p95: null, samples: 0 });
   });
 });
