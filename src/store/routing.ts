@@ -1,7 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { Routing } from '../config/schema.js';
-import type { Profile, RoutingDecision } from '../domain/index.js';
-import { describeDecision, emailDomain, planRouting, type Candidate } from '../routing/index.js';
+import type { RoutingDecision } from '../domain/index.js';
+import {
+  describeDecision,
+  emailDomain,
+  planRouting,
+  type Candidate,
+  type DecisionInput,
+  type PlanInput,
+} from '../routing/index.js';
 import type { Keys } from './keys.js';
 
 /**
@@ -10,8 +17,9 @@ import type { Keys } from './keys.js';
  * earlier candidate, and its vtime moves to that finish. A rep with no vtime (new) starts one turn
  * behind the furthest-behind other rep, so fairness neither resets nor floods them. With `skip`, a
  * rep further behind than that (back from absence) is lifted there first; with `catch_up` they keep
- * their place and get the missed turns. Reps at their daily or weekly cap are passed over and
- * reported.
+ * their place and get the missed turns. The floor is one turn behind, not level: in plain rotation
+ * the rep whose turn is next trails the others by exactly one turn and must not be lifted past it.
+ * Reps at their daily or weekly cap are passed over and reported.
  *
  * KEYS: turns hash, then per candidate its day and week counter hashes.
  * ARGV: catchUp, n, then per candidate: id, weight, daily cap, weekly cap (0 = none).
@@ -35,7 +43,6 @@ for i = 1, n do
   if (caps[i][1] > 0 and day >= caps[i][1]) or (caps[i][2] > 0 and week >= caps[i][2]) then
     full[#full + 1] = ids[i]
   else
-    -- One turn behind the furthest-behind other rep: where a newcomer starts, and where skip lifts a returner.
     local others = nil
     for j = 1, n do
       if j ~= i and vtimes[j] and (others == nil or vtimes[j] < others) then others = vtimes[j] end
@@ -48,7 +55,8 @@ for i = 1, n do
   end
 end
 if best == nil then return { false, full } end
-redis.call('HSET', KEYS[1], ids[best], tostring(bestFinish))
+-- 17 digits round-trip a double, so reps on the same schedule stay exactly tied.
+redis.call('HSET', KEYS[1], ids[best], string.format('%.17g', bestFinish))
 redis.call('HINCRBY', KEYS[2 * best], ids[best], 1)
 redis.call('PEXPIRE', KEYS[2 * best], 8 * 86400000)
 redis.call('HINCRBY', KEYS[2 * best + 1], ids[best], 1)
@@ -59,15 +67,10 @@ type Scripted = Redis & {
   leadflowAssign(numKeys: number, ...args: (string | number)[]): Promise<[string | null, string[]]>;
 };
 
-export interface RouteInput {
-  profile: Profile;
-  routing: Routing;
-  now: number;
-  exclude: readonly string[];
-  defaultTimeZone: string;
-}
+/** Routing input; the account owner is looked up from the lead's email domain. */
+export type RouteInput = Omit<PlanInput, 'accountOwnerId'>;
 
-/** Round-robin cursors, capacity counters and account owners in Redis; the rules themselves are pure. */
+/** Round-robin turns, capacity counters and account owners in Redis; the rules themselves are pure. */
 export class RoutingStore {
   private readonly redis: Scripted;
 
@@ -109,31 +112,33 @@ export class RoutingStore {
     await this.redis.hset(this.k.accountOwners, domain, ownerId);
   }
 
-  /** Walks the plan: the first account owner or round-robin pick wins, then the fallback owner. */
+  /** Walks the plan: the first account owner, round-robin pick or fallback owner wins. */
   async route(input: RouteInput): Promise<RoutingDecision> {
     const domain = emailDomain(input.profile.email);
     const accountOwnerId = domain ? await this.accountOwner(domain) : null;
     const plan = planRouting({ ...input, accountOwnerId });
-    const skipped = [...plan.skipped];
-    let chosen: Omit<RoutingDecision, 'reason'> | undefined;
+    const atCapacity: RoutingDecision['skipped'] = [];
+    let chosen: DecisionInput['chosen'] = null;
     for (const step of plan.steps) {
-      if (step.strategy === 'account_owner') {
-        chosen = { ownerId: step.ownerId, ruleId: step.ruleId, strategy: 'account_owner', skipped };
+      if (step.strategy !== 'round_robin') {
+        chosen = { ruleId: step.ruleId, strategy: step.strategy, ownerId: step.ownerId };
         break;
       }
-      const { repId, atCapacity } = await this.assign(step.ruleId, step.candidates, input.routing.catchUp);
-      for (const id of atCapacity) skipped.push({ repId: id, ruleId: step.ruleId, why: 'at_capacity' });
+      const { repId, atCapacity: full } = await this.assign(
+        step.ruleId,
+        step.candidates,
+        input.routing.catchUp,
+      );
+      for (const id of full) atCapacity.push({ repId: id, ruleId: step.ruleId, why: 'at_capacity' });
       if (repId) {
-        chosen = { ownerId: repId, ruleId: step.ruleId, strategy: 'round_robin', skipped };
+        chosen = { ruleId: step.ruleId, strategy: 'round_robin', ownerId: repId };
         break;
       }
     }
-    const fallback = input.routing.fallbackOwnerId;
-    chosen ??= fallback
-      ? { ownerId: fallback, ruleId: 'fallback', strategy: 'fallback', skipped }
-      : { ownerId: null, ruleId: null, strategy: 'none', skipped };
-    if (domain && chosen.ownerId && chosen.strategy !== 'fallback')
+    // The round-robin pick takes over the company, unless its owner is only out of office for now.
+    const away = plan.skipped.some((s) => s.repId === accountOwnerId && s.why === 'out_of_office');
+    if (domain && chosen?.strategy === 'round_robin' && !away)
       await this.rememberAccountOwner(domain, chosen.ownerId);
-    return { ...chosen, reason: describeDecision(input.routing, chosen, domain) };
+    return describeDecision({ routing: input.routing, plan, chosen, atCapacity, domain });
   }
 }

@@ -53,15 +53,14 @@ describe('round robin in Redis (atomic, shared by every worker)', () => {
     };
     const [x, y] = await Promise.all([worker(one), worker(two)]);
     expect(tally([...x, ...y])).toEqual({ '1': 2500, '2': 2500, '3': 2500, '4': 2500 });
-    expect(tally(x)).not.toEqual({}); // both workers did assign
+    expect([x.length, y.length]).toEqual([5000, 5000]);
     expect(Object.keys(tally(y)).length).toBe(4);
-    // The capacity counters agree with what was handed out.
-    expect(await a.hgetall(keys(prefix).repAssigned('d:2026-11-24'))).toEqual({
-      '1': '2500',
-      '2': '2500',
-      '3': '2500',
-      '4': '2500',
-    });
+    // The capacity counters and turns agree with what was handed out: no turn was taken twice.
+    const each = { '1': '2500', '2': '2500', '3': '2500', '4': '2500' };
+    expect(await a.hgetall(keys(prefix).repAssigned('d:2026-11-24'))).toEqual(each);
+    expect(await a.hgetall(keys(prefix).repAssigned('w:2026-W48'))).toEqual(each);
+    expect(await a.hgetall(keys(prefix).routingTurns('fair'))).toEqual(each);
+    expect(await a.pttl(keys(prefix).repAssigned('d:2026-11-24'))).toBeGreaterThan(7 * 86_400_000);
   });
 
   it('weights 1:2:1 over 4,000 assignments', async () => {
@@ -79,11 +78,16 @@ describe('round robin in Redis (atomic, shared by every worker)', () => {
     const next = [];
     for (let i = 0; i < 40; i++) next.push((await one.assign('growing', five, 'skip')).repId);
     expect(tally(next)).toEqual({ '1': 8, '2': 8, '3': 8, '4': 8, '5': 8 });
-    // Removing a rep: the rest share evenly at once, no reset.
+    // The newcomer joined the rotation first in line: 5, 1, 2, 3, 4.
+    expect(next.slice(-5)).toEqual(['5', '1', '2', '3', '4']);
+    // Removing reps: the rest keep their order and share evenly at once, no reset.
     const three = [candidate('1'), candidate('2'), candidate('5')];
     const after = [];
     for (let i = 0; i < 30; i++) after.push((await one.assign('growing', three, 'skip')).repId);
+    expect(after.slice(0, 6)).toEqual(['5', '1', '2', '5', '1', '2']);
     expect(tally(after)).toEqual({ '1': 10, '2': 10, '5': 10 });
+    // The removed reps' places are kept for when they return.
+    expect(await a.hmget(keys(prefix).routingTurns('growing'), '3', '4')).toEqual(['108', '108']);
   });
 
   it('passes over a rep at their daily cap and reports them; everyone full → nobody', async () => {
@@ -155,5 +159,64 @@ describe('round robin in Redis (atomic, shared by every worker)', () => {
     const g2 = await route('y@gmail.com');
     expect([g1.strategy, g2.strategy]).toEqual(['round_robin', 'round_robin']);
     expect(await route('z@acme.io', ['1', '2'])).toMatchObject({ strategy: 'fallback', ownerId: '9' });
+    // The fallback owner does not take over the company.
+    expect(await one.accountOwner('acme.io')).toBe(first.ownerId);
+    expect(await one.accountOwner('gmail.com')).toBeNull();
+  });
+
+  it('an account owner out of office keeps the account; an inactive one hands it over', async () => {
+    const reps = [
+      { id: '1', name: 'Ana', outOfOffice: [{ from: '2026-11-24', to: '2026-11-24' }] },
+      { id: '2', name: 'Ben' },
+    ];
+    const routing = (active: boolean) =>
+      Routing.parse({
+        reps: [{ ...reps[0], active }, reps[1]],
+        rules: [
+          { id: 'accounts', strategy: 'account_owner' },
+          { id: 'all', strategy: 'round_robin', reps: ['1', '2'] },
+        ],
+      });
+    const route = (now: number, active = true) =>
+      one.route({
+        profile: { email: 'ada@globex.io' },
+        routing: routing(active),
+        now,
+        exclude: [],
+        defaultTimeZone: 'UTC',
+      });
+    await one.rememberAccountOwner('globex.io', '1');
+    const away = await route(Date.UTC(2026, 10, 24, 12));
+    expect(away).toMatchObject({ ownerId: '2', strategy: 'round_robin' });
+    expect(away.skipped).toEqual([
+      { repId: '1', ruleId: 'accounts', why: 'out_of_office' },
+      { repId: '1', ruleId: 'all', why: 'out_of_office' },
+    ]);
+    expect(away.reason).toBe(`round robin "all" (weight 1): Ben's turn; skipped Ana (out of office)`);
+    expect(await one.accountOwner('globex.io')).toBe('1');
+    expect(await route(Date.UTC(2026, 10, 25, 12))).toMatchObject({
+      ownerId: '1',
+      strategy: 'account_owner',
+    });
+    await route(Date.UTC(2026, 10, 25, 12), false);
+    expect(await one.accountOwner('globex.io')).toBe('2');
+  });
+
+  it('reps at capacity are listed in the decision; nobody free and no fallback: unassigned', async () => {
+    const routing = Routing.parse({
+      reps: [{ id: '1', name: 'Ana', capacity: { daily: 1 } }],
+      rules: [{ id: 'solo', strategy: 'round_robin', reps: ['1'] }],
+    });
+    const route = () =>
+      one.route({ profile: {}, routing, now: Date.UTC(2026, 11, 9), exclude: [], defaultTimeZone: 'UTC' });
+    expect(await route()).toMatchObject({ ownerId: '1', skipped: [] });
+    expect(await route()).toEqual({
+      ownerId: null,
+      ruleId: null,
+      strategy: 'none',
+      reason:
+        'no rule yielded an available rep and no fallback owner is set: unassigned; skipped Ana (at capacity)',
+      skipped: [{ repId: '1', ruleId: 'solo', why: 'at_capacity' }],
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Routing } from '../../src/config/schema.js';
+import { Routing, RoutingRule } from '../../src/config/schema.js';
 import {
   availability,
   describeDecision,
@@ -54,16 +54,38 @@ const ruleIds = (p: ReturnType<typeof plan>) => p.steps.map((s) => s.ruleId);
 
 describe('routing rules', () => {
   it('territory: country, company size, state and industry select the rules, in config order', () => {
-    expect(ruleIds(plan({ country: 'Germany', companySize: 5000 }))).toEqual(['emea-enterprise', 'everyone']);
+    expect(ruleIds(plan({ country: 'Germany', companySize: 5000 }))).toEqual([
+      'emea-enterprise',
+      'everyone',
+      'fallback',
+    ]);
     // Too small for the enterprise territory.
-    expect(ruleIds(plan({ country: 'Germany', companySize: 200 }))).toEqual(['everyone']);
+    expect(ruleIds(plan({ country: 'Germany', companySize: 200 }))).toEqual(['everyone', 'fallback']);
     expect(ruleIds(plan({ state: 'CA', industry: 'COMPUTER_SOFTWARE' }))).toEqual([
       'us-west',
       'software',
       'everyone',
+      'fallback',
     ]);
     expect(ruleApplies(routing.rules[1]!, {})).toBe(false);
     expect(ruleApplies(routing.rules[4]!, {})).toBe(true);
+  });
+
+  it.each([
+    [{ companySize: 50 }, true],
+    [{ companySize: 199 }, true],
+    [{ companySize: 200 }, false],
+    [{ companySize: 9 }, false],
+    [{ companySize: '50' }, true],
+    [{}, false],
+  ])('a company size range 10–199 on %o: %s', (profile, applies) => {
+    const smb = RoutingRule.parse({
+      id: 'smb',
+      strategy: 'round_robin',
+      when: { companySize: { min: 10, max: 199 } },
+      reps: ['1'],
+    });
+    expect(ruleApplies(smb, profile)).toBe(applies);
   });
 
   it('skips inactive and out-of-office reps, with the reason', () => {
@@ -114,31 +136,85 @@ describe('routing rules', () => {
     // 12:00 UTC on the 24th is the 25th in Auckland, not yet in UTC.
     expect(availability(rep, NOW, 'UTC')).toBe('out_of_office');
     expect(availability({ ...rep, workingHours: undefined }, NOW, 'UTC')).toBe('available');
+    // The other way round: 02:00 UTC on the 25th is still the 24th in Los Angeles, so the last day holds.
+    const west = { ...rep, outOfOffice: [{ from: '2026-11-20', to: '2026-11-24' }] };
+    const lateEvening = Date.UTC(2026, 10, 25, 2);
+    expect(availability({ ...west, workingHours: undefined }, lateEvening, 'America/Los_Angeles')).toBe(
+      'out_of_office',
+    );
+    expect(availability({ ...west, workingHours: undefined }, lateEvening, 'UTC')).toBe('available');
+    // Inactive outranks an absence.
+    expect(availability({ ...west, active: false }, lateEvening, 'UTC')).toBe('inactive');
   });
 
-  it('explains the decision in one sentence', () => {
-    expect(
-      describeDecision(
-        routing,
-        {
-          ownerId: '1',
-          ruleId: 'everyone',
-          strategy: 'round_robin',
-          skipped: [{ repId: '2', ruleId: 'everyone', why: 'out_of_office' }],
-        },
-        'acme.io',
-      ),
-    ).toBe(`rule "everyone": Ana's turn in the round robin (weight 2); passed over Ben (out of office)`);
-    expect(
-      describeDecision(
-        routing,
-        { ownerId: '5', ruleId: 'accounts', strategy: 'account_owner', skipped: [] },
-        'acme.io',
-      ),
-    ).toBe('rule "accounts": Eli owns acme.io');
-    expect(
-      describeDecision(routing, { ownerId: null, ruleId: null, strategy: 'none', skipped: [] }, null),
-    ).toMatch(/unassigned$/);
+  it('ends with the fallback owner, who is never excluded; without one the plan may be empty', () => {
+    const p = plan({}, { exclude: ['1', '4', '5', '99'] });
+    expect(p.steps).toEqual([{ ruleId: 'fallback', strategy: 'fallback', ownerId: '99' }]);
+    expect(plan({}, { routing: { ...routing, fallbackOwnerId: undefined } }).steps.at(-1)?.ruleId).toBe(
+      'everyone',
+    );
+    const nobody = plan(
+      {},
+      { routing: { ...routing, fallbackOwnerId: undefined }, exclude: ['1', '4', '5'] },
+    );
+    expect(nobody.steps).toEqual([]);
+  });
+});
+
+describe('the decision', () => {
+  const decide = (
+    p: ReturnType<typeof plan>,
+    chosen: Parameters<typeof describeDecision>[0]['chosen'],
+    atCapacity: Parameters<typeof describeDecision>[0]['atCapacity'] = [],
+  ) => describeDecision({ routing, plan: p, chosen, atCapacity, domain: 'acme.io' });
+
+  it('round robin: whose turn, with weight, and only the reps skipped by the rules tried', () => {
+    const p = plan({ industry: 'COMPUTER_SOFTWARE', state: 'CA' }, { exclude: ['5'] });
+    // us-west skipped Ben (away) and Eli (excluded); everyone, never tried, would skip more.
+    const d = decide(p, { ruleId: 'software', strategy: 'round_robin', ownerId: '1' });
+    expect(d).toEqual({
+      ownerId: '1',
+      ruleId: 'software',
+      strategy: 'round_robin',
+      reason: `round robin "software" (weight 2): Ana's turn; skipped Ben (out of office), Eli (excluded)`,
+      skipped: [
+        { repId: '2', ruleId: 'us-west', why: 'out_of_office' },
+        { repId: '5', ruleId: 'us-west', why: 'excluded' },
+      ],
+    });
+  });
+
+  it('account owner, and reps at capacity in rule order', () => {
+    const p = plan({}, { accountOwnerId: '5' });
+    expect(decide(p, { ruleId: 'accounts', strategy: 'account_owner', ownerId: '5' }).reason).toBe(
+      'account owner "accounts": Eli owns acme.io',
+    );
+    const full = [{ repId: '1', ruleId: 'everyone', why: 'at_capacity' as const }];
+    const d = decide(plan({}), { ruleId: 'everyone', strategy: 'round_robin', ownerId: '4' }, full);
+    expect(d.skipped.map((s) => `${s.repId}:${s.why}`)).toEqual([
+      '2:out_of_office',
+      '3:inactive',
+      '1:at_capacity',
+    ]);
+    expect(d.reason).toBe(
+      `round robin "everyone" (weight 1): Dev's turn; skipped Ben (out of office), Cleo (inactive), Ana (at capacity)`,
+    );
+  });
+
+  it('fallback and none list everyone skipped, each rep once per reason', () => {
+    const p = plan({ state: 'CA' }, { exclude: ['1', '4', '5'] });
+    const fallback = decide(p, { ruleId: 'fallback', strategy: 'fallback', ownerId: '99' });
+    expect(fallback).toMatchObject({ ownerId: '99', ruleId: 'fallback', strategy: 'fallback' });
+    expect(fallback.skipped).toHaveLength(7);
+    expect(fallback.reason).toBe(
+      'no rule yielded an available rep: fallback to owner 99; skipped Ben (out of office), ' +
+        'Eli (excluded), Ana (excluded), Cleo (inactive), Dev (excluded)',
+    );
+    const none = decide(p, null);
+    expect(none).toMatchObject({ ownerId: null, ruleId: null, strategy: 'none', skipped: fallback.skipped });
+    expect(none.reason).toMatch(
+      /^no rule yielded an available rep and no fallback owner is set: unassigned;/,
+    );
   });
 });
 
