@@ -1,4 +1,4 @@
-import type { EngagementEvent, Handoff, Profile } from '../domain/index.js';
+import type { EngagementEvent, Handoff, Profile, PropertyValue } from '../domain/index.js';
 
 export type NoteSection = 'who' | 'where' | 'what' | 'when' | 'why' | 'score' | 'source' | 'next';
 const ALL_SECTIONS: NoteSection[] = ['who', 'where', 'what', 'when', 'why', 'score', 'source', 'next'];
@@ -7,13 +7,13 @@ export interface NoteInput {
   handoff: Handoff;
   profile: Profile;
   events: readonly EngagementEvent[];
-  /** Most important score reasons shown; the rest are summarized in one line. */
+  /** Most important score reasons shown (default 3); the rest are counted in one line. */
   topReasons?: number;
   /** The rep the lead goes to. */
   owner?: { id: string; name?: string };
   /** When the rep must have acted (the task's due time). */
   slaDueAt?: number;
-  /** The rep's time zone: every time in the note is shown in it. */
+  /** The rep's IANA time zone: every time in the note is shown in it (default UTC). */
   timeZone?: string;
   /** Link to the full timeline; without it the last events are appended. */
   timelineUrl?: string;
@@ -34,36 +34,96 @@ export function handoffMarker(handoffId: string): string {
   return `Handoff ID: ${handoffId}`;
 }
 
+/** About what a rep reads in 30 seconds; the appended event list gives way first. */
+const TEXT_BUDGET = 1_600;
+const RECENT_EVENTS = 10;
+const MAX_PAGES = 5;
+const MAX_NAMES = 3;
+const MAX_ANSWERS = 3;
+const ANSWER_MAX = 300;
+const VALUE_MAX = 100;
+const DAY_MS = 86_400_000;
+
 const EVENT_LABELS: Record<string, string> = {
   page_view: 'Viewed page',
   form_submission: 'Submitted form',
   email_open: 'Opened email',
   email_click: 'Clicked email',
+  email_bounce: 'Email bounced',
+  email_unsubscribe: 'Unsubscribed',
+  webinar_registered: 'Registered for webinar',
   webinar_attended: 'Attended webinar',
   demo_request: 'Requested a demo',
-  email_unsubscribe: 'Unsubscribed',
 };
 
-/** Content that shows evaluation (late) versus learning (early), by words in its URL or name. */
-const LATE_STAGE =
-  /pricing|demo|case[-_ ]?stud|customer|comparison|compare|\bvs\b|-vs-|alternative|docs|integration|trial|quote|contact[-_ ]?sales|security/i;
-const EARLY_STAGE = /blog|guide|ebook|e-book|whitepaper|webinar|podcast|article|learn|academy|newsletter/i;
+/** Engagement listed under "What" besides pages, one line per event type. */
+const ENGAGEMENT_LINES: Record<string, string> = {
+  demo_request: 'Demo requests',
+  form_submission: 'Forms',
+  webinar_attended: 'Webinars attended',
+  webinar_registered: 'Webinars registered',
+  email_click: 'Email clicks',
+};
 
-/** Event properties that are technical, not something the lead said. */
-const NOT_STATED = new Set([
+type Stage = 'early' | 'late';
+/** Kinds of content by words in a URL or name. Evaluating (late) is tested first: a blog post comparing vendors is evaluation. */
+const CONTENT_KINDS: readonly { kind: string; stage: Stage; pattern: RegExp }[] = [
+  { kind: 'pricing', stage: 'late', pattern: /pricing/i },
+  { kind: 'demo', stage: 'late', pattern: /\bdemos?\b/i },
+  { kind: 'case study', stage: 'late', pattern: /case[-_ ]?stud|customer[-_ ]?stor/i },
+  { kind: 'comparison', stage: 'late', pattern: /compar|[-_/ ]vs[-_/ .]|alternative/i },
+  { kind: 'docs', stage: 'late', pattern: /\bdocs?\b|documentation/i },
+  { kind: 'integration', stage: 'late', pattern: /integration/i },
+  { kind: 'trial', stage: 'late', pattern: /\btrial/i },
+  { kind: 'blog', stage: 'early', pattern: /\bblog/i },
+  { kind: 'guide', stage: 'early', pattern: /\bguides?\b/i },
+  { kind: 'ebook', stage: 'early', pattern: /\be-?books?\b|whitepaper/i },
+  { kind: 'webinar', stage: 'early', pattern: /webinar/i },
+];
+
+/** Properties that say what an event was about, most telling first (never free text such as a message). */
+const DETAIL_KEYS = ['form', 'webinar', 'url', 'page', 'title', 'name', 'subject', 'campaign'];
+/** Of those, the ones that name content (a campaign name says nothing about the stage). */
+const CONTENT_KEYS = ['form', 'webinar', 'url', 'page', 'title', 'name'];
+/** Form answers shown first when present. */
+const NEEDS_FIRST = ['message', 'needs', 'use_case', 'budget', 'timeline'];
+/** Form fields that are not needs: what the form was, or contact details already under "Who" (compared lower-case, without `_`/`-`). */
+const NOT_NEEDS = new Set([
   'url',
   'page',
+  'pageurl',
+  'pagename',
+  'pagetitle',
   'form',
-  'formId',
-  'form_id',
-  'formGuid',
+  'formname',
   'webinar',
   'campaign',
   'email',
+  'firstname',
+  'lastname',
+  'fullname',
+  'name',
+  'company',
+  'jobtitle',
+  'phone',
+  'mobilephone',
+  'address',
+  'city',
+  'state',
+  'zip',
+  'country',
+  'website',
+  'industry',
+  'numemployees',
+  'companysize',
+  'referrer',
+  'gclid',
+  'fbclid',
+  'msclkid',
 ]);
-const STATED_MAX = 300;
-const RECENT_EVENTS = 10;
-const DAY_MS = 86_400_000;
+/** Tracking, consent and id fields: technical, not something the lead said. */
+const TECHNICAL_KEY = /^(utm|hs)_|consent|legal|gdpr|(^|[_-])(id|guid|uuid)$/i;
+const CAMEL_ID = /[a-z](Id|ID|Guid)$/;
 
 /**
  * Pure. A note a rep reads in 30 seconds: who the lead is, where, what they engaged with, when, why
@@ -73,263 +133,418 @@ const DAY_MS = 86_400_000;
 export function composeHandoffNote(input: NoteInput): HandoffNote {
   const { handoff, profile } = input;
   const events = [...input.events].sort((a, b) => a.occurredAt - b.occurredAt);
-  const timeZone = input.timeZone ?? 'UTC';
-  const name =
-    [profile.firstName, profile.lastName].filter(present).join(' ') || str(profile.email) || 'Lead';
+  const clock = clockFor(input.timeZone ?? 'UTC');
+  const person = [profile.firstName, profile.lastName]
+    .map((v) => value(v))
+    .filter(Boolean)
+    .join(' ');
   const stage = handoff.stage.toUpperCase();
-  const why = handoff.trigger === 'hand_raise' ? 'raised their hand' : `crossed the ${stage} threshold`;
-  const subject = `${stage}: ${name} ${why} (score ${handoff.score.total})`;
-  const content = engagedContent(events);
+  const trigger = handoff.trigger === 'hand_raise' ? 'raised their hand' : `crossed the ${stage} threshold`;
+  const subject = `${stage}: ${person || value(profile.email) || 'Lead'} ${trigger} (score ${handoff.score.total})`;
+  const engaged = engagement(events);
+  const said = statedNeeds(events);
+  const timelineUrl = value(input.timelineUrl, Infinity);
+  const recent = timelineUrl
+    ? []
+    : events
+        .slice(-RECENT_EVENTS)
+        .reverse()
+        .map((e) => `${clock.short(e.occurredAt)} ${describeEvent(e)}`);
+  // Over budget, these lists give way in this order, from their tail: the appended events, the
+  // pages, the lead's answers beyond the newest.
+  const limits = { recent: recent.length, pages: MAX_PAGES, answers: MAX_ANSWERS };
+  const giveWay = [
+    ['recent', 0],
+    ['pages', 1],
+    ['answers', 1],
+  ] as const;
 
-  const build: Record<NoteSection, () => Item[]> = {
-    who: () => [
-      [profile.jobTitle, profile.company].every(present)
-        ? `${str(profile.jobTitle)} at ${str(profile.company)}`
-        : str(profile.jobTitle) || str(profile.company),
-      labelled('Email', profile.email),
-      labelled('Phone', profile.phone),
-      [labelled('Company size', profile.companySize), str(profile.industry)].filter(Boolean).join(', '),
-    ],
-    where: () => [
-      [profile.city, profile.state, profile.country].filter(present).map(String).join(', '),
-      labelled('Time zone', profile.timeZone),
-      `Journey: ${stage}${present(profile.lifecycleStage) ? ` (CRM stage ${str(profile.lifecycleStage)})` : ''}`,
-    ],
-    what: () => describeContent(content),
-    when: () => describeTiming(events, handoff.decidedAt, timeZone),
-    why: () => {
-      const stated = statedNeeds(events);
-      return stated.length ? stated : ['No stated needs yet'];
-    },
-    score: () => {
-      const lines = handoff.score.breakdown;
-      const topN = input.topReasons ?? 3;
+  const build: Record<NoteSection, () => string[]> = {
+    who: () => {
+      const title = value(profile.jobTitle);
+      const company = value(profile.company);
+      const size = value(profile.companySize);
+      const industry = value(profile.industry);
       return [
-        `Score ${handoff.score.total}/100 (fit ${round(handoff.score.fit)}, engagement ${round(handoff.score.engagement)})`,
-        // Each reason already states its points.
-        ...lines.slice(0, topN).map((l) => l.reason),
-        lines.length > topN ? `…and ${lines.length - topN} more` : '',
+        person,
+        title && company ? `${title} at ${company}` : title || company,
+        labelled('Email', profile.email),
+        labelled('Phone', profile.phone),
+        size && industry
+          ? `Company size: ${size}, industry: ${industry}`
+          : labelled('Company size', size) || labelled('Industry', industry),
       ];
     },
-    source: () => attribution(profile, events),
+    where: () => {
+      const crmStage = value(profile.lifecycleStage);
+      return [
+        [profile.city, profile.state, profile.country]
+          .map((v) => value(v))
+          .filter(Boolean)
+          .join(', '),
+        labelled('Time zone', profile.timeZone),
+        `Journey stage: ${stage}${crmStage ? ` (CRM lifecycle stage: ${crmStage})` : ''}`,
+      ];
+    },
+    what: () => [
+      stageLine(engaged.kinds),
+      ...engaged.pages.slice(0, limits.pages).map(counted),
+      engaged.pages.length > limits.pages ? `…and ${engaged.pages.length - limits.pages} more pages` : '',
+      ...engaged.lines,
+    ],
+    when: () => timing(events, handoff.decidedAt, clock),
+    why: () => {
+      if (!said.length) return ['No stated needs yet'];
+      const more = said.length - limits.answers;
+      return [...said.slice(0, limits.answers), more > 0 ? `…and ${plural(more, 'more answer')}` : ''];
+    },
+    score: () => {
+      const { total, fit, engagement: engagementPoints, breakdown } = handoff.score;
+      const top = input.topReasons ?? 3;
+      return [
+        `${total}/100 (fit ${round(fit)}, engagement ${round(engagementPoints)})`,
+        // Each reason already states its points.
+        ...breakdown.slice(0, top).map((line) => value(line.reason)),
+        breakdown.length > top ? `…and ${breakdown.length - top} more` : '',
+      ];
+    },
+    source: () => attribution(profile, events[0]),
     next: () => [
-      nextStep(handoff, content),
-      input.owner ? `Owner: ${input.owner.name ?? input.owner.id}` : '',
-      input.slaDueAt !== undefined ? `Act by ${formatTime(input.slaDueAt, timeZone)}` : '',
+      nextStep(handoff, engaged),
+      input.slaDueAt !== undefined ? `SLA due ${clock.full(input.slaDueAt)}` : '',
+      input.owner ? `Owner: ${value(input.owner.name) || `ID ${value(input.owner.id)}`}` : '',
     ],
   };
 
-  const sections = (input.sections ?? ALL_SECTIONS)
-    .map((key) => [TITLES[key], build[key]().filter((item) => item !== '')] as const)
-    .filter(([, items]) => items.length > 0);
-  const timeline: [string, Item[]] = input.timelineUrl
-    ? ['Full timeline', [{ href: input.timelineUrl }]]
-    : [
-        `Last ${Math.min(RECENT_EVENTS, events.length)} events`,
-        events
-          .slice(-RECENT_EVENTS)
-          .reverse()
-          .map((e) => `${formatTime(e.occurredAt, timeZone)} — ${describeEvent(e)}`),
-      ];
-  const all = timeline[1].length ? [...sections, timeline] : sections;
-
-  const text = [
+  const sections = [...new Set(input.sections ?? ALL_SECTIONS)];
+  const compose = (): Rendered => ({
     subject,
-    ...all.flatMap(([title, items]) => ['', `${title}:`, ...items.map((i) => `- ${itemText(i)}`)]),
-    '',
-    handoffMarker(handoff.id),
-  ].join('\n');
-  const html = [
-    `<p><strong>${esc(subject)}</strong></p>`,
-    ...all.map(
-      ([title, items]) =>
-        `<p><strong>${esc(title)}</strong></p><ul>${items.map((i) => `<li>${itemHtml(i)}</li>`).join('')}</ul>`,
-    ),
-    `<p>${esc(handoffMarker(handoff.id))}</p>`,
-  ].join('');
-  return { subject, text, html };
+    blocks: [
+      ...sections.map((key) => ({ title: TITLES[key], items: build[key]() })),
+      {
+        title: `Last ${plural(limits.recent, 'event')} (${clock.zone})`,
+        items: recent.slice(0, limits.recent),
+      },
+    ]
+      .map((block) => ({ ...block, items: block.items.filter(Boolean) }))
+      .filter((block) => block.items.length > 0),
+    link: timelineUrl,
+    marker: handoffMarker(handoff.id),
+  });
+  let note = compose();
+  for (let text = renderText(note); text.length > TEXT_BUDGET; text = renderText(note)) {
+    const list = giveWay.find(([key, min]) => limits[key] > min);
+    if (!list) break;
+    limits[list[0]]--;
+    note = compose();
+  }
+  return { subject, text: renderText(note), html: renderHtml(note) };
 }
-
-type Item = string | { href: string };
 
 const TITLES: Record<NoteSection, string> = {
   who: 'Who',
   where: 'Where',
   what: 'What they engaged with',
   when: 'When',
-  why: 'In their words',
-  score: 'Why now',
+  why: 'Why (in their words)',
+  score: 'Score',
   source: 'Source',
   next: 'Next step',
 };
 
-interface Content {
-  pages: { url: string; views: number; late: boolean; early: boolean }[];
-  other: string[];
-  late: number;
-  early: number;
+interface Rendered {
+  subject: string;
+  blocks: { title: string; items: string[] }[];
+  /** The full timeline, in place of the last events ('' for none). */
+  link: string;
+  marker: string;
+}
+
+function renderText(note: Rendered): string {
+  const list = (title: string, items: string[]) => ['', `${title}:`, ...items.map((i) => `- ${i}`)];
+  return [
+    note.subject,
+    ...note.blocks.flatMap((b) => list(b.title, b.items)),
+    ...(note.link ? ['', `Full timeline: ${note.link}`] : []),
+    '',
+    note.marker,
+  ].join('\n');
+}
+
+function renderHtml(note: Rendered): string {
+  const list = (title: string, items: string[]) =>
+    `<p><strong>${esc(title)}</strong></p><ul>${items.map((i) => `<li>${esc(i)}</li>`).join('')}</ul>`;
+  const link = note.link && esc(note.link);
+  const safe = note.link && /^https?:\/\//i.test(note.link);
+  return [
+    `<p><strong>${esc(note.subject)}</strong></p>`,
+    ...note.blocks.map((b) => list(b.title, b.items)),
+    link ? `<p><strong>Full timeline:</strong> ${safe ? `<a href="${link}">${link}</a>` : link}</p>` : '',
+    `<p>${esc(note.marker)}</p>`,
+  ].join('');
+}
+
+type Counted = [name: string, count: number];
+
+interface Engagement {
+  /** Viewed pages, most visited first. */
+  pages: Counted[];
+  /** Forms, demo requests, webinars and email clicks, a line each. */
+  lines: string[];
+  kinds: Record<Stage, Counted[]>;
   handRaised: boolean;
 }
 
-function engagedContent(events: readonly EngagementEvent[]): Content {
+function engagement(events: readonly EngagementEvent[]): Engagement {
   const pages = new Map<string, number>();
-  const other: string[] = [];
-  let late = 0;
-  let early = 0;
+  const byType = new Map<string, Map<string, number>>();
+  const kinds = { early: new Map<string, number>(), late: new Map<string, number>() };
   for (const e of events) {
-    const detail = firstDetail(e);
-    if (LATE_STAGE.test(detail) || e.type === 'demo_request') late++;
-    else if (EARLY_STAGE.test(detail) || e.type === 'webinar_attended') early++;
-    if (e.type === 'page_view' && detail) pages.set(detail, (pages.get(detail) ?? 0) + 1);
-    else if (['form_submission', 'webinar_attended', 'email_click', 'demo_request'].includes(e.type))
-      other.push(describeEvent(e));
+    const detail = detailOf(e);
+    if (e.type === 'page_view') {
+      if (!detail) continue;
+      bump(pages, detail);
+    } else if (e.type in ENGAGEMENT_LINES) {
+      const names = byType.get(e.type) ?? new Map<string, number>();
+      byType.set(e.type, bump(names, detail));
+    } else continue;
+    const kind = kindOf(e);
+    if (kind) bump(kinds[kind.stage], kind.kind);
   }
+  const lines = Object.entries(ENGAGEMENT_LINES).flatMap(([type, label]) => {
+    const names = byType.get(type);
+    if (!names) return [];
+    const named = ranked(names).filter(([name]) => name);
+    const total = [...names.values()].reduce((a, b) => a + b, 0);
+    if (!named.length) return [`${label}: ${total}`];
+    const more = named.length - MAX_NAMES;
+    return [
+      `${label}: ${named.slice(0, MAX_NAMES).map(counted).join(', ')}${more > 0 ? ` +${more} more` : ''}`,
+    ];
+  });
   return {
-    pages: [...pages]
-      .sort((a, b) => b[1] - a[1])
-      .map(([url, views]) => ({ url, views, late: LATE_STAGE.test(url), early: EARLY_STAGE.test(url) })),
-    other: [...new Set(other)],
-    late,
-    early,
+    pages: ranked(pages),
+    lines,
+    kinds: { early: ranked(kinds.early), late: ranked(kinds.late) },
     handRaised: events.some((e) => e.type === 'demo_request'),
   };
 }
 
-function describeContent(content: Content): string[] {
-  const lines = content.pages.slice(0, 5).map((p) => `${p.url}${p.views > 1 ? ` ×${p.views}` : ''}`);
-  if (content.pages.length > 5) lines.push(`…and ${content.pages.length - 5} more pages`);
-  lines.push(...content.other.slice(0, 4));
-  if (content.late || content.early)
-    lines.unshift(
-      content.late >= content.early
-        ? `Mostly late-stage (evaluating): ${content.late} of ${content.late + content.early} tagged touches`
-        : `Mostly early-stage (learning): ${content.early} of ${content.late + content.early} tagged touches`,
-    );
-  return lines;
+function kindOf(e: EngagementEvent): { kind: string; stage: Stage } | undefined {
+  if (e.type === 'demo_request') return { kind: 'demo', stage: 'late' };
+  if (e.type.startsWith('webinar_')) return { kind: 'webinar', stage: 'early' };
+  const about = CONTENT_KEYS.map((key) => withoutQuery(value(e.properties[key]))).join(' ');
+  return CONTENT_KINDS.find((k) => k.pattern.test(about));
 }
 
-function describeTiming(events: readonly EngagementEvent[], at: number, timeZone: string): string[] {
+/** "Mostly late-stage: pricing ×3, case study (early: blog)". */
+function stageLine(kinds: Record<Stage, Counted[]>): string {
+  const late = sum(kinds.late);
+  const early = sum(kinds.early);
+  const list = (items: Counted[]) => items.slice(0, 4).map(counted).join(', ');
+  if (late > early)
+    return `Mostly late-stage: ${list(kinds.late)}${early ? ` (early: ${list(kinds.early)})` : ''}`;
+  if (early > late)
+    return `Mostly early-stage: ${list(kinds.early)}${late ? ` (late: ${list(kinds.late)})` : ''}`;
+  return late ? `Mixed: late-stage ${list(kinds.late)}; early-stage ${list(kinds.early)}` : '';
+}
+
+function timing(events: readonly EngagementEvent[], at: number, clock: Clock): string[] {
   const first = events[0];
   const last = events.at(-1);
   if (!first || !last) return [];
+  const firstTouch = `${clock.full(first.occurredAt)}, ${relative(first.occurredAt - at)}`;
   const recent = events.filter((e) => e.occurredAt > at - 7 * DAY_MS).length;
   const before = events.filter(
     (e) => e.occurredAt <= at - 7 * DAY_MS && e.occurredAt > at - 37 * DAY_MS,
   ).length;
   return [
-    `First touch ${formatTime(first.occurredAt, timeZone)}`,
-    `Latest ${ago(at - last.occurredAt)} before handoff (${describeEvent(last)})`,
-    `${recent} touches in the last 7 days, ${before} in the 30 days before`,
+    ...(first === last
+      ? [`Only touch: ${firstTouch} (${describeEvent(last)})`]
+      : [`First touch: ${firstTouch}`, `Latest: ${relative(last.occurredAt - at)} (${describeEvent(last)})`]),
+    `Activity: ${plural(recent, 'event')} in the last 7 days, ${before} in the 30 days before`,
   ];
 }
 
-/** What the lead wrote in forms, verbatim; nothing when they wrote nothing. */
+/** What the lead wrote in forms, newest first and verbatim (clipped); nothing when they wrote nothing. */
 function statedNeeds(events: readonly EngagementEvent[]): string[] {
-  const out: string[] = [];
-  for (const e of events) {
-    if (e.type !== 'form_submission' && e.type !== 'demo_request') continue;
-    for (const [key, value] of Object.entries(e.properties)) {
-      if (
-        NOT_STATED.has(key) ||
-        typeof value !== 'string' ||
-        value.trim() === '' ||
-        /^https?:\/\//.test(value)
-      )
-        continue;
-      const said = value.trim().length > STATED_MAX ? `${value.trim().slice(0, STATED_MAX)}…` : value.trim();
-      out.push(`${humanize(key)}: “${said}”`);
-    }
-  }
-  return [...new Set(out)].slice(0, 6);
+  const said = events
+    .filter((e) => e.type === 'form_submission' || e.type === 'demo_request')
+    .reverse()
+    .flatMap((e) =>
+      Object.entries(e.properties)
+        .filter(([key, v]) => typeof v === 'string' && isNeed(key, v))
+        .sort(([a], [b]) => firstness(a) - firstness(b))
+        .map(([key, v]) => `${humanize(key)}: “${value(v, ANSWER_MAX)}”`),
+    );
+  return [...new Set(said)];
 }
 
-function attribution(profile: Profile, events: readonly EngagementEvent[]): string[] {
-  const firstWith = (key: string) => events.find((e) => present(e.properties[key]))?.properties[key];
-  const source = profile.source ?? profile.utmSource ?? firstWith('utm_source');
-  const campaign =
-    profile.campaign ?? profile.utmCampaign ?? firstWith('utm_campaign') ?? firstWith('campaign');
+function isNeed(key: string, said: string): boolean {
+  const v = said.trim();
+  return (
+    v !== '' &&
+    !/^(true|false)$/i.test(v) &&
+    !/^https?:\/\//i.test(v) &&
+    !NOT_NEEDS.has(key.toLowerCase().replace(/[_-]/g, '')) &&
+    !TECHNICAL_KEY.test(key) &&
+    !CAMEL_ID.test(key)
+  );
+}
+
+function firstness(key: string): number {
+  const at = NEEDS_FIRST.indexOf(key.toLowerCase());
+  return at < 0 ? NEEDS_FIRST.length : at;
+}
+
+function attribution(profile: Profile, first: EngagementEvent | undefined): string[] {
+  const pick = (...values: (PropertyValue | undefined)[]) => values.map((v) => value(v)).find(Boolean) ?? '';
+  const source = pick(profile.source, profile.utmSource, first?.properties.utm_source);
+  const detail = value(profile.sourceDetail);
   return [
-    present(source)
-      ? `Source: ${str(source)}${present(profile.sourceDetail) ? ` (${str(profile.sourceDetail)})` : ''}`
-      : '',
-    labelled('Campaign', campaign),
+    source && detail ? `${source} (${detail})` : source || detail,
+    labelled(
+      'Campaign',
+      pick(profile.campaign, profile.utmCampaign, first?.properties.utm_campaign, first?.properties.campaign),
+    ),
   ];
 }
 
-function nextStep(handoff: Handoff, content: Content): string {
-  if (handoff.trigger === 'hand_raise' || content.handRaised) return 'Call within the SLA and book the demo';
-  if (content.late >= content.early && content.late > 0)
-    return 'Call: they are evaluating (pricing, case studies, comparisons)';
-  if (content.early > 0) return 'Email with content that fits what they read, then call';
-  return 'Call to qualify: fit is strong, engagement is thin';
+function nextStep(handoff: Handoff, engaged: Engagement): string {
+  if (handoff.trigger === 'hand_raise' || engaged.handRaised) return 'Call within the SLA and book the demo';
+  const late = sum(engaged.kinds.late);
+  const early = sum(engaged.kinds.early);
+  const evaluating = engaged.kinds.late.slice(0, 2).map(([kind]) => kind);
+  if (late > 0 && late >= early) return `Call: they are evaluating (${evaluating.join('/')})`;
+  if (early > 0) return 'Email with relevant content before calling';
+  return 'Call to qualify';
 }
 
 function describeEvent(e: EngagementEvent): string {
   const label = EVENT_LABELS[e.type] ?? humanize(e.type);
-  const detail = firstDetail(e);
+  const detail = detailOf(e);
   return detail ? `${label}: ${detail}` : label;
 }
 
-function firstDetail(e: EngagementEvent): string {
-  return Object.values(e.properties).filter(present).map(String)[0] ?? '';
+function detailOf(e: EngagementEvent): string {
+  return withoutQuery(DETAIL_KEYS.map((key) => value(e.properties[key])).find(Boolean) ?? '');
 }
 
-function formatTime(at: number, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
+/** Tracking parameters make one page look like many. */
+function withoutQuery(s: string): string {
+  return /^https?:\/\//i.test(s) ? s.replace(/[?#].*$/, '') : s;
+}
+
+interface Clock {
+  zone: string;
+  /** "2026-11-24 09:48 EST" */
+  full(at: number): string;
+  /** "Nov 24 09:48", for lists headed by the zone. */
+  short(at: number): string;
+}
+
+function clockFor(timeZone: string): Clock {
+  let zone = timeZone;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+  } catch {
+    // An unknown zone must not lose the note; times then say UTC, so nothing is misread.
+    zone = 'UTC';
+  }
+  const time = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: zone } as const;
+  const full = new Intl.DateTimeFormat('en-CA', {
+    ...time,
     year: 'numeric',
     month: '2-digit',
     day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
     timeZoneName: 'short',
-  }).formatToParts(at);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
+  });
+  const short = new Intl.DateTimeFormat('en-US', { ...time, month: 'short', day: 'numeric' });
+  const parts = (f: Intl.DateTimeFormat, at: number) => {
+    const p = Object.fromEntries(f.formatToParts(at).map(({ type, value }) => [type, value]));
+    return (type: string) => p[type] ?? '';
+  };
+  return {
+    zone,
+    full: (at) => {
+      const p = parts(full, at);
+      return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')} ${p('timeZoneName')}`;
+    },
+    short: (at) => {
+      const p = parts(short, at);
+      return `${p('month')} ${p('day')} ${p('hour')}:${p('minute')}`;
+    },
+  };
 }
 
-function ago(ms: number): string {
-  const minutes = Math.max(0, Math.round(ms / 60_000));
-  if (minutes < 60) return `${minutes} min`;
-  if (minutes < 48 * 60) return `${Math.round(minutes / 60)} h`;
-  return `${Math.round(minutes / 1440)} days`;
+/** "12 min before handoff", "3 days before handoff". */
+function relative(ms: number): string {
+  const minutes = Math.round(Math.abs(ms) / 60_000);
+  const span =
+    minutes < 1
+      ? 'under a minute'
+      : minutes < 60
+        ? `${minutes} min`
+        : minutes < 48 * 60
+          ? `${Math.round(minutes / 60)} h`
+          : `${Math.round(minutes / 1440)} days`;
+  return `${span} ${ms > 0 ? 'after' : 'before'} handoff`;
 }
 
-function labelled(label: string, value: unknown): string {
-  return present(value) ? `${label}: ${str(value)}` : '';
+/** A value on one line, clipped; '' when missing, so such lines drop out. */
+function value(v: PropertyValue | undefined, max = VALUE_MAX): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v)
+    .replace(/[\s\p{Cc}]+/gu, ' ')
+    // A lead typing a marker into a form must not make a later handoff's note look written already.
+    .replace(/(handoff id) ?:/gi, '$1 -')
+    .trim();
+  const chars = [...s];
+  return chars.length > max
+    ? `${chars
+        .slice(0, max - 1)
+        .join('')
+        .trimEnd()}…`
+    : s;
+}
+
+function labelled(label: string, v: PropertyValue | undefined): string {
+  const s = value(v);
+  return s && `${label}: ${s}`;
+}
+
+function bump(counts: Map<string, number>, key: string): Map<string, number> {
+  return counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+/** Most first; ties keep first-seen order. */
+function ranked(counts: Map<string, number>): Counted[] {
+  return [...counts].sort((a, b) => b[1] - a[1]);
+}
+
+function counted([name, count]: Counted): string {
+  return count > 1 ? `${name} ×${count}` : name;
+}
+
+function sum(items: Counted[]): number {
+  return items.reduce((total, [, count]) => total + count, 0);
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function humanize(key: string): string {
   const words = key
     .replace(/[_-]+/g, ' ')
     .replace(/([a-z])([A-Z])/g, '$1 $2')
-    .toLowerCase();
+    .toLowerCase()
+    .trim();
   return words.charAt(0).toUpperCase() + words.slice(1);
-}
-
-function present(v: unknown): boolean {
-  return v !== null && v !== undefined && v !== '';
-}
-
-function str(v: unknown): string {
-  return present(v) ? String(v) : '';
 }
 
 function round(n: number): number {
   return Math.round(n * 10) / 10;
-}
-
-function itemText(item: Item): string {
-  return typeof item === 'string' ? item : item.href;
-}
-
-/** Only http(s) links become anchors; anything else is shown as escaped text. */
-function itemHtml(item: Item): string {
-  if (typeof item === 'string') return esc(item);
-  return /^https?:\/\//i.test(item.href)
-    ? `<a href="${esc(item.href)}">${esc(item.href)}</a>`
-    : esc(item.href);
 }
 
 function esc(s: string): string {
