@@ -65,6 +65,30 @@ export interface RepActivity {
 /** What a sales disposition does to the CRM record. */
 export type DispositionWrite = 'recycle' | 'disqualify' | 'unmarket' | 'bad_data';
 
+/** A whole handoff in one write, for a CRM that can make it one request (Salesforce composite). */
+export interface HandoffWrite {
+  lead: LeadRef;
+  handoffId: string;
+  stage: 'mql' | 'sql';
+  /** Our copy of the CRM's current stage, as for `advanceStage`. */
+  knownStage?: string;
+  ownerId: string | null;
+  score: Score;
+  /** The note: the rep task's body, or a completed activity of its own when there is no task. */
+  note: { subject: string; text: string };
+  task: RepTask | null;
+  /** An earlier attempt may have reached the CRM: look for its task by marker before creating one. */
+  mayExist: boolean;
+}
+
+export interface HandoffWritten {
+  /** The CRM's stage afterwards. */
+  stage: string;
+  /** The activity carrying the note (the rep task when there is one). */
+  note: CreatedRecord;
+  task: CreatedRecord | null;
+}
+
 /**
  * What the worker needs from a CRM. Every method throws CrmError on failure, so the
  * writeback job can classify it without knowing which CRM it talks to.
@@ -112,6 +136,16 @@ export interface CrmConnector {
   owners(): Promise<Owner[]>;
   /** Writes a sales disposition's outcome: recycle (stage back, verified), disqualify, unmarket, bad data. */
   applyDisposition(lead: LeadRef, action: DispositionWrite): Promise<void>;
+  /**
+   * Optional: stage, owner, score fields, note and task in one request, all or nothing. Without it
+   * the writeback job makes the separate calls above in parallel.
+   */
+  writeHandoff?(write: HandoffWrite): Promise<HandoffWritten>;
+  /**
+   * The record with this email, for a handoff from the other CRM; with `create`, a new lead is
+   * made from the profile when none exists. null when there is no email or no match.
+   */
+  matchLead(profile: Profile, create: boolean): Promise<LeadRef | null>;
 }
 
 /** What one page of a poll found, and how far the poll has read once the page is queued. */

@@ -1,4 +1,4 @@
-import type { JobContext } from '../src/queue/context.js';
+import { connectorFor, handoffCrm, type JobContext } from '../src/queue/context.js';
 import { leadKey, type LeadRef, type Profile, type RoutingDecision } from '../src/domain/index.js';
 import type { Handoff } from '../src/domain/index.js';
 import { addWorkingMinutes } from '../src/handoff/sla.js';
@@ -17,13 +17,15 @@ export async function assignOwner(
   profile: Profile,
   exclude: string[],
 ): Promise<RoutingDecision> {
-  const owners = await ctx.connector.owners();
+  const crm = handoffCrm(ctx, lead);
+  const owners = await connectorFor(ctx, crm).owners();
   const status = (id: string) => {
     const owner = owners.find((o) => o.id === id);
     return !owner ? 'unknown' : owner.active ? 'active' : 'deactivated';
   };
   const store = new RoutingStore(ctx.redis, ctx.keys);
-  const current = typeof profile.ownerId === 'string' ? profile.ownerId : '';
+  // An owner id from the other CRM of a cross-CRM setup means nothing in the sales CRM.
+  const current = crm === lead.crm && typeof profile.ownerId === 'string' ? profile.ownerId : '';
   if (current && !exclude.includes(current) && status(current) === 'active') {
     // Their colleagues from the same company go to them too (account-owner rules).
     const domain = emailDomain(profile.email);

@@ -1,10 +1,11 @@
 import type { FollowupJob } from '../src/queue/catalog.js';
-import type { JobContext } from '../src/queue/context.js';
+import { connectorFor, type JobContext } from '../src/queue/context.js';
 import { leadKey, type LeadRef } from '../src/domain/index.js';
 import { enqueueSlaCheck } from '../src/queue/queues.js';
 import { afterDisposition, planDisposition } from '../src/handoff/lifecycle.js';
 import type { HandoffRecord } from '../src/store/handoffs.js';
 import { assignOwner, slaDueAt } from './assign.js';
+import { salesRecord } from './target.js';
 
 export type FollowupResult =
   { sla: 'stale' | 'met' | 'breached'; action?: string } | { disposition: string; reason?: string | null };
@@ -32,7 +33,8 @@ async function checkSla(ctx: JobContext, handoffId: string, round: number): Prom
   if (progress.actedAt) return { sla: 'met' };
 
   const since = Number(progress.completedAt ?? handoff.decidedAt);
-  const activity = await ctx.connector.repActivity(handoff.lead, since, progress.task ?? null);
+  const target = await salesRecord(ctx, handoff.lead);
+  const activity = await connectorFor(ctx, target.crm).repActivity(target, since, progress.task ?? null);
   const ownerId = progress.ownerId ?? record.routing?.ownerId ?? null;
   if (activity) {
     await recordRepAction(ctx, record, activity.what, activity.at, since, ownerId);
@@ -107,8 +109,9 @@ async function escalate(ctx: JobContext, record: HandoffRecord, round: number, o
   if (progress[field] && progress[field] !== 'started') return;
   if (!progress[field]) await ctx.handoffs.mark(handoff.id, field, 'started');
   const rep = ctx.config.routing.reps.find((r) => r.id === ownerId)?.name ?? ownerId ?? 'nobody';
-  const created = await ctx.connector.createRepTask(
-    handoff.lead,
+  const target = await salesRecord(ctx, handoff.lead);
+  const created = await connectorFor(ctx, target.crm).createRepTask(
+    target,
     `${handoff.id}.escalation.${round}`,
     {
       ...task,
@@ -154,7 +157,8 @@ async function reassign(ctx: JobContext, record: HandoffRecord, round: number, o
       at: now,
     });
   }
-  await ctx.connector.reassign(handoff.lead, next, progress.task ?? null);
+  const target = await salesRecord(ctx, handoff.lead);
+  await connectorFor(ctx, target.crm).reassign(target, next, progress.task ?? null);
   await ctx.handoffs.mark(handoff.id, 'ownerId', next);
   const due = slaDueAt(ctx, handoff.trigger, next, now);
   await enqueueSlaCheck(ctx.queues, handoff.id, round + 1, due - now);
@@ -222,7 +226,8 @@ async function applyDisposition(ctx: JobContext, lead: LeadRef): Promise<Followu
     return { disposition: 'unknown', reason };
   }
 
-  await ctx.connector.applyDisposition(lead, plan.action);
+  const target = await salesRecord(ctx, lead);
+  await connectorFor(ctx, target.crm).applyDisposition(target, plan.action);
   await ctx.leads.put(lead, { ...afterDisposition(state, plan, now), lastDisposition: key });
   ctx.metrics.dispositions.inc({ action: plan.action });
   await ctx.handoffs.audit({

@@ -1,6 +1,7 @@
 import { normalizeHubSpotEvents } from '../connectors/hubspot/webhook.js';
 import {
   leadKey,
+  type Crm,
   type EngagementEvent,
   type LeadRef,
   type NormalizedBatch,
@@ -8,7 +9,7 @@ import {
 } from '../src/domain/index.js';
 import { normalizeGenericEvents } from '../src/http/generic-webhook.js';
 import type { IngestJob } from '../src/queue/catalog.js';
-import type { JobContext } from '../src/queue/context.js';
+import { handoffCrm, type JobContext } from '../src/queue/context.js';
 import { enqueueDisposition, enqueueScore } from '../src/queue/queues.js';
 import { recordRepAction } from './followup.js';
 
@@ -29,12 +30,14 @@ export async function processIngest(
   job: IngestJob,
   isRetry: boolean,
 ): Promise<IngestResult> {
-  const batch =
+  const batch = await toMarketingLeads(
+    ctx,
     job.source === 'hubspot'
       ? normalizeHubSpotEvents(job.events, ctx.config.hubspot)
       : job.source === 'generic'
         ? normalizeGenericEvents(job.batch)
-        : polled(job.events, job.profile);
+        : polled(job.events, job.profile),
+  );
   const changed = new Map<string, { lead: LeadRef; urgent: boolean }>();
   const touch = (lead: LeadRef, urgent: boolean) => {
     const key = leadKey(lead);
@@ -111,15 +114,14 @@ const DISPOSITION_SETTLE_MS = 2_000;
  */
 async function followUp(ctx: JobContext, changes: ProfileChange[]): Promise<void> {
   const { statusField, reasonField } = ctx.config.dispositions;
-  const { leadStatus, convertedStages } = ctx.config.hubspot.fields;
-  const ownStatus = leadStatus.handedOff;
   for (const change of changes) {
+    const { ownStatuses, convertedStages } = salesSide(ctx, handoffCrm(ctx, change.lead));
     if (change.field === statusField || change.field === reasonField)
       await enqueueDisposition(ctx.queues, change.lead, DISPOSITION_SETTLE_MS);
     const converted = change.field === 'lifecycleStage' && convertedStages.includes(String(change.value));
     const isAction =
       REP_ACTIVITY_FIELDS.includes(change.field) ||
-      (change.field === statusField && change.value !== null && change.value !== ownStatus);
+      (change.field === statusField && change.value !== null && !ownStatuses.includes(String(change.value)));
     if (!isAction && !converted) continue;
     const state = await ctx.leads.get(change.lead);
     const record = state.handoffId ? await ctx.handoffs.get(state.handoffId) : null;
@@ -146,6 +148,39 @@ async function followUp(ctx: JobContext, changes: ProfileChange[]): Promise<void
       progress.ownerId ?? null,
     );
   }
+}
+
+/** The status values a handoff writes (not a rep's action) and the stages that mean converted, per CRM. */
+function salesSide(ctx: JobContext, crm: Crm): { ownStatuses: string[]; convertedStages: string[] } {
+  if (crm === 'hubspot') {
+    const { leadStatus, convertedStages } = ctx.config.hubspot.fields;
+    return { ownStatuses: [leadStatus.handedOff], convertedStages };
+  }
+  const { stages, convertedStages } = ctx.config.salesforce.fields;
+  return { ownStatuses: [stages.mql, stages.sql], convertedStages };
+}
+
+/**
+ * Cross-CRM: what happens to a sales CRM record matched to a marketing lead (status, reason code,
+ * activity, conversion) belongs to that lead's history, so the loop closes where it was scored.
+ */
+async function toMarketingLeads(ctx: JobContext, batch: NormalizedBatch): Promise<NormalizedBatch> {
+  const sales = ctx.config.crossCrm?.handoffTo;
+  if (!sales) return batch;
+  const linked = new Map<string, LeadRef>();
+  for (const lead of batch.leads.filter((l) => l.crm === sales)) {
+    const marketing = await ctx.links.marketingLeadOf(lead);
+    if (marketing) linked.set(leadKey(lead), marketing);
+  }
+  if (!linked.size) return batch;
+  const map = (lead: LeadRef) => linked.get(leadKey(lead)) ?? lead;
+  return {
+    ...batch,
+    engagement: batch.engagement.map((e) => ({ ...e, lead: map(e.lead) })),
+    profile: batch.profile.map((p) => ({ ...p, lead: map(p.lead) })),
+    leads: batch.leads.map(map),
+    created: batch.created.map(map),
+  };
 }
 
 /** A pending score write for a forgotten lead finds no score and is dropped by the flush. */

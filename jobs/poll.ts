@@ -1,7 +1,7 @@
-import type { PollJob } from '../src/queue/catalog.js';
+import { pollName, type PollJob } from '../src/queue/catalog.js';
 import type { JobContext } from '../src/queue/context.js';
 import { enqueueIngest } from '../src/queue/queues.js';
-import { PermanentJobError } from './writeback.js';
+import { PermanentJobError } from '../src/queue/errors.js';
 
 export interface PollResult {
   pages: number;
@@ -17,14 +17,18 @@ export interface PollResult {
  * twice carries the same ids, so nothing is recorded twice.
  */
 export async function processPoll(ctx: JobContext, job: PollJob): Promise<PollResult> {
-  if (!ctx.engagementSource) throw new PermanentJobError('no CRM poller is configured in this process');
-  const poller = `${ctx.connector.crm}:${job.source}`;
+  const source = ctx.engagementSources[job.crm];
+  if (!source) throw new PermanentJobError(`no ${job.crm} poller is configured in this process`);
+  // HubSpot's pollers kept their pre-Salesforce names, so their watermarks carry over.
+  const poller = `${job.crm}:${job.source}`;
   const now = ctx.now();
-  const interval = ctx.config.hubspot.polling[job.source]?.everySeconds ?? 300;
-  // A first run looks back one interval; older history is the backfill's job.
-  let watermark = (await ctx.watermarks.get(poller)) ?? now - interval * 1000;
+  const polling: Partial<Record<string, { everySeconds: number }>> = ctx.config[job.crm].polling;
+  const interval = polling[job.source]?.everySeconds ?? 300;
+  // A first run looks back one interval; older history is the backfill's job. A reconciliation poll
+  // (after a change-event gap) reads from where the gap began, and moves the watermark only forward.
+  let watermark = job.since ?? (await ctx.watermarks.get(poller)) ?? now - interval * 1000;
   const result = { pages: 0, events: 0, profileChanges: 0, watermark };
-  for await (const page of ctx.engagementSource.poll(job.source, watermark, now)) {
+  for await (const page of source.poll(job.source, watermark, now)) {
     if (page.events.length || page.profile.length)
       await enqueueIngest(ctx.queues, {
         source: 'poll',
@@ -39,7 +43,7 @@ export async function processPoll(ctx: JobContext, job: PollJob): Promise<PollRe
     result.profileChanges += page.profile.length;
   }
   ctx.metrics.events.inc(
-    { source: `poll.${job.source}`, outcome: 'read' },
+    { source: pollName(job.crm, job.source), outcome: 'read' },
     result.events + result.profileChanges,
   );
   ctx.logger.debug({ poller, ...result, watermark }, 'poll done');

@@ -1,4 +1,4 @@
-import type { JobContext } from '../src/queue/context.js';
+import { connectorFor, type JobContext } from '../src/queue/context.js';
 import type { ScoreJob } from '../src/queue/catalog.js';
 import { enqueueHandoffWriteback, enqueueScoreFlush } from '../src/queue/queues.js';
 import { scoreLead } from '../src/handoff/lifecycle.js';
@@ -33,7 +33,7 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
   let profile = held.profile;
   if (!held.fetched) {
     // First time we see this lead: fill the fields no webhook told us about from the CRM.
-    await ctx.timeline.mergeFetchedProfile(lead, await ctx.connector.readProfile(lead), now);
+    await ctx.timeline.mergeFetchedProfile(lead, await connectorFor(ctx, lead.crm).readProfile(lead), now);
     profile = (await ctx.timeline.profile(lead)).profile;
   }
 

@@ -1,22 +1,20 @@
-import type { JobContext } from '../src/queue/context.js';
+import { connectorFor, type JobContext } from '../src/queue/context.js';
 import type { WritebackJob } from '../src/queue/catalog.js';
-import { leadKey, type LeadRef, type Score } from '../src/domain/index.js';
-import type { WritebackStep } from '../src/store/handoffs.js';
+import { leadKey, type Crm, type Handoff, type LeadRef, type Score } from '../src/domain/index.js';
+import type { HandoffRecord, ProgressField, WritebackStep } from '../src/store/handoffs.js';
+import type { CrmConnector, ScoreWrite } from '../connectors/types.js';
+import { salesRecord } from './target.js';
 import { enqueueLeadScore, enqueueScoreFlush, enqueueSlaCheck } from '../src/queue/queues.js';
 import type { CrmError } from '../connectors/errors.js';
 import { classifyFailure } from '../src/queue/retry.js';
-
-/** Raised for a job that can never succeed (e.g. its handoff record is gone): no retry. */
-export class PermanentJobError extends Error {
-  override name = 'PermanentJobError';
-}
+import { PermanentJobError } from '../src/queue/errors.js';
 
 /**
- * Writes a handoff to the CRM: score fields, lifecycle stage with owner, the note and the rep task,
- * in parallel. Each step is recorded when the CRM acknowledges it, so a retry redoes only what is
- * missing. Note and task are marked `started` before their create calls: a retry that finds
- * `started` asks the connector to look for one from the earlier attempt before creating it, so a
- * crash between the CRM call and our record never yields a second note or task.
+ * Writes a handoff to the sales CRM's record of the lead: score fields, lifecycle stage with owner,
+ * the note and the rep task, in one request where the connector can, else in parallel steps. Note
+ * and task are marked `started` before their create calls: a retry that finds `started` asks the
+ * connector to look for one from the earlier attempt before creating it, so a crash between the
+ * CRM call and our record never yields a second note or task.
  */
 export async function processWriteback(
   ctx: JobContext,
@@ -25,72 +23,25 @@ export async function processWriteback(
   if (job.kind === 'scores') return flushScores(ctx);
   if (job.kind === 'lead-score') {
     const { score } = await ctx.leads.get(job.lead);
-    if (score) await writeScore(ctx, job.lead, score);
+    if (score) await writeScore(connectorFor(ctx, job.lead.crm), job.lead, score);
     return { written: score ? ['scores'] : [] };
   }
 
   const record = await ctx.handoffs.get(job.handoffId);
   if (!record) throw new PermanentJobError(`handoff ${job.handoffId} has no record`);
-  const { handoff, note, task } = record;
-  const ownerId = record.routing?.ownerId ?? null;
+  const { handoff } = record;
   const progress = await ctx.handoffs.progress(handoff.id);
   if (progress.completedAt) return { written: [] };
-
-  const steps: Promise<WritebackStep>[] = [];
-  if (!progress.scores) {
-    steps.push(
-      (async (): Promise<WritebackStep> => {
-        // The freshest score: a later rescore may already be saved (or this one not yet).
-        const saved = (await ctx.leads.get(handoff.lead)).score;
-        const score = saved && saved.computedAt > handoff.score.computedAt ? saved : handoff.score;
-        await writeScore(ctx, handoff.lead, score);
-        await ctx.handoffs.mark(handoff.id, 'scores', 'done');
-        return 'scores';
-      })(),
-    );
-  }
-  if (!progress.stage) {
-    steps.push(
-      (async (): Promise<WritebackStep> => {
-        const { profile } = await ctx.timeline.profile(handoff.lead);
-        const known = typeof profile.lifecycleStage === 'string' ? profile.lifecycleStage : undefined;
-        const now = await ctx.connector.advanceStage(handoff.lead, handoff.stage, known, ownerId);
-        await ctx.timeline.mergeFetchedProfile(handoff.lead, { lifecycleStage: now }, ctx.now());
-        if (ownerId) await ctx.handoffs.markOnce(handoff.id, 'ownerId', ownerId);
-        await ctx.handoffs.mark(handoff.id, 'stage', handoff.stage);
-        return 'stage';
-      })(),
-    );
-  }
-  if (!progress.note || progress.note === 'started') {
-    const mayExist = progress.note === 'started';
-    steps.push(
-      (async (): Promise<WritebackStep> => {
-        if (!mayExist) await ctx.handoffs.mark(handoff.id, 'note', 'started');
-        const result = await ctx.connector.createHandoffNote(handoff.lead, handoff.id, note.html, mayExist);
-        await ctx.handoffs.mark(handoff.id, 'note', result.id);
-        return 'note';
-      })(),
-    );
-  }
-
-  if (task && (!progress.task || progress.task === 'started')) {
-    const mayExist = progress.task === 'started';
-    steps.push(
-      (async (): Promise<WritebackStep> => {
-        if (!mayExist) await ctx.handoffs.mark(handoff.id, 'task', 'started');
-        const result = await ctx.connector.createRepTask(handoff.lead, handoff.id, task, mayExist);
-        await ctx.handoffs.mark(handoff.id, 'task', result.id);
-        return 'task';
-      })(),
-    );
-  }
-
-  const settled = await Promise.allSettled(steps);
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
+  const target = await salesRecord(ctx, handoff.lead);
+  const connector = connectorFor(ctx, target.crm);
+  const writeHandoff = connector.writeHandoff?.bind(connector);
+  const written = writeHandoff
+    ? await writeAtOnce(ctx, writeHandoff, record, target, progress)
+    : await writeInSteps(ctx, connector, record, target, progress);
 
   const completedAt = ctx.now();
+  const { task } = record;
+  const ownerId = record.routing?.ownerId ?? null;
   // The SLA clock is queued before the handoff counts as complete, so a crash cannot lose it.
   if (task) await enqueueSlaCheck(ctx.queues, handoff.id, 0, task.dueAt - completedAt);
   await ctx.handoffs.mark(handoff.id, 'completedAt', String(completedAt));
@@ -106,11 +57,135 @@ export async function processWriteback(
     detail: { speedToLeadMs: completedAt - handoff.receivedAt, ownerId },
     at: completedAt,
   });
-  return { written: settled.map((s) => (s as PromiseFulfilledResult<WritebackStep>).value) };
+  return { written };
 }
 
-async function writeScore(ctx: JobContext, lead: LeadRef, score: Score): Promise<void> {
-  const failures = await ctx.connector.writeScores([{ lead, score }]);
+type Progress = Partial<Record<ProgressField, string>>;
+
+/**
+ * Score fields, lifecycle stage with owner, note and task as separate calls in parallel. Each step
+ * is recorded when the CRM acknowledges it, so a retry redoes only what is missing.
+ */
+async function writeInSteps(
+  ctx: JobContext,
+  connector: CrmConnector,
+  { handoff, note, task, routing }: HandoffRecord,
+  target: LeadRef,
+  progress: Progress,
+): Promise<WritebackStep[]> {
+  const ownerId = routing?.ownerId ?? null;
+  const steps: Promise<WritebackStep>[] = [];
+  if (!progress.scores) {
+    steps.push(
+      (async (): Promise<WritebackStep> => {
+        await writeScore(connector, target, await freshestScore(ctx, handoff));
+        await ctx.handoffs.mark(handoff.id, 'scores', 'done');
+        return 'scores';
+      })(),
+    );
+  }
+  if (!progress.stage) {
+    steps.push(
+      (async (): Promise<WritebackStep> => {
+        const known = await knownStage(ctx, handoff.lead, target);
+        const now = await connector.advanceStage(target, handoff.stage, known, ownerId);
+        await stageWritten(ctx, handoff.id, target, now, ownerId, handoff.stage);
+        return 'stage';
+      })(),
+    );
+  }
+  if (!progress.note || progress.note === 'started') {
+    const mayExist = progress.note === 'started';
+    steps.push(
+      (async (): Promise<WritebackStep> => {
+        if (!mayExist) await ctx.handoffs.mark(handoff.id, 'note', 'started');
+        const result = await connector.createHandoffNote(target, handoff.id, note.html, mayExist);
+        await ctx.handoffs.mark(handoff.id, 'note', result.id);
+        return 'note';
+      })(),
+    );
+  }
+  if (task && (!progress.task || progress.task === 'started')) {
+    const mayExist = progress.task === 'started';
+    steps.push(
+      (async (): Promise<WritebackStep> => {
+        if (!mayExist) await ctx.handoffs.mark(handoff.id, 'task', 'started');
+        const result = await connector.createRepTask(target, handoff.id, task, mayExist);
+        await ctx.handoffs.mark(handoff.id, 'task', result.id);
+        return 'task';
+      })(),
+    );
+  }
+  const settled = await Promise.allSettled(steps);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<WritebackStep>).value);
+}
+
+/**
+ * The whole handoff in one all-or-nothing request (Salesforce composite), the note as the task's
+ * body. Note and task are marked `started` first: a retry after a lost answer asks the connector to
+ * find the task the earlier attempt created instead of creating a second.
+ */
+async function writeAtOnce(
+  ctx: JobContext,
+  writeHandoff: NonNullable<CrmConnector['writeHandoff']>,
+  { handoff, note, task, routing }: HandoffRecord,
+  target: LeadRef,
+  progress: Progress,
+): Promise<WritebackStep[]> {
+  const ownerId = routing?.ownerId ?? null;
+  const mayExist = progress.note === 'started';
+  if (!mayExist) {
+    await ctx.handoffs.mark(handoff.id, 'note', 'started');
+    if (task) await ctx.handoffs.mark(handoff.id, 'task', 'started');
+  }
+  const result = await writeHandoff({
+    lead: target,
+    handoffId: handoff.id,
+    stage: handoff.stage,
+    knownStage: await knownStage(ctx, handoff.lead, target),
+    ownerId,
+    score: await freshestScore(ctx, handoff),
+    note: { subject: note.subject, text: note.text },
+    task: task ?? null,
+    mayExist,
+  });
+  await stageWritten(ctx, handoff.id, target, result.stage, ownerId, handoff.stage);
+  await ctx.handoffs.mark(handoff.id, 'scores', 'done');
+  await ctx.handoffs.mark(handoff.id, 'note', result.note.id);
+  if (result.task) await ctx.handoffs.mark(handoff.id, 'task', result.task.id);
+  return result.task ? ['scores', 'stage', 'note', 'task'] : ['scores', 'stage', 'note'];
+}
+
+/** The freshest score: a later rescore may already be saved (or this one not yet). */
+async function freshestScore(ctx: JobContext, handoff: Handoff): Promise<Score> {
+  const saved = (await ctx.leads.get(handoff.lead)).score;
+  return saved && saved.computedAt > handoff.score.computedAt ? saved : handoff.score;
+}
+
+/** Our copy of the record's stage, which lets the connector skip reading it; none for a record in the other CRM. */
+async function knownStage(ctx: JobContext, lead: LeadRef, target: LeadRef): Promise<string | undefined> {
+  if (target !== lead) return undefined;
+  const { profile } = await ctx.timeline.profile(lead);
+  return typeof profile.lifecycleStage === 'string' ? profile.lifecycleStage : undefined;
+}
+
+async function stageWritten(
+  ctx: JobContext,
+  handoffId: string,
+  target: LeadRef,
+  stage: string,
+  ownerId: string | null,
+  wanted: Handoff['stage'],
+): Promise<void> {
+  await ctx.timeline.mergeFetchedProfile(target, { lifecycleStage: stage }, ctx.now());
+  if (ownerId) await ctx.handoffs.markOnce(handoffId, 'ownerId', ownerId);
+  await ctx.handoffs.mark(handoffId, 'stage', wanted);
+}
+
+async function writeScore(connector: CrmConnector, lead: LeadRef, score: Score): Promise<void> {
+  const failures = await connector.writeScores([{ lead, score }]);
   if (failures[0]) throw failures[0].error;
 }
 
@@ -131,7 +206,12 @@ async function flushScores(ctx: JobContext): Promise<{ written: WritebackStep[] 
     const score = states[i]?.score;
     return score ? [{ lead: entry.lead, score }] : [];
   });
-  const failures = writes.length ? await ctx.connector.writeScores(writes) : [];
+  // Each CRM's records in one call; the connector splits into its own batch size.
+  const byCrm = new Map<Crm, ScoreWrite[]>();
+  for (const w of writes) byCrm.set(w.lead.crm, [...(byCrm.get(w.lead.crm) ?? []), w]);
+  const failures = (
+    await Promise.all([...byCrm].map(([crm, group]) => connectorFor(ctx, crm).writeScores(group)))
+  ).flat();
 
   const retry = new Set<string>();
   let firstTransient: CrmError | undefined;

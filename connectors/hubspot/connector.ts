@@ -39,6 +39,8 @@ const NOTE_TO_CONTACT = 202;
 const TASK_TO_CONTACT = 204;
 /** Owners change rarely; a handoff should not wait for a listing each time. */
 const OWNERS_TTL_MS = 10 * 60_000;
+/** Fields that mean something only in the CRM they came from: never copied into a new contact. */
+const OWNED_BY_US = new Set(['ownerId', 'leadStatus', 'dispositionReason', 'lastSalesActivity']);
 /** Contact properties HubSpot stamps when a rep logs a call, email or meeting. */
 const SALES_ACTIVITY_PROPERTIES = ['notes_last_contacted', 'hs_last_sales_activity_timestamp'];
 
@@ -635,6 +637,22 @@ export class HubSpotConnector implements CrmConnector {
       })),
       next: page.paging?.next?.after,
     };
+  }
+
+  async matchLead(profile: Profile, create: boolean): Promise<LeadRef | null> {
+    const email = typeof profile.email === 'string' ? profile.email.trim().toLowerCase() : '';
+    if (!email) return null;
+    const found = (await this.contactIdsByEmail([email])).get(email);
+    if (found) return { crm: 'hubspot', objectType: 'contact', id: found };
+    if (!create) return null;
+    const properties: Record<string, string> = {};
+    for (const [field, property] of Object.entries(this.fields.profile))
+      if (!OWNED_BY_US.has(field) && profile[field] !== undefined && profile[field] !== null)
+        properties[property] = String(profile[field]);
+    const created = await this.call('contacts.create', `create contact ${email}`, () =>
+      this.client.crm.contacts.basicApi.create({ properties, associations: [] }, this.sdk),
+    );
+    return { crm: 'hubspot', objectType: 'contact', id: created.id };
   }
 
   /** Contact ids of these email addresses (≤ 100 per call); unknown addresses are absent. */

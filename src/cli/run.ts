@@ -109,8 +109,8 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       config,
       redis,
       queues,
-      connector,
-      engagementSource: new HubSpotPoller(connector, config.hubspot.polling),
+      connectors: [connector],
+      engagementSources: { hubspot: new HubSpotPoller(connector, config.hubspot.polling) },
       logger,
       metrics,
     });

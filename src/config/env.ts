@@ -19,6 +19,23 @@ export const Env = z.object({
   HUBSPOT_CLIENT_ID: z.string().min(1).optional(),
   HUBSPOT_REFRESH_TOKEN: z.string().min(1).optional(),
   HUBSPOT_BASE_URL: z.url().default('https://api.hubapi.com'),
+  /** Salesforce: the org's instance (`https://acme.my.salesforce.com`); unset means no Salesforce. */
+  SALESFORCE_INSTANCE_URL: z.url().optional(),
+  /** Where OAuth tokens are minted (a My Domain or test.salesforce.com for sandboxes). */
+  SALESFORCE_LOGIN_URL: z.url().default('https://login.salesforce.com'),
+  /** The 18-character org id Outbound Messages must carry. */
+  SALESFORCE_ORG_ID: z
+    .string()
+    .regex(/^00D[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/, 'an org id starting with 00D')
+    .optional(),
+  /** Auth, one of: an access token; a refresh token with the connected app; a JWT bearer key. */
+  SALESFORCE_ACCESS_TOKEN: z.string().min(1).optional(),
+  SALESFORCE_CLIENT_ID: z.string().min(1).optional(),
+  SALESFORCE_CLIENT_SECRET: z.string().min(1).optional(),
+  SALESFORCE_REFRESH_TOKEN: z.string().min(1).optional(),
+  SALESFORCE_USERNAME: z.string().min(1).optional(),
+  /** PEM private key of the connected app's certificate, for the JWT bearer flow. */
+  SALESFORCE_JWT_PRIVATE_KEY: z.string().min(1).optional(),
   /** Shared secret for POST /webhooks/events (generic signed JSON). */
   EVENTS_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Worker concurrency per queue in this process. */

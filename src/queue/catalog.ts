@@ -1,7 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { HubSpotWebhookBatch } from '../../connectors/hubspot/webhook.js';
-import { EngagementEvent, LeadRef, ProfileChange } from '../domain/index.js';
+import { Crm, EngagementEvent, LeadRef, ProfileChange } from '../domain/index.js';
 import { GenericEventBatch } from '../http/generic-webhook.js';
 
 /** Every queue and the shape of its jobs. Payloads are parsed again when a job runs: Redis is a boundary too. */
@@ -17,6 +17,17 @@ export const IngestJob = z.discriminatedUnion('source', [
     receivedAt: z.number(),
     requestId: z.string().optional(),
     batch: GenericEventBatch,
+  }),
+  /**
+   * Salesforce Outbound Messages and CDC events, normalized at the edge (the mapping is pure config);
+   * ids derive from the notification or change event, so a redelivery dedupes.
+   */
+  z.object({
+    source: z.literal('salesforce'),
+    receivedAt: z.number(),
+    requestId: z.string().optional(),
+    events: z.array(EngagementEvent).default([]),
+    profile: z.array(ProfileChange).default([]),
   }),
   /** A page a poller read, already in domain shape with stable ids (a re-read page dedupes). */
   z.object({
@@ -51,8 +62,30 @@ export const FollowupJob = z.discriminatedUnion('kind', [
 ]);
 export type FollowupJob = z.infer<typeof FollowupJob>;
 
-export const PollJob = z.object({ source: z.enum(['contacts', 'emailEvents', 'forms', 'marketingEvents']) });
+/** What each CRM's poller reads; the names are the keys of `<crm>.polling` in the config. */
+export const POLL_SOURCES = {
+  hubspot: ['contacts', 'emailEvents', 'forms', 'marketingEvents'],
+  salesforce: ['leads', 'contacts', 'activities', 'campaignMembers'],
+} as const satisfies Record<Crm, readonly string[]>;
+
+export const PollJob = z
+  .object({
+    // Jobs queued before Salesforce existed carry no CRM.
+    crm: Crm.default('hubspot'),
+    source: z.string().min(1),
+    /** A reconciliation poll (after a CDC gap) reads from this instant instead of the watermark. */
+    since: z.number().int().nonnegative().optional(),
+  })
+  .refine((j) => (POLL_SOURCES[j.crm] as readonly string[]).includes(j.source), {
+    message: 'unknown poll source for this CRM',
+    path: ['source'],
+  });
 export type PollJob = z.infer<typeof PollJob>;
+
+/** A poll's name in scheduler ids and metrics; HubSpot's kept their pre-Salesforce form. */
+export function pollName(crm: Crm, source: string): string {
+  return crm === 'hubspot' ? `poll.${source}` : `poll.${crm}.${source}`;
+}
 
 export const QueueName = z.enum(['ingest', 'score', 'writeback', 'followup', 'poll']);
 export type QueueName = z.infer<typeof QueueName>;

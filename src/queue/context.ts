@@ -10,6 +10,9 @@ import { TimelineStore } from '../store/timeline.js';
 import type { Queues } from './queues.js';
 import { HandoffStore } from '../store/handoffs.js';
 import { Watermarks } from '../store/watermarks.js';
+import { CrmLinks } from '../store/links.js';
+import type { Crm, LeadRef } from '../domain/index.js';
+import { PermanentJobError } from './errors.js';
 
 /** Everything a job processor may touch. Built once per process; tests build their own. */
 export interface JobContext {
@@ -21,10 +24,12 @@ export interface JobContext {
   pendingScores: PendingScores;
   handoffs: HandoffStore;
   queues: Queues;
-  connector: CrmConnector;
-  /** Pollers for what the CRM sends no webhooks for; absent when nothing is polled. */
-  engagementSource?: EngagementSource;
+  /** One connector per CRM this process writes to. */
+  connectors: Partial<Record<Crm, CrmConnector>>;
+  /** Pollers for what each CRM sends no webhooks for; absent for a CRM that is not polled. */
+  engagementSources: Partial<Record<Crm, EngagementSource>>;
   watermarks: Watermarks;
+  links: CrmLinks;
   logger: Logger;
   metrics: Metrics;
   now: () => number;
@@ -34,8 +39,8 @@ export function createJobContext(deps: {
   config: Config;
   redis: Redis;
   queues: Queues;
-  connector: CrmConnector;
-  engagementSource?: EngagementSource;
+  connectors: CrmConnector[];
+  engagementSources?: Partial<Record<Crm, EngagementSource>>;
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
@@ -43,12 +48,27 @@ export function createJobContext(deps: {
   const k = keys(deps.config.redis.prefix);
   return {
     ...deps,
+    connectors: Object.fromEntries(deps.connectors.map((c) => [c.crm, c])),
+    engagementSources: deps.engagementSources ?? {},
     keys: k,
     timeline: new TimelineStore(deps.redis, k, deps.config.pipeline.dedupeTtlHours * 3_600_000),
     leads: new LeadStore(deps.redis, k),
     pendingScores: new PendingScores(deps.redis, k),
     handoffs: new HandoffStore(deps.redis, k),
     watermarks: new Watermarks(deps.redis, k),
+    links: new CrmLinks(deps.redis, k),
     now: deps.now ?? Date.now,
   };
+}
+
+/** The connector for a CRM; a job for a CRM this process has no credentials for cannot succeed here. */
+export function connectorFor(ctx: JobContext, crm: Crm): CrmConnector {
+  const connector = ctx.connectors[crm];
+  if (!connector) throw new PermanentJobError(`no ${crm} connector is configured in this process`);
+  return connector;
+}
+
+/** The CRM a lead's handoff goes to: its own, or the sales CRM when marketing runs on the other one. */
+export function handoffCrm(ctx: JobContext, lead: LeadRef): Crm {
+  return ctx.config.crossCrm?.handoffTo ?? lead.crm;
 }

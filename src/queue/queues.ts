@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { LeadRef } from '../domain/index.js';
 import { leadKey } from '../domain/index.js';
 import type { Config } from '../config/schema.js';
-import { PollJob, QUEUES, type IngestJob, type QueueName } from './catalog.js';
+import { POLL_SOURCES, QUEUES, pollName, type IngestJob, type QueueName } from './catalog.js';
+import { Crm } from '../domain/index.js';
 
 export type Queues = Record<QueueName, Queue>;
 
@@ -110,14 +111,17 @@ export async function enqueueLeadScore(queues: Queues, lead: LeadRef): Promise<v
 
 /** One BullMQ job scheduler per configured poll source; sources taken out of the config stop. */
 export async function schedulePolls(queues: Queues, config: Config): Promise<void> {
-  for (const source of PollJob.shape.source.options) {
-    const every = config.hubspot.polling[source]?.everySeconds;
-    if (every)
-      await queues.poll.upsertJobScheduler(
-        `poll.${source}`,
-        { every: every * 1000 },
-        { name: source, data: { source } },
-      );
-    else await queues.poll.removeJobScheduler(`poll.${source}`);
-  }
+  for (const crm of Crm.options)
+    for (const source of POLL_SOURCES[crm]) {
+      const polling: Partial<Record<string, { everySeconds: number }>> = config[crm].polling;
+      const every = polling[source]?.everySeconds;
+      const id = pollName(crm, source);
+      if (every)
+        await queues.poll.upsertJobScheduler(
+          id,
+          { every: every * 1000 },
+          { name: `${crm}.${source}`, data: { crm, source } },
+        );
+      else await queues.poll.removeJobScheduler(id);
+    }
 }

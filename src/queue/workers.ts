@@ -1,7 +1,8 @@
 import { RateLimitError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { processIngest } from '../../jobs/ingest.js';
 import { processScore } from '../../jobs/score.js';
-import { PermanentJobError, processWriteback } from '../../jobs/writeback.js';
+import { processWriteback } from '../../jobs/writeback.js';
+import { PermanentJobError } from './errors.js';
 import { processFollowup } from '../../jobs/followup.js';
 import { processPoll } from '../../jobs/poll.js';
 import { isCrmError } from '../../connectors/errors.js';

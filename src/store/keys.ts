@@ -31,6 +31,12 @@ export function keys(prefix: string) {
     watermark: (poller: string) => `${prefix}:watermark:${poller}`,
     /** Hash: the CRM's current OAuth access and refresh tokens, shared by every process. */
     oauth: (crm: string) => `${prefix}:oauth:${crm}`,
+    /** Hash: the CRM org's daily API usage as its last answer reported it (`used`, `max`, `at`). */
+    apiUsage: (crm: string) => `${prefix}:api-usage:${crm}`,
+    /** String: the last Change Data Capture replay id processed on a channel. */
+    replayId: (channel: string) => `${prefix}:replay:${channel}`,
+    /** Hash: lead key → the same person's record in the other CRM (both directions), for cross-CRM handoffs. */
+    crmLinks: `${prefix}:crm-links`,
     /** Hash: where an interrupted backfill resumes. */
     backfill: (crm: string) => `${prefix}:backfill:${crm}`,
   };

@@ -9,7 +9,7 @@ import type {
   RepTask,
   ScoreWrite,
 } from '../../connectors/types.js';
-import { leadKey, type LeadRef, type Owner, type Profile } from '../../src/domain/index.js';
+import { leadKey, type Crm, type LeadRef, type Owner, type Profile } from '../../src/domain/index.js';
 import { containsMarker } from '../../src/handoff/marker.js';
 
 type Method =
@@ -20,7 +20,8 @@ type Method =
   | 'createRepTask'
   | 'reassign'
   | 'repActivity'
-  | 'applyDisposition';
+  | 'applyDisposition'
+  | 'matchLead';
 
 /**
  * An in-memory CRM for pipeline tests (the end-to-end test uses the real HubSpot client and the
@@ -28,7 +29,7 @@ type Method =
  * then fail, like a response lost on the wire.
  */
 export class FakeConnector implements CrmConnector {
-  readonly crm = 'hubspot' as const;
+  constructor(readonly crm: Crm = 'hubspot') {}
   profiles = new Map<string, Profile>();
   scores = new Map<string, number>();
   stages = new Map<string, string>();
@@ -54,7 +55,7 @@ export class FakeConnector implements CrmConnector {
     for (let i = 0; i < (opts.times ?? 1); i++)
       this.failures.push({
         method,
-        failure: { crm: 'hubspot', ...failure },
+        failure: { crm: this.crm, ...failure },
         loseResponse: opts.loseResponse ?? false,
       });
   }
@@ -82,7 +83,7 @@ export class FakeConnector implements CrmConnector {
     const slice = ids.slice(start, start + limit);
     return Promise.resolve({
       leads: slice.map((key) => ({
-        lead: { crm: 'hubspot' as const, objectType: 'contact' as const, id: key.split('.').at(-1)! },
+        lead: { crm: this.crm, objectType: 'contact' as const, id: key.split('.').at(-1)! },
         profile: { ...this.profiles.get(key) },
       })),
       next: start + limit < ids.length ? slice.at(-1) : undefined,
@@ -97,7 +98,7 @@ export class FakeConnector implements CrmConnector {
         if (w.lead.id === this.rejectLead?.id)
           failures.push({
             lead: w.lead,
-            error: new CrmError({ crm: 'hubspot', ...this.rejectLead.failure }),
+            error: new CrmError({ crm: this.crm, ...this.rejectLead.failure }),
           });
         else this.scores.set(leadKey(w.lead), w.score.total);
       }
@@ -165,6 +166,20 @@ export class FakeConnector implements CrmConnector {
 
   owners(): Promise<Owner[]> {
     return Promise.resolve(this.ownerList);
+  }
+
+  matchLead(profile: Profile, create: boolean): Promise<LeadRef | null> {
+    this.calls.push({ method: 'matchLead' });
+    return this.call('matchLead', () => {
+      const email = String(profile.email ?? '').toLowerCase();
+      if (!email) return null;
+      const found = [...this.profiles].find(([, p]) => String(p.email ?? '').toLowerCase() === email);
+      if (found) return { crm: this.crm, objectType: 'lead' as const, id: found[0].split('.').at(-1)! };
+      if (!create) return null;
+      const lead: LeadRef = { crm: this.crm, objectType: 'lead', id: `m${this.profiles.size + 1}` };
+      this.profiles.set(leadKey(lead), { ...profile });
+      return lead;
+    });
   }
 
   applyDisposition(lead: LeadRef, action: DispositionWrite): Promise<void> {

@@ -2,6 +2,7 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CrmConnector, EngagementSource } from '../../connectors/types.js';
 import { loadConfig } from '../../src/config/load.js';
+import type { Crm } from '../../src/domain/index.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
@@ -27,8 +28,9 @@ export function testConfig(prefix: string, adjust: (config: Config) => Config = 
 export async function startPipeline(opts: {
   redis: Redis;
   config: Config;
-  connector: CrmConnector;
-  engagementSource?: EngagementSource;
+  /** One connector, or one per CRM. */
+  connector: CrmConnector | CrmConnector[];
+  engagementSources?: Partial<Record<Crm, EngagementSource>>;
   now?: () => number;
   workers?: boolean;
 }): Promise<Pipeline> {
@@ -40,8 +42,8 @@ export async function startPipeline(opts: {
     config: opts.config,
     redis: opts.redis,
     queues,
-    connector: opts.connector,
-    engagementSource: opts.engagementSource,
+    connectors: [opts.connector].flat(),
+    engagementSources: opts.engagementSources,
     logger: createLogger('silent'),
     metrics,
     now: opts.now,

@@ -51,12 +51,12 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
       redis,
       config,
       connector,
-      engagementSource: new HubSpotPoller(connector, config.hubspot.polling),
+      engagementSources: { hubspot: new HubSpotPoller(connector, config.hubspot.polling) },
       now: () => now,
       workers,
     });
   }
-  const poll = (source: PollJob['source']) => processPoll(pipeline.ctx, { source });
+  const poll = (source: PollJob['source']) => processPoll(pipeline.ctx, { crm: 'hubspot', source });
   const watermark = (source: string) => pipeline.ctx.watermarks.get(`hubspot:${source}`);
 
   beforeEach(async () => {

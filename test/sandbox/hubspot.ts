@@ -301,6 +301,17 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     });
   });
 
+  r.post('/crm/v3/objects/contacts', (req, res) => {
+    const { properties } = parse(z.object({ properties: PropertyValues }), req.body);
+    const values = stringify(properties);
+    const email = values.email?.toLowerCase();
+    if (email && [...state.contacts.values()].some((c) => c.email?.toLowerCase() === email))
+      throw new HubSpotError(409, 'CONFLICT', `Contact already exists. Existing ID: ${email}`);
+    const id = state.newId();
+    state.contacts.set(id, { ...values, lastmodifieddate: now(), createdate: now() });
+    res.status(201).json(view(id, state.contacts.get(id)!, Object.keys(values)));
+  });
+
   r.get('/crm/v3/objects/contacts/:id', (req, res) => {
     const contact = state.contacts.get(req.params.id);
     if (!contact) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
