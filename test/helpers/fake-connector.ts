@@ -3,6 +3,8 @@ import type {
   CreatedRecord,
   CrmConnector,
   DispositionWrite,
+  HandoffWrite,
+  HandoffWritten,
   LeadPage,
   RecordFailure,
   RepActivity,
@@ -21,7 +23,8 @@ type Method =
   | 'reassign'
   | 'repActivity'
   | 'applyDisposition'
-  | 'matchLead';
+  | 'matchLead'
+  | 'writeHandoff';
 
 /**
  * An in-memory CRM for pipeline tests (the end-to-end test uses the real HubSpot client and the
@@ -60,7 +63,7 @@ export class FakeConnector implements CrmConnector {
       });
   }
 
-  private async call<T>(method: Method, effect: () => T): Promise<T> {
+  protected async call<T>(method: Method, effect: () => T): Promise<T> {
     await new Promise((resolve) => setImmediate(resolve));
     const i = this.failures.findIndex((f) => f.method === method);
     const failure = i >= 0 ? this.failures.splice(i, 1)[0] : undefined;
@@ -186,6 +189,45 @@ export class FakeConnector implements CrmConnector {
     this.calls.push({ method: 'applyDisposition' });
     return this.call('applyDisposition', () => {
       this.dispositions.push({ lead: leadKey(lead), action });
+    });
+  }
+}
+
+/**
+ * A CRM that writes a whole handoff in one all-or-nothing request, like Salesforce's composite:
+ * the note is the task's body, or a completed activity of its own without a task.
+ */
+export class CompositeFakeConnector extends FakeConnector {
+  handoffWrites: HandoffWrite[] = [];
+
+  writeHandoff(write: HandoffWrite): Promise<HandoffWritten> {
+    this.calls.push({ method: 'writeHandoff', mayExist: write.mayExist });
+    this.handoffWrites.push(write);
+    return this.call('writeHandoff', () => {
+      const key = leadKey(write.lead);
+      const existing = write.mayExist
+        ? this.tasks.find((t) => t.lead === key && containsMarker(t.body, write.handoffId))
+        : undefined;
+      this.scores.set(key, write.score.total);
+      if (write.ownerId) this.ownersOf.set(key, write.ownerId);
+      if (this.stages.get(key) !== 'sql') this.stages.set(key, write.stage);
+      const stage = this.stages.get(key)!;
+      if (existing) {
+        const record = { id: existing.id, created: false };
+        return { stage, note: record, task: write.task ? record : null };
+      }
+      const task = write.task ?? {
+        subject: write.note.subject,
+        body: write.note.text,
+        dueAt: 0,
+        ownerId: write.ownerId,
+        priority: 'LOW' as const,
+        type: 'TODO' as const,
+      };
+      const id = `t${this.tasks.length + 1}`;
+      this.tasks.push({ ...task, body: write.note.text, id, lead: key, key: write.handoffId });
+      const record = { id, created: true };
+      return { stage, note: record, task: write.task ? record : null };
     });
   }
 }
