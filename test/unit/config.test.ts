@@ -15,8 +15,33 @@ function problems(fn: () => unknown): string[] {
 }
 
 describe('config', () => {
-  it.each(readdirSync('config').filter((f) => f.endsWith('.yaml')))('config/%s is valid', (file) => {
-    expect(() => loadConfig(`config/${file}`)).not.toThrow();
+  const files = [
+    ...readdirSync('config').map((f) => `config/${f}`),
+    ...readdirSync('config/examples').map((f) => `config/examples/${f}`),
+  ].filter((f) => f.endsWith('.yaml'));
+  it.each(files)('%s is valid', (file) => {
+    expect(() => loadConfig(file)).not.toThrow();
+  });
+
+  it('reads the cross-CRM example as HubSpot marketing handing off into Salesforce', () => {
+    const c = loadConfig('config/examples/hubspot-to-salesforce.yaml');
+    expect(c.crossCrm).toEqual({ handoffTo: 'salesforce', matchBy: 'email', createMissing: true });
+    expect(c.salesforce.fields.lead.email).toBe('Email');
+    expect(c.salesforce.fields.stages.disqualified).toBe('Closed - Not Converted');
+    expect(c.routing.reps.map((r) => r.id)).toEqual(['005000000000001AAA', '005000000000002AAA']);
+  });
+
+  it('rejects a Salesforce field name that is not an API name, and an unknown cross-CRM target', () => {
+    expect(
+      problems(() =>
+        parseConfig(
+          'thresholds: { mql: 40, sql: 70 }\nscoring: {}\nsalesforce: { fields: { score: "Lead Score" } }\ncrossCrm: { handoffTo: pipedrive }',
+        ),
+      ),
+    ).toEqual([
+      'salesforce.fields.score: not a valid Salesforce field API name',
+      'crossCrm.handoffTo: Invalid option: expected one of "hubspot"|"salesforce"',
+    ]);
   });
 
   it('fills defaults from a minimal file', () => {
