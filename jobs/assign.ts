@@ -16,6 +16,8 @@ export async function assignOwner(
   lead: LeadRef,
   profile: Profile,
   exclude: string[],
+  /** What the owner is for (a handoff id, or one of its reassignments): a retry gets the same rep. */
+  pickKey: string,
 ): Promise<RoutingDecision> {
   const crm = handoffCrm(ctx, lead);
   const owners = await connectorFor(ctx, crm).owners();
@@ -47,6 +49,7 @@ export async function assignOwner(
       now: ctx.now(),
       exclude: [...exclude, ...rejected],
       defaultTimeZone: ctx.config.sla.workingHours.timeZone,
+      pickKey,
     });
     if (!decision.ownerId) return decision;
     // Exclusion does not apply to the fallback owner: stop rather than loop on it.

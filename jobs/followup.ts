@@ -139,7 +139,7 @@ async function reassign(ctx: JobContext, record: HandoffRecord, round: number, o
   if (!next) {
     const exclude = [record.routing?.ownerId, ownerId].filter((id): id is string => !!id);
     const { profile } = await ctx.timeline.profile(handoff.lead);
-    const decision = await assignOwner(ctx, handoff.lead, profile, exclude);
+    const decision = await assignOwner(ctx, handoff.lead, profile, exclude, `${handoff.id}.${field}`);
     if (!decision.ownerId || decision.ownerId === ownerId) {
       ctx.logger.warn(
         { handoffId: handoff.id, reason: decision.reason },

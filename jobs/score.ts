@@ -90,7 +90,7 @@ async function decideHandoff(
   profile: Profile,
   events: EngagementEvent[],
 ): Promise<HandoffRecord> {
-  const routing = await assignOwner(ctx, handoff.lead, profile, []);
+  const routing = await assignOwner(ctx, handoff.lead, profile, [], handoff.id);
   const dueAt = slaDueAt(ctx, handoff.trigger, routing.ownerId, handoff.decidedAt);
   const rep = ctx.config.routing.reps.find((r) => r.id === routing.ownerId);
   const owner = routing.ownerId ? { id: routing.ownerId, name: rep?.name } : undefined;

@@ -25,6 +25,8 @@ export function keys(prefix: string) {
     routingTurns: (pool: string) => `${prefix}:routing:turns:${pool}`,
     /** Hash: rep id → leads assigned in one period (`d:2026-11-24`, `w:2026-W48`), for capacity caps. */
     repAssigned: (period: string) => `${prefix}:routing:assigned:${period}`,
+    /** String: the rep a round-robin pool gave one handoff (or reassignment), so a retry gets the same. */
+    routingPick: (key: string) => `${prefix}:routing:pick:${key}`,
     /** Hash: company email domain → owner id, for account-owner routing. */
     accountOwners: `${prefix}:routing:accounts`,
     /** String: how far a poller has read (ms timestamp), advanced only after what it read is queued. */

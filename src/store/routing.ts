@@ -19,14 +19,24 @@ import type { Keys } from './keys.js';
  * rep further behind than that (back from absence) is lifted there first; with `catch_up` they keep
  * their place and get the missed turns. The floor is one turn behind, not level: in plain rotation
  * the rep whose turn is next trails the others by exactly one turn and must not be lifted past it.
- * Reps at their daily or weekly cap are passed over and reported.
+ * Reps at their daily or weekly cap are passed over and reported. A pick is remembered under the
+ * caller's key (a handoff, or one of its reassignments): asked again, as by a retried job whose
+ * first attempt died after picking, the same rep is returned without spending another turn, as
+ * long as they are still a candidate.
  *
- * KEYS: turns hash, then per candidate its day and week counter hashes.
+ * KEYS: turns hash, then per candidate its day and week counter hashes, then the pick key if any.
  * ARGV: catchUp, n, then per candidate: id, weight, daily cap, weekly cap (0 = none).
  */
 const ASSIGN = `
 local catchUp = ARGV[1]
 local n = tonumber(ARGV[2])
+local pickKey = KEYS[2 * n + 2]
+local picked = pickKey and redis.call('GET', pickKey)
+if picked then
+  for i = 1, n do
+    if ARGV[2 + (i - 1) * 4 + 1] == picked then return { picked, {} } end
+  end
+end
 local ids, weights, caps, vtimes = {}, {}, {}, {}
 for i = 1, n do
   local a = 2 + (i - 1) * 4
@@ -61,6 +71,7 @@ redis.call('HINCRBY', KEYS[2 * best], ids[best], 1)
 redis.call('PEXPIRE', KEYS[2 * best], 8 * 86400000)
 redis.call('HINCRBY', KEYS[2 * best + 1], ids[best], 1)
 redis.call('PEXPIRE', KEYS[2 * best + 1], 15 * 86400000)
+if pickKey then redis.call('SET', pickKey, ids[best], 'PX', 15 * 86400000) end
 return { ids[best], full }`;
 
 type Scripted = Redis & {
@@ -68,7 +79,10 @@ type Scripted = Redis & {
 };
 
 /** Routing input; the account owner is looked up from the lead's email domain. */
-export type RouteInput = Omit<PlanInput, 'accountOwnerId'>;
+export type RouteInput = Omit<PlanInput, 'accountOwnerId'> & {
+  /** What this routing is for (a handoff or one of its reassignments): a retry gets the same reps. */
+  pickKey?: string;
+};
 
 /** Round-robin turns, capacity counters and account owners in Redis; the rules themselves are pure. */
 export class RoutingStore {
@@ -83,15 +97,20 @@ export class RoutingStore {
     this.redis = r;
   }
 
-  /** Picks the rep whose turn it is in one pool (a routing rule) and counts the assignment. */
+  /**
+   * Picks the rep whose turn it is in one pool (a routing rule) and counts the assignment; under
+   * `pickKey` the same pick is returned again instead of spending another turn.
+   */
   async assign(
     pool: string,
     candidates: readonly Candidate[],
     catchUp: Routing['catchUp'],
+    pickKey?: string,
   ): Promise<{ repId: string | null; atCapacity: string[] }> {
     const keys = [
       this.k.routingTurns(pool),
       ...candidates.flatMap((c) => [this.k.repAssigned(c.day), this.k.repAssigned(c.week)]),
+      ...(pickKey ? [this.k.routingPick(`${pickKey}:${pool}`)] : []),
     ];
     const args = candidates.flatMap((c) => [c.id, c.weight, c.daily ?? 0, c.weekly ?? 0]);
     const [repId, atCapacity] = await this.redis.leadflowAssign(
@@ -128,6 +147,7 @@ export class RoutingStore {
         step.ruleId,
         step.candidates,
         input.routing.catchUp,
+        input.pickKey,
       );
       for (const id of full) atCapacity.push({ repId: id, ruleId: step.ruleId, why: 'at_capacity' });
       if (repId) {

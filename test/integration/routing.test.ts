@@ -125,6 +125,26 @@ describe('round robin in Redis (atomic, shared by every worker)', () => {
     }
   });
 
+  it('a pick asked for again under the same key returns the same rep without spending a turn', async () => {
+    const pool = ['1', '2', '3'].map((id) => candidate(id, { day: 'd:2031-01-06', week: 'w:2031-W02' }));
+    const first = await one.assign('memo', pool, 'skip', 'hf.a');
+    // A retried job (its first attempt died after picking), from another worker.
+    expect(await two.assign('memo', pool, 'skip', 'hf.a')).toEqual({ repId: first.repId, atCapacity: [] });
+    const next = await one.assign('memo', pool, 'skip', 'hf.b');
+    expect(next.repId).not.toBe(first.repId);
+    // Counted once: the rotation continues as if the retry never happened.
+    const rest = [
+      await one.assign('memo', pool, 'skip', 'hf.c'),
+      await one.assign('memo', pool, 'skip', 'hf.d'),
+    ];
+    expect(tally([first, next, ...rest].map((p) => p.repId))).toEqual({ '1': 2, '2': 1, '3': 1 });
+    const day = await a.hgetall(keys(prefix).repAssigned('d:2031-01-06'));
+    expect(day).toEqual({ '1': '2', '2': '1', '3': '1' });
+    // The remembered rep no longer a candidate (excluded, say): a fresh pick.
+    const without = pool.filter((c) => c.id !== first.repId);
+    expect((await one.assign('memo', without, 'skip', 'hf.a')).repId).not.toBe(first.repId);
+  });
+
   it('routes through the rules, remembers the account owner of a company domain, falls back', async () => {
     const routing = Routing.parse({
       reps: [
