@@ -116,12 +116,13 @@ async function followUp(ctx: JobContext, changes: ProfileChange[]): Promise<void
   const { statusField, reasonField } = ctx.config.dispositions;
   for (const change of changes) {
     const { ownStatuses, convertedStages } = salesSide(ctx, handoffCrm(ctx, change.lead));
-    if (change.field === statusField || change.field === reasonField)
+    // The echo of the status a handoff writes is neither a disposition nor a rep's action.
+    const salesStatus =
+      change.field === statusField && change.value !== null && !ownStatuses.includes(String(change.value));
+    if (salesStatus || change.field === reasonField)
       await enqueueDisposition(ctx.queues, change.lead, DISPOSITION_SETTLE_MS);
     const converted = change.field === 'lifecycleStage' && convertedStages.includes(String(change.value));
-    const isAction =
-      REP_ACTIVITY_FIELDS.includes(change.field) ||
-      (change.field === statusField && change.value !== null && !ownStatuses.includes(String(change.value)));
+    const isAction = REP_ACTIVITY_FIELDS.includes(change.field) || salesStatus;
     if (!isAction && !converted) continue;
     const state = await ctx.leads.get(change.lead);
     const record = state.handoffId ? await ctx.handoffs.get(state.handoffId) : null;

@@ -264,6 +264,28 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
     expect(crm.dispositions).toHaveLength(1);
   });
 
+  it('the echo of the status our handoff wrote starts no disposition check and is no rep action', async () => {
+    await start();
+    await handedOff();
+    await ingest([change('hs_lead_status', 'NEW')]);
+    await waitFor(async () => (await pipeline.queues.ingest.getCompleted()).length === 2, {
+      what: 'echo ingested',
+    });
+    expect(await pipeline.queues.followup.getJobs(['delayed', 'waiting', 'active', 'completed'])).toEqual([
+      expect.objectContaining({ name: 'sla' }),
+    ]);
+    expect((await progress()).actedAt).toBeUndefined();
+    await ingest([change('hs_lead_status', 'UNQUALIFIED')]);
+    await waitFor(
+      async () =>
+        (await pipeline.queues.followup.getJobs(['delayed', 'waiting', 'active', 'completed'])).some(
+          (j) => j.name === 'disposition',
+        ),
+      { what: 'disposition check queued' },
+    );
+    expect((await progress()).actedWhat).toBe('leadStatus → UNQUALIFIED');
+  });
+
   it('an unknown reason code is reported and nothing is done', async () => {
     await start();
     await handedOff();
