@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { LeadRef } from '../domain/index.js';
 import { leadKey } from '../domain/index.js';
 import type { Config } from '../config/schema.js';
-import { POLL_SOURCES, QUEUES, pollName, type IngestJob, type QueueName } from './catalog.js';
+import { POLL_SOURCES, QUEUES, pollName, type IngestJob, type PollJob, type QueueName } from './catalog.js';
 import { Crm } from '../domain/index.js';
 
 export type Queues = Record<QueueName, Queue>;
@@ -106,6 +106,18 @@ export async function enqueueLeadScore(queues: Queues, lead: LeadRef): Promise<v
     'lead-score',
     { kind: 'lead-score', lead },
     { jobId: `lead-score.${leadKey(lead)}` },
+  );
+}
+
+/**
+ * A poll outside the schedule, reading from `since` instead of the watermark (after a CDC gap, or a
+ * replay id the server no longer has). The job id makes a redelivered gap event enqueue nothing new.
+ */
+export async function enqueueReconciliationPoll(queues: Queues, job: PollJob): Promise<void> {
+  await queues.poll.add(
+    `${job.crm}.${job.source}.reconcile`,
+    job,
+    job.since === undefined ? {} : { jobId: `reconcile.${job.crm}.${job.source}.${job.since}` },
   );
 }
 

@@ -35,8 +35,13 @@ export function keys(prefix: string) {
     oauth: (crm: string) => `${prefix}:oauth:${crm}`,
     /** Hash: the CRM org's daily API usage as its last answer reported it (`used`, `max`, `at`). */
     apiUsage: (crm: string) => `${prefix}:api-usage:${crm}`,
-    /** String: the last Change Data Capture replay id processed on a channel. */
+    /**
+     * Hash: where a Change Data Capture channel resumes: `replayId` and `commitTimestamp` of the last
+     * event processed, and `reconcileSince` while a reconciliation poll is still owed.
+     */
     replayId: (channel: string) => `${prefix}:replay:${channel}`,
+    /** String: the token of the one process subscribed to an org's change events (expires unless renewed). */
+    cdcLock: (orgId: string) => `${prefix}:cdc-lock:${orgId}`,
     /** Hash: lead key → the same person's record in the other CRM (both directions), for cross-CRM handoffs. */
     crmLinks: `${prefix}:crm-links`,
     /** Hash: where an interrupted backfill resumes. */

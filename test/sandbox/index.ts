@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { HubSpotState, hubspotRouter, type Properties } from './hubspot.js';
+import { StreamingState, salesforceStreamingRouter } from './salesforce-streaming.js';
 
 /**
  * The local CRM sandbox: an HTTP server on 127.0.0.1 that speaks the CRM endpoints leadflow uses,
@@ -44,6 +45,8 @@ export interface CallRecord {
 export interface Sandbox {
   url: string;
   hubspot: HubSpotState;
+  /** Salesforce's CometD endpoint (Change Data Capture), at /cometd/<version>. */
+  salesforceStreaming: StreamingState;
   calls: CallRecord[];
   seedContacts(contacts: { id: string; properties: Properties }[]): void;
   setLatency(ms: number): void;
@@ -54,6 +57,7 @@ export interface Sandbox {
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const hubspot = new HubSpotState();
+  const salesforceStreaming = new StreamingState();
   const calls: CallRecord[] = [];
   let latencyMs = opts.latencyMs ?? 0;
   let faults: Faults = Faults.parse({});
@@ -96,6 +100,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     res.json({ seeded: contacts.length });
   });
   app.use('/__sandbox', control);
+  // Salesforce CometD (its own 'OAuth <token>' check; long-polls are held, so no injected latency).
+  app.use(salesforceStreamingRouter(salesforceStreaming));
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const at = Date.now();
@@ -188,6 +194,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   return {
     url: `http://127.0.0.1:${port}`,
     hubspot,
+    salesforceStreaming,
     calls,
     seedContacts,
     setLatency: (ms) => {
@@ -198,6 +205,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     },
     reset: () => {
       hubspot.reset();
+      salesforceStreaming.reset();
       calls.length = 0;
       window.length = 0;
       faults = Faults.parse({});

@@ -1,0 +1,641 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Connection } from 'jsforce';
+import type { Client } from 'faye';
+import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
+import { z } from 'zod';
+import type { SalesforceFields } from '../../src/config/schema.js';
+import type { LeadRef, ProfileChange, PropertyValue } from '../../src/domain/index.js';
+import type { Logger } from '../../src/logger.js';
+import type { Metrics } from '../../src/metrics.js';
+import type { PollJob } from '../../src/queue/catalog.js';
+import { enqueueIngest, enqueueReconciliationPoll, type Queues } from '../../src/queue/queues.js';
+import type { Keys } from '../../src/store/keys.js';
+
+/*
+ * Change Data Capture: Lead and Contact change events over CometD (jsforce streaming), mapped to
+ * profile changes and queued for ingest. The mapping is pure; the subscriber below does the I/O.
+ */
+
+export const CDC_SOURCE = 'salesforce.cdc';
+/** Salesforce commits and publishes a change event a moment apart: a reconciliation reads from a bit earlier. */
+export const RECONCILE_OVERLAP_MS = 60_000;
+
+const ChangeEventHeader = z.object({
+  entityName: z.string().min(1),
+  // Empty on GAP_OVERFLOW.
+  recordIds: z.array(z.string().min(1)),
+  changeType: z.enum([
+    'CREATE',
+    'UPDATE',
+    'DELETE',
+    'UNDELETE',
+    'GAP_CREATE',
+    'GAP_UPDATE',
+    'GAP_DELETE',
+    'GAP_UNDELETE',
+    'GAP_OVERFLOW',
+  ]),
+  commitTimestamp: z.number().int().nonnegative(),
+  transactionKey: z.string().min(1),
+  sequenceNumber: z.number().int().nonnegative(),
+  changedFields: z.array(z.string()).optional(),
+});
+
+/** Just enough to know where the stream stands, even when the rest of the message is not understood. */
+const Positioned = z.object({
+  data: z.object({ event: z.object({ replayId: z.number().int().nonnegative() }) }),
+});
+
+export const CdcMessage = z.object({
+  channel: z.string().min(1),
+  data: z.object({
+    event: z.object({ replayId: z.number().int().nonnegative() }),
+    payload: z.looseObject({ ChangeEventHeader }),
+  }),
+});
+export type CdcMessage = z.infer<typeof CdcMessage>;
+
+/** Where a channel stands once a message is handled; stored only after its work is queued. */
+export interface StreamPosition {
+  replayId: number;
+  /** Absent when the message could not be read far enough to know it. */
+  commitTimestamp?: number;
+}
+
+export type CdcOutcome =
+  /** Not even a replay id: nothing to act on and nothing to store. */
+  | { kind: 'invalid'; reason: string }
+  /** An entity or shape we do not act on; its position is stored so it is not read again. */
+  | { kind: 'skipped'; position: StreamPosition; reason: string }
+  /** Created, updated or undeleted: the mapped fields present in the event. */
+  | { kind: 'mapped'; position: StreamPosition; profile: ProfileChange[] }
+  /**
+   * Deleted: nothing to score. The ingest job has no deletion variant for Salesforce, so the lead's
+   * history stays until its timeline ages out; the event is counted and logged.
+   */
+  | { kind: 'deleted'; position: StreamPosition; leads: LeadRef[] }
+  /** Salesforce could not produce the event (GAP_*): re-read the entity from the commit time. */
+  | { kind: 'gap'; position: StreamPosition; poll: PollJob };
+
+const ENTITIES = {
+  Lead: { objectType: 'lead', source: 'leads' },
+  Contact: { objectType: 'contact', source: 'contacts' },
+} as const;
+type Entity = keyof typeof ENTITIES;
+
+function isEntity(name: string): name is Entity {
+  return Object.hasOwn(ENTITIES, name);
+}
+
+/** Salesforce field → every canonical field it feeds, per object type. */
+export type CdcFieldMap = Record<LeadRef['objectType'], Map<string, string[]>>;
+
+/** Inverts the configured mapping; the lifecycle field also feeds `lifecycleStage`. */
+export function cdcFieldMap(fields: SalesforceFields): CdcFieldMap {
+  const invert = (mapping: Record<string, string>, lifecycleField: string) => {
+    const bySalesforce = new Map<string, string[]>();
+    for (const [canonical, field] of [...Object.entries(mapping), ['lifecycleStage', lifecycleField]])
+      bySalesforce.set(field!, [...(bySalesforce.get(field!) ?? []), canonical!]);
+    return bySalesforce;
+  };
+  return {
+    lead: invert(fields.lead, fields.lifecycle.lead),
+    contact: invert(fields.contact, fields.lifecycle.contact),
+  };
+}
+
+/**
+ * CDC nests compound fields: `Name: {FirstName, LastName}`, `Address: {Country}`, `MailingAddress:
+ * {Country}`, geolocation `Loc__c: {Latitude}`. A component's sObject field is its compound's prefix
+ * plus the component name: Country of MailingAddress is MailingCountry, of Lead Address is Country.
+ */
+export function flattenCompoundFields(payload: Record<string, unknown>): Record<string, unknown> {
+  const flat: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(payload)) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      flat[name] = value;
+      continue;
+    }
+    for (const [component, inner] of Object.entries(value as Record<string, unknown>))
+      flat[compoundComponentField(name, component)] = inner;
+  }
+  return flat;
+}
+
+function compoundComponentField(compound: string, component: string): string {
+  if (compound.endsWith('__c')) return `${compound.slice(0, -1)}${component}__s`;
+  if (compound.endsWith('Address')) return `${compound.slice(0, -'Address'.length)}${component}`;
+  return component;
+}
+
+function isPropertyValue(value: unknown): value is PropertyValue {
+  return value === null || ['string', 'number', 'boolean'].includes(typeof value);
+}
+
+/** Pure: one CometD change event → what to do about it. Never throws. */
+export function mapCdcMessage(message: unknown, fieldMap: CdcFieldMap): CdcOutcome {
+  const positioned = Positioned.safeParse(message);
+  if (!positioned.success) return { kind: 'invalid', reason: 'no replay id' };
+  const parsed = CdcMessage.safeParse(message);
+  if (!parsed.success)
+    return {
+      kind: 'skipped',
+      position: { replayId: positioned.data.data.event.replayId },
+      reason: `not a change event: ${z.prettifyError(parsed.error)}`,
+    };
+  const { event, payload } = parsed.data.data;
+  const { ChangeEventHeader: header, ...fields } = payload;
+  const position = { replayId: event.replayId, commitTimestamp: header.commitTimestamp };
+  if (!isEntity(header.entityName))
+    return { kind: 'skipped', position, reason: `entity ${header.entityName} is not a lead` };
+  const { objectType, source } = ENTITIES[header.entityName];
+
+  if (header.changeType.startsWith('GAP_'))
+    return {
+      kind: 'gap',
+      position,
+      poll: {
+        crm: 'salesforce',
+        source,
+        since: Math.max(0, header.commitTimestamp - RECONCILE_OVERLAP_MS),
+      },
+    };
+  const leads = header.recordIds.map((id): LeadRef => ({ crm: 'salesforce', objectType, id }));
+  if (header.changeType === 'DELETE') return { kind: 'deleted', position, leads };
+
+  // CometD leaves out null and unchanged fields: whatever is present changed (or is new).
+  const present = Object.entries(flattenCompoundFields(fields)).filter(
+    (entry): entry is [string, PropertyValue] => isPropertyValue(entry[1]),
+  );
+  const profile = leads.flatMap((lead) =>
+    present.flatMap(([field, value]) =>
+      (fieldMap[objectType].get(field) ?? []).map((canonical): ProfileChange => ({
+        id: `salesforce:cdc:${header.transactionKey}:${header.sequenceNumber}:${lead.id}:${canonical}`,
+        lead,
+        field: canonical,
+        value,
+        occurredAt: header.commitTimestamp,
+        source: CDC_SOURCE,
+      })),
+    ),
+  );
+  return { kind: 'mapped', position, profile };
+}
+
+/** The poll sources a channel's events cover, for a reconciliation after a lost replay position. */
+export function channelPollSources(channel: string): PollJob['source'][] {
+  if (channel === '/data/ChangeEvents') return Object.values(ENTITIES).map((e) => e.source);
+  const entity = /^\/data\/(\w+)ChangeEvent$/.exec(channel)?.[1];
+  return entity && isEntity(entity) ? [ENTITIES[entity].source] : [];
+}
+
+/**
+ * Pure: a subscribe error meaning the server no longer has (or never had) the replay id we asked
+ * for: `400::The replayId {N} you provided was invalid...`, also worded as too old or not found.
+ */
+export function isInvalidReplayError(error: string): boolean {
+  return /^400:/.test(error) && /replay ?id/i.test(error);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+
+// Every write a subscriber makes is fenced by its lock: a process that lost the lock writes nothing.
+// ARGV: token, then 2n = the length of the field/value pairs to set, the pairs, the fields to delete.
+const FENCED = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local n = tonumber(ARGV[2])
+if n > 0 then redis.call('HSET', KEYS[2], unpack(ARGV, 3, 2 + n)) end
+if #ARGV > 2 + n then redis.call('HDEL', KEYS[2], unpack(ARGV, 3 + n)) end
+return 1`;
+const RENEW = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1`;
+
+type Scripted = Redis & {
+  leadflowCdcFenced(lock: string, key: string, token: string, ...args: (string | number)[]): Promise<number>;
+  leadflowCdcRenew(lock: string, token: string, ttlMs: number): Promise<number>;
+  leadflowCdcRelease(lock: string, token: string): Promise<number>;
+};
+
+function scripted(redis: Redis): Scripted {
+  const r = redis as Scripted;
+  if (typeof r.leadflowCdcFenced !== 'function') {
+    redis.defineCommand('leadflowCdcFenced', { numberOfKeys: 2, lua: FENCED });
+    redis.defineCommand('leadflowCdcRenew', { numberOfKeys: 1, lua: RENEW });
+    redis.defineCommand('leadflowCdcRelease', { numberOfKeys: 1, lua: RELEASE });
+  }
+  return r;
+}
+
+const StoredPosition = z.object({
+  replayId: z.coerce.number().int().min(-1).optional(),
+  commitTimestamp: z.coerce.number().int().nonnegative().optional(),
+  reconcileSince: z.coerce.number().int().nonnegative().optional(),
+});
+type StoredPosition = z.infer<typeof StoredPosition>;
+
+const SubscribeRefused = z.object({
+  channel: z.literal('/meta/subscribe'),
+  successful: z.literal(false),
+  subscription: z.string(),
+  error: z.string().default(''),
+});
+
+/** jsforce's typings of faye's client leave out `disconnect` and the advice it follows. */
+type StreamingClient = Client & { disconnect(): unknown; _advice: { reconnect: string } };
+
+/**
+ * `disconnect` only stops a connected client; one still handshaking (a retry after a failure) would
+ * go on retrying in the background, so it is also told, as a server would, never to reconnect.
+ */
+function shut(client: StreamingClient): void {
+  client.disconnect();
+  client._advice.reconnect = 'none';
+}
+
+class LockLost extends Error {
+  constructor() {
+    super('CDC subscriber lock lost');
+    this.name = 'LockLost';
+  }
+}
+
+interface ChannelStream {
+  channel: string;
+  /** Bumped whenever the client is replaced: late callbacks of an older client are ignored. */
+  generation: number;
+  client: StreamingClient | null;
+  /** Messages are handled one after another, in the order the server sent them. */
+  chain: Promise<void>;
+  failures: number;
+  reopenTimer: NodeJS.Timeout | null;
+}
+
+export interface CdcSubscriberOptions {
+  /** A jsforce connection that can refresh its token (refresh token + OAuth client, or `refreshFn`). */
+  conn: Connection;
+  redis: Redis;
+  keys: Keys;
+  queues: Queues;
+  fields: SalesforceFields;
+  channels: readonly string[];
+  /** One subscriber per org across every process. */
+  orgId: string;
+  logger: Logger;
+  metrics: Metrics;
+  now?: () => number;
+  /** How long the lock outlives a process that stopped renewing it. */
+  lockTtlMs?: number;
+  /** Backoff between reconnections after a failure, doubling from `minMs` up to `maxMs`. */
+  retry?: { minMs: number; maxMs: number };
+}
+
+/**
+ * One CometD client per channel (jsforce's Replay extension tracks a single channel), resuming from
+ * the replay id stored in Redis. A channel never stored starts at -1 (new events only): history
+ * before the subscriber existed comes from backfill and polling, not from a replay of up to 72 hours
+ * with -2 (all retained events), which would rescore every recent change at once.
+ *
+ * A message's replay id is stored only after its work is queued, so a crash replays it and the stable
+ * ids dedupe. A failed enqueue closes the client and reopens it from the stored id after a backoff,
+ * never skipping. When the server no longer has the stored id (older than the retention window), the
+ * channel resumes at -1 and owes a reconciliation poll from the last commit time it stored: -2 would
+ * not help, since the events between our position and the oldest retained one are gone either way,
+ * and the poll reads them from the records themselves. The debt is stored before resubscribing and
+ * cleared only once the poll is queued, so a crash in between still pays it.
+ */
+export class SalesforceCdcSubscriber {
+  private readonly redis: Scripted;
+  private readonly fieldMap: CdcFieldMap;
+  private readonly now: () => number;
+  private readonly lockTtlMs: number;
+  private readonly retry: { minMs: number; maxMs: number };
+  private readonly token = randomUUID();
+  private readonly streams: ChannelStream[];
+  private running = false;
+  private active = false;
+  private lastRenewedAt = 0;
+  private lockTimer: NodeJS.Timeout | null = null;
+  private lockTick: Promise<void> = Promise.resolve();
+  private readonly onRefresh = () => {
+    this.opts.logger.info('salesforce token refreshed: recreating CDC streaming clients');
+    for (const stream of this.streams) if (this.active) this.reopen(stream, 0);
+  };
+
+  constructor(private readonly opts: CdcSubscriberOptions) {
+    this.redis = scripted(opts.redis);
+    this.fieldMap = cdcFieldMap(opts.fields);
+    this.now = opts.now ?? Date.now;
+    this.lockTtlMs = opts.lockTtlMs ?? 30_000;
+    this.retry = opts.retry ?? { minMs: 1_000, maxMs: 60_000 };
+    this.streams = opts.channels.map((channel) => ({
+      channel,
+      generation: 0,
+      client: null,
+      chain: Promise.resolve(),
+      failures: 0,
+      reopenTimer: null,
+    }));
+  }
+
+  /** Whether this process holds the org's lock and is subscribed. */
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  /** Takes the lock if free (else waits for it as a standby) and subscribes while it holds it. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.opts.conn.on('refresh', this.onRefresh);
+    await this.tickLock();
+    this.lockTimer = setInterval(() => void this.tickLock(), Math.max(50, Math.floor(this.lockTtlMs / 3)));
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.lockTimer) clearInterval(this.lockTimer);
+    this.opts.conn.removeListener('refresh', this.onRefresh);
+    await this.lockTick;
+    await this.standDown();
+    await this.redis.leadflowCdcRelease(this.opts.keys.cdcLock(this.opts.orgId), this.token);
+  }
+
+  private tickLock(): Promise<void> {
+    this.lockTick = this.lockTick.then(() => this.renewOrAcquire());
+    return this.lockTick;
+  }
+
+  private async renewOrAcquire(): Promise<void> {
+    if (!this.running) return;
+    const lock = this.opts.keys.cdcLock(this.opts.orgId);
+    try {
+      if (this.active) {
+        if (await this.redis.leadflowCdcRenew(lock, this.token, this.lockTtlMs)) {
+          this.lastRenewedAt = Date.now();
+          return;
+        }
+        this.opts.logger.warn({ orgId: this.opts.orgId }, 'CDC lock taken by another process: standing by');
+        await this.standDown();
+      } else if (await this.redis.set(lock, this.token, 'PX', this.lockTtlMs, 'NX')) {
+        this.lastRenewedAt = Date.now();
+        this.active = true;
+        this.opts.logger.info(
+          { orgId: this.opts.orgId, channels: this.opts.channels },
+          'CDC subscriber active',
+        );
+        for (const stream of this.streams) this.reopen(stream, 0);
+      }
+    } catch (err) {
+      // Unable to confirm the lock for a whole TTL: another process may hold it by now.
+      this.opts.logger.error({ err }, 'CDC lock check failed');
+      if (this.active && Date.now() - this.lastRenewedAt > this.lockTtlMs) await this.standDown();
+    }
+  }
+
+  /** Closes every client; messages not yet handled are read again by whoever subscribes next. */
+  private async standDown(): Promise<void> {
+    this.active = false;
+    for (const stream of this.streams) this.closeStream(stream);
+    await Promise.all(this.streams.map((s) => s.chain));
+  }
+
+  private closeStream(stream: ChannelStream): void {
+    stream.generation++;
+    if (stream.reopenTimer) clearTimeout(stream.reopenTimer);
+    stream.reopenTimer = null;
+    if (stream.client) shut(stream.client);
+    stream.client = null;
+  }
+
+  private reopen(stream: ChannelStream, delayMs: number): void {
+    this.closeStream(stream);
+    const generation = stream.generation;
+    stream.reopenTimer = setTimeout(() => {
+      stream.reopenTimer = null;
+      void this.open(stream, generation).catch((err: unknown) => this.fail(stream, generation, err));
+    }, delayMs);
+  }
+
+  private async open(stream: ChannelStream, generation: number): Promise<void> {
+    // The message being handled finishes first, so the position read below is the latest.
+    await stream.chain;
+    if (generation !== stream.generation || !this.active) return;
+    const stored = await this.readPosition(stream.channel);
+    if (generation !== stream.generation || !this.active) return;
+    const replayFrom = stored.replayId ?? -1;
+    // faye resubscribes by itself after a new handshake, with the last replay id received; a
+    // refusal of those would go unnoticed by the subscription's own errback.
+    const refusals = {
+      incoming: (message: unknown, callback: (message: unknown) => void) => {
+        const reply = SubscribeRefused.safeParse(message);
+        if (reply.success && reply.data.subscription === stream.channel)
+          void this.subscribeFailed(stream, generation, reply.data.error);
+        callback(message);
+      },
+    };
+    const client = this.opts.conn.streaming.createClient([
+      refusals,
+      new StreamingExtension.Replay(stream.channel, replayFrom),
+      new StreamingExtension.AuthFailure(
+        (message: unknown) => void this.authFailed(stream, generation, message),
+      ),
+    ]) as StreamingClient;
+    stream.client = client;
+    const subscription = client.subscribe(stream.channel, (data: unknown) =>
+      this.enqueueHandling(stream, generation, () =>
+        this.handle(stream.channel, { channel: stream.channel, data }),
+      ),
+    );
+    // Refusals arrive through `refusals` above, also those of faye's own resubscriptions.
+    subscription.then(() => {
+      this.opts.logger.info({ channel: stream.channel, replayFrom }, 'CDC subscribed');
+      const subscribedAt = this.now();
+      if (stored.reconcileSince !== undefined || stored.replayId === -1)
+        this.enqueueHandling(stream, generation, () => this.reconcile(stream.channel, subscribedAt));
+    }, noop);
+  }
+
+  private enqueueHandling(stream: ChannelStream, generation: number, work: () => Promise<void>): void {
+    if (generation !== stream.generation) return;
+    stream.chain = stream.chain.then(async () => {
+      // After a failure the rest is read again from the stored position by the next client.
+      if (generation !== stream.generation) return;
+      try {
+        await work();
+        stream.failures = 0;
+      } catch (err) {
+        this.fail(stream, generation, err);
+      }
+    });
+  }
+
+  private fail(stream: ChannelStream, generation: number, err: unknown): void {
+    if (generation !== stream.generation) return;
+    if (err instanceof LockLost) {
+      this.opts.logger.warn({ channel: stream.channel }, 'CDC lock lost: standing by');
+      this.active = false;
+      for (const s of this.streams) this.closeStream(s);
+      return;
+    }
+    const delay = Math.min(this.retry.maxMs, this.retry.minMs * 2 ** stream.failures++);
+    this.opts.logger.error(
+      { err, channel: stream.channel, retryInMs: delay },
+      'CDC channel failed: reconnecting',
+    );
+    if (this.active && this.running) this.reopen(stream, delay);
+    else this.closeStream(stream);
+  }
+
+  /**
+   * jsforce's client keeps the Authorization header it was created with: refresh the token (once
+   * for every channel that fails at the same time) and recreate the client.
+   */
+  private async authFailed(stream: ChannelStream, generation: number, message: unknown): Promise<void> {
+    if (generation !== stream.generation) return;
+    const failedAt = Date.now();
+    this.closeStream(stream);
+    const reason = z.object({ error: z.string() }).safeParse(message);
+    this.opts.logger.warn(
+      { channel: stream.channel, error: reason.success ? reason.data.error : undefined },
+      'CDC authentication invalid: refreshing the token',
+    );
+    try {
+      const delegate = this.opts.conn._refreshDelegate;
+      if (!delegate) throw new Error('the Salesforce connection cannot refresh its token');
+      // Skipped when the token was already refreshed since the failure; 'refresh' reopens the clients.
+      await delegate.refresh(failedAt);
+      if (this.active && !stream.client && !stream.reopenTimer) this.reopen(stream, 0);
+    } catch (err) {
+      this.fail(stream, stream.generation, err);
+    }
+  }
+
+  private async subscribeFailed(stream: ChannelStream, generation: number, error: string): Promise<void> {
+    if (generation !== stream.generation) return;
+    if (!isInvalidReplayError(error)) {
+      this.fail(stream, generation, new Error(`CDC subscribe to ${stream.channel} refused: ${error}`));
+      return;
+    }
+    // Whatever was received is read again by the next client; the position is read once it is settled.
+    this.closeStream(stream);
+    generation = stream.generation;
+    await stream.chain;
+    const stored = await this.readPosition(stream.channel).catch(() => null);
+    if (!stored || stored.replayId === undefined || stored.replayId < 0) {
+      this.fail(stream, generation, new Error(`CDC subscribe to ${stream.channel} refused: ${error}`));
+      return;
+    }
+    // Our position is gone from the server: resume with new events and owe a poll over the hole
+    // (from the watermark in the odd case that no commit time was ever stored).
+    const since =
+      stored.commitTimestamp === undefined
+        ? undefined
+        : Math.max(0, stored.commitTimestamp - RECONCILE_OVERLAP_MS);
+    this.opts.logger.warn(
+      { channel: stream.channel, replayId: stored.replayId, reconcileSince: since },
+      'CDC replay id no longer available: resuming with new events and a reconciliation poll',
+    );
+    this.opts.metrics.events.inc({ source: CDC_SOURCE, outcome: 'replay_lost' });
+    try {
+      await this.fenced(stream.channel, {
+        replayId: -1,
+        ...(since === undefined ? {} : { reconcileSince: since }),
+      });
+      this.reopen(stream, 0);
+    } catch (err2) {
+      this.fail(stream, generation, err2);
+    }
+  }
+
+  /**
+   * Pays the poll a lost replay position owes. While no event has been stored since (replay id still
+   * -1), a restart would again start with new events only, so the debt moves to this subscription's
+   * start instead of being cleared: whatever happens while it is live but unrecorded gets polled too.
+   */
+  private async reconcile(channel: string, subscribedAt: number): Promise<void> {
+    const { replayId, reconcileSince } = await this.readPosition(channel);
+    for (const source of channelPollSources(channel))
+      await enqueueReconciliationPoll(this.opts.queues, {
+        crm: 'salesforce',
+        source,
+        ...(reconcileSince === undefined ? {} : { since: reconcileSince }),
+      });
+    if (replayId === -1)
+      await this.fenced(channel, { reconcileSince: Math.max(0, subscribedAt - RECONCILE_OVERLAP_MS) });
+    else await this.fenced(channel, {}, ['reconcileSince']);
+  }
+
+  private async handle(channel: string, message: unknown): Promise<void> {
+    const { logger, metrics, queues } = this.opts;
+    metrics.events.inc({ source: CDC_SOURCE, outcome: 'received' });
+    const outcome = mapCdcMessage(message, this.fieldMap);
+    metrics.events.inc({ source: CDC_SOURCE, outcome: outcome.kind });
+    switch (outcome.kind) {
+      case 'invalid':
+        logger.warn({ channel, reason: outcome.reason }, 'CDC message skipped');
+        return;
+      case 'skipped':
+        logger.debug({ channel, reason: outcome.reason }, 'CDC message skipped');
+        break;
+      case 'deleted':
+        logger.info({ channel, leads: outcome.leads.map((l) => l.id) }, 'CDC delete: nothing to score');
+        break;
+      case 'gap':
+        logger.warn({ channel, poll: outcome.poll }, 'CDC gap event: reconciliation poll queued');
+        await enqueueReconciliationPoll(queues, outcome.poll);
+        break;
+      case 'mapped':
+        if (outcome.profile.length)
+          await enqueueIngest(queues, {
+            source: 'salesforce',
+            receivedAt: this.now(),
+            events: [],
+            profile: outcome.profile,
+          });
+        break;
+    }
+    await this.storePosition(channel, outcome.position);
+  }
+
+  private async storePosition(channel: string, position: StreamPosition): Promise<void> {
+    await this.fenced(channel, {
+      replayId: position.replayId,
+      ...(position.commitTimestamp === undefined ? {} : { commitTimestamp: position.commitTimestamp }),
+    });
+  }
+
+  /** Sets and deletes fields of a channel's position, only while this process holds the lock. */
+  private async fenced(channel: string, set: Record<string, number>, del: string[] = []): Promise<void> {
+    const pairs = Object.entries(set).flat();
+    const { keys, orgId } = this.opts;
+    const held = await this.redis.leadflowCdcFenced(
+      keys.cdcLock(orgId),
+      keys.replayId(channel),
+      this.token,
+      pairs.length,
+      ...pairs,
+      ...del,
+    );
+    if (!held) throw new LockLost();
+  }
+
+  private async readPosition(channel: string): Promise<StoredPosition> {
+    const raw = await this.redis.hgetall(this.opts.keys.replayId(channel));
+    const parsed = StoredPosition.safeParse(raw);
+    if (parsed.success) return parsed.data;
+    this.opts.logger.error(
+      { channel, issues: parsed.error.issues },
+      'stored CDC position unreadable: starting at -1',
+    );
+    return {};
+  }
+}
+
+function noop(): void {}
