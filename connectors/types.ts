@@ -153,6 +153,8 @@ export interface PolledPage {
   events: EngagementEvent[];
   profile: ProfileChange[];
   watermark: number;
+  /** Records read but not usable (no matching lead, malformed): counted in metrics. */
+  skipped?: number;
 }
 
 /** Pulls what the CRM sends no webhooks for (email events, form submissions, missed changes). */

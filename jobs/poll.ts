@@ -7,6 +7,8 @@ export interface PollResult {
   pages: number;
   events: number;
   profileChanges: number;
+  /** Records the poller could not use (no matching lead, malformed). */
+  skipped: number;
   watermark: number;
 }
 
@@ -27,7 +29,7 @@ export async function processPoll(ctx: JobContext, job: PollJob): Promise<PollRe
   // A first run looks back one interval; older history is the backfill's job. A reconciliation poll
   // (after a change-event gap) reads from where the gap began, and moves the watermark only forward.
   let watermark = job.since ?? (await ctx.watermarks.get(poller)) ?? now - interval * 1000;
-  const result = { pages: 0, events: 0, profileChanges: 0, watermark };
+  const result = { pages: 0, events: 0, profileChanges: 0, skipped: 0, watermark };
   for await (const page of source.poll(job.source, watermark, now)) {
     if (page.events.length || page.profile.length)
       await enqueueIngest(ctx.queues, {
@@ -41,11 +43,11 @@ export async function processPoll(ctx: JobContext, job: PollJob): Promise<PollRe
     result.pages++;
     result.events += page.events.length;
     result.profileChanges += page.profile.length;
+    result.skipped += page.skipped ?? 0;
   }
-  ctx.metrics.events.inc(
-    { source: pollName(job.crm, job.source), outcome: 'read' },
-    result.events + result.profileChanges,
-  );
+  const metric = { source: pollName(job.crm, job.source) };
+  ctx.metrics.events.inc({ ...metric, outcome: 'read' }, result.events + result.profileChanges);
+  ctx.metrics.events.inc({ ...metric, outcome: 'skipped' }, result.skipped);
   ctx.logger.debug({ poller, ...result, watermark }, 'poll done');
   return { ...result, watermark };
 }

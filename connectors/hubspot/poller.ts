@@ -95,7 +95,8 @@ export class HubSpotPoller implements EngagementSource {
         ];
       });
       offset = page.next;
-      yield { events, profile: [], watermark: offset ? since : now };
+      // Recipients who are no contact (yet): counted, so a mismatch between lists and CRM shows.
+      yield { events, profile: [], watermark: offset ? since : now, skipped: wanted.length - events.length };
     } while (offset);
   }
 
