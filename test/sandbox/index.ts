@@ -3,6 +3,14 @@ import type { Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { HubSpotState, hubspotRouter, type Properties } from './hubspot.js';
+import {
+  SalesforceState,
+  admitSalesforce,
+  isSalesforcePath,
+  salesforceRouter,
+  salesforceServerError,
+  SalesforceFaults,
+} from './salesforce.js';
 import { StreamingState, salesforceStreamingRouter } from './salesforce-streaming.js';
 
 /**
@@ -45,6 +53,8 @@ export interface CallRecord {
 export interface Sandbox {
   url: string;
   hubspot: HubSpotState;
+  /** Salesforce's REST API (sObjects, query, composite, collections, OAuth) under /services. */
+  salesforce: SalesforceState;
   /** Salesforce's CometD endpoint (Change Data Capture), at /cometd/<version>. */
   salesforceStreaming: StreamingState;
   calls: CallRecord[];
@@ -57,7 +67,9 @@ export interface Sandbox {
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const hubspot = new HubSpotState();
-  const salesforceStreaming = new StreamingState();
+  const salesforce = new SalesforceState();
+  // The org's streaming endpoint refuses the tokens its REST API refuses.
+  const salesforceStreaming = new StreamingState((token) => salesforce.acceptsToken(token));
   const calls: CallRecord[] = [];
   let latencyMs = opts.latencyMs ?? 0;
   let faults: Faults = Faults.parse({});
@@ -81,8 +93,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       contacts: Object.fromEntries(hubspot.contacts),
       notes: hubspot.notes,
       tasks: hubspot.tasks,
+      salesforce: salesforce.allRecords(),
       calls: calls.length,
     });
+  });
+  control.post('/salesforce/faults', (req, res) => {
+    const counters = SalesforceFaults.partial().parse(req.body);
+    Object.assign(salesforce.faults, counters);
+    res.json(salesforce.faults);
   });
   control.post('/faults', (req, res) => {
     faults = Faults.parse({ ...faults, ...z.record(z.string(), z.unknown()).parse(req.body) });
@@ -110,8 +128,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       req.socket.destroy();
       return;
     }
+    const isSalesforce = isSalesforcePath(req.path);
     const bearer = /^Bearer (\S+)/.exec(req.get('authorization') ?? '')?.[1];
-    if (req.path !== '/oauth/v1/token' && (!bearer || hubspot.revokedTokens.has(bearer))) {
+    if (isSalesforce) {
+      if (!admitSalesforce(salesforce, req, res)) return;
+    } else if (req.path !== '/oauth/v1/token' && (!bearer || hubspot.revokedTokens.has(bearer))) {
       res.status(401).json({
         status: 'error',
         message: 'Authentication credentials not found.',
@@ -136,7 +157,16 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         const status = [500, 502, 503][Math.floor(Math.random() * 3)]!;
         res
           .status(status)
-          .json({ status: 'error', message: 'internal error (injected)', category: 'INTERNAL_ERROR' });
+          .json(
+            isSalesforce
+              ? salesforceServerError(req.path, status)
+              : { status: 'error', message: 'internal error (injected)', category: 'INTERNAL_ERROR' },
+          );
+        return;
+      }
+      // HubSpot's 429s; Salesforce has no rolling window (its limits are in SalesforceState).
+      if (isSalesforce) {
+        next();
         return;
       }
       if (faults.rateLimit429 && faults.rateLimit429.count > 0) {
@@ -180,6 +210,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     else respond();
   });
 
+  // Each CRM router handles only its own paths (Salesforce: /services/...).
+  app.use(salesforceRouter(salesforce));
   app.use(hubspotRouter(hubspot));
 
   const server: Server = await new Promise((resolve) => {
@@ -194,6 +226,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   return {
     url: `http://127.0.0.1:${port}`,
     hubspot,
+    salesforce,
     salesforceStreaming,
     calls,
     seedContacts,
@@ -205,6 +238,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     },
     reset: () => {
       hubspot.reset();
+      salesforce.reset();
       salesforceStreaming.reset();
       calls.length = 0;
       window.length = 0;
