@@ -117,33 +117,37 @@ export function checkPortal(config: Config, facts: PortalFacts): CheckLine[] {
       );
   }
 
-  if (facts.owners) {
-    const byId = new Map(facts.owners.map((o) => [o.id, o]));
-    const reps = config.routing.reps.map((r, i) => [`routing.reps[${i}]`, r.id, r.name] as const);
-    const others = [
-      ...config.routing.reps.flatMap((r, i) =>
-        r.managerId ? [[`routing.reps[${i}].managerId`, r.managerId, 'manager'] as const] : [],
-      ),
-      ...(config.routing.fallbackOwnerId
-        ? [['routing.fallbackOwnerId', config.routing.fallbackOwnerId, 'fallback'] as const]
-        : []),
-    ];
-    for (const [path, id, name] of [...reps, ...others]) {
-      const owner = byId.get(id);
-      if (!owner) add('error', path, `owner ${id} (${name}) does not exist in the portal`);
-      else if (!owner.active) add('error', path, `owner ${id} (${name}) is deactivated`);
-      else add('ok', path, `owner ${id} is ${owner.name ?? owner.email ?? 'active'}`);
-    }
-  }
+  if (facts.owners) lines.push(...checkOwners(config, facts.owners, 'portal'));
   return lines;
 }
 
-export function formatCheck(lines: CheckLine[]): string {
+/** Pure: routed reps, their managers and the fallback owner exist in the CRM and are active. */
+export function checkOwners(config: Config, owners: Owner[], where: string): CheckLine[] {
+  const byId = new Map(owners.map((o) => [o.id, o]));
+  const reps = config.routing.reps.map((r, i) => [`routing.reps[${i}]`, r.id, r.name] as const);
+  const others = [
+    ...config.routing.reps.flatMap((r, i) =>
+      r.managerId ? [[`routing.reps[${i}].managerId`, r.managerId, 'manager'] as const] : [],
+    ),
+    ...(config.routing.fallbackOwnerId
+      ? [['routing.fallbackOwnerId', config.routing.fallbackOwnerId, 'fallback'] as const]
+      : []),
+  ];
+  return [...reps, ...others].map(([path, id, name]): CheckLine => {
+    const owner = byId.get(id);
+    if (!owner)
+      return { level: 'error', what: path, message: `owner ${id} (${name}) does not exist in the ${where}` };
+    if (!owner.active) return { level: 'error', what: path, message: `owner ${id} (${name}) is deactivated` };
+    return { level: 'ok', what: path, message: `owner ${id} is ${owner.name ?? owner.email ?? 'active'}` };
+  });
+}
+
+export function formatCheck(lines: CheckLine[], subject = 'portal'): string {
   const mark = { ok: '✓', warn: '!', error: '✗' };
   const errors = lines.filter((l) => l.level === 'error').length;
   const warnings = lines.filter((l) => l.level === 'warn').length;
   return (
     lines.map((l) => `${mark[l.level]} ${l.what}: ${l.message}`).join('\n') +
-    `\n\n${errors ? `${errors} problem(s)` : 'portal OK'}${warnings ? `, ${warnings} warning(s)` : ''}\n`
+    `\n\n${errors ? `${errors} problem(s)` : `${subject} OK`}${warnings ? `, ${warnings} warning(s)` : ''}\n`
   );
 }

@@ -32,6 +32,9 @@ export function classifyFailure(f: CrmFailure, now: number): RetryDecision {
     return { action: 'pause', scope: 'interval', waitMs: f.retryAfterMs ?? DEFAULT_INTERVAL_WAIT_MS, reason };
   }
   if (code === 'UNABLE_TO_LOCK_ROW' || code === 'SERVER_UNAVAILABLE') return { action: 'backoff', reason };
+  // Salesforce rolled this record back because another one in the same all-or-none request failed.
+  if (code === 'PROCESSING_HALTED' || code === 'ALL_OR_NONE_OPERATION_ROLLED_BACK')
+    return { action: 'backoff', reason };
   if (f.status === 401 || code === 'INVALID_SESSION_ID' || code === 'EXPIRED_AUTHENTICATION')
     return { action: 'reauth', reason };
   if (f.status === undefined) return { action: 'backoff', reason };

@@ -51,6 +51,12 @@ describe('classifyFailure', () => {
     ],
     ['UNABLE_TO_LOCK_ROW', sf({ status: 400, code: 'UNABLE_TO_LOCK_ROW' }), 'backoff'],
     ['SERVER_UNAVAILABLE', sf({ code: 'SERVER_UNAVAILABLE' }), 'backoff'],
+    ['PROCESSING_HALTED (a sibling failed)', sf({ status: 400, code: 'PROCESSING_HALTED' }), 'backoff'],
+    [
+      'ALL_OR_NONE_OPERATION_ROLLED_BACK',
+      sf({ status: 400, code: 'ALL_OR_NONE_OPERATION_ROLLED_BACK' }),
+      'backoff',
+    ],
     ['500', hs({ status: 500 }), 'backoff'],
     ['502', hs({ status: 502 }), 'backoff'],
     ['503', sf({ status: 503 }), 'backoff'],

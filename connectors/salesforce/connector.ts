@@ -1,0 +1,873 @@
+import type { Connection } from 'jsforce';
+import { z } from 'zod';
+import type { Salesforce } from '../../src/config/schema.js';
+import { PropertyValue, type LeadRef, type Owner, type Profile, type Score } from '../../src/domain/index.js';
+import { containsMarker } from '../../src/handoff/marker.js';
+import { handoffMarker } from '../../src/handoff/note.js';
+import type { Logger } from '../../src/logger.js';
+import type { ApiUsage } from '../../src/store/api-usage.js';
+import type { RateBudget } from '../../src/store/rate-budget.js';
+import { CrmError, isCrmError } from '../errors.js';
+import type {
+  CreatedRecord,
+  CrmCallObservation,
+  CrmConnector,
+  DispositionWrite,
+  HandoffWrite,
+  HandoffWritten,
+  LeadPage,
+  RecordFailure,
+  RepActivity,
+  RepTask,
+  ScoreWrite,
+} from '../types.js';
+import type { SalesforceSession } from './auth.js';
+import { compositeFailure, toSalesforceFailure } from './errors.js';
+
+/** Task.Description and other long text areas we fill hold at most this much. */
+const DESCRIPTION_MAX = 32_000;
+const SUBJECT_MAX = 255;
+/** sObject Collections take at most 200 records a request. */
+const COLLECTION_MAX = 200;
+/** A single SOQL page holds at most 2,000 records. */
+const QUERY_PAGE_MAX = 2_000;
+/** Owners change rarely; a handoff should not wait for a listing each time. */
+const OWNERS_TTL_MS = 10 * 60_000;
+/** How far back a retry looks for the task an earlier attempt may have created (job retries span hours). */
+const MARKER_LOOKBACK_MS = 30 * 86_400_000;
+/** Subject of the completed Task that carries a handoff note when there is no rep task. */
+export const NOTE_SUBJECT = 'Leadflow handoff note';
+/** Lead requires LastName and Company; a lead made from the other CRM's profile may lack them. */
+const NOT_PROVIDED = '[not provided]';
+/** Fields that mean something only in the CRM they came from: never copied into a new lead. */
+const OWNED_BY_US = new Set(['ownerId', 'leadStatus', 'dispositionReason', 'lifecycleStage']);
+/** Every task or note we write carries this line; activity without it is a person's. */
+const OUR_MARKER = handoffMarker('');
+const RECORD_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
+const CONTACT_PREFIX = '003';
+const PRIORITY = { HIGH: 'High', MEDIUM: 'Normal', LOW: 'Low' } as const;
+const SUBTYPE = { CALL: 'Call', EMAIL: 'Email', TODO: 'Task' } as const;
+/** Lead assignment rules run on every REST create/update unless told not to. */
+const NO_AUTO_ASSIGN = { 'Sforce-Auto-Assign': 'FALSE' };
+
+const Row = z.record(z.string(), z.unknown());
+const QueryPage = z.object({
+  done: z.boolean(),
+  nextRecordsUrl: z.string().optional(),
+  records: z.array(Row),
+});
+const SaveResults = z.array(z.object({ id: z.string().nullish(), success: z.boolean() }).loose());
+const Created = z.object({ id: z.string().min(1) });
+const CompositeAnswer = z.object({
+  compositeResponse: z.array(
+    z.object({ body: z.unknown(), httpStatusCode: z.number().int(), referenceId: z.string() }),
+  ),
+});
+/** The slice of a describe answer the connector and `config check` read. */
+export const SObjectDescribe = z.object({
+  name: z.string(),
+  fields: z.array(
+    z.object({
+      name: z.string(),
+      type: z.string(),
+      createable: z.boolean(),
+      updateable: z.boolean(),
+      picklistValues: z.array(z.object({ value: z.string(), active: z.boolean() })).default([]),
+    }),
+  ),
+});
+export type SObjectDescribe = z.infer<typeof SObjectDescribe>;
+
+interface SubRequest {
+  method: 'GET' | 'POST' | 'PATCH';
+  url: string;
+  referenceId: string;
+  body?: unknown;
+  httpHeaders?: Record<string, string>;
+}
+
+/** Where a lead lives in Salesforce: its sObject and that object's field mapping. */
+interface Target {
+  sObject: 'Lead' | 'Contact';
+  id: string;
+  fields: Record<string, string>;
+  lifecycle: string;
+  owner: string;
+}
+
+export interface SalesforceConnectorOptions {
+  session: SalesforceSession;
+  config: Salesforce;
+  /** The org's shared request budget (`requestsPerSecond`); every call waits for its turn. */
+  budget?: RateBudget;
+  /** Where the org's daily usage (`Sforce-Limit-Info`) is recorded for the poller. */
+  usage?: ApiUsage;
+  /** Told about every call, for metrics. */
+  onCall?: (call: CrmCallObservation) => void;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export class SalesforceConnector implements CrmConnector {
+  readonly crm = 'salesforce' as const;
+  private readonly session: SalesforceSession;
+  private readonly config: Salesforce;
+  private readonly budget: RateBudget | undefined;
+  private readonly usage: ApiUsage | undefined;
+  private readonly onCall: ((call: CrmCallObservation) => void) | undefined;
+  private readonly logger: Logger | undefined;
+  private readonly now: () => number;
+  private readonly describes = new Map<string, Promise<SObjectDescribe>>();
+  private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
+
+  constructor(opts: SalesforceConnectorOptions) {
+    this.session = opts.session;
+    this.config = opts.config;
+    this.budget = opts.budget;
+    this.usage = opts.usage;
+    this.onCall = opts.onCall;
+    this.logger = opts.logger;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The jsforce connection, for the CDC subscriber (it streams with the same session). */
+  get connection(): Connection {
+    return this.session.conn;
+  }
+
+  /** Called after every token refresh (the token itself is not passed on); returns the unsubscribe. */
+  onRefresh(listener: () => void): () => void {
+    const handler = () => listener();
+    this.session.conn.on('refresh', handler);
+    return () => void this.session.conn.removeListener('refresh', handler);
+  }
+
+  /**
+   * Every request goes through here: paced by the shared rate budget, bounded in time, observed,
+   * any failure turned into a CrmError, and the org's daily usage recorded. An expired session is
+   * refreshed by jsforce, which resends the request once (auth.ts refuses a second refresh in a row).
+   * POST and PATCH are never resent here: the queue retries by classification, and the marker
+   * lookup keeps a resent handoff from creating a second task.
+   */
+  private async call<T>(endpoint: string, what: string, fn: () => PromiseLike<T>): Promise<T> {
+    const before = this.session.conn.limitInfo;
+    let budgetWaitSeconds = 0;
+    let started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const observe = (outcome: string) =>
+      this.onCall?.({ endpoint, outcome, seconds: (performance.now() - started) / 1000, budgetWaitSeconds });
+    try {
+      budgetWaitSeconds = ((await this.budget?.take()) ?? 0) / 1000;
+      started = performance.now();
+      await this.session.ready();
+      const result = await Promise.race([
+        fn(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                Object.assign(new Error(`timed out after ${this.config.timeoutMs} ms`), {
+                  name: 'TimeoutError',
+                }),
+              ),
+            this.config.timeoutMs,
+          );
+        }),
+      ]);
+      observe('ok');
+      return result;
+    } catch (err) {
+      const failure = isCrmError(err) ? err.failure : toSalesforceFailure(err);
+      observe(failure.network ? 'network' : failure.status !== undefined ? String(failure.status) : 'error');
+      throw new CrmError({ ...failure, message: `${what}: ${failure.message}` });
+    } finally {
+      clearTimeout(timer);
+      await this.recordUsage(before);
+    }
+  }
+
+  /** Records `Sforce-Limit-Info` when this call's answer carried it (jsforce replaces limitInfo then). */
+  private async recordUsage(before: Connection['limitInfo']): Promise<void> {
+    const info = this.session.conn.limitInfo;
+    if (!this.usage || info === before || !info.apiUsage) return;
+    // Best effort: a Redis hiccup must not fail a CRM call that succeeded.
+    await this.usage
+      .record(info.apiUsage.used, info.apiUsage.limit, this.now())
+      .catch((err: unknown) =>
+        this.logger?.warn({ err: (err as Error).message }, 'could not record Salesforce API usage'),
+      );
+  }
+
+  private send<T = unknown>(
+    method: 'GET' | 'POST' | 'PATCH',
+    url: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): PromiseLike<T> {
+    return this.session.conn.request<T>(
+      {
+        method,
+        url,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headers: { 'content-type': 'application/json', ...headers },
+      },
+      // jsforce's own retries (GETs on 5xx and resets) stay off: the queue classifies failures.
+      { timeout: this.config.timeoutMs, retry: { maxRetries: 0 } },
+    );
+  }
+
+  /** A REST path as composite subrequests need it: from the root, with the API version. */
+  private dataPath(path: string): string {
+    return `/services/data/v${this.config.apiVersion}${path}`;
+  }
+
+  /**
+   * One composite request; answers each subrequest's body by referenceId, or throws the failure
+   * of the subrequest that caused it (not its PROCESSING_HALTED siblings).
+   */
+  private async composite(
+    endpoint: string,
+    what: string,
+    requests: SubRequest[],
+    allOrNone: boolean,
+  ): Promise<Map<string, { status: number; body: unknown }>> {
+    const answer = await this.call(endpoint, what, () =>
+      this.send('POST', '/composite', { allOrNone, compositeRequest: requests }),
+    );
+    const parsed = CompositeAnswer.safeParse(answer);
+    if (!parsed.success)
+      throw new CrmError({ crm: 'salesforce', status: 502, message: `${what}: unexpected composite answer` });
+    const subresponses = parsed.data.compositeResponse;
+    if (allOrNone) {
+      const failure = compositeFailure(subresponses);
+      if (failure) {
+        const { referenceId, ...rest } = failure;
+        throw new CrmError({ ...rest, message: `${what} (${referenceId}): ${rest.message}` });
+      }
+    }
+    return new Map(subresponses.map((s) => [s.referenceId, { status: s.httpStatusCode, body: s.body }]));
+  }
+
+  private target(lead: LeadRef): Target {
+    checkId(lead.id, 'lead');
+    return { ...this.objectOf(lead.objectType), id: lead.id };
+  }
+
+  private objectOf(objectType: LeadRef['objectType']): Omit<Target, 'id'> {
+    const f = this.config.fields;
+    const fields = objectType === 'lead' ? f.lead : f.contact;
+    return {
+      sObject: objectType === 'lead' ? 'Lead' : 'Contact',
+      fields,
+      lifecycle: objectType === 'lead' ? f.lifecycle.lead : f.lifecycle.contact,
+      owner: fields.ownerId ?? 'OwnerId',
+    };
+  }
+
+  /** An sObject's describe, read once per process (fields change only when an admin edits the org). */
+  describe(sObject: string): Promise<SObjectDescribe> {
+    const cached = this.describes.get(sObject);
+    if (cached) return cached;
+    const read = this.call('sobjects.describe', `describe ${sObject}`, () =>
+      this.send('GET', `/sobjects/${sObject}/describe`),
+    ).then((body) => SObjectDescribe.parse(body));
+    this.describes.set(sObject, read);
+    // A failed describe must not be cached.
+    read.catch(() => this.describes.delete(sObject));
+    return read;
+  }
+
+  /**
+   * Salesforce custom fields need the Metadata API (and a deployment) to create, so this only
+   * checks that the fields the config maps exist, and lists every missing one for the admin.
+   */
+  async ensureSchema(): Promise<void> {
+    const f = this.config.fields;
+    const own = [f.score, f.fitScore, f.engagementScore, f.scoreReasons, f.badData, f.unmarketable.field];
+    const wanted: [string, string[]][] = [
+      ['Lead', [...Object.values(f.lead), f.lifecycle.lead, ...own]],
+      ['Contact', [...Object.values(f.contact), f.lifecycle.contact, ...own]],
+      [
+        'Task',
+        ['WhoId', 'OwnerId', 'Subject', 'Description', 'ActivityDate', 'Status', 'Priority', 'TaskSubtype'],
+      ],
+    ];
+    const missing: string[] = [];
+    for (const [sObject, names] of wanted) {
+      const have = new Set((await this.describe(sObject)).fields.map((d) => d.name.toLowerCase()));
+      for (const name of new Set(names))
+        if (!have.has(name.toLowerCase())) missing.push(`${sObject}.${name}`);
+    }
+    if (missing.length)
+      throw new CrmError({
+        crm: 'salesforce',
+        status: 400,
+        code: 'MISSING_FIELDS',
+        message: `create these fields in Setup → Object Manager (or fix salesforce.fields): ${missing.join(', ')}`,
+      });
+  }
+
+  async readProfile(lead: LeadRef): Promise<Profile> {
+    const t = this.target(lead);
+    const row = await this.call('sobjects.get', `read ${t.sObject} ${t.id}`, () =>
+      this.send('GET', `/sobjects/${t.sObject}/${t.id}?fields=${this.profileFields(t).join(',')}`),
+    );
+    return toProfile(t, Row.parse(row));
+  }
+
+  private profileFields(t: Omit<Target, 'id'>): string[] {
+    return [...new Set(['Id', ...Object.values(t.fields), t.lifecycle])];
+  }
+
+  /**
+   * Unconverted Leads by Id, then Contacts by Id. The cursor is the last Id read: its key prefix
+   * says which of the two the next page continues.
+   */
+  async listLeads(after: string | undefined, limit: number): Promise<LeadPage> {
+    const size = Math.max(1, Math.min(limit, QUERY_PAGE_MAX));
+    if (after !== undefined) checkId(after, 'cursor');
+    const onContacts = after?.startsWith(CONTACT_PREFIX) ?? false;
+    const leads = onContacts ? [] : await this.leadPage('lead', after, size);
+    if (leads.length === size) return { leads, next: leads.at(-1)?.lead.id };
+    const contacts = await this.leadPage('contact', onContacts ? after : undefined, size - leads.length);
+    return {
+      leads: [...leads, ...contacts],
+      next: contacts.length === size - leads.length ? contacts.at(-1)?.lead.id : undefined,
+    };
+  }
+
+  private async leadPage(objectType: LeadRef['objectType'], after: string | undefined, size: number) {
+    const t = this.objectOf(objectType);
+    const where = [
+      ...(t.sObject === 'Lead' ? ['IsConverted = false'] : []),
+      ...(after ? [`Id > '${after}'`] : []),
+    ];
+    const page = await this.queryPage(
+      `SELECT ${this.profileFields(t).join(', ')} FROM ${t.sObject}` +
+        `${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY Id LIMIT ${size}`,
+    );
+    return page.records.map((row) => ({
+      lead: { crm: 'salesforce' as const, objectType, id: String(row.Id) },
+      profile: toProfile(t, row),
+    }));
+  }
+
+  async writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]> {
+    const failures: RecordFailure[] = [];
+    for (let i = 0; i < writes.length; i += COLLECTION_MAX) {
+      const chunk = writes.slice(i, i + COLLECTION_MAX);
+      const records = chunk.map((w) => {
+        const t = this.target(w.lead);
+        return { attributes: { type: t.sObject }, id: t.id, ...this.scoreFields(w.score) };
+      });
+      const answer = await this.call('composite.sobjects', `write ${chunk.length} scores`, () =>
+        this.send('PATCH', '/composite/sobjects', { allOrNone: false, records }, NO_AUTO_ASSIGN),
+      );
+      const results = SaveResults.safeParse(answer);
+      if (!results.success || results.data.length !== chunk.length)
+        throw new CrmError({
+          crm: 'salesforce',
+          status: 502,
+          message: `write scores: expected ${chunk.length} results in order, got an unexpected answer`,
+        });
+      // Results come in input order, one per record.
+      results.data.forEach((result, j) => {
+        if (!result.success)
+          failures.push({ lead: chunk[j]!.lead, error: new CrmError(toSalesforceFailure(result)) });
+      });
+    }
+    return failures;
+  }
+
+  private scoreFields(score: Score): Record<string, number | string> {
+    const f = this.config.fields;
+    return {
+      [f.score]: score.total,
+      [f.fitScore]: score.fit,
+      [f.engagementScore]: score.engagement,
+      [f.scoreReasons]: score.breakdown
+        .slice(0, 10)
+        .map((l) => l.reason)
+        .join('\n')
+        .slice(0, DESCRIPTION_MAX),
+    };
+  }
+
+  /**
+   * Where a lifecycle value sits in the forward-only order: open values, empty and recycled (back
+   * with marketing) 0, MQL 1, SQL 2. Anything else (working, converted, closed) belongs to sales:
+   * undefined, and never moved.
+   */
+  private rank(value: string): number | undefined {
+    const s = this.config.fields.stages;
+    if (value === '' || s.open.includes(value) || value === s.recycled) return 0;
+    if (value === s.mql) return 1;
+    if (value === s.sql) return 2;
+    return undefined;
+  }
+
+  private movesForward(current: string, stage: 'mql' | 'sql'): boolean {
+    const from = this.rank(current);
+    return from !== undefined && from < (stage === 'mql' ? 1 : 2);
+  }
+
+  /** The handoff's record update: stage and owner, and whether assignment rules may run. */
+  private handoffUpdate(t: Target, stage: 'mql' | 'sql', ownerId: string | null | undefined) {
+    const byRules = this.config.routing === 'assignment_rules';
+    if (ownerId && !byRules) checkId(ownerId, 'owner');
+    return {
+      fields: {
+        [t.lifecycle]: this.config.fields.stages[stage],
+        ...(ownerId && !byRules ? { [t.owner]: ownerId } : {}),
+      },
+      headers: byRules ? undefined : NO_AUTO_ASSIGN,
+    };
+  }
+
+  private async readStage(t: Target): Promise<string> {
+    const row = await this.call('sobjects.get', `read stage of ${t.sObject} ${t.id}`, () =>
+      this.send('GET', `/sobjects/${t.sObject}/${t.id}?fields=${t.lifecycle}`),
+    );
+    const value = Row.parse(row)[t.lifecycle];
+    return typeof value === 'string' ? value : '';
+  }
+
+  /**
+   * Moves the lifecycle field forward only. With `knownStage` the read is skipped: Salesforce has
+   * no conditional update, so a stale copy is trusted as it is (the sync keeps it fresh).
+   */
+  async advanceStage(
+    lead: LeadRef,
+    stage: 'mql' | 'sql',
+    knownStage?: string,
+    ownerId?: string | null,
+  ): Promise<string> {
+    const t = this.target(lead);
+    const current = knownStage ?? (await this.readStage(t));
+    if (!this.movesForward(current, stage)) return current;
+    const update = this.handoffUpdate(t, stage, ownerId);
+    await this.call('sobjects.update', `hand over ${t.sObject} ${t.id}`, () =>
+      this.send('PATCH', `/sobjects/${t.sObject}/${t.id}`, update.fields, update.headers),
+    );
+    return this.config.fields.stages[stage];
+  }
+
+  /**
+   * The whole handoff in one composite request, all or nothing: the record's stage (when it moves
+   * forward), owner and scores, and the Task carrying the note (the rep task when there is one).
+   * A retry (`mayExist`) first looks for the Task by its marker and leaves it out when found.
+   */
+  async writeHandoff(write: HandoffWrite): Promise<HandoffWritten> {
+    const t = this.target(write.lead);
+    const current = write.knownStage ?? (await this.readStage(t));
+    const moves = this.movesForward(current, write.stage);
+    const existing = write.mayExist ? await this.findByMarker(t, write.handoffId) : undefined;
+    const update = moves
+      ? this.handoffUpdate(t, write.stage, write.ownerId)
+      : { fields: {}, headers: NO_AUTO_ASSIGN };
+    const task = write.task
+      ? this.repTaskFields(t, write.handoffId, { ...write.task, body: write.note.text })
+      : this.noteFields(t, write.handoffId, write.note.subject, write.note.text, write.ownerId);
+    const requests: SubRequest[] = [
+      {
+        method: 'PATCH',
+        url: this.dataPath(`/sobjects/${t.sObject}/${t.id}`),
+        referenceId: 'record',
+        body: { ...this.scoreFields(write.score), ...update.fields },
+        ...(update.headers ? { httpHeaders: update.headers } : {}),
+      },
+      ...(existing
+        ? []
+        : [
+            {
+              method: 'POST' as const,
+              url: this.dataPath('/sobjects/Task'),
+              referenceId: 'task',
+              body: task,
+            },
+          ]),
+    ];
+    const answers = await this.composite(
+      'composite.handoff',
+      `hand over ${t.sObject} ${t.id}`,
+      requests,
+      true,
+    );
+    const taskId = existing ?? createdId(answers.get('task')?.body, `hand over ${t.sObject} ${t.id}`);
+    const record = { id: taskId, created: existing === undefined };
+    return {
+      stage: moves ? this.config.fields.stages[write.stage] : current,
+      note: record,
+      task: write.task ? record : null,
+    };
+  }
+
+  async createHandoffNote(
+    lead: LeadRef,
+    handoffId: string,
+    body: string,
+    mayExist: boolean,
+  ): Promise<CreatedRecord> {
+    const t = this.target(lead);
+    return this.createTaskOnce(t, handoffId, mayExist, () =>
+      this.noteFields(t, handoffId, NOTE_SUBJECT, body, null),
+    );
+  }
+
+  async createRepTask(lead: LeadRef, key: string, task: RepTask, mayExist: boolean): Promise<CreatedRecord> {
+    const t = this.target(lead);
+    return this.createTaskOnce(t, key, mayExist, () => this.repTaskFields(t, key, task));
+  }
+
+  private async createTaskOnce(
+    t: Target,
+    key: string,
+    mayExist: boolean,
+    fields: () => Record<string, unknown>,
+  ): Promise<CreatedRecord> {
+    if (mayExist) {
+      const existing = await this.findByMarker(t, key);
+      if (existing) return { id: existing, created: false };
+    }
+    const what = `create task on ${t.sObject} ${t.id}`;
+    const answer = await this.call('sobjects.create', what, () =>
+      this.send('POST', '/sobjects/Task', fields()),
+    );
+    return { id: createdId(answer, what), created: true };
+  }
+
+  private repTaskFields(t: Target, key: string, task: RepTask): Record<string, unknown> {
+    if (task.ownerId) checkId(task.ownerId, 'owner');
+    return {
+      WhoId: t.id,
+      ...(task.ownerId ? { OwnerId: task.ownerId } : {}),
+      Subject: task.subject.slice(0, SUBJECT_MAX),
+      Description: fitDescription(task.body, key),
+      ActivityDate: activityDate(task.dueAt),
+      Status: this.config.taskStatus,
+      Priority: PRIORITY[task.priority],
+      TaskSubtype: SUBTYPE[task.type],
+    };
+  }
+
+  /** A note is a completed Task: Salesforce's activity history is where reps read it. */
+  private noteFields(
+    t: Target,
+    key: string,
+    subject: string,
+    text: string,
+    ownerId: string | null,
+  ): Record<string, unknown> {
+    const owner = ownerId && this.config.routing === 'leadflow' ? ownerId : undefined;
+    if (owner) checkId(owner, 'owner');
+    return {
+      WhoId: t.id,
+      ...(owner ? { OwnerId: owner } : {}),
+      Subject: subject.slice(0, SUBJECT_MAX),
+      Description: fitDescription(text, key),
+      ActivityDate: activityDate(this.now()),
+      Status: 'Completed',
+      Priority: PRIORITY.MEDIUM,
+      TaskSubtype: SUBTYPE.TODO,
+    };
+  }
+
+  /**
+   * The Task an earlier attempt made for this key. Long text cannot be filtered in SOQL, so the
+   * lead's recent Tasks are read and their Description checked here.
+   */
+  private async findByMarker(t: Target, key: string): Promise<string | undefined> {
+    const since = soqlDatetime(this.now() - MARKER_LOOKBACK_MS);
+    for await (const rows of this.soql(
+      `SELECT Id, Description FROM Task WHERE WhoId = '${t.id}' AND CreatedDate >= ${since} ORDER BY CreatedDate DESC`,
+    )) {
+      const found = rows.find((r) => typeof r.Description === 'string' && containsMarker(r.Description, key));
+      if (found) return String(found.Id);
+    }
+    return undefined;
+  }
+
+  /** The lead and its open task to another owner, in one composite request. */
+  async reassign(lead: LeadRef, ownerId: string, taskId: string | null): Promise<void> {
+    const t = this.target(lead);
+    checkId(ownerId, 'owner');
+    if (taskId) checkId(taskId, 'task');
+    const what = `reassign ${t.sObject} ${t.id}`;
+    // An explicit owner: assignment rules must not override it, whatever the routing mode.
+    const record = { [t.owner]: ownerId };
+    if (!taskId) {
+      await this.call('sobjects.update', what, () =>
+        this.send('PATCH', `/sobjects/${t.sObject}/${t.id}`, record, NO_AUTO_ASSIGN),
+      );
+      return;
+    }
+    await this.composite(
+      'composite.reassign',
+      what,
+      [
+        {
+          method: 'PATCH',
+          url: this.dataPath(`/sobjects/${t.sObject}/${t.id}`),
+          referenceId: 'record',
+          body: record,
+          httpHeaders: NO_AUTO_ASSIGN,
+        },
+        {
+          method: 'PATCH',
+          url: this.dataPath(`/sobjects/Task/${taskId}`),
+          referenceId: 'task',
+          body: { OwnerId: ownerId },
+        },
+      ],
+      true,
+    );
+  }
+
+  /**
+   * The rep's first sign of work since `since`, read in one composite request: the handoff task
+   * completed, a Task or Event on the lead that we did not write (ours carry the marker), or the
+   * lifecycle field moved on from the handed-off values.
+   */
+  async repActivity(lead: LeadRef, since: number, taskId: string | null): Promise<RepActivity | null> {
+    const t = this.target(lead);
+    if (taskId) checkId(taskId, 'task');
+    const after = soqlDatetime(since);
+    const activities = (sObject: string) =>
+      this.dataPath(
+        `/query?q=${encodeURIComponent(
+          `SELECT Id, Description, CreatedDate FROM ${sObject} WHERE WhoId = '${t.id}' AND CreatedDate > ${after} ORDER BY CreatedDate ASC LIMIT 50`,
+        )}`,
+      );
+    const answers = await this.composite(
+      'composite.activity',
+      `read activity of ${t.sObject} ${t.id}`,
+      [
+        ...(taskId
+          ? [
+              {
+                method: 'GET' as const,
+                url: this.dataPath(
+                  `/sobjects/Task/${taskId}?fields=IsClosed,CompletedDateTime,LastModifiedDate`,
+                ),
+                referenceId: 'task',
+              },
+            ]
+          : []),
+        { method: 'GET', url: activities('Task'), referenceId: 'tasks' },
+        { method: 'GET', url: activities('Event'), referenceId: 'events' },
+        {
+          method: 'GET',
+          url: this.dataPath(`/sobjects/${t.sObject}/${t.id}?fields=${t.lifecycle},LastModifiedDate`),
+          referenceId: 'record',
+        },
+      ],
+      false,
+    );
+    const ok = (ref: string) => {
+      const answer = answers.get(ref);
+      if (!answer || answer.status >= 400) {
+        const failure = answer
+          ? toSalesforceFailure({ httpStatusCode: answer.status, body: answer.body })
+          : null;
+        throw new CrmError({
+          ...(failure ?? { crm: 'salesforce', status: 502 }),
+          message: `read activity of ${t.sObject} ${t.id} (${ref}): ${failure?.message ?? 'no answer'}`,
+        });
+      }
+      return answer.body;
+    };
+
+    if (taskId) {
+      const task = Row.parse(ok('task'));
+      if (task.IsClosed === true)
+        return {
+          what: 'task completed',
+          at: sfTime(task.CompletedDateTime ?? task.LastModifiedDate) ?? this.now(),
+        };
+    }
+    const theirs = [...QueryPage.parse(ok('tasks')).records, ...QueryPage.parse(ok('events')).records]
+      .filter(
+        (r) => r.Id !== taskId && !(typeof r.Description === 'string' && r.Description.includes(OUR_MARKER)),
+      )
+      .map((r) => ({ at: sfTime(r.CreatedDate), sObject: String(r.Id).startsWith('00U') ? 'event' : 'task' }))
+      .filter((r): r is { at: number; sObject: string } => r.at !== undefined && r.at > since)
+      .sort((a, b) => a.at - b.at);
+    if (theirs[0]) return { what: `${theirs[0].sObject} logged`, at: theirs[0].at };
+
+    const record = Row.parse(ok('record'));
+    const status = typeof record[t.lifecycle] === 'string' ? (record[t.lifecycle] as string) : '';
+    const { stages } = this.config.fields;
+    if (status && status !== stages.mql && status !== stages.sql && !stages.open.includes(status))
+      return { what: `${t.lifecycle} ${status}`, at: sfTime(record.LastModifiedDate) ?? this.now() };
+    return null;
+  }
+
+  owners(): Promise<Owner[]> {
+    if (this.ownerCache && this.now() - this.ownerCache.at < OWNERS_TTL_MS) return this.ownerCache.owners;
+    const owners = (async () => {
+      const found: Owner[] = [];
+      for await (const rows of this.soql(
+        "SELECT Id, Name, Email, IsActive FROM User WHERE UserType = 'Standard'",
+      ))
+        for (const r of rows)
+          found.push({
+            id: String(r.Id),
+            name: typeof r.Name === 'string' ? r.Name : undefined,
+            email: typeof r.Email === 'string' ? r.Email : undefined,
+            active: r.IsActive === true,
+          });
+      return found;
+    })();
+    this.ownerCache = { at: this.now(), owners };
+    // A failed listing must not be cached.
+    owners.catch(() => (this.ownerCache = undefined));
+    return owners;
+  }
+
+  async applyDisposition(lead: LeadRef, action: DispositionWrite): Promise<void> {
+    const t = this.target(lead);
+    const f = this.config.fields;
+    const fields: Record<string, string | boolean> = {
+      recycle: { [t.lifecycle]: f.stages.recycled },
+      disqualify: { [t.lifecycle]: f.stages.disqualified },
+      unmarket: { [f.unmarketable.field]: f.unmarketable.value },
+      bad_data: { [f.badData]: true },
+    }[action];
+    await this.call('sobjects.update', `${action} ${t.sObject} ${t.id}`, () =>
+      this.send('PATCH', `/sobjects/${t.sObject}/${t.id}`, fields, NO_AUTO_ASSIGN),
+    );
+  }
+
+  /**
+   * The unconverted Lead, else the Contact, with this email; with `create`, a new Lead from the
+   * profile when neither exists.
+   */
+  async matchLead(profile: Profile, create: boolean): Promise<LeadRef | null> {
+    const email = typeof profile.email === 'string' ? profile.email.trim().toLowerCase() : '';
+    if (!email) return null;
+    const literal = soqlString(email);
+    const queries: [LeadRef['objectType'], string][] = [
+      [
+        'lead',
+        `SELECT Id FROM Lead WHERE Email = ${literal} AND IsConverted = false ORDER BY CreatedDate LIMIT 1`,
+      ],
+      ['contact', `SELECT Id FROM Contact WHERE Email = ${literal} ORDER BY CreatedDate LIMIT 1`],
+    ];
+    for (const [objectType, query] of queries) {
+      const [found] = (await this.queryPage(query)).records;
+      if (found) return { crm: 'salesforce', objectType, id: String(found.Id) };
+    }
+    if (!create) return null;
+
+    const mapping = this.config.fields.lead;
+    const fields: Record<string, string | number | boolean> = {};
+    for (const [field, name] of Object.entries(mapping)) {
+      const value = profile[field];
+      if (!OWNED_BY_US.has(field) && value !== undefined && value !== null && value !== '')
+        fields[name] = value;
+    }
+    fields[mapping.email ?? 'Email'] = email;
+    // Lead requires LastName and Company; the other CRM may not know them, so a placeholder the
+    // rep can see and fix stands in rather than failing the handoff.
+    for (const required of [mapping.lastName ?? 'LastName', mapping.company ?? 'Company'])
+      if (fields[required] === undefined) fields[required] = NOT_PROVIDED;
+    const what = 'create lead from the other CRM';
+    const answer = await this.call('sobjects.create', what, () =>
+      this.send(
+        'POST',
+        '/sobjects/Lead',
+        fields,
+        this.config.routing === 'assignment_rules' ? {} : NO_AUTO_ASSIGN,
+      ),
+    );
+    return { crm: 'salesforce', objectType: 'lead', id: createdId(answer, what) };
+  }
+
+  /** Pages of raw records for a SOQL query, following nextRecordsUrl; each page is one call. */
+  async *soql(query: string): AsyncIterable<Record<string, unknown>[]> {
+    let page = await this.queryPage(query);
+    yield page.records;
+    while (!page.done && page.nextRecordsUrl) {
+      const next = page.nextRecordsUrl;
+      page = QueryPage.parse(
+        await this.call('query.more', 'read the next query page', () => this.send('GET', next)),
+      );
+      yield page.records;
+    }
+  }
+
+  /** One page of a query; errors name the sObject only (the query may hold an email address). */
+  private async queryPage(query: string): Promise<z.infer<typeof QueryPage>> {
+    const answer = await this.call('query', `query ${/\bFROM\s+(\w+)/i.exec(query)?.[1] ?? 'records'}`, () =>
+      this.send('GET', `/query?q=${encodeURIComponent(query)}`),
+    );
+    return QueryPage.parse(answer);
+  }
+}
+
+/** Ids go into URLs and SOQL literals: anything but a Salesforce id is refused before it is sent. */
+function checkId(id: string, what: string): void {
+  if (!RECORD_ID.test(id))
+    throw new CrmError({
+      crm: 'salesforce',
+      status: 400,
+      code: 'MALFORMED_ID',
+      message: `${what} id "${id.slice(0, 40)}" is not a Salesforce id`,
+    });
+}
+
+function createdId(body: unknown, what: string): string {
+  const parsed = Created.safeParse(body);
+  if (!parsed.success)
+    throw new CrmError({ crm: 'salesforce', status: 502, message: `${what}: the answer has no record id` });
+  return parsed.data.id;
+}
+
+function toProfile(t: Omit<Target, 'id'>, row: Record<string, unknown>): Profile {
+  const profile: Profile = {};
+  const keep = (key: string, value: unknown) => {
+    const parsed = PropertyValue.safeParse(value);
+    if (parsed.success && parsed.data !== null && parsed.data !== '') profile[key] = parsed.data;
+  };
+  for (const [field, name] of Object.entries(t.fields)) keep(field, row[name]);
+  keep('lifecycleStage', row[t.lifecycle]);
+  return profile;
+}
+
+/** Pure: a Description within Salesforce's limit that still ends with the marker line. */
+export function fitDescription(text: string, key: string): string {
+  const marker = handoffMarker(key);
+  const body = containsMarker(text, key) ? text : `${text}\n${marker}`;
+  if (body.length <= DESCRIPTION_MAX) return body;
+  const tail = `\n… (truncated)\n${marker}`;
+  return body.slice(0, DESCRIPTION_MAX - tail.length) + tail;
+}
+
+/**
+ * Task.ActivityDate is a date without time. The due date in UTC: the owner's time zone is not
+ * known here, so near midnight the task may show a day early or late for the rep.
+ */
+export function activityDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** A SOQL datetime literal (unquoted, whole seconds, UTC). */
+export function soqlDatetime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A quoted SOQL string literal with its backslashes, quotes and control characters escaped. */
+export function soqlString(value: string): string {
+  const escaped = value.replace(/[\\'"\n\r\t\b\f]/g, (c) => {
+    const named: Record<string, string> = { '\n': 'n', '\r': 'r', '\t': 't', '\b': 'b', '\f': 'f' };
+    return `\\${named[c] ?? c}`;
+  });
+  return `'${escaped}'`;
+}
+
+/** Salesforce datetimes (`2026-11-24T09:48:00.000+0000`) as ms; undefined when absent or unreadable. */
+function sfTime(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const ms = Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  return Number.isFinite(ms) ? ms : undefined;
+}
