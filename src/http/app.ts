@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { verifyV1, verifyV3 } from '../../connectors/hubspot/signature.js';
 import { HubSpotWebhookBatch } from '../../connectors/hubspot/webhook.js';
 import { createAdminRouter } from './admin.js';
+import { salesforceWebhook } from './salesforce-webhook.js';
 import { GenericEventBatch, verifyGeneric } from './generic-webhook.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
@@ -15,6 +16,8 @@ import { assertNoEviction } from '../store/redis.js';
 export interface AppDeps {
   config: Config;
   hubspotClientSecret: string | undefined;
+  /** The org Salesforce Outbound Messages must come from (SALESFORCE_ORG_ID); unset answers 503. */
+  salesforceOrgId?: string | undefined;
   eventsSigningSecret?: string | undefined;
   queues: Queues;
   /** The connection the queues use; checked before enqueueing so a down Redis answers 503 at once. */
@@ -30,7 +33,7 @@ export interface AppDeps {
   enqueueTimeoutMs?: number;
 }
 
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
@@ -123,6 +126,8 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ accepted: batch.events.length + batch.profile.length });
   });
 
+  app.use('/webhooks/salesforce', salesforceWebhook(deps, rawBody));
+
   app.use(
     '/admin',
     createAdminRouter({
@@ -134,26 +139,42 @@ export function createApp(deps: AppDeps): express.Express {
   );
 
   const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
-    const status = errorStatus(err);
-    const message = status >= 500 && !(err instanceof HttpError) ? 'internal error' : (err as Error).message;
-    if (req.path.startsWith('/webhooks/')) {
-      metrics.webhookRequests.inc({ source: req.path.split('/')[2] ?? 'unknown', status: String(status) });
-    }
-    deps.logger[status >= 500 ? 'error' : 'warn'](
-      { requestId: requestIdOf(res), path: req.path, status, err: (err as Error).message },
-      'request failed',
-    );
+    const { status, message } = reportFailure(deps, err, req, res);
     res.status(status).json({ error: message });
   };
   app.use(onError);
   return app;
 }
 
-function requestIdOf(res: Response): string {
+/**
+ * Counts and logs a failed request; returns its status and the message fit for the caller (no
+ * internals on unexpected errors). Also used by routers with their own error format.
+ */
+export function reportFailure(
+  deps: Pick<AppDeps, 'logger' | 'metrics'>,
+  err: unknown,
+  req: Request,
+  res: Response,
+): { status: number; message: string } {
+  const status = errorStatus(err);
+  const message = status >= 500 && !(err instanceof HttpError) ? 'internal error' : (err as Error).message;
+  // baseUrl: inside a mounted router, req.path is relative to the mount point.
+  const path = req.baseUrl + req.path;
+  if (path.startsWith('/webhooks/')) {
+    deps.metrics.webhookRequests.inc({ source: path.split('/')[2] ?? 'unknown', status: String(status) });
+  }
+  deps.logger[status >= 500 ? 'error' : 'warn'](
+    { requestId: requestIdOf(res), path, status, err: (err as Error).message },
+    'request failed',
+  );
+  return { status, message };
+}
+
+export function requestIdOf(res: Response): string {
   return String(res.locals.requestId);
 }
 
-function bodyOf(req: Request): Buffer {
+export function bodyOf(req: Request): Buffer {
   return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
 }
 
@@ -176,7 +197,7 @@ function calledUrl(req: Request, publicUrl: string | undefined): string {
   return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`;
 }
 
-async function enqueueOr503(deps: AppDeps, enqueue: () => Promise<void>): Promise<void> {
+export async function enqueueOr503(deps: AppDeps, enqueue: () => Promise<void>): Promise<void> {
   if (deps.redis.status !== 'ready') throw new HttpError(503, 'queue unavailable, retry later');
   try {
     await withTimeout(enqueue(), deps.enqueueTimeoutMs ?? 2_000, 'enqueue timed out');

@@ -1,0 +1,379 @@
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { OUTBOUND_ACK } from '../../connectors/salesforce/outbound.js';
+import { processIngest } from '../../jobs/ingest.js';
+import type { Config } from '../../src/config/schema.js';
+import { createApp } from '../../src/http/app.js';
+import { createLogger } from '../../src/logger.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
+import { IngestJob } from '../../src/queue/catalog.js';
+import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
+import { connectRedis } from '../../src/store/redis.js';
+import { FakeConnector } from '../helpers/fake-connector.js';
+import {
+  DTD_PAYLOADS,
+  ORG_ID,
+  leadNotification,
+  outboundXml,
+  sfId,
+  type TestNotification,
+} from '../helpers/outbound-message.js';
+import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
+import { TEST_REDIS_URL, cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { SalesforceState, sendOutboundMessage } from '../sandbox/salesforce.js';
+
+const logger = createLogger('silent');
+const FAULT =
+  /^<soapenv:Envelope xmlns:soapenv="http:\/\/schemas\.xmlsoap\.org\/soap\/envelope\/"><soapenv:Body><soapenv:Fault>/;
+
+describe('POST /webhooks/salesforce (Outbound Messages, real Redis)', () => {
+  const prefix = uniquePrefix('http-sf');
+  const config = testConfig(prefix, (c) => ({ ...c, webhooks: { ...c.webhooks, maxBodyBytes: 128 * 1024 } }));
+  let admin: Redis;
+  let producer: Redis;
+  let pipeline: Pipeline;
+  let queues: Queues;
+  let metrics: Metrics;
+
+  beforeAll(async () => {
+    admin = testRedis();
+    producer = connectRedis(TEST_REDIS_URL, { failFast: true });
+    await new Promise((resolve) => producer.once('ready', resolve));
+    // No workers: tests look at the queued job, then run the ingest processor themselves.
+    pipeline = await startPipeline({
+      redis: producer,
+      config,
+      connector: new FakeConnector('salesforce'),
+      workers: false,
+    });
+    queues = pipeline.queues;
+  });
+  afterEach(async () => {
+    await queues.ingest.obliterate({ force: true });
+  });
+  afterAll(async () => {
+    await pipeline.close();
+    await cleanPrefix(admin, prefix);
+    producer.disconnect();
+    admin.disconnect();
+  });
+
+  function app(opts: { orgId?: string | undefined; config?: Config; redis?: Redis; queues?: Queues } = {}) {
+    metrics = createMetrics();
+    return createApp({
+      config: opts.config ?? config,
+      hubspotClientSecret: undefined,
+      salesforceOrgId: 'orgId' in opts ? opts.orgId : ORG_ID,
+      queues: opts.queues ?? queues,
+      redis: opts.redis ?? producer,
+      logger,
+      metrics,
+    });
+  }
+
+  function post(target: ReturnType<typeof app>, xml: string) {
+    return request(target)
+      .post('/webhooks/salesforce')
+      .set('content-type', 'text/xml; charset=utf-8')
+      .set('soapaction', '""')
+      .send(xml);
+  }
+
+  async function queuedJobs(): Promise<IngestJob[]> {
+    const jobs = await queues.ingest.getJobs(['waiting']);
+    return jobs.map((j) => IngestJob.parse(j.data));
+  }
+
+  async function requestsCounted(status: string): Promise<number> {
+    const metric = await metrics.webhookRequests.get();
+    return (
+      metric.values.find((v) => v.labels.source === 'salesforce' && v.labels.status === status)?.value ?? 0
+    );
+  }
+
+  const profileOf = (job: IngestJob | undefined) => (job?.source === 'salesforce' ? job.profile : []);
+
+  it('acknowledges one notification with the exact SOAP Ack once it is queued', async () => {
+    const res = await post(app(), outboundXml({ notifications: [leadNotification(1, { Phone: null })] }));
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('text/xml; charset=utf-8');
+    expect(res.text).toBe(
+      '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>',
+    );
+    const jobs = await queuedJobs();
+    expect(jobs).toHaveLength(1);
+    const lead = { crm: 'salesforce', objectType: 'lead', id: sfId('00Q', 1) };
+    expect(jobs[0]).toMatchObject({
+      source: 'salesforce',
+      requestId: res.headers['x-request-id'],
+      events: [],
+    });
+    expect(profileOf(jobs[0])).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          id: `salesforce:om:${sfId('04l', 1)}:email`,
+          lead,
+          value: 'lead1@example.com',
+        }),
+        expect.objectContaining({ field: 'phone', lead, value: null }),
+        expect.objectContaining({ field: 'lifecycleStage', value: 'Open - Not Contacted' }),
+      ]),
+    );
+    expect(await requestsCounted('200')).toBe(1);
+  });
+
+  it('takes 100 notifications in one job', async () => {
+    const notifications = Array.from({ length: 100 }, (_, i) => leadNotification(1000 + i));
+    const res = await post(app(), outboundXml({ notifications }));
+    expect(res.text).toBe(OUTBOUND_ACK);
+    const jobs = await queuedJobs();
+    expect(jobs).toHaveLength(1);
+    expect(new Set(profileOf(jobs[0]).map((p) => p.lead.id)).size).toBe(100);
+  });
+
+  it('maps Leads and Contacts with a custom field mapping, and ignores other sObjects', async () => {
+    const custom = testConfig(prefix, (c) => ({
+      ...c,
+      salesforce: {
+        ...c.salesforce,
+        fields: {
+          ...c.salesforce.fields,
+          lead: { ...c.salesforce.fields.lead, territory: 'Sales_Territory__c' },
+        },
+      },
+    }));
+    const contact = sfId('003', 20);
+    const res = await post(
+      app({ config: custom }),
+      outboundXml({
+        notifications: [
+          leadNotification(20, { Sales_Territory__c: 'EMEA', Industry: null }),
+          {
+            id: sfId('04l', 21),
+            sObject: 'Contact',
+            fields: {
+              Id: contact,
+              MailingCountry: 'Germany',
+              Leadflow_Lifecycle_Stage__c: 'Sales Qualified',
+            },
+          },
+          { id: sfId('04l', 22), sObject: 'Opportunity', fields: { Id: sfId('006', 22), StageName: 'Won' } },
+        ],
+      }),
+    );
+    expect(res.text).toBe(OUTBOUND_ACK);
+    const profile = profileOf((await queuedJobs())[0]);
+    const value = (id: string, field: string) =>
+      profile.find((p) => p.lead.id === id && p.field === field)?.value;
+    expect(value(sfId('00Q', 20), 'territory')).toBe('EMEA');
+    expect(value(sfId('00Q', 20), 'industry')).toBeNull();
+    expect(value(contact, 'country')).toBe('Germany');
+    expect(value(contact, 'lifecycleStage')).toBe('Sales Qualified');
+    expect(profile.filter((p) => p.lead.id === sfId('006', 22))).toEqual([]);
+    const ignored = (await metrics.events.get()).values.find(
+      (v) => v.labels.source === 'salesforce' && v.labels.outcome === 'ignored',
+    );
+    expect(ignored?.value).toBe(1);
+  });
+
+  it('acknowledges a message with nothing to act on without queueing anything', async () => {
+    const other: TestNotification = {
+      id: sfId('04l', 30),
+      sObject: 'Account',
+      fields: { Id: sfId('001', 30) },
+    };
+    const res = await post(app(), outboundXml({ notifications: [other] }));
+    expect(res.text).toBe(OUTBOUND_ACK);
+    expect(await queues.ingest.count()).toBe(0);
+  });
+
+  it('collapses a repeated notification, and records a redelivered message once', async () => {
+    const target = app();
+    const repeated = outboundXml({ notifications: [leadNotification(40), leadNotification(40)] });
+    expect((await post(target, repeated)).text).toBe(OUTBOUND_ACK);
+    const single = outboundXml({ notifications: [leadNotification(40)] });
+    // Salesforce missed our first Ack and sends the message again.
+    expect((await post(target, single)).text).toBe(OUTBOUND_ACK);
+
+    const [first, again] = await queuedJobs();
+    expect(profileOf(first)).toEqual(profileOf(again));
+    const fields = profileOf(first).map((p) => p.field);
+    expect(new Set(fields).size).toBe(fields.length);
+
+    const once = await processIngest(pipeline.ctx, first!, false);
+    const twice = await processIngest(pipeline.ctx, again!, false);
+    expect(once).toMatchObject({ recorded: fields.length, duplicates: 0 });
+    expect(twice).toMatchObject({ recorded: 0, duplicates: fields.length });
+    const { profile } = await pipeline.ctx.timeline.profile({
+      crm: 'salesforce',
+      objectType: 'lead',
+      id: sfId('00Q', 40),
+    });
+    expect(profile).toMatchObject({ email: 'lead40@example.com', lifecycleStage: 'Open - Not Contacted' });
+  });
+
+  it('refuses another org with 403 and queues nothing', async () => {
+    const res = await post(
+      app(),
+      outboundXml({ orgId: '00D5g000004bXyAEAU', notifications: [leadNotification(50)] }),
+    );
+    expect(res.status).toBe(403);
+    expect(res.headers['content-type']).toBe('text/xml; charset=utf-8');
+    expect(res.text).toMatch(FAULT);
+    expect(res.text).toContain(
+      '<faultcode>soapenv:Client</faultcode><faultstring>OrganizationId does not match SALESFORCE_ORG_ID</faultstring>',
+    );
+    expect(res.text).not.toContain('<Ack>');
+    expect(await queues.ingest.count()).toBe(0);
+    expect(await requestsCounted('403')).toBe(1);
+  });
+
+  it('accepts the 15-character form of the configured org id', async () => {
+    const res = await post(
+      app({ orgId: ORG_ID.slice(0, 15) }),
+      outboundXml({ notifications: [leadNotification(51)] }),
+    );
+    expect(res.text).toBe(OUTBOUND_ACK);
+    expect(await queues.ingest.count()).toBe(1);
+  });
+
+  it('answers 503 until SALESFORCE_ORG_ID is configured', async () => {
+    const res = await post(app({ orgId: undefined }), outboundXml({ notifications: [leadNotification(52)] }));
+    expect(res.status).toBe(503);
+    expect(res.text).toContain(
+      '<faultcode>soapenv:Server</faultcode><faultstring>Salesforce Outbound Messages are not configured: set SALESFORCE_ORG_ID</faultstring>',
+    );
+    expect(await queues.ingest.count()).toBe(0);
+  });
+
+  it.each(Object.entries(DTD_PAYLOADS))(
+    'refuses %s with 400 and queues nothing',
+    async (_label, { prolog, value }) => {
+      const xml = outboundXml({
+        prolog,
+        notifications: [leadNotification(60, { FirstName: 'PLACEHOLDER' })],
+      });
+      const res = await post(app(), xml.replace('PLACEHOLDER', value));
+      expect(res.status).toBe(400);
+      expect(res.text).toMatch(FAULT);
+      expect(res.text).toContain('DTDs and entity declarations are not allowed');
+      expect(res.text).not.toContain('root:');
+      expect(await queues.ingest.count()).toBe(0);
+    },
+  );
+
+  it.each([
+    [
+      'malformed XML',
+      outboundXml({ notifications: [leadNotification(70)] }).slice(0, -30),
+      /malformed XML: /,
+    ],
+    [
+      'more than 100 notifications',
+      outboundXml({ notifications: Array.from({ length: 101 }, (_, i) => leadNotification(100 + i)) }),
+      /expected array to have &lt;=100 items/,
+    ],
+    ['no notifications', outboundXml({ notifications: [] }), /not an Outbound Message/],
+  ])('refuses %s with 400 and queues nothing', async (_label, xml, reason) => {
+    const res = await post(app(), xml);
+    expect(res.status).toBe(400);
+    expect(res.text).toMatch(FAULT);
+    expect(res.text).toMatch(reason);
+    expect(await queues.ingest.count()).toBe(0);
+    expect(await requestsCounted('400')).toBe(1);
+  });
+
+  it('refuses a body over the size limit with a SOAP fault', async () => {
+    const notifications = Array.from({ length: 100 }, (_, i) =>
+      leadNotification(300 + i, { Description: 'x'.repeat(1_500) }),
+    );
+    const res = await post(app(), outboundXml({ notifications }));
+    expect(res.status).toBe(413);
+    expect(res.text).toMatch(FAULT);
+    expect(await queues.ingest.count()).toBe(0);
+  });
+
+  it('acknowledges what the sandbox sends as Salesforce would, to a listening app', async () => {
+    const org = new SalesforceState();
+    const id = org.insert('Lead', {
+      Email: 'grace@example.com',
+      FirstName: 'Grace',
+      LastName: 'Hopper',
+      Company: 'Navy',
+      Status: 'Working - Contacted',
+      Phone: null,
+    });
+    const record = org.get('Lead', id)!;
+    const fields = Object.fromEntries(
+      ['Id', 'Email', 'FirstName', 'LastName', 'Company', 'Status', 'Phone', 'SystemModstamp'].map((name) => {
+        const value = record[name];
+        return [name, value === null || value === undefined ? null : String(value)];
+      }),
+    );
+    const server = app({ orgId: org.orgId }).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/salesforce`;
+    const notification = { id: sfId('04l', 90), fields };
+    try {
+      const sent = await sendOutboundMessage(url, {
+        orgId: org.orgId,
+        sessionId: '00D000000000001!AQsecretSessionToken',
+        sObject: 'Lead',
+        notifications: [notification],
+      });
+      expect(sent).toEqual({ status: 200, acked: true, body: OUTBOUND_ACK });
+      const foreign = await sendOutboundMessage(url, {
+        orgId: '00D000000000002AAA',
+        sObject: 'Lead',
+        notifications: [notification],
+      });
+      expect(foreign).toMatchObject({ status: 403, acked: false });
+    } finally {
+      server.close();
+    }
+
+    const [job, ...others] = await queuedJobs();
+    expect(others).toEqual([]);
+    expect(JSON.stringify(job)).not.toContain('secretSessionToken');
+    const lead = { crm: 'salesforce', objectType: 'lead', id };
+    // The sandbox stamps like Salesforce (`2026-11-24T09:48:00.000+0000`): the change keeps that time.
+    const occurredAt = Date.parse(String(record.SystemModstamp));
+    expect(Number.isFinite(occurredAt)).toBe(true);
+    expect(profileOf(job)).toEqual(
+      expect.arrayContaining(
+        [
+          ['email', 'grace@example.com'],
+          ['company', 'Navy'],
+          ['leadStatus', 'Working - Contacted'],
+          ['lifecycleStage', 'Working - Contacted'],
+          ['phone', null],
+        ].map(([field, value]): unknown => expect.objectContaining({ lead, field, value, occurredAt })),
+      ),
+    );
+  });
+
+  it('answers 503 without an Ack when Redis is unreachable', async () => {
+    const dead = connectRedis('redis://127.0.0.1:1', { failFast: true });
+    // Connection errors are the point of this test.
+    dead.on('error', () => undefined);
+    const deadQueues = openQueues(dead, prefix, () => undefined);
+    try {
+      const res = await post(
+        app({ redis: dead, queues: deadQueues }),
+        outboundXml({ notifications: [leadNotification(80)] }),
+      );
+      expect(res.status).toBe(503);
+      expect(res.text).toContain(
+        '<faultcode>soapenv:Server</faultcode><faultstring>queue unavailable, retry later',
+      );
+      expect(res.text).not.toContain('<Ack>');
+      expect(await queues.ingest.count()).toBe(0);
+      expect(await requestsCounted('503')).toBe(1);
+    } finally {
+      await closeQueues(deadQueues).catch(() => undefined);
+      dead.disconnect();
+    }
+  });
+});
