@@ -28,3 +28,19 @@ export class CrmError extends Error {
 export function isCrmError(err: unknown): err is CrmError {
   return err instanceof Error && err.name === 'CrmError' && 'failure' in err;
 }
+
+/** Socket and DNS error codes (Node and undici): the connection failed and any answer was lost. */
+export const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);

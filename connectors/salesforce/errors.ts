@@ -1,4 +1,4 @@
-import type { CrmFailure } from '../errors.js';
+import { NETWORK_CODES, type CrmFailure } from '../errors.js';
 
 /** One Salesforce error entry, whichever shape it came in. */
 interface ErrorEntry {
@@ -6,20 +6,6 @@ interface ErrorEntry {
   message: string;
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EHOSTDOWN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
 const NETWORK_NAMES = new Set(['AbortError', 'TimeoutError', 'FetchError']);
 /** Network failures that reach us only as text (node-fetch messages, undici's "fetch failed", wrapped errors). */
 const NETWORK_TEXT =

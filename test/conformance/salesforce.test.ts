@@ -7,7 +7,7 @@ import { NOTE_SUBJECT } from '../../connectors/salesforce/connector.js';
 import { createSalesforceConnector } from '../../connectors/salesforce/index.js';
 import type { HandoffWrite } from '../../connectors/types.js';
 import { Config, Salesforce } from '../../src/config/schema.js';
-import type { LeadRef, Profile, Score } from '../../src/domain/index.js';
+import type { LeadRef, Profile } from '../../src/domain/index.js';
 import { classifyFailure } from '../../src/queue/retry.js';
 import { ApiUsage } from '../../src/store/api-usage.js';
 import { keys } from '../../src/store/keys.js';
@@ -20,7 +20,7 @@ import {
   REP_USER_ID,
   type SalesforceState,
 } from '../sandbox/salesforce.js';
-import { connectorConformance } from './suite.js';
+import { connectorConformance, score } from './suite.js';
 
 const config = Salesforce.parse({});
 const fields = config.fields;
@@ -87,16 +87,6 @@ connectorConformance('Salesforce (real jsforce against the sandbox)', async () =
     loseNextCreate: () => sandbox.setFaults({ loseResponse: { method: 'POST', path: TASK_PATH, count: 1 } }),
     close: () => sandbox.close(),
   };
-});
-
-const score = (total: number): Score => ({
-  fit: 20,
-  engagement: total - 20,
-  total,
-  computedAt: 0,
-  breakdown: [
-    { ruleId: 'title', kind: 'fit', points: 20, reason: 'VP title (+20)', eventIds: [], capped: false },
-  ],
 });
 
 describe('Salesforce connector against the sandbox', () => {

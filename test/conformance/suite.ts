@@ -33,7 +33,8 @@ export interface ConformanceHarness {
   close(): Promise<void>;
 }
 
-const score = (total: number): Score => ({
+/** A score with one explained fit point set, the rest engagement. */
+export const score = (total: number): Score => ({
   fit: 20,
   engagement: total - 20,
   total,

@@ -1,9 +1,10 @@
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isCrmError } from '../../connectors/errors.js';
 import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
 import { HubSpotFields } from '../../src/config/schema.js';
 import type { Score } from '../../src/domain/index.js';
+import { pinRequests } from '../helpers/nock.js';
 
 const BASE = 'http://hubspot.test';
 const fields = HubSpotFields.parse({});
@@ -29,13 +30,7 @@ const object = (id: string, properties: Record<string, string> = {}) => ({
 
 /** Exact request shapes the real SDK sends, pinned with nock. */
 describe('HubSpot connector request shapes', () => {
-  beforeAll(() => nock.disableNetConnect());
-  afterEach(() => {
-    const pending = nock.pendingMocks();
-    nock.cleanAll();
-    expect(pending).toEqual([]);
-  });
-  afterAll(() => nock.enableNetConnect());
+  pinRequests();
 
   it('writes scores in batches of at most 100 with a bearer token', async () => {
     const bodies: { inputs: { id: string; properties: Record<string, string> }[] }[] = [];

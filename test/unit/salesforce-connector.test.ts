@@ -1,6 +1,6 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isCrmError } from '../../connectors/errors.js';
 import type { SalesforceAuth } from '../../connectors/salesforce/auth.js';
 import { createSalesforceConnector } from '../../connectors/salesforce/index.js';
@@ -11,6 +11,7 @@ import { classifyFailure } from '../../src/queue/retry.js';
 import { ApiUsage } from '../../src/store/api-usage.js';
 import { keys } from '../../src/store/keys.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { pinRequests } from '../helpers/nock.js';
 
 const INSTANCE = 'https://acme.my.salesforce.test';
 const LOGIN = 'https://login.salesforce.test';
@@ -80,13 +81,7 @@ type Composite = { allOrNone: boolean; compositeRequest: Record<string, unknown>
 
 /** Exact request shapes the real jsforce client sends, pinned with nock. */
 describe('Salesforce connector request shapes', () => {
-  beforeAll(() => nock.disableNetConnect());
-  afterEach(() => {
-    const pending = nock.pendingMocks();
-    nock.cleanAll();
-    expect(pending).toEqual([]);
-  });
-  afterAll(() => nock.enableNetConnect());
+  pinRequests();
 
   it('writes a handoff as ONE composite: record with Sforce-Auto-Assign FALSE, then the rep task', async () => {
     const bodies: Composite[] = [];
