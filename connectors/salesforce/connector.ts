@@ -23,6 +23,7 @@ import type {
 } from '../types.js';
 import type { SalesforceSession } from './auth.js';
 import { compositeFailure, toSalesforceFailure } from './errors.js';
+import { RECORD_ID, salesforceTime, soqlDatetime, soqlString } from './soql.js';
 
 /** Task.Description and other long text areas we fill hold at most this much. */
 const DESCRIPTION_MAX = 32_000;
@@ -43,7 +44,6 @@ const NOT_PROVIDED = '[not provided]';
 const OWNED_BY_US = new Set(['ownerId', 'leadStatus', 'dispositionReason', 'lifecycleStage']);
 /** Every task or note we write carries this line; activity without it is a person's. */
 const OUR_MARKER = handoffMarker('');
-const RECORD_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
 const CONTACT_PREFIX = '003';
 const PRIORITY = { HIGH: 'High', MEDIUM: 'Normal', LOW: 'Low' } as const;
 const SUBTYPE = { CALL: 'Call', EMAIL: 'Email', TODO: 'Task' } as const;
@@ -577,7 +577,7 @@ export class SalesforceConnector implements CrmConnector {
    * lead's recent Tasks are read and their Description checked here.
    */
   private async findByMarker(t: Target, key: string): Promise<string | undefined> {
-    const since = soqlDatetime(this.now() - MARKER_LOOKBACK_MS);
+    const since = soqlDatetime(wholeSeconds(this.now() - MARKER_LOOKBACK_MS));
     for await (const rows of this.soql(
       `SELECT Id, Description FROM Task WHERE WhoId = '${t.id}' AND CreatedDate >= ${since} ORDER BY CreatedDate DESC`,
     )) {
@@ -631,7 +631,7 @@ export class SalesforceConnector implements CrmConnector {
   async repActivity(lead: LeadRef, since: number, taskId: string | null): Promise<RepActivity | null> {
     const t = this.target(lead);
     if (taskId) checkId(taskId, 'task');
-    const after = soqlDatetime(since);
+    const after = soqlDatetime(wholeSeconds(since));
     const activities = (sObject: string) =>
       this.dataPath(
         `/query?q=${encodeURIComponent(
@@ -851,23 +851,14 @@ export function activityDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-/** A SOQL datetime literal (unquoted, whole seconds, UTC). */
-export function soqlDatetime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** A quoted SOQL string literal with its backslashes, quotes and control characters escaped. */
-export function soqlString(value: string): string {
-  const escaped = value.replace(/[\\'"\n\r\t\b\f]/g, (c) => {
-    const named: Record<string, string> = { '\n': 'n', '\r': 'r', '\t': 't', '\b': 'b', '\f': 'f' };
-    return `\\${named[c] ?? c}`;
-  });
-  return `'${escaped}'`;
-}
-
 /** Salesforce datetimes (`2026-11-24T09:48:00.000+0000`) as ms; undefined when absent or unreadable. */
 function sfTime(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
-  const ms = Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  const ms = salesforceTime(value);
   return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** A lower bound in the literal form Salesforce documents (whole seconds), never later than `ms`. */
+function wholeSeconds(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
 }
