@@ -5,10 +5,11 @@ import { parseEnv } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
 import { QueueName } from '../queue/catalog.js';
 import { Crm } from '../domain/index.js';
+import type { CheckLine } from '../../connectors/hubspot/check.js';
 
 const program = new Command()
   .name('leadflow')
-  .description('Scores leads from HubSpot engagement and hands them to sales')
+  .description('Scores leads from HubSpot and Salesforce engagement and hands them to sales')
   .option('-c, --config <path>', 'config file (default: $CONFIG_PATH or config/default.yaml)');
 
 /** Env and config are parsed once, up front; any problem ends the process with every issue listed. */
@@ -66,7 +67,8 @@ configCommand
   .description('validate the environment and config file without starting anything')
   .option(
     '--crm',
-    'also check the config against the live HubSpot portal (properties, stages, statuses, owners, scopes)',
+    'also check the config against each CRM with credentials: HubSpot properties, stages, statuses, ' +
+      'owners, scopes; Salesforce fields (exist, updateable), Lead Status values, active users',
   )
   .action(async (opts: { crm?: boolean }) => {
     const { env, config } = load();
@@ -77,18 +79,32 @@ configCommand
         `${config.routing.rules.length} routing rules\n`,
     );
     if (!opts.crm) return;
-    if (!env.HUBSPOT_ACCESS_TOKEN) throw new Error('--crm needs HUBSPOT_ACCESS_TOKEN');
-    const { createHubSpotConnector } = await import('../../connectors/hubspot/index.js');
+    const { hubspotFromEnv, salesforceFromEnv } = await import('./crms.js');
+    const hubspot = hubspotFromEnv(env, config, {});
+    const salesforce = salesforceFromEnv(env, config, {});
+    if (!hubspot && !salesforce)
+      throw new Error(
+        '--crm needs HUBSPOT_ACCESS_TOKEN, or SALESFORCE_INSTANCE_URL with Salesforce credentials',
+      );
     const { checkPortal, formatCheck } = await import('../../connectors/hubspot/check.js');
-    const connector = createHubSpotConnector({
-      accessToken: env.HUBSPOT_ACCESS_TOKEN,
-      basePath: env.HUBSPOT_BASE_URL,
-      fields: config.hubspot.fields,
-      timeoutMs: config.hubspot.timeoutMs,
-    });
-    const lines = checkPortal(config, await connector.portalFacts());
-    process.stdout.write(`\nHubSpot portal (${env.HUBSPOT_BASE_URL}):\n${formatCheck(lines)}`);
-    if (lines.some((l) => l.level === 'error')) process.exitCode = 1;
+    const reports: { title: string; subject: string; lines: CheckLine[] }[] = [];
+    if (hubspot)
+      reports.push({
+        title: `HubSpot portal (${env.HUBSPOT_BASE_URL})`,
+        subject: 'portal',
+        lines: checkPortal(config, await hubspot.portalFacts()),
+      });
+    if (salesforce) {
+      const { checkSalesforceConfig } = await import('../../connectors/salesforce/check.js');
+      reports.push({
+        title: `Salesforce org (${env.SALESFORCE_INSTANCE_URL})`,
+        subject: 'org',
+        lines: await checkSalesforceConfig(salesforce, config),
+      });
+    }
+    for (const { title, subject, lines } of reports)
+      process.stdout.write(`\n${title}:\n${formatCheck(lines, subject)}`);
+    if (reports.some((r) => r.lines.some((l) => l.level === 'error'))) process.exitCode = 1;
   });
 
 /** A Redis connection and the queues, for one-shot commands; closed when `fn` is done. */
@@ -208,19 +224,22 @@ program
 
 program
   .command('backfill')
-  .description("score the CRM's existing contacts (resumable: run it again to go on)")
-  .option('--restart', 'start from the first contact, forgetting a saved position')
-  .option('--limit <n>', 'stop after this many contacts', (v) => z.coerce.number().int().positive().parse(v))
-  .action((opts: { restart?: boolean; limit?: number }) =>
+  .description("score the CRM's existing leads and contacts (resumable: run it again to go on)")
+  .option('--crm <crm>', 'which CRM to read: hubspot or salesforce', 'hubspot')
+  .option('--restart', 'start from the first record, forgetting a saved position')
+  .option('--limit <n>', 'stop after this many records', (v) => z.coerce.number().int().positive().parse(v))
+  .action((opts: { crm: string; restart?: boolean; limit?: number }) =>
     withRedis(async ({ env, config, redis, queues }) => {
-      if (!env.HUBSPOT_ACCESS_TOKEN) throw new Error('backfill needs HUBSPOT_ACCESS_TOKEN');
-      const { createHubSpotConnector } = await import('../../connectors/hubspot/index.js');
+      const crm = Crm.parse(opts.crm);
+      const { hubspotFromEnv, salesforceFromEnv } = await import('./crms.js');
+      const connector = (crm === 'hubspot' ? hubspotFromEnv : salesforceFromEnv)(env, config, { redis });
+      if (!connector)
+        throw new Error(
+          crm === 'hubspot'
+            ? 'backfill needs HUBSPOT_ACCESS_TOKEN (or the HubSpot OAuth variables)'
+            : 'backfill needs SALESFORCE_INSTANCE_URL and Salesforce credentials',
+        );
       const { backfill } = await import('./backfill.js');
-      const connector = createHubSpotConnector({
-        accessToken: env.HUBSPOT_ACCESS_TOKEN,
-        basePath: env.HUBSPOT_BASE_URL,
-        fields: config.hubspot.fields,
-      });
       const tty = process.stderr.isTTY;
       const result = await backfill({
         connector,
@@ -231,14 +250,14 @@ program
         limit: opts.limit,
         progress: (done, perSecond) =>
           process.stderr.write(
-            `${tty ? '\r' : ''}backfill: ${done.toLocaleString('en-US')} contacts queued (${Math.round(perSecond)}/s)${tty ? '' : '\n'}`,
+            `${tty ? '\r' : ''}backfill: ${done.toLocaleString('en-US')} records queued (${Math.round(perSecond)}/s)${tty ? '' : '\n'}`,
           ),
       });
       if (tty) process.stderr.write('\n');
       process.stdout.write(
         result.finished
-          ? `backfill finished: ${result.processed} contacts queued for scoring\n`
-          : `backfill paused after ${result.processed} contacts; run it again to go on\n`,
+          ? `backfill finished: ${result.processed} records queued for scoring\n`
+          : `backfill paused after ${result.processed} records; run it again to go on\n`,
       );
     }),
   );

@@ -1,9 +1,7 @@
 import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
-import { HubSpotOAuth } from '../../connectors/hubspot/oauth.js';
-import { HubSpotPoller } from '../../connectors/hubspot/poller.js';
+import { SalesforceCdcSubscriber } from '../../connectors/salesforce/cdc.js';
 import type { Env } from '../config/env.js';
 import type { Config } from '../config/schema.js';
 import { createApp } from '../http/app.js';
@@ -13,8 +11,8 @@ import { createJobContext } from '../queue/context.js';
 import { closeQueues, openQueues, schedulePolls } from '../queue/queues.js';
 import { startWorkers } from '../queue/workers.js';
 import { keys } from '../store/keys.js';
-import { RateBudget } from '../store/rate-budget.js';
 import { assertNoEviction, connectRedis } from '../store/redis.js';
+import { connectCrms, hubspotFromEnv, salesforceFromEnv } from './crms.js';
 
 export interface Running {
   /** Stops taking work, lets in-flight requests and jobs finish, then closes connections. */
@@ -50,11 +48,11 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
   if (opts.http) {
     const producer = connect('leadflow-producer', true);
     const queues = openQueues(producer, config.redis.prefix, onQueueError);
-    const auth = hubspotAuth(env, producer, config);
     const app = createApp({
-      checkCrm: auth ? cachedCrmCheck(auth, env.HUBSPOT_BASE_URL, config) : undefined,
+      checkCrm: cachedCrmCheck(env, config, producer),
       config,
       hubspotClientSecret: env.HUBSPOT_CLIENT_SECRET,
+      salesforceOrgId: env.SALESFORCE_ORG_ID,
       eventsSigningSecret: env.EVENTS_SIGNING_SECRET,
       adminToken: env.ADMIN_TOKEN,
       queues,
@@ -78,39 +76,15 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
   let workers: Worker[] = [];
   if (opts.worker) {
     const redis = connect('leadflow-worker', false);
-    const auth = hubspotAuth(env, redis, config);
-    if (!auth)
-      throw new Error(
-        'the worker needs HUBSPOT_ACCESS_TOKEN (private app) or HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET ' +
-          'and HUBSPOT_REFRESH_TOKEN (OAuth app) to write to HubSpot',
-      );
+    const crms = connectCrms(env, config, { redis, metrics, logger });
     const queues = openQueues(redis, config.redis.prefix, onQueueError);
-    const connector = createHubSpotConnector({
-      ...auth,
-      basePath: env.HUBSPOT_BASE_URL,
-      fields: config.hubspot.fields,
-      timeoutMs: config.hubspot.timeoutMs,
-      budget: new RateBudget(redis, keys(config.redis.prefix).budget('hubspot'), {
-        max: config.hubspot.requestsPer10s,
-        intervalMs: 10_000,
-      }),
-      searchBudget: new RateBudget(redis, keys(config.redis.prefix).budget('hubspot-search'), {
-        max: config.hubspot.searchPerSecond,
-        intervalMs: 1_000,
-      }),
-      onCall: ({ endpoint, outcome, seconds, budgetWaitSeconds }) => {
-        metrics.crmRequests.inc({ crm: 'hubspot', endpoint, outcome });
-        metrics.crmLatency.observe({ crm: 'hubspot', endpoint }, seconds);
-        if (budgetWaitSeconds > 0) metrics.budgetWaits.observe({ crm: 'hubspot' }, budgetWaitSeconds);
-      },
-    });
-    await connector.ensureSchema();
+    for (const connector of crms.connectors) await connector.ensureSchema();
     const ctx = createJobContext({
       config,
       redis,
       queues,
-      connectors: [connector],
-      engagementSources: { hubspot: new HubSpotPoller(connector, config.hubspot.polling) },
+      connectors: crms.connectors,
+      engagementSources: crms.engagementSources,
       logger,
       metrics,
     });
@@ -122,7 +96,28 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       await Promise.all(started.map((w) => w.close()));
     });
     closers.push(() => closeQueues(queues));
-    logger.info({ concurrency: env.WORKER_CONCURRENCY }, 'workers started');
+    if (crms.salesforce && config.salesforce.cdc) {
+      if (!env.SALESFORCE_ORG_ID)
+        throw new Error('salesforce.cdc needs SALESFORCE_ORG_ID (one subscriber per org)');
+      const cdc = new SalesforceCdcSubscriber({
+        conn: crms.salesforce.connection,
+        redis,
+        keys: keys(config.redis.prefix),
+        queues,
+        fields: config.salesforce.fields,
+        channels: config.salesforce.cdc.channels,
+        orgId: env.SALESFORCE_ORG_ID,
+        logger,
+        metrics,
+      });
+      await cdc.start();
+      // Before the workers close: no new changes come in while the last jobs finish.
+      closers.unshift(() => cdc.stop());
+    }
+    logger.info(
+      { concurrency: env.WORKER_CONCURRENCY, crms: crms.connectors.map((c) => c.crm) },
+      'workers started',
+    );
   }
 
   return {
@@ -137,38 +132,31 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
   };
 }
 
-type HubSpotAuth = { accessToken: string } | { oauth: HubSpotOAuth };
-
-/** A private app's token, or OAuth tokens refreshed through Redis; undefined when neither is set. */
-function hubspotAuth(env: Env, redis: Redis, config: Config): HubSpotAuth | undefined {
-  if (env.HUBSPOT_ACCESS_TOKEN) return { accessToken: env.HUBSPOT_ACCESS_TOKEN };
-  if (!env.HUBSPOT_CLIENT_ID || !env.HUBSPOT_CLIENT_SECRET || !env.HUBSPOT_REFRESH_TOKEN) return undefined;
-  return {
-    oauth: new HubSpotOAuth(redis, keys(config.redis.prefix).oauth('hubspot'), {
-      clientId: env.HUBSPOT_CLIENT_ID,
-      clientSecret: env.HUBSPOT_CLIENT_SECRET,
-      refreshToken: env.HUBSPOT_REFRESH_TOKEN,
-      basePath: env.HUBSPOT_BASE_URL,
-    }),
-  };
-}
-
-/** /readyz proves the token still works, at most once a minute so probes cost the portal nothing. */
-function cachedCrmCheck(auth: HubSpotAuth, basePath: string, config: Config): () => Promise<void> {
-  const connector = createHubSpotConnector({
-    ...auth,
-    basePath,
-    fields: config.hubspot.fields,
-    timeoutMs: 4_000,
-  });
+/**
+ * /readyz proves each CRM's credentials still work, at most once a minute so probes cost the CRMs
+ * nothing; undefined when no CRM is configured (the HTTP server alone only queues).
+ */
+function cachedCrmCheck(env: Env, config: Config, redis: Redis): (() => Promise<void>) | undefined {
+  const probe = { redis, timeoutMs: 4_000 };
+  const probes = [hubspotFromEnv(env, config, probe), salesforceFromEnv(env, config, probe)].flatMap((c) =>
+    c ? [{ crm: c.crm, check: () => c.listLeads(undefined, 1) }] : [],
+  );
+  if (probes.length === 0) return undefined;
   let last: { at: number; error?: Error } | undefined;
   return async () => {
     if (!last || Date.now() - last.at > 60_000) {
-      last = await connector.listLeads(undefined, 1).then(
-        () => ({ at: Date.now() }),
-        (err: unknown) => ({ at: Date.now(), error: err as Error }),
+      const at = Date.now();
+      last = await Promise.all(
+        probes.map(({ crm, check }) =>
+          check().catch((err: unknown) => {
+            throw new Error(`${crm} credentials check failed: ${(err as Error).message}`);
+          }),
+        ),
+      ).then(
+        () => ({ at }),
+        (error: unknown) => ({ at, error: error as Error }),
       );
     }
-    if (last.error) throw new Error(`HubSpot token check failed: ${last.error.message}`);
+    if (last.error) throw last.error;
   };
 }

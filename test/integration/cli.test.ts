@@ -1,8 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
 
 const TSX = join('node_modules', '.bin', 'tsx');
 
@@ -14,6 +15,58 @@ function cli(args: string[], env: Record<string, string> = {}) {
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
+/** The CLI without blocking this process, so an in-process sandbox can answer it. */
+function cliAsync(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(TSX, ['src/cli/main.ts', ...args], { env: { PATH: process.env.PATH, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('leadflow config check --crm against the Salesforce sandbox', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+  });
+  afterAll(() => sandbox.close());
+  const env = () => ({ SALESFORCE_INSTANCE_URL: sandbox.url, SALESFORCE_ACCESS_TOKEN: 'cli-token' });
+
+  it('passes the shipped Salesforce example against an org that has its fields, values and users', async () => {
+    const out = await cliAsync(
+      ['config', 'check', '--crm', '-c', 'config/examples/salesforce-only.yaml'],
+      env(),
+    );
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toContain(`Salesforce org (${sandbox.url}):`);
+    expect(out.stdout).toContain('org OK');
+    expect(out.code).toBe(0);
+  });
+
+  it('names every mapped field the org lacks, and exits 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leadflow-cli-'));
+    const file = join(dir, 'sf.yaml');
+    writeFileSync(
+      file,
+      [
+        'thresholds: { mql: 50, sql: 80 }',
+        'scoring: { fit: [], engagement: [] }',
+        'salesforce:',
+        '  fields:',
+        '    score: Lead_Score_Missing__c',
+        '    stages: { mql: Warm }',
+      ].join('\n'),
+    );
+    const out = await cliAsync(['config', 'check', '--crm', '-c', file], env());
+    expect(out.code).toBe(1);
+    expect(out.stdout).toContain('Lead_Score_Missing__c');
+    expect(out.stdout).toContain('Warm');
+  });
+});
 
 describe('leadflow CLI', () => {
   it('config check passes on the shipped config', () => {

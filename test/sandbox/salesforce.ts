@@ -175,7 +175,15 @@ const leadflowFields = (lifecyclePicklist: boolean) => [
   field('Leadflow_Engagement_Score__c', 'double'),
   field('Leadflow_Score_Reasons__c', 'textarea', longText(32_768)),
   field('Leadflow_Disposition_Reason__c', 'picklist', {
-    picklist: ['Bad Timing', 'No Budget', 'Not a Fit', 'Unresponsive', 'Competitor', 'Bad Data'],
+    picklist: [
+      'Bad Timing',
+      'No Budget',
+      'Not a Fit',
+      'Unresponsive',
+      'Competitor',
+      'Do Not Contact',
+      'Bad Data',
+    ],
   }),
   field('Leadflow_Bad_Data__c', 'boolean'),
   ...(lifecyclePicklist
