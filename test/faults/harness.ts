@@ -190,9 +190,11 @@ export class LeadflowProcess {
 
   async start(): Promise<void> {
     this.output = '';
+    // Node itself with tsx's loader, not the tsx launcher: the launcher runs the program in a child
+    // process, which a SIGKILL to the launcher would leave running (an orphan, not a crash).
     const child = spawn(
-      join('node_modules', '.bin', 'tsx'),
-      ['src/cli/main.ts', '--config', this.configPath, this.role],
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', '--config', this.configPath, this.role],
       {
         env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...this.env },
         stdio: ['ignore', 'pipe', 'pipe'],
