@@ -55,8 +55,8 @@ type Field = SObjectDescribe['fields'][number];
 
 /**
  * Pure. Every mapped field exists (and, where we write it, is updateable and of a usable type),
- * every stage value we write or read is a value of the lifecycle picklist, task values exist, and
- * routed reps are active users.
+ * every stage value we write or read is a value of the lifecycle picklist, disposition reason codes
+ * are values of the reason picklist, task values exist, and routed reps are active users.
  */
 export function checkOrg(config: Config, facts: OrgFacts): CheckLine[] {
   const lines: CheckLine[] = [];
@@ -170,6 +170,15 @@ export function checkOrg(config: Config, facts: OrgFacts): CheckLine[] {
         fields.get(statusField.toLowerCase()),
         config.dispositions.statuses.map((s, i) => [`dispositions.statuses[${i}] (${sObject})`, s]),
         'error',
+      );
+    // Reason codes are the values sales picks: one no picklist offers never matches a disposition.
+    const reasonField = fields.get((mapping[config.dispositions.reasonField] ?? '').toLowerCase());
+    if (reasonField?.type === 'picklist')
+      values(
+        sObject,
+        reasonField,
+        Object.keys(config.dispositions.reasons).map((r) => [`dispositions.reasons.${r} (${sObject})`, r]),
+        'warn',
       );
   }
 

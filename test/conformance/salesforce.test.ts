@@ -339,7 +339,10 @@ describe('Salesforce connector against the sandbox', () => {
     const full = Config.parse({
       scoring: {},
       thresholds: { mql: 50, sql: 80 },
-      dispositions: { statuses: ['Closed - Not Converted'] },
+      dispositions: {
+        statuses: ['Closed - Not Converted'],
+        reasons: { Competitor: { action: 'disqualify' }, competitor_x: { action: 'disqualify' } },
+      },
       routing: { reps: [{ id: REP_USER_ID, name: 'Ben' }], fallbackOwnerId: INACTIVE_USER_ID },
     });
     const lines = await checkSalesforceConfig(c, full);
@@ -352,5 +355,13 @@ describe('Salesforce connector against the sandbox', () => {
       `routing.fallbackOwnerId: owner ${INACTIVE_USER_ID} (fallback) is deactivated`,
     ]);
     expect(lines.find((l) => l.what === 'routing.reps[0]')?.level).toBe('ok');
+    // A reason code sales cannot pick is a warning: that disposition would never run.
+    expect(lines.find((l) => l.what === 'dispositions.reasons.Competitor (Lead)')?.level).toBe('ok');
+    expect(lines.find((l) => l.what === 'dispositions.reasons.competitor_x (Lead)')).toMatchObject({
+      level: 'warn',
+      message: expect.stringContaining(
+        '"competitor_x" is not an active Lead.Leadflow_Disposition_Reason__c value',
+      ),
+    });
   });
 });
