@@ -86,6 +86,13 @@ async function startSystem(
   return { running, url: `http://127.0.0.1:${port}/webhooks/${webhook}` };
 }
 
+/** Closes a run's sandbox and deletes its keys. */
+async function cleanUp(sandbox: Sandbox, redis: Redis, prefix: string): Promise<void> {
+  await sandbox.close();
+  await deleteByPrefix(redis, prefix);
+  redis.disconnect();
+}
+
 /**
  * Sends each lead's hand-raise one at a time, spaced out (latency, not a queue under load), and
  * returns webhook receipt → every CRM write acknowledged, per handoff.
@@ -227,9 +234,7 @@ async function speedToLead(redisUrl: string): Promise<void> {
     }
     naive.push(performance.now() - started);
   }
-  await sandbox.close();
-  await deleteByPrefix(redis, prefix);
-  redis.disconnect();
+  await cleanUp(sandbox, redis, prefix);
 
   const s = [...ours].sort((a, b) => a - b);
   const n = [...naive].sort((a, b) => a - b);
@@ -354,9 +359,7 @@ async function salesforceSpeedToLead(redisUrl: string): Promise<void> {
     ).arrayBuffer();
     naive.push(performance.now() - started);
   }
-  await sandbox.close();
-  await deleteByPrefix(redis, prefix);
-  redis.disconnect();
+  await cleanUp(sandbox, redis, prefix);
 
   const s = [...ours].sort((a, b) => a - b);
   const n = [...naive].sort((a, b) => a - b);
@@ -440,9 +443,7 @@ async function ingestThroughput(redisUrl: string): Promise<void> {
   const queued = await queues.ingest.getWaitingCount();
   await closeQueues(queues);
   await running.stop();
-  await sandbox.close();
-  await deleteByPrefix(redis, prefix);
-  redis.disconnect();
+  await cleanUp(sandbox, redis, prefix);
 
   const eventsPerSecond = (accepted * 100) / seconds;
   results.ingest = {
@@ -513,9 +514,7 @@ async function callsPerThousand(redisUrl: string): Promise<void> {
   await sleep(1_500);
   const calls = sandbox.calls.length - before;
   await running.stop();
-  await sandbox.close();
-  await deleteByPrefix(redis, prefix);
-  redis.disconnect();
+  await cleanUp(sandbox, redis, prefix);
 
   // Naive: read the contact, then update it, per re-scored lead.
   const naive = 2 * N;

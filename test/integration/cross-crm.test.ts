@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HubSpotWebhookEvent } from '../../connectors/hubspot/webhook.js';
 import type { Config } from '../../src/config/schema.js';
-import type { LeadRef, ProfileChange } from '../../src/domain/index.js';
+import type { LeadRef, Profile, ProfileChange } from '../../src/domain/index.js';
 import { enqueueIngest } from '../../src/queue/queues.js';
 import { CompositeFakeConnector, FakeConnector } from '../helpers/fake-connector.js';
 import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
@@ -138,20 +138,32 @@ describe('one connector per CRM', () => {
         dispositions: { ...c.dispositions, statuses: ['Closed - Not Converted'] },
       });
 
-    it('hands the lead off on its Salesforce record matched by email, and sales’ disposition there closes the loop', async () => {
+    /** A HubSpot contact fit enough that one pricing view hands it off into Salesforce. */
+    async function startWithPricingView(
+      createMissing: boolean,
+      salesforceLeads: Record<string, Profile> = {},
+    ) {
       const hubspot = new FakeConnector('hubspot');
       const salesforce = new CompositeFakeConnector('salesforce');
       hubspot.profiles.set('hubspot.contact.501', { ...FIT });
-      salesforce.profiles.set('salesforce.lead.00Q000000000001AAA', { email: 'ADA@acme.io' });
-      pipeline = await startPipeline({
+      for (const [key, profile] of Object.entries(salesforceLeads)) salesforce.profiles.set(key, profile);
+      const started = await startPipeline({
         redis,
-        config: testConfig(prefix, crossCrm(false)),
+        config: testConfig(prefix, crossCrm(createMissing)),
         connector: [hubspot, salesforce],
       });
-      await enqueueIngest(pipeline.queues, {
+      pipeline = started;
+      await enqueueIngest(started.queues, {
         source: 'hubspot',
         receivedAt: Date.now(),
         events: [pricingView('501')],
+      });
+      return { hubspot, salesforce, started };
+    }
+
+    it('hands the lead off on its Salesforce record matched by email, and sales’ disposition there closes the loop', async () => {
+      const { hubspot, salesforce, started } = await startWithPricingView(false, {
+        'salesforce.lead.00Q000000000001AAA': { email: 'ADA@acme.io' },
       });
       await handoffDone('hf.hubspot.contact.501.0.mql');
 
@@ -160,10 +172,10 @@ describe('one connector per CRM', () => {
       expect(salesforce.tasks).toHaveLength(1);
       expect(hubspot.notes).toHaveLength(0);
       expect(hubspot.calls.some((c) => c.method === 'advanceStage')).toBe(false);
-      expect(await pipeline.ctx.links.salesRecordOf(HS_LEAD)).toEqual(SF_LEAD);
+      expect(await started.ctx.links.salesRecordOf(HS_LEAD)).toEqual(SF_LEAD);
 
       // Sales disqualifies it in Salesforce: the change lands on the HubSpot lead's history.
-      await enqueueIngest(pipeline.queues, {
+      await enqueueIngest(started.queues, {
         source: 'salesforce',
         receivedAt: Date.now(),
         events: [],
@@ -179,28 +191,16 @@ describe('one connector per CRM', () => {
       expect(salesforce.dispositions).toEqual([
         { lead: 'salesforce.lead.00Q000000000001AAA', action: 'disqualify' },
       ]);
-      expect((await pipeline.ctx.leads.get(HS_LEAD)).status).toBe('disqualified');
+      expect((await started.ctx.leads.get(HS_LEAD)).status).toBe('disqualified');
       // The status change was sales' first action on the handoff.
-      const progress = await pipeline.ctx.handoffs.progress('hf.hubspot.contact.501.0.mql');
+      const progress = await started.ctx.handoffs.progress('hf.hubspot.contact.501.0.mql');
       expect(progress.actedWhat).toBe('leadStatus → Closed - Not Converted');
     });
 
     it('creates the Salesforce lead when none matches and createMissing is on', async () => {
-      const hubspot = new FakeConnector('hubspot');
-      const salesforce = new CompositeFakeConnector('salesforce');
-      hubspot.profiles.set('hubspot.contact.501', { ...FIT });
-      pipeline = await startPipeline({
-        redis,
-        config: testConfig(prefix, crossCrm(true)),
-        connector: [hubspot, salesforce],
-      });
-      await enqueueIngest(pipeline.queues, {
-        source: 'hubspot',
-        receivedAt: Date.now(),
-        events: [pricingView('501')],
-      });
+      const { salesforce, started } = await startWithPricingView(true);
       await handoffDone('hf.hubspot.contact.501.0.mql');
-      const created = await pipeline.ctx.links.salesRecordOf(HS_LEAD);
+      const created = await started.ctx.links.salesRecordOf(HS_LEAD);
       expect(created?.crm).toBe('salesforce');
       expect(salesforce.profiles.get(`salesforce.lead.${created!.id}`)).toMatchObject({
         email: 'ada@acme.io',
@@ -209,21 +209,9 @@ describe('one connector per CRM', () => {
     });
 
     it('fails the handoff with a clear reason when nothing matches and creating is off', async () => {
-      const hubspot = new FakeConnector('hubspot');
-      const salesforce = new CompositeFakeConnector('salesforce');
-      hubspot.profiles.set('hubspot.contact.501', { ...FIT });
-      pipeline = await startPipeline({
-        redis,
-        config: testConfig(prefix, crossCrm(false)),
-        connector: [hubspot, salesforce],
-      });
-      await enqueueIngest(pipeline.queues, {
-        source: 'hubspot',
-        receivedAt: Date.now(),
-        events: [pricingView('501')],
-      });
+      const { salesforce, started } = await startWithPricingView(false);
       const failed = await waitFor(
-        async () => (await pipeline!.queues.writeback.getFailed()).find((j) => j.finishedOn) ?? null,
+        async () => (await started.queues.writeback.getFailed()).find((j) => j.finishedOn) ?? null,
         { what: 'failed writeback' },
       );
       expect(failed.failedReason).toContain(

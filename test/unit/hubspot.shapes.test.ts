@@ -3,21 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { isCrmError } from '../../connectors/errors.js';
 import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
 import { HubSpotFields } from '../../src/config/schema.js';
-import type { Score } from '../../src/domain/index.js';
 import { pinRequests } from '../helpers/nock.js';
+import { shapeScore } from '../helpers/score.js';
 
 const BASE = 'http://hubspot.test';
 const fields = HubSpotFields.parse({});
 const lead = (id: string) => ({ crm: 'hubspot' as const, objectType: 'contact' as const, id });
-const score = (total: number): Score => ({
-  fit: 30,
-  engagement: total - 30,
-  total,
-  computedAt: 0,
-  breakdown: [
-    { ruleId: 'r', kind: 'fit', points: 30, reason: 'Title matches (+30)', eventIds: [], capped: false },
-  ],
-});
 const connector = () =>
   createHubSpotConnector({ accessToken: 'pat-test', basePath: BASE, fields, timeoutMs: 2_000 });
 const object = (id: string, properties: Record<string, string> = {}) => ({
@@ -47,7 +38,10 @@ describe('HubSpot connector request shapes', () => {
         completedAt: '2026-01-01T00:00:00Z',
       });
 
-    const writes = Array.from({ length: 250 }, (_, i) => ({ lead: lead(String(i + 1)), score: score(55) }));
+    const writes = Array.from({ length: 250 }, (_, i) => ({
+      lead: lead(String(i + 1)),
+      score: shapeScore(55),
+    }));
     expect(await connector().writeScores(writes)).toEqual([]);
     expect(bodies.map((b) => b.inputs.length)).toEqual([100, 100, 50]);
     expect(bodies[0]?.inputs[0]).toEqual({
@@ -80,8 +74,8 @@ describe('HubSpot connector request shapes', () => {
         completedAt: '2026-01-01T00:00:00Z',
       });
     const failures = await connector().writeScores([
-      { lead: lead('1'), score: score(60) },
-      { lead: lead('2'), score: score(60) },
+      { lead: lead('1'), score: shapeScore(60) },
+      { lead: lead('2'), score: shapeScore(60) },
     ]);
     expect(failures).toHaveLength(1);
     expect(failures[0]?.lead.id).toBe('2');
@@ -416,7 +410,7 @@ describe('HubSpot connector request shapes', () => {
       { 'X-HubSpot-RateLimit-Remaining': '0', 'X-HubSpot-RateLimit-Interval-Milliseconds': '10000' },
     );
     const err: unknown = await connector()
-      .writeScores([{ lead: lead('1'), score: score(50) }])
+      .writeScores([{ lead: lead('1'), score: shapeScore(50) }])
       .catch((e: unknown) => e);
     expect(isCrmError(err)).toBe(true);
     expect((err as { failure: unknown }).failure).toMatchObject({

@@ -6,12 +6,12 @@ import type { SalesforceAuth } from '../../connectors/salesforce/auth.js';
 import { createSalesforceConnector } from '../../connectors/salesforce/index.js';
 import type { HandoffWrite } from '../../connectors/types.js';
 import { Salesforce } from '../../src/config/schema.js';
-import type { Score } from '../../src/domain/index.js';
 import { classifyFailure } from '../../src/queue/retry.js';
 import { ApiUsage } from '../../src/store/api-usage.js';
 import { keys } from '../../src/store/keys.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 import { pinRequests } from '../helpers/nock.js';
+import { shapeScore } from '../helpers/score.js';
 
 const INSTANCE = 'https://acme.my.salesforce.test';
 const LOGIN = 'https://login.salesforce.test';
@@ -21,15 +21,6 @@ const OWNER = '005000000000002AAA';
 const TASK_ID = '00T000000000001AAA';
 const NOW = Date.UTC(2026, 10, 24, 9, 48);
 
-const score = (total: number): Score => ({
-  fit: 30,
-  engagement: total - 30,
-  total,
-  computedAt: 0,
-  breakdown: [
-    { ruleId: 'r', kind: 'fit', points: 30, reason: 'Title matches (+30)', eventIds: [], capped: false },
-  ],
-});
 const lead = (id = LEAD_ID) => ({ crm: 'salesforce' as const, objectType: 'lead' as const, id });
 const connector = (
   settings: Record<string, unknown> = {},
@@ -50,7 +41,7 @@ const handoff = (over: Partial<HandoffWrite> = {}): HandoffWrite => ({
   stage: 'mql',
   knownStage: 'Open - Not Contacted',
   ownerId: OWNER,
-  score: score(62),
+  score: shapeScore(62),
   note: { subject: 'Call Ada (MQL, score 62)', text: 'Why now: pricing ×3\nHandoff ID: hf.sf.1' },
   task: {
     subject: 'Call Ada (MQL, score 62)',
@@ -243,7 +234,7 @@ describe('Salesforce connector request shapes', () => {
         ),
       );
     const id = (i: number) => `00Q${String(i).padStart(12, '0')}AAA`;
-    const writes = Array.from({ length: 450 }, (_, i) => ({ lead: lead(id(i)), score: score(62) }));
+    const writes = Array.from({ length: 450 }, (_, i) => ({ lead: lead(id(i)), score: shapeScore(62) }));
 
     const failures = await connector().writeScores(writes);
     expect(bodies.map((b) => b.records.length)).toEqual([200, 200, 50]);
