@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isCrmError } from '../../connectors/errors.js';
 import type { SalesforceAuth } from '../../connectors/salesforce/auth.js';
@@ -9,6 +10,7 @@ import type { HandoffWrite } from '../../connectors/types.js';
 import { Config, Salesforce } from '../../src/config/schema.js';
 import type { LeadRef, Profile } from '../../src/domain/index.js';
 import { classifyFailure } from '../../src/queue/retry.js';
+import { createLogger } from '../../src/logger.js';
 import { ApiUsage } from '../../src/store/api-usage.js';
 import { keys } from '../../src/store/keys.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
@@ -244,6 +246,55 @@ describe('Salesforce connector against the sandbox', () => {
     const ref = seedLead(state, { email: 'rt@x.io' });
     expect(await c.readProfile(ref)).toMatchObject({ email: 'rt@x.io' });
     expect([state.refreshes, refreshed]).toEqual([1, 1]);
+  });
+
+  it('never puts a token or secret in a log line or an error, also when a refresh fails', async () => {
+    state.oauth = { clientId: 'cid', clientSecret: 'app-secret-xyz', refreshToken: 'rt-secret-1' };
+    state.revokeToken('tok-old-secret');
+    const lines: string[] = [];
+    const logger = createLogger(
+      'trace',
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    );
+    const withSecrets = () =>
+      createSalesforceConnector({
+        instanceUrl: sandbox.url,
+        loginUrl: sandbox.url,
+        auth: {
+          kind: 'refresh_token',
+          clientId: 'cid',
+          clientSecret: 'app-secret-xyz',
+          refreshToken: 'rt-secret-1',
+          accessToken: 'tok-old-secret',
+        },
+        config,
+        logger,
+      });
+    const ref = seedLead(state, { email: 'log@x.io' });
+    const c = withSecrets();
+    await c.readProfile(ref);
+    expect(lines.join('')).toContain('Salesforce access token refreshed');
+    // The org refuses the fresh session too: our guard stops a refresh loop.
+    state.faults.invalidSession = 5;
+    const refused = await c.readProfile(ref).catch((e: unknown) => e as Error);
+    // The refresh token was rotated away: the token grant itself fails.
+    state.faults.invalidSession = 0;
+    state.oauth = { ...state.oauth, refreshToken: 'rt-rotated' };
+    const grantFailed = await withSecrets()
+      .readProfile(ref)
+      .catch((e: unknown) => e as Error);
+    expect(isCrmError(refused) && isCrmError(grantFailed)).toBe(true);
+    expect(grantFailed.message).toMatch(/refresh/i);
+    const seen = [...lines, ...[refused, grantFailed].flatMap((e) => [e.message, JSON.stringify(e)])].join(
+      '\n',
+    );
+    for (const secret of ['tok-old-secret', 'rt-secret-1', 'app-secret-xyz', '!AQ'])
+      expect(seen).not.toContain(secret);
   });
 
   it('mints tokens with a JWT bearer assertion the org verifies', async () => {
