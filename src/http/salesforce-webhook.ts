@@ -7,7 +7,7 @@ import {
   soapFault,
 } from '../../connectors/salesforce/outbound.js';
 import { enqueueIngest } from '../queue/queues.js';
-import { HttpError, bodyOf, enqueueOr503, reportFailure, requestIdOf, type AppDeps } from './app.js';
+import { HttpError, bodyOf, enqueueOr503, reportFailure, requestIdOf, type AppDeps } from './edge.js';
 
 /**
  * POST /webhooks/salesforce: Salesforce Outbound Messages (SOAP). Every answer is SOAP: the Ack
