@@ -146,11 +146,13 @@ const CampaignMemberRecord = Positioned.extend({
 /** What one record amounts to. */
 export type RecordOutcome =
   | { kind: 'mapped'; events: EngagementEvent[]; profile: ProfileChange[] }
-  /** Read but of no use to us (converted lead, activity on no lead, our own open task). */
+  /** Read but of no use to us (activity on no lead, our own open task). */
   | { kind: 'skipped' }
   | { kind: 'invalid'; reason: string };
 
 const skipped: RecordOutcome = { kind: 'skipped' };
+/** Canonical fields a converted Lead still reports (its converted status). */
+const STATUS_FIELDS = new Set(['leadStatus', 'lifecycleStage']);
 
 function invalid(error: z.ZodError): RecordOutcome {
   return { kind: 'invalid', reason: z.prettifyError(error).replace(/\s+/g, ' ') };
@@ -185,14 +187,16 @@ export function profileStream(objectType: LeadRef['objectType'], fieldMap: CdcFi
       const parsed = schema.safeParse(raw);
       if (!parsed.success) return invalid(parsed.error);
       const record = parsed.data as Positioned & Record<string, PropertyValue | undefined>;
-      // A converted lead lives on as a Contact (and an Account); the Lead is a read-only husk.
-      if (record.IsConverted === true) return skipped;
+      // A converted lead lives on as a Contact (and an Account); of the Lead only its converted
+      // status still matters: it is what conversion reports count.
+      const converted = record.IsConverted === true;
       const lead: LeadRef = { crm: 'salesforce', objectType, id: record.Id };
       const at = record.SystemModstamp;
       const profile = [...mapped].flatMap(([field, canonicals]) => {
         const value = record[field];
         if (value === undefined) return [];
-        return canonicals.map((canonical) => ({
+        const kept = converted ? canonicals.filter((c) => STATUS_FIELDS.has(c)) : canonicals;
+        return kept.map((canonical) => ({
           id: `salesforce:poll:${record.Id}:${at}:${canonical}`,
           lead,
           field: canonical,
@@ -201,6 +205,7 @@ export function profileStream(objectType: LeadRef['objectType'], fieldMap: CdcFi
           source: POLL_SOURCE,
         }));
       });
+      if (converted && profile.length === 0) return skipped;
       return { kind: 'mapped', events: [], profile };
     },
   };

@@ -134,9 +134,10 @@ describe('Salesforce SOQL polling (sandbox, real jsforce, real Redis)', () => {
       Title: 'VP Sales',
       Email: 'ada@acme.example',
     });
-    sf.insert('Lead', {
+    const converted = sf.insert('Lead', {
       LastName: 'Converted',
       Company: 'Acme',
+      Title: 'Gone to Contact',
       IsConverted: true,
       Status: 'Closed - Converted',
     });
@@ -144,8 +145,8 @@ describe('Salesforce SOQL polling (sandbox, real jsforce, real Redis)', () => {
     const grace = sf.insert('Lead', { LastName: 'Hopper', Company: 'Navy', Title: 'CTO' });
 
     const first = await poll('leads');
-    // One page of three: two leads mapped, the converted one skipped, the old one not read.
-    expect(first).toMatchObject({ pages: 1, skipped: 1, watermark: now - 20_000 });
+    // One page of three, the old lead not read; of the converted one only its status.
+    expect(first).toMatchObject({ pages: 1, skipped: 0, watermark: now - 20_000 });
     expect(first.profileChanges).toBeGreaterThan(0);
     expect(await watermark('leads')).toBe(now - 20_000);
     await waitFor(async () => (await profile(grace)).jobTitle === 'CTO', { what: 'grace profile' });
@@ -156,6 +157,10 @@ describe('Salesforce SOQL polling (sandbox, real jsforce, real Redis)', () => {
       lifecycleStage: 'Open - Not Contacted',
     });
     expect(await profile(old)).toEqual({});
+    expect(await profile(converted)).toEqual({
+      leadStatus: 'Closed - Converted',
+      lifecycleStage: 'Closed - Converted',
+    });
 
     // From the watermark, inclusively: Grace's changes again, with the same ids, recorded once.
     const second = await poll('leads');

@@ -188,8 +188,16 @@ describe('leads and contacts', () => {
     expect(byField.lifecycleStage?.value).toBe('Open - Not Contacted');
   });
 
-  it('skip converted leads, and refuse records that do not parse', () => {
-    expect(leads.map(leadRecord(1, T0, { IsConverted: true }))).toEqual({ kind: 'skipped' });
+  it('of a converted lead keep only its status (conversions are counted), and refuse records that do not parse', () => {
+    const converted = leads.map(leadRecord(1, T0, { IsConverted: true, Status: 'Closed - Converted' }));
+    if (converted.kind !== 'mapped') throw new Error(converted.kind);
+    expect(converted.profile.map((c) => [c.field, c.value])).toEqual([
+      ['leadStatus', 'Closed - Converted'],
+      ['lifecycleStage', 'Closed - Converted'],
+    ]);
+    expect(leads.map(leadRecord(1, T0, { IsConverted: true, Status: undefined }))).toEqual({
+      kind: 'skipped',
+    });
     expect(leads.map(leadRecord(1, T0, { SystemModstamp: 'yesterday' })).kind).toBe('invalid');
     expect(leads.map({ ...leadRecord(1, T0), Email: { nested: true } }).kind).toBe('invalid');
     expect(leads.map({ ...leadRecord(1, T0), Id: 'not an id' }).kind).toBe('invalid');
@@ -228,10 +236,15 @@ describe('leads and contacts', () => {
       new SalesforcePoller({ soql: broken, config, logger: asLogger }).poll('leads', T0, T0),
     );
     expect(rest).toEqual([]);
-    expect(page!.skipped).toBe(2);
+    expect(page!.skipped).toBe(1);
     expect(new Set(page!.profile.map((c) => c.lead.id))).toEqual(
-      new Set(['00Q000000000001AAA', '00Q000000000003AAA']),
+      new Set(['00Q000000000001AAA', '00Q000000000002AAA', '00Q000000000003AAA']),
     );
+    // The converted lead: its status only.
+    expect(page!.profile.filter((c) => c.lead.id === '00Q000000000002AAA').map((c) => c.field)).toEqual([
+      'leadStatus',
+      'lifecycleStage',
+    ]);
     expect(page!.watermark).toBe(T0 + 3);
     expect(logger.warn).toHaveBeenCalledTimes(1);
     expect(logger.warn.mock.calls[0]![0]).toMatchObject({ sObject: 'Lead', id: '00Q000000000009AAA' });
