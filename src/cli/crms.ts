@@ -138,6 +138,8 @@ export function connectCrms(env: Env, config: Config, deps: CrmDeps & { redis: R
   }
   if (config.salesforce.cdc && !salesforce)
     throw new Error(`salesforce.cdc is configured, which needs ${missing('salesforce')}`);
+  if (config.salesforce.cdc && !env.SALESFORCE_ORG_ID)
+    throw new Error('salesforce.cdc is configured, which needs SALESFORCE_ORG_ID (one subscriber per org)');
   return {
     connectors: [hubspot, salesforce].filter((c): c is NonNullable<typeof c> => c !== undefined),
     engagementSources: {

@@ -96,9 +96,8 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       await Promise.all(started.map((w) => w.close()));
     });
     closers.push(() => closeQueues(queues));
-    if (crms.salesforce && config.salesforce.cdc) {
-      if (!env.SALESFORCE_ORG_ID)
-        throw new Error('salesforce.cdc needs SALESFORCE_ORG_ID (one subscriber per org)');
+    // connectCrms has checked that CDC has its org id.
+    if (crms.salesforce && config.salesforce.cdc && env.SALESFORCE_ORG_ID) {
       const cdc = new SalesforceCdcSubscriber({
         conn: crms.salesforce.connection,
         redis,

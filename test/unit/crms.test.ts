@@ -7,7 +7,8 @@ import type { Config } from '../../src/config/schema.js';
 import { testRedis } from '../helpers/redis.js';
 
 const HUBSPOT = { HUBSPOT_ACCESS_TOKEN: 'pat' };
-const SALESFORCE = { SALESFORCE_INSTANCE_URL: 'http://127.0.0.1:1', SALESFORCE_ACCESS_TOKEN: 'tok' };
+const SALESFORCE_API = { SALESFORCE_INSTANCE_URL: 'http://127.0.0.1:1', SALESFORCE_ACCESS_TOKEN: 'tok' };
+const SALESFORCE = { ...SALESFORCE_API, SALESFORCE_ORG_ID: '00D000000000001AAA' };
 
 describe('which CRMs a worker connects', () => {
   let redis: Redis;
@@ -55,5 +56,9 @@ describe('which CRMs a worker connects', () => {
     expect(() =>
       connect(HUBSPOT, { ...base, salesforce: { ...base.salesforce, cdc: sfOnly.salesforce.cdc } }),
     ).toThrow(/salesforce.cdc is configured/);
+    // One CDC subscriber per org: it needs to know which.
+    expect(() => connect(SALESFORCE_API, sfOnly)).toThrow(
+      /salesforce.cdc is configured, which needs SALESFORCE_ORG_ID/,
+    );
   });
 });
