@@ -169,10 +169,11 @@ async function toMarketingLeads(ctx: JobContext, batch: NormalizedBatch): Promis
   const sales = ctx.config.crossCrm?.handoffTo;
   if (!sales) return batch;
   const linked = new Map<string, LeadRef>();
-  for (const lead of batch.leads.filter((l) => l.crm === sales)) {
-    const marketing = await ctx.links.marketingLeadOf(lead);
-    if (marketing) linked.set(leadKey(lead), marketing);
-  }
+  const salesLeads = batch.leads.filter((l) => l.crm === sales);
+  const marketing = await Promise.all(salesLeads.map((lead) => ctx.links.marketingLeadOf(lead)));
+  salesLeads.forEach((lead, i) => {
+    if (marketing[i]) linked.set(leadKey(lead), marketing[i]);
+  });
   if (!linked.size) return batch;
   const map = (lead: LeadRef) => linked.get(leadKey(lead)) ?? lead;
   return {

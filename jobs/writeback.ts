@@ -208,7 +208,11 @@ async function flushScores(ctx: JobContext): Promise<{ written: WritebackStep[] 
   });
   // Each CRM's records in one call; the connector splits into its own batch size.
   const byCrm = new Map<Crm, ScoreWrite[]>();
-  for (const w of writes) byCrm.set(w.lead.crm, [...(byCrm.get(w.lead.crm) ?? []), w]);
+  for (const w of writes) {
+    const group = byCrm.get(w.lead.crm);
+    if (group) group.push(w);
+    else byCrm.set(w.lead.crm, [w]);
+  }
   const failures = (
     await Promise.all([...byCrm].map(([crm, group]) => connectorFor(ctx, crm).writeScores(group)))
   ).flat();
