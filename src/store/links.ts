@@ -34,7 +34,13 @@ export class CrmLinks {
     const raw = await this.redis.hget(this.k.crmLinks, field);
     if (raw === null) return null;
     // Written by us, but Redis is a boundary: a damaged entry counts as no link.
-    const parsed = LeadRef.safeParse(JSON.parse(raw));
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      return null;
+    }
+    const parsed = LeadRef.safeParse(json);
     return parsed.success ? parsed.data : null;
   }
 }
