@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+export { parseCountRange, type CountRange } from './range.js';
+
 /** The CRMs we write to. */
 export const Crm = z.enum(['hubspot', 'salesforce']);
 export type Crm = z.infer<typeof Crm>;

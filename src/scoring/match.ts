@@ -1,5 +1,5 @@
 import type { Matcher } from '../config/schema.js';
-import type { PropertyValue } from '../domain/index.js';
+import { parseCountRange, type PropertyValue } from '../domain/index.js';
 
 type Present = string | number | boolean;
 type Test = (value: Present) => boolean;
@@ -44,7 +44,7 @@ function compile(m: Matcher): Test {
     const min = m.min ?? -Infinity;
     const max = m.max ?? Infinity;
     return (v) => {
-      const n = toNumber(v);
+      const n = toNumber(v) ?? rangeMidpoint(v);
       return n !== undefined && n >= min && n <= max;
     };
   }
@@ -96,6 +96,19 @@ function toNumber(v: Present): number | undefined {
   if (t === '') return undefined;
   const n = Number(t);
   return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * A band such as HubSpot's `numemployees` option `"100-500"` meets `min`/`max` through its midpoint
+ * (300); an open-ended `"10000+"` through its floor. Midpoint rather than overlap: HubSpot's options
+ * share their ends ("25-50", "50-100"), so by overlap a `min: 50` rule would take "25-50" and two
+ * adjacent tier rules would both take "50-100". One number per band keeps rules that split numbers
+ * into tiers splitting the bands the same way: no band lands in two tiers.
+ */
+function rangeMidpoint(v: Present): number | undefined {
+  const range = typeof v === 'string' ? parseCountRange(v) : undefined;
+  if (range === undefined) return undefined;
+  return range.high === Infinity ? range.low : (range.low + range.high) / 2;
 }
 
 /** A short human description, e.g. `url contains "/pricing"`, for score reasons. */

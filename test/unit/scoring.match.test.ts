@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Matcher } from '../../src/config/schema.js';
 import type { PropertyValue } from '../../src/domain/index.js';
 import { matches } from '../../src/scoring/index.js';
+import { EMPLOYEE_RANGES } from '../sandbox/hubspot.js';
 
 type Case = [matcher: Record<string, unknown>, value: PropertyValue | undefined, expected: boolean];
 
@@ -89,6 +90,25 @@ const cases: Record<string, Case[]> = {
     [{ max: 10 }, -5, true],
     [{ max: 10 }, 10.5, false],
   ],
+  // A band meets min/max through its midpoint; an open-ended band through its floor.
+  'min/max on a band (HubSpot numemployees)': [
+    [{ min: 50 }, '100-500', true],
+    [{ min: 50, max: 5000 }, '100-500', true],
+    [{ min: 50, max: 5000 }, ' 50 - 100 ', true],
+    [{ min: 50, max: 5000 }, '50–100', true],
+    [{ min: 50, max: 5000 }, '25-50', false], // shares its top with the rule's floor, midpoint 37.5
+    [{ min: 50, max: 5000 }, '5000-10000', false],
+    [{ min: 50, max: 5000 }, '1-5', false],
+    [{ min: 300, max: 300 }, '100-500', true],
+    [{ min: 301 }, '100-500', false],
+    [{ min: 10000 }, '10000+', true],
+    [{ min: 10001 }, '10000+', false],
+    [{ max: 10000 }, '10000+', true],
+    [{ min: 0 }, '500-100', false], // upside down: no band
+    [{ min: 0 }, '-5', false],
+    [{ min: 0 }, '+', false],
+    [{ min: 0 }, '1-5-25', false],
+  ],
   'null and missing': [
     [{ equals: 'null' }, null, false],
     [{ in: ['null', 'undefined'] }, undefined, false],
@@ -109,6 +129,16 @@ describe('matches', () => {
       });
     });
   }
+
+  it("scores HubSpot's default numemployees options against the default mid-market rule (50–5000)", () => {
+    const midMarket = Matcher.parse({ min: 50, max: 5000 });
+    expect(EMPLOYEE_RANGES.filter((option) => matches(midMarket, option))).toEqual([
+      '50-100',
+      '100-500',
+      '500-1000',
+      '1000-5000',
+    ]);
+  });
 
   it('gives the same answer on every call for the same matcher', () => {
     const m = Matcher.parse({ regex: 'vp', flags: 'i' });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Scoring } from '../../src/config/schema.js';
+import { Matcher, Scoring } from '../../src/config/schema.js';
 import type { EngagementEvent, Profile, PropertyValue, Score } from '../../src/domain/index.js';
 import { computeScore, matches } from '../../src/scoring/index.js';
 
@@ -14,6 +14,8 @@ const VALUES: PropertyValue[] = [
   'COMPUTER_SOFTWARE',
   'canada',
   '250',
+  '100-500',
+  '10000+',
   42,
   10_000,
   true,
@@ -279,6 +281,71 @@ describe('computeScore properties', () => {
         expect(computeScore(structuredClone(p), structuredClone(evs), parse(raw), at)).toEqual(first);
         expect(computeScore(p, evs, parse(raw), at)).toEqual(first);
       }),
+    );
+  });
+});
+
+describe('numeric rules on count bands ("100-500", "10000+")', () => {
+  const count = fc.integer({ min: 0, max: 1_000_000 });
+  const band = fc.tuple(count, count).map(([a, b]) => ({ low: Math.min(a, b), high: Math.max(a, b) }));
+  const bound = fc.option(fc.integer({ min: -10, max: 1_000_010 }), { nil: undefined });
+  const numericRule = fc
+    .record({ min: bound, max: bound })
+    .filter(
+      ({ min, max }) => (min ?? max) !== undefined && !(min !== undefined && max !== undefined && min > max),
+    )
+    .map((m) => Matcher.parse(Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined))));
+  const text = ({ low, high }: { low: number; high: number }) => `${low}-${high}`;
+
+  it('a bounded band matches exactly when its midpoint does', () => {
+    fc.assert(
+      fc.property(numericRule, band, (rule, b) => {
+        expect(matches(rule, text(b))).toBe(matches(rule, (b.low + b.high) / 2));
+      }),
+    );
+  });
+
+  it('an open-ended band "N+" matches exactly when N does', () => {
+    fc.assert(
+      fc.property(numericRule, count, (rule, n) => {
+        expect(matches(rule, `${n}+`)).toBe(matches(rule, n));
+      }),
+    );
+  });
+
+  it('a band inside a rule always matches; a band wholly outside never does', () => {
+    fc.assert(
+      fc.property(numericRule, band, (rule, b) => {
+        const min = rule.min ?? -Infinity;
+        const max = rule.max ?? Infinity;
+        if (min <= b.low && b.high <= max) expect(matches(rule, text(b))).toBe(true);
+        if (b.high < min || b.low > max) expect(matches(rule, text(b))).toBe(false);
+      }),
+    );
+  });
+
+  it('rules splitting numbers into disjoint tiers put a band in at most one tier', () => {
+    const cuts = fc.uniqueArray(fc.integer({ min: 1, max: 1_000_000 }), { minLength: 1, maxLength: 6 });
+    fc.assert(
+      fc.property(
+        cuts,
+        fc.oneof(
+          band.map(text),
+          count.map((n) => `${n}+`),
+        ),
+        (raw, value) => {
+          const edges = [...raw].sort((a, b) => a - b);
+          // (…, e0 - ½], [e0, e1 - ½], …, [eN, …): tiers that never overlap.
+          const tiers = [undefined, ...edges].map((from, i) => {
+            const to = edges[i];
+            return Matcher.parse({
+              ...(from === undefined ? {} : { min: from }),
+              ...(to === undefined ? {} : { max: to - 0.5 }),
+            });
+          });
+          expect(tiers.filter((tier) => matches(tier, value)).length).toBeLessThanOrEqual(1);
+        },
+      ),
     );
   });
 });
