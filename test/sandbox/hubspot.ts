@@ -48,6 +48,23 @@ export const LEAD_STATUSES = [
   'BAD_TIMING',
 ];
 
+/**
+ * Options of the default contact property `numemployees` ("Number of Employees"): a dropdown
+ * (`enumeration`/`select`, as HubSpot's property listings show), not a number. These values are the
+ * usual defaults, *unconfirmed* (portals edit them too): a real portal's come from the properties API.
+ */
+export const EMPLOYEE_RANGES = [
+  '1-5',
+  '5-25',
+  '25-50',
+  '50-100',
+  '100-500',
+  '500-1000',
+  '1000-5000',
+  '5000-10000',
+  '10000+',
+];
+
 const STANDARD_PROPERTIES = [
   'email',
   'firstname',
@@ -55,7 +72,6 @@ const STANDARD_PROPERTIES = [
   'jobtitle',
   'company',
   'industry',
-  'numemployees',
   'country',
   'state',
   'phone',
@@ -148,6 +164,10 @@ export class HubSpotState {
     this.properties.set('lifecyclestage', {
       ...definition('lifecyclestage', 'enumeration', 'radio'),
       options: LIFECYCLE_STAGES.map((value, displayOrder) => ({ label: value, value, displayOrder })),
+    });
+    this.properties.set('numemployees', {
+      ...definition('numemployees', 'enumeration', 'select'),
+      options: EMPLOYEE_RANGES.map((value, displayOrder) => ({ label: value, value, displayOrder })),
     });
   }
 
@@ -245,6 +265,7 @@ function validateContactWrite(state: HubSpotState, id: string, values: Propertie
         propertyName: [name],
       });
   }
+  refuseInvalidOptions(state, values);
   const next = values.lifecyclestage;
   const current = state.contacts.get(id)?.lifecyclestage;
   if (next && current && LIFECYCLE_STAGES.indexOf(next) < LIFECYCLE_STAGES.indexOf(current)) {
@@ -257,6 +278,29 @@ function validateContactWrite(state: HubSpotState, id: string, values: Propertie
   }
   if (next && !LIFECYCLE_STAGES.includes(next))
     throw new HubSpotError(400, 'VALIDATION_ERROR', `${next} is not a valid lifecyclestage option`);
+}
+
+/** HubSpot refuses an enumeration value that is not one of the property's options (INVALID_OPTION), on create and update. */
+function refuseInvalidOptions(state: HubSpotState, values: Properties): void {
+  const size = values.numemployees;
+  if (!size) return; // an empty value clears the property
+  const options = state.properties.get('numemployees')?.options.map((o) => o.value) ?? [];
+  if (!options.includes(size)) throw invalidOption('numemployees', size, options);
+}
+
+/** HubSpot's 400 for a value outside an enumeration's options: the per-property results as JSON in `message`. */
+function invalidOption(name: string, value: string, options: string[]): HubSpotError {
+  const result = {
+    isValid: false,
+    message: `${value} was not one of the allowed options: [${options.join(', ')}]`,
+    error: 'INVALID_OPTION',
+    name,
+  };
+  return new HubSpotError(
+    400,
+    'VALIDATION_ERROR',
+    `Property values were not valid: ${JSON.stringify([result])}`,
+  );
 }
 
 export function hubspotRouter(state: HubSpotState): express.Router {
@@ -304,6 +348,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
   r.post('/crm/v3/objects/contacts', (req, res) => {
     const { properties } = parse(z.object({ properties: PropertyValues }), req.body);
     const values = stringify(properties);
+    refuseInvalidOptions(state, values);
     const email = values.email?.toLowerCase();
     if (email && [...state.contacts.values()].some((c) => c.email?.toLowerCase() === email))
       throw new HubSpotError(409, 'CONFLICT', `Contact already exists. Existing ID: ${email}`);
