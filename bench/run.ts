@@ -44,7 +44,7 @@ function contact(i: number) {
       email: `lead${i}@bench.example`,
       jobtitle: i % 3 === 0 ? 'VP Marketing' : 'Marketing Manager',
       industry: 'COMPUTER_SOFTWARE',
-      numemployees: '300',
+      numemployees: '100-500',
       country: 'Canada',
       lifecyclestage: 'lead',
     },
@@ -469,7 +469,10 @@ async function callsPerThousand(redisUrl: string): Promise<void> {
   const leads = Array.from({ length: N }, (_, i) => contact(i));
   // Profiles that stay under MQL, so every rescore is a score-only update.
   sandbox.seedContacts(
-    leads.map((l) => ({ id: l.id, properties: { ...l.properties, jobtitle: 'Analyst', numemployees: '5' } })),
+    leads.map((l) => ({
+      id: l.id,
+      properties: { ...l.properties, jobtitle: 'Analyst', numemployees: '1-5' },
+    })),
   );
   const prefix = '{leadflow-bench-calls}';
   const redis = new Redis(redisUrl);

@@ -57,7 +57,7 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
           jobtitle: 'VP Engineering',
           company: 'Hopper Labs',
           industry: 'COMPUTER_SOFTWARE',
-          numemployees: '300',
+          numemployees: '100-500',
           country: 'United States',
           lifecyclestage: 'lead',
           hubspot_owner_id: '4242',

@@ -14,7 +14,7 @@ const LEAD = { crm: 'hubspot', objectType: 'contact', id: '501' } as const;
 const FIT_45 = {
   jobTitle: 'VP Marketing',
   industry: 'COMPUTER_SOFTWARE',
-  companySize: '200',
+  companySize: '100-500', // HubSpot's numemployees is a range option
   country: 'United States',
 };
 
