@@ -1,4 +1,10 @@
-import type { EngagementEvent, Handoff, Profile, PropertyValue } from '../domain/index.js';
+import {
+  parseCountRange,
+  type EngagementEvent,
+  type Handoff,
+  type Profile,
+  type PropertyValue,
+} from '../domain/index.js';
 
 export type NoteSection = 'who' | 'where' | 'what' | 'when' | 'why' | 'score' | 'source' | 'next';
 const ALL_SECTIONS: NoteSection[] = ['who', 'where', 'what', 'when', 'why', 'score', 'source', 'next'];
@@ -163,7 +169,7 @@ export function composeHandoffNote(input: NoteInput): HandoffNote {
     who: () => {
       const title = value(profile.jobTitle);
       const company = value(profile.company);
-      const size = value(profile.companySize);
+      const size = companySize(profile.companySize);
       const industry = value(profile.industry);
       return [
         person,
@@ -506,6 +512,12 @@ function value(v: PropertyValue | undefined, max = VALUE_MAX): string {
         .join('')
         .trimEnd()}…`
     : s;
+}
+
+/** A count (Salesforce's 420) or a band (HubSpot's "50-100", "10000+") reads as employees; other text as written. */
+function companySize(v: PropertyValue | undefined): string {
+  const s = value(v);
+  return s && (/^\d[\d,]*$/.test(s) || parseCountRange(s)) ? `${s} employees` : s;
 }
 
 function labelled(label: string, v: PropertyValue | undefined): string {

@@ -115,7 +115,7 @@ describe('composeHandoffNote', () => {
       '- VP Engineering at Analytical Engines',
       '- Email: ada@analytical.io',
       '- Phone: +44 20 7946 0958',
-      '- Company size: 420, industry: COMPUTER_SOFTWARE',
+      '- Company size: 420 employees, industry: COMPUTER_SOFTWARE',
     ]);
     expect(section(text, 'Where')).toEqual([
       '- London, United Kingdom',
@@ -183,6 +183,17 @@ describe('composeHandoffNote', () => {
     expect(text).not.toMatch(/undefined|null|NaN|Owner|SLA/);
     expect(text).not.toMatch(/:\n\n/); // a heading with nothing under it
     expect(html).not.toContain('<ul></ul>');
+  });
+
+  it.each([
+    ['50-100', '- Company size: 50-100 employees'],
+    ['10000+', '- Company size: 10000+ employees'],
+    [1200, '- Company size: 1200 employees'],
+    ['1,200', '- Company size: 1,200 employees'],
+    ['Enterprise', '- Company size: Enterprise'],
+  ])('reads a company size of %j as %j', (companySize, line) => {
+    const { text } = composeHandoffNote({ ...sparse, profile: { ...sparse.profile, companySize } });
+    expect(section(text, 'Who')).toEqual(['- Email: x@y.io', line]);
   });
 
   it('says so when the lead wrote nothing, even on a form', () => {
