@@ -1,5 +1,5 @@
 import type { Config } from '../../src/config/schema.js';
-import type { Owner } from '../../src/domain/index.js';
+import { parseCountRange, type Owner } from '../../src/domain/index.js';
 
 /** What the portal says about one contact property. */
 export interface PropertyFacts {
@@ -115,10 +115,37 @@ export function checkPortal(config: Config, facts: PortalFacts): CheckLine[] {
         'dispositions.statusField',
         `"${config.dispositions.statusField}" is not mapped in hubspot.fields.profile`,
       );
+    lines.push(...checkBandBounds(config, props));
   }
 
   if (facts.owners) lines.push(...checkOwners(config, facts.owners, 'portal'));
   return lines;
+}
+
+/**
+ * A numeric fit rule on a dropdown of bands (`numemployees`: "50-100", "10000+") judges each band by
+ * its midpoint, so a bound strictly inside a band cuts that band by its midpoint: worth a warning.
+ */
+function checkBandBounds(config: Config, props: Map<string, PropertyFacts>): CheckLine[] {
+  return config.scoring.fit.flatMap((rule, i) => {
+    const property = config.hubspot.fields.profile[rule.field];
+    const bands = (property === undefined ? [] : (props.get(property)?.options ?? [])).flatMap((option) => {
+      const band = parseCountRange(option);
+      return band ? [{ option, ...band }] : [];
+    });
+    return [rule.match.min, rule.match.max].flatMap((bound) => {
+      const cut = bound === undefined ? undefined : bands.find((b) => b.low < bound && bound < b.high);
+      return cut
+        ? [
+            {
+              level: 'warn' as const,
+              what: `scoring.fit[${i}]`,
+              message: `${rule.id}: ${bound} falls inside the ${property} option "${cut.option}", which counts as its midpoint`,
+            },
+          ]
+        : [];
+    });
+  });
 }
 
 /** Pure: routed reps, their managers and the fallback owner exist in the CRM and are active. */

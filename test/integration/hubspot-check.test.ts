@@ -56,6 +56,22 @@ describe('config check against a HubSpot portal (sandbox)', () => {
     ]);
   });
 
+  it('warns when a numeric rule bound falls inside one numemployees range option', async () => {
+    const fit = config.scoring.fit.map((rule) =>
+      rule.id === 'company-size-mid-market' ? { ...rule, match: { min: 200, max: 10_000 } } : rule,
+    );
+    const i = fit.findIndex((rule) => rule.id === 'company-size-mid-market');
+    const lines = checkPortal({ ...config, scoring: { ...config.scoring, fit } }, await facts());
+    expect(lines.filter((l) => l.what.startsWith('scoring.'))).toEqual([
+      {
+        level: 'warn',
+        what: `scoring.fit[${i}]`,
+        message:
+          'company-size-mid-market: 200 falls inside the numemployees option "100-500", which counts as its midpoint',
+      },
+    ]);
+  });
+
   it('names the scope a refused read needs', async () => {
     const refused = {
       ...(await facts()),
