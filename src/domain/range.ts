@@ -8,7 +8,7 @@ export interface CountRange {
 }
 
 const NUMBER = String.raw`(\d+(?:\.\d+)?)`;
-// Hyphen or en dash: portals that edit the options often type the latter.
+// Hyphen or en dash: an option edited in a portal may use either.
 const BOUNDED = new RegExp(String.raw`^${NUMBER}\s*[-–]\s*${NUMBER}$`);
 const OPEN_ENDED = new RegExp(String.raw`^${NUMBER}\s*\+$`);
 
