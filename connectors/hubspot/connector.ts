@@ -433,8 +433,10 @@ export class HubSpotConnector implements CrmConnector {
       const page = await this.call('associations.list', `list ${kind} of ${lead.id}`, () =>
         this.client.crm.associations.v4.basicApi.getPage('contacts', lead.id, kind, after, 500, this.sdk),
       );
-      const inputs = page.results.map((r) => ({ id: String(r.toObjectId) }));
-      if (inputs.length) {
+      const ids = page.results.map((r) => String(r.toObjectId));
+      // An association page holds up to 500 ids; a batch read takes at most 100.
+      for (let i = 0; i < ids.length; i += BATCH_MAX) {
+        const inputs = ids.slice(i, i + BATCH_MAX).map((id) => ({ id }));
         const body = { inputs, properties: [bodyProperty], propertiesWithHistory: [] };
         const found = await this.call(`${kind}.batch_read`, `read ${kind}`, () =>
           kind === 'notes'

@@ -208,6 +208,21 @@ const PropertyCreateBody = z.object({
   groupName: z.string().min(1),
 });
 
+/** HubSpot's batch endpoints (read, create, update, upsert of every object) take at most 100 inputs. */
+const BATCH_MAX = 100;
+
+/** Parses a batch body and refuses it whole when it holds more inputs than HubSpot takes. */
+function parseBatch<T extends z.ZodType<{ inputs: unknown[] }>>(schema: T, body: unknown): z.infer<T> {
+  const parsed = parse(schema, body);
+  if (parsed.inputs.length > BATCH_MAX)
+    throw new HubSpotError(
+      400,
+      'VALIDATION_ERROR',
+      `Batch input size of ${parsed.inputs.length} exceeds the limit of ${BATCH_MAX}`,
+    );
+  return parsed;
+}
+
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const result = schema.safeParse(body);
   if (!result.success)
@@ -330,7 +345,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
   });
 
   r.post('/crm/v3/objects/contacts/batch/read', (req, res) => {
-    const body = parse(BatchReadBody, req.body);
+    const body = parseBatch(BatchReadBody, req.body);
     const byEmail = body.idProperty === 'email';
     const find = (key: string): [string, Properties] | undefined =>
       byEmail
@@ -346,9 +361,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
   });
 
   r.post('/crm/v3/objects/contacts/batch/update', (req, res) => {
-    const { inputs } = parse(BatchUpdateBody, req.body);
-    if (inputs.length > 100)
-      throw new HubSpotError(400, 'VALIDATION_ERROR', 'Batch size must be at most 100');
+    const { inputs } = parseBatch(BatchUpdateBody, req.body);
     const missing = inputs.filter((i) => !state.contacts.has(i.id)).map((i) => i.id);
     const present = inputs.filter((i) => state.contacts.has(i.id));
     for (const input of present) validateContactWrite(state, input.id, stringify(input.properties));
@@ -513,7 +526,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     });
 
     r.post(`/crm/v3/objects/${kind}/batch/read`, (req, res) => {
-      const body = parse(BatchReadBody, req.body);
+      const body = parseBatch(BatchReadBody, req.body);
       const results = body.inputs.flatMap(({ id }) => {
         const found = list().find((n) => n.id === id);
         return found ? [view(id, found.properties, body.properties)] : [];

@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
+import type { HubSpotConnector } from '../../connectors/hubspot/connector.js';
+import { HubSpotFields } from '../../src/config/schema.js';
+import type { LeadRef } from '../../src/domain/index.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+
+/** HubSpot's write-side behaviours, with the real SDK against the sandbox. */
+describe('HubSpot writes against the sandbox', () => {
+  const fields = HubSpotFields.parse({});
+  let sandbox: Sandbox;
+  let connector: HubSpotConnector;
+  const lead = (id: string): LeadRef => ({ crm: 'hubspot', objectType: 'contact', id });
+
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+  });
+  afterAll(() => sandbox.close());
+  beforeEach(() => {
+    sandbox.reset();
+    connector = createHubSpotConnector({ accessToken: 'writes', basePath: sandbox.url, fields });
+  });
+
+  it('finds an earlier note among more than 100 on the contact, reading them 100 at a time', async () => {
+    sandbox.seedContacts([{ id: '500', properties: { email: 'many@x.io', lifecyclestage: 'lead' } }]);
+    for (let i = 0; i < 150; i++)
+      await connector.createHandoffNote(
+        lead('500'),
+        `hf.other.${i}`,
+        `<p>Handoff ID: hf.other.${i}</p>`,
+        false,
+      );
+    await connector.createHandoffNote(lead('500'), 'hf.lost', '<p>Handoff ID: hf.lost</p>', false);
+    const reads = () => sandbox.calls.filter((c) => c.path === '/crm/v3/objects/notes/batch/read');
+    const found = await connector.createHandoffNote(
+      lead('500'),
+      'hf.lost',
+      '<p>Handoff ID: hf.lost</p>',
+      true,
+    );
+    expect(found.created).toBe(false);
+    expect(sandbox.hubspot.notes.filter((n) => n.properties.hs_note_body?.includes('hf.lost'))).toHaveLength(
+      1,
+    );
+    expect(reads().map((c) => c.status)).toEqual([200, 200]);
+  });
+});
