@@ -260,27 +260,54 @@ export class HubSpotConnector implements CrmConnector {
 
   async writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]> {
     const failures: RecordFailure[] = [];
-    for (let i = 0; i < writes.length; i += BATCH_MAX) {
-      const chunk = writes.slice(i, i + BATCH_MAX);
-      const inputs = chunk.map((w) => ({ id: w.lead.id, properties: this.scoreProperties(w.score) }));
-      const response = await this.call('contacts.batch_update', 'write scores', () =>
+    for (let i = 0; i < writes.length; i += BATCH_MAX)
+      failures.push(...(await this.writeScoreBatch(writes.slice(i, i + BATCH_MAX))));
+    return failures;
+  }
+
+  /**
+   * One batch/update. HubSpot may answer 207 with per-record errors, or refuse the whole batch
+   * (400/404) when one of its ids was deleted or merged away: then the ids it names fail and the
+   * rest is sent again; when it names none, the batch is split in halves until the culprit stands
+   * alone, so the others' writes are never lost.
+   */
+  private async writeScoreBatch(chunk: ScoreWrite[]): Promise<RecordFailure[]> {
+    const inputs = chunk.map((w) => ({ id: w.lead.id, properties: this.scoreProperties(w.score) }));
+    let response;
+    try {
+      response = await this.call('contacts.batch_update', 'write scores', () =>
         this.client.crm.contacts.batchApi.update({ inputs }, this.sdk),
       );
-      if (!('errors' in response) || !response.errors?.length) continue;
-      // 207: some records failed. Map each error back to its leads by the ids in its context.
-      for (const error of BatchErrors.parse(response.errors)) {
-        const ids = error.context?.ids ?? error.context?.id ?? [];
-        for (const w of chunk.filter((c) => ids.includes(c.lead.id))) {
-          failures.push({
-            lead: w.lead,
-            error: new CrmError({
-              crm: 'hubspot',
-              status: 400,
-              code: error.category,
-              message: error.message,
-            }),
-          });
-        }
+    } catch (err) {
+      if (!(isCrmError(err) && (err.failure.status === 400 || err.failure.status === 404))) throw err;
+      const named = chunk.filter((w) => err.failure.ids?.includes(w.lead.id));
+      const rest = chunk.filter((w) => !named.includes(w));
+      if (named.length && rest.length)
+        return [...named.map((w) => ({ lead: w.lead, error: err })), ...(await this.writeScoreBatch(rest))];
+      // Only a missing record is worth narrowing down; any other refusal is every record's.
+      if (chunk.length === 1 || named.length || err.failure.code !== 'OBJECT_NOT_FOUND')
+        return chunk.map((w) => ({ lead: w.lead, error: err }));
+      const half = Math.ceil(chunk.length / 2);
+      return [
+        ...(await this.writeScoreBatch(chunk.slice(0, half))),
+        ...(await this.writeScoreBatch(chunk.slice(half))),
+      ];
+    }
+    if (!('errors' in response) || !response.errors?.length) return [];
+    // 207: some records failed. Map each error back to its leads by the ids in its context.
+    const failures: RecordFailure[] = [];
+    for (const error of BatchErrors.parse(response.errors)) {
+      const ids = error.context?.ids ?? error.context?.id ?? [];
+      for (const w of chunk.filter((c) => ids.includes(c.lead.id))) {
+        failures.push({
+          lead: w.lead,
+          error: new CrmError({
+            crm: 'hubspot',
+            status: 400,
+            code: error.category,
+            message: error.message,
+          }),
+        });
       }
     }
     return failures;

@@ -4,6 +4,7 @@ import type { HubSpotConnector } from '../../connectors/hubspot/connector.js';
 import { HubSpotFields } from '../../src/config/schema.js';
 import type { LeadRef } from '../../src/domain/index.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { score } from '../conformance/suite.js';
 
 /** HubSpot's write-side behaviours, with the real SDK against the sandbox. */
 describe('HubSpot writes against the sandbox', () => {
@@ -43,5 +44,21 @@ describe('HubSpot writes against the sandbox', () => {
       1,
     );
     expect(reads().map((c) => c.status)).toEqual([200, 200]);
+  });
+
+  it('writes the other scores of a batch HubSpot refused whole for one deleted id, and fails only that one', async () => {
+    await connector.ensureSchema();
+    sandbox.seedContacts(['601', '602', '604'].map((id) => ({ id, properties: { lifecyclestage: 'lead' } })));
+    const failures = await connector.writeScores(
+      ['601', '602', '603', '604'].map((id) => ({ lead: lead(id), score: score(70) })),
+    );
+    expect(failures.map((f) => [f.lead.id, f.error.failure.code])).toEqual([['603', 'OBJECT_NOT_FOUND']]);
+    expect(['601', '602', '604'].map((id) => sandbox.hubspot.contacts.get(id)?.leadflow_score)).toEqual([
+      '70',
+      '70',
+      '70',
+    ]);
+    const updates = sandbox.calls.filter((c) => c.path === '/crm/v3/objects/contacts/batch/update');
+    expect(updates.map((c) => c.status)).toEqual([404, 200]);
   });
 });

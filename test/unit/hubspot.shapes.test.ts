@@ -86,6 +86,57 @@ describe('HubSpot connector request shapes', () => {
     });
   });
 
+  it('a batch refused whole for a missing id that it does not name is split until that id stands alone', async () => {
+    const sent: string[][] = [];
+    nock(BASE)
+      .post('/crm/v3/objects/contacts/batch/update')
+      .times(5)
+      .reply((_uri, body) => {
+        const ids = (body as { inputs: { id: string }[] }).inputs.map((i) => i.id);
+        sent.push(ids);
+        return ids.includes('3')
+          ? [
+              404,
+              {
+                status: 'error',
+                message: 'Could not get some CONTACT objects, they may be deleted or not exist.',
+                correlationId: '7a5f2f2e-5d0c-4f8e-9a53-3c1f1f0b9b11',
+                category: 'OBJECT_NOT_FOUND',
+              },
+            ]
+          : [
+              200,
+              {
+                status: 'COMPLETE',
+                results: [],
+                startedAt: '2026-01-01T00:00:00Z',
+                completedAt: '2026-01-01T00:00:00Z',
+              },
+            ];
+      });
+    const failures = await connector().writeScores(
+      ['1', '2', '3', '4'].map((id) => ({ lead: lead(id), score: shapeScore(60) })),
+    );
+    expect(failures.map((f) => [f.lead.id, f.error.failure.status])).toEqual([['3', 404]]);
+    expect(sent).toEqual([['1', '2', '3', '4'], ['1', '2'], ['3', '4'], ['3'], ['4']]);
+  });
+
+  it('a batch refused whole for another reason fails every record once, without splitting', async () => {
+    nock(BASE).post('/crm/v3/objects/contacts/batch/update').reply(400, {
+      status: 'error',
+      message: 'Property values were not valid',
+      correlationId: '7a5f2f2e-5d0c-4f8e-9a53-3c1f1f0b9b12',
+      category: 'VALIDATION_ERROR',
+    });
+    const failures = await connector().writeScores(
+      ['1', '2'].map((id) => ({ lead: lead(id), score: shapeScore(60) })),
+    );
+    expect(failures.map((f) => [f.lead.id, f.error.failure.code])).toEqual([
+      ['1', 'VALIDATION_ERROR'],
+      ['2', 'VALIDATION_ERROR'],
+    ]);
+  });
+
   it('creates a note associated to the contact with type 202', async () => {
     let sent: unknown;
     nock(BASE)
