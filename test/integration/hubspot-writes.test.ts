@@ -61,4 +61,30 @@ describe('HubSpot writes against the sandbox', () => {
     const updates = sandbox.calls.filter((c) => c.path === '/crm/v3/objects/contacts/batch/update');
     expect(updates.map((c) => c.status)).toEqual([404, 200]);
   });
+
+  it('hands over in one PATCH, and puts back owner and status when the stage had moved on', async () => {
+    sandbox.seedContacts([
+      { id: '700', properties: { lifecyclestage: 'lead' } },
+      { id: '701', properties: { lifecyclestage: 'opportunity', hubspot_owner_id: '102' } },
+    ]);
+    expect(await connector.advanceStage(lead('700'), 'mql', 'lead', '101')).toEqual({
+      stage: 'marketingqualifiedlead',
+      advanced: true,
+    });
+    expect(sandbox.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['PATCH /crm/v3/objects/contacts/700']);
+
+    // Our copy still says "lead", but sales moved the record on: the stage stays, and so do its owner and status.
+    const stale = await connector.advanceStage(lead('701'), 'mql', 'lead', '101');
+    expect(stale).toEqual({
+      stage: 'opportunity',
+      advanced: false,
+      restored: ['hs_lead_status', 'hubspot_owner_id'],
+    });
+    const contact = sandbox.hubspot.contacts.get('701')!;
+    expect([contact.lifecyclestage, contact.hubspot_owner_id, contact.hs_lead_status]).toEqual([
+      'opportunity',
+      '102',
+      '',
+    ]);
+  });
 });

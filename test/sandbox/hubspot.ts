@@ -70,6 +70,13 @@ const STANDARD_PROPERTIES = [
   'hs_last_sales_activity_timestamp',
 ];
 
+/** One version of a property, as `propertiesWithHistory` lists them. */
+export interface PropertyVersion {
+  value: string;
+  timestamp: string;
+  sourceType: string;
+}
+
 export interface SandboxOwner {
   id: string;
   email: string;
@@ -122,6 +129,8 @@ export class HubSpotState {
   /** Access tokens the sandbox answers 401 for (expired or revoked early). */
   revokedTokens = new Set<string>();
   refreshes = 0;
+  /** Contact id → property → versions, newest first (values seeded directly get one on first change). */
+  history = new Map<string, Map<string, PropertyVersion[]>>();
   private nextId = 1;
 
   constructor() {
@@ -133,6 +142,7 @@ export class HubSpotState {
     this.properties.clear();
     this.notes = [];
     this.tasks = [];
+    this.history.clear();
     this.owners = DEFAULT_OWNERS.map((o) => ({ ...o }));
     this.oauth = undefined;
     this.revokedTokens.clear();
@@ -149,6 +159,29 @@ export class HubSpotState {
       ...definition('lifecyclestage', 'enumeration', 'radio'),
       options: LIFECYCLE_STAGES.map((value, displayOrder) => ({ label: value, value, displayOrder })),
     });
+  }
+
+  /**
+   * Writes a contact's properties as an API integration would, recording a version for each value
+   * that changed (a value seeded directly gets its own version first, so history always has it).
+   */
+  writeContact(id: string, values: Properties, at = new Date().toISOString()): void {
+    const contact = this.contacts.get(id) ?? {};
+    const versions = this.history.get(id) ?? new Map<string, PropertyVersion[]>();
+    for (const [name, value] of Object.entries(values)) {
+      if (contact[name] === value) continue;
+      const list = versions.get(name) ?? [];
+      if (list.length === 0 && contact[name] !== undefined)
+        list.unshift({
+          value: contact[name],
+          timestamp: contact.lastmodifieddate ?? contact.createdate ?? at,
+          sourceType: 'CRM_UI',
+        });
+      list.unshift({ value, timestamp: at, sourceType: 'INTEGRATION' });
+      versions.set(name, list);
+    }
+    this.history.set(id, versions);
+    this.contacts.set(id, Object.assign(contact, values, { lastmodifieddate: at }));
   }
 
   newId(): string {
@@ -242,7 +275,10 @@ function view(id: string, properties: Properties, wanted: string[] | undefined) 
 
 /** HubSpot takes `properties=a,b` as well as repeated `properties=a&properties=b`. */
 function wantedProperties(req: Request): string[] | undefined {
-  const raw = req.query.properties;
+  return listParam(req.query.properties);
+}
+
+function listParam(raw: unknown): string[] | undefined {
   return raw === undefined
     ? undefined
     : [raw].flat().flatMap((p) => (typeof p === 'string' ? p.split(',') : []));
@@ -252,26 +288,24 @@ function stringify(values: z.infer<typeof PropertyValues>): Properties {
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === null ? '' : String(v)]));
 }
 
-/** HubSpot validates every property of a write before applying any. */
-function validateContactWrite(state: HubSpotState, id: string, values: Properties): void {
+/**
+ * HubSpot validates every property of a write before applying any, and returns what it will apply:
+ * a backward `lifecyclestage` is not refused but left out (answered 2xx, stage unchanged, the other
+ * properties of the same write applied — reference/hubspot.md, community reports).
+ */
+function validateContactWrite(state: HubSpotState, id: string, values: Properties): Properties {
   for (const name of Object.keys(values)) {
     if (!state.properties.has(name))
       throw new HubSpotError(400, 'VALIDATION_ERROR', `Property "${name}" does not exist`, {
         propertyName: [name],
       });
   }
-  const next = values.lifecyclestage;
-  const current = state.contacts.get(id)?.lifecyclestage;
-  if (next && current && LIFECYCLE_STAGES.indexOf(next) < LIFECYCLE_STAGES.indexOf(current)) {
-    throw new HubSpotError(
-      400,
-      'VALIDATION_ERROR',
-      `lifecyclestage cannot move backward from ${current} to ${next}; clear it first`,
-      { propertyName: ['lifecyclestage'] },
-    );
-  }
+  const { lifecyclestage: next, ...others } = values;
   if (next && !LIFECYCLE_STAGES.includes(next))
     throw new HubSpotError(400, 'VALIDATION_ERROR', `${next} is not a valid lifecyclestage option`);
+  const current = state.contacts.get(id)?.lifecyclestage;
+  if (next && current && LIFECYCLE_STAGES.indexOf(next) < LIFECYCLE_STAGES.indexOf(current)) return others;
+  return values;
 }
 
 export function hubspotRouter(state: HubSpotState): express.Router {
@@ -331,7 +365,25 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     const contact = state.contacts.get(req.params.id);
     if (!contact) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
     const wanted = wantedProperties(req);
-    res.json(view(req.params.id, contact, wanted));
+    const withHistory = listParam(req.query.propertiesWithHistory);
+    const versions = state.history.get(req.params.id);
+    res.json({
+      ...view(req.params.id, contact, wanted),
+      // Every version of each property asked for, newest first; a never-changed value is its one version.
+      ...(withHistory
+        ? {
+            propertiesWithHistory: Object.fromEntries(
+              withHistory.map((name) => [
+                name,
+                versions?.get(name) ??
+                  (contact[name] !== undefined
+                    ? [{ value: contact[name], timestamp: contact.createdate ?? now(), sourceType: 'CRM_UI' }]
+                    : []),
+              ]),
+            ),
+          }
+        : {}),
+    });
   });
 
   r.patch('/crm/v3/objects/contacts/:id', (req, res) => {
@@ -339,8 +391,8 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     const contact = state.contacts.get(req.params.id);
     if (!contact) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
     const values = stringify(properties);
-    validateContactWrite(state, req.params.id, values);
-    Object.assign(contact, values, { lastmodifieddate: now() });
+    state.writeContact(req.params.id, validateContactWrite(state, req.params.id, values));
+    // HubSpot answers with the properties as they are after the update (a refused stage unchanged).
     res.json(view(req.params.id, contact, Object.keys(values)));
   });
 
@@ -373,11 +425,10 @@ export function hubspotRouter(state: HubSpotState): express.Router {
         'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.',
         { ids: missing },
       );
-    for (const input of inputs) validateContactWrite(state, input.id, stringify(input.properties));
-    const results = inputs.map((input) => {
-      const contact = state.contacts.get(input.id)!;
-      Object.assign(contact, stringify(input.properties), { lastmodifieddate: now() });
-      return view(input.id, contact, Object.keys(input.properties));
+    const applied = inputs.map((input) => validateContactWrite(state, input.id, stringify(input.properties)));
+    const results = inputs.map((input, i) => {
+      state.writeContact(input.id, applied[i]!);
+      return view(input.id, state.contacts.get(input.id)!, Object.keys(input.properties));
     });
     res.json({ status: 'COMPLETE', results, startedAt: now(), completedAt: now() });
   });

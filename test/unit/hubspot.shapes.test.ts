@@ -245,7 +245,14 @@ describe('HubSpot connector request shapes', () => {
           hubspot_owner_id: '77',
         },
       })
-      .reply(200, object('1'));
+      .reply(
+        200,
+        object('1', {
+          lifecyclestage: 'marketingqualifiedlead',
+          hs_lead_status: 'NEW',
+          hubspot_owner_id: '77',
+        }),
+      );
     await connector().advanceStage(lead('1'), 'mql', undefined, '77');
 
     // Already a customer: writing MQL would move it backward, and sales owns it: nothing is written.
@@ -256,28 +263,93 @@ describe('HubSpot connector request shapes', () => {
     await connector().advanceStage(lead('2'), 'mql', undefined, '77');
   });
 
-  it('with a known stage, writes without reading first, and falls back to reading when it was stale', async () => {
+  it('with a known stage, writes without reading first; a stale copy is seen in the answer and the owner and status put back', async () => {
     nock(BASE)
       .patch('/crm/v3/objects/contacts/3', {
         properties: { lifecyclestage: 'marketingqualifiedlead', hs_lead_status: 'NEW' },
       })
-      .reply(200, object('3'));
-    expect(await connector().advanceStage(lead('3'), 'mql', 'lead')).toBe('marketingqualifiedlead');
+      .reply(200, object('3', { lifecyclestage: 'marketingqualifiedlead', hs_lead_status: 'NEW' }));
+    expect(await connector().advanceStage(lead('3'), 'mql', 'lead')).toEqual({
+      stage: 'marketingqualifiedlead',
+      advanced: true,
+    });
 
     // Known to be past MQL already: no call at all (nock would fail on any request).
-    expect(await connector().advanceStage(lead('4'), 'mql', 'customer')).toBe('customer');
-
-    // Stale copy: HubSpot refuses the backward move; read, see it is past, write nothing.
-    nock(BASE).patch('/crm/v3/objects/contacts/5').reply(400, {
-      status: 'error',
-      category: 'VALIDATION_ERROR',
-      message: 'lifecyclestage cannot move backward',
+    expect(await connector().advanceStage(lead('4'), 'mql', 'customer')).toEqual({
+      stage: 'customer',
+      advanced: false,
     });
+
+    // Stale copy: HubSpot answers 200, keeps the stage and applies owner and status (its PATCH answer
+    // shows the properties as they are after the update). The values before ours are written back.
+    nock(BASE)
+      .patch('/crm/v3/objects/contacts/5')
+      .reply(200, {
+        ...object('5', { lifecyclestage: 'opportunity', hs_lead_status: 'NEW', hubspot_owner_id: '77' }),
+        updatedAt: '2026-01-02T10:00:00.000Z',
+      });
     nock(BASE)
       .get('/crm/v3/objects/contacts/5')
+      .query({ propertiesWithHistory: ['hs_lead_status', 'hubspot_owner_id'] })
+      .reply(200, {
+        ...object('5'),
+        propertiesWithHistory: {
+          hubspot_owner_id: [
+            {
+              value: '77',
+              timestamp: '2026-01-02T10:00:00.000Z',
+              sourceType: 'INTEGRATION',
+              sourceId: '123',
+            },
+            { value: '12', timestamp: '2025-11-20T08:00:00.000Z', sourceType: 'CRM_UI', updatedByUserId: 9 },
+          ],
+          hs_lead_status: [
+            { value: 'NEW', timestamp: '2026-01-02T10:00:00.000Z', sourceType: 'INTEGRATION' },
+          ],
+        },
+      });
+    nock(BASE)
+      .patch('/crm/v3/objects/contacts/5', { properties: { hs_lead_status: '', hubspot_owner_id: '12' } })
+      .reply(200, object('5', { hs_lead_status: '', hubspot_owner_id: '12' }));
+    expect(await connector().advanceStage(lead('5'), 'mql', 'lead', '77')).toEqual({
+      stage: 'opportunity',
+      advanced: false,
+      restored: ['hs_lead_status', 'hubspot_owner_id'],
+    });
+  });
+
+  it('leaves a value someone set after our stale write as it is', async () => {
+    nock(BASE)
+      .patch('/crm/v3/objects/contacts/6')
+      .reply(200, {
+        ...object('6', { lifecyclestage: 'customer', hs_lead_status: 'NEW', hubspot_owner_id: '77' }),
+        updatedAt: '2026-01-02T10:00:00.000Z',
+      });
+    nock(BASE)
+      .get('/crm/v3/objects/contacts/6')
       .query(true)
-      .reply(200, object('5', { lifecyclestage: 'opportunity' }));
-    expect(await connector().advanceStage(lead('5'), 'mql', 'lead')).toBe('opportunity');
+      .reply(200, {
+        ...object('6'),
+        propertiesWithHistory: {
+          hubspot_owner_id: [
+            { value: '31', timestamp: '2026-01-02T10:00:02.000Z', sourceType: 'CRM_UI' },
+            { value: '77', timestamp: '2026-01-02T10:00:00.000Z', sourceType: 'INTEGRATION' },
+            { value: '12', timestamp: '2025-11-20T08:00:00.000Z', sourceType: 'CRM_UI' },
+          ],
+          hs_lead_status: [
+            { value: 'NEW', timestamp: '2026-01-02T10:00:00.000Z', sourceType: 'INTEGRATION' },
+            { value: 'CONNECTED', timestamp: '2025-12-01T08:00:00.000Z', sourceType: 'CRM_UI' },
+          ],
+        },
+      });
+    nock(BASE)
+      .patch('/crm/v3/objects/contacts/6', { properties: { hs_lead_status: 'CONNECTED' } })
+      .reply(200, object('6', { hs_lead_status: 'CONNECTED' }));
+    expect(await connector().advanceStage(lead('6'), 'mql', 'lead', '77')).toEqual({
+      stage: 'customer',
+      advanced: false,
+      restored: ['hs_lead_status'],
+    });
   });
 
   it('creates the rep task with due date, owner and association 204, once per key', async () => {
