@@ -14,6 +14,8 @@ export interface CrmFailure {
   /** true for connection refused/reset, DNS, timeouts: the request may or may not have reached the CRM. */
   network?: boolean;
   message: string;
+  /** Record ids the CRM named as the cause (HubSpot's error `context.ids`), e.g. a deleted record in a batch. */
+  ids?: string[];
 }
 
 export class CrmError extends Error {

@@ -81,9 +81,20 @@ export interface HandoffWrite {
   mayExist: boolean;
 }
 
-export interface HandoffWritten {
+/** What a handoff's stage write did. */
+export interface StageAdvance {
   /** The CRM's stage afterwards. */
   stage: string;
+  /**
+   * false when the record was already at or past the handoff stage (sales has it): neither our owner
+   * nor our lead status stands on it, and the handoff must not count as one.
+   */
+  advanced: boolean;
+  /** Properties our write had changed before the CRM showed the stage had moved on, put back as they were. */
+  restored?: string[];
+}
+
+export interface HandoffWritten extends StageAdvance {
   /** The activity carrying the note (the rep task when there is one). */
   note: CreatedRecord;
   task: CreatedRecord | null;
@@ -106,15 +117,15 @@ export interface CrmConnector {
   /**
    * Moves the lifecycle stage forward to MQL or SQL (never backward) and, in the same write, assigns
    * the owner and marks the lead status as handed off. `knownStage` is our copy of the CRM's
-   * current value: with it the connector can skip reading the record first. Returns the CRM's
-   * stage afterwards.
+   * current value: with it the connector can skip reading the record first. A record at or past the
+   * stage keeps its owner and status (`advanced: false`).
    */
   advanceStage(
     lead: LeadRef,
     stage: 'mql' | 'sql',
     knownStage?: string,
     ownerId?: string | null,
-  ): Promise<string>;
+  ): Promise<StageAdvance>;
   /**
    * Creates the handoff note once per handoff id. The body carries the handoff id; when
    * `mayExist` (an earlier attempt may have reached the CRM) the connector first looks for

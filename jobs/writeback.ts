@@ -2,7 +2,7 @@ import { connectorFor, type JobContext } from '../src/queue/context.js';
 import type { WritebackJob } from '../src/queue/catalog.js';
 import { leadKey, type Crm, type Handoff, type LeadRef, type Score } from '../src/domain/index.js';
 import type { HandoffRecord, ProgressField, WritebackStep } from '../src/store/handoffs.js';
-import type { CrmConnector, ScoreWrite } from '../connectors/types.js';
+import type { CrmConnector, ScoreWrite, StageAdvance } from '../connectors/types.js';
 import { salesRecord } from './target.js';
 import { enqueueLeadScore, enqueueScoreFlush, enqueueSlaCheck } from '../src/queue/queues.js';
 import type { CrmError } from '../connectors/errors.js';
@@ -42,6 +42,12 @@ export async function processWriteback(
   const completedAt = ctx.now();
   const { task } = record;
   const ownerId = record.routing?.ownerId ?? null;
+  if ((await ctx.handoffs.progress(handoff.id)).stage === STAGE_MOVED_ON) {
+    // Sales had the record already: no SLA clock for an owner who was not given it, no speed to lead.
+    await ctx.handoffs.mark(handoff.id, 'completedAt', String(completedAt));
+    ctx.logger.warn({ lead: leadKey(handoff.lead), handoffId: handoff.id }, 'stage had moved on: no handoff');
+    return { written };
+  }
   // The SLA clock is queued before the handoff counts as complete, so a crash cannot lose it.
   if (task) await enqueueSlaCheck(ctx.queues, handoff.id, 0, task.dueAt - completedAt);
   await ctx.handoffs.mark(handoff.id, 'completedAt', String(completedAt));
@@ -88,8 +94,8 @@ async function writeInSteps(
     steps.push(
       (async (): Promise<WritebackStep> => {
         const known = await knownStage(ctx, handoff.lead, target);
-        const now = await connector.advanceStage(target, handoff.stage, known, ownerId);
-        await stageWritten(ctx, handoff.id, target, now, ownerId, handoff.stage);
+        const result = await connector.advanceStage(target, handoff.stage, known, ownerId);
+        await stageWritten(ctx, handoff, target, result, ownerId);
         return 'stage';
       })(),
     );
@@ -151,7 +157,7 @@ async function writeAtOnce(
     task: task ?? null,
     mayExist,
   });
-  await stageWritten(ctx, handoff.id, target, result.stage, ownerId, handoff.stage);
+  await stageWritten(ctx, handoff, target, result, ownerId);
   await ctx.handoffs.mark(handoff.id, 'scores', 'done');
   await ctx.handoffs.mark(handoff.id, 'note', result.note.id);
   if (result.task) await ctx.handoffs.mark(handoff.id, 'task', result.task.id);
@@ -171,17 +177,40 @@ async function knownStage(ctx: JobContext, lead: LeadRef, target: LeadRef): Prom
   return typeof profile.lifecycleStage === 'string' ? profile.lifecycleStage : undefined;
 }
 
+/** progress.stage of a handoff whose record was at or past its stage in the CRM. */
+const STAGE_MOVED_ON = 'moved_on';
+
+/**
+ * Records what the stage write did. A record the CRM already had at or past the stage is sales':
+ * the case goes to the audit log (with what the connector put back), and the handoff is marked so
+ * it is completed without counting as one.
+ */
 async function stageWritten(
   ctx: JobContext,
-  handoffId: string,
+  handoff: Handoff,
   target: LeadRef,
-  stage: string,
+  result: StageAdvance,
   ownerId: string | null,
-  wanted: Handoff['stage'],
 ): Promise<void> {
-  await ctx.timeline.mergeFetchedProfile(target, { lifecycleStage: stage }, ctx.now());
-  if (ownerId) await ctx.handoffs.markOnce(handoffId, 'ownerId', ownerId);
-  await ctx.handoffs.mark(handoffId, 'stage', wanted);
+  await ctx.timeline.mergeFetchedProfile(target, { lifecycleStage: result.stage }, ctx.now());
+  if (!result.advanced) {
+    await ctx.handoffs.audit({
+      type: 'stage_moved_on',
+      handoffId: handoff.id,
+      lead: leadKey(handoff.lead),
+      detail: {
+        stage: result.stage,
+        wanted: handoff.stage,
+        ownerId,
+        restored: result.restored ?? [],
+      },
+      at: ctx.now(),
+    });
+    await ctx.handoffs.mark(handoff.id, 'stage', STAGE_MOVED_ON);
+    return;
+  }
+  if (ownerId) await ctx.handoffs.markOnce(handoff.id, 'ownerId', ownerId);
+  await ctx.handoffs.mark(handoff.id, 'stage', handoff.stage);
 }
 
 async function writeScore(connector: CrmConnector, lead: LeadRef, score: Score): Promise<void> {

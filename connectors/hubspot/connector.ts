@@ -17,6 +17,7 @@ import type {
   RepActivity,
   RepTask,
   ScoreWrite,
+  StageAdvance,
 } from '../types.js';
 import type { PortalFacts } from './check.js';
 import { toCrmFailure } from './errors.js';
@@ -52,6 +53,24 @@ const BatchErrors = z.array(
     context: z.record(z.string(), z.array(z.string())).optional(),
   }),
 );
+
+/** A PATCH answer: the contact's properties as they are after the update. */
+const UpdatedContact = z.object({
+  properties: z.record(z.string(), z.string().nullable()),
+  updatedAt: z.date(),
+});
+/** `propertiesWithHistory` of a contact read: every version of each property, with when it was set. */
+const PropertyHistory = z.record(
+  z.string(),
+  z.array(
+    z.object({
+      value: z.string(),
+      timestamp: z.date().transform((d) => d.getTime()),
+    }),
+  ),
+);
+/** Our version of a property is stamped with the update's time, give or take HubSpot's own clocks. */
+const VERSION_CLOCK_SLACK_MS = 1_000;
 
 export interface HubSpotConnectorOptions {
   client: Client;
@@ -260,27 +279,54 @@ export class HubSpotConnector implements CrmConnector {
 
   async writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]> {
     const failures: RecordFailure[] = [];
-    for (let i = 0; i < writes.length; i += BATCH_MAX) {
-      const chunk = writes.slice(i, i + BATCH_MAX);
-      const inputs = chunk.map((w) => ({ id: w.lead.id, properties: this.scoreProperties(w.score) }));
-      const response = await this.call('contacts.batch_update', 'write scores', () =>
+    for (let i = 0; i < writes.length; i += BATCH_MAX)
+      failures.push(...(await this.writeScoreBatch(writes.slice(i, i + BATCH_MAX))));
+    return failures;
+  }
+
+  /**
+   * One batch/update. HubSpot may answer 207 with per-record errors, or refuse the whole batch
+   * (400/404) when one of its ids was deleted or merged away: then the ids it names fail and the
+   * rest is sent again; when it names none, the batch is split in halves until the culprit stands
+   * alone, so the others' writes are never lost.
+   */
+  private async writeScoreBatch(chunk: ScoreWrite[]): Promise<RecordFailure[]> {
+    const inputs = chunk.map((w) => ({ id: w.lead.id, properties: this.scoreProperties(w.score) }));
+    let response;
+    try {
+      response = await this.call('contacts.batch_update', 'write scores', () =>
         this.client.crm.contacts.batchApi.update({ inputs }, this.sdk),
       );
-      if (!('errors' in response) || !response.errors?.length) continue;
-      // 207: some records failed. Map each error back to its leads by the ids in its context.
-      for (const error of BatchErrors.parse(response.errors)) {
-        const ids = error.context?.ids ?? error.context?.id ?? [];
-        for (const w of chunk.filter((c) => ids.includes(c.lead.id))) {
-          failures.push({
-            lead: w.lead,
-            error: new CrmError({
-              crm: 'hubspot',
-              status: 400,
-              code: error.category,
-              message: error.message,
-            }),
-          });
-        }
+    } catch (err) {
+      if (!(isCrmError(err) && (err.failure.status === 400 || err.failure.status === 404))) throw err;
+      const named = chunk.filter((w) => err.failure.ids?.includes(w.lead.id));
+      const rest = chunk.filter((w) => !named.includes(w));
+      if (named.length && rest.length)
+        return [...named.map((w) => ({ lead: w.lead, error: err })), ...(await this.writeScoreBatch(rest))];
+      // Only a missing record is worth narrowing down; any other refusal is every record's.
+      if (chunk.length === 1 || named.length || err.failure.code !== 'OBJECT_NOT_FOUND')
+        return chunk.map((w) => ({ lead: w.lead, error: err }));
+      const half = Math.ceil(chunk.length / 2);
+      return [
+        ...(await this.writeScoreBatch(chunk.slice(0, half))),
+        ...(await this.writeScoreBatch(chunk.slice(half))),
+      ];
+    }
+    if (!('errors' in response) || !response.errors?.length) return [];
+    // 207: some records failed. Map each error back to its leads by the ids in its context.
+    const failures: RecordFailure[] = [];
+    for (const error of BatchErrors.parse(response.errors)) {
+      const ids = error.context?.ids ?? error.context?.id ?? [];
+      for (const w of chunk.filter((c) => ids.includes(c.lead.id))) {
+        failures.push({
+          lead: w.lead,
+          error: new CrmError({
+            crm: 'hubspot',
+            status: 400,
+            code: error.category,
+            message: error.message,
+          }),
+        });
       }
     }
     return failures;
@@ -298,41 +344,78 @@ export class HubSpotConnector implements CrmConnector {
     };
   }
 
+  /**
+   * HubSpot answers a backward stage write 2xx without applying the stage, but applies the owner and
+   * status of the same PATCH. Its answer carries the properties as they are afterwards, so a stage
+   * that did not stick shows in the same round trip: then the owner and status we wrote are put back
+   * at once from their history, and the handoff is reported as not advanced.
+   */
   async advanceStage(
     lead: LeadRef,
     stage: 'mql' | 'sql',
     knownStage?: string,
     ownerId?: string | null,
-  ): Promise<string> {
+  ): Promise<StageAdvance> {
     const target = this.fields.stages[stage];
     const order = await this.stages();
     const atOrPast = (current: string) => current !== '' && order.indexOf(current) >= order.indexOf(target);
+    // Already at or past the stage: sales has it, so neither stage nor owner is touched.
+    const current = knownStage ?? (await this.readStage(lead));
+    if (atOrPast(current)) return { stage: current, advanced: false };
+
     // Stage, owner and status in one write: the handoff's latency is mostly CRM round trips.
     const properties: Record<string, string> = {
       [this.fields.lifecycleStage]: target,
       hs_lead_status: this.fields.leadStatus.handedOff,
     };
     if (ownerId) properties.hubspot_owner_id = ownerId;
-    const write = () =>
-      this.call('contacts.update', `hand over ${lead.id}`, () =>
+    const answer = UpdatedContact.parse(
+      await this.call('contacts.update', `hand over ${lead.id}`, () =>
         this.client.crm.contacts.basicApi.update(lead.id, { properties }, undefined, this.sdk),
-      );
+      ),
+    );
+    const now = answer.properties[this.fields.lifecycleStage] ?? (await this.readStage(lead));
+    if (now === target) return { stage: now, advanced: true };
+    const others = Object.fromEntries(
+      Object.entries(properties).filter(([name]) => name !== this.fields.lifecycleStage),
+    );
+    const restored = await this.restoreBefore(lead, others, answer.updatedAt);
+    return { stage: now, advanced: false, restored };
+  }
 
-    // Already at or past the stage: sales has it, so neither stage nor owner is touched.
-    if (knownStage !== undefined) {
-      if (atOrPast(knownStage)) return knownStage;
-      try {
-        await write();
-        return target;
-      } catch (err) {
-        // A 400 means our copy was stale (the stage moved in HubSpot): read it and decide again.
-        if (!(isCrmError(err) && err.failure.status === 400)) throw err;
-      }
+  /**
+   * Puts back the values these properties had before our write at `writtenAt` (HubSpot's clock).
+   * A property is restored only while our value is still its newest version: a change someone made
+   * after ours stands. Returns the names restored.
+   */
+  private async restoreBefore(
+    lead: LeadRef,
+    written: Record<string, string>,
+    writtenAt: Date,
+  ): Promise<string[]> {
+    const contact = await this.call('contacts.get', `read history of ${lead.id}`, () =>
+      this.client.crm.contacts.basicApi.getById(
+        lead.id,
+        [],
+        Object.keys(written),
+        undefined,
+        undefined,
+        undefined,
+        this.sdk,
+      ),
+    );
+    const history = PropertyHistory.parse(contact.propertiesWithHistory ?? {});
+    const restore: Record<string, string> = {};
+    for (const [name, value] of Object.entries(written)) {
+      const [ours, before] = [...(history[name] ?? [])].sort((a, b) => b.timestamp - a.timestamp);
+      if (ours?.value === value && ours.timestamp >= writtenAt.getTime() - VERSION_CLOCK_SLACK_MS)
+        restore[name] = before?.value ?? '';
     }
-    const current = await this.readStage(lead);
-    if (atOrPast(current)) return current;
-    await write();
-    return target;
+    if (Object.keys(restore).length === 0) return [];
+    await this.call('contacts.update', `restore ${lead.id}`, () =>
+      this.client.crm.contacts.basicApi.update(lead.id, { properties: restore }, undefined, this.sdk),
+    );
+    return Object.keys(restore);
   }
 
   private async readStage(lead: LeadRef): Promise<string> {
@@ -433,8 +516,10 @@ export class HubSpotConnector implements CrmConnector {
       const page = await this.call('associations.list', `list ${kind} of ${lead.id}`, () =>
         this.client.crm.associations.v4.basicApi.getPage('contacts', lead.id, kind, after, 500, this.sdk),
       );
-      const inputs = page.results.map((r) => ({ id: String(r.toObjectId) }));
-      if (inputs.length) {
+      const ids = page.results.map((r) => String(r.toObjectId));
+      // An association page holds up to 500 ids; a batch read takes at most 100.
+      for (let i = 0; i < ids.length; i += BATCH_MAX) {
+        const inputs = ids.slice(i, i + BATCH_MAX).map((id) => ({ id }));
         const body = { inputs, properties: [bodyProperty], propertiesWithHistory: [] };
         const found = await this.call(`${kind}.batch_read`, `read ${kind}`, () =>
           kind === 'notes'

@@ -1,4 +1,8 @@
+import { z } from 'zod';
 import { NETWORK_CODES, type CrmFailure } from '../errors.js';
+
+/** The records an error is about, as HubSpot names them in its `context`. */
+const ErrorContextIds = z.object({ ids: z.array(z.string()) });
 
 function header(headers: unknown, name: string): string | undefined {
   if (!headers || typeof headers !== 'object') return undefined;
@@ -51,6 +55,7 @@ export function toCrmFailure(err: unknown): CrmFailure {
     const errorType = typeof body.errorType === 'string' ? body.errorType : undefined;
     const policy = typeof body.policyName === 'string' ? body.policyName : undefined;
     const message = typeof body.message === 'string' && body.message ? body.message : `HTTP ${e.code}`;
+    const ids = ErrorContextIds.safeParse(body.context);
     return {
       crm: 'hubspot',
       status: e.code,
@@ -58,6 +63,7 @@ export function toCrmFailure(err: unknown): CrmFailure {
       policy,
       retryAfterMs: e.code === 429 ? serverWaitMs(e.headers) : undefined,
       message,
+      ...(ids.success && ids.data.ids.length ? { ids: ids.data.ids } : {}),
     };
   }
   const code = typeof e.code === 'string' ? e.code : typeof e.errno === 'string' ? e.errno : undefined;

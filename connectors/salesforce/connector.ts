@@ -20,6 +20,7 @@ import type {
   RepActivity,
   RepTask,
   ScoreWrite,
+  StageAdvance,
 } from '../types.js';
 import type { SalesforceSession } from './auth.js';
 import { compositeFailure, toSalesforceFailure } from './errors.js';
@@ -441,15 +442,15 @@ export class SalesforceConnector implements CrmConnector {
     stage: 'mql' | 'sql',
     knownStage?: string,
     ownerId?: string | null,
-  ): Promise<string> {
+  ): Promise<StageAdvance> {
     const t = this.target(lead);
     const current = knownStage ?? (await this.readStage(t));
-    if (!this.movesForward(current, stage)) return current;
+    if (!this.movesForward(current, stage)) return { stage: current, advanced: false };
     const update = this.handoffUpdate(t, stage, ownerId);
     await this.call('sobjects.update', `hand over ${t.sObject} ${t.id}`, () =>
       this.send('PATCH', `/sobjects/${t.sObject}/${t.id}`, update.fields, update.headers),
     );
-    return this.config.fields.stages[stage];
+    return { stage: this.config.fields.stages[stage], advanced: true };
   }
 
   /**
@@ -497,6 +498,7 @@ export class SalesforceConnector implements CrmConnector {
     const record = { id: taskId, created: existing === undefined };
     return {
       stage: moves ? this.config.fields.stages[write.stage] : current,
+      advanced: moves,
       note: record,
       task: write.task ? record : null,
     };

@@ -204,6 +204,10 @@ export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions)
         if (d && facts) facts.ownerId = d.ownerId;
         break;
       }
+      case 'stage_moved_on':
+        // The CRM had the record at or past the stage already: it was never handed off.
+        if (facts && all.includes(facts)) all.splice(all.indexOf(facts), 1);
+        break;
       case 'converted':
         if (parse('converted', e) && facts) facts.converted = true;
         break;

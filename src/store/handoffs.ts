@@ -46,7 +46,9 @@ export type AuditType =
   | 'sla_breach'
   | 'reassign'
   | 'disposition'
-  | 'converted';
+  | 'converted'
+  /** The record was at or past the handoff stage in the CRM: sales has it, so it is no handoff. */
+  | 'stage_moved_on';
 
 export interface AuditEntry {
   type: AuditType;

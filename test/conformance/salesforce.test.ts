@@ -153,6 +153,7 @@ describe('Salesforce connector against the sandbox', () => {
     });
     expect(written).toEqual({
       stage: 'Marketing Qualified',
+      advanced: true,
       note: { id: task!.Id, created: true },
       task: { id: task!.Id, created: true },
     });

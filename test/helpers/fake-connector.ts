@@ -10,6 +10,7 @@ import type {
   RepActivity,
   RepTask,
   ScoreWrite,
+  StageAdvance,
 } from '../../connectors/types.js';
 import { leadKey, type Crm, type LeadRef, type Owner, type Profile } from '../../src/domain/index.js';
 import { containsMarker } from '../../src/handoff/marker.js';
@@ -114,12 +115,16 @@ export class FakeConnector implements CrmConnector {
     stage: 'mql' | 'sql',
     _known?: string,
     ownerId?: string | null,
-  ): Promise<string> {
+  ): Promise<StageAdvance> {
     this.calls.push({ method: 'advanceStage' });
     return this.call('advanceStage', () => {
-      if (ownerId) this.ownersOf.set(leadKey(lead), ownerId);
-      if (this.stages.get(leadKey(lead)) !== 'sql') this.stages.set(leadKey(lead), stage);
-      return this.stages.get(leadKey(lead))!;
+      // Past SQL is sales' record: its stage and owner stay.
+      const advanced = this.stages.get(leadKey(lead)) !== 'sql';
+      if (advanced) {
+        if (ownerId) this.ownersOf.set(leadKey(lead), ownerId);
+        this.stages.set(leadKey(lead), stage);
+      }
+      return { stage: this.stages.get(leadKey(lead))!, advanced };
     });
   }
 
@@ -209,12 +214,15 @@ export class CompositeFakeConnector extends FakeConnector {
         ? this.tasks.find((t) => t.lead === key && containsMarker(t.body, write.handoffId))
         : undefined;
       this.scores.set(key, write.score.total);
-      if (write.ownerId) this.ownersOf.set(key, write.ownerId);
-      if (this.stages.get(key) !== 'sql') this.stages.set(key, write.stage);
+      const advanced = this.stages.get(key) !== 'sql';
+      if (advanced) {
+        if (write.ownerId) this.ownersOf.set(key, write.ownerId);
+        this.stages.set(key, write.stage);
+      }
       const stage = this.stages.get(key)!;
       if (existing) {
         const record = { id: existing.id, created: false };
-        return { stage, note: record, task: write.task ? record : null };
+        return { stage, advanced, note: record, task: write.task ? record : null };
       }
       const task = write.task ?? {
         subject: write.note.subject,
@@ -227,7 +235,7 @@ export class CompositeFakeConnector extends FakeConnector {
       const id = `t${this.tasks.length + 1}`;
       this.tasks.push({ ...task, body: write.note.text, id, lead: key, key: write.handoffId });
       const record = { id, created: true };
-      return { stage, note: record, task: write.task ? record : null };
+      return { stage, advanced, note: record, task: write.task ? record : null };
     });
   }
 }

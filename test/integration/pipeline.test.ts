@@ -5,6 +5,7 @@ import type { Config } from '../../src/config/schema.js';
 import type { Metrics } from '../../src/metrics.js';
 import type { JobContext } from '../../src/queue/context.js';
 import { enqueueIngest, type Queues } from '../../src/queue/queues.js';
+import { buildReport } from '../../src/reports/index.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
@@ -96,6 +97,24 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     expect(crm.calls.filter((c) => c.method === 'readProfile')).toHaveLength(1);
     const audit = await ctx.handoffs.recentAudit(10);
     expect(audit.map((a) => a.type)).toEqual(['writeback', 'handoff']);
+  });
+
+  it('a record sales had already moved past the stage is audited as such, keeps its owner and is no handoff', async () => {
+    crm.stages.set('hubspot.contact.501', 'sql');
+    crm.ownersOf.set('hubspot.contact.501', 'rep-of-sales');
+    await start();
+    await ingest([pageView('501', 'https://acme.io/pricing'), pageView('501', 'https://acme.io/demo')]);
+    await waitFor(async () => (await ctx.handoffs.progress('hf.hubspot.contact.501.0.mql')).completedAt, {
+      what: 'handoff complete',
+    });
+    const progress = await ctx.handoffs.progress('hf.hubspot.contact.501.0.mql');
+    expect([progress.stage, progress.ownerId]).toEqual(['moved_on', undefined]);
+    expect(crm.ownersOf.get('hubspot.contact.501')).toBe('rep-of-sales');
+    const audit = await ctx.handoffs.recentAudit(10);
+    expect(audit.map((a) => a.type)).toEqual(['stage_moved_on', 'handoff']);
+    expect(audit[0]?.detail).toMatchObject({ stage: 'sql', wanted: 'mql', restored: [] });
+    const report = buildReport(await ctx.handoffs.auditSince(0), { reps: [], bands: [[0, 100]] });
+    expect([report.handoffs, report.speedToLead.samples]).toEqual([0, 0]);
   });
 
   it('folds a burst of 50 events for one lead into one recompute', async () => {

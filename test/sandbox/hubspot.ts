@@ -86,6 +86,13 @@ const STANDARD_PROPERTIES = [
   'hs_last_sales_activity_timestamp',
 ];
 
+/** One version of a property, as `propertiesWithHistory` lists them. */
+export interface PropertyVersion {
+  value: string;
+  timestamp: string;
+  sourceType: string;
+}
+
 export interface SandboxOwner {
   id: string;
   email: string;
@@ -138,6 +145,8 @@ export class HubSpotState {
   /** Access tokens the sandbox answers 401 for (expired or revoked early). */
   revokedTokens = new Set<string>();
   refreshes = 0;
+  /** Contact id → property → versions, newest first (values seeded directly get one on first change). */
+  history = new Map<string, Map<string, PropertyVersion[]>>();
   private nextId = 1;
 
   constructor() {
@@ -149,6 +158,7 @@ export class HubSpotState {
     this.properties.clear();
     this.notes = [];
     this.tasks = [];
+    this.history.clear();
     this.owners = DEFAULT_OWNERS.map((o) => ({ ...o }));
     this.oauth = undefined;
     this.revokedTokens.clear();
@@ -169,6 +179,29 @@ export class HubSpotState {
       ...definition('numemployees', 'enumeration', 'select'),
       options: EMPLOYEE_RANGES.map((value, displayOrder) => ({ label: value, value, displayOrder })),
     });
+  }
+
+  /**
+   * Writes a contact's properties as an API integration would, recording a version for each value
+   * that changed (a value seeded directly gets its own version first, so history always has it).
+   */
+  writeContact(id: string, values: Properties, at = new Date().toISOString()): void {
+    const contact = this.contacts.get(id) ?? {};
+    const versions = this.history.get(id) ?? new Map<string, PropertyVersion[]>();
+    for (const [name, value] of Object.entries(values)) {
+      if (contact[name] === value) continue;
+      const list = versions.get(name) ?? [];
+      if (list.length === 0 && contact[name] !== undefined)
+        list.unshift({
+          value: contact[name],
+          timestamp: contact.lastmodifieddate ?? contact.createdate ?? at,
+          sourceType: 'CRM_UI',
+        });
+      list.unshift({ value, timestamp: at, sourceType: 'INTEGRATION' });
+      versions.set(name, list);
+    }
+    this.history.set(id, versions);
+    this.contacts.set(id, Object.assign(contact, values, { lastmodifieddate: at }));
   }
 
   newId(): string {
@@ -228,6 +261,21 @@ const PropertyCreateBody = z.object({
   groupName: z.string().min(1),
 });
 
+/** HubSpot's batch endpoints (read, create, update, upsert of every object) take at most 100 inputs. */
+const BATCH_MAX = 100;
+
+/** Parses a batch body and refuses it whole when it holds more inputs than HubSpot takes. */
+function parseBatch<T extends z.ZodType<{ inputs: unknown[] }>>(schema: T, body: unknown): z.infer<T> {
+  const parsed = parse(schema, body);
+  if (parsed.inputs.length > BATCH_MAX)
+    throw new HubSpotError(
+      400,
+      'VALIDATION_ERROR',
+      `Batch input size of ${parsed.inputs.length} exceeds the limit of ${BATCH_MAX}`,
+    );
+  return parsed;
+}
+
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const result = schema.safeParse(body);
   if (!result.success)
@@ -247,7 +295,10 @@ function view(id: string, properties: Properties, wanted: string[] | undefined) 
 
 /** HubSpot takes `properties=a,b` as well as repeated `properties=a&properties=b`. */
 function wantedProperties(req: Request): string[] | undefined {
-  const raw = req.query.properties;
+  return listParam(req.query.properties);
+}
+
+function listParam(raw: unknown): string[] | undefined {
   return raw === undefined
     ? undefined
     : [raw].flat().flatMap((p) => (typeof p === 'string' ? p.split(',') : []));
@@ -257,8 +308,12 @@ function stringify(values: z.infer<typeof PropertyValues>): Properties {
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === null ? '' : String(v)]));
 }
 
-/** HubSpot validates every property of a write before applying any. */
-function validateContactWrite(state: HubSpotState, id: string, values: Properties): void {
+/**
+ * HubSpot validates every property of a write before applying any, and returns what it will apply:
+ * a backward `lifecyclestage` is not refused but left out (answered 2xx, stage unchanged, the other
+ * properties of the same write applied — reference/hubspot.md, community reports).
+ */
+function validateContactWrite(state: HubSpotState, id: string, values: Properties): Properties {
   for (const name of Object.keys(values)) {
     if (!state.properties.has(name))
       throw new HubSpotError(400, 'VALIDATION_ERROR', `Property "${name}" does not exist`, {
@@ -266,18 +321,12 @@ function validateContactWrite(state: HubSpotState, id: string, values: Propertie
       });
   }
   refuseInvalidOptions(state, values);
-  const next = values.lifecyclestage;
-  const current = state.contacts.get(id)?.lifecyclestage;
-  if (next && current && LIFECYCLE_STAGES.indexOf(next) < LIFECYCLE_STAGES.indexOf(current)) {
-    throw new HubSpotError(
-      400,
-      'VALIDATION_ERROR',
-      `lifecyclestage cannot move backward from ${current} to ${next}; clear it first`,
-      { propertyName: ['lifecyclestage'] },
-    );
-  }
+  const { lifecyclestage: next, ...others } = values;
   if (next && !LIFECYCLE_STAGES.includes(next))
     throw new HubSpotError(400, 'VALIDATION_ERROR', `${next} is not a valid lifecyclestage option`);
+  const current = state.contacts.get(id)?.lifecyclestage;
+  if (next && current && LIFECYCLE_STAGES.indexOf(next) < LIFECYCLE_STAGES.indexOf(current)) return others;
+  return values;
 }
 
 /** HubSpot refuses an enumeration value that is not one of the property's options (INVALID_OPTION), on create and update. */
@@ -361,7 +410,25 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     const contact = state.contacts.get(req.params.id);
     if (!contact) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
     const wanted = wantedProperties(req);
-    res.json(view(req.params.id, contact, wanted));
+    const withHistory = listParam(req.query.propertiesWithHistory);
+    const versions = state.history.get(req.params.id);
+    res.json({
+      ...view(req.params.id, contact, wanted),
+      // Every version of each property asked for, newest first; a never-changed value is its one version.
+      ...(withHistory
+        ? {
+            propertiesWithHistory: Object.fromEntries(
+              withHistory.map((name) => [
+                name,
+                versions?.get(name) ??
+                  (contact[name] !== undefined
+                    ? [{ value: contact[name], timestamp: contact.createdate ?? now(), sourceType: 'CRM_UI' }]
+                    : []),
+              ]),
+            ),
+          }
+        : {}),
+    });
   });
 
   r.patch('/crm/v3/objects/contacts/:id', (req, res) => {
@@ -369,13 +436,13 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     const contact = state.contacts.get(req.params.id);
     if (!contact) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
     const values = stringify(properties);
-    validateContactWrite(state, req.params.id, values);
-    Object.assign(contact, values, { lastmodifieddate: now() });
+    state.writeContact(req.params.id, validateContactWrite(state, req.params.id, values));
+    // HubSpot answers with the properties as they are after the update (a refused stage unchanged).
     res.json(view(req.params.id, contact, Object.keys(values)));
   });
 
   r.post('/crm/v3/objects/contacts/batch/read', (req, res) => {
-    const body = parse(BatchReadBody, req.body);
+    const body = parseBatch(BatchReadBody, req.body);
     const byEmail = body.idProperty === 'email';
     const find = (key: string): [string, Properties] | undefined =>
       byEmail
@@ -391,32 +458,24 @@ export function hubspotRouter(state: HubSpotState): express.Router {
   });
 
   r.post('/crm/v3/objects/contacts/batch/update', (req, res) => {
-    const { inputs } = parse(BatchUpdateBody, req.body);
-    if (inputs.length > 100)
-      throw new HubSpotError(400, 'VALIDATION_ERROR', 'Batch size must be at most 100');
+    const { inputs } = parseBatch(BatchUpdateBody, req.body);
+    // HubSpot's reference lists a 207 with per-record errors for batch/update, but a deleted or
+    // merged-away id gets the whole batch refused in practice (issue #13; the message and context are
+    // those of HubSpot's OBJECT_NOT_FOUND batch errors): nothing of it is applied.
     const missing = inputs.filter((i) => !state.contacts.has(i.id)).map((i) => i.id);
-    const present = inputs.filter((i) => state.contacts.has(i.id));
-    for (const input of present) validateContactWrite(state, input.id, stringify(input.properties));
-    const results = present.map((input) => {
-      const contact = state.contacts.get(input.id)!;
-      Object.assign(contact, stringify(input.properties), { lastmodifieddate: now() });
-      return view(input.id, contact, Object.keys(input.properties));
+    if (missing.length)
+      throw new HubSpotError(
+        404,
+        'OBJECT_NOT_FOUND',
+        'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.',
+        { ids: missing },
+      );
+    const applied = inputs.map((input) => validateContactWrite(state, input.id, stringify(input.properties)));
+    const results = inputs.map((input, i) => {
+      state.writeContact(input.id, applied[i]!);
+      return view(input.id, state.contacts.get(input.id)!, Object.keys(input.properties));
     });
-    const base = { status: 'COMPLETE', results, startedAt: now(), completedAt: now() };
-    if (missing.length === 0) {
-      res.json(base);
-      return;
-    }
-    res.status(207).json({
-      ...base,
-      numErrors: missing.length,
-      errors: missing.map((id) => ({
-        status: 'error',
-        category: 'OBJECT_NOT_FOUND',
-        message: `Object not found.  objectId are usually numeric.`,
-        context: { ids: [id] },
-      })),
-    });
+    res.json({ status: 'COMPLETE', results, startedAt: now(), completedAt: now() });
   });
 
   // Only what the contacts poller sends: one GTE filter on lastmodifieddate, sorted ascending.
@@ -558,7 +617,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     });
 
     r.post(`/crm/v3/objects/${kind}/batch/read`, (req, res) => {
-      const body = parse(BatchReadBody, req.body);
+      const body = parseBatch(BatchReadBody, req.body);
       const results = body.inputs.flatMap(({ id }) => {
         const found = list().find((n) => n.id === id);
         return found ? [view(id, found.properties, body.properties)] : [];

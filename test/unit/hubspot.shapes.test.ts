@@ -86,6 +86,57 @@ describe('HubSpot connector request shapes', () => {
     });
   });
 
+  it('a batch refused whole for a missing id that it does not name is split until that id stands alone', async () => {
+    const sent: string[][] = [];
+    nock(BASE)
+      .post('/crm/v3/objects/contacts/batch/update')
+      .times(5)
+      .reply((_uri, body) => {
+        const ids = (body as { inputs: { id: string }[] }).inputs.map((i) => i.id);
+        sent.push(ids);
+        return ids.includes('3')
+          ? [
+              404,
+              {
+                status: 'error',
+                message: 'Could not get some CONTACT objects, they may be deleted or not exist.',
+                correlationId: '7a5f2f2e-5d0c-4f8e-9a53-3c1f1f0b9b11',
+                category: 'OBJECT_NOT_FOUND',
+              },
+            ]
+          : [
+              200,
+              {
+                status: 'COMPLETE',
+                results: [],
+                startedAt: '2026-01-01T00:00:00Z',
+                completedAt: '2026-01-01T00:00:00Z',
+              },
+            ];
+      });
+    const failures = await connector().writeScores(
+      ['1', '2', '3', '4'].map((id) => ({ lead: lead(id), score: shapeScore(60) })),
+    );
+    expect(failures.map((f) => [f.lead.id, f.error.failure.status])).toEqual([['3', 404]]);
+    expect(sent).toEqual([['1', '2', '3', '4'], ['1', '2'], ['3', '4'], ['3'], ['4']]);
+  });
+
+  it('a batch refused whole for another reason fails every record once, without splitting', async () => {
+    nock(BASE).post('/crm/v3/objects/contacts/batch/update').reply(400, {
+      status: 'error',
+      message: 'Property values were not valid',
+      correlationId: '7a5f2f2e-5d0c-4f8e-9a53-3c1f1f0b9b12',
+      category: 'VALIDATION_ERROR',
+    });
+    const failures = await connector().writeScores(
+      ['1', '2'].map((id) => ({ lead: lead(id), score: shapeScore(60) })),
+    );
+    expect(failures.map((f) => [f.lead.id, f.error.failure.code])).toEqual([
+      ['1', 'VALIDATION_ERROR'],
+      ['2', 'VALIDATION_ERROR'],
+    ]);
+  });
+
   it('creates a note associated to the contact with type 202', async () => {
     let sent: unknown;
     nock(BASE)
@@ -194,7 +245,14 @@ describe('HubSpot connector request shapes', () => {
           hubspot_owner_id: '77',
         },
       })
-      .reply(200, object('1'));
+      .reply(
+        200,
+        object('1', {
+          lifecyclestage: 'marketingqualifiedlead',
+          hs_lead_status: 'NEW',
+          hubspot_owner_id: '77',
+        }),
+      );
     await connector().advanceStage(lead('1'), 'mql', undefined, '77');
 
     // Already a customer: writing MQL would move it backward, and sales owns it: nothing is written.
@@ -205,28 +263,93 @@ describe('HubSpot connector request shapes', () => {
     await connector().advanceStage(lead('2'), 'mql', undefined, '77');
   });
 
-  it('with a known stage, writes without reading first, and falls back to reading when it was stale', async () => {
+  it('with a known stage, writes without reading first; a stale copy is seen in the answer and the owner and status put back', async () => {
     nock(BASE)
       .patch('/crm/v3/objects/contacts/3', {
         properties: { lifecyclestage: 'marketingqualifiedlead', hs_lead_status: 'NEW' },
       })
-      .reply(200, object('3'));
-    expect(await connector().advanceStage(lead('3'), 'mql', 'lead')).toBe('marketingqualifiedlead');
+      .reply(200, object('3', { lifecyclestage: 'marketingqualifiedlead', hs_lead_status: 'NEW' }));
+    expect(await connector().advanceStage(lead('3'), 'mql', 'lead')).toEqual({
+      stage: 'marketingqualifiedlead',
+      advanced: true,
+    });
 
     // Known to be past MQL already: no call at all (nock would fail on any request).
-    expect(await connector().advanceStage(lead('4'), 'mql', 'customer')).toBe('customer');
-
-    // Stale copy: HubSpot refuses the backward move; read, see it is past, write nothing.
-    nock(BASE).patch('/crm/v3/objects/contacts/5').reply(400, {
-      status: 'error',
-      category: 'VALIDATION_ERROR',
-      message: 'lifecyclestage cannot move backward',
+    expect(await connector().advanceStage(lead('4'), 'mql', 'customer')).toEqual({
+      stage: 'customer',
+      advanced: false,
     });
+
+    // Stale copy: HubSpot answers 200, keeps the stage and applies owner and status (its PATCH answer
+    // shows the properties as they are after the update). The values before ours are written back.
+    nock(BASE)
+      .patch('/crm/v3/objects/contacts/5')
+      .reply(200, {
+        ...object('5', { lifecyclestage: 'opportunity', hs_lead_status: 'NEW', hubspot_owner_id: '77' }),
+        updatedAt: '2026-01-02T10:00:00.000Z',
+      });
     nock(BASE)
       .get('/crm/v3/objects/contacts/5')
+      .query({ propertiesWithHistory: ['hs_lead_status', 'hubspot_owner_id'] })
+      .reply(200, {
+        ...object('5'),
+        propertiesWithHistory: {
+          hubspot_owner_id: [
+            {
+              value: '77',
+              timestamp: '2026-01-02T10:00:00.000Z',
+              sourceType: 'INTEGRATION',
+              sourceId: '123',
+            },
+            { value: '12', timestamp: '2025-11-20T08:00:00.000Z', sourceType: 'CRM_UI', updatedByUserId: 9 },
+          ],
+          hs_lead_status: [
+            { value: 'NEW', timestamp: '2026-01-02T10:00:00.000Z', sourceType: 'INTEGRATION' },
+          ],
+        },
+      });
+    nock(BASE)
+      .patch('/crm/v3/objects/contacts/5', { properties: { hs_lead_status: '', hubspot_owner_id: '12' } })
+      .reply(200, object('5', { hs_lead_status: '', hubspot_owner_id: '12' }));
+    expect(await connector().advanceStage(lead('5'), 'mql', 'lead', '77')).toEqual({
+      stage: 'opportunity',
+      advanced: false,
+      restored: ['hs_lead_status', 'hubspot_owner_id'],
+    });
+  });
+
+  it('leaves a value someone set after our stale write as it is', async () => {
+    nock(BASE)
+      .patch('/crm/v3/objects/contacts/6')
+      .reply(200, {
+        ...object('6', { lifecyclestage: 'customer', hs_lead_status: 'NEW', hubspot_owner_id: '77' }),
+        updatedAt: '2026-01-02T10:00:00.000Z',
+      });
+    nock(BASE)
+      .get('/crm/v3/objects/contacts/6')
       .query(true)
-      .reply(200, object('5', { lifecyclestage: 'opportunity' }));
-    expect(await connector().advanceStage(lead('5'), 'mql', 'lead')).toBe('opportunity');
+      .reply(200, {
+        ...object('6'),
+        propertiesWithHistory: {
+          hubspot_owner_id: [
+            { value: '31', timestamp: '2026-01-02T10:00:02.000Z', sourceType: 'CRM_UI' },
+            { value: '77', timestamp: '2026-01-02T10:00:00.000Z', sourceType: 'INTEGRATION' },
+            { value: '12', timestamp: '2025-11-20T08:00:00.000Z', sourceType: 'CRM_UI' },
+          ],
+          hs_lead_status: [
+            { value: 'NEW', timestamp: '2026-01-02T10:00:00.000Z', sourceType: 'INTEGRATION' },
+            { value: 'CONNECTED', timestamp: '2025-12-01T08:00:00.000Z', sourceType: 'CRM_UI' },
+          ],
+        },
+      });
+    nock(BASE)
+      .patch('/crm/v3/objects/contacts/6', { properties: { hs_lead_status: 'CONNECTED' } })
+      .reply(200, object('6', { hs_lead_status: 'CONNECTED' }));
+    expect(await connector().advanceStage(lead('6'), 'mql', 'lead', '77')).toEqual({
+      stage: 'customer',
+      advanced: false,
+      restored: ['hs_lead_status'],
+    });
   });
 
   it('creates the rep task with due date, owner and association 204, once per key', async () => {

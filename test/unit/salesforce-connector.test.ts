@@ -83,6 +83,7 @@ describe('Salesforce connector request shapes', () => {
     const written = await connector().writeHandoff(handoff());
     expect(written).toEqual({
       stage: 'Marketing Qualified',
+      advanced: true,
       note: { id: TASK_ID, created: true },
       task: { id: TASK_ID, created: true },
     });
@@ -138,7 +139,12 @@ describe('Salesforce connector request shapes', () => {
       .reply(200, { compositeResponse: [patched, created('task', TASK_ID)] });
 
     const written = await connector().writeHandoff(handoff({ task: null, knownStage: 'Sales Qualified' }));
-    expect(written).toEqual({ stage: 'Sales Qualified', note: { id: TASK_ID, created: true }, task: null });
+    expect(written).toEqual({
+      stage: 'Sales Qualified',
+      advanced: false,
+      note: { id: TASK_ID, created: true },
+      task: null,
+    });
     const [record, task] = bodies[0]!.compositeRequest;
     // Already past MQL: scores only, no stage, no owner.
     expect(record).toMatchObject({ body: scoreFields, httpHeaders: { 'Sforce-Auto-Assign': 'FALSE' } });
