@@ -5,7 +5,7 @@ import { parseEnv } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
 import { QueueName } from '../queue/catalog.js';
 import { Crm } from '../domain/index.js';
-import type { CheckLine } from '../../connectors/hubspot/check.js';
+import type { CheckLine } from '../../connectors/check.js';
 
 const program = new Command()
   .name('leadflow')
@@ -86,7 +86,8 @@ configCommand
       throw new Error(
         '--crm needs HUBSPOT_ACCESS_TOKEN, or SALESFORCE_INSTANCE_URL with Salesforce credentials',
       );
-    const { checkPortal, formatCheck } = await import('../../connectors/hubspot/check.js');
+    const { formatCheck } = await import('../../connectors/check.js');
+    const { checkPortal } = await import('../../connectors/hubspot/check.js');
     const reports: { title: string; subject: string; lines: CheckLine[] }[] = [];
     if (hubspot)
       reports.push({

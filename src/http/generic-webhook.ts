@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { LeadRef, PropertyValue, leadKey, type NormalizedBatch } from '../domain/index.js';
-import { secureEqual } from './secure-compare.js';
+import { secureEqual } from '../secure-compare.js';
 
 /**
  * POST /webhooks/events: engagement from anything that is not a CRM (webinar platform, product
