@@ -151,7 +151,8 @@ dlq
   .option('--json', 'machine-readable output')
   .action((opts: { queue?: string; json?: boolean }) =>
     withRedis(async ({ queues }) => {
-      const { listDeadLetters, formatDeadLetters } = await import('../queue/dead-letters.js');
+      const { listDeadLetters } = await import('../queue/dead-letters.js');
+      const { formatDeadLetters } = await import('./format.js');
       const letters = await listDeadLetters(queues, selection(opts));
       process.stdout.write(opts.json ? `${JSON.stringify(letters, null, 2)}\n` : formatDeadLetters(letters));
     }),
@@ -217,7 +218,7 @@ program
   .action((opts: { days?: number; json?: boolean }) =>
     withRedis(async ({ config, redis }) => {
       const { readReport } = await import('../reports/read.js');
-      const { formatReport } = await import('../reports/index.js');
+      const { formatReport } = await import('./format.js');
       const report = await readReport(redis, config, opts.days);
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     }),
