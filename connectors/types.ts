@@ -5,6 +5,7 @@ import type {
   Owner,
   Profile,
   ProfileChange,
+  RepTask,
   Score,
 } from '../src/domain/index.js';
 import type { CrmError } from './errors.js';
@@ -43,17 +44,6 @@ export interface CreatedRecord {
   id: string;
   /** false when an earlier attempt had already created it. */
   created: boolean;
-}
-
-/** The rep's follow-up task for a handoff. */
-export interface RepTask {
-  subject: string;
-  /** Plain text; carries the handoff marker so a retry can find the task. */
-  body: string;
-  dueAt: number;
-  ownerId: string | null;
-  priority: 'LOW' | 'MEDIUM' | 'HIGH';
-  type: 'CALL' | 'EMAIL' | 'TODO';
 }
 
 /** Proof a rep worked the lead: what and when. */

@@ -1,6 +1,6 @@
 import type { FollowupJob } from '../src/queue/catalog.js';
 import { connectorFor, type JobContext } from '../src/queue/context.js';
-import { leadKey, type LeadRef } from '../src/domain/index.js';
+import { handoffMarker, leadKey, type LeadRef } from '../src/domain/index.js';
 import { enqueueSlaCheck } from '../src/queue/queues.js';
 import { afterDisposition, planDisposition } from '../src/handoff/lifecycle.js';
 import type { HandoffRecord } from '../src/store/handoffs.js';
@@ -118,7 +118,7 @@ async function escalate(ctx: JobContext, record: HandoffRecord, round: number, o
       subject: `SLA missed by ${rep}: ${task.subject}`,
       ownerId: managerId,
       dueAt: slaDueAt(ctx, handoff.trigger, managerId, ctx.now()),
-      body: task.body.replace(`Handoff ID: ${handoff.id}`, `Handoff ID: ${handoff.id}.escalation.${round}`),
+      body: task.body.replace(handoffMarker(handoff.id), handoffMarker(`${handoff.id}.escalation.${round}`)),
     },
     progress[field] === 'started',
   );

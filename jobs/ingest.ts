@@ -1,4 +1,4 @@
-import { normalizeHubSpotEvents } from '../connectors/hubspot/webhook.js';
+import { HubSpotWebhookBatch, normalizeHubSpotEvents } from '../connectors/hubspot/webhook.js';
 import {
   leadKey,
   type Crm,
@@ -7,7 +7,7 @@ import {
   type NormalizedBatch,
   type ProfileChange,
 } from '../src/domain/index.js';
-import { normalizeGenericEvents } from '../src/http/generic-webhook.js';
+import { normalizeGenericEvents } from '../src/domain/generic-events.js';
 import type { IngestJob } from '../src/queue/catalog.js';
 import { handoffCrm, type JobContext } from '../src/queue/context.js';
 import { enqueueDisposition, enqueueScore } from '../src/queue/queues.js';
@@ -33,7 +33,7 @@ export async function processIngest(
   const batch = await toMarketingLeads(
     ctx,
     job.source === 'hubspot'
-      ? normalizeHubSpotEvents(job.events, ctx.config.hubspot)
+      ? normalizeHubSpotEvents(HubSpotWebhookBatch.parse(job.events), ctx.config.hubspot)
       : job.source === 'generic'
         ? normalizeGenericEvents(job.batch)
         : polled(job.events, job.profile),

@@ -1,5 +1,6 @@
 import type { Config } from '../../src/config/schema.js';
 import { parseCountRange, type Owner } from '../../src/domain/index.js';
+import { checkOwners, type CheckLine } from '../check.js';
 
 /** What the portal says about one contact property. */
 export interface PropertyFacts {
@@ -14,12 +15,6 @@ export interface PortalFacts {
   owners: Owner[] | null;
   /** One read per capability the worker needs, with the HTTP status when it failed. */
   probes: { scope: string; ok: boolean; status?: number; message?: string }[];
-}
-
-export interface CheckLine {
-  level: 'ok' | 'warn' | 'error';
-  what: string;
-  message: string;
 }
 
 /** Our own properties: created on start when missing. */
@@ -146,35 +141,4 @@ function checkBandBounds(config: Config, props: Map<string, PropertyFacts>): Che
         : [];
     });
   });
-}
-
-/** Pure: routed reps, their managers and the fallback owner exist in the CRM and are active. */
-export function checkOwners(config: Config, owners: Owner[], where: string): CheckLine[] {
-  const byId = new Map(owners.map((o) => [o.id, o]));
-  const reps = config.routing.reps.map((r, i) => [`routing.reps[${i}]`, r.id, r.name] as const);
-  const others = [
-    ...config.routing.reps.flatMap((r, i) =>
-      r.managerId ? [[`routing.reps[${i}].managerId`, r.managerId, 'manager'] as const] : [],
-    ),
-    ...(config.routing.fallbackOwnerId
-      ? [['routing.fallbackOwnerId', config.routing.fallbackOwnerId, 'fallback'] as const]
-      : []),
-  ];
-  return [...reps, ...others].map(([path, id, name]): CheckLine => {
-    const owner = byId.get(id);
-    if (!owner)
-      return { level: 'error', what: path, message: `owner ${id} (${name}) does not exist in the ${where}` };
-    if (!owner.active) return { level: 'error', what: path, message: `owner ${id} (${name}) is deactivated` };
-    return { level: 'ok', what: path, message: `owner ${id} is ${owner.name ?? owner.email ?? 'active'}` };
-  });
-}
-
-export function formatCheck(lines: CheckLine[], subject = 'portal'): string {
-  const mark = { ok: '✓', warn: '!', error: '✗' };
-  const errors = lines.filter((l) => l.level === 'error').length;
-  const warnings = lines.filter((l) => l.level === 'warn').length;
-  return (
-    lines.map((l) => `${mark[l.level]} ${l.what}: ${l.message}`).join('\n') +
-    `\n\n${errors ? `${errors} problem(s)` : `${subject} OK`}${warnings ? `, ${warnings} warning(s)` : ''}\n`
-  );
 }

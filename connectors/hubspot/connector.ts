@@ -3,8 +3,15 @@ import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/notes/index.js';
 import { z } from 'zod';
 import type { HubSpotFields } from '../../src/config/schema.js';
-import type { LeadRef, Owner, Profile, Score } from '../../src/domain/index.js';
-import { containsMarker } from '../../src/handoff/marker.js';
+import {
+  containsMarker,
+  handoffMarker,
+  type LeadRef,
+  type Owner,
+  type Profile,
+  type RepTask,
+  type Score,
+} from '../../src/domain/index.js';
 import { CrmError, isCrmError } from '../errors.js';
 import type { RateBudget } from '../../src/store/rate-budget.js';
 import type {
@@ -15,7 +22,6 @@ import type {
   LeadPage,
   RecordFailure,
   RepActivity,
-  RepTask,
   ScoreWrite,
   StageAdvance,
 } from '../types.js';
@@ -953,6 +959,6 @@ function toMillis(value: string | null | undefined): number | undefined {
 /** HubSpot caps note bodies; keep the end (with the handoff id) and cut the middle. */
 export function fitNoteBody(body: string, handoffId: string): string {
   if (body.length <= NOTE_BODY_MAX) return body;
-  const tail = `<p>… (truncated)</p><p>Handoff ID: ${handoffId}</p>`;
+  const tail = `<p>… (truncated)</p><p>${handoffMarker(handoffId)}</p>`;
   return body.slice(0, NOTE_BODY_MAX - tail.length) + tail;
 }

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { secureEqual } from '../../src/http/secure-compare.js';
+import { secureEqual } from '../../src/secure-compare.js';
 
 export interface SignedRequest {
   method: string;

@@ -1,7 +1,7 @@
 import type { Config } from '../../src/config/schema.js';
 import type { Owner } from '../../src/domain/index.js';
+import { checkOwners, type CheckLine } from '../check.js';
 import { isCrmError } from '../errors.js';
-import { checkOwners, type CheckLine } from '../hubspot/check.js';
 import type { SalesforceConnector, SObjectDescribe } from './connector.js';
 
 /** A read that failed, with why. */

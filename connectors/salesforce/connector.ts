@@ -1,9 +1,16 @@
 import type { Connection } from 'jsforce';
 import { z } from 'zod';
 import type { Salesforce } from '../../src/config/schema.js';
-import { PropertyValue, type LeadRef, type Owner, type Profile, type Score } from '../../src/domain/index.js';
-import { containsMarker } from '../../src/handoff/marker.js';
-import { handoffMarker } from '../../src/handoff/note.js';
+import {
+  PropertyValue,
+  containsMarker,
+  handoffMarker,
+  type LeadRef,
+  type Owner,
+  type Profile,
+  type RepTask,
+  type Score,
+} from '../../src/domain/index.js';
 import type { Logger } from '../../src/logger.js';
 import type { ApiUsage } from '../../src/store/api-usage.js';
 import type { RateBudget } from '../../src/store/rate-budget.js';
@@ -18,7 +25,6 @@ import type {
   LeadPage,
   RecordFailure,
   RepActivity,
-  RepTask,
   ScoreWrite,
   StageAdvance,
 } from '../types.js';

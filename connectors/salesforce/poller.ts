@@ -2,11 +2,11 @@ import { z } from 'zod';
 import type { Salesforce } from '../../src/config/schema.js';
 import {
   PropertyValue,
+  handoffMarker,
   type EngagementEvent,
   type LeadRef,
   type ProfileChange,
 } from '../../src/domain/index.js';
-import { handoffMarker } from '../../src/handoff/note.js';
 import type { Logger } from '../../src/logger.js';
 import { usedShare, type Usage } from '../../src/store/api-usage.js';
 import type { EngagementSource, PolledPage } from '../types.js';

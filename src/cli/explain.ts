@@ -1,9 +1,8 @@
 import { LeadRef, leadKey, type Score } from '../domain/index.js';
 import type { Config } from '../config/schema.js';
 import { computeScore } from '../scoring/index.js';
-import type { LeadState } from '../store/leads.js';
 import type { TimelineEntry } from '../store/timeline.js';
-import type { Profile } from '../domain/index.js';
+import type { LeadState, Profile } from '../domain/index.js';
 import { table } from './format.js';
 
 const DAY_MS = 86_400_000;

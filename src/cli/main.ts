@@ -5,7 +5,7 @@ import { parseEnv } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
 import { QueueName } from '../queue/catalog.js';
 import { Crm } from '../domain/index.js';
-import type { CheckLine } from '../../connectors/hubspot/check.js';
+import type { CheckLine } from '../../connectors/check.js';
 
 const program = new Command()
   .name('leadflow')
@@ -86,7 +86,8 @@ configCommand
       throw new Error(
         '--crm needs HUBSPOT_ACCESS_TOKEN, or SALESFORCE_INSTANCE_URL with Salesforce credentials',
       );
-    const { checkPortal, formatCheck } = await import('../../connectors/hubspot/check.js');
+    const { formatCheck } = await import('../../connectors/check.js');
+    const { checkPortal } = await import('../../connectors/hubspot/check.js');
     const reports: { title: string; subject: string; lines: CheckLine[] }[] = [];
     if (hubspot)
       reports.push({
@@ -150,7 +151,8 @@ dlq
   .option('--json', 'machine-readable output')
   .action((opts: { queue?: string; json?: boolean }) =>
     withRedis(async ({ queues }) => {
-      const { listDeadLetters, formatDeadLetters } = await import('../queue/dead-letters.js');
+      const { listDeadLetters } = await import('../queue/dead-letters.js');
+      const { formatDeadLetters } = await import('./format.js');
       const letters = await listDeadLetters(queues, selection(opts));
       process.stdout.write(opts.json ? `${JSON.stringify(letters, null, 2)}\n` : formatDeadLetters(letters));
     }),
@@ -216,7 +218,7 @@ program
   .action((opts: { days?: number; json?: boolean }) =>
     withRedis(async ({ config, redis }) => {
       const { readReport } = await import('../reports/read.js');
-      const { formatReport } = await import('../reports/index.js');
+      const { formatReport } = await import('./format.js');
       const report = await readReport(redis, config, opts.days);
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     }),

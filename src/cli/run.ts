@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { createJobContext } from '../queue/context.js';
 import { closeQueues, openQueues, schedulePolls } from '../queue/queues.js';
+import { processors } from '../../jobs/index.js';
 import { startWorkers } from '../queue/workers.js';
 import { keys } from '../store/keys.js';
 import { assertNoEviction, connectRedis } from '../store/redis.js';
@@ -89,7 +90,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       metrics,
     });
     await schedulePolls(queues, config);
-    const started = startWorkers(ctx, { concurrency: env.WORKER_CONCURRENCY });
+    const started = startWorkers(ctx, processors, { concurrency: env.WORKER_CONCURRENCY });
     workers = started;
     await Promise.all(started.map((w) => w.waitUntilReady()));
     closers.unshift(async () => {

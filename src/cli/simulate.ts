@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import {
+  LeadState,
   PropertyValue,
   SCORE_BANDS,
   type EngagementEvent,
@@ -10,7 +11,6 @@ import {
 } from '../domain/index.js';
 import { decide } from '../handoff/decide.js';
 import { computeScore } from '../scoring/index.js';
-import { LeadState } from '../store/leads.js';
 import { table } from './format.js';
 
 /** One lead's history as an export gives it. */

@@ -90,6 +90,29 @@ export interface Score {
 
 export type Stage = 'lead' | 'mql' | 'sql';
 
+/** What we remember about a lead between recomputes. */
+export const LeadState = z.object({
+  stage: z.enum(['lead', 'mql', 'sql']).default('lead'),
+  /** `recycled` and `disqualified` come from sales dispositions; a new handoff makes it `open` again. */
+  status: z.enum(['open', 'recycled', 'disqualified']).default('open'),
+  /** Bumped when a lead is recycled, so its next handoff gets a fresh id. */
+  cycle: z.number().int().nonnegative().default(0),
+  /** Hand-raise events already handed off, so a recompute never hands the same one off twice. */
+  handledHandRaises: z.array(z.string()).default([]),
+  score: z.custom<Score>().optional(),
+  /** Set by a recycle: engagement before `at` counts × `factor`; no handoff before `eligibleAt`. */
+  recycle: z.object({ at: z.number(), factor: z.number(), eligibleAt: z.number() }).optional(),
+  /** After a recycle: false until the score has dropped under the MQL threshold minus the hysteresis. */
+  armed: z.boolean().default(true),
+  /** The latest handoff, for SLA checks and rep-action tracking. */
+  handoffId: z.string().optional(),
+  /** `handoffId:status:reason` of the last disposition applied, so it is applied once. */
+  lastDisposition: z.string().optional(),
+  /** Optimistic lock: every write must name the version it read. */
+  version: z.number().int().nonnegative().default(0),
+});
+export type LeadState = z.infer<typeof LeadState>;
+
 /** A decision to pass a lead to sales. Its id makes every write for it idempotent. */
 export interface Handoff {
   id: string;
@@ -143,4 +166,38 @@ export interface Disposition {
   status: string;
   reason: string | null;
   at: number;
+}
+
+/** The handoff note as composed once: every retry and every CRM writes this same text. */
+export interface HandoffNote {
+  subject: string;
+  /** Plain text, for CRMs and channels that take no markup. */
+  text: string;
+  /** HubSpot-safe HTML (paragraphs, lists, bold, http(s) links; everything else escaped). */
+  html: string;
+}
+
+/** The rep's follow-up task for a handoff. */
+export interface RepTask {
+  subject: string;
+  /** Plain text; carries the handoff marker so a retry can find the task. */
+  body: string;
+  dueAt: number;
+  ownerId: string | null;
+  priority: 'LOW' | 'MEDIUM' | 'HIGH';
+  type: 'CALL' | 'EMAIL' | 'TODO';
+}
+
+/** The line a connector searches for to recognise a note it already wrote. */
+export function handoffMarker(handoffId: string): string {
+  return `Handoff ID: ${handoffId}`;
+}
+
+/** Whether a body carries this exact key's marker (not a longer key that starts with it). */
+export function containsMarker(body: string, key: string): boolean {
+  const marker = handoffMarker(key);
+  for (let at = body.indexOf(marker); at >= 0; at = body.indexOf(marker, at + 1)) {
+    if (!/[A-Za-z0-9._-]/.test(body.charAt(at + marker.length))) return true;
+  }
+  return false;
 }

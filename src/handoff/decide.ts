@@ -1,6 +1,5 @@
-import type { EngagementEvent, Handoff, LeadRef, Score, Stage } from '../domain/index.js';
+import type { EngagementEvent, Handoff, LeadRef, LeadState, Score, Stage } from '../domain/index.js';
 import { leadKey } from '../domain/index.js';
-import type { LeadState } from '../store/leads.js';
 
 const RANK: Record<Stage, number> = { lead: 0, mql: 1, sql: 2 };
 /** Enough to recognise replays of recent hand-raises without growing forever. */

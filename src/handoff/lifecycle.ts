@@ -1,7 +1,6 @@
 import type { DispositionAction, Dispositions, Scoring } from '../config/schema.js';
-import type { EngagementEvent, Profile, Score } from '../domain/index.js';
+import type { EngagementEvent, LeadState, Profile, Score } from '../domain/index.js';
 import { computeScore } from '../scoring/index.js';
-import type { LeadState } from '../store/leads.js';
 
 const DAY_MS = 86_400_000;
 

@@ -1,7 +1,9 @@
 import {
+  handoffMarker,
   parseCountRange,
   type EngagementEvent,
   type Handoff,
+  type HandoffNote,
   type Profile,
   type PropertyValue,
 } from '../domain/index.js';
@@ -25,19 +27,6 @@ export interface NoteInput {
   timelineUrl?: string;
   /** Which sections, in which order (default: all). */
   sections?: readonly NoteSection[];
-}
-
-export interface HandoffNote {
-  subject: string;
-  /** Plain text, for CRMs and channels that take no markup. */
-  text: string;
-  /** HubSpot-safe HTML (paragraphs, lists, bold, http(s) links; everything else escaped). */
-  html: string;
-}
-
-/** The line a connector searches for to recognise a note it already wrote. */
-export function handoffMarker(handoffId: string): string {
-  return `Handoff ID: ${handoffId}`;
 }
 
 /** About what a rep reads in 30 seconds; the appended event list gives way first. */

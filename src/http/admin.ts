@@ -8,7 +8,7 @@ import type { Queues } from '../queue/queues.js';
 import type { Config } from '../config/schema.js';
 import { readReport } from '../reports/read.js';
 import { readOverview } from './admin-data.js';
-import { secureEqual } from './secure-compare.js';
+import { secureEqual } from '../secure-compare.js';
 
 export interface AdminDeps {
   adminToken: string | undefined;

@@ -14,7 +14,8 @@ import {
   withTimeout,
   type AppDeps,
 } from './edge.js';
-import { GenericEventBatch, verifyGeneric } from './generic-webhook.js';
+import { GenericEventBatch } from '../domain/generic-events.js';
+import { verifyGeneric } from './generic-webhook.js';
 import { enqueueIngest } from '../queue/queues.js';
 import { assertNoEviction } from '../store/redis.js';
 

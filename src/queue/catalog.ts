@@ -1,8 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
-import { HubSpotWebhookBatch } from '../../connectors/hubspot/webhook.js';
 import { Crm, EngagementEvent, LeadRef, ProfileChange } from '../domain/index.js';
-import { GenericEventBatch } from '../http/generic-webhook.js';
+import { GenericEventBatch } from '../domain/generic-events.js';
 
 /** Every queue and the shape of its jobs. Payloads are parsed again when a job runs: Redis is a boundary too. */
 export const IngestJob = z.discriminatedUnion('source', [
@@ -10,7 +9,8 @@ export const IngestJob = z.discriminatedUnion('source', [
     source: z.literal('hubspot'),
     receivedAt: z.number(),
     requestId: z.string().optional(),
-    events: HubSpotWebhookBatch,
+    /** HubSpot's webhook events as received: the ingest job parses them with the connector's schema. */
+    events: z.array(z.unknown()),
   }),
   z.object({
     source: z.literal('generic'),

@@ -1,7 +1,6 @@
 import type { Job } from 'bullmq';
 import type { QueueName } from './catalog.js';
 import type { Queues } from './queues.js';
-import { table } from '../cli/format.js';
 
 /**
  * BullMQ's failed set is the dead-letter list: a job lands there only when it can never succeed
@@ -85,16 +84,4 @@ export async function purgeDeadLetters(
   const jobs = await selected(queues, sel, limit);
   for (const [, job] of jobs) await job.remove();
   return jobs.length;
-}
-
-export function formatDeadLetters(letters: DeadLetter[]): string {
-  if (letters.length === 0) return 'No dead letters.\n';
-  const rows = letters.map((l) => [
-    l.queue,
-    l.id,
-    String(l.attemptsMade),
-    l.failedAt ? new Date(l.failedAt).toISOString().slice(0, 19).replace('T', ' ') : '',
-    l.failedReason,
-  ]);
-  return table(['queue', 'job id', 'attempts', 'failed at (UTC)', 'reason'], rows);
 }

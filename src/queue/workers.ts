@@ -1,24 +1,22 @@
 import { RateLimitError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { processIngest } from '../../jobs/ingest.js';
-import { processScore } from '../../jobs/score.js';
-import { processWriteback } from '../../jobs/writeback.js';
+import type { z } from 'zod';
 import { PermanentJobError } from './errors.js';
-import { processFollowup } from '../../jobs/followup.js';
-import { processPoll } from '../../jobs/poll.js';
 import { isCrmError } from '../../connectors/errors.js';
 import { LeadRef, leadKey } from '../domain/index.js';
 import { QUEUES, type QueueName } from './catalog.js';
 import type { JobContext } from './context.js';
 import { classifyFailure } from './retry.js';
 
-const PROCESSORS = {
-  ingest: (ctx: JobContext, data: unknown, job: Job) =>
-    processIngest(ctx, QUEUES.ingest.schema.parse(data), job.attemptsMade > 0),
-  score: (ctx: JobContext, data: unknown) => processScore(ctx, QUEUES.score.schema.parse(data)),
-  writeback: (ctx: JobContext, data: unknown) => processWriteback(ctx, QUEUES.writeback.schema.parse(data)),
-  followup: (ctx: JobContext, data: unknown) => processFollowup(ctx, QUEUES.followup.schema.parse(data)),
-  poll: (ctx: JobContext, data: unknown) => processPoll(ctx, QUEUES.poll.schema.parse(data)),
-} satisfies Record<QueueName, (ctx: JobContext, data: unknown, job: Job) => Promise<unknown>>;
+/** A queue's job payload, parsed with its catalog schema. */
+export type JobData<N extends QueueName> = z.output<(typeof QUEUES)[N]['schema']>;
+
+/**
+ * One processor per queue, handed in by jobs/index.ts so the queue layer knows no job. Each gets
+ * the payload already parsed, and the BullMQ job (a retry shows in `attemptsMade`).
+ */
+export type Processors = {
+  [N in QueueName]: (ctx: JobContext, data: JobData<N>, job: Job) => Promise<unknown>;
+};
 
 /** Queues whose jobs call the CRM. */
 const CRM_QUEUES: QueueName[] = ['score', 'writeback', 'followup', 'poll'];
@@ -34,14 +32,16 @@ export interface WorkerOptions {
  * - a CRM rate limit → the whole queue pauses for the server's wait and the job runs again without spending an attempt;
  * - anything else → rethrown, so BullMQ retries with exponential backoff and jitter.
  */
-export function startWorkers(ctx: JobContext, opts: WorkerOptions): Worker[] {
+export function startWorkers(ctx: JobContext, processors: Processors, opts: WorkerOptions): Worker[] {
   const names = opts.queues ?? (Object.keys(QUEUES) as QueueName[]);
   return names.map((name) => {
+    // TypeScript cannot tie processors[name] to QUEUES[name]; the Processors type does, for callers.
+    const run = processors[name] as (ctx: JobContext, data: unknown, job: Job) => Promise<unknown>;
     const worker = new Worker(
       QUEUES[name].name,
       async (job) => {
         try {
-          const result = await PROCESSORS[name](ctx, job.data, job);
+          const result = await run(ctx, QUEUES[name].schema.parse(job.data), job);
           ctx.metrics.jobs.inc({ queue: name, outcome: 'completed' });
           return result;
         } catch (err) {

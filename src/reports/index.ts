@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { Rep } from '../config/schema.js';
-import { table } from '../cli/format.js';
 import type { AuditEntry, AuditType } from '../store/handoffs.js';
 
 export interface SpeedSummary {
@@ -302,8 +301,14 @@ export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions)
   };
 }
 
-/** The report as aligned plain-text tables. */
-export function formatReport(r: Report): string {
+/** A table of the report, as text cells. */
+export interface ReportTable {
+  header: string[];
+  rows: string[][];
+}
+
+/** The report in reading order: lines of text and tables, for the CLI to render. */
+export function reportBlocks(r: Report): (string | ReportTable)[] {
   const n = (v: number | null, unit = '') => (v === null ? '—' : `${v}${unit}`);
   const time = (at: number) => `${new Date(at).toISOString().slice(0, 16)}Z`;
   const s = r.speedToLead;
@@ -314,14 +319,14 @@ export function formatReport(r: Report): string {
       (r.malformed ? ` (${r.malformed} malformed audit entries left out)` : ''),
     '',
     `Speed to lead (webhook → all CRM writes): p50 ${n(s.p50, ' ms')}, p90 ${n(s.p90, ' ms')}, p99 ${n(s.p99, ' ms')} over ${s.samples}`,
-    table(
-      ['bucket', 'handoffs'],
-      s.buckets.map((b) => [b.label, String(b.count)]),
-    ),
+    {
+      header: ['bucket', 'handoffs'],
+      rows: s.buckets.map((b) => [b.label, String(b.count)]),
+    },
     'SLA per rep',
-    table(
-      ['rep', 'handoffs', 'acted', 'breaches', 'compliance', 'median first action'],
-      r.slaPerRep.map((x) => [
+    {
+      header: ['rep', 'handoffs', 'acted', 'breaches', 'compliance', 'median first action'],
+      rows: r.slaPerRep.map((x) => [
         x.owner,
         String(x.handoffs),
         String(x.acted),
@@ -329,11 +334,11 @@ export function formatReport(r: Report): string {
         n(x.compliancePct, '%'),
         n(x.medianFirstActionMin, ' min'),
       ]),
-    ),
+    },
     'By score band',
-    table(
-      ['band', 'handoffs', 'converted', 'disqualified', 'recycled', 'conversion'],
-      r.byScoreBand.map((b) => [
+    {
+      header: ['band', 'handoffs', 'converted', 'disqualified', 'recycled', 'conversion'],
+      rows: r.byScoreBand.map((b) => [
         b.band,
         String(b.handoffs),
         String(b.converted),
@@ -341,12 +346,12 @@ export function formatReport(r: Report): string {
         String(b.recycled),
         n(b.conversionPct, '%'),
       ]),
-    ),
+    },
     'Dispositions by reason code',
-    table(
-      ['reason', 'count', 'action'],
-      r.byReason.map((x) => [x.reason, String(x.count), x.actions.join(', ')]),
-    ),
+    {
+      header: ['reason', 'count', 'action'],
+      rows: r.byReason.map((x) => [x.reason, String(x.count), x.actions.join(', ')]),
+    },
     ...(r.unknownReasons.length
       ? [
           `Unmapped reason codes (nothing was done; add them to dispositions.reasons): ${r.unknownReasons.join(', ')}`,
@@ -354,15 +359,15 @@ export function formatReport(r: Report): string {
         ]
       : []),
     'Handoffs per rep vs weight',
-    table(
-      ['rep', 'handoffs', 'actual', 'expected', 'diff'],
-      r.perRep.map((x) => [
+    {
+      header: ['rep', 'handoffs', 'actual', 'expected', 'diff'],
+      rows: r.perRep.map((x) => [
         x.owner,
         String(x.handoffs),
         `${x.actualPct}%`,
         n(x.expectedPct, '%'),
         x.diffPts === null ? '—' : `${x.diffPts > 0 ? '+' : ''}${x.diffPts} pts`,
       ]),
-    ),
-  ].join('\n');
+    },
+  ];
 }

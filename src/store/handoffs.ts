@@ -1,7 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { RepTask } from '../../connectors/types.js';
-import type { Handoff, RoutingDecision } from '../domain/index.js';
-import type { HandoffNote } from '../handoff/note.js';
+import type { Handoff, HandoffNote, RepTask, RoutingDecision } from '../domain/index.js';
 import type { Keys } from './keys.js';
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCrmError } from '../../connectors/errors.js';
-import type { CrmConnector, RepTask } from '../../connectors/types.js';
-import type { LeadRef, Profile, Score } from '../../src/domain/index.js';
+import type { CrmConnector } from '../../connectors/types.js';
+import type { LeadRef, Profile, RepTask, Score } from '../../src/domain/index.js';
 
 /**
  * What a CRM-side test needs to check the connector's effects in that CRM, in canonical terms, so

@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Queues } from '../../src/queue/queues.js';
 import { HandoffStore } from '../../src/store/handoffs.js';
 import { keys } from '../../src/store/keys.js';
-import { LeadState, LeadStore } from '../../src/store/leads.js';
+import { LeadState } from '../../src/domain/index.js';
+import { LeadStore } from '../../src/store/leads.js';
 import { waitFor } from './wait.js';
 
 /** Seeds what the dashboard reads: handoffs in the audit log, scores, and one dead letter. */

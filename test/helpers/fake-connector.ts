@@ -8,12 +8,18 @@ import type {
   LeadPage,
   RecordFailure,
   RepActivity,
-  RepTask,
   ScoreWrite,
   StageAdvance,
 } from '../../connectors/types.js';
-import { leadKey, type Crm, type LeadRef, type Owner, type Profile } from '../../src/domain/index.js';
-import { containsMarker } from '../../src/handoff/marker.js';
+import {
+  containsMarker,
+  leadKey,
+  type Crm,
+  type LeadRef,
+  type Owner,
+  type Profile,
+  type RepTask,
+} from '../../src/domain/index.js';
 
 type Method =
   | 'readProfile'

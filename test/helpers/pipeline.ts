@@ -9,6 +9,7 @@ import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { createJobContext, type JobContext } from '../../src/queue/context.js';
 import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
 import { startWorkers } from '../../src/queue/workers.js';
+import { processors } from '../../jobs/index.js';
 
 export interface Pipeline {
   ctx: JobContext;
@@ -48,7 +49,7 @@ export async function startPipeline(opts: {
     metrics,
     now: opts.now,
   });
-  const workers = opts.workers === false ? [] : startWorkers(ctx, { concurrency: 8 });
+  const workers = opts.workers === false ? [] : startWorkers(ctx, processors, { concurrency: 8 });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   return {
     ctx,

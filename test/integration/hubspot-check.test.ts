@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkPortal, formatCheck } from '../../connectors/hubspot/check.js';
+import { formatCheck } from '../../connectors/check.js';
+import { checkPortal } from '../../connectors/hubspot/check.js';
 import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';

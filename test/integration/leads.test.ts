@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../src/store/keys.js';
-import { LeadState, LeadStore, StaleLeadStateError } from '../../src/store/leads.js';
+import { LeadState } from '../../src/domain/index.js';
+import { LeadStore, StaleLeadStateError } from '../../src/store/leads.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 describe('LeadStore (versioned lead state)', () => {

@@ -7,7 +7,7 @@ import { processPoll } from '../../jobs/poll.js';
 import type { PollJob } from '../../src/queue/catalog.js';
 import { schedulePolls } from '../../src/queue/queues.js';
 import type { Config } from '../../src/config/schema.js';
-import { LeadState } from '../../src/store/leads.js';
+import { LeadState } from '../../src/domain/index.js';
 import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { EngagementEvent, LeadRef, Score } from '../../src/domain/index.js';
+import { LeadState, type EngagementEvent, type LeadRef, type Score } from '../../src/domain/index.js';
 import { decide, handoffId } from '../../src/handoff/decide.js';
-import { LeadState } from '../../src/store/leads.js';
 
 const lead: LeadRef = { crm: 'hubspot', objectType: 'contact', id: '42' };
 const NOW = Date.UTC(2026, 10, 24, 12);

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Config, Dispositions } from '../../src/config/schema.js';
-import type { EngagementEvent, LeadRef, Score } from '../../src/domain/index.js';
+import { LeadState, type EngagementEvent, type LeadRef, type Score } from '../../src/domain/index.js';
 import { decide } from '../../src/handoff/decide.js';
 import { afterDisposition, planDisposition, scoreLead } from '../../src/handoff/lifecycle.js';
-import { LeadState } from '../../src/store/leads.js';
 
 const lead: LeadRef = { crm: 'hubspot', objectType: 'contact', id: '7' };
 const DAY = 86_400_000;

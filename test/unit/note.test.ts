@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { EngagementEvent, Handoff, LeadRef } from '../../src/domain/index.js';
-import { composeHandoffNote, handoffMarker, type NoteInput } from '../../src/handoff/note.js';
-import { containsMarker } from '../../src/handoff/marker.js';
+import {
+  containsMarker,
+  handoffMarker,
+  type EngagementEvent,
+  type Handoff,
+  type LeadRef,
+} from '../../src/domain/index.js';
+import { composeHandoffNote, type NoteInput } from '../../src/handoff/note.js';
 
 const lead: LeadRef = { crm: 'hubspot', objectType: 'contact', id: '42' };
 const NOW = Date.UTC(2026, 10, 24, 15, 0);

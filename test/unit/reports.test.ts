@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SCORE_BANDS } from '../../src/domain/index.js';
-import { buildReport, formatReport, summarizeSpeed } from '../../src/reports/index.js';
+import { formatReport } from '../../src/cli/format.js';
+import { buildReport, summarizeSpeed } from '../../src/reports/index.js';
 import type { AuditEntry } from '../../src/store/handoffs.js';
 
 const T = Date.UTC(2026, 10, 20);

@@ -1,0 +1,15 @@
+import type { Processors } from '../src/queue/workers.js';
+import { processFollowup } from './followup.js';
+import { processIngest } from './ingest.js';
+import { processPoll } from './poll.js';
+import { processScore } from './score.js';
+import { processWriteback } from './writeback.js';
+
+/** The processor of each queue, for startWorkers: the queue layer runs them without importing them. */
+export const processors: Processors = {
+  ingest: (ctx, job, bullJob) => processIngest(ctx, job, bullJob.attemptsMade > 0),
+  score: processScore,
+  writeback: processWriteback,
+  followup: processFollowup,
+  poll: processPoll,
+};
