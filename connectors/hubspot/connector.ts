@@ -18,6 +18,7 @@ import type {
   RepTask,
   ScoreWrite,
 } from '../types.js';
+import { AccountDetails, nextMidnight } from './account.js';
 import type { PortalFacts } from './check.js';
 import { toCrmFailure } from './errors.js';
 import type { HubSpotOAuth } from './oauth.js';
@@ -87,6 +88,7 @@ export class HubSpotConnector implements CrmConnector {
   private readonly searchBudget: RateBudget | undefined;
   private stageOrder: string[] | undefined;
   private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
+  private timeZone: Promise<string> | undefined;
 
   constructor(opts: HubSpotConnectorOptions) {
     this.client = opts.client;
@@ -146,6 +148,9 @@ export class HubSpotConnector implements CrmConnector {
       const failure = toCrmFailure(err);
       const outcome = failure.status !== undefined ? String(failure.status) : 'network';
       this.onCall?.({ endpoint, outcome, seconds: (performance.now() - started) / 1000, budgetWaitSeconds });
+      // The queue pauses until the daily limit resets; the account-info read itself must not recurse.
+      if (failure.policy?.toUpperCase() === 'DAILY' && endpoint !== ACCOUNT_DETAILS)
+        failure.resetAt = await this.dailyResetAt();
       throw new CrmError({ ...failure, message: `${what}: ${failure.message}` });
     } finally {
       clearTimeout(timer);
@@ -681,10 +686,37 @@ export class HubSpotConnector implements CrmConnector {
   private callJson(endpoint: string, what: string, path: string): Promise<unknown> {
     return this.call(endpoint, what, async () => {
       const res = await this.client.apiRequest({ method: 'GET', path });
-      if (!res.ok)
-        throw Object.assign(new Error(await res.text()), { code: res.status, headers: headersOf(res) });
+      // Shaped like the SDK's ApiException, body included: it carries errorType, policyName, message.
+      if (!res.ok) {
+        const body = await res.text();
+        throw Object.assign(new Error(body), { code: res.status, headers: headersOf(res), body });
+      }
       return res.json() as Promise<unknown>;
     });
+  }
+
+  /**
+   * When the portal's daily limit resets: midnight in the account's time zone (not UTC). Undefined when
+   * the zone cannot be read (the queue then probes again later instead of guessing).
+   */
+  private async dailyResetAt(): Promise<number | undefined> {
+    try {
+      return nextMidnight(await this.accountTimeZone(), Date.now());
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The portal's time zone, read once per process: it is an account setting that hardly ever changes. */
+  private accountTimeZone(): Promise<string> {
+    if (!this.timeZone) {
+      this.timeZone = this.callJson(ACCOUNT_DETAILS, 'read account details', '/account-info/v3/details').then(
+        (body) => AccountDetails.parse(body).timeZone,
+      );
+      // A failed read must not be cached.
+      this.timeZone.catch(() => (this.timeZone = undefined));
+    }
+    return this.timeZone;
   }
 
   /** Reads what `config check` compares with the config; each capability is probed with one read. */
@@ -790,6 +822,8 @@ export interface ModifiedContactsPage {
   /** Cursor of the next page; HubSpot refuses cursors past 10,000 results, see SEARCH_RESULTS_MAX. */
   next?: string;
 }
+
+const ACCOUNT_DETAILS = 'account.details';
 
 /** HubSpot's search: at most 200 a page and 10,000 results a query. */
 const SEARCH_PAGE = 200;
