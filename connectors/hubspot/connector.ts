@@ -592,7 +592,16 @@ export class HubSpotConnector implements CrmConnector {
       `/email/public/v1/events?${query.toString()}`,
     );
     const page = EmailEventsResponse.parse(body);
-    return { events: page.events, next: page.hasMore && page.offset ? page.offset : undefined };
+    // One odd event (UNBOUNCE has no type or recipient) must not fail the page and stall the window.
+    const events = page.events.flatMap((e) => {
+      const parsed = EmailEvent.safeParse(e);
+      return parsed.success ? [parsed.data] : [];
+    });
+    return {
+      events,
+      skipped: page.events.length - events.length,
+      next: page.hasMore && page.offset ? page.offset : undefined,
+    };
   }
 
   /** Submissions of one form, newest first, one page (≤ 50) at a time. */
@@ -829,21 +838,33 @@ const ACCOUNT_DETAILS = 'account.details';
 const SEARCH_PAGE = 200;
 export const SEARCH_RESULTS_MAX = 10_000;
 
+/** One event of the v1 email events API; STATUSCHANGE adds the recipient's subscription state. */
+const EmailEvent = z.object({
+  id: z.string(),
+  type: z.string(),
+  recipient: z.string().min(1),
+  created: z.number(),
+  emailCampaignId: z.number().optional(),
+  url: z.string().optional(),
+  /** STATUSCHANGE: SUBSCRIBED or UNSUBSCRIBED, for the whole portal. */
+  portalSubscriptionStatus: z.string().optional(),
+  /** STATUSCHANGE: the subscription types that changed, each SUBSCRIBED or UNSUBSCRIBED. */
+  subscriptions: z.array(z.object({ id: z.number().optional(), status: z.string().optional() })).optional(),
+  /** STATUSCHANGE: who or what made the change, e.g. SOURCE_RECIPIENT, SOURCE_IMPORT. */
+  source: z.string().optional(),
+});
+export type EmailEvent = z.infer<typeof EmailEvent>;
 const EmailEventsResponse = z.object({
-  events: z.array(
-    z.object({
-      id: z.string(),
-      type: z.string(),
-      recipient: z.string().optional(),
-      created: z.number(),
-      emailCampaignId: z.number().optional(),
-      url: z.string().optional(),
-    }),
-  ),
+  events: z.array(z.unknown()),
   hasMore: z.boolean().default(false),
   offset: z.string().optional(),
 });
-export type EmailEventsPage = { events: z.infer<typeof EmailEventsResponse>['events']; next?: string };
+export interface EmailEventsPage {
+  events: EmailEvent[];
+  /** Events of the page that lack what we need (UNBOUNCE, partial records): left out and counted. */
+  skipped: number;
+  next?: string;
+}
 
 const FormSubmissionsResponse = z.object({
   results: z.array(

@@ -32,7 +32,10 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
         ...c.hubspot,
         polling: {
           contacts: { everySeconds: 60 },
-          emailEvents: { everySeconds: 300, types: { OPEN: 'email_open', CLICK: 'email_click' } },
+          emailEvents: {
+            everySeconds: 300,
+            types: { OPEN: 'email_open', CLICK: 'email_click', STATUSCHANGE: 'email_unsubscribe' },
+          },
           forms: { everySeconds: 300, forms: [{ guid: FORM, name: 'Talk to sales', event: 'demo_request' }] },
           marketingEvents: {
             everySeconds: 300,
@@ -179,6 +182,50 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
       'hubspot:email:e2',
       'hubspot:email:e5',
     ]);
+  });
+
+  it('email events: odd events are skipped and counted, and only a STATUSCHANGE to unsubscribed is an unsubscribe', async () => {
+    await start();
+    sandbox.seedContacts([{ id: '7', properties: { email: 'ada@x.io' } }]);
+    const created = now - 60_000;
+    const change = { type: 'STATUSCHANGE', recipient: 'ada@x.io', source: 'SOURCE_RECIPIENT' } as const;
+    sandbox.hubspot.emailEvents = [
+      { id: 'u1', created }, // UNBOUNCE: no type, no recipient
+      { id: 'n1', type: 'OPEN', created: created + 1 }, // partial: no recipient
+      { id: 'o1', type: 'OPEN', recipient: 'ada@x.io', created: created + 2 },
+      {
+        id: 's1',
+        ...change,
+        created: created + 3,
+        portalSubscriptionStatus: 'SUBSCRIBED',
+        subscriptions: [{ id: 2849, status: 'SUBSCRIBED' }],
+      },
+      { id: 's2', ...change, created: created + 4, portalSubscriptionStatus: 'UNSUBSCRIBED' },
+      {
+        id: 's3',
+        ...change,
+        created: created + 5,
+        portalSubscriptionStatus: 'SUBSCRIBED',
+        subscriptions: [{ id: 2849, status: 'UNSUBSCRIBED' }],
+      },
+    ];
+    const result = await poll('emailEvents');
+    // The page is not refused for its odd events: the window is done and the watermark moves.
+    expect(result).toMatchObject({ events: 3, skipped: 2, watermark: now });
+    expect(await watermark('emailEvents')).toBe(now);
+    const entries = await waitFor(async () => {
+      const found = await pipeline.ctx.timeline.events(lead('7'), 0);
+      return found.length === 3 ? found : null;
+    });
+    expect(entries.map((x) => [x.e.id, x.e.type])).toEqual([
+      ['hubspot:email:o1', 'email_open'],
+      ['hubspot:email:s2', 'email_unsubscribe'],
+      ['hubspot:email:s3', 'email_unsubscribe'],
+    ]);
+    const skipped = (await pipeline.metrics.events.get()).values.find(
+      (v) => v.labels.source === 'poll.emailEvents' && v.labels.outcome === 'skipped',
+    );
+    expect(skipped?.value).toBe(2);
   });
 
   it('form submissions since the watermark hand off with the answers kept for the note', async () => {

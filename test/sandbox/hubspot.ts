@@ -100,14 +100,24 @@ export class HubSpotState {
   notes: StoredObject[] = [];
   tasks: StoredObject[] = [];
   owners: SandboxOwner[] = [];
-  /** Marketing email events, as GET /email/public/v1/events returns them. */
+  /**
+   * Marketing email events, as GET /email/public/v1/events returns them. Every event has `id` and
+   * `created`; all types but UNBOUNCE carry `type` and `recipient` (v1 email events docs).
+   */
   emailEvents: {
     id: string;
-    type: string;
-    recipient: string;
+    type?: string;
+    recipient?: string;
     created: number;
     emailCampaignId?: number;
     url?: string;
+    /** STATUSCHANGE: the portal-wide status after the change, SUBSCRIBED or UNSUBSCRIBED. */
+    portalSubscriptionStatus?: 'SUBSCRIBED' | 'UNSUBSCRIBED';
+    /** STATUSCHANGE: the subscription types that changed. */
+    subscriptions?: { id: number; status: 'SUBSCRIBED' | 'UNSUBSCRIBED' }[];
+    /** STATUSCHANGE: e.g. SOURCE_RECIPIENT, SOURCE_LIST_UNSUBSCRIBE, SOURCE_IMPORT. */
+    source?: string;
+    requestedBy?: string;
   }[] = [];
   /** Form GUID → its submissions. */
   formSubmissions = new Map<
