@@ -5,6 +5,8 @@ import { SEARCH_RESULTS_MAX, type EmailEvent, type HubSpotConnector } from './co
 
 /** HubSpot's reporting APIs settle late: each window starts this far before the last one ended. */
 export const POLL_OVERLAP_MS = 60_000;
+/** The contacts search lags behind writes; `hubspot.polling.contacts.overlapSeconds` overrides this. */
+export const SEARCH_OVERLAP_SECONDS = 60;
 
 /**
  * The HubSpot pollers: contacts modified since the watermark (search API, windows split below
@@ -34,9 +36,14 @@ export class HubSpotPoller implements EngagementSource {
     }
   }
 
-  /** Oldest first, so the watermark is the newest modification of each queued page. */
+  /**
+   * Oldest first, so the watermark is the newest modification of each queued page. The first window
+   * starts an overlap before the watermark, for changes the search index had not shown yet; their
+   * ids (contact, field, modification time) make a change read twice count once.
+   */
   private async *contacts(since: number): AsyncIterable<PolledPage> {
-    let windowStart = since;
+    const overlapSeconds = this.polling.contacts?.overlapSeconds ?? SEARCH_OVERLAP_SECONDS;
+    let windowStart = since - overlapSeconds * 1000;
     let after: string | undefined;
     let read = 0;
     let watermark = since;

@@ -89,7 +89,7 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
     await waitFor(async () => (await pipeline.ctx.timeline.profile(lead('2'))).profile.jobTitle === 'CTO');
     expect((await pipeline.ctx.timeline.profile(lead('3'))).profile).toEqual({});
 
-    // Read again from the watermark (inclusive): the same changes, recorded once.
+    // Read again from the watermark less the 60 s overlap: both contacts' changes again, recorded once.
     await poll('contacts');
     await waitFor(async () => (await pipeline.queues.ingest.getCompletedCount()) === 2, {
       what: 'second ingest',
@@ -97,7 +97,58 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
     const duplicates = (await pipeline.metrics.events.get()).values.find(
       (v) => v.labels.source === 'poll' && v.labels.outcome === 'duplicate',
     );
+    expect(duplicates?.value).toBe(4);
+  });
+
+  it('re-reads an overlap before the watermark for changes search showed late, recording each once', async () => {
+    await start();
+    const at = (ms: number) => new Date(now - ms).toISOString();
+    // Ada's change is older, but the search index shows it only after Bo's newer one was read.
+    sandbox.hubspot.searchLagMs = HOUR;
+    sandbox.seedContacts([
+      { id: '11', properties: { email: 'ada@x.io', jobtitle: 'VP Sales', lastmodifieddate: at(30_000) } },
+    ]);
+    sandbox.hubspot.searchLagMs = 0;
+    sandbox.seedContacts([
+      { id: '12', properties: { email: 'bo@x.io', jobtitle: 'CTO', lastmodifieddate: at(20_000) } },
+    ]);
+    expect(await poll('contacts')).toMatchObject({ profileChanges: 2, watermark: now - 20_000 });
+    await waitFor(async () => (await pipeline.ctx.timeline.profile(lead('12'))).profile.jobTitle === 'CTO');
+
+    sandbox.hubspot.catchUpSearch();
+    now += 60_000;
+    // The default overlap (60 s) reaches back past Ada's change; Bo's is read again.
+    expect(await poll('contacts')).toMatchObject({ profileChanges: 4, watermark: now - 80_000 });
+    await waitFor(
+      async () => (await pipeline.ctx.timeline.profile(lead('11'))).profile.jobTitle === 'VP Sales',
+      {
+        what: "Ada's late change",
+      },
+    );
+    await waitFor(async () => (await pipeline.queues.ingest.getCompletedCount()) === 2, {
+      what: 'second ingest',
+    });
+    const duplicates = (await pipeline.metrics.events.get()).values.find(
+      (v) => v.labels.source === 'poll' && v.labels.outcome === 'duplicate',
+    );
     expect(duplicates?.value).toBe(2);
+  });
+
+  it('the contacts overlap is configurable', async () => {
+    await start(false);
+    const config = pipeline.ctx.config;
+    const poller = new HubSpotPoller(connector, {
+      ...config.hubspot.polling,
+      contacts: { everySeconds: 60, overlapSeconds: 5 },
+    });
+    sandbox.seedContacts([
+      { id: '21', properties: { email: 'in@x.io', lastmodifieddate: new Date(now - 64_000).toISOString() } },
+      { id: '22', properties: { email: 'out@x.io', lastmodifieddate: new Date(now - 66_000).toISOString() } },
+    ]);
+    const ids: string[] = [];
+    for await (const page of poller.poll('contacts', now - 60_000, now))
+      ids.push(...page.profile.map((p) => p.lead.id));
+    expect(ids).toEqual(['21']);
   });
 
   it('splits the search window below the 10,000-result cap', async () => {

@@ -125,6 +125,13 @@ export class HubSpotState {
     { submittedAt: number; pageUrl?: string; values: { name: string; value: string }[] }[]
   >();
   searches = 0;
+  /**
+   * Search is eventually consistent: a contact written now shows in search results only this much later
+   * (ms). Applies to writes made while it is set; `catchUpSearch()` lets everything written show.
+   */
+  searchLagMs = 0;
+  /** Contact id → when its last write becomes visible to search. */
+  private readonly searchVisibleAt = new Map<string, number>();
   /** `externalAccountId/externalEventId` → participations. */
   participations = new Map<string, { id: string; contactId: string; state: string; occurredAt: number }[]>();
   /** OAuth app: when set, POST /oauth/v1/token refreshes tokens with these credentials. */
@@ -150,6 +157,8 @@ export class HubSpotState {
     this.formSubmissions.clear();
     this.participations.clear();
     this.searches = 0;
+    this.searchLagMs = 0;
+    this.searchVisibleAt.clear();
     for (const name of STANDARD_PROPERTIES) this.properties.set(name, definition(name, 'string', 'text'));
     this.properties.set('hs_lead_status', {
       ...definition('hs_lead_status', 'enumeration', 'radio'),
@@ -163,6 +172,19 @@ export class HubSpotState {
 
   newId(): string {
     return String(this.nextId++);
+  }
+
+  /** Called on every contact write: the search index sees it after `searchLagMs`. */
+  contactWritten(id: string): void {
+    this.searchVisibleAt.set(id, Date.now() + this.searchLagMs);
+  }
+
+  searchable(id: string): boolean {
+    return (this.searchVisibleAt.get(id) ?? 0) <= Date.now();
+  }
+
+  catchUpSearch(): void {
+    this.searchVisibleAt.clear();
   }
 }
 
@@ -319,6 +341,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
       throw new HubSpotError(409, 'CONFLICT', `Contact already exists. Existing ID: ${email}`);
     const id = state.newId();
     state.contacts.set(id, { ...values, lastmodifieddate: now(), createdate: now() });
+    state.contactWritten(id);
     res.status(201).json(view(id, state.contacts.get(id)!, Object.keys(values)));
   });
 
@@ -336,6 +359,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     const values = stringify(properties);
     validateContactWrite(state, req.params.id, values);
     Object.assign(contact, values, { lastmodifieddate: now() });
+    state.contactWritten(req.params.id);
     res.json(view(req.params.id, contact, Object.keys(values)));
   });
 
@@ -365,6 +389,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     const results = present.map((input) => {
       const contact = state.contacts.get(input.id)!;
       Object.assign(contact, stringify(input.properties), { lastmodifieddate: now() });
+      state.contactWritten(input.id);
       return view(input.id, contact, Object.keys(input.properties));
     });
     const base = { status: 'COMPLETE', results, startedAt: now(), completedAt: now() };
@@ -391,7 +416,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     const since =
       filter?.operator === 'GTE' && filter.propertyName === 'lastmodifieddate' ? Number(filter.value) : 0;
     const matching = [...state.contacts]
-      .filter(([, c]) => Date.parse(c.lastmodifieddate ?? '') >= since)
+      .filter(([id, c]) => state.searchable(id) && Date.parse(c.lastmodifieddate ?? '') >= since)
       .sort(
         ([a, x], [b, y]) =>
           Date.parse(x.lastmodifieddate!) - Date.parse(y.lastmodifieddate!) || Number(a) - Number(b),
