@@ -2,7 +2,7 @@ import type { Client } from '@hubspot/api-client';
 import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/notes/index.js';
 import { z } from 'zod';
-import type { HubSpotFields } from '../../src/config/schema.js';
+import type { HubSpotFields, HubSpotPolling } from '../../src/config/schema.js';
 import type { LeadRef, Owner, Profile, Score } from '../../src/domain/index.js';
 import { containsMarker } from '../../src/handoff/marker.js';
 import { CrmError, isCrmError } from '../errors.js';
@@ -728,21 +728,45 @@ export class HubSpotConnector implements CrmConnector {
     return this.timeZone;
   }
 
-  /** Reads what `config check` compares with the config; each capability is probed with one read. */
-  async portalFacts(): Promise<PortalFacts> {
-    const probe = async <T>(scope: string, read: () => Promise<T>) => {
+  /**
+   * Reads what `config check` compares with the config; each scope is probed with one read: the base
+   * scopes always, a poller's only when `hubspot.polling` enables it.
+   */
+  async portalFacts(polling: HubSpotPolling = {}): Promise<PortalFacts> {
+    const probe = async <T>(scope: string, read: () => Promise<T>, neededBy?: string) => {
       try {
-        return { scope, ok: true as const, value: await read() };
+        return { scope, neededBy, ok: true as const, value: await read() };
       } catch (err) {
         const failure = isCrmError(err) ? err.failure : undefined;
         return {
           scope,
+          neededBy,
           ok: false as const,
           status: failure?.status,
           message: failure?.message ?? String(err),
         };
       }
     };
+    const now = Date.now();
+    // The contacts poller searches with crm.objects.contacts.read, probed below for every config.
+    const { emailEvents, forms, marketingEvents } = polling;
+    const featureProbes = [
+      emailEvents &&
+        probe('content', () => this.emailEvents(now - 1, now, undefined), 'hubspot.polling.emailEvents'),
+      forms &&
+        probe('forms', () => this.formSubmissions(forms.forms[0]!.guid, undefined), 'hubspot.polling.forms'),
+      marketingEvents &&
+        probe(
+          'crm.objects.marketing_events.read',
+          () => {
+            const [event] = marketingEvents.events;
+            return this.eventParticipations(event!.externalAccountId, event!.externalEventId, undefined);
+          },
+          'hubspot.polling.marketingEvents',
+        ),
+      // Features outside polling that need a scope of their own (e.g. unsubscribes through the
+      // communication preferences API) add their probe here, with the config path that enables them.
+    ].filter((p) => !!p);
     const [contacts, properties, owners, notes] = await Promise.all([
       probe('crm.objects.contacts.read', () => this.listLeads(undefined, 1)),
       probe('crm.schemas.contacts.read', () =>
@@ -775,11 +799,14 @@ export class HubSpotConnector implements CrmConnector {
           )
         : null,
       owners: owners.ok ? owners.value : null,
-      probes: [contacts, properties, owners, notes].map(({ scope, ok, ...rest }) => ({
-        scope,
-        ok,
-        ...('status' in rest ? { status: rest.status, message: rest.message } : {}),
-      })),
+      probes: [contacts, properties, owners, notes, ...(await Promise.all(featureProbes))].map(
+        ({ scope, neededBy, ok, ...rest }) => ({
+          scope,
+          ok,
+          ...(neededBy ? { neededBy } : {}),
+          ...('status' in rest ? { status: rest.status, message: rest.message } : {}),
+        }),
+      ),
     };
   }
 

@@ -279,6 +279,23 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
     expect(skipped?.value).toBe(2);
   });
 
+  it("a DAILY 429 on a poll pauses until midnight in the portal's time zone, as account-info reports it", async () => {
+    await start(false);
+    sandbox.hubspot.timeZone = 'Asia/Tokyo';
+    sandbox.setFaults({ rateLimit429: { policy: 'DAILY', count: 1 } });
+    const err: unknown = await poll('emailEvents').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CrmError);
+    const { failure } = err as CrmError;
+    expect(failure).toMatchObject({ status: 429, policy: 'DAILY' });
+    const usage = (await (
+      await fetch(`${sandbox.url}/account-info/v3/api-usage/daily/private-apps`, {
+        headers: { authorization: 'Bearer t' },
+      })
+    ).json()) as { results: { resetsAt: string }[] };
+    expect(failure.resetAt).toBe(Date.parse(usage.results[0]!.resetsAt));
+    expect(await watermark('emailEvents')).toBeNull();
+  });
+
   it('form submissions since the watermark hand off with the answers kept for the note', async () => {
     await start();
     sandbox.seedContacts([{ id: '8', properties: { email: 'grace@x.io', firstname: 'Grace' } }]);

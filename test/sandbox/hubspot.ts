@@ -139,6 +139,12 @@ export class HubSpotState {
   /** Access tokens the sandbox answers 401 for (expired or revoked early). */
   revokedTokens = new Set<string>();
   refreshes = 0;
+  /** The scopes the token was granted; undefined grants every scope, so tests opt in to refusals. */
+  grantedScopes: Set<string> | undefined;
+  /** GET /account-info/v3/details: the portal's time zone, at whose midnight the daily limit resets. */
+  timeZone = 'US/Eastern';
+  /** The private apps' daily call count and limit, as GET /account-info/v3/api-usage/daily/private-apps reports. */
+  dailyUsage = { used: 0, limit: 500_000 };
   private nextId = 1;
 
   constructor() {
@@ -153,6 +159,9 @@ export class HubSpotState {
     this.owners = DEFAULT_OWNERS.map((o) => ({ ...o }));
     this.oauth = undefined;
     this.revokedTokens.clear();
+    this.grantedScopes = undefined;
+    this.timeZone = 'US/Eastern';
+    this.dailyUsage = { used: 0, limit: 500_000 };
     this.emailEvents = [];
     this.formSubmissions.clear();
     this.participations.clear();
@@ -291,9 +300,100 @@ function validateContactWrite(state: HubSpotState, id: string, values: Propertie
     throw new HubSpotError(400, 'VALIDATION_ERROR', `${next} is not a valid lifecyclestage option`);
 }
 
+/**
+ * The scope each endpoint needs (HubSpot's scope docs and each endpoint's "Scope requirements"); an
+ * endpoint not listed needs none beyond a valid token.
+ */
+const REQUIRED_SCOPES: [method: string, path: RegExp, scope: string][] = [
+  ['GET', /^\/crm\/v3\/objects\/contacts(\/|$)/, 'crm.objects.contacts.read'],
+  ['POST', /^\/crm\/v3\/objects\/contacts\/(search|batch\/read)$/, 'crm.objects.contacts.read'],
+  ['POST', /^\/crm\/v3\/objects\/contacts(\/batch\/update)?$/, 'crm.objects.contacts.write'],
+  ['PATCH', /^\/crm\/v3\/objects\/contacts\//, 'crm.objects.contacts.write'],
+  ['GET', /^\/crm\/v3\/properties\/contacts/, 'crm.schemas.contacts.read'],
+  ['POST', /^\/crm\/v3\/properties\/contacts/, 'crm.schemas.contacts.write'],
+  ['GET', /^\/crm\/v3\/owners/, 'crm.objects.owners.read'],
+  // Marketing email events (v1) need `content`.
+  ['GET', /^\/email\/public\/v1\/events/, 'content'],
+  // Form submissions need `forms`.
+  ['GET', /^\/form-integrations\/v1\/submissions\//, 'forms'],
+  // Marketing event participations need `crm.objects.marketing_events.read`.
+  ['GET', /^\/marketing\/v3\/marketing-events\//, 'crm.objects.marketing_events.read'],
+];
+
+/**
+ * The next midnight in a time zone, found by walking the clock forward (independently of the
+ * connector's arithmetic, which the tests check against this).
+ */
+function nextMidnightIn(timeZone: string, from: number): number {
+  const day = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  });
+  const today = day.format(from);
+  let at = Math.floor(from / 60_000) * 60_000;
+  while (day.format(at + 3_600_000) === today) at += 3_600_000;
+  while (day.format(at) === today) at += 60_000;
+  return at;
+}
+
 export function hubspotRouter(state: HubSpotState): express.Router {
   const r = express.Router();
   r.use(express.json({ limit: '5mb' }));
+
+  // A token without the endpoint's scope: 403 MISSING_SCOPES, in HubSpot's shape.
+  r.use((req, res, next) => {
+    const needed = REQUIRED_SCOPES.find(
+      ([method, path]) => req.method === method && path.test(req.path),
+    )?.[2];
+    if (!needed || !state.grantedScopes || state.grantedScopes.has(needed)) {
+      next();
+      return;
+    }
+    res.status(403).json({
+      status: 'error',
+      message:
+        "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
+      correlationId: '00000000-0000-4000-8000-000000000000',
+      errors: [
+        {
+          message: 'One or more of the following scopes are required.',
+          context: { requiredGranularScopes: [needed] },
+        },
+      ],
+      links: { scopes: 'https://developers.hubspot.com/scopes' },
+      category: 'MISSING_SCOPES',
+    });
+  });
+
+  r.get('/account-info/v3/details', (_req, res) => {
+    res.json({
+      portalId: 62515,
+      accountType: 'STANDARD',
+      timeZone: state.timeZone,
+      companyCurrency: 'USD',
+      additionalCurrencies: [],
+      uiDomain: 'app.hubspot.com',
+      dataHostingLocation: 'na1',
+    });
+  });
+
+  // The daily limit resets at midnight in the account's time zone, not UTC.
+  r.get('/account-info/v3/api-usage/daily/private-apps', (_req, res) => {
+    res.json({
+      results: [
+        {
+          name: 'private-apps-api-calls-daily',
+          usageLimit: state.dailyUsage.limit,
+          currentUsage: state.dailyUsage.used,
+          collectedAt: now(),
+          fetchStatus: 'SUCCESS',
+          resetsAt: new Date(nextMidnightIn(state.timeZone, Date.now())).toISOString(),
+        },
+      ],
+    });
+  });
 
   r.post('/oauth/v1/token', express.urlencoded({ extended: false }), (req, res) => {
     const body = req.body as Record<string, string>;
