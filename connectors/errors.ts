@@ -11,6 +11,8 @@ export interface CrmFailure {
   policy?: string;
   /** Server-provided wait (Retry-After or rate-limit interval), in ms. */
   retryAfterMs?: number;
+  /** When a daily limit resets (epoch ms), when known: HubSpot's is midnight in the portal's time zone. */
+  resetAt?: number;
   /** true for connection refused/reset, DNS, timeouts: the request may or may not have reached the CRM. */
   network?: boolean;
   message: string;

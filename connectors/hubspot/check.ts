@@ -13,8 +13,11 @@ export interface PortalFacts {
   /** Contact properties by name; null when the properties API could not be read. */
   properties: Map<string, PropertyFacts> | null;
   owners: Owner[] | null;
-  /** One read per capability the worker needs, with the HTTP status when it failed. */
-  probes: { scope: string; ok: boolean; status?: number; message?: string }[];
+  /**
+   * One read per scope the enabled config needs, with the HTTP status when it failed; `neededBy` is the
+   * config path of the feature that needs it (absent for the base scopes every config needs).
+   */
+  probes: { scope: string; ok: boolean; neededBy?: string; status?: number; message?: string }[];
 }
 
 /** Our own properties: created on start when missing. */
@@ -47,8 +50,9 @@ export function checkPortal(config: Config, facts: PortalFacts): CheckLine[] {
       probe.ok ? 'ok' : 'error',
       `scope ${probe.scope}`,
       probe.ok
-        ? 'granted'
-        : `HTTP ${probe.status ?? '?'}: ${probe.message ?? 'refused'} — add this scope to the app`,
+        ? `granted${probe.neededBy ? ` (for ${probe.neededBy})` : ''}`
+        : `HTTP ${probe.status ?? '?'}: ${probe.message ?? 'refused'} — add this scope to the app` +
+            (probe.neededBy ? ` (${probe.neededBy} needs it)` : ''),
     );
 
   const props = facts.properties;

@@ -2,7 +2,7 @@ import type { Client } from '@hubspot/api-client';
 import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/notes/index.js';
 import { z } from 'zod';
-import type { HubSpotFields } from '../../src/config/schema.js';
+import type { HubSpotFields, HubSpotPolling } from '../../src/config/schema.js';
 import {
   containsMarker,
   handoffMarker,
@@ -25,6 +25,7 @@ import type {
   ScoreWrite,
   StageAdvance,
 } from '../types.js';
+import { AccountDetails, nextMidnight } from './account.js';
 import type { PortalFacts } from './check.js';
 import { toCrmFailure } from './errors.js';
 import type { HubSpotOAuth } from './oauth.js';
@@ -112,6 +113,7 @@ export class HubSpotConnector implements CrmConnector {
   private readonly searchBudget: RateBudget | undefined;
   private stageOrder: string[] | undefined;
   private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
+  private timeZone: Promise<string> | undefined;
 
   constructor(opts: HubSpotConnectorOptions) {
     this.client = opts.client;
@@ -171,6 +173,9 @@ export class HubSpotConnector implements CrmConnector {
       const failure = toCrmFailure(err);
       const outcome = failure.status !== undefined ? String(failure.status) : 'network';
       this.onCall?.({ endpoint, outcome, seconds: (performance.now() - started) / 1000, budgetWaitSeconds });
+      // The queue pauses until the daily limit resets; the account-info read itself must not recurse.
+      if (failure.policy?.toUpperCase() === 'DAILY' && endpoint !== ACCOUNT_DETAILS)
+        failure.resetAt = await this.dailyResetAt();
       throw new CrmError({ ...failure, message: `${what}: ${failure.message}` });
     } finally {
       clearTimeout(timer);
@@ -678,7 +683,16 @@ export class HubSpotConnector implements CrmConnector {
       `/email/public/v1/events?${query.toString()}`,
     );
     const page = EmailEventsResponse.parse(body);
-    return { events: page.events, next: page.hasMore && page.offset ? page.offset : undefined };
+    // One odd event (UNBOUNCE has no type or recipient) must not fail the page and stall the window.
+    const events = page.events.flatMap((e) => {
+      const parsed = EmailEvent.safeParse(e);
+      return parsed.success ? [parsed.data] : [];
+    });
+    return {
+      events,
+      skipped: page.events.length - events.length,
+      next: page.hasMore && page.offset ? page.offset : undefined,
+    };
   }
 
   /** Submissions of one form, newest first, one page (≤ 50) at a time. */
@@ -772,27 +786,78 @@ export class HubSpotConnector implements CrmConnector {
   private callJson(endpoint: string, what: string, path: string): Promise<unknown> {
     return this.call(endpoint, what, async () => {
       const res = await this.client.apiRequest({ method: 'GET', path });
-      if (!res.ok)
-        throw Object.assign(new Error(await res.text()), { code: res.status, headers: headersOf(res) });
+      // Shaped like the SDK's ApiException, body included: it carries errorType, policyName, message.
+      if (!res.ok) {
+        const body = await res.text();
+        throw Object.assign(new Error(body), { code: res.status, headers: headersOf(res), body });
+      }
       return res.json() as Promise<unknown>;
     });
   }
 
-  /** Reads what `config check` compares with the config; each capability is probed with one read. */
-  async portalFacts(): Promise<PortalFacts> {
-    const probe = async <T>(scope: string, read: () => Promise<T>) => {
+  /**
+   * When the portal's daily limit resets: midnight in the account's time zone (not UTC). Undefined when
+   * the zone cannot be read (the queue then probes again later instead of guessing).
+   */
+  private async dailyResetAt(): Promise<number | undefined> {
+    try {
+      return nextMidnight(await this.accountTimeZone(), Date.now());
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The portal's time zone, read once per process: it is an account setting that hardly ever changes. */
+  private accountTimeZone(): Promise<string> {
+    if (!this.timeZone) {
+      this.timeZone = this.callJson(ACCOUNT_DETAILS, 'read account details', '/account-info/v3/details').then(
+        (body) => AccountDetails.parse(body).timeZone,
+      );
+      // A failed read must not be cached.
+      this.timeZone.catch(() => (this.timeZone = undefined));
+    }
+    return this.timeZone;
+  }
+
+  /**
+   * Reads what `config check` compares with the config; each scope is probed with one read: the base
+   * scopes always, a poller's only when `hubspot.polling` enables it.
+   */
+  async portalFacts(polling: HubSpotPolling = {}): Promise<PortalFacts> {
+    const probe = async <T>(scope: string, read: () => Promise<T>, neededBy?: string) => {
       try {
-        return { scope, ok: true as const, value: await read() };
+        return { scope, neededBy, ok: true as const, value: await read() };
       } catch (err) {
         const failure = isCrmError(err) ? err.failure : undefined;
         return {
           scope,
+          neededBy,
           ok: false as const,
           status: failure?.status,
           message: failure?.message ?? String(err),
         };
       }
     };
+    const now = Date.now();
+    // The contacts poller searches with crm.objects.contacts.read, probed below for every config.
+    const { emailEvents, forms, marketingEvents } = polling;
+    const featureProbes = [
+      emailEvents &&
+        probe('content', () => this.emailEvents(now - 1, now, undefined), 'hubspot.polling.emailEvents'),
+      forms &&
+        probe('forms', () => this.formSubmissions(forms.forms[0]!.guid, undefined), 'hubspot.polling.forms'),
+      marketingEvents &&
+        probe(
+          'crm.objects.marketing_events.read',
+          () => {
+            const [event] = marketingEvents.events;
+            return this.eventParticipations(event!.externalAccountId, event!.externalEventId, undefined);
+          },
+          'hubspot.polling.marketingEvents',
+        ),
+      // Features outside polling that need a scope of their own (e.g. unsubscribes through the
+      // communication preferences API) add their probe here, with the config path that enables them.
+    ].filter((p) => !!p);
     const [contacts, properties, owners, notes] = await Promise.all([
       probe('crm.objects.contacts.read', () => this.listLeads(undefined, 1)),
       probe('crm.schemas.contacts.read', () =>
@@ -825,11 +890,14 @@ export class HubSpotConnector implements CrmConnector {
           )
         : null,
       owners: owners.ok ? owners.value : null,
-      probes: [contacts, properties, owners, notes].map(({ scope, ok, ...rest }) => ({
-        scope,
-        ok,
-        ...('status' in rest ? { status: rest.status, message: rest.message } : {}),
-      })),
+      probes: [contacts, properties, owners, notes, ...(await Promise.all(featureProbes))].map(
+        ({ scope, neededBy, ok, ...rest }) => ({
+          scope,
+          ok,
+          ...(neededBy ? { neededBy } : {}),
+          ...('status' in rest ? { status: rest.status, message: rest.message } : {}),
+        }),
+      ),
     };
   }
 
@@ -882,25 +950,39 @@ export interface ModifiedContactsPage {
   next?: string;
 }
 
+const ACCOUNT_DETAILS = 'account.details';
+
 /** HubSpot's search: at most 200 a page and 10,000 results a query. */
 const SEARCH_PAGE = 200;
 export const SEARCH_RESULTS_MAX = 10_000;
 
+/** One event of the v1 email events API; STATUSCHANGE adds the recipient's subscription state. */
+const EmailEvent = z.object({
+  id: z.string(),
+  type: z.string(),
+  recipient: z.string().min(1),
+  created: z.number(),
+  emailCampaignId: z.number().optional(),
+  url: z.string().optional(),
+  /** STATUSCHANGE: SUBSCRIBED or UNSUBSCRIBED, for the whole portal. */
+  portalSubscriptionStatus: z.string().optional(),
+  /** STATUSCHANGE: the subscription types that changed, each SUBSCRIBED or UNSUBSCRIBED. */
+  subscriptions: z.array(z.object({ id: z.number().optional(), status: z.string().optional() })).optional(),
+  /** STATUSCHANGE: who or what made the change, e.g. SOURCE_RECIPIENT, SOURCE_IMPORT. */
+  source: z.string().optional(),
+});
+export type EmailEvent = z.infer<typeof EmailEvent>;
 const EmailEventsResponse = z.object({
-  events: z.array(
-    z.object({
-      id: z.string(),
-      type: z.string(),
-      recipient: z.string().optional(),
-      created: z.number(),
-      emailCampaignId: z.number().optional(),
-      url: z.string().optional(),
-    }),
-  ),
+  events: z.array(z.unknown()),
   hasMore: z.boolean().default(false),
   offset: z.string().optional(),
 });
-export type EmailEventsPage = { events: z.infer<typeof EmailEventsResponse>['events']; next?: string };
+export interface EmailEventsPage {
+  events: EmailEvent[];
+  /** Events of the page that lack what we need (UNBOUNCE, partial records): left out and counted. */
+  skipped: number;
+  next?: string;
+}
 
 const FormSubmissionsResponse = z.object({
   results: z.array(

@@ -1,10 +1,12 @@
 import type { HubSpotPolling } from '../../src/config/schema.js';
 import type { EngagementEvent, LeadRef, ProfileChange } from '../../src/domain/index.js';
 import type { EngagementSource, PolledPage } from '../types.js';
-import { SEARCH_RESULTS_MAX, type HubSpotConnector } from './connector.js';
+import { SEARCH_RESULTS_MAX, type EmailEvent, type HubSpotConnector } from './connector.js';
 
 /** HubSpot's reporting APIs settle late: each window starts this far before the last one ended. */
 export const POLL_OVERLAP_MS = 60_000;
+/** The contacts search lags behind writes; `hubspot.polling.contacts.overlapSeconds` overrides this. */
+export const SEARCH_OVERLAP_SECONDS = 60;
 
 /**
  * The HubSpot pollers: contacts modified since the watermark (search API, windows split below
@@ -34,9 +36,14 @@ export class HubSpotPoller implements EngagementSource {
     }
   }
 
-  /** Oldest first, so the watermark is the newest modification of each queued page. */
+  /**
+   * Oldest first, so the watermark is the newest modification of each queued page. The first window
+   * starts an overlap before the watermark, for changes the search index had not shown yet; their
+   * ids (contact, field, modification time) make a change read twice count once.
+   */
   private async *contacts(since: number): AsyncIterable<PolledPage> {
-    let windowStart = since;
+    const overlapSeconds = this.polling.contacts?.overlapSeconds ?? SEARCH_OVERLAP_SECONDS;
+    let windowStart = since - overlapSeconds * 1000;
     let after: string | undefined;
     let read = 0;
     let watermark = since;
@@ -75,10 +82,12 @@ export class HubSpotPoller implements EngagementSource {
     let offset: string | undefined;
     do {
       const page = await this.hubspot.emailEvents(since - POLL_OVERLAP_MS, now, offset);
-      const wanted = page.events.filter((e) => types[e.type as keyof typeof types] && e.recipient);
-      const leads = await this.leadsByEmail(wanted.map((e) => e.recipient!));
+      const wanted = page.events.filter(
+        (e) => types[e.type as keyof typeof types] && (e.type !== 'STATUSCHANGE' || isUnsubscribe(e)),
+      );
+      const leads = await this.leadsByEmail(wanted.map((e) => e.recipient));
       const events: EngagementEvent[] = wanted.flatMap((e) => {
-        const lead = leads.get(e.recipient!.toLowerCase());
+        const lead = leads.get(e.recipient.toLowerCase());
         if (!lead) return [];
         const properties: EngagementEvent['properties'] = {};
         if (e.url) properties.url = e.url;
@@ -95,8 +104,13 @@ export class HubSpotPoller implements EngagementSource {
         ];
       });
       offset = page.next;
-      // Recipients who are no contact (yet): counted, so a mismatch between lists and CRM shows.
-      yield { events, profile: [], watermark: offset ? since : now, skipped: wanted.length - events.length };
+      // Recipients who are no contact (yet) and odd events: counted, so a mismatch shows.
+      yield {
+        events,
+        profile: [],
+        watermark: offset ? since : now,
+        skipped: page.skipped + wanted.length - events.length,
+      };
     } while (offset);
   }
 
@@ -173,4 +187,15 @@ export class HubSpotPoller implements EngagementSource {
       [...ids].map(([email, id]) => [email, { crm: 'hubspot' as const, objectType: 'contact' as const, id }]),
     );
   }
+}
+
+/**
+ * A STATUSCHANGE covers subscription changes in both directions (v1 email events docs): only a change
+ * to UNSUBSCRIBED, for the portal or for a subscription type, is an unsubscribe.
+ */
+function isUnsubscribe(e: EmailEvent): boolean {
+  return (
+    e.portalSubscriptionStatus === 'UNSUBSCRIBED' ||
+    (e.subscriptions ?? []).some((s) => s.status === 'UNSUBSCRIBED')
+  );
 }

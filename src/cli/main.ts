@@ -93,7 +93,7 @@ configCommand
       reports.push({
         title: `HubSpot portal (${env.HUBSPOT_BASE_URL})`,
         subject: 'portal',
-        lines: checkPortal(config, await hubspot.portalFacts()),
+        lines: checkPortal(config, await hubspot.portalFacts(config.hubspot.polling)),
       });
     if (salesforce) {
       const { checkSalesforceConfig } = await import('../../connectors/salesforce/check.js');

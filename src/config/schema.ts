@@ -340,7 +340,16 @@ const Every = z.number().int().min(10).max(86_400);
  */
 export const HubSpotPolling = z.strictObject({
   /** Contacts modified since the watermark (search API): profile changes webhooks may have missed. */
-  contacts: z.strictObject({ everySeconds: Every }).optional(),
+  contacts: z
+    .strictObject({
+      everySeconds: Every,
+      /**
+       * Search is eventually consistent: a change can show up after newer ones were read, so each poll
+       * re-reads this far before the watermark (default 60); what it reads twice is recorded once.
+       */
+      overlapSeconds: z.number().int().min(0).max(3_600).optional(),
+    })
+    .optional(),
   /** Marketing email events; each HubSpot type maps to one of our event types. */
   emailEvents: z
     .strictObject({

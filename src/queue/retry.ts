@@ -13,10 +13,16 @@ export type RetryDecision =
 
 /** Used when a 429 carries no wait: HubSpot's rolling window is 10 s. */
 export const DEFAULT_INTERVAL_WAIT_MS = 10_000;
-/** Salesforce's REQUEST_LIMIT_EXCEEDED carries no wait; its allocation is rolling 24 h, so probe again later. */
+/**
+ * A daily limit with no known reset (Salesforce's rolling 24 h allocation; a HubSpot portal whose time
+ * zone could not be read) is probed again after this long.
+ */
 export const DEFAULT_DAILY_PROBE_MS = 15 * 60_000;
 
-/** Pure: decides what to do with a failure. `now` is used to find the next daily reset (UTC midnight). */
+/**
+ * Pure: decides what to do with a failure. A daily limit pauses until `f.resetAt` (HubSpot: midnight in
+ * the portal's time zone, which the connector reads and passes in as data), else probes again later.
+ */
 export function classifyFailure(f: CrmFailure, now: number): RetryDecision {
   const reason = describe(f);
   if (f.network) return { action: 'backoff', reason };
@@ -25,10 +31,11 @@ export function classifyFailure(f: CrmFailure, now: number): RetryDecision {
   const policy = f.policy?.toUpperCase();
 
   if (f.status === 429 || code === 'RATE_LIMIT' || code === 'REQUEST_LIMIT_EXCEEDED') {
-    if (policy === 'DAILY')
-      return { action: 'pause', scope: 'daily', waitMs: msUntilUtcMidnight(now), reason };
-    if (code === 'REQUEST_LIMIT_EXCEEDED')
-      return { action: 'pause', scope: 'daily', waitMs: DEFAULT_DAILY_PROBE_MS, reason };
+    if (policy === 'DAILY' || code === 'REQUEST_LIMIT_EXCEEDED') {
+      // Never zero or negative: a reset that just passed still needs one more try, not a hot loop.
+      const waitMs = f.resetAt !== undefined ? Math.max(1, f.resetAt - now) : DEFAULT_DAILY_PROBE_MS;
+      return { action: 'pause', scope: 'daily', waitMs, reason };
+    }
     return { action: 'pause', scope: 'interval', waitMs: f.retryAfterMs ?? DEFAULT_INTERVAL_WAIT_MS, reason };
   }
   if (code === 'UNABLE_TO_LOCK_ROW' || code === 'SERVER_UNAVAILABLE') return { action: 'backoff', reason };
@@ -45,10 +52,4 @@ export function classifyFailure(f: CrmFailure, now: number): RetryDecision {
 function describe(f: CrmFailure): string {
   const parts = [f.crm, f.status, f.code, f.policy].filter((p) => p !== undefined && p !== '');
   return `${parts.join(' ')}: ${f.message}`;
-}
-
-function msUntilUtcMidnight(now: number): number {
-  const d = new Date(now);
-  const next = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
-  return next - now;
 }

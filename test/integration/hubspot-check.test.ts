@@ -3,17 +3,18 @@ import { formatCheck } from '../../connectors/check.js';
 import { checkPortal } from '../../connectors/hubspot/check.js';
 import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
 import { loadConfig } from '../../src/config/load.js';
+import { HubSpotPolling } from '../../src/config/schema.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 
 describe('config check against a HubSpot portal (sandbox)', () => {
   const config = loadConfig('config/default.yaml');
   let sandbox: Sandbox;
-  const facts = () =>
+  const facts = (polling: HubSpotPolling = config.hubspot.polling) =>
     createHubSpotConnector({
       accessToken: 'check',
       basePath: sandbox.url,
       fields: config.hubspot.fields,
-    }).portalFacts();
+    }).portalFacts(polling);
 
   beforeAll(async () => {
     sandbox = await startSandbox();
@@ -84,5 +85,84 @@ describe('config check against a HubSpot portal (sandbox)', () => {
       what: 'scope crm.objects.owners.read',
       message: 'HTTP 403: MISSING_SCOPES — add this scope to the app',
     });
+  });
+
+  it('probes the scopes of the enabled pollers only, naming the config path that needs a missing one', async () => {
+    const form = '0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+    sandbox.hubspot.formSubmissions.set(form, []);
+    const polling = HubSpotPolling.parse({
+      contacts: { everySeconds: 60 },
+      emailEvents: { everySeconds: 300 },
+      forms: { everySeconds: 300, forms: [{ guid: form, name: 'Talk to sales' }] },
+      marketingEvents: {
+        everySeconds: 300,
+        events: [{ externalAccountId: 'zoom', externalEventId: 'w-1', name: 'Masterclass' }],
+      },
+    });
+    sandbox.hubspot.grantedScopes = new Set([
+      'crm.objects.contacts.read',
+      'crm.objects.contacts.write',
+      'crm.schemas.contacts.read',
+      'crm.objects.owners.read',
+      'crm.objects.marketing_events.read',
+    ]);
+    try {
+      const lines = checkPortal(config, await facts(polling)).filter((l) => l.what.startsWith('scope '));
+      const refused =
+        "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.";
+      expect(lines.map((l) => [l.level, l.what, l.message])).toEqual([
+        ['ok', 'scope crm.objects.contacts.read', 'granted'],
+        ['ok', 'scope crm.schemas.contacts.read', 'granted'],
+        ['ok', 'scope crm.objects.owners.read', 'granted'],
+        ['ok', 'scope crm.objects.contacts.read (notes)', 'granted'],
+        [
+          'error',
+          'scope content',
+          `HTTP 403: read email events: ${refused} — add this scope to the app (hubspot.polling.emailEvents needs it)`,
+        ],
+        [
+          'error',
+          'scope forms',
+          `HTTP 403: read submissions of form ${form}: ${refused} — add this scope to the app (hubspot.polling.forms needs it)`,
+        ],
+        ['ok', 'scope crm.objects.marketing_events.read', 'granted (for hubspot.polling.marketingEvents)'],
+      ]);
+      // Errors, so `config check --crm` exits non-zero.
+      expect(formatCheck(checkPortal(config, await facts(polling)))).toMatch(/^✗ scope content: HTTP 403/m);
+
+      // Pollers that are off are not probed: their scopes are not asked for.
+      sandbox.calls.length = 0;
+      const base = checkPortal(config, await facts({}));
+      expect(base.filter((l) => l.what.startsWith('scope ') && l.level !== 'ok')).toEqual([]);
+      expect(sandbox.calls.map((c) => c.path).filter((p) => !p.startsWith('/crm/'))).toEqual([]);
+    } finally {
+      sandbox.hubspot.grantedScopes = undefined;
+    }
+  });
+
+  it("answers a missing scope with HubSpot's MISSING_SCOPES shape", async () => {
+    sandbox.hubspot.grantedScopes = new Set(['crm.objects.contacts.read']);
+    try {
+      const res = await fetch(`${sandbox.url}/email/public/v1/events?limit=1`, {
+        headers: { authorization: 'Bearer check' },
+      });
+      expect(res.status).toBe(403);
+      expect(await res.json()).toEqual({
+        status: 'error',
+        message:
+          "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
+        correlationId: '00000000-0000-4000-8000-000000000000',
+        errors: [
+          {
+            message: 'One or more of the following scopes are required.',
+            context: { requiredGranularScopes: ['content'] },
+          },
+        ],
+        links: { scopes: 'https://developers.hubspot.com/scopes' },
+        category: 'MISSING_SCOPES',
+      });
+    } finally {
+      sandbox.hubspot.grantedScopes = undefined;
+    }
   });
 });

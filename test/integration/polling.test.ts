@@ -32,7 +32,10 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
         ...c.hubspot,
         polling: {
           contacts: { everySeconds: 60 },
-          emailEvents: { everySeconds: 300, types: { OPEN: 'email_open', CLICK: 'email_click' } },
+          emailEvents: {
+            everySeconds: 300,
+            types: { OPEN: 'email_open', CLICK: 'email_click', STATUSCHANGE: 'email_unsubscribe' },
+          },
           forms: { everySeconds: 300, forms: [{ guid: FORM, name: 'Talk to sales', event: 'demo_request' }] },
           marketingEvents: {
             everySeconds: 300,
@@ -86,7 +89,7 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
     await waitFor(async () => (await pipeline.ctx.timeline.profile(lead('2'))).profile.jobTitle === 'CTO');
     expect((await pipeline.ctx.timeline.profile(lead('3'))).profile).toEqual({});
 
-    // Read again from the watermark (inclusive): the same changes, recorded once.
+    // Read again from the watermark less the 60 s overlap: both contacts' changes again, recorded once.
     await poll('contacts');
     await waitFor(async () => (await pipeline.queues.ingest.getCompletedCount()) === 2, {
       what: 'second ingest',
@@ -94,7 +97,58 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
     const duplicates = (await pipeline.metrics.events.get()).values.find(
       (v) => v.labels.source === 'poll' && v.labels.outcome === 'duplicate',
     );
+    expect(duplicates?.value).toBe(4);
+  });
+
+  it('re-reads an overlap before the watermark for changes search showed late, recording each once', async () => {
+    await start();
+    const at = (ms: number) => new Date(now - ms).toISOString();
+    // Ada's change is older, but the search index shows it only after Bo's newer one was read.
+    sandbox.hubspot.searchLagMs = HOUR;
+    sandbox.seedContacts([
+      { id: '11', properties: { email: 'ada@x.io', jobtitle: 'VP Sales', lastmodifieddate: at(30_000) } },
+    ]);
+    sandbox.hubspot.searchLagMs = 0;
+    sandbox.seedContacts([
+      { id: '12', properties: { email: 'bo@x.io', jobtitle: 'CTO', lastmodifieddate: at(20_000) } },
+    ]);
+    expect(await poll('contacts')).toMatchObject({ profileChanges: 2, watermark: now - 20_000 });
+    await waitFor(async () => (await pipeline.ctx.timeline.profile(lead('12'))).profile.jobTitle === 'CTO');
+
+    sandbox.hubspot.catchUpSearch();
+    now += 60_000;
+    // The default overlap (60 s) reaches back past Ada's change; Bo's is read again.
+    expect(await poll('contacts')).toMatchObject({ profileChanges: 4, watermark: now - 80_000 });
+    await waitFor(
+      async () => (await pipeline.ctx.timeline.profile(lead('11'))).profile.jobTitle === 'VP Sales',
+      {
+        what: "Ada's late change",
+      },
+    );
+    await waitFor(async () => (await pipeline.queues.ingest.getCompletedCount()) === 2, {
+      what: 'second ingest',
+    });
+    const duplicates = (await pipeline.metrics.events.get()).values.find(
+      (v) => v.labels.source === 'poll' && v.labels.outcome === 'duplicate',
+    );
     expect(duplicates?.value).toBe(2);
+  });
+
+  it('the contacts overlap is configurable', async () => {
+    await start(false);
+    const config = pipeline.ctx.config;
+    const poller = new HubSpotPoller(connector, {
+      ...config.hubspot.polling,
+      contacts: { everySeconds: 60, overlapSeconds: 5 },
+    });
+    sandbox.seedContacts([
+      { id: '21', properties: { email: 'in@x.io', lastmodifieddate: new Date(now - 64_000).toISOString() } },
+      { id: '22', properties: { email: 'out@x.io', lastmodifieddate: new Date(now - 66_000).toISOString() } },
+    ]);
+    const ids: string[] = [];
+    for await (const page of poller.poll('contacts', now - 60_000, now))
+      ids.push(...page.profile.map((p) => p.lead.id));
+    expect(ids).toEqual(['21']);
   });
 
   it('splits the search window below the 10,000-result cap', async () => {
@@ -179,6 +233,67 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
       'hubspot:email:e2',
       'hubspot:email:e5',
     ]);
+  });
+
+  it('email events: odd events are skipped and counted, and only a STATUSCHANGE to unsubscribed is an unsubscribe', async () => {
+    await start();
+    sandbox.seedContacts([{ id: '7', properties: { email: 'ada@x.io' } }]);
+    const created = now - 60_000;
+    const change = { type: 'STATUSCHANGE', recipient: 'ada@x.io', source: 'SOURCE_RECIPIENT' } as const;
+    sandbox.hubspot.emailEvents = [
+      { id: 'u1', created }, // UNBOUNCE: no type, no recipient
+      { id: 'n1', type: 'OPEN', created: created + 1 }, // partial: no recipient
+      { id: 'o1', type: 'OPEN', recipient: 'ada@x.io', created: created + 2 },
+      {
+        id: 's1',
+        ...change,
+        created: created + 3,
+        portalSubscriptionStatus: 'SUBSCRIBED',
+        subscriptions: [{ id: 2849, status: 'SUBSCRIBED' }],
+      },
+      { id: 's2', ...change, created: created + 4, portalSubscriptionStatus: 'UNSUBSCRIBED' },
+      {
+        id: 's3',
+        ...change,
+        created: created + 5,
+        portalSubscriptionStatus: 'SUBSCRIBED',
+        subscriptions: [{ id: 2849, status: 'UNSUBSCRIBED' }],
+      },
+    ];
+    const result = await poll('emailEvents');
+    // The page is not refused for its odd events: the window is done and the watermark moves.
+    expect(result).toMatchObject({ events: 3, skipped: 2, watermark: now });
+    expect(await watermark('emailEvents')).toBe(now);
+    const entries = await waitFor(async () => {
+      const found = await pipeline.ctx.timeline.events(lead('7'), 0);
+      return found.length === 3 ? found : null;
+    });
+    expect(entries.map((x) => [x.e.id, x.e.type])).toEqual([
+      ['hubspot:email:o1', 'email_open'],
+      ['hubspot:email:s2', 'email_unsubscribe'],
+      ['hubspot:email:s3', 'email_unsubscribe'],
+    ]);
+    const skipped = (await pipeline.metrics.events.get()).values.find(
+      (v) => v.labels.source === 'poll.emailEvents' && v.labels.outcome === 'skipped',
+    );
+    expect(skipped?.value).toBe(2);
+  });
+
+  it("a DAILY 429 on a poll pauses until midnight in the portal's time zone, as account-info reports it", async () => {
+    await start(false);
+    sandbox.hubspot.timeZone = 'Asia/Tokyo';
+    sandbox.setFaults({ rateLimit429: { policy: 'DAILY', count: 1 } });
+    const err: unknown = await poll('emailEvents').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CrmError);
+    const { failure } = err as CrmError;
+    expect(failure).toMatchObject({ status: 429, policy: 'DAILY' });
+    const usage = (await (
+      await fetch(`${sandbox.url}/account-info/v3/api-usage/daily/private-apps`, {
+        headers: { authorization: 'Bearer t' },
+      })
+    ).json()) as { results: { resetsAt: string }[] };
+    expect(failure.resetAt).toBe(Date.parse(usage.results[0]!.resetsAt));
+    expect(await watermark('emailEvents')).toBeNull();
   });
 
   it('form submissions since the watermark hand off with the answers kept for the note', async () => {

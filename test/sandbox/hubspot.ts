@@ -123,14 +123,24 @@ export class HubSpotState {
   notes: StoredObject[] = [];
   tasks: StoredObject[] = [];
   owners: SandboxOwner[] = [];
-  /** Marketing email events, as GET /email/public/v1/events returns them. */
+  /**
+   * Marketing email events, as GET /email/public/v1/events returns them. Every event has `id` and
+   * `created`; all types but UNBOUNCE carry `type` and `recipient` (v1 email events docs).
+   */
   emailEvents: {
     id: string;
-    type: string;
-    recipient: string;
+    type?: string;
+    recipient?: string;
     created: number;
     emailCampaignId?: number;
     url?: string;
+    /** STATUSCHANGE: the portal-wide status after the change, SUBSCRIBED or UNSUBSCRIBED. */
+    portalSubscriptionStatus?: 'SUBSCRIBED' | 'UNSUBSCRIBED';
+    /** STATUSCHANGE: the subscription types that changed. */
+    subscriptions?: { id: number; status: 'SUBSCRIBED' | 'UNSUBSCRIBED' }[];
+    /** STATUSCHANGE: e.g. SOURCE_RECIPIENT, SOURCE_LIST_UNSUBSCRIBE, SOURCE_IMPORT. */
+    source?: string;
+    requestedBy?: string;
   }[] = [];
   /** Form GUID → its submissions. */
   formSubmissions = new Map<
@@ -138,6 +148,13 @@ export class HubSpotState {
     { submittedAt: number; pageUrl?: string; values: { name: string; value: string }[] }[]
   >();
   searches = 0;
+  /**
+   * Search is eventually consistent: a contact written now shows in search results only this much later
+   * (ms). Applies to writes made while it is set; `catchUpSearch()` lets everything written show.
+   */
+  searchLagMs = 0;
+  /** Contact id → when its last write becomes visible to search. */
+  private readonly searchVisibleAt = new Map<string, number>();
   /** `externalAccountId/externalEventId` → participations. */
   participations = new Map<string, { id: string; contactId: string; state: string; occurredAt: number }[]>();
   /** OAuth app: when set, POST /oauth/v1/token refreshes tokens with these credentials. */
@@ -147,6 +164,12 @@ export class HubSpotState {
   refreshes = 0;
   /** Contact id → property → versions, newest first (values seeded directly get one on first change). */
   history = new Map<string, Map<string, PropertyVersion[]>>();
+  /** The scopes the token was granted; undefined grants every scope, so tests opt in to refusals. */
+  grantedScopes: Set<string> | undefined;
+  /** GET /account-info/v3/details: the portal's time zone, at whose midnight the daily limit resets. */
+  timeZone = 'US/Eastern';
+  /** The private apps' daily call count and limit, as GET /account-info/v3/api-usage/daily/private-apps reports. */
+  dailyUsage = { used: 0, limit: 500_000 };
   private nextId = 1;
 
   constructor() {
@@ -162,10 +185,15 @@ export class HubSpotState {
     this.owners = DEFAULT_OWNERS.map((o) => ({ ...o }));
     this.oauth = undefined;
     this.revokedTokens.clear();
+    this.grantedScopes = undefined;
+    this.timeZone = 'US/Eastern';
+    this.dailyUsage = { used: 0, limit: 500_000 };
     this.emailEvents = [];
     this.formSubmissions.clear();
     this.participations.clear();
     this.searches = 0;
+    this.searchLagMs = 0;
+    this.searchVisibleAt.clear();
     for (const name of STANDARD_PROPERTIES) this.properties.set(name, definition(name, 'string', 'text'));
     this.properties.set('hs_lead_status', {
       ...definition('hs_lead_status', 'enumeration', 'radio'),
@@ -202,10 +230,24 @@ export class HubSpotState {
     }
     this.history.set(id, versions);
     this.contacts.set(id, Object.assign(contact, values, { lastmodifieddate: at }));
+    this.contactWritten(id);
   }
 
   newId(): string {
     return String(this.nextId++);
+  }
+
+  /** Called on every contact write: the search index sees it after `searchLagMs`. */
+  contactWritten(id: string): void {
+    this.searchVisibleAt.set(id, Date.now() + this.searchLagMs);
+  }
+
+  searchable(id: string): boolean {
+    return (this.searchVisibleAt.get(id) ?? 0) <= Date.now();
+  }
+
+  catchUpSearch(): void {
+    this.searchVisibleAt.clear();
   }
 }
 
@@ -352,9 +394,100 @@ function invalidOption(name: string, value: string, options: string[]): HubSpotE
   );
 }
 
+/**
+ * The scope each endpoint needs (HubSpot's scope docs and each endpoint's "Scope requirements"); an
+ * endpoint not listed needs none beyond a valid token.
+ */
+const REQUIRED_SCOPES: [method: string, path: RegExp, scope: string][] = [
+  ['GET', /^\/crm\/v3\/objects\/contacts(\/|$)/, 'crm.objects.contacts.read'],
+  ['POST', /^\/crm\/v3\/objects\/contacts\/(search|batch\/read)$/, 'crm.objects.contacts.read'],
+  ['POST', /^\/crm\/v3\/objects\/contacts(\/batch\/update)?$/, 'crm.objects.contacts.write'],
+  ['PATCH', /^\/crm\/v3\/objects\/contacts\//, 'crm.objects.contacts.write'],
+  ['GET', /^\/crm\/v3\/properties\/contacts/, 'crm.schemas.contacts.read'],
+  ['POST', /^\/crm\/v3\/properties\/contacts/, 'crm.schemas.contacts.write'],
+  ['GET', /^\/crm\/v3\/owners/, 'crm.objects.owners.read'],
+  // Marketing email events (v1) need `content`.
+  ['GET', /^\/email\/public\/v1\/events/, 'content'],
+  // Form submissions need `forms`.
+  ['GET', /^\/form-integrations\/v1\/submissions\//, 'forms'],
+  // Marketing event participations need `crm.objects.marketing_events.read`.
+  ['GET', /^\/marketing\/v3\/marketing-events\//, 'crm.objects.marketing_events.read'],
+];
+
+/**
+ * The next midnight in a time zone, found by walking the clock forward (independently of the
+ * connector's arithmetic, which the tests check against this).
+ */
+function nextMidnightIn(timeZone: string, from: number): number {
+  const day = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  });
+  const today = day.format(from);
+  let at = Math.floor(from / 60_000) * 60_000;
+  while (day.format(at + 3_600_000) === today) at += 3_600_000;
+  while (day.format(at) === today) at += 60_000;
+  return at;
+}
+
 export function hubspotRouter(state: HubSpotState): express.Router {
   const r = express.Router();
   r.use(express.json({ limit: '5mb' }));
+
+  // A token without the endpoint's scope: 403 MISSING_SCOPES, in HubSpot's shape.
+  r.use((req, res, next) => {
+    const needed = REQUIRED_SCOPES.find(
+      ([method, path]) => req.method === method && path.test(req.path),
+    )?.[2];
+    if (!needed || !state.grantedScopes || state.grantedScopes.has(needed)) {
+      next();
+      return;
+    }
+    res.status(403).json({
+      status: 'error',
+      message:
+        "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
+      correlationId: '00000000-0000-4000-8000-000000000000',
+      errors: [
+        {
+          message: 'One or more of the following scopes are required.',
+          context: { requiredGranularScopes: [needed] },
+        },
+      ],
+      links: { scopes: 'https://developers.hubspot.com/scopes' },
+      category: 'MISSING_SCOPES',
+    });
+  });
+
+  r.get('/account-info/v3/details', (_req, res) => {
+    res.json({
+      portalId: 62515,
+      accountType: 'STANDARD',
+      timeZone: state.timeZone,
+      companyCurrency: 'USD',
+      additionalCurrencies: [],
+      uiDomain: 'app.hubspot.com',
+      dataHostingLocation: 'na1',
+    });
+  });
+
+  // The daily limit resets at midnight in the account's time zone, not UTC.
+  r.get('/account-info/v3/api-usage/daily/private-apps', (_req, res) => {
+    res.json({
+      results: [
+        {
+          name: 'private-apps-api-calls-daily',
+          usageLimit: state.dailyUsage.limit,
+          currentUsage: state.dailyUsage.used,
+          collectedAt: now(),
+          fetchStatus: 'SUCCESS',
+          resetsAt: new Date(nextMidnightIn(state.timeZone, Date.now())).toISOString(),
+        },
+      ],
+    });
+  });
 
   r.post('/oauth/v1/token', express.urlencoded({ extended: false }), (req, res) => {
     const body = req.body as Record<string, string>;
@@ -403,6 +536,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
       throw new HubSpotError(409, 'CONFLICT', `Contact already exists. Existing ID: ${email}`);
     const id = state.newId();
     state.contacts.set(id, { ...values, lastmodifieddate: now(), createdate: now() });
+    state.contactWritten(id);
     res.status(201).json(view(id, state.contacts.get(id)!, Object.keys(values)));
   });
 
@@ -485,7 +619,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     const since =
       filter?.operator === 'GTE' && filter.propertyName === 'lastmodifieddate' ? Number(filter.value) : 0;
     const matching = [...state.contacts]
-      .filter(([, c]) => Date.parse(c.lastmodifieddate ?? '') >= since)
+      .filter(([id, c]) => state.searchable(id) && Date.parse(c.lastmodifieddate ?? '') >= since)
       .sort(
         ([a, x], [b, y]) =>
           Date.parse(x.lastmodifieddate!) - Date.parse(y.lastmodifieddate!) || Number(a) - Number(b),

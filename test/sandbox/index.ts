@@ -78,8 +78,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   const seedContacts = (contacts: { id: string; properties: Properties }[]) => {
     // HubSpot stamps every record with its last modification; the contacts poller searches on it.
-    for (const c of contacts)
+    for (const c of contacts) {
       hubspot.contacts.set(c.id, { lastmodifieddate: new Date().toISOString(), ...c.properties });
+      hubspot.contactWritten(c.id);
+    }
   };
 
   const app = express();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toCrmFailure } from '../../connectors/hubspot/errors.js';
-import { classifyFailure } from '../../src/queue/retry.js';
+import { DEFAULT_DAILY_PROBE_MS, classifyFailure } from '../../src/queue/retry.js';
 
 /** Shaped like the SDK's ApiException: code, body, headers. */
 const apiError = (code: number, body: unknown, headers: Record<string, string> = {}) =>
@@ -33,7 +33,8 @@ describe('toCrmFailure (HubSpot) and what the queue does with it', () => {
       '429 daily',
       apiError(429, JSON.stringify({ errorType: 'RATE_LIMIT', policyName: 'DAILY', message: 'daily' })),
       { status: 429, policy: 'DAILY' },
-      { action: 'pause', scope: 'daily', waitMs: 12 * 3_600_000 },
+      // The body has no reset time; the connector adds the portal's (see hubspot.daily-reset.test.ts).
+      { action: 'pause', scope: 'daily', waitMs: DEFAULT_DAILY_PROBE_MS },
     ],
     [
       '400 validation',

@@ -510,6 +510,7 @@ describe('HubSpot connector request shapes', () => {
       });
     expect(await connector().emailEvents(1000, 2000, 'abc')).toEqual({
       events: [{ id: 'e', type: 'OPEN', recipient: 'a@b.io', created: 1500 }],
+      skipped: 0,
     });
     nock(BASE)
       .get('/form-integrations/v1/submissions/forms/0a1b2c3d')
@@ -518,6 +519,50 @@ describe('HubSpot connector request shapes', () => {
     expect(await connector().formSubmissions('0a1b2c3d', undefined)).toEqual({
       submissions: [{ submittedAt: 5, pageUrl: undefined, values: { email: 'a@b.io' } }],
       next: undefined,
+    });
+  });
+
+  it('keeps the usable email events of a page with odd ones, counting what it left out', async () => {
+    const statusChange = {
+      type: 'STATUSCHANGE',
+      recipient: 'a@b.io',
+      portalId: 62515,
+      source: 'SOURCE_RECIPIENT',
+      requestedBy: 'a@b.io',
+    };
+    nock(BASE)
+      .get('/email/public/v1/events')
+      .query(true)
+      .reply(200, {
+        events: [
+          { id: 'u', created: 1100, portalId: 62515 }, // UNBOUNCE: no type, no recipient
+          { id: 'n', type: 'OPEN', created: 1200 }, // partial: no recipient
+          { id: 'c', type: 'CLICK', recipient: 'a@b.io' }, // partial: no created
+          { id: 'o', type: 'OPEN', recipient: 'a@b.io', created: 1300, emailCampaignId: 7 },
+          {
+            id: 's',
+            created: 1400,
+            ...statusChange,
+            portalSubscriptionStatus: 'SUBSCRIBED',
+            subscriptions: [{ id: 2849, status: 'UNSUBSCRIBED' }],
+          },
+        ],
+        hasMore: false,
+      });
+    expect(await connector().emailEvents(1000, 2000, undefined)).toEqual({
+      events: [
+        { id: 'o', type: 'OPEN', recipient: 'a@b.io', created: 1300, emailCampaignId: 7 },
+        {
+          id: 's',
+          type: 'STATUSCHANGE',
+          recipient: 'a@b.io',
+          created: 1400,
+          source: 'SOURCE_RECIPIENT',
+          portalSubscriptionStatus: 'SUBSCRIBED',
+          subscriptions: [{ id: 2849, status: 'UNSUBSCRIBED' }],
+        },
+      ],
+      skipped: 3,
     });
   });
 

@@ -3,6 +3,7 @@ import type { CrmFailure } from '../../connectors/errors.js';
 import { DEFAULT_DAILY_PROBE_MS, DEFAULT_INTERVAL_WAIT_MS, classifyFailure } from '../../src/queue/retry.js';
 
 const NOW = Date.UTC(2026, 10, 24, 18, 0, 0); // 6 hours before UTC midnight
+const NY_MIDNIGHT = Date.UTC(2026, 10, 25, 5, 0, 0); // 11 hours later: midnight in New York (EST)
 const hs = (f: Omit<CrmFailure, 'crm' | 'message'>): CrmFailure => ({ crm: 'hubspot', message: 'm', ...f });
 const sf = (f: Omit<CrmFailure, 'crm' | 'message'>): CrmFailure => ({
   crm: 'salesforce',
@@ -31,12 +32,46 @@ describe('classifyFailure', () => {
       { scope: 'interval', waitMs: 1_000 },
     ],
     [
-      '429 daily waits for the reset',
+      "429 daily waits for the portal's reset (New York midnight), not UTC midnight",
+      hs({ status: 429, policy: 'DAILY', resetAt: NY_MIDNIGHT }),
+      'pause',
+      { scope: 'daily', waitMs: 11 * 3_600_000 },
+    ],
+    [
+      '429 daily: the reset wins over a Retry-After',
+      hs({ status: 429, policy: 'DAILY', retryAfterMs: 3_600_000, resetAt: NY_MIDNIGHT }),
+      'pause',
+      { scope: 'daily', waitMs: 11 * 3_600_000 },
+    ],
+    [
+      '429 daily with no known reset probes again later instead of guessing UTC midnight',
       hs({ status: 429, policy: 'DAILY' }),
       'pause',
-      { scope: 'daily', waitMs: 6 * 3_600_000 },
+      { scope: 'daily', waitMs: DEFAULT_DAILY_PROBE_MS },
     ],
-    ['policy case does not matter', hs({ status: 429, policy: 'daily' }), 'pause', { scope: 'daily' }],
+    [
+      'policy case does not matter',
+      hs({ status: 429, policy: 'daily', resetAt: NY_MIDNIGHT }),
+      'pause',
+      { scope: 'daily', waitMs: 11 * 3_600_000 },
+    ],
+    [
+      'DAILY policy without a status',
+      hs({ code: 'RATE_LIMIT', policy: 'DAILY', resetAt: NY_MIDNIGHT }),
+      'pause',
+      { scope: 'daily', waitMs: 11 * 3_600_000 },
+    ],
+    [
+      'a reset time on a ten-secondly 429 is ignored',
+      hs({ status: 429, policy: 'TEN_SECONDLY_ROLLING', retryAfterMs: 1_000, resetAt: NY_MIDNIGHT }),
+      'pause',
+      { scope: 'interval', waitMs: 1_000 },
+    ],
+    [
+      'a reset time on a non-limit failure is ignored',
+      hs({ status: 400, code: 'VALIDATION_ERROR', resetAt: NY_MIDNIGHT }),
+      'fail',
+    ],
     [
       'RATE_LIMIT code without status',
       hs({ code: 'RATE_LIMIT', retryAfterMs: 10 }),
@@ -48,6 +83,12 @@ describe('classifyFailure', () => {
       sf({ status: 403, code: 'REQUEST_LIMIT_EXCEEDED' }),
       'pause',
       { scope: 'daily', waitMs: DEFAULT_DAILY_PROBE_MS },
+    ],
+    [
+      'Salesforce REQUEST_LIMIT_EXCEEDED with a known reset',
+      sf({ status: 403, code: 'REQUEST_LIMIT_EXCEEDED', resetAt: NOW + 60_000 }),
+      'pause',
+      { scope: 'daily', waitMs: 60_000 },
     ],
     ['UNABLE_TO_LOCK_ROW', sf({ status: 400, code: 'UNABLE_TO_LOCK_ROW' }), 'backoff'],
     ['SERVER_UNAVAILABLE', sf({ code: 'SERVER_UNAVAILABLE' }), 'backoff'],
@@ -89,8 +130,10 @@ describe('classifyFailure', () => {
     });
   });
 
-  it('a daily pause right before midnight is short, never zero or negative', () => {
-    const d = classifyFailure(hs({ status: 429, policy: 'DAILY' }), Date.UTC(2026, 0, 1, 23, 59, 59, 999));
+  it('a daily pause right before the reset is short, never zero or negative', () => {
+    const d = classifyFailure(hs({ status: 429, policy: 'DAILY', resetAt: NOW + 1 }), NOW);
     expect(d).toMatchObject({ action: 'pause', waitMs: 1 });
+    const late = classifyFailure(hs({ status: 429, policy: 'DAILY', resetAt: NOW - 5_000 }), NOW);
+    expect(late).toMatchObject({ action: 'pause', waitMs: 1 });
   });
 });
