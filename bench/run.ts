@@ -3,7 +3,7 @@
  * Prints a table and writes bench/results/latest.json. Every number is a median or a percentile of
  * a stated sample; ratios compare with a naive baseline run in the same process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { RateBudget } from '../src/store/rate-budget.js';
 import { deleteByPrefix } from '../src/store/redis.js';
 import { startSandbox, type Sandbox } from '../test/sandbox/index.js';
 import { findOrStartRedis, freePort } from '../test/sandbox/redis-server.js';
+import { spawnCli } from '../test/helpers/spawn-cli.js';
 import { benchScoring } from './scoring.js';
 
 const SECRET = 'bench-client-secret';
@@ -620,8 +621,7 @@ async function scaling(redisUrl: string): Promise<void> {
       HOST: '127.0.0.1',
       PORT: String(port),
     };
-    const tsx = join('node_modules', '.bin', 'tsx');
-    const server = spawn(tsx, ['src/cli/main.ts', '--config', configPath, 'start'], { env, stdio: 'ignore' });
+    const server = spawnCli(['--config', configPath, 'start'], { env, stdio: 'ignore' });
     const url = `http://127.0.0.1:${port}/webhooks/hubspot`;
     await until(
       () =>
@@ -636,7 +636,7 @@ async function scaling(redisUrl: string): Promise<void> {
     const children: ChildProcess[] = [];
     let ready = 0;
     for (let w = 0; w < workers; w++) {
-      const child = spawn(tsx, ['src/cli/main.ts', '--config', configPath, 'worker'], {
+      const child = spawnCli(['--config', configPath, 'worker'], {
         env,
         stdio: ['ignore', 'pipe', 'ignore'],
       });

@@ -11,6 +11,7 @@ import type { Metrics } from '../../src/metrics.js';
 import type { PollJob } from '../../src/queue/catalog.js';
 import { enqueueIngest, enqueueReconciliationPoll, type Queues } from '../../src/queue/queues.js';
 import type { Keys } from '../../src/store/keys.js';
+import { Lease } from '../../src/store/lease.js';
 
 /*
  * Change Data Capture: Lead and Contact change events over CometD (jsforce streaming), mapped to
@@ -200,38 +201,6 @@ export function isInvalidReplayError(error: string): boolean {
 
 /* ------------------------------------------------------------------------------------------------ */
 
-// Every write a subscriber makes is fenced by its lock: a process that lost the lock writes nothing.
-// ARGV: token, then 2n = the length of the field/value pairs to set, the pairs, the fields to delete.
-const FENCED = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local n = tonumber(ARGV[2])
-if n > 0 then redis.call('HSET', KEYS[2], unpack(ARGV, 3, 2 + n)) end
-if #ARGV > 2 + n then redis.call('HDEL', KEYS[2], unpack(ARGV, 3 + n)) end
-return 1`;
-const RENEW = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`;
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 1`;
-
-type Scripted = Redis & {
-  leadflowCdcFenced(lock: string, key: string, token: string, ...args: (string | number)[]): Promise<number>;
-  leadflowCdcRenew(lock: string, token: string, ttlMs: number): Promise<number>;
-  leadflowCdcRelease(lock: string, token: string): Promise<number>;
-};
-
-function scripted(redis: Redis): Scripted {
-  const r = redis as Scripted;
-  if (typeof r.leadflowCdcFenced !== 'function') {
-    redis.defineCommand('leadflowCdcFenced', { numberOfKeys: 2, lua: FENCED });
-    redis.defineCommand('leadflowCdcRenew', { numberOfKeys: 1, lua: RENEW });
-    redis.defineCommand('leadflowCdcRelease', { numberOfKeys: 1, lua: RELEASE });
-  }
-  return r;
-}
-
 const StoredPosition = z.object({
   replayId: z.coerce.number().int().min(-1).optional(),
   commitTimestamp: z.coerce.number().int().nonnegative().optional(),
@@ -310,12 +279,11 @@ export interface CdcSubscriberOptions {
  * cleared only once the poll is queued, so a crash in between still pays it.
  */
 export class SalesforceCdcSubscriber {
-  private readonly redis: Scripted;
+  private readonly lease: Lease;
   private readonly fieldMap: CdcFieldMap;
   private readonly now: () => number;
   private readonly lockTtlMs: number;
   private readonly retry: { minMs: number; maxMs: number };
-  private readonly token = randomUUID();
   private readonly streams: ChannelStream[];
   private running = false;
   private active = false;
@@ -328,7 +296,7 @@ export class SalesforceCdcSubscriber {
   };
 
   constructor(private readonly opts: CdcSubscriberOptions) {
-    this.redis = scripted(opts.redis);
+    this.lease = new Lease(opts.redis, opts.keys.cdcLock(opts.orgId), randomUUID());
     this.fieldMap = cdcFieldMap(opts.fields);
     this.now = opts.now ?? Date.now;
     this.lockTtlMs = opts.lockTtlMs ?? 30_000;
@@ -364,7 +332,7 @@ export class SalesforceCdcSubscriber {
     this.opts.conn.removeListener('refresh', this.onRefresh);
     await this.lockTick;
     await this.standDown();
-    await this.redis.leadflowCdcRelease(this.opts.keys.cdcLock(this.opts.orgId), this.token);
+    await this.lease.release();
   }
 
   private tickLock(): Promise<void> {
@@ -374,16 +342,15 @@ export class SalesforceCdcSubscriber {
 
   private async renewOrAcquire(): Promise<void> {
     if (!this.running) return;
-    const lock = this.opts.keys.cdcLock(this.opts.orgId);
     try {
       if (this.active) {
-        if (await this.redis.leadflowCdcRenew(lock, this.token, this.lockTtlMs)) {
+        if (await this.lease.renew(this.lockTtlMs)) {
           this.lastRenewedAt = Date.now();
           return;
         }
         this.opts.logger.warn({ orgId: this.opts.orgId }, 'CDC lock taken by another process: standing by');
         await this.standDown();
-      } else if (await this.redis.set(lock, this.token, 'PX', this.lockTtlMs, 'NX')) {
+      } else if (await this.lease.acquire(this.lockTtlMs)) {
         this.lastRenewedAt = Date.now();
         this.active = true;
         this.opts.logger.info(
@@ -613,21 +580,11 @@ export class SalesforceCdcSubscriber {
 
   /** Sets and deletes fields of a channel's position, only while this process holds the lock. */
   private async fenced(channel: string, set: Record<string, number>, del: string[] = []): Promise<void> {
-    const pairs = Object.entries(set).flat();
-    const { keys, orgId } = this.opts;
-    const held = await this.redis.leadflowCdcFenced(
-      keys.cdcLock(orgId),
-      keys.replayId(channel),
-      this.token,
-      pairs.length,
-      ...pairs,
-      ...del,
-    );
-    if (!held) throw new LockLost();
+    if (!(await this.lease.writeHash(this.opts.keys.replayId(channel), set, del))) throw new LockLost();
   }
 
   private async readPosition(channel: string): Promise<StoredPosition> {
-    const raw = await this.redis.hgetall(this.opts.keys.replayId(channel));
+    const raw = await this.opts.redis.hgetall(this.opts.keys.replayId(channel));
     const parsed = StoredPosition.safeParse(raw);
     if (parsed.success) return parsed.data;
     this.opts.logger.error(

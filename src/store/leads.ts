@@ -1,40 +1,21 @@
 import type { Redis } from 'ioredis';
 import { LeadState, leadKey, type LeadRef, type Stage } from '../domain/index.js';
 import type { Keys } from './keys.js';
+import { withScripts, type Scripted } from './scripts.js';
 
 /** Another job changed the lead between our read and our write; the job is retried and reads again. */
 export class StaleLeadStateError extends Error {
   override name = 'StaleLeadStateError';
 }
 
-// Compare-and-set on the version, so a disposition and a rescore can never overwrite each other.
-const PUT = `
-local current = redis.call('GET', KEYS[1])
-local version = 0
-if current then version = cjson.decode(current).version or 0 end
-if version ~= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end
-return 1`;
-
-type Scripted = Redis & {
-  leadflowPutLead(
-    state: string,
-    scores: string,
-    expected: number,
-    json: string,
-    total: string,
-    member: string,
-  ): Promise<number>;
-};
-
 export class LeadStore {
+  private readonly redis: Scripted;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly k: Keys,
   ) {
-    if (typeof (redis as Scripted).leadflowPutLead !== 'function')
-      redis.defineCommand('leadflowPutLead', { numberOfKeys: 2, lua: PUT });
+    this.redis = withScripts(redis);
   }
 
   async get(lead: LeadRef): Promise<LeadState> {
@@ -45,7 +26,7 @@ export class LeadStore {
   /** Writes `state` if nobody wrote since it was read (its `version`); throws StaleLeadStateError otherwise. */
   async put(lead: LeadRef, state: LeadState): Promise<LeadState> {
     const next = { ...state, version: state.version + 1 };
-    const ok = await (this.redis as Scripted).leadflowPutLead(
+    const ok = await this.redis.leadflowPutLead(
       this.k.leadState(lead),
       this.k.scores,
       state.version,

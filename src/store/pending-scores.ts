@@ -1,26 +1,13 @@
 import type { Redis } from 'ioredis';
 import { LeadRef } from '../domain/index.js';
 import type { Keys } from './keys.js';
-
-// Remove an entry only if it still holds the version we wrote: a rescore that landed while the
-// batch was in flight stays pending and goes out with the next batch.
-const CLEAR_IF_UNCHANGED = `
-local n = 0
-for i = 1, #ARGV, 2 do
-  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
-    redis.call('HDEL', KEYS[1], ARGV[i])
-    n = n + 1
-  end
-end
-return n`;
+import { withScripts, type Scripted } from './scripts.js';
 
 export interface PendingScore {
   lead: LeadRef;
   version: string;
   field: string;
 }
-
-type Scripted = Redis & { leadflowClearPending(key: string, ...args: string[]): Promise<number> };
 
 /**
  * Leads whose score changed and has not reached the CRM yet. Score-only updates are written in
@@ -33,11 +20,7 @@ export class PendingScores {
     redis: Redis,
     private readonly k: Keys,
   ) {
-    const r = redis as Scripted;
-    if (typeof r.leadflowClearPending !== 'function') {
-      redis.defineCommand('leadflowClearPending', { numberOfKeys: 1, lua: CLEAR_IF_UNCHANGED });
-    }
-    this.redis = r;
+    this.redis = withScripts(redis);
   }
 
   async add(lead: LeadRef, version: number): Promise<void> {

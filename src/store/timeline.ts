@@ -8,71 +8,11 @@ import {
   type ProfileChange,
 } from '../domain/index.js';
 import type { Keys } from './keys.js';
-
-// Dedupe mark and write happen in one script: a crash can never leave an event marked seen but not stored.
-const RECORD_EVENT = `
-if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
-  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-  return 1
-end
-return 0`;
-
-// Profile changes arrive unordered: keep a field's value only if it is newer than what we hold.
-const RECORD_PROFILE = `
-if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
-  local t = tonumber(redis.call('HGET', KEYS[2], 't:' .. ARGV[2]) or '-1')
-  if tonumber(ARGV[3]) > t then
-    redis.call('HSET', KEYS[2], 'v:' .. ARGV[2], ARGV[4], 't:' .. ARGV[2], ARGV[3])
-  end
-  return 1
-end
-return 0`;
-
-// Values read from the CRM describe the record as of `fetchedAt`; newer webhook values still win.
-const MERGE_FETCHED = `
-local n = 0
-for i = 2, #ARGV, 2 do
-  local t = tonumber(redis.call('HGET', KEYS[1], 't:' .. ARGV[i]) or '-1')
-  if tonumber(ARGV[1]) > t then
-    redis.call('HSET', KEYS[1], 'v:' .. ARGV[i], ARGV[i + 1], 't:' .. ARGV[i], ARGV[1])
-    n = n + 1
-  end
-end
-redis.call('HSET', KEYS[1], 'fetchedAt', ARGV[1])
-return n`;
+import { withScripts, type Scripted } from './scripts.js';
 
 /** A timeline entry: the event and when it reached us (for speed-to-lead). */
 const TimelineEntry = z.object({ e: EngagementEvent, r: z.number() });
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
-
-type Scripted = Redis & {
-  leadflowRecordEvent(
-    dedupe: string,
-    timeline: string,
-    ttl: number,
-    at: number,
-    member: string,
-  ): Promise<number>;
-  leadflowRecordProfile(
-    dedupe: string,
-    profile: string,
-    ttl: number,
-    field: string,
-    at: number,
-    value: string,
-  ): Promise<number>;
-  leadflowMergeFetched(profile: string, ...args: (string | number)[]): Promise<number>;
-};
-
-function scripted(redis: Redis): Scripted {
-  const r = redis as Scripted;
-  if (typeof r.leadflowRecordEvent !== 'function') {
-    redis.defineCommand('leadflowRecordEvent', { numberOfKeys: 2, lua: RECORD_EVENT });
-    redis.defineCommand('leadflowRecordProfile', { numberOfKeys: 2, lua: RECORD_PROFILE });
-    redis.defineCommand('leadflowMergeFetched', { numberOfKeys: 1, lua: MERGE_FETCHED });
-  }
-  return r;
-}
 
 export class TimelineStore {
   private readonly redis: Scripted;
@@ -82,7 +22,7 @@ export class TimelineStore {
     private readonly k: Keys,
     private readonly dedupeTtlMs: number,
   ) {
-    this.redis = scripted(redis);
+    this.redis = withScripts(redis);
   }
 
   /** Appends the event unless its id was seen before; returns whether it was new. */
@@ -151,8 +91,7 @@ export class TimelineStore {
   }
 
   async mergeFetchedProfile(lead: LeadRef, profile: Profile, fetchedAt: number): Promise<void> {
-    const args: (string | number)[] = [fetchedAt];
-    for (const [field, value] of Object.entries(profile)) args.push(field, JSON.stringify(value));
-    await this.redis.leadflowMergeFetched(this.k.profile(lead), ...args);
+    const pairs = Object.entries(profile).flatMap(([field, value]) => [field, JSON.stringify(value)]);
+    await this.redis.leadflowMergeFetched(this.k.profile(lead), fetchedAt, ...pairs);
   }
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { deleteByPrefix } from '../../src/store/redis.js';
 import { uniquePrefix } from '../helpers/redis.js';
+import { spawnCli } from '../helpers/spawn-cli.js';
 import { waitFor } from '../helpers/wait.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { freePort } from '../sandbox/redis-server.js';
@@ -190,16 +191,10 @@ export class LeadflowProcess {
 
   async start(): Promise<void> {
     this.output = '';
-    // Node itself with tsx's loader, not the tsx launcher: the launcher runs the program in a child
-    // process, which a SIGKILL to the launcher would leave running (an orphan, not a crash).
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', '--config', this.configPath, this.role],
-      {
-        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...this.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawnCli(['--config', this.configPath, this.role], {
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child = child;

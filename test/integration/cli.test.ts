@@ -1,14 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
-
-const TSX = join('node_modules', '.bin', 'tsx');
+import { spawnCli, spawnCliSync } from '../helpers/spawn-cli.js';
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(TSX, ['src/cli/main.ts', ...args], {
+  const result = spawnCliSync(args, {
     encoding: 'utf8',
     env: { PATH: process.env.PATH, ...env },
     timeout: 30_000,
@@ -19,11 +17,11 @@ function cli(args: string[], env: Record<string, string> = {}) {
 /** The CLI without blocking this process, so an in-process sandbox can answer it. */
 function cliAsync(args: string[], env: Record<string, string> = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(TSX, ['src/cli/main.ts', ...args], { env: { PATH: process.env.PATH, ...env } });
+    const child = spawnCli(args, { env: { PATH: process.env.PATH, ...env } });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }

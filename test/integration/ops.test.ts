@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { LeadStore } from '../../src/store/leads.js';
 import { TimelineStore } from '../../src/store/timeline.js';
 import { failWritebacks } from '../helpers/admin-fixture.js';
 import { TEST_REDIS_URL, cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { spawnCliSync } from '../helpers/spawn-cli.js';
 
 /** `leadflow dlq …` and `leadflow explain` as an operator runs them, against real Redis. */
 describe('operator commands', () => {
@@ -21,15 +21,11 @@ describe('operator commands', () => {
   let configPath: string;
 
   const cli = (...args: string[]) => {
-    const r = spawnSync(
-      join('node_modules', '.bin', 'tsx'),
-      ['src/cli/main.ts', '--config', configPath, ...args],
-      {
-        encoding: 'utf8',
-        env: { PATH: process.env.PATH, REDIS_URL: TEST_REDIS_URL },
-        timeout: 30_000,
-      },
-    );
+    const r = spawnCliSync(['--config', configPath, ...args], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, REDIS_URL: TEST_REDIS_URL },
+      timeout: 30_000,
+    });
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
 

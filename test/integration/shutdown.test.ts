@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signV3 } from '../../connectors/hubspot/signature.js';
 import { TEST_REDIS_URL, cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { spawnCli } from '../helpers/spawn-cli.js';
 import { waitFor } from '../helpers/wait.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { freePort } from '../sandbox/redis-server.js';
@@ -36,26 +36,22 @@ describe('leadflow start --with-worker', () => {
     const shipped = readFileSync('config/default.yaml', 'utf8');
     expect(shipped).toContain("prefix: '{leadflow}'");
     writeFileSync(configPath, shipped.replace("prefix: '{leadflow}'", `prefix: '${prefix}'`));
-    const child = spawn(
-      join('node_modules', '.bin', 'tsx'),
-      ['src/cli/main.ts', 'start', '--with-worker', '--config', configPath],
-      {
-        env: {
-          PATH: process.env.PATH,
-          REDIS_URL: TEST_REDIS_URL,
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          HUBSPOT_ACCESS_TOKEN: 'pat-shutdown',
-          HUBSPOT_CLIENT_SECRET: 'shutdown-secret',
-          HUBSPOT_BASE_URL: sandbox.url,
-          LOG_LEVEL: 'info',
-        },
+    const child = spawnCli(['start', '--with-worker', '--config', configPath], {
+      env: {
+        PATH: process.env.PATH,
+        REDIS_URL: TEST_REDIS_URL,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        HUBSPOT_ACCESS_TOKEN: 'pat-shutdown',
+        HUBSPOT_CLIENT_SECRET: 'shutdown-secret',
+        HUBSPOT_BASE_URL: sandbox.url,
+        LOG_LEVEL: 'info',
       },
-    );
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
 
     await waitFor(() => stdout.includes('workers started'), {

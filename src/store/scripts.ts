@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+/*
+ * Every Lua script leadflow runs, one file each under ./lua (the build copies them next to the
+ * compiled module). A line `-- @include name` is replaced by ./lua/includes/name.lua, so shared
+ * snippets are written once. Sources are read once, at import: a missing file fails at startup,
+ * not on the first call.
+ */
+
+/** The commands the scripts become on a connection, as the stores call them. */
+export interface ScriptCommands {
+  leadflowRecordEvent(
+    dedupe: string,
+    timeline: string,
+    ttlMs: number,
+    at: number,
+    member: string,
+  ): Promise<number>;
+  leadflowRecordProfile(
+    dedupe: string,
+    profile: string,
+    ttlMs: number,
+    field: string,
+    at: number,
+    value: string,
+  ): Promise<number>;
+  leadflowMergeFetched(profile: string, fetchedAt: number, ...fieldValuePairs: string[]): Promise<number>;
+  leadflowBudgetReserve(key: string, max: number, intervalMs: number): Promise<number>;
+  leadflowBudgetObserve(key: string, max: number, intervalMs: number, remaining: number): Promise<number>;
+  leadflowPutLead(
+    state: string,
+    scores: string,
+    expectedVersion: number,
+    json: string,
+    total: string,
+    member: string,
+  ): Promise<number>;
+  leadflowAdvanceWatermark(key: string, value: number): Promise<number>;
+  leadflowClearPending(key: string, ...fieldVersionPairs: string[]): Promise<number>;
+  /** The key count comes first: it depends on the number of candidates. */
+  leadflowAssign(numKeys: number, ...keysThenArgs: (string | number)[]): Promise<[string | null, string[]]>;
+  leadflowLeaseWrite(
+    lease: string,
+    hash: string,
+    token: string,
+    setLength: number,
+    ...pairsThenDeletes: (string | number)[]
+  ): Promise<number>;
+  leadflowLeaseRenew(lease: string, token: string, ttlMs: number): Promise<number>;
+  leadflowLeaseRelease(lease: string, token: string): Promise<number>;
+}
+
+export type ScriptName = keyof ScriptCommands;
+
+interface ScriptFile {
+  /** ./lua/<file>.lua */
+  file: string;
+  /** Absent when the caller passes the key count first (a variable number of keys). */
+  numberOfKeys?: number;
+}
+
+/** Which file each command runs and how many of its arguments are keys. */
+export const SCRIPT_FILES = {
+  leadflowRecordEvent: { file: 'record-event', numberOfKeys: 2 },
+  leadflowRecordProfile: { file: 'record-profile', numberOfKeys: 2 },
+  leadflowMergeFetched: { file: 'merge-fetched', numberOfKeys: 1 },
+  leadflowBudgetReserve: { file: 'budget-reserve', numberOfKeys: 1 },
+  leadflowBudgetObserve: { file: 'budget-observe', numberOfKeys: 1 },
+  leadflowPutLead: { file: 'put-lead', numberOfKeys: 2 },
+  leadflowAdvanceWatermark: { file: 'advance-watermark', numberOfKeys: 1 },
+  leadflowClearPending: { file: 'clear-pending-scores', numberOfKeys: 1 },
+  leadflowAssign: { file: 'assign-rep' },
+  leadflowLeaseWrite: { file: 'lease-write', numberOfKeys: 2 },
+  leadflowLeaseRenew: { file: 'lease-renew', numberOfKeys: 1 },
+  leadflowLeaseRelease: { file: 'lease-release', numberOfKeys: 1 },
+} as const satisfies Record<ScriptName, ScriptFile>;
+
+function readLua(path: string): string {
+  return readFileSync(new URL(`./lua/${path}.lua`, import.meta.url), 'utf8');
+}
+
+const INCLUDE = /^-- @include ([\w-]+)$/gm;
+
+/** A script's source with its includes expanded. */
+export function loadScript(file: string): string {
+  return readLua(file).replace(INCLUDE, (_, name: string) => readLua(`includes/${name}`).trimEnd());
+}
+
+interface Script {
+  lua: string;
+  numberOfKeys?: number;
+}
+
+/** Every command's source, read once. */
+export const SCRIPTS = Object.fromEntries(
+  Object.entries(SCRIPT_FILES).map(([name, def]: [string, ScriptFile]) => [
+    name,
+    { lua: loadScript(def.file), numberOfKeys: def.numberOfKeys },
+  ]),
+) as Record<ScriptName, Script>;
+
+export type Scripted = Redis & ScriptCommands;
+
+const defined = new WeakSet<Redis>();
+
+/** The connection with every script defined on it (once per connection). */
+export function withScripts(redis: Redis): Scripted {
+  if (!defined.has(redis)) {
+    for (const [name, script] of Object.entries(SCRIPTS)) redis.defineCommand(name, script);
+    defined.add(redis);
+  }
+  return redis as Scripted;
+}
