@@ -120,9 +120,13 @@ async function withRedis<T>(fn: (deps: Awaited<ReturnType<typeof openStores>>) =
 
 async function openStores() {
   const { env, config } = load();
-  const { connectRedis } = await import('../store/redis.js');
+  const { connectRedis, whenReady } = await import('../store/redis.js');
   const { openQueues, closeQueues } = await import('../queue/queues.js');
   const redis = connectRedis(env.REDIS_URL, { name: 'leadflow-cli', failFast: true });
+  await whenReady(redis).catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
   const queues = openQueues(redis, config.redis.prefix, (err) =>
     process.stderr.write(`queue error: ${err.message}\n`),
   );

@@ -16,6 +16,30 @@ export function connectRedis(url: string, opts: { failFast?: boolean; name?: str
   return new Redis(url, options);
 }
 
+/**
+ * Resolves once a fail-fast connection can take commands: with its offline queue off, a command sent
+ * before the handshake fails at once. Rejects with the last connection error after `timeoutMs`.
+ */
+export async function whenReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
+  if (redis.status === 'ready') return;
+  let lastError: Error | undefined;
+  const onError = (err: Error) => (lastError = err);
+  redis.on('error', onError);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      redis.once('ready', resolve);
+      timer = setTimeout(() => {
+        redis.off('ready', resolve);
+        reject(new Error(`Redis not reachable after ${timeoutMs} ms: ${lastError?.message ?? 'no answer'}`));
+      }, timeoutMs);
+    });
+  } finally {
+    clearTimeout(timer);
+    redis.off('error', onError);
+  }
+}
+
 /** Evicting policies silently drop queue and state keys; refuse to run on them. */
 export async function assertNoEviction(redis: Redis): Promise<void> {
   const reply = await redis.config('GET', 'maxmemory-policy');
