@@ -50,27 +50,32 @@ export function demoRequest(objectId: string) {
  * for 24 h), so a 503 while Redis is away loses nothing. Returns how many attempts were refused.
  */
 export async function deliver(url: string, events: object[], timeoutMs = 30_000): Promise<number> {
-  const body = JSON.stringify(events);
   const deadline = Date.now() + timeoutMs;
   let refused = 0;
   for (;;) {
-    const status = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...signV3('POST', url, body, SECRET, Date.now()) },
-      body,
-      signal: AbortSignal.timeout(5_000),
-    }).then(
-      async (res) => {
-        await res.arrayBuffer();
-        return res.status;
-      },
-      () => 0,
-    );
+    const status = await post(url, events);
     if (status === 200) return refused;
     refused++;
     if (Date.now() > deadline) throw new Error(`delivery never accepted (last status ${status})`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** One signed delivery, sent once: the HTTP status, or 0 when no answer came. */
+export async function post(url: string, events: object[]): Promise<number> {
+  const body = JSON.stringify(events);
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...signV3('POST', url, body, SECRET, Date.now()) },
+    body,
+    signal: AbortSignal.timeout(5_000),
+  }).then(
+    async (res) => {
+      await res.arrayBuffer();
+      return res.status;
+    },
+    () => 0,
+  );
 }
 
 /** The shipped config under a private prefix, with the knobs a fault test needs. */
