@@ -686,7 +686,7 @@ describe('Salesforce sandbox through jsforce', () => {
       expect(direct.name).toBe('invalid_grant');
     });
 
-    it('grants a JWT bearer token for a valid RS256 assertion and refuses a forged one', async () => {
+    it('grants a JWT bearer token for a valid RS256 assertion (aud login, test or an Experience Cloud site) and refuses a forged one or one for My Domain', async () => {
       const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const forger = generateKeyPairSync('rsa', { modulusLength: 2048 });
       sandbox.salesforce.oauth = {
@@ -694,6 +694,7 @@ describe('Salesforce sandbox through jsforce', () => {
         clientSecret: 'unused',
         username: 'integration@leadflow.example',
         jwtPublicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        experienceCloudUrls: ['https://acme.my.site.com/partners'],
       };
       const assertion = (claims: Record<string, unknown>, key = privateKey) => {
         const encode = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -733,12 +734,15 @@ describe('Salesforce sandbox through jsforce', () => {
       expect(sandbox.salesforce.refreshes).toBe(1);
       expect(jwtConn.accessToken).not.toBe('stale');
 
-      const token = await grant(assertion({ ...claims, aud: sandbox.url }));
+      const token = await grant(assertion({ ...claims, aud: 'https://test.salesforce.com' }));
       expect(token).toMatchObject({ token_type: 'Bearer', instance_url: sandbox.url, scope: 'api' });
       expect(token).not.toHaveProperty('refresh_token');
+      await grant(assertion({ ...claims, aud: 'https://acme.my.site.com/partners' }));
 
       const refused: [string, string][] = [
         [assertion(claims, forger.privateKey), 'invalid_grant'],
+        // The org's own host (My Domain, where the token is requested) is no valid audience.
+        [assertion({ ...claims, aud: sandbox.url }), 'invalid_grant'],
         [assertion({ ...claims, iss: 'other-app' }), 'invalid_client_id'],
         [assertion({ ...claims, aud: 'https://evil.example' }), 'invalid_grant'],
         [assertion({ ...claims, exp: Math.floor(Date.now() / 1000) - 1 }), 'invalid_grant'],
@@ -746,7 +750,7 @@ describe('Salesforce sandbox through jsforce', () => {
         ['not.a.jwt', 'invalid_grant'],
       ];
       for (const [jwt, error] of refused) expect((await failure(grant(jwt))).name).toBe(error);
-      expect(sandbox.salesforce.refreshes).toBe(2);
+      expect(sandbox.salesforce.refreshes).toBe(3);
     });
   });
 

@@ -76,6 +76,8 @@ export interface SalesforceOAuthApp {
   jwtPublicKeyPem?: string;
   /** The `sub` a JWT bearer assertion must name. */
   username?: string;
+  /** Experience Cloud site URLs of the org, also accepted as a JWT bearer `aud`. */
+  experienceCloudUrls?: string[];
 }
 
 export const DEFAULT_ORG_ID = '00D000000000001AAA';
@@ -1254,7 +1256,7 @@ class OAuthError extends Error {
 }
 
 /** The subject of a valid JWT bearer assertion (RS256, iss, sub, aud, exp), as Salesforce checks it. */
-function verifyAssertion(app: SalesforceOAuthApp, assertion: string, loginUrl: string, now: number): void {
+function verifyAssertion(app: SalesforceOAuthApp, assertion: string, now: number): void {
   const [header, claims, signature] = assertion.split('.');
   if (!header || !claims || !signature || !app.jwtPublicKeyPem)
     throw new OAuthError('invalid_grant', 'invalid assertion');
@@ -1278,7 +1280,9 @@ function verifyAssertion(app: SalesforceOAuthApp, assertion: string, loginUrl: s
   if (!parsed.success) throw new OAuthError('invalid_grant', 'invalid assertion');
   const c = parsed.data;
   if (c.iss !== app.clientId) throw new OAuthError('invalid_client_id', 'client identifier invalid');
-  if (![loginUrl, ...LOGIN_URLS].includes(c.aud.replace(/\/$/, '')))
+  // The JWT bearer flow's aud must be login/test.salesforce.com or an Experience Cloud site, never
+  // My Domain or the host the assertion is posted to.
+  if (![...LOGIN_URLS, ...(app.experienceCloudUrls ?? [])].includes(c.aud.replace(/\/$/, '')))
     throw new OAuthError('invalid_grant', 'audience is invalid');
   if (c.exp * 1000 <= now) throw new OAuthError('invalid_grant', 'expired authorization code');
   if (c.sub !== app.username) throw new OAuthError('invalid_grant', "user hasn't approved this consumer");
@@ -1297,7 +1301,7 @@ function grantToken(state: SalesforceState, body: unknown, instanceUrl: string) 
       throw new OAuthError('invalid_client', 'invalid client credentials');
     if (!app.refreshToken || grant.refresh_token !== app.refreshToken)
       throw new OAuthError('invalid_grant', 'expired access/refresh token');
-  } else verifyAssertion(app, grant.assertion, instanceUrl, Date.now());
+  } else verifyAssertion(app, grant.assertion, Date.now());
 
   state.refreshes++;
   const issuedAt = String(Date.now());
