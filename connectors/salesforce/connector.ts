@@ -411,16 +411,24 @@ export class SalesforceConnector implements CrmConnector {
     return from !== undefined && from < (stage === 'mql' ? 1 : 2);
   }
 
+  /**
+   * `Sforce-Auto-Assign: FALSE` unless routing is delegated to the org's assignment rules. Task
+   * writes carry it too: a trigger on Task that updates the Task's Lead re-runs them otherwise.
+   */
+  private assignHeaders(): Record<string, string> | undefined {
+    return this.config.routing === 'assignment_rules' ? undefined : NO_AUTO_ASSIGN;
+  }
+
   /** The handoff's record update: stage and owner, and whether assignment rules may run. */
   private handoffUpdate(t: Target, stage: 'mql' | 'sql', ownerId: string | null | undefined) {
-    const byRules = this.config.routing === 'assignment_rules';
-    if (ownerId && !byRules) checkId(ownerId, 'owner');
+    const headers = this.assignHeaders();
+    if (ownerId && headers) checkId(ownerId, 'owner');
     return {
       fields: {
         [t.lifecycle]: this.config.fields.stages[stage],
-        ...(ownerId && !byRules ? { [t.owner]: ownerId } : {}),
+        ...(ownerId && headers ? { [t.owner]: ownerId } : {}),
       },
-      headers: byRules ? undefined : NO_AUTO_ASSIGN,
+      headers,
     };
   }
 
@@ -468,6 +476,7 @@ export class SalesforceConnector implements CrmConnector {
     const task = write.task
       ? this.repTaskFields(t, write.handoffId, { ...write.task, body: write.note.text })
       : this.noteFields(t, write.handoffId, write.note.subject, write.note.text, write.ownerId);
+    const taskHeaders = this.assignHeaders();
     const requests: SubRequest[] = [
       {
         method: 'PATCH',
@@ -484,6 +493,7 @@ export class SalesforceConnector implements CrmConnector {
               url: this.dataPath('/sobjects/Task'),
               referenceId: 'task',
               body: task,
+              ...(taskHeaders ? { httpHeaders: taskHeaders } : {}),
             },
           ]),
     ];
@@ -531,7 +541,7 @@ export class SalesforceConnector implements CrmConnector {
     }
     const what = `create task on ${t.sObject} ${t.id}`;
     const answer = await this.call('sobjects.create', what, () =>
-      this.send('POST', '/sobjects/Task', fields()),
+      this.send('POST', '/sobjects/Task', fields(), this.assignHeaders()),
     );
     return { id: createdId(answer, what), created: true };
   }
@@ -617,6 +627,7 @@ export class SalesforceConnector implements CrmConnector {
           url: this.dataPath(`/sobjects/Task/${taskId}`),
           referenceId: 'task',
           body: { OwnerId: ownerId },
+          httpHeaders: NO_AUTO_ASSIGN,
         },
       ],
       true,
@@ -773,12 +784,7 @@ export class SalesforceConnector implements CrmConnector {
       if (fields[required] === undefined) fields[required] = NOT_PROVIDED;
     const what = 'create lead from the other CRM';
     const answer = await this.call('sobjects.create', what, () =>
-      this.send(
-        'POST',
-        '/sobjects/Lead',
-        fields,
-        this.config.routing === 'assignment_rules' ? {} : NO_AUTO_ASSIGN,
-      ),
+      this.send('POST', '/sobjects/Lead', fields, this.assignHeaders()),
     );
     return { crm: 'salesforce', objectType: 'lead', id: createdId(answer, what) };
   }

@@ -173,6 +173,32 @@ describe('Salesforce connector against the sandbox', () => {
     });
   });
 
+  it('sends Sforce-Auto-Assign FALSE on Task writes too, so a Task trigger touching the Lead keeps our owner', async () => {
+    state.assignmentRuleOwner = ADMIN_USER_ID;
+    state.taskTriggerUpdatesLead = true;
+    const ref = seedLead(state, { email: 'trigger@x.io' });
+    const c = connect();
+    const { task } = await c.writeHandoff(handoff(ref));
+    await c.createRepTask(ref, 'hf.sb.1.escalation.0', { ...handoff(ref).task!, body: 'Escalation' }, false);
+    await c.createHandoffNote(ref, 'hf.sb.9', 'Note\nHandoff ID: hf.sb.9', false);
+    await c.reassign(ref, REP_USER_ID, task!.id);
+    expect(state.get('Lead', ref.id)?.OwnerId).toBe(REP_USER_ID);
+    const taskSaves = state.saves.filter((w) => w.sObject === 'Task');
+    expect(taskSaves).toHaveLength(4);
+    expect(taskSaves.every((w) => !w.autoAssign)).toBe(true);
+
+    // Delegated routing: the org's rules decide, also through the Task trigger.
+    const theirs = seedLead(state, { email: 'delegated@x.io' });
+    await connect({ routing: 'assignment_rules' }).createHandoffNote(
+      theirs,
+      'hf.sb.3',
+      'Note\nHandoff ID: hf.sb.3',
+      false,
+    );
+    expect(state.get('Lead', theirs.id)?.OwnerId).toBe(ADMIN_USER_ID);
+    expect(state.saves.at(-1)).toMatchObject({ sObject: 'Task', autoAssign: true });
+  });
+
   it('rolls the whole handoff back on a row lock (also wrapped by a trigger) and classifies it backoff', async () => {
     for (const fault of ['lockRow', 'wrappedLockRow'] as const) {
       const ref = seedLead(state, { email: `${fault}@x.io` });

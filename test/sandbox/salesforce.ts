@@ -367,6 +367,13 @@ export class SalesforceState {
   oauth: SalesforceOAuthApp | undefined;
   /** When set, Lead writes without `Sforce-Auto-Assign: FALSE` get this owner, as assignment rules would. */
   assignmentRuleOwner: string | undefined;
+  /**
+   * A trigger on Task that updates the Task's Lead (a common activity roll-up): that indirect Lead
+   * update runs assignment rules too unless the Task write said `Sforce-Auto-Assign: FALSE`.
+   */
+  taskTriggerUpdatesLead = false;
+  /** Every record saved through the API, with whether its request let assignment rules run. */
+  saves: { sObject: string; id: string; autoAssign: boolean }[] = [];
   /** The integration user: default owner of created records, and the user tokens are issued for. */
   runningUserId = ADMIN_USER_ID;
   /** Token grants answered. */
@@ -390,6 +397,8 @@ export class SalesforceState {
     this.faults = emptyFaults();
     this.oauth = undefined;
     this.assignmentRuleOwner = undefined;
+    this.taskTriggerUpdatesLead = false;
+    this.saves = [];
     this.runningUserId = ADMIN_USER_ID;
     this.refreshes = 0;
     this.clock = Date.now;
@@ -733,9 +742,21 @@ export function saveRecord(
   if (describe.name === 'Lead' && ctx.autoAssign && state.assignmentRuleOwner)
     values.OwnerId = state.assignmentRuleOwner;
   // Read-only fields were refused above, so derived fields and stamps are computed, never taken.
-  if (creating) return state.insert(describe.name, values);
-  state.update(describe.name, current.Id, values);
-  return current.Id;
+  const saved = creating ? state.insert(describe.name, values) : current.Id;
+  if (!creating) state.update(describe.name, saved, values);
+  state.saves.push({ sObject: describe.name, id: saved, autoAssign: ctx.autoAssign });
+  if (describe.name === 'Task') taskTrigger(state, after.WhoId, ctx);
+  return saved;
+}
+
+/** `Sforce-Auto-Assign` also governs Lead updates a Task trigger makes (Salesforce docs on the header). */
+function taskTrigger(state: SalesforceState, whoId: FieldValue | undefined, ctx: WriteContext): void {
+  if (!state.taskTriggerUpdatesLead || typeof whoId !== 'string') return;
+  const lead = state.find(whoId);
+  if (lead?.sObject !== 'Lead') return;
+  state.update('Lead', lead.record.Id, {
+    ...(ctx.autoAssign && state.assignmentRuleOwner ? { OwnerId: state.assignmentRuleOwner } : {}),
+  });
 }
 
 function existing(state: SalesforceState, describe: SObjectDescribe, id: string): SfRecord {

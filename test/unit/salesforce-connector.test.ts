@@ -111,6 +111,8 @@ describe('Salesforce connector request shapes', () => {
             Priority: 'High',
             TaskSubtype: 'Call',
           },
+          // A trigger on Task that updates the Lead would re-run assignment rules without it.
+          httpHeaders: { 'Sforce-Auto-Assign': 'FALSE' },
         },
       ],
     });
@@ -123,12 +125,23 @@ describe('Salesforce connector request shapes', () => {
       .reply(200, { compositeResponse: [patched, created('task', TASK_ID)] });
 
     await connector({ routing: 'assignment_rules' }).writeHandoff(handoff());
-    const [record] = bodies[0]!.compositeRequest;
+    const [record, task] = bodies[0]!.compositeRequest;
     expect(record).toEqual({
       method: 'PATCH',
       url: `${DATA}/sobjects/Lead/${LEAD_ID}`,
       referenceId: 'record',
       body: { ...scoreFields, Status: 'Marketing Qualified' },
+    });
+    expect(task).not.toHaveProperty('httpHeaders');
+  });
+
+  it('creates a rep task alone with Sforce-Auto-Assign FALSE', async () => {
+    nock(INSTANCE, { reqheaders: { 'sforce-auto-assign': 'FALSE' } })
+      .post(`${DATA}/sobjects/Task`)
+      .reply(201, { id: TASK_ID, success: true, errors: [] });
+    await expect(connector().createRepTask(lead(), 'hf.sf.1', handoff().task!, false)).resolves.toEqual({
+      id: TASK_ID,
+      created: true,
     });
   });
 
