@@ -36,7 +36,7 @@ const QUERY_PAGE_MAX = 2_000;
 const OWNERS_TTL_MS = 10 * 60_000;
 /** How far back a retry looks for the task an earlier attempt may have created (job retries span hours). */
 const MARKER_LOOKBACK_MS = 30 * 86_400_000;
-/** Subject of the completed Task that carries a handoff note when there is no rep task. */
+/** Subject of the closed Task that carries a handoff note when there is no rep task. */
 export const NOTE_SUBJECT = 'Leadflow handoff note';
 /** Lead requires LastName and Company; a lead made from the other CRM's profile may lack them. */
 const NOT_PROVIDED = '[not provided]';
@@ -560,7 +560,7 @@ export class SalesforceConnector implements CrmConnector {
     };
   }
 
-  /** A note is a completed Task: Salesforce's activity history is where reps read it. */
+  /** A note is a closed Task: Salesforce's activity history is where reps read it. */
   private noteFields(
     t: Target,
     key: string,
@@ -576,7 +576,7 @@ export class SalesforceConnector implements CrmConnector {
       Subject: subject.slice(0, SUBJECT_MAX),
       Description: fitDescription(text, key),
       ActivityDate: activityDate(this.now()),
-      Status: 'Completed',
+      Status: this.config.noteStatus,
       Priority: PRIORITY.MEDIUM,
       TaskSubtype: SUBTYPE.TODO,
     };

@@ -402,6 +402,38 @@ describe('Salesforce connector against the sandbox', () => {
     expect(second.next).toBeUndefined();
   });
 
+  it('config check: notes need a closed Task status (the org may add its own), rep tasks an open one', async () => {
+    const base = {
+      scoring: {},
+      thresholds: { mql: 50, sql: 80 },
+      routing: { reps: [{ id: REP_USER_ID, name: 'Ben' }] },
+    };
+    const statusLines = async (salesforce: Record<string, unknown>) =>
+      (await checkSalesforceConfig(connect(), Config.parse({ ...base, salesforce })))
+        .filter((l) => /^salesforce\.(note|task)Status/.test(l.what))
+        .map((l) => `${l.level} ${l.what}`);
+
+    expect(await statusLines({})).toEqual([
+      'ok salesforce.taskStatus',
+      'ok salesforce.noteStatus',
+      'ok salesforce.taskStatus (open)',
+      'ok salesforce.noteStatus (closed)',
+    ]);
+    expect(await statusLines({ noteStatus: 'In Progress', taskStatus: 'Completed' })).toEqual([
+      'ok salesforce.taskStatus',
+      'ok salesforce.noteStatus',
+      'error salesforce.taskStatus (open)',
+      'error salesforce.noteStatus (closed)',
+    ]);
+
+    // An org that closes tasks with 'Done': notes written with it are closed, and the check agrees.
+    state.addTaskStatus('Done', true);
+    expect(await statusLines({ noteStatus: 'Done' })).toContain('ok salesforce.noteStatus (closed)');
+    const ref = seedLead(state, { email: 'done@x.io' });
+    const { note } = await connect({ noteStatus: 'Done' }).writeHandoff(handoff(ref, { task: null }));
+    expect(state.get('Task', note.id)).toMatchObject({ Status: 'Done', IsClosed: true });
+  });
+
   it('reports missing fields: ensureSchema lists them, config check names the config path', async () => {
     const lead = state.describe.get('Lead')!;
     lead.fields = lead.fields.filter((f) => f.name !== 'Leadflow_Score__c');

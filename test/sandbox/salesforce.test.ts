@@ -193,6 +193,31 @@ describe('Salesforce sandbox through jsforce', () => {
       expect(done.CompletedDateTime).toBe(done.SystemModstamp);
     });
 
+    it("derives Task.IsClosed from the TaskStatus of its Status, the org's own closed statuses included", async () => {
+      const who = sandbox.salesforce.insert('Lead', { LastName: 'Closed', Company: 'Acme' });
+      const statuses = await conn.query<{ ApiName: string; IsClosed: boolean }>(
+        'SELECT ApiName, IsClosed FROM TaskStatus ORDER BY SortOrder',
+      );
+      expect(statuses.records.map((r) => [r.ApiName, r.IsClosed])).toEqual([
+        ['Not Started', false],
+        ['In Progress', false],
+        ['Completed', true],
+      ]);
+      const refused = await failure(
+        conn.sobject('Task').create({ WhoId: who, Subject: 'x', Status: 'Done' }),
+      );
+      expect(refused.errorCode).toBe('INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST');
+
+      sandbox.salesforce.addTaskStatus('Done', true);
+      sandbox.salesforce.addTaskStatus('Waiting', false);
+      for (const Status of ['Done', 'Waiting'])
+        await conn.sobject('Task').create({ WhoId: who, Subject: Status, Status });
+      const closed = await conn.query<{ Subject: string }>(
+        `SELECT Subject FROM Task WHERE WhoId = '${who}' AND IsClosed = true`,
+      );
+      expect(closed.records.map((r) => r.Subject)).toEqual(['Done']);
+    });
+
     it('describes sObjects, and tests can change the describe', async () => {
       const describe = await conn.sobject('Lead').describe();
       const status = describe.fields.find((f) => f.name === 'Status')!;

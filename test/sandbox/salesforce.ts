@@ -97,6 +97,8 @@ export const LEAD_STATUSES = [
   'Closed - Not Converted',
 ];
 export const TASK_STATUSES = ['Not Started', 'In Progress', 'Completed'];
+/** A fresh org's closed Task statuses (TaskStatus.IsClosed); orgs add their own. */
+const CLOSED_TASK_STATUSES = new Set(['Completed']);
 /** sObjects whose `Name` is compound: FirstName LastName. */
 const PERSON_SOBJECTS = new Set(['Lead', 'Contact', 'User']);
 /** Campaign member statuses counted as responses (Salesforce's `Responded` plus webinar `Attended`). */
@@ -299,6 +301,14 @@ export function defaultDescribes(): Map<string, SObjectDescribe> {
       field('HasResponded', 'boolean', readOnly),
       field('FirstRespondedDate', 'date', readOnly),
     ]),
+    // One record per Task.Status value: whether it closes the task (Task.IsClosed follows it).
+    sObject('TaskStatus', '01J', [
+      field('ApiName', 'string', { ...readOnly, length: 255 }),
+      field('MasterLabel', 'string', { ...readOnly, length: 255 }),
+      field('IsClosed', 'boolean', readOnly),
+      field('IsDefault', 'boolean', readOnly),
+      field('SortOrder', 'int', readOnly),
+    ]),
     sObject('User', '005', [
       field('FirstName', 'string', { length: 40 }),
       field('LastName', 'string', { length: 80, nillable: false }),
@@ -407,6 +417,27 @@ export class SalesforceState {
     this.cursors.clear();
     this.nextId = 1;
     for (const user of SEED_USERS) this.insert('User', { ...user, UserType: 'Standard' });
+    for (const [i, value] of TASK_STATUSES.entries())
+      this.insert('TaskStatus', {
+        ApiName: value,
+        MasterLabel: value,
+        IsClosed: CLOSED_TASK_STATUSES.has(value),
+        IsDefault: i === 0,
+        SortOrder: i + 1,
+      });
+  }
+
+  /** An admin adds a Task status (Setup → Task Fields → Status), closed or not, e.g. 'Done'. */
+  addTaskStatus(value: string, closed: boolean): void {
+    const status = this.describeOf('Task').fields.find((f) => f.name === 'Status')!;
+    status.picklistValues.push({ value, label: value, active: true, defaultValue: false });
+    this.insert('TaskStatus', {
+      ApiName: value,
+      MasterLabel: value,
+      IsClosed: closed,
+      IsDefault: false,
+      SortOrder: status.picklistValues.length,
+    });
   }
 
   /** From now on requests with this token get 401 INVALID_SESSION_ID. */
@@ -538,7 +569,11 @@ export class SalesforceState {
     if (PERSON_SOBJECTS.has(describe.name))
       set('Name', [next.FirstName, next.LastName].filter((p) => typeof p === 'string' && p).join(' '));
     if (describe.name === 'Task') {
-      set('IsClosed', next.Status === 'Completed');
+      // Task.IsClosed is derived from the TaskStatus record of its Status.
+      set(
+        'IsClosed',
+        this.records('TaskStatus').some((t) => t.ApiName === next.Status && t.IsClosed === true),
+      );
       if (next.IsClosed && !before?.IsClosed) set('CompletedDateTime', sfDatetime(now));
     }
     if (describe.name === 'CampaignMember') {
