@@ -56,6 +56,11 @@ const QueryPage = z.object({
   nextRecordsUrl: z.string().optional(),
   records: z.array(Row),
 });
+/** A Lead's conversion: the Contact it became (`ConvertedContactId` is null until converted). */
+const ConvertedLead = z.looseObject({
+  IsConverted: z.boolean(),
+  ConvertedContactId: z.string().regex(RECORD_ID).nullable(),
+});
 const SaveResults = z.array(z.object({ id: z.string().nullish(), success: z.boolean() }).loose());
 const Created = z.object({ id: z.string().min(1) });
 const CompositeAnswer = z.object({
@@ -352,7 +357,42 @@ export class SalesforceConnector implements CrmConnector {
     }));
   }
 
+  /**
+   * Scores in collections of 200. A Lead sales converted meanwhile is read-only: its scores go to
+   * the Contact it became, in one more collection, instead of failing.
+   */
   async writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]> {
+    const failures = await this.writeScoreCollections(writes);
+    const converted = failures.filter(
+      (f) => f.lead.objectType === 'lead' && f.error.failure.code === 'CANNOT_UPDATE_CONVERTED_LEAD',
+    );
+    if (!converted.length) return failures;
+    const contacts = await this.convertedContacts(converted.map((f) => f.lead.id));
+    const moved = writes.flatMap((w) => {
+      const contact = contacts.get(w.lead.id);
+      return contact ? [{ from: w.lead, write: { ...w, lead: contact } }] : [];
+    });
+    const movedFailures = await this.writeScoreCollections(moved.map((m) => m.write));
+    const byContact = new Map(moved.map((m) => [m.write.lead.id, m.from]));
+    return [
+      ...failures.filter((f) => !moved.some((m) => m.from.id === f.lead.id)),
+      ...movedFailures.map((f) => ({ ...f, lead: byContact.get(f.lead.id) ?? f.lead })),
+    ];
+  }
+
+  /** Lead id → the Contact each converted Lead became. */
+  private async convertedContacts(leadIds: string[]): Promise<Map<string, LeadRef>> {
+    const found = new Map<string, LeadRef>();
+    for await (const rows of this.soql(
+      `SELECT Id, ConvertedContactId FROM Lead WHERE IsConverted = true AND Id IN (${leadIds.map((id) => `'${id}'`).join(', ')})`,
+    ))
+      for (const row of rows)
+        if (typeof row.ConvertedContactId === 'string' && RECORD_ID.test(row.ConvertedContactId))
+          found.set(String(row.Id), { crm: 'salesforce', objectType: 'contact', id: row.ConvertedContactId });
+    return found;
+  }
+
+  private async writeScoreCollections(writes: ScoreWrite[]): Promise<RecordFailure[]> {
     const failures: RecordFailure[] = [];
     for (let i = 0; i < writes.length; i += COLLECTION_MAX) {
       const chunk = writes.slice(i, i + COLLECTION_MAX);
@@ -464,11 +504,39 @@ export class SalesforceConnector implements CrmConnector {
    * The whole handoff in one composite request, all or nothing: the record's stage (when it moves
    * forward), owner and scores, and the Task carrying the note (the rep task when there is one).
    * A retry (`mayExist`) first looks for the Task by its marker and leaves it out when found.
+   *
+   * A Lead sales converted meanwhile is read-only (CANNOT_UPDATE_CONVERTED_LEAD): the handoff is moot
+   * — the person is sales' Contact now, with the owner sales gave it — so the Contact gets the scores
+   * and the note as a closed Task, no owner, stage or rep task, and the answer says where it went.
    */
   async writeHandoff(write: HandoffWrite): Promise<HandoffWritten> {
     const t = this.target(write.lead);
     const current = write.knownStage ?? (await this.readStage(t));
-    const moves = this.movesForward(current, write.stage);
+    try {
+      return await this.handoffComposite(write, t, current, this.movesForward(current, write.stage));
+    } catch (err) {
+      const converted = await this.conversionOf(t, err);
+      if (!converted) throw err;
+      this.logger?.info(
+        { lead: t.id, contact: converted.contact.id, handoffId: write.handoffId },
+        'lead already converted: handoff written to its contact as scores and a note',
+      );
+      const written = await this.handoffComposite(
+        { ...write, ownerId: null, task: null },
+        this.target(converted.contact),
+        converted.status,
+        false,
+      );
+      return { ...written, convertedTo: converted.contact };
+    }
+  }
+
+  private async handoffComposite(
+    write: HandoffWrite,
+    t: Target,
+    current: string,
+    moves: boolean,
+  ): Promise<HandoffWritten> {
     const existing = write.mayExist ? await this.findByMarker(t, write.handoffId) : undefined;
     const update = moves
       ? this.handoffUpdate(t, write.stage, write.ownerId)
@@ -509,6 +577,29 @@ export class SalesforceConnector implements CrmConnector {
       stage: moves ? this.config.fields.stages[write.stage] : current,
       note: record,
       task: write.task ? record : null,
+    };
+  }
+
+  /**
+   * When a write to a Lead failed because sales converted it: the Contact it became and the Lead's
+   * (converted) status. Undefined for any other failure.
+   */
+  private async conversionOf(
+    t: Target,
+    err: unknown,
+  ): Promise<{ contact: LeadRef; status: string } | undefined> {
+    if (t.sObject !== 'Lead' || !isCrmError(err) || err.failure.code !== 'CANNOT_UPDATE_CONVERTED_LEAD')
+      return undefined;
+    const row = ConvertedLead.parse(
+      await this.call('sobjects.get', `read conversion of Lead ${t.id}`, () =>
+        this.send('GET', `/sobjects/Lead/${t.id}?fields=IsConverted,ConvertedContactId,${t.lifecycle}`),
+      ),
+    );
+    if (!row.IsConverted || !row.ConvertedContactId) return undefined;
+    const status = row[t.lifecycle];
+    return {
+      contact: { crm: 'salesforce', objectType: 'contact', id: row.ConvertedContactId },
+      status: typeof status === 'string' ? status : '',
     };
   }
 

@@ -199,6 +199,45 @@ describe('Salesforce connector against the sandbox', () => {
     expect(state.saves.at(-1)).toMatchObject({ sObject: 'Task', autoAssign: true });
   });
 
+  it('hands a lead sales already converted to its Contact: scores and a closed note, its owner and stage untouched', async () => {
+    const ref = seedLead(state, { email: 'converted@x.io' });
+    state.update('Lead', ref.id, { OwnerId: ADMIN_USER_ID });
+    const contactId = state.convertLead(ref.id);
+    const lead = state.get('Lead', ref.id);
+
+    const written = await connect().writeHandoff(handoff(ref, { knownStage: undefined }));
+    const contact: LeadRef = { crm: 'salesforce', objectType: 'contact', id: contactId };
+    expect(written).toMatchObject({ stage: 'Closed - Converted', task: null, convertedTo: contact });
+    expect(state.get('Lead', ref.id)).toEqual(lead);
+    const after = state.get('Contact', contactId);
+    expect(after).toMatchObject({ OwnerId: ADMIN_USER_ID, Leadflow_Score__c: 64 });
+    expect(after?.Leadflow_Lifecycle_Stage__c ?? null).toBeNull();
+    expect(state.get('Task', written.note.id)).toMatchObject({
+      WhoId: contactId,
+      IsClosed: true,
+      Subject: 'Call Ada (MQL, score 64)',
+    });
+    // Any other failure of a converted lead's write is still that failure.
+    state.faults.lockRow = 1;
+    const locked: unknown = await connect()
+      .writeHandoff(handoff(seedLead(state, { email: 'locked@x.io' })))
+      .catch((e: unknown) => e);
+    expect(isCrmError(locked) && locked.failure.code).toBe('UNABLE_TO_LOCK_ROW');
+  });
+
+  it("writes a converted lead's scores to its Contact instead of failing the batch record", async () => {
+    const open = seedLead(state, { email: 'open@x.io' });
+    const gone = seedLead(state, { email: 'gone@x.io' });
+    const contactId = state.convertLead(gone.id);
+    const failures = await connect().writeScores([
+      { lead: open, score: score(41) },
+      { lead: gone, score: score(77) },
+    ]);
+    expect(failures).toEqual([]);
+    expect(state.get('Lead', open.id)?.Leadflow_Score__c).toBe(41);
+    expect(state.get('Contact', contactId)?.Leadflow_Score__c).toBe(77);
+  });
+
   it('rolls the whole handoff back on a row lock (also wrapped by a trigger) and classifies it backoff', async () => {
     for (const fault of ['lockRow', 'wrappedLockRow'] as const) {
       const ref = seedLead(state, { email: `${fault}@x.io` });

@@ -193,6 +193,43 @@ describe('Salesforce sandbox through jsforce', () => {
       expect(done.CompletedDateTime).toBe(done.SystemModstamp);
     });
 
+    it('converts a lead like convertLead: Contact and Account made, activities moved, the Lead read-only', async () => {
+      const sf = sandbox.salesforce;
+      const lead = sf.insert('Lead', {
+        FirstName: 'Ada',
+        LastName: 'Lovelace',
+        Company: 'Engines',
+        Email: 'ada@x.io',
+      });
+      const task = sf.insert('Task', { WhoId: lead, Subject: 'Call' });
+      const contact = sf.convertLead(lead);
+      const converted = await conn.sobject('Lead').retrieve(lead);
+      expect(converted).toMatchObject({
+        IsConverted: true,
+        Status: 'Closed - Converted',
+        ConvertedContactId: contact,
+      });
+      expect(String(converted.ConvertedAccountId)).toMatch(/^001/);
+      expect(sf.get('Contact', contact)).toMatchObject({ LastName: 'Lovelace', Email: 'ada@x.io' });
+      expect(sf.get('Account', String(converted.ConvertedAccountId))?.Name).toBe('Engines');
+      expect(sf.get('Task', task)?.WhoId).toBe(contact);
+
+      const refused = await failure(conn.sobject('Lead').update({ Id: lead, Title: 'CTO' }));
+      expect(refused.errorCode).toBe('CANNOT_UPDATE_CONVERTED_LEAD');
+      expect(refused.data).toEqual({
+        message: 'cannot reference converted lead',
+        errorCode: 'CANNOT_UPDATE_CONVERTED_LEAD',
+        fields: [],
+      });
+      const [collected] = await conn
+        .sobject('Lead')
+        .update([{ Id: lead, Title: 'CTO' }], { allOrNone: false });
+      expect(collected).toMatchObject({
+        success: false,
+        errors: [expect.objectContaining({ statusCode: 'CANNOT_UPDATE_CONVERTED_LEAD' })],
+      });
+    });
+
     it("derives Task.IsClosed from the TaskStatus of its Status, the org's own closed statuses included", async () => {
       const who = sandbox.salesforce.insert('Lead', { LastName: 'Closed', Company: 'Acme' });
       const statuses = await conn.query<{ ApiName: string; IsClosed: boolean }>(

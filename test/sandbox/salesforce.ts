@@ -233,6 +233,9 @@ export function defaultDescribes(): Map<string, SObjectDescribe> {
         nillable: false,
       }),
       field('IsConverted', 'boolean', { updateable: false }),
+      lookup('ConvertedContactId', 'ConvertedContact', ['Contact'], readOnly),
+      lookup('ConvertedAccountId', 'ConvertedAccount', ['Account'], readOnly),
+      field('ConvertedDate', 'date', readOnly),
       ...leadflowFields(false),
     ]),
     sObject('Contact', '003', [
@@ -457,6 +460,36 @@ export class SalesforceState {
     this.finish(describe, undefined, record, new Set(Object.keys(fields)));
     this.table(describe.name).set(id, record);
     return id;
+  }
+
+  /**
+   * Converts a Lead as SOAP `convertLead` does (no opportunity): a new Account (named after the
+   * Company) and Contact, the Lead marked converted with the converted status and pointing at both,
+   * and its activities moved to the Contact. Answers the Contact's id.
+   */
+  convertLead(leadId: string, convertedStatus = 'Closed - Converted'): string {
+    const lead = this.get('Lead', leadId);
+    if (!lead) throw new Error(`no Lead ${leadId} in the sandbox`);
+    const accountId = this.insert('Account', { Name: lead.Company ?? null, OwnerId: lead.OwnerId ?? null });
+    const contactId = this.insert('Contact', {
+      FirstName: lead.FirstName ?? null,
+      LastName: lead.LastName ?? null,
+      Email: lead.Email ?? null,
+      Title: lead.Title ?? null,
+      OwnerId: lead.OwnerId ?? null,
+      AccountId: accountId,
+    });
+    this.update('Lead', lead.Id, {
+      IsConverted: true,
+      Status: convertedStatus,
+      ConvertedContactId: contactId,
+      ConvertedAccountId: accountId,
+      ConvertedDate: sfDatetime(this.clock()).slice(0, 10),
+    });
+    for (const sObject of ['Task', 'Event'])
+      for (const activity of this.records(sObject))
+        if (activity.WhoId === lead.Id) this.update(sObject, activity.Id, { WhoId: contactId });
+    return contactId;
   }
 
   /** Changes a record as given (no validation: for seeding), re-deriving fields and stamps. */
@@ -740,6 +773,9 @@ export function saveRecord(
 ): string {
   const describe = state.describeOf(sObjectName);
   const current = id === undefined ? undefined : existing(state, describe, id);
+  // A converted Lead is read-only through the API.
+  if (describe.name === 'Lead' && current?.IsConverted === true)
+    throw new SfError(400, 'CANNOT_UPDATE_CONVERTED_LEAD', 'cannot reference converted lead', []);
   takeLockFault(state, current?.Id);
   const creating = current === undefined;
 
