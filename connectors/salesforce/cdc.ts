@@ -195,7 +195,8 @@ export function channelPollSources(channel: string): PollJob['source'][] {
  * channel's object (View All Data for all of them) — with what the admin must grant.
  */
 export function subscribeRefusal(channel: string, error: string): string | undefined {
-  if (!/^403:/.test(error)) return undefined;
+  // A client the server timed out (or a refused handshake) is a session matter: reconnect, as before.
+  if (!/^403:/.test(error) || /unknown client|handshake/i.test(error)) return undefined;
   const object = /^\/data\/(\w+?)(__)?ChangeEvent$/.exec(channel);
   const needs = object
     ? `View All Records on ${object[2] ? `${object[1]}__c` : object[1]} (or View All Data)`
