@@ -88,6 +88,12 @@ export interface HandoffWritten extends StageAdvance {
   /** The activity carrying the note (the rep task when there is one). */
   note: CreatedRecord;
   task: CreatedRecord | null;
+  /**
+   * Sales had already converted the record (a Salesforce Lead, read-only since): this is what it
+   * became. The handoff went there as scores and a note only — owner, stage and the rep task are
+   * sales' own by now — and later writes for the lead belong there.
+   */
+  convertedTo?: LeadRef;
 }
 
 /**

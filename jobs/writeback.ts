@@ -35,9 +35,9 @@ export async function processWriteback(
   const target = await salesRecord(ctx, handoff.lead);
   const connector = connectorFor(ctx, target.crm);
   const writeHandoff = connector.writeHandoff?.bind(connector);
-  const written = writeHandoff
+  const { written, converted } = writeHandoff
     ? await writeAtOnce(ctx, writeHandoff, record, target, progress)
-    : await writeInSteps(ctx, connector, record, target, progress);
+    : { written: await writeInSteps(ctx, connector, record, target, progress), converted: false };
 
   const completedAt = ctx.now();
   const { task } = record;
@@ -48,8 +48,9 @@ export async function processWriteback(
     ctx.logger.warn({ lead: leadKey(handoff.lead), handoffId: handoff.id }, 'stage had moved on: no handoff');
     return { written };
   }
-  // The SLA clock is queued before the handoff counts as complete, so a crash cannot lose it.
-  if (task) await enqueueSlaCheck(ctx.queues, handoff.id, 0, task.dueAt - completedAt);
+  // The SLA clock is queued before the handoff counts as complete, so a crash cannot lose it. A
+  // lead sales already converted has no rep task to chase.
+  if (task && !converted) await enqueueSlaCheck(ctx.queues, handoff.id, 0, task.dueAt - completedAt);
   await ctx.handoffs.mark(handoff.id, 'completedAt', String(completedAt));
   ctx.metrics.speedToLead.observe((completedAt - handoff.receivedAt) / 1000);
   ctx.logger.info(
@@ -132,6 +133,11 @@ async function writeInSteps(
  * The whole handoff in one all-or-nothing request (Salesforce composite), the note as the task's
  * body. Note and task are marked `started` first: a retry after a lost answer asks the connector to
  * find the task the earlier attempt created instead of creating a second.
+ *
+ * When sales had already converted the record, the connector wrote the scores and the note to what
+ * it became: the handoff counts as converted (as a conversion seen later does), and from now on the
+ * lead's writes, SLA checks and dispositions go to the new record. No dead letter: that is sales
+ * doing its job, not a failure.
  */
 async function writeAtOnce(
   ctx: JobContext,
@@ -139,7 +145,7 @@ async function writeAtOnce(
   { handoff, note, task, routing }: HandoffRecord,
   target: LeadRef,
   progress: Progress,
-): Promise<WritebackStep[]> {
+): Promise<{ written: WritebackStep[]; converted: boolean }> {
   const ownerId = routing?.ownerId ?? null;
   const mayExist = progress.note === 'started';
   if (!mayExist) {
@@ -157,11 +163,38 @@ async function writeAtOnce(
     task: task ?? null,
     mayExist,
   });
-  await stageWritten(ctx, handoff, target, result, ownerId);
+  const converted = result.convertedTo;
+  await stageWritten(ctx, handoff, target, result, converted ? null : ownerId);
   await ctx.handoffs.mark(handoff.id, 'scores', 'done');
   await ctx.handoffs.mark(handoff.id, 'note', result.note.id);
   if (result.task) await ctx.handoffs.mark(handoff.id, 'task', result.task.id);
-  return result.task ? ['scores', 'stage', 'note', 'task'] : ['scores', 'stage', 'note'];
+  if (converted) await recordConversion(ctx, handoff, target, converted, result.stage);
+  return {
+    written: result.task ? ['scores', 'stage', 'note', 'task'] : ['scores', 'stage', 'note'],
+    converted: converted !== undefined,
+  };
+}
+
+async function recordConversion(
+  ctx: JobContext,
+  handoff: Handoff,
+  from: LeadRef,
+  to: LeadRef,
+  stage: string,
+): Promise<void> {
+  await ctx.links.converted(from, to);
+  ctx.logger.info(
+    { lead: leadKey(handoff.lead), handoffId: handoff.id, convertedTo: leadKey(to) },
+    'sales had converted the lead: handoff written to what it became, counted as converted',
+  );
+  if (await ctx.handoffs.markOnce(handoff.id, 'convertedAt', String(ctx.now())))
+    await ctx.handoffs.audit({
+      type: 'converted',
+      handoffId: handoff.id,
+      lead: leadKey(handoff.lead),
+      detail: { stage, score: handoff.score.total },
+      at: ctx.now(),
+    });
 }
 
 /** The freshest score: a later rescore may already be saved (or this one not yet). */

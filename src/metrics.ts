@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry per process role; tests create their own so counts never leak between them. */
 export function createMetrics(opts: { defaults?: boolean } = {}) {
@@ -84,6 +84,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       name: 'leadflow_dispositions_total',
       help: 'Sales dispositions by action taken (unknown: reason code not mapped, nothing done)',
       labelNames: ['action'] as const,
+      registers: [registry],
+    }),
+    cdcRefused: new Gauge({
+      name: 'leadflow_cdc_channel_refused',
+      help: 'Change Data Capture channels Salesforce refused to subscribe (1), e.g. for missing View All Records',
+      labelNames: ['channel'] as const,
       registers: [registry],
     }),
     ownersRejected: new Counter({

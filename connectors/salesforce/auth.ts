@@ -16,8 +16,18 @@ export type SalesforceAuth =
       refreshToken: string;
       accessToken?: string;
     }
-  /** A connected app with an uploaded certificate: tokens minted from signed JWT assertions. */
-  | { kind: 'jwt_bearer'; clientId: string; username: string; privateKeyPem: string; accessToken?: string };
+  /**
+   * A connected app with an uploaded certificate: tokens minted from signed JWT assertions. The
+   * assertion's `aud` is `audience` when given, else derived from the login URL (`jwtAudience`).
+   */
+  | {
+      kind: 'jwt_bearer';
+      clientId: string;
+      username: string;
+      privateKeyPem: string;
+      audience?: string;
+      accessToken?: string;
+    };
 
 /** The auth the environment describes (JWT bearer, then refresh token, then a fixed token), if any. */
 export function salesforceAuthFromEnv(env: Env): SalesforceAuth | undefined {
@@ -28,6 +38,7 @@ export function salesforceAuthFromEnv(env: Env): SalesforceAuth | undefined {
       clientId,
       username: env.SALESFORCE_USERNAME,
       privateKeyPem: env.SALESFORCE_JWT_PRIVATE_KEY,
+      audience: env.SALESFORCE_JWT_AUDIENCE,
       accessToken: env.SALESFORCE_ACCESS_TOKEN,
     };
   if (clientId && env.SALESFORCE_REFRESH_TOKEN)
@@ -40,6 +51,29 @@ export function salesforceAuthFromEnv(env: Env): SalesforceAuth | undefined {
     };
   if (env.SALESFORCE_ACCESS_TOKEN) return { kind: 'access_token', accessToken: env.SALESFORCE_ACCESS_TOKEN };
   return undefined;
+}
+
+export const PRODUCTION_AUDIENCE = 'https://login.salesforce.com';
+export const SANDBOX_AUDIENCE = 'https://test.salesforce.com';
+/** A sandbox's My Domain: `acme--uat.sandbox.my.salesforce.com`. */
+const SANDBOX_MY_DOMAIN = /^[a-z0-9-]+--[a-z0-9-]+\.sandbox\.my\.salesforce\.com$/i;
+
+/**
+ * Pure: the JWT bearer `aud` for a login URL. Salesforce accepts only login.salesforce.com,
+ * test.salesforce.com or an Experience Cloud site URL there, never My Domain or the token host
+ * (tokens are still requested from the login URL): test for test.salesforce.com and sandbox My
+ * Domains, login otherwise. An Experience Cloud site must be given explicitly.
+ */
+export function jwtAudience(loginUrl: string): string {
+  let host: string;
+  try {
+    host = new URL(loginUrl).hostname;
+  } catch {
+    return PRODUCTION_AUDIENCE;
+  }
+  return host === 'test.salesforce.com' || SANDBOX_MY_DOMAIN.test(host)
+    ? SANDBOX_AUDIENCE
+    : PRODUCTION_AUDIENCE;
 }
 
 /**
@@ -161,12 +195,13 @@ function jwtBearerMint(
     // The key's own text must not end up in a log.
     throw new Error('SALESFORCE_JWT_PRIVATE_KEY is not a PEM private key');
   }
+  const aud = (auth.audience ?? jwtAudience(loginUrl)).replace(/\/$/, '');
   return () => {
     const assertion = signAssertion(
       {
         iss: auth.clientId,
         sub: auth.username,
-        aud: loginUrl,
+        aud,
         exp: Math.floor(now() / 1000) + ASSERTION_TTL_S,
       },
       key,

@@ -192,6 +192,20 @@ export function channelPollSources(channel: string): PollJob['source'][] {
 }
 
 /**
+ * Pure: a subscribe refused for good — a 403, as when the user lacks View All Records on the
+ * channel's object (View All Data for all of them) — with what the admin must grant.
+ */
+export function subscribeRefusal(channel: string, error: string): string | undefined {
+  // A client the server timed out (or a refused handshake) is a session matter: reconnect, as before.
+  if (!/^403:/.test(error) || /unknown client|handshake/i.test(error)) return undefined;
+  const object = /^\/data\/(\w+?)(__)?ChangeEvent$/.exec(channel);
+  const needs = object
+    ? `View All Records on ${object[2] ? `${object[1]}__c` : object[1]} (or View All Data)`
+    : 'View All Data';
+  return `Salesforce refused the subscription to ${channel} (${error}): the integration user needs ${needs}`;
+}
+
+/**
  * Pure: a subscribe error meaning the server no longer has (or never had) the replay id we asked
  * for: `400::The replayId {N} you provided was invalid...`, also worded as too old or not found.
  */
@@ -262,6 +276,11 @@ export interface CdcSubscriberOptions {
   lockTtlMs?: number;
   /** Backoff between reconnections after a failure, doubling from `minMs` up to `maxMs`. */
   retry?: { minMs: number; maxMs: number };
+  /**
+   * A refused subscription is not retried like a failure: the channel is probed again this much
+   * later (default 15 minutes), so granting the permission heals it without a restart.
+   */
+  refusedProbeMs?: number;
 }
 
 /**
@@ -284,6 +303,7 @@ export class SalesforceCdcSubscriber {
   private readonly now: () => number;
   private readonly lockTtlMs: number;
   private readonly retry: { minMs: number; maxMs: number };
+  private readonly refusedProbeMs: number;
   private readonly streams: ChannelStream[];
   private running = false;
   private active = false;
@@ -301,6 +321,7 @@ export class SalesforceCdcSubscriber {
     this.now = opts.now ?? Date.now;
     this.lockTtlMs = opts.lockTtlMs ?? 30_000;
     this.retry = opts.retry ?? { minMs: 1_000, maxMs: 60_000 };
+    this.refusedProbeMs = opts.refusedProbeMs ?? 15 * 60_000;
     this.streams = opts.channels.map((channel) => ({
       channel,
       generation: 0,
@@ -423,6 +444,7 @@ export class SalesforceCdcSubscriber {
     // Refusals arrive through `refusals` above, also those of faye's own resubscriptions.
     subscription.then(() => {
       this.opts.logger.info({ channel: stream.channel, replayFrom }, 'CDC subscribed');
+      void this.accepted(stream.channel);
       const subscribedAt = this.now();
       if (stored.reconcileSince !== undefined || stored.replayId === -1)
         this.enqueueHandling(stream, generation, () => this.reconcile(stream.channel, subscribedAt));
@@ -484,8 +506,42 @@ export class SalesforceCdcSubscriber {
     }
   }
 
+  /**
+   * A refusal for good (permissions): said once, loudly — log, metric, /readyz — and probed again
+   * only after `refusedProbeMs`, instead of reconnecting with backoff forever.
+   */
+  private async refused(stream: ChannelStream, reason: string): Promise<void> {
+    this.closeStream(stream);
+    this.opts.logger.error({ channel: stream.channel, reason }, 'CDC subscription refused');
+    this.opts.metrics.cdcRefused.set({ channel: stream.channel }, 1);
+    const key = this.opts.keys.cdcRefused(this.opts.orgId);
+    try {
+      await this.opts.redis
+        .multi()
+        .hset(key, stream.channel, reason)
+        .pexpire(key, 2 * this.refusedProbeMs)
+        .exec();
+    } catch (err) {
+      this.opts.logger.error({ err, channel: stream.channel }, 'could not record the CDC refusal');
+    }
+    if (this.active && this.running) this.reopen(stream, this.refusedProbeMs);
+  }
+
+  /** A subscription that went through is no refusal any more. */
+  private async accepted(channel: string): Promise<void> {
+    this.opts.metrics.cdcRefused.set({ channel }, 0);
+    await this.opts.redis
+      .hdel(this.opts.keys.cdcRefused(this.opts.orgId), channel)
+      .catch((err: unknown) => this.opts.logger.warn({ err, channel }, 'could not clear the CDC refusal'));
+  }
+
   private async subscribeFailed(stream: ChannelStream, generation: number, error: string): Promise<void> {
     if (generation !== stream.generation) return;
+    const refusal = subscribeRefusal(stream.channel, error);
+    if (refusal) {
+      await this.refused(stream, refusal);
+      return;
+    }
     if (!isInvalidReplayError(error)) {
       this.fail(stream, generation, new Error(`CDC subscribe to ${stream.channel} refused: ${error}`));
       return;

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Config } from '../../src/config/schema.js';
 import type { Owner } from '../../src/domain/index.js';
 import { checkOwners, type CheckLine } from '../check.js';
@@ -13,7 +14,11 @@ export interface Unreadable {
 export interface OrgFacts {
   describes: Map<string, SObjectDescribe | Unreadable>;
   owners: Owner[] | Unreadable;
+  /** The org's Task statuses and which close a task (describe does not say; TaskStatus does). */
+  taskStatuses: { value: string; closed: boolean }[] | Unreadable;
 }
+
+const TaskStatusRow = z.object({ ApiName: z.string(), IsClosed: z.boolean() });
 
 const CHECKED_SOBJECTS = ['Lead', 'Contact', 'Task'];
 const NUMERIC = new Set(['double', 'int', 'percent', 'currency']);
@@ -36,11 +41,24 @@ const unreadable = (err: unknown): Unreadable => ({
 
 /** Reads describes and users; a failed read is reported, not thrown. */
 export async function readOrgFacts(connector: SalesforceConnector): Promise<OrgFacts> {
-  const [owners, ...describes] = await Promise.all([
+  const [owners, taskStatuses, ...describes] = await Promise.all([
     connector.owners().catch(unreadable),
+    readTaskStatuses(connector).catch(unreadable),
     ...CHECKED_SOBJECTS.map((name) => connector.describe(name).catch(unreadable)),
   ]);
-  return { owners, describes: new Map(CHECKED_SOBJECTS.map((name, i) => [name, describes[i]!])) };
+  return {
+    owners,
+    taskStatuses,
+    describes: new Map(CHECKED_SOBJECTS.map((name, i) => [name, describes[i]!])),
+  };
+}
+
+async function readTaskStatuses(connector: SalesforceConnector): Promise<OrgFacts['taskStatuses']> {
+  const statuses: { value: string; closed: boolean }[] = [];
+  for await (const rows of connector.soql('SELECT ApiName, IsClosed FROM TaskStatus'))
+    for (const row of z.array(TaskStatusRow).parse(rows))
+      statuses.push({ value: row.ApiName, closed: row.IsClosed });
+  return statuses;
 }
 
 /** Compares the config with the org and reports every problem, with its config path. */
@@ -190,11 +208,32 @@ export function checkOrg(config: Config, facts: OrgFacts): CheckLine[] {
       task.get('status'),
       [
         ['salesforce.taskStatus', config.salesforce.taskStatus],
-        ['Task.Status (notes are completed tasks)', 'Completed'],
+        ['salesforce.noteStatus', config.salesforce.noteStatus],
       ],
       'error',
     );
   }
+  // Rep tasks must start open and notes be written closed: Task.IsClosed is what counts as done.
+  if ('error' in facts.taskStatuses) add('error', 'TaskStatus', facts.taskStatuses.error);
+  else
+    for (const [path, value, closed] of [
+      ['salesforce.taskStatus (open)', config.salesforce.taskStatus, false],
+      ['salesforce.noteStatus (closed)', config.salesforce.noteStatus, true],
+    ] as const) {
+      const found = facts.taskStatuses.find((t) => t.value === value);
+      if (found && found.closed !== closed)
+        add(
+          'error',
+          path,
+          `"${value}" is ${found.closed ? 'a closed' : 'an open'} Task status; closed ones: ${
+            facts.taskStatuses
+              .filter((t) => t.closed)
+              .map((t) => t.value)
+              .join(', ') || 'none'
+          }`,
+        );
+      else if (found) add('ok', path, `"${value}" is ${closed ? 'a closed' : 'an open'} Task status`);
+    }
 
   if ('error' in facts.owners) add('error', 'users', facts.owners.error);
   else lines.push(...checkOwners(config, facts.owners, 'org'));

@@ -43,7 +43,7 @@ const QUERY_PAGE_MAX = 2_000;
 const OWNERS_TTL_MS = 10 * 60_000;
 /** How far back a retry looks for the task an earlier attempt may have created (job retries span hours). */
 const MARKER_LOOKBACK_MS = 30 * 86_400_000;
-/** Subject of the completed Task that carries a handoff note when there is no rep task. */
+/** Subject of the closed Task that carries a handoff note when there is no rep task. */
 export const NOTE_SUBJECT = 'Leadflow handoff note';
 /** Lead requires LastName and Company; a lead made from the other CRM's profile may lack them. */
 const NOT_PROVIDED = '[not provided]';
@@ -62,6 +62,11 @@ const QueryPage = z.object({
   done: z.boolean(),
   nextRecordsUrl: z.string().optional(),
   records: z.array(Row),
+});
+/** A Lead's conversion: the Contact it became (`ConvertedContactId` is null until converted). */
+const ConvertedLead = z.looseObject({
+  IsConverted: z.boolean(),
+  ConvertedContactId: z.string().regex(RECORD_ID).nullable(),
 });
 const SaveResults = z.array(z.object({ id: z.string().nullish(), success: z.boolean() }).loose());
 const Created = z.object({ id: z.string().min(1) });
@@ -359,7 +364,42 @@ export class SalesforceConnector implements CrmConnector {
     }));
   }
 
+  /**
+   * Scores in collections of 200. A Lead sales converted meanwhile is read-only: its scores go to
+   * the Contact it became, in one more collection, instead of failing.
+   */
   async writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]> {
+    const failures = await this.writeScoreCollections(writes);
+    const converted = failures.filter(
+      (f) => f.lead.objectType === 'lead' && f.error.failure.code === 'CANNOT_UPDATE_CONVERTED_LEAD',
+    );
+    if (!converted.length) return failures;
+    const contacts = await this.convertedContacts(converted.map((f) => f.lead.id));
+    const moved = writes.flatMap((w) => {
+      const contact = contacts.get(w.lead.id);
+      return contact ? [{ from: w.lead, write: { ...w, lead: contact } }] : [];
+    });
+    const movedFailures = await this.writeScoreCollections(moved.map((m) => m.write));
+    const byContact = new Map(moved.map((m) => [m.write.lead.id, m.from]));
+    return [
+      ...failures.filter((f) => !moved.some((m) => m.from.id === f.lead.id)),
+      ...movedFailures.map((f) => ({ ...f, lead: byContact.get(f.lead.id) ?? f.lead })),
+    ];
+  }
+
+  /** Lead id → the Contact each converted Lead became. */
+  private async convertedContacts(leadIds: string[]): Promise<Map<string, LeadRef>> {
+    const found = new Map<string, LeadRef>();
+    for await (const rows of this.soql(
+      `SELECT Id, ConvertedContactId FROM Lead WHERE IsConverted = true AND Id IN (${leadIds.map((id) => `'${id}'`).join(', ')})`,
+    ))
+      for (const row of rows)
+        if (typeof row.ConvertedContactId === 'string' && RECORD_ID.test(row.ConvertedContactId))
+          found.set(String(row.Id), { crm: 'salesforce', objectType: 'contact', id: row.ConvertedContactId });
+    return found;
+  }
+
+  private async writeScoreCollections(writes: ScoreWrite[]): Promise<RecordFailure[]> {
     const failures: RecordFailure[] = [];
     for (let i = 0; i < writes.length; i += COLLECTION_MAX) {
       const chunk = writes.slice(i, i + COLLECTION_MAX);
@@ -418,16 +458,24 @@ export class SalesforceConnector implements CrmConnector {
     return from !== undefined && from < (stage === 'mql' ? 1 : 2);
   }
 
+  /**
+   * `Sforce-Auto-Assign: FALSE` unless routing is delegated to the org's assignment rules. Task
+   * writes carry it too: a trigger on Task that updates the Task's Lead re-runs them otherwise.
+   */
+  private assignHeaders(): Record<string, string> | undefined {
+    return this.config.routing === 'assignment_rules' ? undefined : NO_AUTO_ASSIGN;
+  }
+
   /** The handoff's record update: stage and owner, and whether assignment rules may run. */
   private handoffUpdate(t: Target, stage: 'mql' | 'sql', ownerId: string | null | undefined) {
-    const byRules = this.config.routing === 'assignment_rules';
-    if (ownerId && !byRules) checkId(ownerId, 'owner');
+    const headers = this.assignHeaders();
+    if (ownerId && headers) checkId(ownerId, 'owner');
     return {
       fields: {
         [t.lifecycle]: this.config.fields.stages[stage],
-        ...(ownerId && !byRules ? { [t.owner]: ownerId } : {}),
+        ...(ownerId && headers ? { [t.owner]: ownerId } : {}),
       },
-      headers: byRules ? undefined : NO_AUTO_ASSIGN,
+      headers,
     };
   }
 
@@ -463,11 +511,39 @@ export class SalesforceConnector implements CrmConnector {
    * The whole handoff in one composite request, all or nothing: the record's stage (when it moves
    * forward), owner and scores, and the Task carrying the note (the rep task when there is one).
    * A retry (`mayExist`) first looks for the Task by its marker and leaves it out when found.
+   *
+   * A Lead sales converted meanwhile is read-only (CANNOT_UPDATE_CONVERTED_LEAD): the handoff is moot
+   * — the person is sales' Contact now, with the owner sales gave it — so the Contact gets the scores
+   * and the note as a closed Task, no owner, stage or rep task, and the answer says where it went.
    */
   async writeHandoff(write: HandoffWrite): Promise<HandoffWritten> {
     const t = this.target(write.lead);
     const current = write.knownStage ?? (await this.readStage(t));
-    const moves = this.movesForward(current, write.stage);
+    try {
+      return await this.handoffComposite(write, t, current, this.movesForward(current, write.stage));
+    } catch (err) {
+      const converted = await this.conversionOf(t, err);
+      if (!converted) throw err;
+      this.logger?.info(
+        { lead: t.id, contact: converted.contact.id, handoffId: write.handoffId },
+        'lead already converted: handoff written to its contact as scores and a note',
+      );
+      const written = await this.handoffComposite(
+        { ...write, ownerId: null, task: null },
+        this.target(converted.contact),
+        converted.status,
+        false,
+      );
+      return { ...written, convertedTo: converted.contact };
+    }
+  }
+
+  private async handoffComposite(
+    write: HandoffWrite,
+    t: Target,
+    current: string,
+    moves: boolean,
+  ): Promise<HandoffWritten> {
     const existing = write.mayExist ? await this.findByMarker(t, write.handoffId) : undefined;
     const update = moves
       ? this.handoffUpdate(t, write.stage, write.ownerId)
@@ -475,6 +551,7 @@ export class SalesforceConnector implements CrmConnector {
     const task = write.task
       ? this.repTaskFields(t, write.handoffId, { ...write.task, body: write.note.text })
       : this.noteFields(t, write.handoffId, write.note.subject, write.note.text, write.ownerId);
+    const taskHeaders = this.assignHeaders();
     const requests: SubRequest[] = [
       {
         method: 'PATCH',
@@ -491,6 +568,7 @@ export class SalesforceConnector implements CrmConnector {
               url: this.dataPath('/sobjects/Task'),
               referenceId: 'task',
               body: task,
+              ...(taskHeaders ? { httpHeaders: taskHeaders } : {}),
             },
           ]),
     ];
@@ -507,6 +585,29 @@ export class SalesforceConnector implements CrmConnector {
       advanced: moves,
       note: record,
       task: write.task ? record : null,
+    };
+  }
+
+  /**
+   * When a write to a Lead failed because sales converted it: the Contact it became and the Lead's
+   * (converted) status. Undefined for any other failure.
+   */
+  private async conversionOf(
+    t: Target,
+    err: unknown,
+  ): Promise<{ contact: LeadRef; status: string } | undefined> {
+    if (t.sObject !== 'Lead' || !isCrmError(err) || err.failure.code !== 'CANNOT_UPDATE_CONVERTED_LEAD')
+      return undefined;
+    const row = ConvertedLead.parse(
+      await this.call('sobjects.get', `read conversion of Lead ${t.id}`, () =>
+        this.send('GET', `/sobjects/Lead/${t.id}?fields=IsConverted,ConvertedContactId,${t.lifecycle}`),
+      ),
+    );
+    if (!row.IsConverted || !row.ConvertedContactId) return undefined;
+    const status = row[t.lifecycle];
+    return {
+      contact: { crm: 'salesforce', objectType: 'contact', id: row.ConvertedContactId },
+      status: typeof status === 'string' ? status : '',
     };
   }
 
@@ -539,7 +640,7 @@ export class SalesforceConnector implements CrmConnector {
     }
     const what = `create task on ${t.sObject} ${t.id}`;
     const answer = await this.call('sobjects.create', what, () =>
-      this.send('POST', '/sobjects/Task', fields()),
+      this.send('POST', '/sobjects/Task', fields(), this.assignHeaders()),
     );
     return { id: createdId(answer, what), created: true };
   }
@@ -558,7 +659,7 @@ export class SalesforceConnector implements CrmConnector {
     };
   }
 
-  /** A note is a completed Task: Salesforce's activity history is where reps read it. */
+  /** A note is a closed Task: Salesforce's activity history is where reps read it. */
   private noteFields(
     t: Target,
     key: string,
@@ -574,7 +675,7 @@ export class SalesforceConnector implements CrmConnector {
       Subject: subject.slice(0, SUBJECT_MAX),
       Description: fitDescription(text, key),
       ActivityDate: activityDate(this.now()),
-      Status: 'Completed',
+      Status: this.config.noteStatus,
       Priority: PRIORITY.MEDIUM,
       TaskSubtype: SUBTYPE.TODO,
     };
@@ -625,6 +726,7 @@ export class SalesforceConnector implements CrmConnector {
           url: this.dataPath(`/sobjects/Task/${taskId}`),
           referenceId: 'task',
           body: { OwnerId: ownerId },
+          httpHeaders: NO_AUTO_ASSIGN,
         },
       ],
       true,
@@ -781,12 +883,7 @@ export class SalesforceConnector implements CrmConnector {
       if (fields[required] === undefined) fields[required] = NOT_PROVIDED;
     const what = 'create lead from the other CRM';
     const answer = await this.call('sobjects.create', what, () =>
-      this.send(
-        'POST',
-        '/sobjects/Lead',
-        fields,
-        this.config.routing === 'assignment_rules' ? {} : NO_AUTO_ASSIGN,
-      ),
+      this.send('POST', '/sobjects/Lead', fields, this.assignHeaders()),
     );
     return { crm: 'salesforce', objectType: 'lead', id: createdId(answer, what) };
   }

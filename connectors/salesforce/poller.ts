@@ -120,6 +120,7 @@ const TaskRecord = Positioned.extend({
   Subject: z.string().nullable(),
   Description: z.string().nullable(),
   Status: z.string().nullable(),
+  IsClosed: z.boolean(),
   OwnerId: SalesforceId.nullable(),
   TaskSubtype: z.string().nullable(),
   CreatedDate: Datetime,
@@ -240,6 +241,7 @@ export const taskStream: PollStream = {
     'Subject',
     'Description',
     'Status',
+    'IsClosed',
     'OwnerId',
     'TaskSubtype',
     'CreatedDate',
@@ -253,8 +255,8 @@ export const taskStream: PollStream = {
     const lead = whoLead(task.WhoId);
     if (!lead) return skipped;
     const ours = [task.Subject, task.Description].some((text) => text?.includes(HANDOFF_MARKER));
-    const completed = task.Status === 'Completed';
-    if (ours && !completed) return skipped;
+    // Closed by any of the org's closed statuses, not only 'Completed'.
+    if (ours && !task.IsClosed) return skipped;
     const actedAt = ours ? (task.CompletedDateTime ?? task.SystemModstamp) : task.CreatedDate;
     return {
       kind: 'mapped',

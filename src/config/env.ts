@@ -36,6 +36,11 @@ export const Env = z.object({
   SALESFORCE_USERNAME: z.string().min(1).optional(),
   /** PEM private key of the connected app's certificate, for the JWT bearer flow. */
   SALESFORCE_JWT_PRIVATE_KEY: z.string().min(1).optional(),
+  /**
+   * The JWT bearer assertion's `aud`: https://login.salesforce.com, https://test.salesforce.com or an
+   * Experience Cloud site URL (never My Domain). Unset: derived from SALESFORCE_LOGIN_URL.
+   */
+  SALESFORCE_JWT_AUDIENCE: z.url({ protocol: /^https$/ }).optional(),
   /** Shared secret for POST /webhooks/events (generic signed JSON). */
   EVENTS_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Worker concurrency per queue in this process. */

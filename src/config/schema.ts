@@ -503,8 +503,13 @@ export const Salesforce = z.strictObject({
    * org's lead assignment rules pick it (we send no owner and let them run).
    */
   routing: z.enum(['leadflow', 'assignment_rules']).default('leadflow'),
-  /** Rep tasks: the status a new one gets. */
+  /** Rep tasks: the status a new one gets (an open one: a closed status would count as the rep acting). */
   taskStatus: z.string().min(1).default('Not Started'),
+  /**
+   * Handoff notes are Tasks written already closed, with this status: one of the org's closed
+   * statuses (TaskStatus.IsClosed; `config check --crm` verifies it).
+   */
+  noteStatus: z.string().min(1).default('Completed'),
   /** Requests per second shared by every worker and poller (Salesforce counts per 24 h; this smooths bursts). */
   requestsPerSecond: z.number().int().min(1).max(1_000).default(20),
   /**

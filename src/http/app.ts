@@ -17,6 +17,7 @@ import {
 import { GenericEventBatch } from '../domain/generic-events.js';
 import { verifyGeneric } from './generic-webhook.js';
 import { enqueueIngest } from '../queue/queues.js';
+import { keys } from '../store/keys.js';
 import { assertNoEviction } from '../store/redis.js';
 
 export type { AppDeps } from './edge.js';
@@ -45,7 +46,13 @@ export function createApp(deps: AppDeps): express.Express {
       await withTimeout(deps.redis.ping(), 1_000, 'Redis did not answer');
       await assertNoEviction(deps.redis);
       if (deps.checkCrm) await withTimeout(deps.checkCrm(), 5_000, 'CRM did not answer');
-      res.json({ status: 'ready' });
+      // Refused CDC subscriptions (recorded by the worker holding the org's CDC lock) degrade the
+      // service without making it unready: webhooks and polling still work.
+      const refused =
+        config.salesforce.cdc && deps.salesforceOrgId
+          ? await deps.redis.hvals(keys(config.redis.prefix).cdcRefused(deps.salesforceOrgId))
+          : [];
+      res.json(refused.length ? { status: 'degraded', reasons: refused.sort() } : { status: 'ready' });
     } catch (err) {
       res.status(503).json({ status: 'unavailable', reason: (err as Error).message });
     }

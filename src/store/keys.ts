@@ -40,6 +40,11 @@ export function keys(prefix: string) {
      * event processed, and `reconcileSince` while a reconciliation poll is still owed.
      */
     replayId: (channel: string) => `${prefix}:replay:${channel}`,
+    /**
+     * Hash: CDC channel → why Salesforce refused its subscription, for /readyz; expires unless the
+     * subscriber probes the channel again and it is still refused.
+     */
+    cdcRefused: (orgId: string) => `${prefix}:cdc-refused:${orgId}`,
     /** String: the token of the one process subscribed to an org's change events (expires unless renewed). */
     cdcLock: (orgId: string) => `${prefix}:cdc-lock:${orgId}`,
     /** Hash: lead key → the same person's record in the other CRM (both directions), for cross-CRM handoffs. */

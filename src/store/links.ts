@@ -20,6 +20,27 @@ export class CrmLinks {
     });
   }
 
+  /**
+   * Sales converted `from` (a Salesforce Lead, read-only since) into `to` (its Contact): later
+   * handoff writes, SLA checks and dispositions for it go to `to`, and a marketing lead linked to
+   * `from` is linked to `to` instead.
+   */
+  async converted(from: LeadRef, to: LeadRef): Promise<void> {
+    const marketing = await this.marketingLeadOf(from);
+    await this.redis.hset(this.k.crmLinks, {
+      [`converted:${leadKey(from)}`]: JSON.stringify(to),
+      ...(marketing && {
+        [`to:${leadKey(marketing)}`]: JSON.stringify(to),
+        [`from:${leadKey(to)}`]: JSON.stringify(marketing),
+      }),
+    });
+  }
+
+  /** What a sales record was converted into, if it was. */
+  convertedTo(sales: LeadRef): Promise<LeadRef | null> {
+    return this.read(`converted:${leadKey(sales)}`);
+  }
+
   /** The sales CRM's record of a marketing lead, once matched. */
   salesRecordOf(marketing: LeadRef): Promise<LeadRef | null> {
     return this.read(`to:${leadKey(marketing)}`);

@@ -174,6 +174,71 @@ describe('Salesforce connector against the sandbox', () => {
     });
   });
 
+  it('sends Sforce-Auto-Assign FALSE on Task writes too, so a Task trigger touching the Lead keeps our owner', async () => {
+    state.assignmentRuleOwner = ADMIN_USER_ID;
+    state.taskTriggerUpdatesLead = true;
+    const ref = seedLead(state, { email: 'trigger@x.io' });
+    const c = connect();
+    const { task } = await c.writeHandoff(handoff(ref));
+    await c.createRepTask(ref, 'hf.sb.1.escalation.0', { ...handoff(ref).task!, body: 'Escalation' }, false);
+    await c.createHandoffNote(ref, 'hf.sb.9', 'Note\nHandoff ID: hf.sb.9', false);
+    await c.reassign(ref, REP_USER_ID, task!.id);
+    expect(state.get('Lead', ref.id)?.OwnerId).toBe(REP_USER_ID);
+    const taskSaves = state.saves.filter((w) => w.sObject === 'Task');
+    expect(taskSaves).toHaveLength(4);
+    expect(taskSaves.every((w) => !w.autoAssign)).toBe(true);
+
+    // Delegated routing: the org's rules decide, also through the Task trigger.
+    const theirs = seedLead(state, { email: 'delegated@x.io' });
+    await connect({ routing: 'assignment_rules' }).createHandoffNote(
+      theirs,
+      'hf.sb.3',
+      'Note\nHandoff ID: hf.sb.3',
+      false,
+    );
+    expect(state.get('Lead', theirs.id)?.OwnerId).toBe(ADMIN_USER_ID);
+    expect(state.saves.at(-1)).toMatchObject({ sObject: 'Task', autoAssign: true });
+  });
+
+  it('hands a lead sales already converted to its Contact: scores and a closed note, its owner and stage untouched', async () => {
+    const ref = seedLead(state, { email: 'converted@x.io' });
+    state.update('Lead', ref.id, { OwnerId: ADMIN_USER_ID });
+    const contactId = state.convertLead(ref.id);
+    const lead = state.get('Lead', ref.id);
+
+    const written = await connect().writeHandoff(handoff(ref, { knownStage: undefined }));
+    const contact: LeadRef = { crm: 'salesforce', objectType: 'contact', id: contactId };
+    expect(written).toMatchObject({ stage: 'Closed - Converted', task: null, convertedTo: contact });
+    expect(state.get('Lead', ref.id)).toEqual(lead);
+    const after = state.get('Contact', contactId);
+    expect(after).toMatchObject({ OwnerId: ADMIN_USER_ID, Leadflow_Score__c: 64 });
+    expect(after?.Leadflow_Lifecycle_Stage__c ?? null).toBeNull();
+    expect(state.get('Task', written.note.id)).toMatchObject({
+      WhoId: contactId,
+      IsClosed: true,
+      Subject: 'Call Ada (MQL, score 64)',
+    });
+    // Any other failure of a converted lead's write is still that failure.
+    state.faults.lockRow = 1;
+    const locked: unknown = await connect()
+      .writeHandoff(handoff(seedLead(state, { email: 'locked@x.io' })))
+      .catch((e: unknown) => e);
+    expect(isCrmError(locked) && locked.failure.code).toBe('UNABLE_TO_LOCK_ROW');
+  });
+
+  it("writes a converted lead's scores to its Contact instead of failing the batch record", async () => {
+    const open = seedLead(state, { email: 'open@x.io' });
+    const gone = seedLead(state, { email: 'gone@x.io' });
+    const contactId = state.convertLead(gone.id);
+    const failures = await connect().writeScores([
+      { lead: open, score: score(41) },
+      { lead: gone, score: score(77) },
+    ]);
+    expect(failures).toEqual([]);
+    expect(state.get('Lead', open.id)?.Leadflow_Score__c).toBe(41);
+    expect(state.get('Contact', contactId)?.Leadflow_Score__c).toBe(77);
+  });
+
   it('rolls the whole handoff back on a row lock (also wrapped by a trigger) and classifies it backoff', async () => {
     for (const fault of ['lockRow', 'wrappedLockRow'] as const) {
       const ref = seedLead(state, { email: `${fault}@x.io` });
@@ -375,6 +440,38 @@ describe('Salesforce connector against the sandbox', () => {
       ['contact', contact, 'c1@x.io'],
     ]);
     expect(second.next).toBeUndefined();
+  });
+
+  it('config check: notes need a closed Task status (the org may add its own), rep tasks an open one', async () => {
+    const base = {
+      scoring: {},
+      thresholds: { mql: 50, sql: 80 },
+      routing: { reps: [{ id: REP_USER_ID, name: 'Ben' }] },
+    };
+    const statusLines = async (salesforce: Record<string, unknown>) =>
+      (await checkSalesforceConfig(connect(), Config.parse({ ...base, salesforce })))
+        .filter((l) => /^salesforce\.(note|task)Status/.test(l.what))
+        .map((l) => `${l.level} ${l.what}`);
+
+    expect(await statusLines({})).toEqual([
+      'ok salesforce.taskStatus',
+      'ok salesforce.noteStatus',
+      'ok salesforce.taskStatus (open)',
+      'ok salesforce.noteStatus (closed)',
+    ]);
+    expect(await statusLines({ noteStatus: 'In Progress', taskStatus: 'Completed' })).toEqual([
+      'ok salesforce.taskStatus',
+      'ok salesforce.noteStatus',
+      'error salesforce.taskStatus (open)',
+      'error salesforce.noteStatus (closed)',
+    ]);
+
+    // An org that closes tasks with 'Done': notes written with it are closed, and the check agrees.
+    state.addTaskStatus('Done', true);
+    expect(await statusLines({ noteStatus: 'Done' })).toContain('ok salesforce.noteStatus (closed)');
+    const ref = seedLead(state, { email: 'done@x.io' });
+    const { note } = await connect({ noteStatus: 'Done' }).writeHandoff(handoff(ref, { task: null }));
+    expect(state.get('Task', note.id)).toMatchObject({ Status: 'Done', IsClosed: true });
   });
 
   it('reports missing fields: ensureSchema lists them, config check names the config path', async () => {

@@ -8,6 +8,7 @@ import { CompositeFakeConnector, FakeConnector } from '../helpers/fake-connector
 import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
+import { salesRecord } from '../../jobs/target.js';
 
 const FIT = {
   email: 'ada@acme.io',
@@ -95,6 +96,48 @@ describe('one connector per CRM', () => {
     expect(write.ownerId).not.toBeNull();
     const progress = await pipeline.ctx.handoffs.progress('hf.salesforce.lead.00Q000000000001AAA.0.mql');
     expect(progress).toMatchObject({ note: crm.tasks[0]!.id, task: crm.tasks[0]!.id, scores: 'done' });
+  });
+
+  it('a lead sales already converted: the handoff counts as converted, no SLA chase, later writes go to its contact', async () => {
+    const CONTACT: LeadRef = { crm: 'salesforce', objectType: 'contact', id: '003000000000001AAA' };
+    const crm = new CompositeFakeConnector('salesforce');
+    crm.profiles.set('salesforce.lead.00Q000000000001AAA', { ...FIT });
+    // What the Salesforce connector answers for a converted Lead: the note went to its Contact.
+    const write = crm.writeHandoff.bind(crm);
+    crm.writeHandoff = async (w) => ({
+      ...(await write({ ...w, lead: CONTACT, ownerId: null, task: null })),
+      stage: 'Closed - Converted',
+      convertedTo: CONTACT,
+    });
+    pipeline = await startPipeline({ redis, config: testConfig(prefix), connector: crm });
+    const id = 'hf.salesforce.lead.00Q000000000001AAA.0.mql';
+    await enqueueIngest(pipeline.queues, {
+      source: 'salesforce',
+      receivedAt: Date.now(),
+      events: [
+        {
+          id: 'salesforce:cm:conv',
+          lead: SF_LEAD,
+          type: 'demo_request',
+          occurredAt: Date.now(),
+          source: 'salesforce',
+          properties: {},
+        },
+      ],
+      profile: [],
+    });
+    await handoffDone(id);
+
+    const progress = await pipeline.ctx.handoffs.progress(id);
+    expect(progress.convertedAt).toBeDefined();
+    expect(progress.ownerId).toBeUndefined();
+    const audit = await pipeline.ctx.handoffs.recentAudit(20);
+    const converted = audit.filter((e) => e.type === 'converted');
+    expect(converted.map((e) => [e.handoffId, e.detail?.stage])).toEqual([[id, 'Closed - Converted']]);
+    expect(audit.some((e) => e.type === 'dead_letter')).toBe(false);
+    expect(await pipeline.queues.followup.getDelayedCount()).toBe(0);
+    expect(await pipeline.ctx.links.convertedTo(SF_LEAD)).toEqual(CONTACT);
+    expect(await salesRecord(pipeline.ctx, SF_LEAD)).toEqual(CONTACT);
   });
 
   it('writes score-only updates to each lead’s own CRM', async () => {

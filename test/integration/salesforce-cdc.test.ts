@@ -10,6 +10,9 @@ import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js'
 import { keys as keysFor, type Keys } from '../../src/store/keys.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
+import { testConfig } from '../helpers/pipeline.js';
+import { createApp } from '../../src/http/app.js';
+import request from 'supertest';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { changeEventPayload, type StreamingState } from '../sandbox/salesforce-streaming.js';
 
@@ -18,6 +21,7 @@ const CONTACTS = '/data/ContactChangeEvent';
 const LEAD = '00Q000000000001AAA';
 const fields = SalesforceFields.parse({});
 const INITIAL_TOKEN = 'token-0';
+const ORG_ID = '00D000000000001AAA';
 
 describe('Salesforce CDC subscriber (sandbox CometD, real jsforce, real Redis)', () => {
   let redis: Redis;
@@ -203,6 +207,91 @@ describe('Salesforce CDC subscriber (sandbox CometD, real jsforce, real Redis)',
     publishTitle('after refresh');
     await waitTitles(['after refresh']);
     expect(refreshed).toEqual([]);
+  });
+
+  it('a channel refused for want of View All Records is reported (log, metric, /readyz) and not retried; the others run', async () => {
+    streaming.viewAllData = false;
+    streaming.viewAllRecords = new Set(['Contact']);
+    const metrics = createMetrics();
+    const s = new SalesforceCdcSubscriber({
+      conn: connection(),
+      redis,
+      keys: k,
+      queues,
+      fields,
+      channels: [LEADS, CONTACTS],
+      orgId: ORG_ID,
+      logger: createLogger('silent'),
+      metrics,
+      lockTtlMs: 600,
+      retry: { minMs: 50, maxMs: 400 },
+      refusedProbeMs: 60_000,
+    });
+    subscribers.push(s);
+    await s.start();
+    const refusal = await waitFor(() => redis.hget(k.cdcRefused(ORG_ID), LEADS), {
+      what: 'refusal recorded',
+    });
+    expect(refusal).toContain('View All Records on Lead (or View All Data)');
+    expect(await redis.pttl(k.cdcRefused(ORG_ID))).toBeGreaterThan(0);
+    const gauge = (await metrics.cdcRefused.get()).values;
+    expect(gauge.find((v) => v.labels.channel === LEADS)?.value).toBe(1);
+
+    // The permitted channel runs on; the refused one was asked once, not again and again.
+    await subscribed(1);
+    publishTitle('contact-title', CONTACTS, '003000000000001AAA');
+    await waitTitles(['contact-title'], 'contact');
+    expect(streaming.subscribes.filter((r) => r.channel === LEADS)).toEqual([
+      expect.objectContaining({ successful: false }),
+    ]);
+
+    const config = testConfig(prefix, (c) => ({
+      ...c,
+      salesforce: { ...c.salesforce, cdc: { channels: [LEADS] } },
+    }));
+    const app = createApp({
+      config,
+      hubspotClientSecret: undefined,
+      salesforceOrgId: ORG_ID,
+      queues,
+      redis,
+      logger: createLogger('silent'),
+      metrics,
+    });
+    const ready = await request(app).get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: 'degraded', reasons: [refusal] });
+  });
+
+  it('/data/ChangeEvents accepts the subscription and leaves out events of objects the user may not view', async () => {
+    const ALL = '/data/ChangeEvents';
+    streaming.viewAllData = false;
+    streaming.viewAllRecords = new Set(['Contact']);
+    await subscriber(connection(), [ALL]).start();
+    await subscribed(1);
+    streaming.publishChange(
+      ALL,
+      changeEventPayload({
+        entityName: 'Lead',
+        changeType: 'UPDATE',
+        recordIds: [LEAD],
+        fields: { Title: 'hidden' },
+        transactionKey: 'tx-h',
+      }),
+    );
+    streaming.publishChange(
+      ALL,
+      changeEventPayload({
+        entityName: 'Contact',
+        changeType: 'UPDATE',
+        recordIds: ['003000000000001AAA'],
+        fields: { Title: 'seen' },
+        transactionKey: 'tx-s',
+      }),
+    );
+    await waitTitles(['seen'], 'contact');
+    expect(await titles('lead')).toEqual([]);
+    expect(await redis.exists(k.cdcRefused(ORG_ID))).toBe(0);
   });
 
   it('a GAP event queues a reconciliation poll from a minute before its commit', async () => {

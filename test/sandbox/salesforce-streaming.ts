@@ -86,6 +86,10 @@ export class StreamingState {
   private readonly streams = new Map<string, { last: number; events: RetainedEvent[] }>();
 
   private readonly revokedTokens = new Set<string>();
+  /** The integration user has View All Data (which includes View All Records on every object). */
+  viewAllData = true;
+  /** Objects the user has View All Records on (what change events need without View All Data). */
+  viewAllRecords = new Set<string>();
 
   /** `accepts(token)`: the org's own token check (e.g. the REST part's), on top of `revokeToken`. */
   constructor(private readonly accepts: (token: string) => boolean = () => true) {}
@@ -149,6 +153,8 @@ export class StreamingState {
     this.subscribes = [];
     this.handshakes = 0;
     this.revokedTokens.clear();
+    this.viewAllData = true;
+    this.viewAllRecords = new Set();
     this.retentionMs = 72 * HOUR;
     this.holdMs = 2_000;
   }
@@ -168,12 +174,21 @@ export class StreamingState {
     return events.some((e) => e.replayId === replay) ? replay : null;
   }
 
+  /** Whether the user may receive change events of this object (View All Records, or View All Data). */
+  mayView(entity: string): boolean {
+    return this.viewAllData || this.viewAllRecords.has(entity);
+  }
+
   /** Events due to a client, advancing its cursors. */
   takeDeliveries(client: BayeuxClient): { channel: string; data: unknown }[] {
     const out: { channel: string; data: unknown }[] = [];
     for (const [channel, cursor] of client.cursors) {
       const due = this.retained(channel).filter((e) => e.replayId > cursor);
-      for (const e of due)
+      // On /data/ChangeEvents, permissions are enforced on delivery: events of objects the user
+      // may not view are silently left out (Salesforce CDC docs, "Permission Enforcement").
+      const entity = (e: RetainedEvent) =>
+        String((e.payload.ChangeEventHeader as { entityName?: unknown } | undefined)?.entityName);
+      for (const e of due.filter((d) => channel !== ALL_CHANGES || this.mayView(entity(d))))
         out.push({
           channel,
           data: { schema: 'sandbox-change-event', payload: e.payload, event: { replayId: e.replayId } },
@@ -195,6 +210,15 @@ type Message = z.infer<typeof Message>;
 const Messages = z.union([z.array(Message).min(1), Message.transform((m) => [m])]);
 
 const CHANNEL = /^\/(data|event)\/[A-Za-z0-9_]+$/;
+const ALL_CHANGES = '/data/ChangeEvents';
+/** `/data/LeadChangeEvent` → Lead, `/data/Thing__ChangeEvent` → Thing__c. */
+const OBJECT_CHANNEL = /^\/data\/([A-Za-z0-9_]+?)(__)?ChangeEvent$/;
+/**
+ * A refused subscribe. Salesforce documents that a user without the permission "can't subscribe to
+ * the channel, and an error is returned", not its text: this is CometD's own subscribe denial (the
+ * server Salesforce streams with). Clients must key on `successful: false` and the 403.
+ */
+export const SUBSCRIBE_DENIED = '403:denied_by_security_policy:subscribe_denied';
 /** What Salesforce advises on a good connect: reconnect at once, a connect may be held 110 s. */
 const CONNECTED_ADVICE = { reconnect: 'retry', interval: 0, timeout: 110_000 };
 
@@ -276,7 +300,9 @@ function answer(state: StreamingState, m: Message, authError: string | null): Re
       const replay = m.ext?.replay?.[channel];
       const error = !CHANNEL.test(channel)
         ? `400::The channel you requested to subscribe to does not exist ${channel}`
-        : subscribe(state, client, channel, replay ?? -1);
+        : !maySubscribe(state, channel)
+          ? SUBSCRIBE_DENIED
+          : subscribe(state, client, channel, replay ?? -1);
       state.subscribes.push({ clientId: client.id, channel, replay, successful: !error });
       return error ? { ...reply, successful: false, error } : { ...reply, successful: true };
     }
@@ -287,6 +313,17 @@ function answer(state: StreamingState, m: Message, authError: string | null): Re
     default:
       return { ...withClient, successful: false, error: '403::Publish denied' };
   }
+}
+
+/**
+ * A per-object change event channel needs View All Records on the object (or View All Data),
+ * enforced when subscribing; /data/ChangeEvents and custom channels accept anyone and filter on
+ * delivery (Salesforce CDC docs, "Required Permissions for Change Event Subscribers").
+ */
+function maySubscribe(state: StreamingState, channel: string): boolean {
+  const object = OBJECT_CHANNEL.exec(channel);
+  if (!object) return true;
+  return state.mayView(object[2] ? `${object[1]}__c` : object[1]!);
 }
 
 function subscribe(

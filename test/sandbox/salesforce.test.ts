@@ -193,6 +193,68 @@ describe('Salesforce sandbox through jsforce', () => {
       expect(done.CompletedDateTime).toBe(done.SystemModstamp);
     });
 
+    it('converts a lead like convertLead: Contact and Account made, activities moved, the Lead read-only', async () => {
+      const sf = sandbox.salesforce;
+      const lead = sf.insert('Lead', {
+        FirstName: 'Ada',
+        LastName: 'Lovelace',
+        Company: 'Engines',
+        Email: 'ada@x.io',
+      });
+      const task = sf.insert('Task', { WhoId: lead, Subject: 'Call' });
+      const contact = sf.convertLead(lead);
+      const converted = await conn.sobject('Lead').retrieve(lead);
+      expect(converted).toMatchObject({
+        IsConverted: true,
+        Status: 'Closed - Converted',
+        ConvertedContactId: contact,
+      });
+      expect(String(converted.ConvertedAccountId)).toMatch(/^001/);
+      expect(sf.get('Contact', contact)).toMatchObject({ LastName: 'Lovelace', Email: 'ada@x.io' });
+      expect(sf.get('Account', String(converted.ConvertedAccountId))?.Name).toBe('Engines');
+      expect(sf.get('Task', task)?.WhoId).toBe(contact);
+
+      const refused = await failure(conn.sobject('Lead').update({ Id: lead, Title: 'CTO' }));
+      expect(refused.errorCode).toBe('CANNOT_UPDATE_CONVERTED_LEAD');
+      expect(refused.data).toEqual({
+        message: 'cannot reference converted lead',
+        errorCode: 'CANNOT_UPDATE_CONVERTED_LEAD',
+        fields: [],
+      });
+      const [collected] = await conn
+        .sobject('Lead')
+        .update([{ Id: lead, Title: 'CTO' }], { allOrNone: false });
+      expect(collected).toMatchObject({
+        success: false,
+        errors: [expect.objectContaining({ statusCode: 'CANNOT_UPDATE_CONVERTED_LEAD' })],
+      });
+    });
+
+    it("derives Task.IsClosed from the TaskStatus of its Status, the org's own closed statuses included", async () => {
+      const who = sandbox.salesforce.insert('Lead', { LastName: 'Closed', Company: 'Acme' });
+      const statuses = await conn.query<{ ApiName: string; IsClosed: boolean }>(
+        'SELECT ApiName, IsClosed FROM TaskStatus ORDER BY SortOrder',
+      );
+      expect(statuses.records.map((r) => [r.ApiName, r.IsClosed])).toEqual([
+        ['Not Started', false],
+        ['In Progress', false],
+        ['Completed', true],
+      ]);
+      const refused = await failure(
+        conn.sobject('Task').create({ WhoId: who, Subject: 'x', Status: 'Done' }),
+      );
+      expect(refused.errorCode).toBe('INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST');
+
+      sandbox.salesforce.addTaskStatus('Done', true);
+      sandbox.salesforce.addTaskStatus('Waiting', false);
+      for (const Status of ['Done', 'Waiting'])
+        await conn.sobject('Task').create({ WhoId: who, Subject: Status, Status });
+      const closed = await conn.query<{ Subject: string }>(
+        `SELECT Subject FROM Task WHERE WhoId = '${who}' AND IsClosed = true`,
+      );
+      expect(closed.records.map((r) => r.Subject)).toEqual(['Done']);
+    });
+
     it('describes sObjects, and tests can change the describe', async () => {
       const describe = await conn.sobject('Lead').describe();
       const status = describe.fields.find((f) => f.name === 'Status')!;
@@ -686,7 +748,7 @@ describe('Salesforce sandbox through jsforce', () => {
       expect(direct.name).toBe('invalid_grant');
     });
 
-    it('grants a JWT bearer token for a valid RS256 assertion and refuses a forged one', async () => {
+    it('grants a JWT bearer token for a valid RS256 assertion (aud login, test or an Experience Cloud site) and refuses a forged one or one for My Domain', async () => {
       const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const forger = generateKeyPairSync('rsa', { modulusLength: 2048 });
       sandbox.salesforce.oauth = {
@@ -694,6 +756,7 @@ describe('Salesforce sandbox through jsforce', () => {
         clientSecret: 'unused',
         username: 'integration@leadflow.example',
         jwtPublicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        experienceCloudUrls: ['https://acme.my.site.com/partners'],
       };
       const assertion = (claims: Record<string, unknown>, key = privateKey) => {
         const encode = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -733,12 +796,15 @@ describe('Salesforce sandbox through jsforce', () => {
       expect(sandbox.salesforce.refreshes).toBe(1);
       expect(jwtConn.accessToken).not.toBe('stale');
 
-      const token = await grant(assertion({ ...claims, aud: sandbox.url }));
+      const token = await grant(assertion({ ...claims, aud: 'https://test.salesforce.com' }));
       expect(token).toMatchObject({ token_type: 'Bearer', instance_url: sandbox.url, scope: 'api' });
       expect(token).not.toHaveProperty('refresh_token');
+      await grant(assertion({ ...claims, aud: 'https://acme.my.site.com/partners' }));
 
       const refused: [string, string][] = [
         [assertion(claims, forger.privateKey), 'invalid_grant'],
+        // The org's own host (My Domain, where the token is requested) is no valid audience.
+        [assertion({ ...claims, aud: sandbox.url }), 'invalid_grant'],
         [assertion({ ...claims, iss: 'other-app' }), 'invalid_client_id'],
         [assertion({ ...claims, aud: 'https://evil.example' }), 'invalid_grant'],
         [assertion({ ...claims, exp: Math.floor(Date.now() / 1000) - 1 }), 'invalid_grant'],
@@ -746,7 +812,7 @@ describe('Salesforce sandbox through jsforce', () => {
         ['not.a.jwt', 'invalid_grant'],
       ];
       for (const [jwt, error] of refused) expect((await failure(grant(jwt))).name).toBe(error);
-      expect(sandbox.salesforce.refreshes).toBe(2);
+      expect(sandbox.salesforce.refreshes).toBe(3);
     });
   });
 

@@ -76,6 +76,8 @@ export interface SalesforceOAuthApp {
   jwtPublicKeyPem?: string;
   /** The `sub` a JWT bearer assertion must name. */
   username?: string;
+  /** Experience Cloud site URLs of the org, also accepted as a JWT bearer `aud`. */
+  experienceCloudUrls?: string[];
 }
 
 export const DEFAULT_ORG_ID = '00D000000000001AAA';
@@ -95,6 +97,8 @@ export const LEAD_STATUSES = [
   'Closed - Not Converted',
 ];
 export const TASK_STATUSES = ['Not Started', 'In Progress', 'Completed'];
+/** A fresh org's closed Task statuses (TaskStatus.IsClosed); orgs add their own. */
+const CLOSED_TASK_STATUSES = new Set(['Completed']);
 /** sObjects whose `Name` is compound: FirstName LastName. */
 const PERSON_SOBJECTS = new Set(['Lead', 'Contact', 'User']);
 /** Campaign member statuses counted as responses (Salesforce's `Responded` plus webinar `Attended`). */
@@ -229,6 +233,9 @@ export function defaultDescribes(): Map<string, SObjectDescribe> {
         nillable: false,
       }),
       field('IsConverted', 'boolean', { updateable: false }),
+      lookup('ConvertedContactId', 'ConvertedContact', ['Contact'], readOnly),
+      lookup('ConvertedAccountId', 'ConvertedAccount', ['Account'], readOnly),
+      field('ConvertedDate', 'date', readOnly),
       ...leadflowFields(false),
     ]),
     sObject('Contact', '003', [
@@ -296,6 +303,14 @@ export function defaultDescribes(): Map<string, SObjectDescribe> {
       }),
       field('HasResponded', 'boolean', readOnly),
       field('FirstRespondedDate', 'date', readOnly),
+    ]),
+    // One record per Task.Status value: whether it closes the task (Task.IsClosed follows it).
+    sObject('TaskStatus', '01J', [
+      field('ApiName', 'string', { ...readOnly, length: 255 }),
+      field('MasterLabel', 'string', { ...readOnly, length: 255 }),
+      field('IsClosed', 'boolean', readOnly),
+      field('IsDefault', 'boolean', readOnly),
+      field('SortOrder', 'int', readOnly),
     ]),
     sObject('User', '005', [
       field('FirstName', 'string', { length: 40 }),
@@ -365,6 +380,13 @@ export class SalesforceState {
   oauth: SalesforceOAuthApp | undefined;
   /** When set, Lead writes without `Sforce-Auto-Assign: FALSE` get this owner, as assignment rules would. */
   assignmentRuleOwner: string | undefined;
+  /**
+   * A trigger on Task that updates the Task's Lead (a common activity roll-up): that indirect Lead
+   * update runs assignment rules too unless the Task write said `Sforce-Auto-Assign: FALSE`.
+   */
+  taskTriggerUpdatesLead = false;
+  /** Every record saved through the API, with whether its request let assignment rules run. */
+  saves: { sObject: string; id: string; autoAssign: boolean }[] = [];
   /** The integration user: default owner of created records, and the user tokens are issued for. */
   runningUserId = ADMIN_USER_ID;
   /** Token grants answered. */
@@ -388,6 +410,8 @@ export class SalesforceState {
     this.faults = emptyFaults();
     this.oauth = undefined;
     this.assignmentRuleOwner = undefined;
+    this.taskTriggerUpdatesLead = false;
+    this.saves = [];
     this.runningUserId = ADMIN_USER_ID;
     this.refreshes = 0;
     this.clock = Date.now;
@@ -396,6 +420,27 @@ export class SalesforceState {
     this.cursors.clear();
     this.nextId = 1;
     for (const user of SEED_USERS) this.insert('User', { ...user, UserType: 'Standard' });
+    for (const [i, value] of TASK_STATUSES.entries())
+      this.insert('TaskStatus', {
+        ApiName: value,
+        MasterLabel: value,
+        IsClosed: CLOSED_TASK_STATUSES.has(value),
+        IsDefault: i === 0,
+        SortOrder: i + 1,
+      });
+  }
+
+  /** An admin adds a Task status (Setup → Task Fields → Status), closed or not, e.g. 'Done'. */
+  addTaskStatus(value: string, closed: boolean): void {
+    const status = this.describeOf('Task').fields.find((f) => f.name === 'Status')!;
+    status.picklistValues.push({ value, label: value, active: true, defaultValue: false });
+    this.insert('TaskStatus', {
+      ApiName: value,
+      MasterLabel: value,
+      IsClosed: closed,
+      IsDefault: false,
+      SortOrder: status.picklistValues.length,
+    });
   }
 
   /** From now on requests with this token get 401 INVALID_SESSION_ID. */
@@ -415,6 +460,36 @@ export class SalesforceState {
     this.finish(describe, undefined, record, new Set(Object.keys(fields)));
     this.table(describe.name).set(id, record);
     return id;
+  }
+
+  /**
+   * Converts a Lead as SOAP `convertLead` does (no opportunity): a new Account (named after the
+   * Company) and Contact, the Lead marked converted with the converted status and pointing at both,
+   * and its activities moved to the Contact. Answers the Contact's id.
+   */
+  convertLead(leadId: string, convertedStatus = 'Closed - Converted'): string {
+    const lead = this.get('Lead', leadId);
+    if (!lead) throw new Error(`no Lead ${leadId} in the sandbox`);
+    const accountId = this.insert('Account', { Name: lead.Company ?? null, OwnerId: lead.OwnerId ?? null });
+    const contactId = this.insert('Contact', {
+      FirstName: lead.FirstName ?? null,
+      LastName: lead.LastName ?? null,
+      Email: lead.Email ?? null,
+      Title: lead.Title ?? null,
+      OwnerId: lead.OwnerId ?? null,
+      AccountId: accountId,
+    });
+    this.update('Lead', lead.Id, {
+      IsConverted: true,
+      Status: convertedStatus,
+      ConvertedContactId: contactId,
+      ConvertedAccountId: accountId,
+      ConvertedDate: sfDatetime(this.clock()).slice(0, 10),
+    });
+    for (const sObject of ['Task', 'Event'])
+      for (const activity of this.records(sObject))
+        if (activity.WhoId === lead.Id) this.update(sObject, activity.Id, { WhoId: contactId });
+    return contactId;
   }
 
   /** Changes a record as given (no validation: for seeding), re-deriving fields and stamps. */
@@ -527,7 +602,11 @@ export class SalesforceState {
     if (PERSON_SOBJECTS.has(describe.name))
       set('Name', [next.FirstName, next.LastName].filter((p) => typeof p === 'string' && p).join(' '));
     if (describe.name === 'Task') {
-      set('IsClosed', next.Status === 'Completed');
+      // Task.IsClosed is derived from the TaskStatus record of its Status.
+      set(
+        'IsClosed',
+        this.records('TaskStatus').some((t) => t.ApiName === next.Status && t.IsClosed === true),
+      );
       if (next.IsClosed && !before?.IsClosed) set('CompletedDateTime', sfDatetime(now));
     }
     if (describe.name === 'CampaignMember') {
@@ -694,6 +773,9 @@ export function saveRecord(
 ): string {
   const describe = state.describeOf(sObjectName);
   const current = id === undefined ? undefined : existing(state, describe, id);
+  // A converted Lead is read-only through the API.
+  if (describe.name === 'Lead' && current?.IsConverted === true)
+    throw new SfError(400, 'CANNOT_UPDATE_CONVERTED_LEAD', 'cannot reference converted lead', []);
   takeLockFault(state, current?.Id);
   const creating = current === undefined;
 
@@ -731,9 +813,21 @@ export function saveRecord(
   if (describe.name === 'Lead' && ctx.autoAssign && state.assignmentRuleOwner)
     values.OwnerId = state.assignmentRuleOwner;
   // Read-only fields were refused above, so derived fields and stamps are computed, never taken.
-  if (creating) return state.insert(describe.name, values);
-  state.update(describe.name, current.Id, values);
-  return current.Id;
+  const saved = creating ? state.insert(describe.name, values) : current.Id;
+  if (!creating) state.update(describe.name, saved, values);
+  state.saves.push({ sObject: describe.name, id: saved, autoAssign: ctx.autoAssign });
+  if (describe.name === 'Task') taskTrigger(state, after.WhoId, ctx);
+  return saved;
+}
+
+/** `Sforce-Auto-Assign` also governs Lead updates a Task trigger makes (Salesforce docs on the header). */
+function taskTrigger(state: SalesforceState, whoId: FieldValue | undefined, ctx: WriteContext): void {
+  if (!state.taskTriggerUpdatesLead || typeof whoId !== 'string') return;
+  const lead = state.find(whoId);
+  if (lead?.sObject !== 'Lead') return;
+  state.update('Lead', lead.record.Id, {
+    ...(ctx.autoAssign && state.assignmentRuleOwner ? { OwnerId: state.assignmentRuleOwner } : {}),
+  });
 }
 
 function existing(state: SalesforceState, describe: SObjectDescribe, id: string): SfRecord {
@@ -1254,7 +1348,7 @@ class OAuthError extends Error {
 }
 
 /** The subject of a valid JWT bearer assertion (RS256, iss, sub, aud, exp), as Salesforce checks it. */
-function verifyAssertion(app: SalesforceOAuthApp, assertion: string, loginUrl: string, now: number): void {
+function verifyAssertion(app: SalesforceOAuthApp, assertion: string, now: number): void {
   const [header, claims, signature] = assertion.split('.');
   if (!header || !claims || !signature || !app.jwtPublicKeyPem)
     throw new OAuthError('invalid_grant', 'invalid assertion');
@@ -1278,7 +1372,9 @@ function verifyAssertion(app: SalesforceOAuthApp, assertion: string, loginUrl: s
   if (!parsed.success) throw new OAuthError('invalid_grant', 'invalid assertion');
   const c = parsed.data;
   if (c.iss !== app.clientId) throw new OAuthError('invalid_client_id', 'client identifier invalid');
-  if (![loginUrl, ...LOGIN_URLS].includes(c.aud.replace(/\/$/, '')))
+  // The JWT bearer flow's aud must be login/test.salesforce.com or an Experience Cloud site, never
+  // My Domain or the host the assertion is posted to.
+  if (![...LOGIN_URLS, ...(app.experienceCloudUrls ?? [])].includes(c.aud.replace(/\/$/, '')))
     throw new OAuthError('invalid_grant', 'audience is invalid');
   if (c.exp * 1000 <= now) throw new OAuthError('invalid_grant', 'expired authorization code');
   if (c.sub !== app.username) throw new OAuthError('invalid_grant', "user hasn't approved this consumer");
@@ -1297,7 +1393,7 @@ function grantToken(state: SalesforceState, body: unknown, instanceUrl: string) 
       throw new OAuthError('invalid_client', 'invalid client credentials');
     if (!app.refreshToken || grant.refresh_token !== app.refreshToken)
       throw new OAuthError('invalid_grant', 'expired access/refresh token');
-  } else verifyAssertion(app, grant.assertion, instanceUrl, Date.now());
+  } else verifyAssertion(app, grant.assertion, Date.now());
 
   state.refreshes++;
   const issuedAt = String(Date.now());

@@ -6,6 +6,7 @@ import {
   flattenCompoundFields,
   isInvalidReplayError,
   mapCdcMessage,
+  subscribeRefusal,
 } from '../../connectors/salesforce/cdc.js';
 import { SalesforceFields } from '../../src/config/schema.js';
 import { PollJob } from '../../src/queue/catalog.js';
@@ -246,5 +247,33 @@ describe('CDC helpers', () => {
     ).toBe(false);
     expect(isInvalidReplayError('401::Authentication invalid')).toBe(false);
     expect(isInvalidReplayError('')).toBe(false);
+  });
+
+  it.each([
+    [
+      '/data/LeadChangeEvent',
+      '403:denied_by_security_policy:subscribe_denied',
+      'View All Records on Lead (or View All Data)',
+    ],
+    [
+      '/data/Deal__ChangeEvent',
+      '403::Insufficient privileges',
+      'View All Records on Deal__c (or View All Data)',
+    ],
+    ['/data/ChangeEvents', '403:denied_by_security_policy:subscribe_denied', 'View All Data'],
+  ])('a 403 on subscribing %s is a refusal naming the permission to grant', (channel, error, needs) => {
+    expect(subscribeRefusal(channel, error)).toBe(
+      `Salesforce refused the subscription to ${channel} (${error}): the integration user needs ${needs}`,
+    );
+  });
+
+  it.each([
+    '403::Unknown client',
+    '403::Handshake denied',
+    '401::Authentication invalid',
+    '400::Invalid replay id',
+    '',
+  ])('%s is no permission refusal (reconnect as before)', (error) => {
+    expect(subscribeRefusal('/data/LeadChangeEvent', error)).toBeUndefined();
   });
 });

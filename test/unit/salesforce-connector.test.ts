@@ -2,9 +2,10 @@ import { generateKeyPairSync, verify } from 'node:crypto';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { isCrmError } from '../../connectors/errors.js';
-import type { SalesforceAuth } from '../../connectors/salesforce/auth.js';
+import { jwtAudience, salesforceAuthFromEnv, type SalesforceAuth } from '../../connectors/salesforce/auth.js';
 import { createSalesforceConnector } from '../../connectors/salesforce/index.js';
 import type { HandoffWrite } from '../../connectors/types.js';
+import { Env } from '../../src/config/env.js';
 import { Salesforce } from '../../src/config/schema.js';
 import { classifyFailure } from '../../src/queue/retry.js';
 import { ApiUsage } from '../../src/store/api-usage.js';
@@ -111,6 +112,8 @@ describe('Salesforce connector request shapes', () => {
             Priority: 'High',
             TaskSubtype: 'Call',
           },
+          // A trigger on Task that updates the Lead would re-run assignment rules without it.
+          httpHeaders: { 'Sforce-Auto-Assign': 'FALSE' },
         },
       ],
     });
@@ -123,12 +126,23 @@ describe('Salesforce connector request shapes', () => {
       .reply(200, { compositeResponse: [patched, created('task', TASK_ID)] });
 
     await connector({ routing: 'assignment_rules' }).writeHandoff(handoff());
-    const [record] = bodies[0]!.compositeRequest;
+    const [record, task] = bodies[0]!.compositeRequest;
     expect(record).toEqual({
       method: 'PATCH',
       url: `${DATA}/sobjects/Lead/${LEAD_ID}`,
       referenceId: 'record',
       body: { ...scoreFields, Status: 'Marketing Qualified' },
+    });
+    expect(task).not.toHaveProperty('httpHeaders');
+  });
+
+  it('creates a rep task alone with Sforce-Auto-Assign FALSE', async () => {
+    nock(INSTANCE, { reqheaders: { 'sforce-auto-assign': 'FALSE' } })
+      .post(`${DATA}/sobjects/Task`)
+      .reply(201, { id: TASK_ID, success: true, errors: [] });
+    await expect(connector().createRepTask(lead(), 'hf.sf.1', handoff().task!, false)).resolves.toEqual({
+      id: TASK_ID,
+      created: true,
     });
   });
 
@@ -397,7 +411,8 @@ describe('Salesforce connector request shapes', () => {
       expect(decode(claims!)).toEqual({
         iss: 'client-id',
         sub: 'integration@acme.test',
-        aud: LOGIN,
+        // Posted to the login URL, but audienced at login.salesforce.com: never the token host.
+        aud: 'https://login.salesforce.com',
         exp: Math.floor(NOW / 1000) + 180,
       });
       expect(
@@ -408,6 +423,30 @@ describe('Salesforce connector request shapes', () => {
           Buffer.from(signature!, 'base64url'),
         ),
       ).toBe(true);
+    });
+
+    it.each([
+      ['https://login.salesforce.com', 'https://login.salesforce.com'],
+      ['https://test.salesforce.com/', 'https://test.salesforce.com'],
+      ['https://acme.my.salesforce.com', 'https://login.salesforce.com'],
+      ['https://acme--uat.sandbox.my.salesforce.com', 'https://test.salesforce.com'],
+      ['http://127.0.0.1:4010', 'https://login.salesforce.com'],
+    ])('audiences a JWT posted to %s at %s', (loginUrl, aud) => {
+      expect(jwtAudience(loginUrl)).toBe(aud);
+    });
+
+    it('takes SALESFORCE_JWT_AUDIENCE (an Experience Cloud site) over the derived audience', () => {
+      const env = Env.parse({
+        SALESFORCE_CLIENT_ID: 'cid',
+        SALESFORCE_USERNAME: 'integration@acme.test',
+        SALESFORCE_JWT_PRIVATE_KEY: 'pem',
+        SALESFORCE_JWT_AUDIENCE: 'https://acme.my.site.com/partners',
+      });
+      expect(salesforceAuthFromEnv(env)).toMatchObject({
+        kind: 'jwt_bearer',
+        audience: 'https://acme.my.site.com/partners',
+      });
+      expect(Env.safeParse({ SALESFORCE_JWT_AUDIENCE: 'http://login.salesforce.com' }).success).toBe(false);
     });
   });
 });

@@ -45,6 +45,8 @@ const CODES: [code: string, status: number, action: RetryDecision['action']][] =
   ['INACTIVE_OWNER_OR_USER', 400, 'fail'],
   ['MALFORMED_ID', 400, 'fail'],
   ['STRING_TOO_LONG', 400, 'fail'],
+  // Reaches the classifier only where no conversion could be followed: the record stays read-only.
+  ['CANNOT_UPDATE_CONVERTED_LEAD', 400, 'fail'],
 ];
 
 const TRIGGER_LOCK =

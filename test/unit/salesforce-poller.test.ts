@@ -259,6 +259,7 @@ describe('activities', () => {
     Subject: 'Call',
     Description: null,
     Status: 'Completed',
+    IsClosed: true,
     OwnerId: REP,
     TaskSubtype: 'Call',
     CreatedDate: stamp(T0),
@@ -300,14 +301,16 @@ describe('activities', () => {
 
   it('our own handoff task is no rep activity until the rep completes it', () => {
     const marker = 'Score 82 (fit 40, engagement 42)\n\nHandoff ID: h-123';
-    expect(taskStream.map(task({ Description: marker, Status: 'Not Started', TaskSubtype: 'Task' }))).toEqual(
-      {
-        kind: 'skipped',
-      },
-    );
-    expect(taskStream.map(task({ Subject: 'Follow up (Handoff ID: h-9)', Status: 'In Progress' }))).toEqual({
-      kind: 'skipped',
-    });
+    expect(
+      taskStream.map(
+        task({ Description: marker, Status: 'Not Started', IsClosed: false, TaskSubtype: 'Task' }),
+      ),
+    ).toEqual({ kind: 'skipped' });
+    expect(
+      taskStream.map(
+        task({ Subject: 'Follow up (Handoff ID: h-9)', Status: 'In Progress', IsClosed: false }),
+      ),
+    ).toEqual({ kind: 'skipped' });
     const completed = taskStream.map(
       task({ Description: marker, Status: 'Completed', CompletedDateTime: stamp(T0 + 3_000) }),
     );
@@ -316,6 +319,18 @@ describe('activities', () => {
     expect(completed.profile).toEqual([
       expect.objectContaining({ field: 'lastSalesActivity', value: new Date(T0 + 3_000).toISOString() }),
     ]);
+  });
+
+  it("closed is Task.IsClosed, not Status 'Completed': an org's own closed status counts, an open one does not", () => {
+    const marker = 'Score 82 (fit 40, engagement 42)\n\nHandoff ID: h-123';
+    const done = taskStream.map(
+      task({ Description: marker, Status: 'Done', IsClosed: true, CompletedDateTime: stamp(T0 + 4_000) }),
+    );
+    expect(done.kind === 'mapped' && done.profile[0]?.value).toBe(new Date(T0 + 4_000).toISOString());
+    expect(taskStream.map(task({ Description: marker, Status: 'Completed', IsClosed: false }))).toEqual({
+      kind: 'skipped',
+    });
+    expect(taskStream.map(task({ Description: marker, IsClosed: undefined })).kind).toBe('invalid');
   });
 
   it('tasks and events on contacts map to the contact; on anything else they are skipped', () => {
