@@ -175,6 +175,24 @@ describe('buildReport', () => {
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   });
 
+  it('leaves out a handoff whose record sales had already moved on (or converted) before us', () => {
+    const movedOn = buildReport(
+      [
+        handoff('m', 80, '1', T),
+        entry('stage_moved_on', 'm', { stage: 'customer', wanted: 'mql', ownerId: '1', restored: [] }, T + 1),
+        entry('converted', 'm', { stage: 'Closed - Converted', score: 80 }, T + 2),
+        handoff('k', 80, '2', T + MIN),
+        entry('writeback', 'k', { speedToLeadMs: 300 }, T + MIN + 1),
+      ],
+      { reps, bands: SCORE_BANDS },
+    );
+    expect(movedOn.handoffs).toBe(1);
+    expect(movedOn.byScoreBand.filter((b) => b.handoffs > 0)).toEqual([
+      { band: '80–100', handoffs: 1, converted: 0, disqualified: 0, recycled: 0, conversionPct: 0 },
+    ]);
+    expect(movedOn.perRep.filter((p) => p.handoffs > 0).map((p) => p.owner)).toEqual(['Ben']);
+  });
+
   it('joins entries without a handoff id to the latest handoff of their lead', () => {
     // Recycled after its first handoff, the lead was handed off again and converted.
     const again = buildReport(
