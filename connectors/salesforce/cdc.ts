@@ -5,7 +5,7 @@ import type { Client } from 'faye';
 import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
 import { z } from 'zod';
 import type { SalesforceFields } from '../../src/config/schema.js';
-import type { LeadRef, ProfileChange, PropertyValue } from '../../src/domain/index.js';
+import { batchOf, type LeadRef, type ProfileChange, type PropertyValue } from '../../src/domain/index.js';
 import type { Logger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics.js';
 import type { PollJob } from '../../src/queue/catalog.js';
@@ -596,8 +596,7 @@ export class SalesforceCdcSubscriber {
           await enqueueIngest(queues, {
             source: 'salesforce',
             receivedAt: this.now(),
-            events: [],
-            profile: outcome.profile,
+            batch: batchOf([], outcome.profile),
           });
         break;
     }
