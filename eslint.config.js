@@ -153,6 +153,8 @@ export default tseslint.config(
   layer(['connectors/*.ts'], [...CONNECTOR, 'hubspot', 'salesforce']),
   layer(['connectors/hubspot/**/*.ts'], [...CONNECTOR, 'salesforce']),
   layer(['connectors/salesforce/**/*.ts'], [...CONNECTOR, 'hubspot']),
+  // The CDC subscriber is a transport, like an HTTP route: it hands each change event to its receiver.
+  layer(['connectors/salesforce/cdc.ts'], [...CONNECTOR.filter((name) => name !== 'receive'), 'hubspot']),
   layer(['jobs/**/*.ts'], ['http', 'cli']),
   // The dashboard's browser script: plain JS, no type information.
   { files: ['src/http/dashboard/**/*.js'], ...tseslint.configs.disableTypeChecked },

@@ -2,7 +2,7 @@ import { XMLParser, XMLValidator, type EntityDecoderOptions } from 'fast-xml-par
 import { z } from 'zod';
 import type { SalesforceFields } from '../../src/config/schema.js';
 import type { LeadRef, ProfileChange } from '../../src/domain/index.js';
-import { cdcFieldMap } from './cdc.js';
+import { cdcFieldMap } from './mapping.js';
 
 /*
  * Outbound Messages: a workflow rule or flow POSTs a SOAP 1.1 envelope holding 1–100 notifications,

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import jsforce, { type Connection } from 'jsforce';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SalesforceCdcSubscriber, RECONCILE_OVERLAP_MS } from '../../connectors/salesforce/cdc.js';
+import { SalesforceCdcSubscriber } from '../../connectors/salesforce/cdc.js';
+import { RECONCILE_OVERLAP_MS } from '../../connectors/salesforce/mapping.js';
 import { SalesforceFields } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';

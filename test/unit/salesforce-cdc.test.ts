@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { channelPollSources, isInvalidReplayError } from '../../connectors/salesforce/cdc.js';
 import {
   RECONCILE_OVERLAP_MS,
   cdcFieldMap,
-  channelPollSources,
   flattenCompoundFields,
-  isInvalidReplayError,
   mapCdcMessage,
-} from '../../connectors/salesforce/cdc.js';
+} from '../../connectors/salesforce/mapping.js';
 import { SalesforceFields } from '../../src/config/schema.js';
 import { PollJob } from '../../src/queue/catalog.js';
 
