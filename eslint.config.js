@@ -17,6 +17,11 @@ const LAYER = {
     message:
       'jobs/ orchestrate: only entry points import them (processors reach the queue through jobs/index.ts).',
   },
+  receive: {
+    group: ['**/receive/**'],
+    message:
+      'src/receive is the edge: routes (and the CDC subscriber) hand it deliveries; jobs convert legacy payloads.',
+  },
   reports: { group: ['**/reports/**'], message: 'src/reports read the audit log for the entry points.' },
   queue: { group: ['**/queue/**'], message: 'src/queue runs jobs; only jobs and entry points use it.' },
   store: {
@@ -53,11 +58,24 @@ function layer(files, forbidden) {
 }
 
 /** @type {(keyof typeof LAYER)[]} */
-const PURE = ['store', 'queue', 'connectors', 'jobs', 'reports', 'http', 'cli', 'effects'];
+const PURE = ['store', 'queue', 'connectors', 'jobs', 'receive', 'reports', 'http', 'cli', 'effects'];
 /** @type {(keyof typeof LAYER)[]} */
-const CONNECTOR = ['http', 'cli', 'jobs', 'reports', 'handoff', 'routing'];
+const CONNECTOR = ['http', 'cli', 'jobs', 'receive', 'reports', 'handoff', 'routing'];
 /** @type {(keyof typeof LAYER)[]} */
-const STORE = ['connectors', 'queue', 'jobs', 'reports', 'http', 'cli', 'handoff', 'scoring', 'effects'];
+const RECEIVE = ['store', 'jobs', 'reports', 'http', 'cli', 'scoring', 'routing', 'handoff', 'effects'];
+/** @type {(keyof typeof LAYER)[]} */
+const STORE = [
+  'connectors',
+  'queue',
+  'jobs',
+  'receive',
+  'reports',
+  'http',
+  'cli',
+  'handoff',
+  'scoring',
+  'effects',
+];
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/results/'] },
@@ -78,7 +96,7 @@ export default tseslint.config(
     },
   },
   // Later blocks replace earlier ones for the same file, so each file gets exactly one list.
-  layer(['src/*.ts', 'src/config/**/*.ts'], ['http', 'cli', 'jobs']),
+  layer(['src/*.ts', 'src/config/**/*.ts'], ['http', 'cli', 'jobs', 'receive']),
   {
     files: ['src/domain/**/*.ts'],
     rules: {
@@ -100,11 +118,43 @@ export default tseslint.config(
   // The routing store runs the pure routing plan atomically in Redis.
   layer(['src/store/routing.ts'], STORE),
   // The queue knows the connector contract (types, errors) but no CRM, and gets processors passed in.
-  layer(['src/queue/**/*.ts'], ['jobs', 'reports', 'http', 'cli', 'hubspot', 'salesforce']),
-  layer(['src/reports/**/*.ts'], ['jobs', 'http', 'cli']),
+  layer(['src/queue/**/*.ts'], ['jobs', 'receive', 'reports', 'http', 'cli', 'hubspot', 'salesforce']),
+  layer(['src/reports/**/*.ts'], ['jobs', 'receive', 'http', 'cli']),
+  // Receivers are pure: raw delivery → the ingest shape of the job catalog, through the connectors'
+  // pure parsing modules only; the route (or the CDC subscriber) enqueues.
+  {
+    files: ['src/receive/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...RECEIVE.map((name) => LAYER[name]),
+            {
+              group: ['**/queue/**', '!**/queue/catalog.js'],
+              message:
+                'Receivers make jobs, the route queues them: only the catalog (the ingest shape) is theirs.',
+            },
+            {
+              group: [
+                '**/connectors/**/*.js',
+                '!**/connectors/hubspot/webhook.js',
+                '!**/connectors/hubspot/signature.js',
+                '!**/connectors/salesforce/outbound.js',
+                '!**/connectors/salesforce/mapping.js',
+              ],
+              message: 'Receivers use only the connectors’ pure parsing and mapping modules.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   layer(['connectors/*.ts'], [...CONNECTOR, 'hubspot', 'salesforce']),
   layer(['connectors/hubspot/**/*.ts'], [...CONNECTOR, 'salesforce']),
   layer(['connectors/salesforce/**/*.ts'], [...CONNECTOR, 'hubspot']),
+  // The CDC subscriber is a transport, like an HTTP route: it hands each change event to its receiver.
+  layer(['connectors/salesforce/cdc.ts'], [...CONNECTOR.filter((name) => name !== 'receive'), 'hubspot']),
   layer(['jobs/**/*.ts'], ['http', 'cli']),
   // The dashboard's browser script: plain JS, no type information.
   { files: ['src/http/dashboard/**/*.js'], ...tseslint.configs.disableTypeChecked },

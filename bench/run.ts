@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { signV3 } from '../connectors/hubspot/signature.js';
-import { signGeneric } from '../src/http/generic-webhook.js';
+import { signGeneric } from '../src/receive/generic.js';
 import { createHubSpotConnector } from '../connectors/hubspot/index.js';
 import { run, type Running } from '../src/cli/run.js';
 import { parseEnv } from '../src/config/env.js';

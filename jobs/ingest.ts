@@ -1,16 +1,18 @@
-import { HubSpotWebhookBatch, normalizeHubSpotEvents } from '../connectors/hubspot/webhook.js';
+import { HubSpotWebhookBatch } from '../connectors/hubspot/webhook.js';
+import type { Config } from '../src/config/schema.js';
 import {
+  batchOf,
   leadKey,
   type Crm,
-  type EngagementEvent,
   type LeadRef,
   type NormalizedBatch,
   type ProfileChange,
 } from '../src/domain/index.js';
-import { normalizeGenericEvents } from '../src/domain/generic-events.js';
-import type { IngestJob } from '../src/queue/catalog.js';
+import type { IngestJob, LegacyIngestJob } from '../src/queue/catalog.js';
 import { handoffCrm, type JobContext } from '../src/queue/context.js';
 import { enqueueDisposition, enqueueScore } from '../src/queue/queues.js';
+import { genericIngest } from '../src/receive/generic.js';
+import { hubspotIngest } from '../src/receive/hubspot.js';
 import { recordRepAction } from './followup.js';
 
 export interface IngestResult {
@@ -27,17 +29,11 @@ export interface IngestResult {
  */
 export async function processIngest(
   ctx: JobContext,
-  job: IngestJob,
+  queued: IngestJob | { legacy: LegacyIngestJob },
   isRetry: boolean,
 ): Promise<IngestResult> {
-  const batch = await toMarketingLeads(
-    ctx,
-    job.source === 'hubspot'
-      ? normalizeHubSpotEvents(HubSpotWebhookBatch.parse(job.events), ctx.config.hubspot)
-      : job.source === 'generic'
-        ? normalizeGenericEvents(job.batch)
-        : polled(job.events, job.profile),
-  );
+  const job = 'legacy' in queued ? upgradeLegacyIngest(queued.legacy, ctx.config) : queued;
+  const batch = await toMarketingLeads(ctx, job.batch);
   const changed = new Map<string, { lead: LeadRef; urgent: boolean }>();
   const touch = (lead: LeadRef, urgent: boolean) => {
     const key = leadKey(lead);
@@ -96,7 +92,7 @@ export async function processIngest(
   ctx.metrics.events.inc({ source: job.source, outcome: 'duplicate' }, duplicates);
   ctx.metrics.events.inc({ source: job.source, outcome: 'ignored' }, batch.ignored);
   const result = { recorded, duplicates, ignored: batch.ignored, rescored: changed.size };
-  const origin = job.source === 'poll' ? { poller: job.poller } : { requestId: job.requestId };
+  const origin = 'poller' in job ? { poller: job.poller } : { requestId: job.requestId };
   ctx.logger.debug({ ...origin, source: job.source, ...result }, 'delivery ingested');
   return result;
 }
@@ -191,15 +187,25 @@ async function forgetLead(ctx: JobContext, lead: LeadRef, why: string): Promise<
   ctx.logger.info({ lead: leadKey(lead), why }, 'lead forgotten');
 }
 
-function polled(engagement: EngagementEvent[], profile: ProfileChange[]): NormalizedBatch {
-  const leads = new Map([...engagement, ...profile].map((item) => [leadKey(item.lead), item.lead]));
-  return {
-    engagement,
-    profile,
-    leads: [...leads.values()],
-    created: [],
-    deleted: [],
-    merged: [],
-    ignored: 0,
-  };
+/**
+ * LEGACY: an ingest job queued in a shape from before the receivers (see LegacyIngestJob), made
+ * into today's shape by the same receivers, with this worker's config as the old job would have.
+ * Goes together with LegacyIngestJob.
+ */
+export function upgradeLegacyIngest(job: LegacyIngestJob, config: Config): IngestJob {
+  switch (job.source) {
+    case 'hubspot':
+      return hubspotIngest(HubSpotWebhookBatch.parse(job.events), config.hubspot, job);
+    case 'generic':
+      return genericIngest(job.batch, job);
+    // Already domain lists (Salesforce's receivers queued profile changes, pollers both kinds).
+    case 'salesforce': {
+      const { events, profile, ...origin } = job;
+      return { ...origin, batch: batchOf(events, profile) };
+    }
+    case 'poll': {
+      const { events, profile, ...origin } = job;
+      return { ...origin, batch: batchOf(events, profile) };
+    }
+  }
 }

@@ -1,3 +1,4 @@
+import { batchOf } from '../src/domain/index.js';
 import { pollName, type PollJob } from '../src/queue/catalog.js';
 import type { JobContext } from '../src/queue/context.js';
 import { enqueueIngest } from '../src/queue/queues.js';
@@ -36,8 +37,7 @@ export async function processPoll(ctx: JobContext, job: PollJob): Promise<PollRe
         source: 'poll',
         receivedAt: ctx.now(),
         poller,
-        events: page.events,
-        profile: page.profile,
+        batch: batchOf(page.events, page.profile),
       });
     if (page.watermark > watermark) await ctx.watermarks.advance(poller, (watermark = page.watermark));
     result.pages++;

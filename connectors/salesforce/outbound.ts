@@ -2,13 +2,13 @@ import { XMLParser, XMLValidator, type EntityDecoderOptions } from 'fast-xml-par
 import { z } from 'zod';
 import type { SalesforceFields } from '../../src/config/schema.js';
 import type { LeadRef, ProfileChange } from '../../src/domain/index.js';
-import { cdcFieldMap } from './cdc.js';
+import { cdcFieldMap } from './mapping.js';
 
 /*
  * Outbound Messages: a workflow rule or flow POSTs a SOAP 1.1 envelope holding 1–100 notifications,
  * each one Lead or Contact with the fields the admin picked, and retries until it gets the Ack.
  * Everything here is pure (decode, parse, validate, map, answer); the HTTP edge is
- * src/http/salesforce-webhook.ts.
+ * src/receive/salesforce-outbound.ts.
  */
 
 export const OUTBOUND_SOURCE = 'salesforce.outbound';

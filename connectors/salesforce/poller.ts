@@ -10,7 +10,7 @@ import {
 import type { Logger } from '../../src/logger.js';
 import { usedShare, type Usage } from '../../src/store/api-usage.js';
 import type { EngagementSource, PolledPage } from '../types.js';
-import { cdcFieldMap, type CdcFieldMap } from './cdc.js';
+import { cdcFieldMap, type CdcFieldMap } from './mapping.js';
 import { RECORD_ID, salesforceTime, soqlDatetime } from './soql.js';
 
 /*

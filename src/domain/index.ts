@@ -63,6 +63,16 @@ export interface NormalizedBatch {
   ignored: number;
 }
 
+/** A batch of events and changes already in domain shape (pollers, Salesforce): nothing created, deleted or merged. */
+export function batchOf(
+  engagement: EngagementEvent[],
+  profile: ProfileChange[],
+  ignored = 0,
+): NormalizedBatch {
+  const leads = new Map([...engagement, ...profile].map((item) => [leadKey(item.lead), item.lead]));
+  return { engagement, profile, leads: [...leads.values()], created: [], deleted: [], merged: [], ignored };
+}
+
 /** Who the lead is: canonical field name → value. */
 export type Profile = Record<string, PropertyValue>;
 

@@ -1,22 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
-import { z } from 'zod';
-import { verifyV1, verifyV3 } from '../../connectors/hubspot/signature.js';
-import { HubSpotWebhookBatch } from '../../connectors/hubspot/webhook.js';
+import express, { type ErrorRequestHandler } from 'express';
 import { createAdminRouter } from './admin.js';
-import { salesforceWebhook } from './salesforce-webhook.js';
-import {
-  HttpError,
-  bodyOf,
-  enqueueOr503,
-  reportFailure,
-  requestIdOf,
-  withTimeout,
-  type AppDeps,
-} from './edge.js';
-import { GenericEventBatch } from '../domain/generic-events.js';
-import { verifyGeneric } from './generic-webhook.js';
-import { enqueueIngest } from '../queue/queues.js';
+import { reportFailure, withTimeout, type AppDeps } from './edge.js';
+import { webhookRoute } from './webhooks.js';
+import { webhookReceivers } from '../receive/index.js';
 import { keys } from '../store/keys.js';
 import { assertNoEviction } from '../store/redis.js';
 
@@ -24,7 +11,6 @@ export type { AppDeps } from './edge.js';
 
 export function createApp(deps: AppDeps): express.Express {
   const { config, metrics } = deps;
-  const now = deps.now ?? Date.now;
   const app = express();
   app.disable('x-powered-by');
 
@@ -63,56 +49,8 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   const rawBody = express.raw({ type: () => true, limit: config.webhooks.maxBodyBytes });
-
-  app.post('/webhooks/hubspot', rawBody, async (req: Request, res: Response) => {
-    const secret = deps.hubspotClientSecret;
-    if (!secret) throw new HttpError(503, 'HubSpot webhooks are not configured: set HUBSPOT_CLIENT_SECRET');
-    const body = bodyOf(req);
-    const hub = config.webhooks.hubspot;
-    const signed = {
-      method: req.method,
-      url: calledUrl(req, hub.publicUrl),
-      rawBody: body,
-      headers: req.headers,
-    };
-    const check =
-      hub.signatureVersion === 'v1'
-        ? verifyV1(signed, secret)
-        : verifyV3(signed, secret, now(), hub.maxSkewMs);
-    if (!check.ok) throw new HttpError(401, `invalid signature: ${check.reason}`);
-    const events = parseBody(body, HubSpotWebhookBatch);
-    await enqueueOr503(deps, () =>
-      enqueueIngest(deps.queues, {
-        source: 'hubspot',
-        receivedAt: now(),
-        requestId: requestIdOf(res),
-        events,
-      }),
-    );
-    metrics.webhookRequests.inc({ source: 'hubspot', status: '200' });
-    res.json({ accepted: events.length });
-  });
-
-  app.post('/webhooks/events', rawBody, async (req: Request, res: Response) => {
-    const secret = deps.eventsSigningSecret;
-    if (!secret) throw new HttpError(503, 'the events endpoint is not configured: set EVENTS_SIGNING_SECRET');
-    const body = bodyOf(req);
-    const check = verifyGeneric(body, req.headers, secret, now(), config.webhooks.hubspot.maxSkewMs);
-    if (!check.ok) throw new HttpError(401, `invalid signature: ${check.reason}`);
-    const batch = parseBody(body, GenericEventBatch);
-    await enqueueOr503(deps, () =>
-      enqueueIngest(deps.queues, {
-        source: 'generic',
-        receivedAt: now(),
-        requestId: requestIdOf(res),
-        batch,
-      }),
-    );
-    metrics.webhookRequests.inc({ source: 'events', status: '200' });
-    res.json({ accepted: batch.events.length + batch.profile.length });
-  });
-
-  app.use('/webhooks/salesforce', salesforceWebhook(deps, rawBody));
+  for (const [name, receiver] of Object.entries(webhookReceivers(config, deps)))
+    app.use(`/webhooks/${name}`, webhookRoute(deps, name, receiver, rawBody));
 
   app.use(
     '/admin',
@@ -130,23 +68,4 @@ export function createApp(deps: AppDeps): express.Express {
   };
   app.use(onError);
   return app;
-}
-
-/** JSON.parse and zod at the boundary: anything else is a 400 that says what is wrong. */
-function parseBody<T extends z.ZodType>(body: Buffer, schema: T): z.infer<T> {
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'body is not valid JSON');
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new HttpError(400, `unexpected payload: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
-}
-
-/** The URL the sender signed: the configured public base (behind a proxy) or the one we were called on. */
-function calledUrl(req: Request, publicUrl: string | undefined): string {
-  if (publicUrl) return publicUrl.replace(/\/$/, '') + req.originalUrl;
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`;
 }

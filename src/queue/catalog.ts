@@ -1,15 +1,51 @@
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
-import { Crm, EngagementEvent, LeadRef, ProfileChange } from '../domain/index.js';
+import { Crm, EngagementEvent, LeadRef, ProfileChange, type NormalizedBatch } from '../domain/index.js';
 import { GenericEventBatch } from '../domain/generic-events.js';
 
 /** Every queue and the shape of its jobs. Payloads are parsed again when a job runs: Redis is a boundary too. */
+
+/** A delivery once normalized (see NormalizedBatch): what every receiver and poller hands the ingest job. */
+export const IngestBatch: z.ZodType<NormalizedBatch> = z.object({
+  engagement: z.array(EngagementEvent),
+  profile: z.array(ProfileChange),
+  leads: z.array(LeadRef),
+  created: z.array(LeadRef),
+  deleted: z.array(LeadRef),
+  merged: z.array(z.object({ from: z.array(LeadRef), into: LeadRef })),
+  ignored: z.number().int().nonnegative(),
+});
+
+/** Where a delivery came from: the receiver's name, which also labels the ingest metrics. */
+export const IngestSource = z.enum(['hubspot', 'generic', 'salesforce']);
+export type IngestSource = z.infer<typeof IngestSource>;
+
+/**
+ * The one ingest shape: a receiver (src/receive) or a poller normalized the delivery already, with
+ * ids that derive from the source's own (a redelivery or a re-read page dedupes).
+ */
 export const IngestJob = z.discriminatedUnion('source', [
+  z.object({
+    source: IngestSource,
+    receivedAt: z.number(),
+    requestId: z.string().optional(),
+    batch: IngestBatch,
+  }),
+  z.object({ source: z.literal('poll'), receivedAt: z.number(), poller: z.string(), batch: IngestBatch }),
+]);
+export type IngestJob = z.infer<typeof IngestJob>;
+
+/**
+ * LEGACY: the ingest payloads queued before receivers normalized at the edge (raw HubSpot events,
+ * the generic batch as posted, Salesforce and poll pages as domain lists). jobs/ingest.ts converts
+ * them through today's receivers. Remove this (and upgradeLegacyIngest) one release after the
+ * receivers shipped, once no ingest job older than that is waiting or failed in any deployment.
+ */
+export const LegacyIngestJob = z.discriminatedUnion('source', [
   z.object({
     source: z.literal('hubspot'),
     receivedAt: z.number(),
     requestId: z.string().optional(),
-    /** HubSpot's webhook events as received: the ingest job parses them with the connector's schema. */
     events: z.array(z.unknown()),
   }),
   z.object({
@@ -18,10 +54,6 @@ export const IngestJob = z.discriminatedUnion('source', [
     requestId: z.string().optional(),
     batch: GenericEventBatch,
   }),
-  /**
-   * Salesforce Outbound Messages and CDC events, normalized at the edge (the mapping is pure config);
-   * ids derive from the notification or change event, so a redelivery dedupes.
-   */
   z.object({
     source: z.literal('salesforce'),
     receivedAt: z.number(),
@@ -29,7 +61,6 @@ export const IngestJob = z.discriminatedUnion('source', [
     events: z.array(EngagementEvent).default([]),
     profile: z.array(ProfileChange).default([]),
   }),
-  /** A page a poller read, already in domain shape with stable ids (a re-read page dedupes). */
   z.object({
     source: z.literal('poll'),
     receivedAt: z.number(),
@@ -38,7 +69,10 @@ export const IngestJob = z.discriminatedUnion('source', [
     profile: z.array(ProfileChange).default([]),
   }),
 ]);
-export type IngestJob = z.infer<typeof IngestJob>;
+export type LegacyIngestJob = z.infer<typeof LegacyIngestJob>;
+
+/** What the ingest worker accepts: today's shape, or a legacy one marked for conversion. */
+const QueuedIngestJob = z.union([IngestJob, LegacyIngestJob.transform((legacy) => ({ legacy }))]);
 
 export const ScoreJob = z.object({ lead: LeadRef });
 export type ScoreJob = z.infer<typeof ScoreJob>;
@@ -101,7 +135,7 @@ function retried(attempts: number, delay: number) {
 }
 
 export const QUEUES = {
-  ingest: { name: 'ingest', schema: IngestJob, options: retried(10, 250) },
+  ingest: { name: 'ingest', schema: QueuedIngestJob, options: retried(10, 250) },
   score: { name: 'score', schema: ScoreJob, options: retried(8, 500) },
   // ~17 minutes of backoff in all: enough to ride out a CRM incident, short enough to surface in the DLQ.
   writeback: { name: 'writeback', schema: WritebackJob, options: retried(12, 500) },

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signV3 } from '../../connectors/hubspot/signature.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createApp } from '../../src/http/app.js';
-import { signGeneric } from '../../src/http/generic-webhook.js';
+import { signGeneric } from '../../src/receive/generic.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';

@@ -2,8 +2,10 @@ import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HubSpotWebhookEvent } from '../../connectors/hubspot/webhook.js';
 import type { Config } from '../../src/config/schema.js';
-import type { LeadRef, Profile, ProfileChange } from '../../src/domain/index.js';
+import { batchOf, type LeadRef, type Profile, type ProfileChange } from '../../src/domain/index.js';
 import { enqueueIngest } from '../../src/queue/queues.js';
+import { hubspotIngest } from '../../src/receive/hubspot.js';
+import { salesforceIngest } from '../../src/receive/salesforce-outbound.js';
 import { CompositeFakeConnector, FakeConnector } from '../helpers/fake-connector.js';
 import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
@@ -67,17 +69,19 @@ describe('one connector per CRM', () => {
     await enqueueIngest(pipeline.queues, {
       source: 'salesforce',
       receivedAt: Date.now(),
-      events: [
-        {
-          id: 'salesforce:cm:1',
-          lead: SF_LEAD,
-          type: 'demo_request',
-          occurredAt: Date.now(),
-          source: 'salesforce',
-          properties: {},
-        },
-      ],
-      profile: [],
+      batch: batchOf(
+        [
+          {
+            id: 'salesforce:cm:1',
+            lead: SF_LEAD,
+            type: 'demo_request',
+            occurredAt: Date.now(),
+            source: 'salesforce',
+            properties: {},
+          },
+        ],
+        [],
+      ),
     });
     await handoffDone('hf.salesforce.lead.00Q000000000001AAA.0.mql');
 
@@ -114,17 +118,19 @@ describe('one connector per CRM', () => {
     await enqueueIngest(pipeline.queues, {
       source: 'salesforce',
       receivedAt: Date.now(),
-      events: [
-        {
-          id: 'salesforce:cm:conv',
-          lead: SF_LEAD,
-          type: 'demo_request',
-          occurredAt: Date.now(),
-          source: 'salesforce',
-          properties: {},
-        },
-      ],
-      profile: [],
+      batch: batchOf(
+        [
+          {
+            id: 'salesforce:cm:conv',
+            lead: SF_LEAD,
+            type: 'demo_request',
+            occurredAt: Date.now(),
+            source: 'salesforce',
+            properties: {},
+          },
+        ],
+        [],
+      ),
     });
     await handoffDone(id);
 
@@ -150,15 +156,17 @@ describe('one connector per CRM', () => {
       source: 'poll',
       receivedAt: Date.now(),
       poller: 'test',
-      events: [HS_LEAD, SF_LEAD].map((lead, i) => ({
-        id: `e${i}`,
-        lead,
-        type: 'page_view',
-        occurredAt: Date.now(),
-        source: 'test',
-        properties: { url: 'https://acme.io/blog' },
-      })),
-      profile: [],
+      batch: batchOf(
+        [HS_LEAD, SF_LEAD].map((lead, i) => ({
+          id: `e${i}`,
+          lead,
+          type: 'page_view',
+          occurredAt: Date.now(),
+          source: 'test',
+          properties: { url: 'https://acme.io/blog' },
+        })),
+        [],
+      ),
     });
     await waitFor(
       () =>
@@ -196,11 +204,10 @@ describe('one connector per CRM', () => {
         connector: [hubspot, salesforce],
       });
       pipeline = started;
-      await enqueueIngest(started.queues, {
-        source: 'hubspot',
-        receivedAt: Date.now(),
-        events: [pricingView('501')],
-      });
+      await enqueueIngest(
+        started.queues,
+        hubspotIngest([pricingView('501')], started.ctx.config.hubspot, { receivedAt: Date.now() }),
+      );
       return { hubspot, salesforce, started };
     }
 
@@ -218,15 +225,16 @@ describe('one connector per CRM', () => {
       expect(await started.ctx.links.salesRecordOf(HS_LEAD)).toEqual(SF_LEAD);
 
       // Sales disqualifies it in Salesforce: the change lands on the HubSpot lead's history.
-      await enqueueIngest(started.queues, {
-        source: 'salesforce',
-        receivedAt: Date.now(),
-        events: [],
-        profile: [
-          salesforceChange(SF_LEAD, 'leadStatus', 'Closed - Not Converted'),
-          salesforceChange(SF_LEAD, 'dispositionReason', 'competitor'),
-        ],
-      });
+      await enqueueIngest(
+        started.queues,
+        salesforceIngest(
+          [
+            salesforceChange(SF_LEAD, 'leadStatus', 'Closed - Not Converted'),
+            salesforceChange(SF_LEAD, 'dispositionReason', 'competitor'),
+          ],
+          { receivedAt: Date.now() },
+        ),
+      );
       await waitFor(() => salesforce.dispositions.length === 1, {
         what: 'disposition applied',
         timeoutMs: 8_000,

@@ -6,6 +6,7 @@ import type { HubSpotWebhookEvent } from '../../connectors/hubspot/webhook.js';
 import { processFollowup } from '../../jobs/followup.js';
 import type { Config } from '../../src/config/schema.js';
 import { enqueueIngest } from '../../src/queue/queues.js';
+import { hubspotIngest } from '../../src/receive/hubspot.js';
 import { StaleLeadStateError } from '../../src/store/leads.js';
 import { RoutingStore } from '../../src/store/routing.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
@@ -49,7 +50,10 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
     });
   }
   const ingest = (events: HubSpotWebhookEvent[]) =>
-    enqueueIngest(pipeline.queues, { source: 'hubspot', receivedAt: Date.now(), events });
+    enqueueIngest(
+      pipeline.queues,
+      hubspotIngest(events, pipeline.ctx.config.hubspot, { receivedAt: Date.now() }),
+    );
   const progress = () => pipeline.ctx.handoffs.progress(HANDOFF);
   const audit = async (type: string) =>
     (await pipeline.ctx.handoffs.recentAudit(100)).filter((e) => e.type === type);

@@ -93,7 +93,7 @@ describe('POST /webhooks/salesforce (Outbound Messages, real Redis)', () => {
     );
   }
 
-  const profileOf = (job: IngestJob | undefined) => (job?.source === 'salesforce' ? job.profile : []);
+  const profileOf = (job: IngestJob | undefined) => (job?.source === 'salesforce' ? job.batch.profile : []);
 
   it('acknowledges one notification with the exact SOAP Ack once it is queued', async () => {
     const res = await post(app(), outboundXml({ notifications: [leadNotification(1, { Phone: null })] }));
@@ -108,7 +108,7 @@ describe('POST /webhooks/salesforce (Outbound Messages, real Redis)', () => {
     expect(jobs[0]).toMatchObject({
       source: 'salesforce',
       requestId: res.headers['x-request-id'],
-      events: [],
+      batch: { engagement: [] },
     });
     expect(profileOf(jobs[0])).toEqual(
       expect.arrayContaining([

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { signV3 } from '../../connectors/hubspot/signature.js';
-import { signGeneric } from '../../src/http/generic-webhook.js';
+import { signGeneric } from '../../src/receive/generic.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
@@ -97,7 +97,10 @@ describe('POST /webhooks/hubspot', () => {
     expect(res.body).toEqual({ accepted: 2 });
     const jobs = await queues.ingest.getJobs(['waiting']);
     expect(jobs).toHaveLength(1);
-    expect(jobs[0]?.data).toMatchObject({ source: 'hubspot', events: [{ eventId: '1' }, { eventId: '2' }] });
+    expect(jobs[0]?.data).toMatchObject({
+      source: 'hubspot',
+      batch: { profile: [{ id: 'hubspot:33:1:101:jobtitle' }, { id: 'hubspot:33:2:101:jobtitle' }] },
+    });
   });
 
   it.each([
@@ -253,7 +256,7 @@ describe('POST /webhooks/hubspot', () => {
       const [job] = await queues.ingest.getJobs(['waiting']);
       expect(job?.data).toMatchObject({
         source: 'generic',
-        batch: { events: [{ occurredAt: Date.parse('2026-11-20T17:00:00Z') }] },
+        batch: { engagement: [{ occurredAt: Date.parse('2026-11-20T17:00:00Z') }] },
       });
     });
 

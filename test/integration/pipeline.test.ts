@@ -6,6 +6,7 @@ import type { Metrics } from '../../src/metrics.js';
 import type { JobContext } from '../../src/queue/context.js';
 import { enqueueIngest, type Queues } from '../../src/queue/queues.js';
 import { buildReport } from '../../src/reports/index.js';
+import { hubspotIngest } from '../../src/receive/hubspot.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
@@ -56,7 +57,7 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     });
 
   async function ingest(events: HubSpotWebhookEvent[]) {
-    await enqueueIngest(queues, { source: 'hubspot', receivedAt: Date.now(), events });
+    await enqueueIngest(queues, hubspotIngest(events, ctx.config.hubspot, { receivedAt: Date.now() }));
   }
 
   async function completed(queue: string): Promise<number> {
@@ -97,6 +98,22 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     expect(crm.calls.filter((c) => c.method === 'readProfile')).toHaveLength(1);
     const audit = await ctx.handoffs.recentAudit(10);
     expect(audit.map((a) => a.type)).toEqual(['writeback', 'handoff']);
+  });
+
+  it('still ingests a HubSpot job queued in the legacy shape (raw events) by a release before the receivers', async () => {
+    await start();
+    // Exactly what the old route queued: the raw events, normalized by the worker.
+    await queues.ingest.add('hubspot', {
+      source: 'hubspot',
+      receivedAt: Date.now(),
+      events: [pageView('501', 'https://acme.io/pricing')],
+    });
+    await waitFor(async () => (await ctx.timeline.events(LEAD, 0)).length === 1, { what: 'event recorded' });
+    expect((await ctx.timeline.events(LEAD, 0))[0]?.e).toMatchObject({
+      type: 'page_view',
+      properties: { url: 'https://acme.io/pricing' },
+    });
+    await waitFor(() => crm.scores.has('hubspot.contact.501'), { what: 'lead rescored' });
   });
 
   it('a record sales had already moved past the stage is audited as such, keeps its owner and is no handoff', async () => {

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import jsforce, { type Connection } from 'jsforce';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SalesforceCdcSubscriber, RECONCILE_OVERLAP_MS } from '../../connectors/salesforce/cdc.js';
+import { SalesforceCdcSubscriber } from '../../connectors/salesforce/cdc.js';
+import { RECONCILE_OVERLAP_MS } from '../../connectors/salesforce/mapping.js';
 import { SalesforceFields } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -115,7 +116,7 @@ describe('Salesforce CDC subscriber (sandbox CometD, real jsforce, real Redis)',
   async function titles(objectType = 'lead'): Promise<string[]> {
     return (await ingested()).flatMap((job) =>
       job.source === 'salesforce'
-        ? job.profile
+        ? job.batch.profile
             .filter((c) => c.field === 'jobTitle' && c.lead.objectType === objectType)
             .map((c) => String(c.value))
         : [],
@@ -137,8 +138,8 @@ describe('Salesforce CDC subscriber (sandbox CometD, real jsforce, real Redis)',
     await waitTitles(['contact-title'], 'contact');
 
     const jobs = await ingested();
-    expect(jobs[0]).toMatchObject({ source: 'salesforce', events: [] });
-    const first = jobs[0]!.source === 'salesforce' ? jobs[0]!.profile[0]! : null;
+    expect(jobs[0]).toMatchObject({ source: 'salesforce', batch: { engagement: [] } });
+    const first = jobs[0]!.source === 'salesforce' ? jobs[0]!.batch.profile[0]! : null;
     expect(first).toMatchObject({
       id: `salesforce:cdc:tx-1:1:${LEAD}:jobTitle`,
       lead: { crm: 'salesforce', objectType: 'lead', id: LEAD },
@@ -171,7 +172,7 @@ describe('Salesforce CDC subscriber (sandbox CometD, real jsforce, real Redis)',
     publishTitle('after');
     await waitTitles(['before-1', 'before-2', 'while-stopped-1', 'while-stopped-2', 'after']);
     const ids = (await ingested()).flatMap((j) =>
-      j.source === 'salesforce' ? j.profile.map((c) => c.id) : [],
+      j.source === 'salesforce' ? j.batch.profile.map((c) => c.id) : [],
     );
     expect(new Set(ids).size).toBe(ids.length);
   });

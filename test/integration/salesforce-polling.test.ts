@@ -91,7 +91,7 @@ describe('Salesforce SOQL polling (sandbox, real jsforce, real Redis)', () => {
     const jobs = await pipeline.queues.ingest.getJobs(['waiting']);
     return jobs.flatMap((job) => {
       const data = IngestJob.parse(job.data);
-      return 'profile' in data ? data.profile : [];
+      return data.batch.profile;
     });
   }
 

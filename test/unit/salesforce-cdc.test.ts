@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
-  RECONCILE_OVERLAP_MS,
-  cdcFieldMap,
   channelPollSources,
-  flattenCompoundFields,
   isInvalidReplayError,
-  mapCdcMessage,
   subscribeRefusal,
 } from '../../connectors/salesforce/cdc.js';
+import {
+  RECONCILE_OVERLAP_MS,
+  cdcFieldMap,
+  flattenCompoundFields,
+  mapCdcMessage,
+} from '../../connectors/salesforce/mapping.js';
 import { SalesforceFields } from '../../src/config/schema.js';
 import { PollJob } from '../../src/queue/catalog.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { cdcFieldMap } from '../../connectors/salesforce/cdc.js';
+import { cdcFieldMap } from '../../connectors/salesforce/mapping.js';
 import {
   SalesforcePoller,
   campaignEventType,

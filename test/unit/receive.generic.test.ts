@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { genericReceiver, signGeneric } from '../../src/receive/generic.js';
+import type { Delivery } from '../../src/receive/index.js';
+
+const SECRET = 'events-secret-0123456789';
+const NOW = 1_732_000_000_000;
+const config = loadConfig('config/default.yaml');
+const LEAD = { crm: 'hubspot', objectType: 'contact', id: '101' } as const;
+
+function delivery(body: string, headers = signGeneric(body, SECRET, NOW)): Delivery {
+  return {
+    method: 'POST',
+    origin: 'http://127.0.0.1:3000',
+    path: '/webhooks/events',
+    headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
+    rawBody: Buffer.from(body),
+    receivedAt: NOW,
+    requestId: 'req-2',
+  };
+}
+
+describe('generic events receiver', () => {
+  const receiver = genericReceiver(config, SECRET);
+
+  it('turns a signed batch into the ingest shape: ids namespaced, ISO times in ms', () => {
+    const body = JSON.stringify({
+      events: [{ id: 'w-1', lead: LEAD, type: 'webinar_attended', occurredAt: '2026-11-20T17:00:00Z' }],
+      profile: [{ id: 'e-1', lead: LEAD, field: 'companySize', value: 240, occurredAt: NOW - 5 }],
+    });
+    expect(receiver.receive(delivery(body))).toEqual({
+      ok: true,
+      reply: { json: { accepted: 2 } },
+      job: {
+        source: 'generic',
+        receivedAt: NOW,
+        requestId: 'req-2',
+        batch: {
+          engagement: [
+            {
+              id: 'generic:w-1',
+              lead: LEAD,
+              type: 'webinar_attended',
+              occurredAt: Date.parse('2026-11-20T17:00:00Z'),
+              properties: {},
+              source: 'generic.webhook',
+            },
+          ],
+          profile: [
+            {
+              id: 'generic:e-1',
+              lead: LEAD,
+              field: 'companySize',
+              value: 240,
+              occurredAt: NOW - 5,
+              source: 'generic.webhook',
+            },
+          ],
+          leads: [LEAD],
+          created: [],
+          deleted: [],
+          merged: [],
+          ignored: 0,
+        },
+      },
+    });
+  });
+
+  it.each([
+    ['no signature', delivery('{}', {}), 401, /missing X-Leadflow-Timestamp/],
+    [
+      'a wrong secret',
+      delivery('{}', signGeneric('{}', 'another-secret-0123456789', NOW)),
+      401,
+      /does not match/,
+    ],
+    [
+      'an old timestamp',
+      delivery('{}', signGeneric('{}', SECRET, NOW - 600_000)),
+      401,
+      /outside the allowed window/,
+    ],
+    ['no events at all', delivery('{}'), 400, /needs at least one event/],
+  ])('rejects %s with %i', (_label, input, status, reason) => {
+    const receipt = receiver.receive(input);
+    expect(receipt).toMatchObject({ ok: false, status });
+    expect(receipt.ok ? '' : receipt.reason).toMatch(reason);
+  });
+
+  it('answers 503 while no signing secret is configured', () => {
+    expect(genericReceiver(config, undefined).receive(delivery('{}'))).toMatchObject({
+      ok: false,
+      status: 503,
+    });
+  });
+});
