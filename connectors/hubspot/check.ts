@@ -36,6 +36,17 @@ function ownProperties(config: Config): string[] {
 const NUMERIC = new Set(['number']);
 
 /**
+ * Pure. The config path of the first disposition reason that unsubscribes a HubSpot contact from
+ * all email, whose scope `config check --crm` then probes; undefined when none does.
+ */
+export function unsubscribeNeededBy(config: Config): string | undefined {
+  if (!config.hubspot.fields.unmarket.unsubscribeAllEmail || config.crossCrm?.handoffTo === 'salesforce')
+    return undefined;
+  const reason = Object.entries(config.dispositions.reasons).find(([, r]) => r.action === 'unmarket');
+  return reason ? `dispositions.reasons.${reason[0]}` : undefined;
+}
+
+/**
  * Pure. Compares the config with the portal: every mapped property exists with a usable type, the
  * lifecycle stage and lead status values we write exist (portals customize both), routed reps are
  * active owners, and the token can do what the worker does.
@@ -64,7 +75,9 @@ export function checkPortal(config: Config, facts: PortalFacts): CheckLine[] {
         ([field, name]) => [`hubspot.fields.profile.${field}`, name] as [string, string],
       ),
       ['hubspot.fields.lifecycleStage', f.lifecycleStage],
-      ['hubspot.fields.unmarketable.property', f.unmarketable.property],
+      ...(f.unmarket.property
+        ? [['hubspot.fields.unmarket.property.name', f.unmarket.property.name] as [string, string]]
+        : []),
       ['hubspot.fields.score', f.score],
       ['hubspot.fields.fitScore', f.fitScore],
       ['hubspot.fields.engagementScore', f.engagementScore],

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCheck } from '../../connectors/check.js';
-import { checkPortal } from '../../connectors/hubspot/check.js';
+import { checkPortal, unsubscribeNeededBy } from '../../connectors/hubspot/check.js';
 import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { HubSpotPolling } from '../../src/config/schema.js';
@@ -14,7 +14,7 @@ describe('config check against a HubSpot portal (sandbox)', () => {
       accessToken: 'check',
       basePath: sandbox.url,
       fields: config.hubspot.fields,
-    }).portalFacts(polling);
+    }).portalFacts(polling, unsubscribeNeededBy(config));
 
   beforeAll(async () => {
     sandbox = await startSandbox();
@@ -126,6 +126,11 @@ describe('config check against a HubSpot portal (sandbox)', () => {
           `HTTP 403: read submissions of form ${form}: ${refused} — add this scope to the app (hubspot.polling.forms needs it)`,
         ],
         ['ok', 'scope crm.objects.marketing_events.read', 'granted (for hubspot.polling.marketingEvents)'],
+        [
+          'error',
+          'scope communication_preferences.read_write',
+          `HTTP 403: read unsubscribe-all status: ${refused} — add this scope to the app (dispositions.reasons.do_not_contact needs it)`,
+        ],
       ]);
       // Errors, so `config check --crm` exits non-zero.
       expect(formatCheck(checkPortal(config, await facts(polling)))).toMatch(/^✗ scope content: HTTP 403/m);
@@ -133,8 +138,17 @@ describe('config check against a HubSpot portal (sandbox)', () => {
       // Pollers that are off are not probed: their scopes are not asked for.
       sandbox.calls.length = 0;
       const base = checkPortal(config, await facts({}));
-      expect(base.filter((l) => l.what.startsWith('scope ') && l.level !== 'ok')).toEqual([]);
-      expect(sandbox.calls.map((c) => c.path).filter((p) => !p.startsWith('/crm/'))).toEqual([]);
+      expect(base.filter((l) => l.what.startsWith('scope ') && l.level !== 'ok').map((l) => l.what)).toEqual([
+        'scope communication_preferences.read_write',
+      ]);
+      expect(sandbox.calls.map((c) => c.path).filter((p) => !p.startsWith('/crm/'))).toEqual([
+        '/communication-preferences/v4/statuses/scope-probe%40leadflow.example/unsubscribe-all',
+      ]);
+      // Nor is the unsubscribe scope when no disposition reason unmarkets.
+      const reasons = { competitor: { action: 'disqualify' as const } };
+      expect(unsubscribeNeededBy({ ...config, dispositions: { ...config.dispositions, reasons } })).toBe(
+        undefined,
+      );
     } finally {
       sandbox.hubspot.grantedScopes = undefined;
     }

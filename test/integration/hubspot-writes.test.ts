@@ -87,4 +87,46 @@ describe('HubSpot writes against the sandbox', () => {
       '',
     ]);
   });
+
+  it('unmarkets by unsubscribing the contact from all email (v4), never by writing hs_marketable_status', async () => {
+    sandbox.seedContacts([{ id: '710', properties: { email: 'Opt.Out@x.io', lifecyclestage: 'lead' } }]);
+    await connector.applyDisposition(lead('710'), 'unmarket');
+    expect(sandbox.calls.map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual([
+      'GET /crm/v3/objects/contacts/710 200',
+      'POST /communication-preferences/v4/statuses/Opt.Out%40x.io/unsubscribe-all 200',
+    ]);
+    expect([...sandbox.hubspot.unsubscribedAll.keys()]).toEqual(['opt.out@x.io']);
+    expect(sandbox.hubspot.contacts.get('710')).toMatchObject({ hs_email_optout: 'true' });
+    expect(sandbox.hubspot.contacts.get('710')!.hs_marketable_status).toBeUndefined();
+    // A retry unsubscribes again, harmlessly.
+    await connector.applyDisposition(lead('710'), 'unmarket');
+    expect(sandbox.hubspot.unsubscribedAll.size).toBe(1);
+  });
+
+  it('unmarket also sets the configured workflow property, and needs a communication preferences write scope', async () => {
+    sandbox.seedContacts([{ id: '711', properties: { email: 'wf@x.io' } }]);
+    sandbox.hubspot.properties.set('leadflow_unmarket', {
+      name: 'leadflow_unmarket',
+      label: 'Unmarket (workflow)',
+      type: 'string',
+      fieldType: 'text',
+      groupName: 'contactinformation',
+      options: [],
+    });
+    const withProperty = createHubSpotConnector({
+      accessToken: 'writes',
+      basePath: sandbox.url,
+      fields: HubSpotFields.parse({ unmarket: { property: { name: 'leadflow_unmarket', value: 'yes' } } }),
+    });
+    sandbox.hubspot.grantedScopes = new Set(['crm.objects.contacts.read', 'crm.objects.contacts.write']);
+    await expect(withProperty.applyDisposition(lead('711'), 'unmarket')).rejects.toMatchObject({
+      failure: { status: 403, code: 'MISSING_SCOPES' },
+    });
+    sandbox.hubspot.grantedScopes.add('communication_preferences.write');
+    await withProperty.applyDisposition(lead('711'), 'unmarket');
+    expect(sandbox.hubspot.contacts.get('711')).toMatchObject({
+      leadflow_unmarket: 'yes',
+      hs_email_optout: 'true',
+    });
+  });
 });

@@ -166,6 +166,8 @@ export class HubSpotState {
   history = new Map<string, Map<string, PropertyVersion[]>>();
   /** The scopes the token was granted; undefined grants every scope, so tests opt in to refusals. */
   grantedScopes: Set<string> | undefined;
+  /** Email addresses (lower case) → when they were unsubscribed from all email (v4 unsubscribe-all). */
+  unsubscribedAll = new Map<string, string>();
   /** GET /account-info/v3/details: the portal's time zone, at whose midnight the daily limit resets. */
   timeZone = 'US/Eastern';
   /** The private apps' daily call count and limit, as GET /account-info/v3/api-usage/daily/private-apps reports. */
@@ -186,6 +188,7 @@ export class HubSpotState {
     this.oauth = undefined;
     this.revokedTokens.clear();
     this.grantedScopes = undefined;
+    this.unsubscribedAll.clear();
     this.timeZone = 'US/Eastern';
     this.dailyUsage = { used: 0, limit: 500_000 };
     this.emailEvents = [];
@@ -398,7 +401,7 @@ function invalidOption(name: string, value: string, options: string[]): HubSpotE
  * The scope each endpoint needs (HubSpot's scope docs and each endpoint's "Scope requirements"); an
  * endpoint not listed needs none beyond a valid token.
  */
-const REQUIRED_SCOPES: [method: string, path: RegExp, scope: string][] = [
+const REQUIRED_SCOPES: [method: string, path: RegExp, scope: string | string[]][] = [
   ['GET', /^\/crm\/v3\/objects\/contacts(\/|$)/, 'crm.objects.contacts.read'],
   ['POST', /^\/crm\/v3\/objects\/contacts\/(search|batch\/read)$/, 'crm.objects.contacts.read'],
   ['POST', /^\/crm\/v3\/objects\/contacts(\/batch\/update)?$/, 'crm.objects.contacts.write'],
@@ -412,6 +415,17 @@ const REQUIRED_SCOPES: [method: string, path: RegExp, scope: string][] = [
   ['GET', /^\/form-integrations\/v1\/submissions\//, 'forms'],
   // Marketing event participations need `crm.objects.marketing_events.read`.
   ['GET', /^\/marketing\/v3\/marketing-events\//, 'crm.objects.marketing_events.read'],
+  // v4 unsubscribe-all: reading takes `.read` or `.read_write`, writing `.write` or `.read_write`.
+  [
+    'GET',
+    /^\/communication-preferences\/v4\/statuses\//,
+    ['communication_preferences.read', 'communication_preferences.read_write'],
+  ],
+  [
+    'POST',
+    /^\/communication-preferences\/v4\/statuses\//,
+    ['communication_preferences.write', 'communication_preferences.read_write'],
+  ],
 ];
 
 /**
@@ -438,10 +452,11 @@ export function hubspotRouter(state: HubSpotState): express.Router {
 
   // A token without the endpoint's scope: 403 MISSING_SCOPES, in HubSpot's shape.
   r.use((req, res, next) => {
-    const needed = REQUIRED_SCOPES.find(
-      ([method, path]) => req.method === method && path.test(req.path),
-    )?.[2];
-    if (!needed || !state.grantedScopes || state.grantedScopes.has(needed)) {
+    const scope = REQUIRED_SCOPES.find(([method, path]) => req.method === method && path.test(req.path))?.[2];
+    // Any one of an endpoint's listed scopes will do.
+    const needed = scope === undefined ? [] : [scope].flat();
+    const granted = state.grantedScopes;
+    if (!needed.length || !granted || needed.some((s) => granted.has(s))) {
       next();
       return;
     }
@@ -453,7 +468,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
       errors: [
         {
           message: 'One or more of the following scopes are required.',
-          context: { requiredGranularScopes: [needed] },
+          context: { requiredGranularScopes: needed },
         },
       ],
       links: { scopes: 'https://developers.hubspot.com/scopes' },
@@ -779,6 +794,58 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     const found = task(req.params.id);
     Object.assign(found.properties, stringify(properties));
     res.json(view(found.id, found.properties, Object.keys(properties)));
+  });
+
+  // v4 communication preferences: `channel=EMAIL` is required, the only channel there is.
+  const emailChannel = (req: Request) => {
+    if (req.query.channel !== 'EMAIL')
+      throw new HubSpotError(400, 'VALIDATION_ERROR', 'channel must be one of [EMAIL]');
+  };
+  // A batch-shaped answer; `results` lists the changed statuses only with verbose=true.
+  const batchAnswer = (results: unknown[]) => ({
+    status: 'COMPLETE',
+    results,
+    requestedAt: now(),
+    startedAt: now(),
+    completedAt: now(),
+  });
+  r.post('/communication-preferences/v4/statuses/:subscriber/unsubscribe-all', (req, res) => {
+    emailChannel(req);
+    const email = req.params.subscriber.toLowerCase();
+    const already = state.unsubscribedAll.has(email);
+    if (!already) state.unsubscribedAll.set(email, now());
+    // HubSpot keeps "Unsubscribed from all email" on the contact of that address.
+    for (const [id, c] of state.contacts)
+      if (c.email?.toLowerCase() === email) state.writeContact(id, { hs_email_optout: 'true' });
+    const result = {
+      channel: 'EMAIL',
+      subscriberIdString: req.params.subscriber,
+      status: 'NOT_SUBSCRIBED',
+      source: 'Public API',
+      timestamp: state.unsubscribedAll.get(email),
+      setStatusSuccessReason: already ? 'NO_STATUS_CHANGE' : 'UNSUBSCRIBE_OCCURRED',
+    };
+    res.json(batchAnswer(req.query.verbose === 'true' ? [result] : []));
+  });
+  // Not opted out of all email: `results` is empty.
+  r.get('/communication-preferences/v4/statuses/:subscriber/unsubscribe-all', (req, res) => {
+    emailChannel(req);
+    const at = state.unsubscribedAll.get(req.params.subscriber.toLowerCase());
+    res.json(
+      batchAnswer(
+        at
+          ? [
+              {
+                channel: 'EMAIL',
+                subscriberIdString: req.params.subscriber,
+                status: 'UNSUBSCRIBED',
+                wideStatusType: 'PORTAL_WIDE',
+                timestamp: at,
+              },
+            ]
+          : [],
+      ),
+    );
   });
 
   r.get('/crm/v3/owners', (req, res) => {
