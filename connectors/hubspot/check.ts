@@ -6,6 +6,8 @@ import { checkOwners, type CheckLine } from '../check.js';
 export interface PropertyFacts {
   type: string;
   options: string[];
+  /** HubSpot calculates it (`modificationMetadata.readOnlyValue`): a write naming it is refused. */
+  readOnly: boolean;
 }
 
 /** What a config check reads from the portal. */
@@ -84,9 +86,21 @@ export function checkPortal(config: Config, facts: PortalFacts): CheckLine[] {
       ['hubspot.fields.scoreReasons', f.scoreReasons],
       ['hubspot.fields.badData', f.badData],
     ];
+    // The properties leadflow writes: a read-only one would fail every such write.
+    const written = new Set(
+      [
+        f.lifecycleStage,
+        f.profile.ownerId,
+        f.profile[config.dispositions.statusField],
+        f.unmarket.property?.name,
+        ...own,
+      ].filter((p) => p !== undefined),
+    );
     for (const [path, name] of mapped) {
       const found = props.get(name);
-      if (!found)
+      if (found?.readOnly && written.has(name))
+        add('error', path, `"${name}" is read-only in HubSpot (it calculates the value); leadflow writes it`);
+      else if (!found)
         add(
           own.has(name) ? 'warn' : 'error',
           path,

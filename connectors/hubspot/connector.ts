@@ -943,7 +943,11 @@ export class HubSpotConnector implements CrmConnector {
         ? new Map(
             properties.value.results.map((p) => [
               p.name,
-              { type: p.type, options: p.options.map((o) => o.value) },
+              {
+                type: p.type,
+                options: p.options.map((o) => o.value),
+                readOnly: p.modificationMetadata?.readOnlyValue ?? false,
+              },
             ]),
           )
         : null,

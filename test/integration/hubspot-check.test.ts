@@ -5,6 +5,7 @@ import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { HubSpotPolling } from '../../src/config/schema.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { customProperty } from '../sandbox/hubspot.js';
 
 describe('config check against a HubSpot portal (sandbox)', () => {
   const config = loadConfig('config/default.yaml');
@@ -41,20 +42,28 @@ describe('config check against a HubSpot portal (sandbox)', () => {
     const statuses = sandbox.hubspot.properties.get('hs_lead_status')!;
     statuses.options = statuses.options.filter((o) => o.value !== 'BAD_TIMING');
     sandbox.hubspot.owners.find((o) => o.id === '102')!.archived = true;
-    sandbox.hubspot.properties.set('leadflow_score', {
-      name: 'leadflow_score',
-      label: 'x',
-      type: 'string',
-      fieldType: 'text',
-      groupName: 'contactinformation',
-      options: [],
-    });
+    sandbox.hubspot.properties.set('leadflow_score', customProperty('leadflow_score', 'string', 'text'));
     const errors = checkPortal(config, await facts()).filter((l) => l.level === 'error');
     expect(errors.map((l) => `${l.what}: ${l.message}`)).toEqual([
       'hubspot.fields.score: "leadflow_score" is a string property; scores need a number property',
       expect.stringMatching(/^hubspot\.fields\.stages\.disqualified: "other" is not a lifecyclestage option/),
       expect.stringMatching(/^dispositions\.statuses\[1\]: "BAD_TIMING" is not a hs_lead_status option/),
       'routing.reps[1]: owner 102 (Ben Okafor) is deactivated',
+    ]);
+  });
+
+  it('refuses a property leadflow writes that HubSpot calculates (read-only)', async () => {
+    sandbox.reset();
+    const fields = {
+      ...config.hubspot.fields,
+      badData: 'notes_last_contacted',
+      unmarket: { unsubscribeAllEmail: true, property: { name: 'hs_analytics_last_url', value: 'x' } },
+    };
+    const readOnly = { ...config, hubspot: { ...config.hubspot, fields } };
+    const errors = checkPortal(readOnly, await facts()).filter((l) => l.level === 'error');
+    expect(errors.map((l) => `${l.what}: ${l.message}`)).toEqual([
+      'hubspot.fields.unmarket.property.name: "hs_analytics_last_url" is read-only in HubSpot (it calculates the value); leadflow writes it',
+      'hubspot.fields.badData: "notes_last_contacted" is read-only in HubSpot (it calculates the value); leadflow writes it',
     ]);
   });
 

@@ -4,6 +4,7 @@ import type { HubSpotConnector } from '../../connectors/hubspot/connector.js';
 import { HubSpotFields } from '../../src/config/schema.js';
 import type { LeadRef } from '../../src/domain/index.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { customProperty } from '../sandbox/hubspot.js';
 import { score } from '../conformance/suite.js';
 
 /** HubSpot's write-side behaviours, with the real SDK against the sandbox. */
@@ -105,14 +106,10 @@ describe('HubSpot writes against the sandbox', () => {
 
   it('unmarket also sets the configured workflow property, and needs a communication preferences write scope', async () => {
     sandbox.seedContacts([{ id: '711', properties: { email: 'wf@x.io' } }]);
-    sandbox.hubspot.properties.set('leadflow_unmarket', {
-      name: 'leadflow_unmarket',
-      label: 'Unmarket (workflow)',
-      type: 'string',
-      fieldType: 'text',
-      groupName: 'contactinformation',
-      options: [],
-    });
+    sandbox.hubspot.properties.set(
+      'leadflow_unmarket',
+      customProperty('leadflow_unmarket', 'string', 'text'),
+    );
     const withProperty = createHubSpotConnector({
       accessToken: 'writes',
       basePath: sandbox.url,

@@ -15,6 +15,12 @@ export interface PropertyDefinition {
   fieldType: string;
   groupName: string;
   options: { label: string; value: string; displayOrder: number }[];
+  /** As the properties API lists it: `readOnlyValue` properties are calculated by HubSpot, never written. */
+  modificationMetadata: {
+    archivable: boolean;
+    readOnlyDefinition: boolean;
+    readOnlyValue: boolean;
+  };
 }
 
 export interface StoredObject {
@@ -82,6 +88,21 @@ const STANDARD_PROPERTIES = [
   'hs_email_last_click_date',
   'hs_email_optout',
   'hs_marketable_status',
+  'notes_last_contacted',
+  'hs_last_sales_activity_timestamp',
+];
+
+/**
+ * Default properties HubSpot calculates (`modificationMetadata.readOnlyValue: true`): marketing contact
+ * status (knowledge base: the API cannot modify it), and the analytics, email and sales-activity
+ * properties HubSpot sets from what happened. A write naming one is refused.
+ */
+export const READ_ONLY_PROPERTIES = [
+  'hs_marketable_status',
+  'hs_analytics_last_url',
+  'recent_conversion_event_name',
+  'hs_email_last_open_date',
+  'hs_email_last_click_date',
   'notes_last_contacted',
   'hs_last_sales_activity_timestamp',
 ];
@@ -255,7 +276,17 @@ export class HubSpotState {
 }
 
 function definition(name: string, type: string, fieldType: string): PropertyDefinition {
-  return { name, label: name, type, fieldType, groupName: 'contactinformation', options: [] };
+  const readOnlyValue = READ_ONLY_PROPERTIES.includes(name);
+  return {
+    name,
+    label: name,
+    type,
+    fieldType,
+    groupName: 'contactinformation',
+    options: [],
+    // HubSpot's default properties cannot be archived or redefined; custom ones can.
+    modificationMetadata: { archivable: false, readOnlyDefinition: true, readOnlyValue },
+  };
 }
 
 class HubSpotError extends Error {
@@ -365,6 +396,7 @@ function validateContactWrite(state: HubSpotState, id: string, values: Propertie
         propertyName: [name],
       });
   }
+  refuseReadOnly(state, values);
   refuseInvalidOptions(state, values);
   const { lifecyclestage: next, ...others } = values;
   if (next && !LIFECYCLE_STAGES.includes(next))
@@ -382,18 +414,52 @@ function refuseInvalidOptions(state: HubSpotState, values: Properties): void {
   if (!options.includes(size)) throw invalidOption('numemployees', size, options);
 }
 
-/** HubSpot's 400 for a value outside an enumeration's options: the per-property results as JSON in `message`. */
-function invalidOption(name: string, value: string, options: string[]): HubSpotError {
-  const result = {
-    isValid: false,
-    message: `${value} was not one of the allowed options: [${options.join(', ')}]`,
-    error: 'INVALID_OPTION',
+/** A property a portal's admin or app created: its value is writable. */
+export function customProperty(name: string, type: string, fieldType: string): PropertyDefinition {
+  return {
     name,
+    label: name,
+    type,
+    fieldType,
+    groupName: 'contactinformation',
+    options: [],
+    modificationMetadata: { archivable: true, readOnlyDefinition: false, readOnlyValue: false },
   };
+}
+
+/** HubSpot refuses a write (create or update) naming a read-only property, whatever the value (READ_ONLY_VALUE). */
+function refuseReadOnly(state: HubSpotState, values: Properties): void {
+  const refused = Object.keys(values).filter(
+    (name) => state.properties.get(name)?.modificationMetadata.readOnlyValue,
+  );
+  if (refused.length)
+    throw invalidValues(
+      refused.map((name) => ({
+        message: `"${name}" is a read only property; its value cannot be set.`,
+        error: 'READ_ONLY_VALUE',
+        name,
+      })),
+    );
+}
+
+/** HubSpot's 400 for a value outside an enumeration's options. */
+function invalidOption(name: string, value: string, options: string[]): HubSpotError {
+  return invalidValues([
+    {
+      message: `${value} was not one of the allowed options: [${options.join(', ')}]`,
+      error: 'INVALID_OPTION',
+      name,
+    },
+  ]);
+}
+
+/** HubSpot's 400 VALIDATION_ERROR for property values: the per-property results as JSON in `message`. */
+function invalidValues(results: { message: string; error: string; name: string }[]): HubSpotError {
+  const listed = results.map((r) => ({ isValid: false, ...r }));
   return new HubSpotError(
     400,
     'VALIDATION_ERROR',
-    `Property values were not valid: ${JSON.stringify([result])}`,
+    `Property values were not valid: ${JSON.stringify(listed)}`,
   );
 }
 
@@ -545,6 +611,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
   r.post('/crm/v3/objects/contacts', (req, res) => {
     const { properties } = parse(z.object({ properties: PropertyValues }), req.body);
     const values = stringify(properties);
+    refuseReadOnly(state, values);
     refuseInvalidOptions(state, values);
     const email = values.email?.toLowerCase();
     if (email && [...state.contacts.values()].some((c) => c.email?.toLowerCase() === email))
@@ -716,7 +783,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     const body = parse(PropertyCreateBody, req.body);
     if (state.properties.has(body.name))
       throw new HubSpotError(409, 'OBJECT_ALREADY_EXISTS', `A property named '${body.name}' already exists.`);
-    const def = { ...body, options: [] };
+    const def = { ...customProperty(body.name, body.type, body.fieldType), ...body };
     state.properties.set(body.name, def);
     res.status(201).json(propertyView(def));
   });
