@@ -545,6 +545,19 @@ export class HubSpotConnector implements CrmConnector {
     return undefined;
   }
 
+  /** HubSpot moves it to the recycle bin (restorable for 90 days), so a mistaken delete can be undone. */
+  async deleteActivity(lead: LeadRef, kind: 'note' | 'task', id: string): Promise<void> {
+    try {
+      await this.call(`${kind}s.delete`, `delete ${kind} ${id} of ${lead.id}`, () =>
+        kind === 'note'
+          ? this.client.crm.objects.notes.basicApi.archive(id, this.sdk)
+          : this.client.crm.objects.tasks.basicApi.archive(id, this.sdk),
+      );
+    } catch (err) {
+      if (!(isCrmError(err) && err.failure.status === 404)) throw err;
+    }
+  }
+
   async reassign(lead: LeadRef, ownerId: string, taskId: string | null): Promise<void> {
     await this.call('contacts.update', `reassign ${lead.id}`, () =>
       this.client.crm.contacts.basicApi.update(

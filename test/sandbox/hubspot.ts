@@ -832,6 +832,14 @@ export function hubspotRouter(state: HubSpotState): express.Router {
       res.json({ results });
     });
 
+    // DELETE moves the object to HubSpot's recycle bin: 204 with no body, gone from every read.
+    r.delete(`/crm/v3/objects/${kind}/:id`, (req, res) => {
+      const at = list().findIndex((n) => n.id === req.params.id);
+      if (at < 0) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
+      list().splice(at, 1);
+      res.status(204).end();
+    });
+
     r.post(`/crm/v3/objects/${kind}/batch/read`, (req, res) => {
       const body = parseBatch(BatchReadBody, req.body);
       const results = body.inputs.flatMap(({ id }) => {
