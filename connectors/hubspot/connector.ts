@@ -651,9 +651,11 @@ export class HubSpotConnector implements CrmConnector {
    * properties and their modification time. Paced by the separate search budget as well.
    */
   async searchModifiedContacts(since: number, after: string | undefined): Promise<ModifiedContactsPage> {
-    await this.searchBudget?.take();
-    const page = await this.call('contacts.search', 'search modified contacts', () =>
-      this.client.crm.contacts.searchApi.doSearch(
+    // Search's own budget is taken last, just before the request, so a wait for the general budget
+    // cannot bunch searches into one second.
+    const page = await this.call('contacts.search', 'search modified contacts', async () => {
+      await this.searchBudget?.take();
+      return this.client.crm.contacts.searchApi.doSearch(
         {
           filterGroups: [
             {
@@ -670,8 +672,8 @@ export class HubSpotConnector implements CrmConnector {
           after: after ?? '0',
         },
         this.sdk,
-      ),
-    );
+      );
+    });
     return {
       contacts: page.results.map((c) => ({
         lead: { crm: 'hubspot' as const, objectType: 'contact' as const, id: c.id },
