@@ -135,6 +135,11 @@ export interface CrmConnector {
   ): Promise<CreatedRecord>;
   /** Creates the rep task once per `key` (a handoff id, or one of its escalations), as for notes. */
   createRepTask(lead: LeadRef, key: string, task: RepTask, mayExist: boolean): Promise<CreatedRecord>;
+  /**
+   * Deletes a note or task a handoff created, when the handoff turned out to be none (the record's
+   * stage had moved on: sales owns it). One already gone counts as deleted.
+   */
+  deleteActivity(lead: LeadRef, kind: 'note' | 'task', id: string): Promise<void>;
   /** Gives the lead and its open task to another owner (SLA reassignment). */
   reassign(lead: LeadRef, ownerId: string, taskId: string | null): Promise<void>;
   /** The rep's first sign of work on the lead since `since`, or null when there is none yet. */

@@ -42,8 +42,12 @@ export async function processWriteback(
   const completedAt = ctx.now();
   const { task } = record;
   const ownerId = record.routing?.ownerId ?? null;
-  if ((await ctx.handoffs.progress(handoff.id)).stage === STAGE_MOVED_ON) {
-    // Sales had the record already: no SLA clock for an owner who was not given it, no speed to lead.
+  const after = await ctx.handoffs.progress(handoff.id);
+  if (after.stage === STAGE_MOVED_ON) {
+    // Sales had the record already: no SLA clock for an owner who was not given it, no speed to lead,
+    // and none of what was written beside the stage for the routed rep. A converted lead's note went
+    // to what it became, with no owner or due time: that one stays as context for sales.
+    if (!converted) await withdrawActivities(ctx, connector, handoff.id, target, after);
     await ctx.handoffs.mark(handoff.id, 'completedAt', String(completedAt));
     ctx.logger.warn({ lead: leadKey(handoff.lead), handoffId: handoff.id }, 'stage had moved on: no handoff');
     return { written };
@@ -101,7 +105,10 @@ async function writeInSteps(
       })(),
     );
   }
-  if (!progress.note || progress.note === 'started') {
+  // A retry after the stage showed it had moved on creates nothing more for the routed rep, but still
+  // finds what an earlier attempt may have created, so it can be withdrawn.
+  const movedOn = progress.stage === STAGE_MOVED_ON;
+  if ((!progress.note && !movedOn) || progress.note === 'started') {
     const mayExist = progress.note === 'started';
     steps.push(
       (async (): Promise<WritebackStep> => {
@@ -112,7 +119,7 @@ async function writeInSteps(
       })(),
     );
   }
-  if (task && (!progress.task || progress.task === 'started')) {
+  if (task && ((!progress.task && !movedOn) || progress.task === 'started')) {
     const mayExist = progress.task === 'started';
     steps.push(
       (async (): Promise<WritebackStep> => {
@@ -146,6 +153,8 @@ async function writeAtOnce(
   target: LeadRef,
   progress: Progress,
 ): Promise<{ written: WritebackStep[]; converted: boolean }> {
+  // Sales had the record already (an earlier attempt found so): nothing more is written for our rep.
+  if (progress.stage === STAGE_MOVED_ON) return { written: [], converted: false };
   const ownerId = routing?.ownerId ?? null;
   const mayExist = progress.note === 'started';
   if (!mayExist) {
@@ -212,6 +221,33 @@ async function knownStage(ctx: JobContext, lead: LeadRef, target: LeadRef): Prom
 
 /** progress.stage of a handoff whose record was at or past its stage in the CRM. */
 const STAGE_MOVED_ON = 'moved_on';
+/** progress.note / progress.task once deleted from the CRM. */
+const WITHDRAWN = 'withdrawn';
+
+/**
+ * Deletes the note and rep task written in parallel with a stage write that did not stick. The task
+ * would have the routed rep call a lead sales already works, and the note names that rep as owner
+ * with a due time no SLA enforces; completing the task would read as the rep's first action, and
+ * reassigning it would hand marketing's call task to sales' owner. The decision stays in the audit
+ * log. Ids are recorded as withdrawn one by one, so a retry deletes only what is left.
+ */
+async function withdrawActivities(
+  ctx: JobContext,
+  connector: CrmConnector,
+  handoffId: string,
+  target: LeadRef,
+  progress: Progress,
+): Promise<void> {
+  const deleted = new Set<string>();
+  for (const kind of ['task', 'note'] as const) {
+    const id = progress[kind];
+    if (!id || id === 'started' || id === WITHDRAWN) continue;
+    // Salesforce's note is its rep task: one record, deleted once.
+    if (!deleted.has(id)) await connector.deleteActivity(target, kind, id);
+    deleted.add(id);
+    await ctx.handoffs.mark(handoffId, kind, WITHDRAWN);
+  }
+}
 
 /**
  * Records what the stage write did. A record the CRM already had at or past the stage is sales':

@@ -6,6 +6,8 @@ import { checkOwners, type CheckLine } from '../check.js';
 export interface PropertyFacts {
   type: string;
   options: string[];
+  /** HubSpot calculates it (`modificationMetadata.readOnlyValue`): a write naming it is refused. */
+  readOnly: boolean;
 }
 
 /** What a config check reads from the portal. */
@@ -36,6 +38,17 @@ function ownProperties(config: Config): string[] {
 const NUMERIC = new Set(['number']);
 
 /**
+ * Pure. The config path of the first disposition reason that unsubscribes a HubSpot contact from
+ * all email, whose scope `config check --crm` then probes; undefined when none does.
+ */
+export function unsubscribeNeededBy(config: Config): string | undefined {
+  if (!config.hubspot.fields.unmarket.unsubscribeAllEmail || config.crossCrm?.handoffTo === 'salesforce')
+    return undefined;
+  const reason = Object.entries(config.dispositions.reasons).find(([, r]) => r.action === 'unmarket');
+  return reason ? `dispositions.reasons.${reason[0]}` : undefined;
+}
+
+/**
  * Pure. Compares the config with the portal: every mapped property exists with a usable type, the
  * lifecycle stage and lead status values we write exist (portals customize both), routed reps are
  * active owners, and the token can do what the worker does.
@@ -64,16 +77,30 @@ export function checkPortal(config: Config, facts: PortalFacts): CheckLine[] {
         ([field, name]) => [`hubspot.fields.profile.${field}`, name] as [string, string],
       ),
       ['hubspot.fields.lifecycleStage', f.lifecycleStage],
-      ['hubspot.fields.unmarketable.property', f.unmarketable.property],
+      ...(f.unmarket.property
+        ? [['hubspot.fields.unmarket.property.name', f.unmarket.property.name] as [string, string]]
+        : []),
       ['hubspot.fields.score', f.score],
       ['hubspot.fields.fitScore', f.fitScore],
       ['hubspot.fields.engagementScore', f.engagementScore],
       ['hubspot.fields.scoreReasons', f.scoreReasons],
       ['hubspot.fields.badData', f.badData],
     ];
+    // The properties leadflow writes: a read-only one would fail every such write.
+    const written = new Set(
+      [
+        f.lifecycleStage,
+        f.profile.ownerId,
+        f.profile[config.dispositions.statusField],
+        f.unmarket.property?.name,
+        ...own,
+      ].filter((p) => p !== undefined),
+    );
     for (const [path, name] of mapped) {
       const found = props.get(name);
-      if (!found)
+      if (found?.readOnly && written.has(name))
+        add('error', path, `"${name}" is read-only in HubSpot (it calculates the value); leadflow writes it`);
+      else if (!found)
         add(
           own.has(name) ? 'warn' : 'error',
           path,

@@ -545,6 +545,19 @@ export class HubSpotConnector implements CrmConnector {
     return undefined;
   }
 
+  /** HubSpot moves it to the recycle bin (restorable for 90 days), so a mistaken delete can be undone. */
+  async deleteActivity(lead: LeadRef, kind: 'note' | 'task', id: string): Promise<void> {
+    try {
+      await this.call(`${kind}s.delete`, `delete ${kind} ${id} of ${lead.id}`, () =>
+        kind === 'note'
+          ? this.client.crm.objects.notes.basicApi.archive(id, this.sdk)
+          : this.client.crm.objects.tasks.basicApi.archive(id, this.sdk),
+      );
+    } catch (err) {
+      if (!(isCrmError(err) && err.failure.status === 404)) throw err;
+    }
+  }
+
   async reassign(lead: LeadRef, ownerId: string, taskId: string | null): Promise<void> {
     await this.call('contacts.update', `reassign ${lead.id}`, () =>
       this.client.crm.contacts.basicApi.update(
@@ -638,9 +651,11 @@ export class HubSpotConnector implements CrmConnector {
    * properties and their modification time. Paced by the separate search budget as well.
    */
   async searchModifiedContacts(since: number, after: string | undefined): Promise<ModifiedContactsPage> {
-    await this.searchBudget?.take();
-    const page = await this.call('contacts.search', 'search modified contacts', () =>
-      this.client.crm.contacts.searchApi.doSearch(
+    // Search's own budget is taken last, just before the request, so a wait for the general budget
+    // cannot bunch searches into one second.
+    const page = await this.call('contacts.search', 'search modified contacts', async () => {
+      await this.searchBudget?.take();
+      return this.client.crm.contacts.searchApi.doSearch(
         {
           filterGroups: [
             {
@@ -657,8 +672,8 @@ export class HubSpotConnector implements CrmConnector {
           after: after ?? '0',
         },
         this.sdk,
-      ),
-    );
+      );
+    });
     return {
       contacts: page.results.map((c) => ({
         lead: { crm: 'hubspot' as const, objectType: 'contact' as const, id: c.id },
@@ -782,10 +797,57 @@ export class HubSpotConnector implements CrmConnector {
     return ids;
   }
 
+  /**
+   * Opts the contact out of all marketing email, since the API cannot set its marketing contact
+   * status. v4's unsubscribe-all (one call, portal-wide, covering subscription types created later)
+   * rather than v3's per-type unsubscribe that SDK 13.x wraps: v3 needs a call per type and HubSpot
+   * says it cannot unsubscribe at brand or portal level. SDK 13.x has no v4 API, hence apiRequest.
+   * Needs `communication_preferences.write` (or `.read_write`). A contact without email has nothing
+   * to unsubscribe.
+   */
+  private async unsubscribeAllEmail(lead: LeadRef): Promise<void> {
+    const emailProperty = this.fields.profile.email ?? 'email';
+    const contact = await this.call('contacts.get', `read email of ${lead.id}`, () =>
+      this.client.crm.contacts.basicApi.getById(
+        lead.id,
+        [emailProperty],
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        this.sdk,
+      ),
+    );
+    const email = contact.properties[emailProperty];
+    if (!email) return;
+    const answer = UnsubscribeAllResponse.parse(
+      await this.callJson(
+        'communication_preferences.unsubscribe_all',
+        `unsubscribe ${lead.id} from all email`,
+        `${unsubscribeAllPath(email)}?channel=EMAIL`,
+        'POST',
+      ),
+    );
+    // A batch-shaped answer: a 200 can still carry the contact's failure in `errors`.
+    const [error] = answer.errors;
+    if (error)
+      throw new CrmError({
+        crm: 'hubspot',
+        status: 400,
+        code: error.category,
+        message: `unsubscribe ${lead.id} from all email: ${error.message}`,
+      });
+  }
+
   /** Endpoints the SDK has no typed API for, through its generic request. */
-  private callJson(endpoint: string, what: string, path: string): Promise<unknown> {
+  private callJson(
+    endpoint: string,
+    what: string,
+    path: string,
+    method: 'GET' | 'POST' = 'GET',
+  ): Promise<unknown> {
     return this.call(endpoint, what, async () => {
-      const res = await this.client.apiRequest({ method: 'GET', path });
+      const res = await this.client.apiRequest({ method, path });
       // Shaped like the SDK's ApiException, body included: it carries errorType, policyName, message.
       if (!res.ok) {
         const body = await res.text();
@@ -823,7 +885,7 @@ export class HubSpotConnector implements CrmConnector {
    * Reads what `config check` compares with the config; each scope is probed with one read: the base
    * scopes always, a poller's only when `hubspot.polling` enables it.
    */
-  async portalFacts(polling: HubSpotPolling = {}): Promise<PortalFacts> {
+  async portalFacts(polling: HubSpotPolling = {}, unsubscribeNeededBy?: string): Promise<PortalFacts> {
     const probe = async <T>(scope: string, read: () => Promise<T>, neededBy?: string) => {
       try {
         return { scope, neededBy, ok: true as const, value: await read() };
@@ -855,8 +917,19 @@ export class HubSpotConnector implements CrmConnector {
           },
           'hubspot.polling.marketingEvents',
         ),
-      // Features outside polling that need a scope of their own (e.g. unsubscribes through the
-      // communication preferences API) add their probe here, with the config path that enables them.
+      // The unmarket disposition's unsubscribe writes with `.write` or `.read_write`; only the
+      // latter also lets this read prove it without unsubscribing anyone.
+      unsubscribeNeededBy &&
+        probe(
+          'communication_preferences.read_write',
+          () =>
+            this.callJson(
+              'communication_preferences.status',
+              'read unsubscribe-all status',
+              `${unsubscribeAllPath(SCOPE_PROBE_EMAIL)}?channel=EMAIL`,
+            ),
+          unsubscribeNeededBy,
+        ),
     ].filter((p) => !!p);
     const [contacts, properties, owners, notes] = await Promise.all([
       probe('crm.objects.contacts.read', () => this.listLeads(undefined, 1)),
@@ -885,7 +958,11 @@ export class HubSpotConnector implements CrmConnector {
         ? new Map(
             properties.value.results.map((p) => [
               p.name,
-              { type: p.type, options: p.options.map((o) => o.value) },
+              {
+                type: p.type,
+                options: p.options.map((o) => o.value),
+                readOnly: p.modificationMetadata?.readOnlyValue ?? false,
+              },
             ]),
           )
         : null,
@@ -926,11 +1003,12 @@ export class HubSpotConnector implements CrmConnector {
           { [lifecycleStage]: stages.disqualified, hs_lead_status: leadStatus.disqualified },
           'disqualify',
         ));
-      case 'unmarket':
-        return void (await update(
-          { [this.fields.unmarketable.property]: this.fields.unmarketable.value },
-          'unmarket',
-        ));
+      case 'unmarket': {
+        const { property, unsubscribeAllEmail } = this.fields.unmarket;
+        if (property) await update({ [property.name]: property.value }, 'unmarket');
+        if (unsubscribeAllEmail) await this.unsubscribeAllEmail(lead);
+        return;
+      }
       case 'bad_data':
         return void (await update(
           {
@@ -951,6 +1029,18 @@ export interface ModifiedContactsPage {
 }
 
 const ACCOUNT_DETAILS = 'account.details';
+
+/** v4 communication preferences: a contact's "unsubscribed from all email" status, by email address. */
+function unsubscribeAllPath(email: string): string {
+  return `/communication-preferences/v4/statuses/${encodeURIComponent(email)}/unsubscribe-all`;
+}
+/** The slice of v4's batch-shaped answer we rely on: per-contact failures come in `errors`. */
+const UnsubscribeAllResponse = z.object({
+  status: z.string(),
+  errors: z.array(z.object({ message: z.string().default(''), category: z.string().optional() })).default([]),
+});
+/** The address `config check` reads the unsubscribe status of: any address proves the scope. */
+const SCOPE_PROBE_EMAIL = 'scope-probe@leadflow.example';
 
 /** HubSpot's search: at most 200 a page and 10,000 results a query. */
 const SEARCH_PAGE = 200;

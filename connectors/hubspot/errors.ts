@@ -36,6 +36,16 @@ function serverWaitMs(headers: unknown): number | undefined {
 }
 
 /**
+ * HubSpot's per-second limits (search: 5 a second per account) answer 429 with no Retry-After and no
+ * rate-limit headers; the body says "secondly" (today: `category: RATE_LIMITS` and the message only;
+ * older answers: `policyName: SECONDLY`). A second is the wait, not the 10 s of the rolling window.
+ */
+const SECONDLY_WAIT_MS = 1_000;
+function isSecondly(policy: string | undefined, message: string): boolean {
+  return policy?.toUpperCase() === 'SECONDLY' || /\bsecondly limit\b/i.test(message);
+}
+
+/**
  * Pure: what went wrong, from whatever the SDK threw. The SDK has many copies of ApiException (one
  * per generated module), so this reads `code`, `body` and `headers` instead of using instanceof.
  */
@@ -61,7 +71,10 @@ export function toCrmFailure(err: unknown): CrmFailure {
       status: e.code,
       code: errorType ?? category,
       policy,
-      retryAfterMs: e.code === 429 ? serverWaitMs(e.headers) : undefined,
+      retryAfterMs:
+        e.code === 429
+          ? (serverWaitMs(e.headers) ?? (isSecondly(policy, message) ? SECONDLY_WAIT_MS : undefined))
+          : undefined,
       message,
       ...(ids.success && ids.data.ids.length ? { ids: ids.data.ids } : {}),
     };

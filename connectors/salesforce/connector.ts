@@ -211,7 +211,7 @@ export class SalesforceConnector implements CrmConnector {
   }
 
   private send<T = unknown>(
-    method: 'GET' | 'POST' | 'PATCH',
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     url: string,
     body?: unknown,
     headers: Record<string, string> = {},
@@ -697,6 +697,19 @@ export class SalesforceConnector implements CrmConnector {
   }
 
   /** The lead and its open task to another owner, in one composite request. */
+  /** The note is a Task too (a completed one, or the rep task's description). */
+  async deleteActivity(lead: LeadRef, _kind: 'note' | 'task', id: string): Promise<void> {
+    checkId(id, 'task');
+    const t = this.target(lead);
+    try {
+      await this.call('sobjects.delete', `delete Task ${id} of ${t.sObject} ${t.id}`, () =>
+        this.send('DELETE', `/sobjects/Task/${id}`),
+      );
+    } catch (err) {
+      if (!(isCrmError(err) && err.failure.status === 404)) throw err;
+    }
+  }
+
   async reassign(lead: LeadRef, ownerId: string, taskId: string | null): Promise<void> {
     const t = this.target(lead);
     checkId(ownerId, 'owner');

@@ -59,26 +59,34 @@ function observeCalls(crm: Crm, metrics: Metrics | undefined) {
   };
 }
 
+/** The portal's request budgets, shared by every worker through Redis: all calls, and search (5/s). */
+export function hubspotBudgets(
+  redis: Redis,
+  config: Config,
+): { budget: RateBudget; searchBudget: RateBudget } {
+  const k = keys(config.redis.prefix);
+  return {
+    budget: new RateBudget(redis, k.budget('hubspot'), {
+      max: config.hubspot.requestsPer10s,
+      intervalMs: 10_000,
+    }),
+    searchBudget: new RateBudget(redis, k.budget('hubspot-search'), {
+      max: config.hubspot.searchPerSecond,
+      intervalMs: 1_000,
+    }),
+  };
+}
+
 export function hubspotFromEnv(env: Env, config: Config, deps: CrmDeps): HubSpotConnector | undefined {
   const auth = hubspotAuth(env, deps.redis, config);
   if (!auth) return undefined;
   const { redis } = deps;
-  const k = keys(config.redis.prefix);
   return createHubSpotConnector({
     ...auth,
     basePath: env.HUBSPOT_BASE_URL,
     fields: config.hubspot.fields,
     timeoutMs: deps.timeoutMs ?? config.hubspot.timeoutMs,
-    ...(redis && {
-      budget: new RateBudget(redis, k.budget('hubspot'), {
-        max: config.hubspot.requestsPer10s,
-        intervalMs: 10_000,
-      }),
-      searchBudget: new RateBudget(redis, k.budget('hubspot-search'), {
-        max: config.hubspot.searchPerSecond,
-        intervalMs: 1_000,
-      }),
-    }),
+    ...(redis && hubspotBudgets(redis, config)),
     onCall: observeCalls('hubspot', deps.metrics),
   });
 }

@@ -87,13 +87,16 @@ configCommand
         '--crm needs HUBSPOT_ACCESS_TOKEN, or SALESFORCE_INSTANCE_URL with Salesforce credentials',
       );
     const { formatCheck } = await import('../../connectors/check.js');
-    const { checkPortal } = await import('../../connectors/hubspot/check.js');
+    const { checkPortal, unsubscribeNeededBy } = await import('../../connectors/hubspot/check.js');
     const reports: { title: string; subject: string; lines: CheckLine[] }[] = [];
     if (hubspot)
       reports.push({
         title: `HubSpot portal (${env.HUBSPOT_BASE_URL})`,
         subject: 'portal',
-        lines: checkPortal(config, await hubspot.portalFacts(config.hubspot.polling)),
+        lines: checkPortal(
+          config,
+          await hubspot.portalFacts(config.hubspot.polling, unsubscribeNeededBy(config)),
+        ),
       });
     if (salesforce) {
       const { checkSalesforceConfig } = await import('../../connectors/salesforce/check.js');

@@ -125,6 +125,9 @@ export type Scoring = z.infer<typeof Scoring>;
 
 const CrmProperty = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'not a valid CRM property name');
 
+/** HubSpot's marketing contact status: read-only through the API (HubSpot knowledge base). */
+const MARKETABLE_STATUS = 'hs_marketable_status';
+
 /** Our canonical fields → the CRM's property names. */
 export const HubSpotFields = z.strictObject({
   profile: z.record(z.string(), CrmProperty).default({
@@ -171,10 +174,38 @@ export const HubSpotFields = z.strictObject({
       disqualified: z.string().default('UNQUALIFIED'),
     })
     .default({ handedOff: 'NEW', recycled: 'OPEN', disqualified: 'UNQUALIFIED' }),
-  /** Written to remove a contact from the marketable list (the `unmarket` disposition). */
+  /**
+   * What the `unmarket` disposition does. HubSpot's API cannot set the marketing contact status
+   * (`hs_marketable_status` is read-only), so: opt the contact out of all email through the
+   * communication preferences API, and/or set a property a HubSpot workflow acts on (a workflow can
+   * set the contact to non-marketing; the API cannot).
+   */
+  unmarket: z
+    .strictObject({
+      /** Unsubscribe the contact from all email (scope `communication_preferences.read_write`). */
+      unsubscribeAllEmail: z.boolean().default(true),
+      /** A property (of yours) that a HubSpot workflow watches to set "Marketing contact status" to non-marketing. */
+      property: z
+        .strictObject({
+          name: CrmProperty.refine((name) => name !== MARKETABLE_STATUS, {
+            error: `HubSpot's API cannot set ${MARKETABLE_STATUS}; name a property a HubSpot workflow watches instead`,
+          }),
+          value: z.string(),
+        })
+        .optional(),
+    })
+    .refine((u) => u.unsubscribeAllEmail || u.property, {
+      error: 'set unsubscribeAllEmail, a property, or both: otherwise unmarket does nothing',
+    })
+    .default({ unsubscribeAllEmail: true }),
+  /** Replaced by `unmarket`: refused with the reason, so an old config does not silently stop unmarketing. */
   unmarketable: z
-    .strictObject({ property: CrmProperty, value: z.string() })
-    .default({ property: 'hs_marketable_status', value: 'false' }),
+    .never({
+      error:
+        `replaced by hubspot.fields.unmarket: HubSpot's API cannot set ${MARKETABLE_STATUS} (marketing contact ` +
+        'status, read-only). Use unmarket: { unsubscribeAllEmail: true, property?: { name, value } } (see README)',
+    })
+    .optional(),
   /** Our property flagging records sales marked as bad data (created if missing). */
   badData: CrmProperty.default('leadflow_bad_data'),
 });

@@ -113,6 +113,19 @@ export function connectorConformance(name: string, makeHarness: () => Promise<Co
       expect(h.notes(lead)).toHaveLength(1);
     });
 
+    it('deletes a task a handoff created, and counts one already gone as deleted', async () => {
+      const lead = await h.seedLead({ email: 'withdrawn@x.io' });
+      const created = await h.connector.createRepTask(
+        lead,
+        'hf.conf.gone',
+        task(h.owners.active, 'hf.conf.gone'),
+        false,
+      );
+      await h.connector.deleteActivity(lead, 'task', created.id);
+      expect(h.tasks(lead)).toEqual([]);
+      await h.connector.deleteActivity(lead, 'task', created.id);
+    });
+
     it('creates one rep task per key, with owner and due date; an escalation is a task of its own', async () => {
       const lead = await h.seedLead({ email: 'e@x.io' });
       h.loseNextCreate('task');

@@ -197,7 +197,10 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
     await waitFor(() => contact('7101').lifecyclestage === 'lead', { what: 'recycled to lead' });
     expect(contact('7101').hs_lead_status).toBe('OPEN');
     await waitFor(() => contact('7102').lifecyclestage === 'other', { what: 'disqualified' });
-    await waitFor(() => contact('7103').hs_marketable_status === 'false', { what: 'unmarketed' });
+    // The API cannot set the marketing contact status: the contact is unsubscribed from all email.
+    await waitFor(() => sandbox.hubspot.unsubscribedAll.has('lead7103@example.org'), { what: 'unmarketed' });
+    expect(contact('7103').hs_email_optout).toBe('true');
+    expect(contact('7103').hs_marketable_status).toBeUndefined();
     await waitFor(() => contact('7104').leadflow_bad_data === 'true', { what: 'bad data' });
     expect(contact('7104').lifecyclestage).toBe('other');
   });

@@ -27,6 +27,7 @@ type Method =
   | 'advanceStage'
   | 'createHandoffNote'
   | 'createRepTask'
+  | 'deleteActivity'
   | 'reassign'
   | 'repActivity'
   | 'applyDisposition'
@@ -45,6 +46,9 @@ export class FakeConnector implements CrmConnector {
   stages = new Map<string, string>();
   notes: { id: string; lead: string; handoffId: string; body: string }[] = [];
   tasks: (RepTask & { id: string; lead: string; key: string })[] = [];
+  /** Notes and tasks deleted through deleteActivity. */
+  deletedNotes = new Set<string>();
+  deletedTasks = new Set<string>();
   /** lead key → owner id */
   ownersOf = new Map<string, string>();
   /** The owners of config/default.yaml's routing, all active. */
@@ -158,6 +162,15 @@ export class FakeConnector implements CrmConnector {
       const id = `t${this.tasks.length + 1}`;
       this.tasks.push({ ...task, id, lead: leadKey(lead), key });
       return { id, created: true };
+    });
+  }
+
+  deleteActivity(_lead: LeadRef, kind: 'note' | 'task', id: string): Promise<void> {
+    this.calls.push({ method: 'deleteActivity' });
+    return this.call('deleteActivity', () => {
+      // Marked, not removed: ids are numbered by count.
+      if (kind === 'note') this.deletedNotes.add(id);
+      else this.deletedTasks.add(id);
     });
   }
 

@@ -144,6 +144,9 @@ describe('one connector per CRM', () => {
     expect(await pipeline.queues.followup.getDelayedCount()).toBe(0);
     expect(await pipeline.ctx.links.convertedTo(SF_LEAD)).toEqual(CONTACT);
     expect(await salesRecord(pipeline.ctx, SF_LEAD)).toEqual(CONTACT);
+    // The note on the Contact is context for sales, not a stale task for our rep: it stays.
+    expect(progress.note).toBe(crm.tasks[0]!.id);
+    expect(crm.deletedNotes.size + crm.deletedTasks.size).toBe(0);
   });
 
   it('writes score-only updates to each lead’s own CRM', async () => {

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCheck } from '../../connectors/check.js';
-import { checkPortal } from '../../connectors/hubspot/check.js';
+import { checkPortal, unsubscribeNeededBy } from '../../connectors/hubspot/check.js';
 import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { HubSpotPolling } from '../../src/config/schema.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { customProperty } from '../sandbox/hubspot.js';
 
 describe('config check against a HubSpot portal (sandbox)', () => {
   const config = loadConfig('config/default.yaml');
@@ -14,7 +15,7 @@ describe('config check against a HubSpot portal (sandbox)', () => {
       accessToken: 'check',
       basePath: sandbox.url,
       fields: config.hubspot.fields,
-    }).portalFacts(polling);
+    }).portalFacts(polling, unsubscribeNeededBy(config));
 
   beforeAll(async () => {
     sandbox = await startSandbox();
@@ -41,20 +42,28 @@ describe('config check against a HubSpot portal (sandbox)', () => {
     const statuses = sandbox.hubspot.properties.get('hs_lead_status')!;
     statuses.options = statuses.options.filter((o) => o.value !== 'BAD_TIMING');
     sandbox.hubspot.owners.find((o) => o.id === '102')!.archived = true;
-    sandbox.hubspot.properties.set('leadflow_score', {
-      name: 'leadflow_score',
-      label: 'x',
-      type: 'string',
-      fieldType: 'text',
-      groupName: 'contactinformation',
-      options: [],
-    });
+    sandbox.hubspot.properties.set('leadflow_score', customProperty('leadflow_score', 'string', 'text'));
     const errors = checkPortal(config, await facts()).filter((l) => l.level === 'error');
     expect(errors.map((l) => `${l.what}: ${l.message}`)).toEqual([
       'hubspot.fields.score: "leadflow_score" is a string property; scores need a number property',
       expect.stringMatching(/^hubspot\.fields\.stages\.disqualified: "other" is not a lifecyclestage option/),
       expect.stringMatching(/^dispositions\.statuses\[1\]: "BAD_TIMING" is not a hs_lead_status option/),
       'routing.reps[1]: owner 102 (Ben Okafor) is deactivated',
+    ]);
+  });
+
+  it('refuses a property leadflow writes that HubSpot calculates (read-only)', async () => {
+    sandbox.reset();
+    const fields = {
+      ...config.hubspot.fields,
+      badData: 'notes_last_contacted',
+      unmarket: { unsubscribeAllEmail: true, property: { name: 'hs_analytics_last_url', value: 'x' } },
+    };
+    const readOnly = { ...config, hubspot: { ...config.hubspot, fields } };
+    const errors = checkPortal(readOnly, await facts()).filter((l) => l.level === 'error');
+    expect(errors.map((l) => `${l.what}: ${l.message}`)).toEqual([
+      'hubspot.fields.unmarket.property.name: "hs_analytics_last_url" is read-only in HubSpot (it calculates the value); leadflow writes it',
+      'hubspot.fields.badData: "notes_last_contacted" is read-only in HubSpot (it calculates the value); leadflow writes it',
     ]);
   });
 
@@ -126,6 +135,11 @@ describe('config check against a HubSpot portal (sandbox)', () => {
           `HTTP 403: read submissions of form ${form}: ${refused} — add this scope to the app (hubspot.polling.forms needs it)`,
         ],
         ['ok', 'scope crm.objects.marketing_events.read', 'granted (for hubspot.polling.marketingEvents)'],
+        [
+          'error',
+          'scope communication_preferences.read_write',
+          `HTTP 403: read unsubscribe-all status: ${refused} — add this scope to the app (dispositions.reasons.do_not_contact needs it)`,
+        ],
       ]);
       // Errors, so `config check --crm` exits non-zero.
       expect(formatCheck(checkPortal(config, await facts(polling)))).toMatch(/^✗ scope content: HTTP 403/m);
@@ -133,8 +147,17 @@ describe('config check against a HubSpot portal (sandbox)', () => {
       // Pollers that are off are not probed: their scopes are not asked for.
       sandbox.calls.length = 0;
       const base = checkPortal(config, await facts({}));
-      expect(base.filter((l) => l.what.startsWith('scope ') && l.level !== 'ok')).toEqual([]);
-      expect(sandbox.calls.map((c) => c.path).filter((p) => !p.startsWith('/crm/'))).toEqual([]);
+      expect(base.filter((l) => l.what.startsWith('scope ') && l.level !== 'ok').map((l) => l.what)).toEqual([
+        'scope communication_preferences.read_write',
+      ]);
+      expect(sandbox.calls.map((c) => c.path).filter((p) => !p.startsWith('/crm/'))).toEqual([
+        '/communication-preferences/v4/statuses/scope-probe%40leadflow.example/unsubscribe-all',
+      ]);
+      // Nor is the unsubscribe scope when no disposition reason unmarkets.
+      const reasons = { competitor: { action: 'disqualify' as const } };
+      expect(unsubscribeNeededBy({ ...config, dispositions: { ...config.dispositions, reasons } })).toBe(
+        undefined,
+      );
     } finally {
       sandbox.hubspot.grantedScopes = undefined;
     }

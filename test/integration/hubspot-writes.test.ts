@@ -4,6 +4,7 @@ import type { HubSpotConnector } from '../../connectors/hubspot/connector.js';
 import { HubSpotFields } from '../../src/config/schema.js';
 import type { LeadRef } from '../../src/domain/index.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { customProperty } from '../sandbox/hubspot.js';
 import { score } from '../conformance/suite.js';
 
 /** HubSpot's write-side behaviours, with the real SDK against the sandbox. */
@@ -86,5 +87,43 @@ describe('HubSpot writes against the sandbox', () => {
       '102',
       '',
     ]);
+  });
+
+  it('unmarkets by unsubscribing the contact from all email (v4), never by writing hs_marketable_status', async () => {
+    sandbox.seedContacts([{ id: '710', properties: { email: 'Opt.Out@x.io', lifecyclestage: 'lead' } }]);
+    await connector.applyDisposition(lead('710'), 'unmarket');
+    expect(sandbox.calls.map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual([
+      'GET /crm/v3/objects/contacts/710 200',
+      'POST /communication-preferences/v4/statuses/Opt.Out%40x.io/unsubscribe-all 200',
+    ]);
+    expect([...sandbox.hubspot.unsubscribedAll.keys()]).toEqual(['opt.out@x.io']);
+    expect(sandbox.hubspot.contacts.get('710')).toMatchObject({ hs_email_optout: 'true' });
+    expect(sandbox.hubspot.contacts.get('710')!.hs_marketable_status).toBeUndefined();
+    // A retry unsubscribes again, harmlessly.
+    await connector.applyDisposition(lead('710'), 'unmarket');
+    expect(sandbox.hubspot.unsubscribedAll.size).toBe(1);
+  });
+
+  it('unmarket also sets the configured workflow property, and needs a communication preferences write scope', async () => {
+    sandbox.seedContacts([{ id: '711', properties: { email: 'wf@x.io' } }]);
+    sandbox.hubspot.properties.set(
+      'leadflow_unmarket',
+      customProperty('leadflow_unmarket', 'string', 'text'),
+    );
+    const withProperty = createHubSpotConnector({
+      accessToken: 'writes',
+      basePath: sandbox.url,
+      fields: HubSpotFields.parse({ unmarket: { property: { name: 'leadflow_unmarket', value: 'yes' } } }),
+    });
+    sandbox.hubspot.grantedScopes = new Set(['crm.objects.contacts.read', 'crm.objects.contacts.write']);
+    await expect(withProperty.applyDisposition(lead('711'), 'unmarket')).rejects.toMatchObject({
+      failure: { status: 403, code: 'MISSING_SCOPES' },
+    });
+    sandbox.hubspot.grantedScopes.add('communication_preferences.write');
+    await withProperty.applyDisposition(lead('711'), 'unmarket');
+    expect(sandbox.hubspot.contacts.get('711')).toMatchObject({
+      leadflow_unmarket: 'yes',
+      hs_email_optout: 'true',
+    });
   });
 });

@@ -7,10 +7,12 @@ import type { JobContext } from '../../src/queue/context.js';
 import { enqueueIngest, type Queues } from '../../src/queue/queues.js';
 import { buildReport } from '../../src/reports/index.js';
 import { hubspotIngest } from '../../src/receive/hubspot.js';
+import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
 
 const LEAD = { crm: 'hubspot', objectType: 'contact', id: '501' } as const;
 const FIT_45 = {
@@ -319,5 +321,81 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     ]);
     await waitFor(async () => (await ctx.timeline.events(LEAD, 0)).length === 0, { what: 'forgotten' });
     expect((await ctx.leads.get(LEAD)).score).toBeUndefined();
+  });
+});
+
+describe('pipeline into the HubSpot sandbox: a handoff whose stage had moved on', () => {
+  let redis: Redis;
+  let prefix: string;
+  let sandbox: Sandbox;
+  let pipeline: Pipeline;
+
+  beforeEach(async () => {
+    redis = testRedis();
+    prefix = uniquePrefix('pipeline-hs');
+    sandbox = await startSandbox();
+  });
+  afterEach(async () => {
+    await pipeline.close();
+    await sandbox.close();
+    await cleanPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('withdraws the note and rep task written beside a stage that did not stick, and starts no SLA clock', async () => {
+    sandbox.seedContacts([
+      {
+        id: '501',
+        properties: {
+          email: 'ada@acme.io',
+          jobtitle: FIT_45.jobTitle,
+          industry: FIT_45.industry,
+          numemployees: FIT_45.companySize,
+          country: FIT_45.country,
+          lifecyclestage: 'lead',
+        },
+      },
+    ]);
+    const config = testConfig(prefix);
+    const connector = createHubSpotConnector({
+      accessToken: 'pipeline',
+      basePath: sandbox.url,
+      fields: config.hubspot.fields,
+    });
+    await connector.ensureSchema();
+    pipeline = await startPipeline({ redis, config, connector });
+    const { ctx, queues } = pipeline;
+    const ingest = (events: HubSpotWebhookEvent[]) =>
+      enqueueIngest(queues, hubspotIngest(events, ctx.config.hubspot, { receivedAt: Date.now() }));
+    await ingest([pageView('501', 'https://acme.io/blog/post')]);
+    await waitFor(() => sandbox.hubspot.contacts.get('501')?.leadflow_score !== undefined, {
+      what: 'fit-only score written, stage "lead" cached',
+    });
+    // Sales moves the record on; its webhook has not arrived, so our copy still says "lead".
+    sandbox.hubspot.writeContact('501', { lifecyclestage: 'opportunity', hubspot_owner_id: '102' });
+
+    await ingest([pageView('501', 'https://acme.io/pricing')]);
+    const id = 'hf.hubspot.contact.501.0.mql';
+    await waitFor(async () => (await ctx.handoffs.progress(id)).completedAt, { what: 'handoff complete' });
+    expect(await ctx.handoffs.progress(id)).toMatchObject({
+      stage: 'moved_on',
+      note: 'withdrawn',
+      task: 'withdrawn',
+    });
+    expect([sandbox.hubspot.notes, sandbox.hubspot.tasks]).toEqual([[], []]);
+    const deletes = sandbox.calls.filter((c) => c.method === 'DELETE');
+    expect(deletes.map((c) => `${c.path.replace(/\d+$/, ':id')} ${c.status}`).sort()).toEqual([
+      '/crm/v3/objects/notes/:id 204',
+      '/crm/v3/objects/tasks/:id 204',
+    ]);
+    expect(sandbox.hubspot.contacts.get('501')).toMatchObject({
+      lifecyclestage: 'opportunity',
+      hubspot_owner_id: '102',
+    });
+    expect(await queues.followup.getJobCounts('delayed', 'waiting', 'active')).toEqual({
+      delayed: 0,
+      waiting: 0,
+      active: 0,
+    });
   });
 });

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CrmError } from '../../connectors/errors.js';
 import { createHubSpotConnector, type HubSpotConnector } from '../../connectors/hubspot/index.js';
+import { hubspotBudgets } from '../../src/cli/crms.js';
 import { HubSpotPoller, POLL_OVERLAP_MS } from '../../connectors/hubspot/poller.js';
 import { processPoll } from '../../jobs/poll.js';
 import type { PollJob } from '../../src/queue/catalog.js';
@@ -49,6 +50,8 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
       accessToken: 't',
       basePath: sandbox.url,
       fields: config.hubspot.fields,
+      // As a worker has them: search paced to HubSpot's 5 per second, which the sandbox enforces.
+      searchBudget: hubspotBudgets(redis, config).searchBudget,
     });
     pipeline = await startPipeline({
       redis,

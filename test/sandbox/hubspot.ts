@@ -15,6 +15,12 @@ export interface PropertyDefinition {
   fieldType: string;
   groupName: string;
   options: { label: string; value: string; displayOrder: number }[];
+  /** As the properties API lists it: `readOnlyValue` properties are calculated by HubSpot, never written. */
+  modificationMetadata: {
+    archivable: boolean;
+    readOnlyDefinition: boolean;
+    readOnlyValue: boolean;
+  };
 }
 
 export interface StoredObject {
@@ -82,6 +88,21 @@ const STANDARD_PROPERTIES = [
   'hs_email_last_click_date',
   'hs_email_optout',
   'hs_marketable_status',
+  'notes_last_contacted',
+  'hs_last_sales_activity_timestamp',
+];
+
+/**
+ * Default properties HubSpot calculates (`modificationMetadata.readOnlyValue: true`): marketing contact
+ * status (knowledge base: the API cannot modify it), and the analytics, email and sales-activity
+ * properties HubSpot sets from what happened. A write naming one is refused.
+ */
+export const READ_ONLY_PROPERTIES = [
+  'hs_marketable_status',
+  'hs_analytics_last_url',
+  'recent_conversion_event_name',
+  'hs_email_last_open_date',
+  'hs_email_last_click_date',
   'notes_last_contacted',
   'hs_last_sales_activity_timestamp',
 ];
@@ -166,6 +187,8 @@ export class HubSpotState {
   history = new Map<string, Map<string, PropertyVersion[]>>();
   /** The scopes the token was granted; undefined grants every scope, so tests opt in to refusals. */
   grantedScopes: Set<string> | undefined;
+  /** Email addresses (lower case) → when they were unsubscribed from all email (v4 unsubscribe-all). */
+  unsubscribedAll = new Map<string, string>();
   /** GET /account-info/v3/details: the portal's time zone, at whose midnight the daily limit resets. */
   timeZone = 'US/Eastern';
   /** The private apps' daily call count and limit, as GET /account-info/v3/api-usage/daily/private-apps reports. */
@@ -186,6 +209,7 @@ export class HubSpotState {
     this.oauth = undefined;
     this.revokedTokens.clear();
     this.grantedScopes = undefined;
+    this.unsubscribedAll.clear();
     this.timeZone = 'US/Eastern';
     this.dailyUsage = { used: 0, limit: 500_000 };
     this.emailEvents = [];
@@ -252,7 +276,17 @@ export class HubSpotState {
 }
 
 function definition(name: string, type: string, fieldType: string): PropertyDefinition {
-  return { name, label: name, type, fieldType, groupName: 'contactinformation', options: [] };
+  const readOnlyValue = READ_ONLY_PROPERTIES.includes(name);
+  return {
+    name,
+    label: name,
+    type,
+    fieldType,
+    groupName: 'contactinformation',
+    options: [],
+    // HubSpot's default properties cannot be archived or redefined; custom ones can.
+    modificationMetadata: { archivable: false, readOnlyDefinition: true, readOnlyValue },
+  };
 }
 
 class HubSpotError extends Error {
@@ -362,6 +396,7 @@ function validateContactWrite(state: HubSpotState, id: string, values: Propertie
         propertyName: [name],
       });
   }
+  refuseReadOnly(state, values);
   refuseInvalidOptions(state, values);
   const { lifecyclestage: next, ...others } = values;
   if (next && !LIFECYCLE_STAGES.includes(next))
@@ -379,18 +414,52 @@ function refuseInvalidOptions(state: HubSpotState, values: Properties): void {
   if (!options.includes(size)) throw invalidOption('numemployees', size, options);
 }
 
-/** HubSpot's 400 for a value outside an enumeration's options: the per-property results as JSON in `message`. */
-function invalidOption(name: string, value: string, options: string[]): HubSpotError {
-  const result = {
-    isValid: false,
-    message: `${value} was not one of the allowed options: [${options.join(', ')}]`,
-    error: 'INVALID_OPTION',
+/** A property a portal's admin or app created: its value is writable. */
+export function customProperty(name: string, type: string, fieldType: string): PropertyDefinition {
+  return {
     name,
+    label: name,
+    type,
+    fieldType,
+    groupName: 'contactinformation',
+    options: [],
+    modificationMetadata: { archivable: true, readOnlyDefinition: false, readOnlyValue: false },
   };
+}
+
+/** HubSpot refuses a write (create or update) naming a read-only property, whatever the value (READ_ONLY_VALUE). */
+function refuseReadOnly(state: HubSpotState, values: Properties): void {
+  const refused = Object.keys(values).filter(
+    (name) => state.properties.get(name)?.modificationMetadata.readOnlyValue,
+  );
+  if (refused.length)
+    throw invalidValues(
+      refused.map((name) => ({
+        message: `"${name}" is a read only property; its value cannot be set.`,
+        error: 'READ_ONLY_VALUE',
+        name,
+      })),
+    );
+}
+
+/** HubSpot's 400 for a value outside an enumeration's options. */
+function invalidOption(name: string, value: string, options: string[]): HubSpotError {
+  return invalidValues([
+    {
+      message: `${value} was not one of the allowed options: [${options.join(', ')}]`,
+      error: 'INVALID_OPTION',
+      name,
+    },
+  ]);
+}
+
+/** HubSpot's 400 VALIDATION_ERROR for property values: the per-property results as JSON in `message`. */
+function invalidValues(results: { message: string; error: string; name: string }[]): HubSpotError {
+  const listed = results.map((r) => ({ isValid: false, ...r }));
   return new HubSpotError(
     400,
     'VALIDATION_ERROR',
-    `Property values were not valid: ${JSON.stringify([result])}`,
+    `Property values were not valid: ${JSON.stringify(listed)}`,
   );
 }
 
@@ -398,7 +467,7 @@ function invalidOption(name: string, value: string, options: string[]): HubSpotE
  * The scope each endpoint needs (HubSpot's scope docs and each endpoint's "Scope requirements"); an
  * endpoint not listed needs none beyond a valid token.
  */
-const REQUIRED_SCOPES: [method: string, path: RegExp, scope: string][] = [
+const REQUIRED_SCOPES: [method: string, path: RegExp, scope: string | string[]][] = [
   ['GET', /^\/crm\/v3\/objects\/contacts(\/|$)/, 'crm.objects.contacts.read'],
   ['POST', /^\/crm\/v3\/objects\/contacts\/(search|batch\/read)$/, 'crm.objects.contacts.read'],
   ['POST', /^\/crm\/v3\/objects\/contacts(\/batch\/update)?$/, 'crm.objects.contacts.write'],
@@ -412,6 +481,17 @@ const REQUIRED_SCOPES: [method: string, path: RegExp, scope: string][] = [
   ['GET', /^\/form-integrations\/v1\/submissions\//, 'forms'],
   // Marketing event participations need `crm.objects.marketing_events.read`.
   ['GET', /^\/marketing\/v3\/marketing-events\//, 'crm.objects.marketing_events.read'],
+  // v4 unsubscribe-all: reading takes `.read` or `.read_write`, writing `.write` or `.read_write`.
+  [
+    'GET',
+    /^\/communication-preferences\/v4\/statuses\//,
+    ['communication_preferences.read', 'communication_preferences.read_write'],
+  ],
+  [
+    'POST',
+    /^\/communication-preferences\/v4\/statuses\//,
+    ['communication_preferences.write', 'communication_preferences.read_write'],
+  ],
 ];
 
 /**
@@ -438,10 +518,11 @@ export function hubspotRouter(state: HubSpotState): express.Router {
 
   // A token without the endpoint's scope: 403 MISSING_SCOPES, in HubSpot's shape.
   r.use((req, res, next) => {
-    const needed = REQUIRED_SCOPES.find(
-      ([method, path]) => req.method === method && path.test(req.path),
-    )?.[2];
-    if (!needed || !state.grantedScopes || state.grantedScopes.has(needed)) {
+    const scope = REQUIRED_SCOPES.find(([method, path]) => req.method === method && path.test(req.path))?.[2];
+    // Any one of an endpoint's listed scopes will do.
+    const needed = scope === undefined ? [] : [scope].flat();
+    const granted = state.grantedScopes;
+    if (!needed.length || !granted || needed.some((s) => granted.has(s))) {
       next();
       return;
     }
@@ -453,7 +534,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
       errors: [
         {
           message: 'One or more of the following scopes are required.',
-          context: { requiredGranularScopes: [needed] },
+          context: { requiredGranularScopes: needed },
         },
       ],
       links: { scopes: 'https://developers.hubspot.com/scopes' },
@@ -530,6 +611,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
   r.post('/crm/v3/objects/contacts', (req, res) => {
     const { properties } = parse(z.object({ properties: PropertyValues }), req.body);
     const values = stringify(properties);
+    refuseReadOnly(state, values);
     refuseInvalidOptions(state, values);
     const email = values.email?.toLowerCase();
     if (email && [...state.contacts.values()].some((c) => c.email?.toLowerCase() === email))
@@ -701,7 +783,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     const body = parse(PropertyCreateBody, req.body);
     if (state.properties.has(body.name))
       throw new HubSpotError(409, 'OBJECT_ALREADY_EXISTS', `A property named '${body.name}' already exists.`);
-    const def = { ...body, options: [] };
+    const def = { ...customProperty(body.name, body.type, body.fieldType), ...body };
     state.properties.set(body.name, def);
     res.status(201).json(propertyView(def));
   });
@@ -750,6 +832,14 @@ export function hubspotRouter(state: HubSpotState): express.Router {
       res.json({ results });
     });
 
+    // DELETE moves the object to HubSpot's recycle bin: 204 with no body, gone from every read.
+    r.delete(`/crm/v3/objects/${kind}/:id`, (req, res) => {
+      const at = list().findIndex((n) => n.id === req.params.id);
+      if (at < 0) throw new HubSpotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
+      list().splice(at, 1);
+      res.status(204).end();
+    });
+
     r.post(`/crm/v3/objects/${kind}/batch/read`, (req, res) => {
       const body = parseBatch(BatchReadBody, req.body);
       const results = body.inputs.flatMap(({ id }) => {
@@ -779,6 +869,58 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     const found = task(req.params.id);
     Object.assign(found.properties, stringify(properties));
     res.json(view(found.id, found.properties, Object.keys(properties)));
+  });
+
+  // v4 communication preferences: `channel=EMAIL` is required, the only channel there is.
+  const emailChannel = (req: Request) => {
+    if (req.query.channel !== 'EMAIL')
+      throw new HubSpotError(400, 'VALIDATION_ERROR', 'channel must be one of [EMAIL]');
+  };
+  // A batch-shaped answer; `results` lists the changed statuses only with verbose=true.
+  const batchAnswer = (results: unknown[]) => ({
+    status: 'COMPLETE',
+    results,
+    requestedAt: now(),
+    startedAt: now(),
+    completedAt: now(),
+  });
+  r.post('/communication-preferences/v4/statuses/:subscriber/unsubscribe-all', (req, res) => {
+    emailChannel(req);
+    const email = req.params.subscriber.toLowerCase();
+    const already = state.unsubscribedAll.has(email);
+    if (!already) state.unsubscribedAll.set(email, now());
+    // HubSpot keeps "Unsubscribed from all email" on the contact of that address.
+    for (const [id, c] of state.contacts)
+      if (c.email?.toLowerCase() === email) state.writeContact(id, { hs_email_optout: 'true' });
+    const result = {
+      channel: 'EMAIL',
+      subscriberIdString: req.params.subscriber,
+      status: 'NOT_SUBSCRIBED',
+      source: 'Public API',
+      timestamp: state.unsubscribedAll.get(email),
+      setStatusSuccessReason: already ? 'NO_STATUS_CHANGE' : 'UNSUBSCRIBE_OCCURRED',
+    };
+    res.json(batchAnswer(req.query.verbose === 'true' ? [result] : []));
+  });
+  // Not opted out of all email: `results` is empty.
+  r.get('/communication-preferences/v4/statuses/:subscriber/unsubscribe-all', (req, res) => {
+    emailChannel(req);
+    const at = state.unsubscribedAll.get(req.params.subscriber.toLowerCase());
+    res.json(
+      batchAnswer(
+        at
+          ? [
+              {
+                channel: 'EMAIL',
+                subscriberIdString: req.params.subscriber,
+                status: 'UNSUBSCRIBED',
+                wideStatusType: 'PORTAL_WIDE',
+                timestamp: at,
+              },
+            ]
+          : [],
+      ),
+    );
   });
 
   r.get('/crm/v3/owners', (req, res) => {

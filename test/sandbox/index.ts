@@ -41,6 +41,8 @@ export interface SandboxOptions {
   latencyMs?: number;
   /** HubSpot's rolling window: at most `max` requests per `intervalMs`, else 429 TEN_SECONDLY_ROLLING. */
   rateLimit?: { max: number; intervalMs: number };
+  /** HubSpot's search limit, per account per second (5); `false` turns it off. */
+  searchPerSecond?: number | false;
 }
 
 export interface CallRecord {
@@ -74,6 +76,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   let latencyMs = opts.latencyMs ?? 0;
   let faults: Faults = Faults.parse({});
   const window: number[] = [];
+  const searchWindow: number[] = [];
+  const searchPerSecond = opts.searchPerSecond ?? 5;
   const sockets = new Set<Socket>();
 
   const seedContacts = (contacts: { id: string; properties: Properties }[]) => {
@@ -185,6 +189,22 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           });
         return;
       }
+      // Search endpoints allow 5 requests a second per account; beyond that HubSpot answers 429 with
+      // no policyName and no rate-limit headers (search answers carry none).
+      if (searchPerSecond && req.method === 'POST' && /^\/crm\/v3\/objects\/[^/]+\/search$/.test(req.path)) {
+        const now = Date.now();
+        while (searchWindow.length && searchWindow[0]! <= now - 1000) searchWindow.shift();
+        if (searchWindow.length >= searchPerSecond) {
+          res.status(429).json({
+            status: 'error',
+            message: 'You have reached your secondly limit.',
+            correlationId: '00000000-0000-4000-8000-000000000000',
+            category: 'RATE_LIMITS',
+          });
+          return;
+        }
+        searchWindow.push(now);
+      }
       if (opts.rateLimit) {
         const { max, intervalMs } = opts.rateLimit;
         const now = Date.now();
@@ -244,6 +264,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       salesforceStreaming.reset();
       calls.length = 0;
       window.length = 0;
+      searchWindow.length = 0;
       faults = Faults.parse({});
     },
     close: () =>

@@ -52,6 +52,34 @@ describe('config', () => {
     expect(c.pipeline.scoreDebounceMs).toBe(250);
   });
 
+  it('refuses an unmarket that writes hs_marketable_status, which the HubSpot API cannot set, saying what to use', () => {
+    const base = 'thresholds: { mql: 40, sql: 70 }\nscoring: {}\n';
+    expect(
+      problems(() =>
+        parseConfig(
+          `${base}hubspot: { fields: { unmarketable: { property: hs_marketable_status, value: 'false' } } }`,
+        ),
+      ),
+    ).toEqual([
+      "hubspot.fields.unmarketable: replaced by hubspot.fields.unmarket: HubSpot's API cannot set hs_marketable_status (marketing contact status, read-only). Use unmarket: { unsubscribeAllEmail: true, property?: { name, value } } (see README)",
+    ]);
+    expect(
+      problems(() =>
+        parseConfig(
+          `${base}hubspot: { fields: { unmarket: { property: { name: hs_marketable_status, value: 'false' } } } }`,
+        ),
+      ),
+    ).toEqual([
+      "hubspot.fields.unmarket.property.name: HubSpot's API cannot set hs_marketable_status; name a property a HubSpot workflow watches instead",
+    ]);
+    expect(
+      problems(() => parseConfig(`${base}hubspot: { fields: { unmarket: { unsubscribeAllEmail: false } } }`)),
+    ).toEqual([
+      'hubspot.fields.unmarket: set unsubscribeAllEmail, a property, or both: otherwise unmarket does nothing',
+    ]);
+    expect(parseConfig(base).hubspot.fields.unmarket).toEqual({ unsubscribeAllEmail: true });
+  });
+
   it('lists every problem with its path in one error', () => {
     const yaml = `
 thresholds: { mql: 90, sql: 10 }

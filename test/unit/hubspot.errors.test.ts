@@ -30,6 +30,28 @@ describe('toCrmFailure (HubSpot) and what the queue does with it', () => {
       { action: 'pause', scope: 'interval', waitMs: 10_000 },
     ],
     [
+      "429 search's secondly limit as portals answer it now: no policyName, no headers, a second's pause",
+      apiError(429, {
+        status: 'error',
+        message: 'You have reached your secondly limit.',
+        correlationId: '00000000-0000-4000-8000-000000000000',
+        category: 'RATE_LIMITS',
+      }),
+      { status: 429, code: 'RATE_LIMITS', policy: undefined, retryAfterMs: 1_000 },
+      { action: 'pause', scope: 'interval', waitMs: 1_000 },
+    ],
+    [
+      '429 secondly with the older policyName SECONDLY',
+      apiError(429, {
+        status: 'error',
+        errorType: 'RATE_LIMIT',
+        policyName: 'SECONDLY',
+        message: 'You have reached your secondly limit.',
+      }),
+      { status: 429, code: 'RATE_LIMIT', policy: 'SECONDLY', retryAfterMs: 1_000 },
+      { action: 'pause', scope: 'interval', waitMs: 1_000 },
+    ],
+    [
       '429 daily',
       apiError(429, JSON.stringify({ errorType: 'RATE_LIMIT', policyName: 'DAILY', message: 'daily' })),
       { status: 429, policy: 'DAILY' },
