@@ -113,7 +113,6 @@ describe('faults: processes', () => {
       try {
         await c.server.start();
         await worker.start();
-        let outage: number | undefined;
         const stream = (async () => {
           for (const lead of contacts) {
             await deliver(c.url, [demoRequest(lead.id)], 60_000);
@@ -128,7 +127,7 @@ describe('faults: processes', () => {
         await own.stop({ keepData: true });
         // While Redis is away the server says 503 (never a 2xx for what it could not store); the
         // stream's sender retries such answers. Asked directly, so the check needs no lucky timing.
-        outage = await post(c.url, [demoRequest(contacts[0]!.id)]);
+        const outage = await post(c.url, [demoRequest(contacts[0]!.id)]);
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         restarted = await startRedisServer({ appendonly: true, port: own.port, dir: own.dir });
         await stream;
