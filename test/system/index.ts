@@ -115,6 +115,8 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   const base = loadConfig(opts.configFile ?? 'config/default.yaml');
   const config = (opts.adjust ?? ((c) => c))({ ...base, redis: { prefix } });
   const redis = new Redis(opts.redisUrl);
+  // It reconnects by itself; fault tests take Redis away on purpose.
+  redis.on('error', () => undefined);
   await deleteByPrefix(redis, prefix);
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
