@@ -82,7 +82,6 @@ describe('faults: processes', () => {
       const { sandbox } = c;
       let restarted: Awaited<ReturnType<typeof startRedisServer>> | undefined;
       try {
-        let outage: number | undefined;
         const stream = (async () => {
           for (const lead of contacts) {
             await c.post.deliverHubSpot([demoRequest(lead.id)], 60_000);
@@ -97,7 +96,7 @@ describe('faults: processes', () => {
         await own.stop({ keepData: true });
         // While Redis is away the server says 503 (never a 2xx for what it could not store); the
         // stream's sender retries such answers. Asked directly, so the check needs no lucky timing.
-        outage = await c.post.hubspot([demoRequest(contacts[0]!.id)], { timeoutMs: 5_000 });
+        const outage = await c.post.hubspot([demoRequest(contacts[0]!.id)], { timeoutMs: 5_000 });
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         restarted = await startRedisServer({ appendonly: true, port: own.port, dir: own.dir });
         await stream;
