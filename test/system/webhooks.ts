@@ -64,22 +64,31 @@ export async function deliverHubSpot(
 
 let eventSeq = 1;
 
-/** A HubSpot `contact.propertyChange` event; ids count up unless given (HubSpot dedupes on them). */
-export function propertyChange(
-  objectId: string | number,
-  propertyName: string,
-  propertyValue: string,
-  at: { eventId?: number; occurredAt?: number } = {},
-) {
+/** When a HubSpot event happened and its id; ids count up unless given (HubSpot dedupes on them). */
+export interface EventAt {
+  eventId?: number;
+  occurredAt?: number;
+}
+
+/** A HubSpot webhook event of any subscription type, e.g. `contact.creation`. */
+export function hubspotEvent(objectId: string | number, subscriptionType: string, at: EventAt = {}) {
   return {
     eventId: at.eventId ?? eventSeq++,
     portalId: 33,
     objectId: Number(objectId),
     occurredAt: at.occurredAt ?? Date.now(),
-    subscriptionType: 'contact.propertyChange',
-    propertyName,
-    propertyValue,
+    subscriptionType,
   };
+}
+
+/** A HubSpot `contact.propertyChange` event. */
+export function propertyChange(
+  objectId: string | number,
+  propertyName: string,
+  propertyValue: string,
+  at: EventAt = {},
+) {
+  return { ...hubspotEvent(objectId, 'contact.propertyChange', at), propertyName, propertyValue };
 }
 
 /** A demo request as HubSpot reports it: the contact's recent conversion changes. */
