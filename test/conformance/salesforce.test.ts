@@ -22,7 +22,8 @@ import {
   REP_USER_ID,
   type SalesforceState,
 } from '../sandbox/salesforce.js';
-import { connectorConformance, score } from './suite.js';
+import { testScore } from '../helpers/score.js';
+import { connectorConformance } from './suite.js';
 
 const config = Salesforce.parse({});
 const fields = config.fields;
@@ -107,7 +108,7 @@ describe('Salesforce connector against the sandbox', () => {
     stage: 'mql',
     knownStage: fields.stages.open[0],
     ownerId: REP_USER_ID,
-    score: score(64),
+    score: testScore(64),
     note: { subject: 'Call Ada (MQL, score 64)', text: 'Why now: pricing ×3\nHandoff ID: hf.sb.1' },
     task: {
       subject: 'Call Ada (MQL, score 64)',

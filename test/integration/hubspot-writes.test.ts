@@ -4,7 +4,7 @@ import type { HubSpotConnector } from '../../connectors/hubspot/connector.js';
 import { HubSpotFields } from '../../src/config/schema.js';
 import type { LeadRef } from '../../src/domain/index.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import { score } from '../conformance/suite.js';
+import { testScore } from '../helpers/score.js';
 
 /** HubSpot's write-side behaviours, with the real SDK against the sandbox. */
 describe('HubSpot writes against the sandbox', () => {
@@ -50,7 +50,7 @@ describe('HubSpot writes against the sandbox', () => {
     await connector.ensureSchema();
     sandbox.seedContacts(['601', '602', '604'].map((id) => ({ id, properties: { lifecyclestage: 'lead' } })));
     const failures = await connector.writeScores(
-      ['601', '602', '603', '604'].map((id) => ({ lead: lead(id), score: score(70) })),
+      ['601', '602', '603', '604'].map((id) => ({ lead: lead(id), score: testScore(70) })),
     );
     expect(failures.map((f) => [f.lead.id, f.error.failure.code])).toEqual([['603', 'OBJECT_NOT_FOUND']]);
     expect(['601', '602', '604'].map((id) => sandbox.hubspot.contacts.get(id)?.leadflow_score)).toEqual([
