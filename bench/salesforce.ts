@@ -1,17 +1,5 @@
-import { HandoffStore } from '../src/store/handoffs.js';
-import { keys } from '../src/store/keys.js';
 import { salesforceEnv } from '../test/system/index.js';
-import {
-  LATENCY_MS,
-  againstNaive,
-  benchSystem,
-  measureHandoffs,
-  sleep,
-  summary,
-  triple,
-  until,
-  type Outcome,
-} from './common.js';
+import { LATENCY_MS, againstNaive, benchSystem, timeHandoffs, type Outcome } from './common.js';
 
 /**
  * The same for Salesforce: a demo request from a known lead, by signed generic event, handed off
@@ -46,8 +34,7 @@ export async function salesforceSpeedToLead(redisUrl: string): Promise<Outcome> 
     }),
     env: salesforceEnv,
   });
-  const { sandbox, redis, prefix, config } = sys;
-  const store = new HandoffStore(redis, keys(prefix));
+  const { sandbox, config } = sys;
   let seq = 0;
   const send = (leadId: string, type: string) =>
     sys.post.events({
@@ -61,20 +48,16 @@ export async function salesforceSpeedToLead(redisUrl: string): Promise<Outcome> 
       ],
     });
 
-  // Known leads, as for HubSpot: each seen once before (profile and stage cached).
-  for (const id of leadIds) await send(id, 'page_view');
-  await until(async () => (await redis.keys(`${prefix}:profile:*`)).length === N, 30_000, 'profiles cached');
-  await sleep(1_500);
-  const before = sandbox.calls.length;
-  const ours = await measureHandoffs(
-    store,
+  const { times: ours, calls } = await timeHandoffs(
+    sys,
     leadIds,
+    async () => {
+      for (const id of leadIds) await send(id, 'page_view');
+    },
     (id) => send(id, 'demo_request'),
     (id) => `hf.salesforce.lead.${id}.0.mql`,
   );
-  const composites = sandbox.calls
-    .slice(before)
-    .filter((c) => c.method === 'POST' && c.path.endsWith('/composite')).length;
+  const composites = calls.filter((c) => c.method === 'POST' && c.path.endsWith('/composite')).length;
   await sys.stop();
 
   const naive: number[] = [];
@@ -101,22 +84,22 @@ export async function salesforceSpeedToLead(redisUrl: string): Promise<Outcome> 
   }
   await sys.close();
 
-  const { s, n, faster } = againstNaive(ours, naive);
+  const { triples, faster, samples, ...figures } = againstNaive(ours, naive);
+  const perHandoff = composites / samples;
   return {
     results: {
       salesforceSpeedToLead: {
         sandboxLatencyMs: LATENCY_MS,
-        samples: s.length,
-        compositeRequestsPerHandoff: composites / s.length,
-        leadflow: summary(s),
-        naive: { samples: n.length, ...summary(n) },
+        samples,
+        compositeRequestsPerHandoff: perHandoff,
+        ...figures,
       },
     },
     rows: [
       [
         'Salesforce speed to lead p50 / p95 / p99 (ms)',
-        triple(s),
-        `naive ${triple(n)}; ${(composites / s.length).toFixed(2)} composite requests per handoff`,
+        triples.ours,
+        `naive ${triples.naive}; ${perHandoff.toFixed(2)} composite requests per handoff`,
       ],
       ['Salesforce speed to lead, median vs naive', faster, `sandbox round trip ${LATENCY_MS} ms`],
     ],
