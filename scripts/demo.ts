@@ -4,18 +4,14 @@
  * handoffs to land in the sandbox and prints who was handed off, why, and how fast.
  */
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { signV3 } from '../connectors/hubspot/signature.js';
-import { parseEnv } from '../src/config/env.js';
-import { loadConfig } from '../src/config/load.js';
-import { run } from '../src/cli/run.js';
 import { createLogger } from '../src/logger.js';
 import { HandoffStore } from '../src/store/handoffs.js';
 import { keys } from '../src/store/keys.js';
-import { deleteByPrefix } from '../src/store/redis.js';
-import { startSandbox } from '../test/sandbox/index.js';
-import { findOrStartRedis, freePort } from '../test/sandbox/redis-server.js';
+import { findOrStartRedis } from '../test/sandbox/redis-server.js';
+import { startSystem } from '../test/system/index.js';
+import { hubspotEvent, propertyChange } from '../test/system/webhooks.js';
 
 const Sample = z.object({
   leads: z.array(
@@ -27,7 +23,6 @@ const Sample = z.object({
   ),
 });
 
-const SECRET = 'demo-client-secret';
 const PREFIX = '{leadflow-demo}';
 const DAY = 86_400_000;
 
@@ -40,59 +35,31 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   if (redisInfo.own) process.stdout.write(`started a private redis-server at ${redisInfo.url}\n`);
-  const admin = new Redis(redisInfo.url);
-  await deleteByPrefix(admin, PREFIX);
-
-  const sandbox = await startSandbox({ latencyMs: 50 });
-  sandbox.seedContacts(sample.leads.map((l) => ({ id: l.id, properties: l.properties })));
-
-  const port = await freePort();
-  const env = parseEnv({
-    REDIS_URL: redisInfo.url,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    HUBSPOT_ACCESS_TOKEN: 'demo-token',
-    HUBSPOT_CLIENT_SECRET: SECRET,
-    HUBSPOT_BASE_URL: sandbox.url,
-    LOG_LEVEL: 'warn',
+  const sys = await startSystem({
+    redisUrl: redisInfo.url,
+    prefix: PREFIX,
+    sandbox: { latencyMs: 50 },
+    seed: (sandbox) =>
+      sandbox.seedContacts(sample.leads.map((l) => ({ id: l.id, properties: l.properties }))),
+    // The sandbox has no rate limit; the budget would only slow the demo down.
+    adjust: (c) => ({ ...c, hubspot: { ...c.hubspot, requestsPer10s: 1000 } }),
+    logger: createLogger('warn'),
   });
-  const base = loadConfig('config/default.yaml');
-  // The sandbox has no rate limit; the budget would only slow the demo down.
-  const config = { ...base, redis: { prefix: PREFIX }, hubspot: { ...base.hubspot, requestsPer10s: 1000 } };
-  const running = await run(env, config, { http: true, worker: true, logger: createLogger('warn') });
+  const { sandbox, redis: admin, config } = sys;
 
   // Each lead's history goes out as HubSpot would send it: property changes, in batches per lead.
   const now = Date.now();
-  let eventId = 1;
-  const url = `http://127.0.0.1:${port}/webhooks/hubspot`;
   const started = performance.now();
   await Promise.all(
     sample.leads.map(async (lead) => {
-      const events = lead.events.map((e) => ({
-        eventId: eventId++,
-        portalId: 33,
-        objectId: Number(lead.id),
-        occurredAt: Math.round(now - e.daysAgo * DAY),
-        subscriptionType: 'contact.propertyChange',
-        propertyName: e.property,
-        propertyValue: e.value || new Date(now - e.daysAgo * DAY).toISOString(),
-      }));
-      const body = JSON.stringify([
-        {
-          eventId: eventId++,
-          portalId: 33,
-          objectId: Number(lead.id),
-          occurredAt: now - 31 * DAY,
-          subscriptionType: 'contact.creation',
-        },
-        ...events,
-      ]);
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...signV3('POST', url, body, SECRET, Date.now()) },
-        body,
-      });
-      if (!res.ok) throw new Error(`webhook for lead ${lead.id} answered ${res.status}: ${await res.text()}`);
+      const events = lead.events.map((e) =>
+        propertyChange(lead.id, e.property, e.value || new Date(now - e.daysAgo * DAY).toISOString(), {
+          occurredAt: Math.round(now - e.daysAgo * DAY),
+        }),
+      );
+      const created = hubspotEvent(lead.id, 'contact.creation', { occurredAt: now - 31 * DAY });
+      const status = await sys.post.hubspot([created, ...events]);
+      if (status !== 200) throw new Error(`webhook for lead ${lead.id} answered ${status}`);
     }),
   );
   const sentMs = performance.now() - started;
@@ -115,7 +82,7 @@ async function main(): Promise<void> {
       score: record.handoff.score.total,
       stage: contact?.lifecyclestage ?? '',
       trigger: record.handoff.trigger,
-      owner: ownerName(base.routing.reps, progress.ownerId ?? record.routing?.ownerId ?? null),
+      owner: ownerName(config.routing.reps, progress.ownerId ?? record.routing?.ownerId ?? null),
       ms: progress.completedAt ? Number(progress.completedAt) - record.handoff.receivedAt : NaN,
       reasons: record.handoff.score.breakdown
         .slice(0, 3)
@@ -168,10 +135,7 @@ async function main(): Promise<void> {
       `\nOne of the notes, as the rep sees it:\n\n${htmlToText(sampleNote.properties.hs_note_body ?? '')}\n`,
     );
 
-  await running.stop();
-  await sandbox.close();
-  await deleteByPrefix(admin, PREFIX);
-  admin.disconnect();
+  await sys.close();
   await redisInfo.own?.stop();
 }
 

@@ -22,7 +22,8 @@ import {
   REP_USER_ID,
   type SalesforceState,
 } from '../sandbox/salesforce.js';
-import { connectorConformance, score } from './suite.js';
+import { testScore } from '../helpers/score.js';
+import { connectorConformance } from './suite.js';
 
 const config = Salesforce.parse({});
 const fields = config.fields;
@@ -107,7 +108,7 @@ describe('Salesforce connector against the sandbox', () => {
     stage: 'mql',
     knownStage: fields.stages.open[0],
     ownerId: REP_USER_ID,
-    score: score(64),
+    score: testScore(64),
     note: { subject: 'Call Ada (MQL, score 64)', text: 'Why now: pricing ×3\nHandoff ID: hf.sb.1' },
     task: {
       subject: 'Call Ada (MQL, score 64)',
@@ -231,8 +232,8 @@ describe('Salesforce connector against the sandbox', () => {
     const gone = seedLead(state, { email: 'gone@x.io' });
     const contactId = state.convertLead(gone.id);
     const failures = await connect().writeScores([
-      { lead: open, score: score(41) },
-      { lead: gone, score: score(77) },
+      { lead: open, score: testScore(41) },
+      { lead: gone, score: testScore(77) },
     ]);
     expect(failures).toEqual([]);
     expect(state.get('Lead', open.id)?.Leadflow_Score__c).toBe(41);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCrmError } from '../../connectors/errors.js';
 import type { CrmConnector } from '../../connectors/types.js';
-import type { LeadRef, Profile, RepTask, Score } from '../../src/domain/index.js';
+import type { LeadRef, Profile, RepTask } from '../../src/domain/index.js';
+import { testScore } from '../helpers/score.js';
 
 /**
  * What a CRM-side test needs to check the connector's effects in that CRM, in canonical terms, so
@@ -33,16 +34,6 @@ export interface ConformanceHarness {
   close(): Promise<void>;
 }
 
-/** A score with one explained fit point set, the rest engagement. */
-export const score = (total: number): Score => ({
-  fit: 20,
-  engagement: total - 20,
-  total,
-  computedAt: 0,
-  breakdown: [
-    { ruleId: 'title', kind: 'fit', points: 20, reason: 'VP title (+20)', eventIds: [], capped: false },
-  ],
-});
 const task = (ownerId: string, marker: string): RepTask => ({
   subject: 'Call Ada Lovelace (MQL, score 62)',
   body: `Why now: pricing page ×3\nHandoff ID: ${marker}`,
@@ -76,8 +67,8 @@ export function connectorConformance(name: string, makeHarness: () => Promise<Co
       const lead = await h.seedLead({ email: 'b@x.io' });
       const missing = h.missingLead();
       const failures = await h.connector.writeScores([
-        { lead, score: score(62) },
-        { lead: missing, score: score(40) },
+        { lead, score: testScore(62) },
+        { lead: missing, score: testScore(40) },
       ]);
       expect(h.score(lead)).toBe(62);
       expect(failures.map((f) => f.lead)).toEqual([missing]);

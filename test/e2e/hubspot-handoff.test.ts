@@ -1,17 +1,10 @@
 import { Writable } from 'node:stream';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signV3 } from '../../connectors/hubspot/signature.js';
-import { run, type Running } from '../../src/cli/run.js';
-import { parseEnv } from '../../src/config/env.js';
-import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/logger.js';
-import { TEST_REDIS_URL, cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import { freePort } from '../sandbox/redis-server.js';
-
-const SECRET = 'e2e-client-secret';
+import { SECRETS, startSystem, type System } from '../system/index.js';
+import { propertyChange } from '../system/webhooks.js';
 
 /**
  * The slice end to end: a signed HubSpot webhook in; the real server, real BullMQ workers on real
@@ -19,11 +12,8 @@ const SECRET = 'e2e-client-secret';
  * exactly one note out.
  */
 describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
-  const prefix = uniquePrefix('e2e');
-  let sandbox: Sandbox;
-  let running: Running;
-  let redis: Redis;
-  let url: string;
+  let sys: System;
+  let sandbox: System['sandbox'];
   const logLines: string[] = [];
   const logStream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -33,81 +23,56 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
   });
 
   beforeAll(async () => {
-    redis = testRedis();
-    sandbox = await startSandbox({ latencyMs: 5 });
-    sandbox.hubspot.owners.push({
-      id: '4242',
-      firstName: 'Olu',
-      lastName: 'Adeyemi',
-      email: 'olu@sales.example',
-      archived: false,
-    });
-    const disposed = (id: string) => ({
-      id,
-      properties: { email: `lead${id}@example.org`, lifecyclestage: 'marketingqualifiedlead' },
-    });
-    sandbox.seedContacts([disposed('7101'), disposed('7102'), disposed('7103'), disposed('7104')]);
-    sandbox.seedContacts([
-      {
-        id: '7001',
-        properties: {
-          email: 'grace@hopper.dev',
-          firstname: 'Grace',
-          lastname: 'Hopper',
-          jobtitle: 'VP Engineering',
-          company: 'Hopper Labs',
-          industry: 'COMPUTER_SOFTWARE',
-          numemployees: '100-500',
-          country: 'United States',
-          lifecyclestage: 'lead',
-          hubspot_owner_id: '4242',
-        },
+    sys = await startSystem({
+      redisUrl: TEST_REDIS_URL,
+      prefix: uniquePrefix('e2e'),
+      sandbox: { latencyMs: 5 },
+      seed: (s) => {
+        s.hubspot.owners.push({
+          id: '4242',
+          firstName: 'Olu',
+          lastName: 'Adeyemi',
+          email: 'olu@sales.example',
+          archived: false,
+        });
+        const disposed = (id: string) => ({
+          id,
+          properties: { email: `lead${id}@example.org`, lifecyclestage: 'marketingqualifiedlead' },
+        });
+        s.seedContacts([disposed('7101'), disposed('7102'), disposed('7103'), disposed('7104')]);
+        s.seedContacts([
+          {
+            id: '7001',
+            properties: {
+              email: 'grace@hopper.dev',
+              firstname: 'Grace',
+              lastname: 'Hopper',
+              jobtitle: 'VP Engineering',
+              company: 'Hopper Labs',
+              industry: 'COMPUTER_SOFTWARE',
+              numemployees: '100-500',
+              country: 'United States',
+              lifecyclestage: 'lead',
+              hubspot_owner_id: '4242',
+            },
+          },
+        ]);
       },
-    ]);
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}/webhooks/hubspot`;
-    const env = parseEnv({
-      REDIS_URL: TEST_REDIS_URL,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      HUBSPOT_ACCESS_TOKEN: 'e2e-token',
-      HUBSPOT_CLIENT_SECRET: SECRET,
-      HUBSPOT_BASE_URL: sandbox.url,
-    });
-    const base = loadConfig('config/default.yaml');
-    const config = { ...base, redis: { prefix }, pipeline: { ...base.pipeline, scoreDebounceMs: 50 } };
-    running = await run(env, config, {
-      http: true,
-      worker: true,
+      adjust: (c) => ({ ...c, pipeline: { ...c.pipeline, scoreDebounceMs: 50 } }),
       logger: createLogger('debug', logStream),
     });
+    sandbox = sys.sandbox;
   });
 
   afterAll(async () => {
-    await running?.stop();
-    await sandbox?.close();
-    await cleanPrefix(redis, prefix);
-    redis.disconnect();
+    await sys?.close();
   });
 
-  async function post(events: object[]) {
-    const body = JSON.stringify(events);
-    return fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...signV3('POST', url, body, SECRET, Date.now()) },
-      body,
+  const pricingView = (eventId: number) =>
+    propertyChange(7001, 'hs_analytics_last_url', 'https://example.com/pricing', {
+      eventId,
+      occurredAt: Date.now() - 1_000,
     });
-  }
-
-  const pricingView = (eventId: number) => ({
-    eventId,
-    portalId: 33,
-    objectId: 7001,
-    occurredAt: Date.now() - 1_000,
-    subscriptionType: 'contact.propertyChange',
-    propertyName: 'hs_analytics_last_url',
-    propertyValue: 'https://example.com/pricing',
-  });
 
   it('creates the score properties on start', () => {
     for (const name of [
@@ -120,10 +85,9 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
   });
 
   it('writes lifecycle stage, score fields and exactly one note', async () => {
-    const res = await post([pricingView(1)]);
-    expect(res.status).toBe(200);
+    expect(await sys.post.hubspot([pricingView(1)])).toBe(200);
     // HubSpot delivers at least once: the same event again must change nothing.
-    expect((await post([pricingView(1)])).status).toBe(200);
+    expect(await sys.post.hubspot([pricingView(1)])).toBe(200);
 
     await waitFor(() => sandbox.hubspot.contacts.get('7001')?.lifecyclestage === 'marketingqualifiedlead', {
       what: 'lifecycle stage MQL',
@@ -146,7 +110,7 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(sandbox.hubspot.notes).toHaveLength(1);
 
-    const metrics = await (await fetch(url.replace('/webhooks/hubspot', '/metrics'))).text();
+    const metrics = await (await fetch(`${sys.baseUrl}/metrics`)).text();
     expect(metrics).toContain(
       'leadflow_crm_requests_total{crm="hubspot",endpoint="notes.create",outcome="ok"} 1',
     );
@@ -177,22 +141,16 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
 
   it('runs each disposition action in HubSpot from the status and reason sales set', async () => {
     const disposition = (objectId: number, reason: string, eventId: number) =>
-      ['hs_lead_status', 'leadflow_disposition_reason'].map((propertyName, i) => ({
-        eventId: eventId + i,
-        portalId: 33,
-        objectId,
-        occurredAt: Date.now(),
-        subscriptionType: 'contact.propertyChange',
-        propertyName,
-        propertyValue: i === 0 ? 'UNQUALIFIED' : reason,
-      }));
-    const res = await post([
+      ['hs_lead_status', 'leadflow_disposition_reason'].map((propertyName, i) =>
+        propertyChange(objectId, propertyName, i === 0 ? 'UNQUALIFIED' : reason, { eventId: eventId + i }),
+      );
+    const status = await sys.post.hubspot([
       ...disposition(7101, 'no_budget', 100),
       ...disposition(7102, 'competitor', 110),
       ...disposition(7103, 'do_not_contact', 120),
       ...disposition(7104, 'bad_data', 130),
     ]);
-    expect(res.status).toBe(200);
+    expect(status).toBe(200);
     const contact = (id: string) => sandbox.hubspot.contacts.get(id)!;
     await waitFor(() => contact('7101').lifecyclestage === 'lead', { what: 'recycled to lead' });
     expect(contact('7101').hs_lead_status).toBe('OPEN');
@@ -209,6 +167,7 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
     const logs = logLines.join('');
     expect(logs).toMatch(/"lead":"hubspot\.contact\.7001".*"msg":"handoff written"/);
     expect(logs).toMatch(/"requestId":"[0-9a-f-]{36}".*"msg":"delivery ingested"/);
-    for (const secret of ['e2e-token', SECRET, 'grace@hopper.dev']) expect(logs).not.toContain(secret);
+    for (const secret of [SECRETS.hubspotToken, SECRETS.hubspotClientSecret, 'grace@hopper.dev'])
+      expect(logs).not.toContain(secret);
   });
 });

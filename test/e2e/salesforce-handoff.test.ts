@@ -1,16 +1,9 @@
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, type Running } from '../../src/cli/run.js';
-import { parseEnv } from '../../src/config/env.js';
-import { loadConfig } from '../../src/config/load.js';
-import type { Config } from '../../src/config/schema.js';
-import { createLogger } from '../../src/logger.js';
 import { closeQueues, openQueues, enqueueReconciliationPoll, type Queues } from '../../src/queue/queues.js';
-import { TEST_REDIS_URL, cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import { freePort } from '../sandbox/redis-server.js';
-import { ADMIN_USER_ID, DEFAULT_ORG_ID, REP_USER_ID, sendOutboundMessage } from '../sandbox/salesforce.js';
+import { ADMIN_USER_ID, REP_USER_ID } from '../sandbox/salesforce.js';
+import { salesforceEnv, startSystem, type System } from '../system/index.js';
 
 /**
  * Salesforce end to end with the shipped salesforce-only example config: the real server and
@@ -19,64 +12,53 @@ import { ADMIN_USER_ID, DEFAULT_ORG_ID, REP_USER_ID, sendOutboundMessage } from 
  * and sales' disposition comes back by Outbound Message and is acted on.
  */
 describe('end to end: Salesforce Outbound Message and polling → handoff in Salesforce (sandbox)', () => {
-  const prefix = uniquePrefix('e2e-sf');
-  let sandbox: Sandbox;
-  let running: Running;
-  let redis: Redis;
+  let sys: System;
+  let sandbox: System['sandbox'];
   let queues: Queues;
-  let url: string;
   let leadId: string;
 
   beforeAll(async () => {
-    redis = testRedis();
-    sandbox = await startSandbox({ latencyMs: 5 });
-    const sf = sandbox.salesforce;
-    leadId = sf.insert('Lead', {
-      FirstName: 'Grace',
-      LastName: 'Hopper',
-      Email: 'grace@hopper.dev',
-      Company: 'Hopper Labs',
-      Title: 'Engineer',
-      Industry: 'Technology',
-      NumberOfEmployees: 300,
-      Country: 'United States',
-      LeadSource: 'Web',
-      Status: 'Open - Not Contacted',
+    sys = await startSystem({
+      redisUrl: TEST_REDIS_URL,
+      prefix: uniquePrefix('e2e-sf'),
+      sandbox: { latencyMs: 5 },
+      seed: (s) => {
+        leadId = s.salesforce.insert('Lead', {
+          FirstName: 'Grace',
+          LastName: 'Hopper',
+          Email: 'grace@hopper.dev',
+          Company: 'Hopper Labs',
+          Title: 'Engineer',
+          Industry: 'Technology',
+          NumberOfEmployees: 300,
+          Country: 'United States',
+          LeadSource: 'Web',
+          Status: 'Open - Not Contacted',
+        });
+      },
+      configFile: 'config/examples/salesforce-only.yaml',
+      adjust: (c) => ({
+        ...c,
+        pipeline: { ...c.pipeline, scoreDebounceMs: 50, scoreWriteDelayMs: 50 },
+        // Polls run when this test asks (CDC has its own tests against the sandbox's CometD).
+        salesforce: { ...c.salesforce, cdc: undefined },
+      }),
+      env: salesforceEnv,
     });
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}/webhooks/salesforce`;
-    const env = parseEnv({
-      REDIS_URL: TEST_REDIS_URL,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      SALESFORCE_INSTANCE_URL: sandbox.url,
-      SALESFORCE_ACCESS_TOKEN: 'e2e-sf-token',
-      SALESFORCE_ORG_ID: DEFAULT_ORG_ID,
-    });
-    const base = loadConfig('config/examples/salesforce-only.yaml');
-    const config: Config = {
-      ...base,
-      redis: { prefix },
-      pipeline: { ...base.pipeline, scoreDebounceMs: 50, scoreWriteDelayMs: 50 },
-      // Polls run when this test asks (CDC has its own tests against the sandbox's CometD).
-      salesforce: { ...base.salesforce, cdc: undefined },
-    };
-    running = await run(env, config, { http: true, worker: true, logger: createLogger('silent') });
-    queues = openQueues(redis, prefix, () => undefined);
+    sandbox = sys.sandbox;
+    queues = openQueues(sys.redis, sys.prefix, () => undefined);
   });
 
   afterAll(async () => {
-    await running?.stop();
+    await sys?.stop();
     await closeQueues(queues);
-    await sandbox?.close();
-    await cleanPrefix(redis, prefix);
-    redis.disconnect();
+    await sys?.close();
   });
 
   const lead = () => sandbox.salesforce.get('Lead', leadId)!;
   const tasks = () => sandbox.salesforce.records('Task').filter((t) => t.WhoId === leadId);
   const outbound = (notificationId: string, fields: Record<string, string>) =>
-    sendOutboundMessage(url, {
+    sys.post.salesforce({
       sObject: 'Lead',
       notifications: [{ id: notificationId, fields: { Id: leadId, ...fields } }],
     });
@@ -147,7 +129,7 @@ describe('end to end: Salesforce Outbound Message and polling → handoff in Sal
   });
 
   it('refuses an Outbound Message from another org, with a SOAP fault and no Ack', async () => {
-    const answer = await sendOutboundMessage(url, {
+    const answer = await sys.post.salesforce({
       orgId: '00D000000000002AAA',
       sObject: 'Lead',
       notifications: [{ id: '04l000000000003AAA', fields: { Id: leadId, Title: 'CEO' } }],

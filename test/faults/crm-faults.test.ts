@@ -2,19 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { openQueues, closeQueues } from '../../src/queue/queues.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { deliver, demoRequest, expectOneNoteAndTaskEach, inProcess, leads, notesPerLead } from './harness.js';
+import { demoRequest } from '../system/webhooks.js';
+import { expectOneNoteAndTaskEach, faultConfig, faultSystem, leads, notesPerLead } from './harness.js';
 
 const N = 40;
 
 /** CRM trouble: every lead is still handed off, exactly once. */
 describe('faults: the CRM misbehaves', () => {
   it('30% errors and timeouts, then recovery: no lead lost, no note twice', async () => {
-    const sys = await inProcess(TEST_REDIS_URL, { latencyMs: 20, hubspot: { timeoutMs: 500 } });
+    const sys = await faultSystem(TEST_REDIS_URL, {
+      sandbox: { latencyMs: 20 },
+      adjust: faultConfig({ timeoutMs: 500 }),
+    });
     try {
       const contacts = leads(N);
       sys.sandbox.seedContacts(contacts);
       sys.sandbox.setFaults({ errorRate: 0.3, timeoutRate: 0.05, hangMs: 1_500 });
-      for (const c of contacts) await deliver(sys.url, [demoRequest(c.id)]);
+      for (const c of contacts) await sys.post.deliverHubSpot([demoRequest(c.id)]);
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       sys.sandbox.setFaults({ errorRate: 0, timeoutRate: 0 });
       await waitFor(() => notesPerLead(sys.sandbox).size === N, {
@@ -29,17 +33,17 @@ describe('faults: the CRM misbehaves', () => {
       for (const c of contacts)
         expect(sys.sandbox.hubspot.contacts.get(c.id)?.lifecyclestage).toBe('marketingqualifiedlead');
     } finally {
-      await sys.stop();
+      await sys.close();
     }
   }, 90_000);
 
   it('CRM unreachable for a while, then the backlog drains completely', async () => {
-    const sys = await inProcess(TEST_REDIS_URL);
+    const sys = await faultSystem(TEST_REDIS_URL, {});
     try {
       const contacts = leads(N, 100);
       sys.sandbox.seedContacts(contacts);
       sys.sandbox.setFaults({ down: true });
-      for (const c of contacts) await deliver(sys.url, [demoRequest(c.id)]);
+      for (const c of contacts) await sys.post.deliverHubSpot([demoRequest(c.id)]);
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       expect(sys.sandbox.hubspot.notes).toHaveLength(0);
       sys.sandbox.setFaults({ down: false });
@@ -49,17 +53,17 @@ describe('faults: the CRM misbehaves', () => {
         contacts.map((c) => c.id),
       );
     } finally {
-      await sys.stop();
+      await sys.close();
     }
   }, 90_000);
 
   it('429 storm: pauses for the server, spends no attempts, writes once', async () => {
-    const sys = await inProcess(TEST_REDIS_URL);
+    const sys = await faultSystem(TEST_REDIS_URL, {});
     try {
       const contacts = leads(N, 200);
       sys.sandbox.seedContacts(contacts);
       sys.sandbox.setFaults({ rateLimit429: { policy: 'TEN_SECONDLY_ROLLING', count: 25 } });
-      for (const c of contacts) await deliver(sys.url, [demoRequest(c.id)]);
+      for (const c of contacts) await sys.post.deliverHubSpot([demoRequest(c.id)]);
       await waitFor(() => notesPerLead(sys.sandbox).size === N, { what: 'every handoff', timeoutMs: 60_000 });
       await expectOneNoteAndTaskEach(
         sys.sandbox,
@@ -70,19 +74,19 @@ describe('faults: the CRM misbehaves', () => {
       expect(await queues.writeback.getFailedCount()).toBe(0);
       await closeQueues(queues);
     } finally {
-      await sys.stop();
+      await sys.close();
     }
   }, 90_000);
 
   it('a DAILY 429 stops writes until the reset and raises the alert metric', async () => {
-    const sys = await inProcess(TEST_REDIS_URL);
+    const sys = await faultSystem(TEST_REDIS_URL, {});
     try {
       const contacts = leads(10, 300);
       sys.sandbox.seedContacts(contacts);
       // HubSpot refuses every call once the daily limit is reached, until it resets.
       sys.sandbox.setFaults({ rateLimit429: { policy: 'DAILY', count: 1_000_000 } });
-      for (const c of contacts) await deliver(sys.url, [demoRequest(c.id)]);
-      const metricsUrl = sys.url.replace('/webhooks/hubspot', '/metrics');
+      for (const c of contacts) await sys.post.deliverHubSpot([demoRequest(c.id)]);
+      const metricsUrl = `${sys.baseUrl}/metrics`;
       await waitFor(
         async () =>
           (await (await fetch(metricsUrl)).text()).includes(
@@ -118,7 +122,7 @@ describe('faults: the CRM misbehaves', () => {
       );
       await closeQueues(queues);
     } finally {
-      await sys.stop();
+      await sys.close();
     }
   }, 90_000);
 });

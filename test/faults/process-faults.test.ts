@@ -1,43 +1,24 @@
 import { rmSync } from 'node:fs';
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { deleteByPrefix } from '../../src/store/redis.js';
-import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import { freePort, hasRedisServer, startRedisServer } from '../sandbox/redis-server.js';
-import {
-  LeadflowProcess,
-  SECRET,
-  deliver,
-  post,
-  demoRequest,
-  expectOneNoteAndTaskEach,
-  leads,
-  notesPerLead,
-} from './harness.js';
+import { hasRedisServer, startRedisServer } from '../sandbox/redis-server.js';
+import type { SandboxOptions } from '../sandbox/index.js';
+import { hubspotEnv, type LeadflowProcess } from '../system/index.js';
+import { demoRequest } from '../system/webhooks.js';
+import { expectOneNoteAndTaskEach, faultConfig, faultSystem, leads, notesPerLead } from './harness.js';
 
 const N = 30;
 
-async function cluster(redisUrl: string, sandbox: Sandbox) {
-  const prefix = uniquePrefix('proc');
-  const port = await freePort();
-  const env = {
-    REDIS_URL: redisUrl,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    HUBSPOT_ACCESS_TOKEN: 'fault-token',
-    HUBSPOT_CLIENT_SECRET: SECRET,
-    HUBSPOT_BASE_URL: sandbox.url,
-    WORKER_CONCURRENCY: '8',
-  };
-  const config = LeadflowProcess.writeConfig(prefix);
-  return {
-    prefix,
-    url: `http://127.0.0.1:${port}/webhooks/hubspot`,
-    server: new LeadflowProcess('start', env, config),
-    worker: () => new LeadflowProcess('worker', env, config),
-  };
+/** A `leadflow start` process and one worker process on `redisUrl`, against a sandbox seeded with `contacts`. */
+function cluster(redisUrl: string, sandbox: SandboxOptions, contacts: ReturnType<typeof leads>) {
+  return faultSystem(redisUrl, {
+    mode: 'processes',
+    sandbox,
+    seed: (s) => s.seedContacts(contacts),
+    adjust: faultConfig({ timeoutMs: 2_000 }),
+    env: (s) => ({ ...hubspotEnv(s), WORKER_CONCURRENCY: '8' }),
+  });
 }
 
 /** Processes die or are stopped mid-work: nothing is lost, nothing is written twice. */
@@ -51,21 +32,17 @@ describe('faults: processes', () => {
     from: number,
     interrupt: (worker: LeadflowProcess) => Promise<void>,
   ) {
-    const sandbox = await startSandbox({ latencyMs });
     const contacts = leads(N, from);
-    sandbox.seedContacts(contacts);
-    const c = await cluster(TEST_REDIS_URL, sandbox);
-    const worker = c.worker();
+    const c = await cluster(TEST_REDIS_URL, { latencyMs }, contacts);
+    const { sandbox } = c;
+    const worker = c.workers[0]!;
     try {
-      await c.server.start();
-      await worker.start();
-      for (const lead of contacts) await deliver(c.url, [demoRequest(lead.id)]);
+      for (const lead of contacts) await c.post.deliverHubSpot([demoRequest(lead.id)]);
       await waitFor(() => sandbox.hubspot.notes.length >= 3, { what: 'the first notes', timeoutMs: 20_000 });
       await interrupt(worker);
       expect(sandbox.hubspot.notes.length).toBeLessThan(N);
 
-      const next = c.worker();
-      await next.start();
+      const next = await c.startWorker();
       await waitFor(() => notesPerLead(sandbox).size === N, {
         what: 'every lead handed off',
         timeoutMs: 60_000,
@@ -77,11 +54,7 @@ describe('faults: processes', () => {
       expect(await next.stop('SIGTERM')).toBe(0);
     } finally {
       await worker.stop('SIGKILL');
-      await c.server.stop('SIGTERM');
-      await sandbox.close();
-      const redis = new Redis(TEST_REDIS_URL);
-      await deleteByPrefix(redis, c.prefix);
-      redis.disconnect();
+      await c.close('SIGTERM');
     }
   }
 
@@ -104,18 +77,14 @@ describe('faults: processes', () => {
     'Redis (own, AOF) restarted during a stream of webhooks',
     async () => {
       const own = await startRedisServer({ appendonly: true });
-      const sandbox = await startSandbox({ latencyMs: 20 });
       const contacts = leads(N, 3000);
-      sandbox.seedContacts(contacts);
-      const c = await cluster(own.url, sandbox);
-      const worker = c.worker();
+      const c = await cluster(own.url, { latencyMs: 20 }, contacts);
+      const { sandbox } = c;
       let restarted: Awaited<ReturnType<typeof startRedisServer>> | undefined;
       try {
-        await c.server.start();
-        await worker.start();
         const stream = (async () => {
           for (const lead of contacts) {
-            await deliver(c.url, [demoRequest(lead.id)], 60_000);
+            await c.post.deliverHubSpot([demoRequest(lead.id)], 60_000);
             await new Promise((resolve) => setTimeout(resolve, 50));
           }
         })();
@@ -127,7 +96,7 @@ describe('faults: processes', () => {
         await own.stop({ keepData: true });
         // While Redis is away the server says 503 (never a 2xx for what it could not store); the
         // stream's sender retries such answers. Asked directly, so the check needs no lucky timing.
-        const outage = await post(c.url, [demoRequest(contacts[0]!.id)]);
+        const outage = await c.post.hubspot([demoRequest(contacts[0]!.id)], { timeoutMs: 5_000 });
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         restarted = await startRedisServer({ appendonly: true, port: own.port, dir: own.dir });
         await stream;
@@ -143,9 +112,7 @@ describe('faults: processes', () => {
         );
         expect(outage).toBe(503);
       } finally {
-        await worker.stop('SIGKILL');
-        await c.server.stop('SIGKILL');
-        await sandbox.close();
+        await c.close('SIGKILL');
         await restarted?.stop();
         await own.stop();
         rmSync(own.dir, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { HandoffStore } from '../../src/store/handoffs.js';
 import { keys } from '../../src/store/keys.js';
 import { LeadState } from '../../src/domain/index.js';
 import { LeadStore } from '../../src/store/leads.js';
+import { testScore } from './score.js';
 import { waitFor } from './wait.js';
 
 /** Seeds what the dashboard reads: handoffs in the audit log, scores, and one dead letter. */
@@ -15,8 +16,10 @@ export async function seedAdminData(redis: Redis, queues: Queues, prefix: string
   const now = Date.now();
   for (const [i, total] of [92, 67, 55, 41, 12].entries()) {
     const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: String(500 + i) };
-    const score = { fit: 30, engagement: total - 30, total, breakdown: [], computedAt: now };
-    await leads.put(lead, LeadState.parse({ stage: total >= 50 ? 'mql' : 'lead', score }));
+    await leads.put(
+      lead,
+      LeadState.parse({ stage: total >= 50 ? 'mql' : 'lead', score: testScore(total, now) }),
+    );
     if (total < 50) continue;
     const handoffId = `hf.hubspot.contact.${lead.id}.0.mql`;
     await audit.audit({

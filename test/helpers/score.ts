@@ -1,12 +1,25 @@
 import type { Score } from '../../src/domain/index.js';
 
-/** A score for request-shape tests: 30 explained fit points, the rest engagement. */
-export const shapeScore = (total: number): Score => ({
-  fit: 30,
-  engagement: total - 30,
-  total,
-  computedAt: 0,
-  breakdown: [
-    { ruleId: 'r', kind: 'fit', points: 30, reason: 'Title matches (+30)', eventIds: [], capped: false },
-  ],
-});
+/**
+ * A score of `total` for tests: 30 fit points (all of it below 30) explained by one line, the rest
+ * engagement.
+ */
+export function testScore(total: number, computedAt = 0): Score {
+  const fit = Math.min(30, total);
+  return {
+    fit,
+    engagement: total - fit,
+    total,
+    computedAt,
+    breakdown: [
+      {
+        ruleId: 'r',
+        kind: 'fit',
+        points: fit,
+        reason: `Title matches (+${fit})`,
+        eventIds: [],
+        capped: false,
+      },
+    ],
+  };
+}

@@ -5,7 +5,7 @@ import { HubSpotFields } from '../../src/config/schema.js';
 import type { LeadRef } from '../../src/domain/index.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { customProperty } from '../sandbox/hubspot.js';
-import { score } from '../conformance/suite.js';
+import { testScore } from '../helpers/score.js';
 
 /** HubSpot's write-side behaviours, with the real SDK against the sandbox. */
 describe('HubSpot writes against the sandbox', () => {
@@ -51,7 +51,7 @@ describe('HubSpot writes against the sandbox', () => {
     await connector.ensureSchema();
     sandbox.seedContacts(['601', '602', '604'].map((id) => ({ id, properties: { lifecyclestage: 'lead' } })));
     const failures = await connector.writeScores(
-      ['601', '602', '603', '604'].map((id) => ({ lead: lead(id), score: score(70) })),
+      ['601', '602', '603', '604'].map((id) => ({ lead: lead(id), score: testScore(70) })),
     );
     expect(failures.map((f) => [f.lead.id, f.error.failure.code])).toEqual([['603', 'OBJECT_NOT_FOUND']]);
     expect(['601', '602', '604'].map((id) => sandbox.hubspot.contacts.get(id)?.leadflow_score)).toEqual([

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../src/store/keys.js';
 import { LeadState } from '../../src/domain/index.js';
 import { LeadStore, StaleLeadStateError } from '../../src/store/leads.js';
+import { testScore } from '../helpers/score.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 describe('LeadStore (versioned lead state)', () => {
@@ -35,8 +36,7 @@ describe('LeadStore (versioned lead state)', () => {
 
   it('keeps the score index in step with the state', async () => {
     const other = { ...lead, id: '2' };
-    const score = { fit: 10, engagement: 20, total: 30, breakdown: [], computedAt: 0 };
-    await store.put(other, LeadState.parse({ score }));
+    await store.put(other, LeadState.parse({ score: testScore(30) }));
     expect(await store.countByScore(30, 30)).toBe(1);
   });
 });

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signV3 } from '../../connectors/hubspot/signature.js';
 import { TEST_REDIS_URL, cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 import { spawnCli } from '../helpers/spawn-cli.js';
 import { waitFor } from '../helpers/wait.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { freePort } from '../sandbox/redis-server.js';
+import { demoRequest, postHubSpot } from '../system/webhooks.js';
 
 /** The real CLI in its own process: it serves, works, and on SIGTERM finishes and exits 0. */
 describe('leadflow start --with-worker', () => {
@@ -59,26 +59,7 @@ describe('leadflow start --with-worker', () => {
       timeoutMs: 15_000,
     });
     const url = `http://127.0.0.1:${port}/webhooks/hubspot`;
-    const body = JSON.stringify([
-      {
-        eventId: 1,
-        portalId: 1,
-        objectId: 11,
-        occurredAt: Date.now(),
-        subscriptionType: 'contact.propertyChange',
-        propertyName: 'recent_conversion_event_name',
-        propertyValue: 'Request a demo',
-      },
-    ]);
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...signV3('POST', url, body, 'shutdown-secret', Date.now()),
-      },
-      body,
-    });
-    expect(res.status).toBe(200);
+    expect(await postHubSpot(url, [demoRequest(11)], 'shutdown-secret')).toBe(200);
     await waitFor(() => sandbox.hubspot.notes.length === 1, { what: 'the handoff note' });
 
     child.kill('SIGTERM');

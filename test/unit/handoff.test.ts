@@ -1,16 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { LeadState, type EngagementEvent, type LeadRef, type Score } from '../../src/domain/index.js';
+import { LeadState, type EngagementEvent, type LeadRef } from '../../src/domain/index.js';
 import { decide, handoffId } from '../../src/handoff/decide.js';
+import { testScore } from '../helpers/score.js';
 
 const lead: LeadRef = { crm: 'hubspot', objectType: 'contact', id: '42' };
 const NOW = Date.UTC(2026, 10, 24, 12);
-const score = (total: number): Score => ({
-  fit: total / 2,
-  engagement: total / 2,
-  total,
-  breakdown: [],
-  computedAt: NOW,
-});
+const score = (total: number) => testScore(total, NOW);
 const event = (id: string, type: string, r: number): { e: EngagementEvent; r: number } => ({
   e: { id, lead, type, occurredAt: r - 10, source: 'test', properties: {} },
   r,

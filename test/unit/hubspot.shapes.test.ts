@@ -4,7 +4,7 @@ import { isCrmError } from '../../connectors/errors.js';
 import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
 import { HubSpotFields } from '../../src/config/schema.js';
 import { pinRequests } from '../helpers/nock.js';
-import { shapeScore } from '../helpers/score.js';
+import { testScore } from '../helpers/score.js';
 
 const BASE = 'http://hubspot.test';
 const fields = HubSpotFields.parse({});
@@ -40,7 +40,7 @@ describe('HubSpot connector request shapes', () => {
 
     const writes = Array.from({ length: 250 }, (_, i) => ({
       lead: lead(String(i + 1)),
-      score: shapeScore(55),
+      score: testScore(55),
     }));
     expect(await connector().writeScores(writes)).toEqual([]);
     expect(bodies.map((b) => b.inputs.length)).toEqual([100, 100, 50]);
@@ -74,8 +74,8 @@ describe('HubSpot connector request shapes', () => {
         completedAt: '2026-01-01T00:00:00Z',
       });
     const failures = await connector().writeScores([
-      { lead: lead('1'), score: shapeScore(60) },
-      { lead: lead('2'), score: shapeScore(60) },
+      { lead: lead('1'), score: testScore(60) },
+      { lead: lead('2'), score: testScore(60) },
     ]);
     expect(failures).toHaveLength(1);
     expect(failures[0]?.lead.id).toBe('2');
@@ -115,7 +115,7 @@ describe('HubSpot connector request shapes', () => {
             ];
       });
     const failures = await connector().writeScores(
-      ['1', '2', '3', '4'].map((id) => ({ lead: lead(id), score: shapeScore(60) })),
+      ['1', '2', '3', '4'].map((id) => ({ lead: lead(id), score: testScore(60) })),
     );
     expect(failures.map((f) => [f.lead.id, f.error.failure.status])).toEqual([['3', 404]]);
     expect(sent).toEqual([['1', '2', '3', '4'], ['1', '2'], ['3', '4'], ['3'], ['4']]);
@@ -129,7 +129,7 @@ describe('HubSpot connector request shapes', () => {
       category: 'VALIDATION_ERROR',
     });
     const failures = await connector().writeScores(
-      ['1', '2'].map((id) => ({ lead: lead(id), score: shapeScore(60) })),
+      ['1', '2'].map((id) => ({ lead: lead(id), score: testScore(60) })),
     );
     expect(failures.map((f) => [f.lead.id, f.error.failure.code])).toEqual([
       ['1', 'VALIDATION_ERROR'],
@@ -578,7 +578,7 @@ describe('HubSpot connector request shapes', () => {
       { 'X-HubSpot-RateLimit-Remaining': '0', 'X-HubSpot-RateLimit-Interval-Milliseconds': '10000' },
     );
     const err: unknown = await connector()
-      .writeScores([{ lead: lead('1'), score: shapeScore(50) }])
+      .writeScores([{ lead: lead('1'), score: testScore(50) }])
       .catch((e: unknown) => e);
     expect(isCrmError(err)).toBe(true);
     expect((err as { failure: unknown }).failure).toMatchObject({

@@ -1,19 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { Config, Dispositions } from '../../src/config/schema.js';
-import { LeadState, type EngagementEvent, type LeadRef, type Score } from '../../src/domain/index.js';
+import { LeadState, type EngagementEvent, type LeadRef } from '../../src/domain/index.js';
 import { decide } from '../../src/handoff/decide.js';
+import { testScore } from '../helpers/score.js';
 import { afterDisposition, planDisposition, scoreLead } from '../../src/handoff/lifecycle.js';
 
 const lead: LeadRef = { crm: 'hubspot', objectType: 'contact', id: '7' };
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 24, 12);
-const score = (total: number): Score => ({
-  fit: 0,
-  engagement: total,
-  total,
-  breakdown: [],
-  computedAt: NOW,
-});
+const score = (total: number) => testScore(total, NOW);
 const demo = (id: string) => ({
   e: { id, lead, type: 'demo_request', occurredAt: NOW - 5, source: 't', properties: {} },
   r: NOW - 1,

@@ -12,7 +12,7 @@ import { ApiUsage } from '../../src/store/api-usage.js';
 import { keys } from '../../src/store/keys.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 import { pinRequests } from '../helpers/nock.js';
-import { shapeScore } from '../helpers/score.js';
+import { testScore } from '../helpers/score.js';
 
 const INSTANCE = 'https://acme.my.salesforce.test';
 const LOGIN = 'https://login.salesforce.test';
@@ -42,7 +42,7 @@ const handoff = (over: Partial<HandoffWrite> = {}): HandoffWrite => ({
   stage: 'mql',
   knownStage: 'Open - Not Contacted',
   ownerId: OWNER,
-  score: shapeScore(62),
+  score: testScore(62),
   note: { subject: 'Call Ada (MQL, score 62)', text: 'Why now: pricing ×3\nHandoff ID: hf.sf.1' },
   task: {
     subject: 'Call Ada (MQL, score 62)',
@@ -254,7 +254,7 @@ describe('Salesforce connector request shapes', () => {
         ),
       );
     const id = (i: number) => `00Q${String(i).padStart(12, '0')}AAA`;
-    const writes = Array.from({ length: 450 }, (_, i) => ({ lead: lead(id(i)), score: shapeScore(62) }));
+    const writes = Array.from({ length: 450 }, (_, i) => ({ lead: lead(id(i)), score: testScore(62) }));
 
     const failures = await connector().writeScores(writes);
     expect(bodies.map((b) => b.records.length)).toEqual([200, 200, 50]);

@@ -1,0 +1,129 @@
+/** What the benchmarks share: the sample leads, percentiles, and the system as they run it. */
+import { createLogger } from '../src/logger.js';
+import { HandoffStore } from '../src/store/handoffs.js';
+import { keys } from '../src/store/keys.js';
+import type { CallRecord } from '../test/sandbox/index.js';
+import { waitFor } from '../test/helpers/wait.js';
+import { hubspotEnv, startSystem, type System, type SystemOptions } from '../test/system/index.js';
+
+/** The sandbox's round trip where a benchmark models a real CRM. */
+export const LATENCY_MS = 100;
+
+/** One benchmark's figures for bench/results/latest.json and its rows for the table. */
+export interface Outcome {
+  results: Record<string, unknown>;
+  rows: [what: string, value: string, note: string][];
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls every 10 ms, so waiting adds little to what is measured. */
+export const until = (check: () => Promise<boolean> | boolean, timeoutMs: number, what: string) =>
+  waitFor(check, { timeoutMs, intervalMs: 10, what: `bench: ${what}` });
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? NaN;
+}
+
+export function summary(sorted: number[]) {
+  return { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), p99: percentile(sorted, 0.99) };
+}
+
+export const triple = (sorted: number[]) =>
+  `${Math.round(percentile(sorted, 0.5))} / ${Math.round(percentile(sorted, 0.95))} / ${Math.round(percentile(sorted, 0.99))}`;
+
+/** A known HubSpot contact that fits the default rules well. */
+export function contact(i: number) {
+  return {
+    id: String(100_000 + i),
+    properties: {
+      firstname: `Lead${i}`,
+      lastname: 'Bench',
+      email: `lead${i}@bench.example`,
+      jobtitle: i % 3 === 0 ? 'VP Marketing' : 'Marketing Manager',
+      industry: 'COMPUTER_SOFTWARE',
+      numemployees: '100-500',
+      country: 'Canada',
+      lifecyclestage: 'lead',
+    },
+  };
+}
+
+/**
+ * Server and workers in this process, 32 jobs in flight per queue, errors-only logs, HubSpot
+ * credentials unless `env` names others, and a HubSpot budget out of the way: the sandbox sets the
+ * limits in these runs, the budget would only add waits.
+ */
+export function benchSystem(redisUrl: string, opts: Omit<SystemOptions, 'redisUrl'>): Promise<System> {
+  const env = opts.env ?? hubspotEnv;
+  return startSystem({
+    adjust: (c) => ({ ...c, hubspot: { ...c.hubspot, requestsPer10s: 1000 } }),
+    ...opts,
+    redisUrl,
+    env: (sandbox) => ({ ...env(sandbox), WORKER_CONCURRENCY: '32' }),
+    logger: createLogger('error'),
+  });
+}
+
+/**
+ * Warms the leads up first (each seen once, so profile and stage are cached, as for most demo
+ * requesters), then times each one's hand-raise; also the CRM calls made meanwhile.
+ */
+export async function timeHandoffs(
+  sys: System,
+  leadIds: string[],
+  warmUp: () => Promise<unknown>,
+  raiseHand: (leadId: string) => Promise<number>,
+  handoffIdOf: (leadId: string) => string,
+): Promise<{ times: number[]; calls: CallRecord[] }> {
+  const { redis, prefix, sandbox } = sys;
+  await warmUp();
+  const cached = async () => (await redis.keys(`${prefix}:profile:*`)).length === leadIds.length;
+  await until(cached, 30_000, 'profiles cached');
+  await sleep(1_500);
+  const before = sandbox.calls.length;
+  const store = new HandoffStore(redis, keys(prefix));
+  const times = await measureHandoffs(store, leadIds, raiseHand, handoffIdOf);
+  return { times, calls: sandbox.calls.slice(before) };
+}
+
+/**
+ * Sends each lead's hand-raise one at a time, spaced out (latency, not a queue under load), and
+ * returns webhook receipt → every CRM write acknowledged, per handoff.
+ */
+async function measureHandoffs(
+  store: HandoffStore,
+  leadIds: string[],
+  send: (leadId: string) => Promise<number>,
+  handoffIdOf: (leadId: string) => string,
+): Promise<number[]> {
+  const times: number[] = [];
+  for (const leadId of leadIds) {
+    const status = await send(leadId);
+    if (status !== 200) throw new Error(`bench: webhook answered ${status}`);
+    const id = handoffIdOf(leadId);
+    let completedAt = '';
+    await until(
+      async () => Boolean((completedAt = (await store.progress(id)).completedAt ?? '')),
+      10_000,
+      `handoff ${id}`,
+    );
+    const record = await store.get(id);
+    times.push(Number(completedAt) - (record?.handoff.receivedAt ?? NaN));
+    await sleep(20);
+  }
+  return times;
+}
+
+/** Both samples sorted and summed up, and how much faster leadflow's median is than the naive one. */
+export function againstNaive(ours: number[], naive: number[]) {
+  const s = [...ours].sort((a, b) => a - b);
+  const n = [...naive].sort((a, b) => a - b);
+  return {
+    samples: s.length,
+    leadflow: summary(s),
+    naive: { samples: n.length, ...summary(n) },
+    triples: { ours: triple(s), naive: triple(n) },
+    faster: `${(percentile(n, 0.5) / percentile(s, 0.5)).toFixed(1)}× faster`,
+  };
+}

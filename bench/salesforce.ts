@@ -1,0 +1,107 @@
+import { salesforceEnv } from '../test/system/index.js';
+import { LATENCY_MS, againstNaive, benchSystem, timeHandoffs, type Outcome } from './common.js';
+
+/**
+ * The same for Salesforce: a demo request from a known lead, by signed generic event, handed off
+ * into the sandbox org with the salesforce-only example config (one composite request each),
+ * against the naive sequence: read the lead, update it, create the task.
+ */
+export async function salesforceSpeedToLead(redisUrl: string): Promise<Outcome> {
+  const N = 100;
+  let leadIds: string[] = [];
+  const sys = await benchSystem(redisUrl, {
+    prefix: '{leadflow-bench-sf}',
+    sandbox: { latencyMs: LATENCY_MS },
+    seed: (sandbox) => {
+      leadIds = Array.from({ length: N }, (_, i) =>
+        sandbox.salesforce.insert('Lead', {
+          FirstName: `Lead${i}`,
+          LastName: 'Bench',
+          Email: `lead${i}@bench.example`,
+          Company: `Bench ${i}`,
+          Title: i % 3 === 0 ? 'VP Marketing' : 'Marketing Manager',
+          Industry: 'Technology',
+          NumberOfEmployees: 300,
+          Status: 'Open - Not Contacted',
+        }),
+      );
+    },
+    configFile: 'config/examples/salesforce-only.yaml',
+    // Handoffs only: no polls or stream competing for the sandbox.
+    adjust: (c) => ({
+      ...c,
+      salesforce: { ...c.salesforce, cdc: undefined, polling: {}, requestsPerSecond: 1000 },
+    }),
+    env: salesforceEnv,
+  });
+  const { sandbox, config } = sys;
+  let seq = 0;
+  const send = (leadId: string, type: string) =>
+    sys.post.events({
+      events: [
+        {
+          id: `bench-${seq++}`,
+          lead: { crm: 'salesforce', objectType: 'lead', id: leadId },
+          type,
+          occurredAt: Date.now(),
+        },
+      ],
+    });
+
+  const { times: ours, calls } = await timeHandoffs(
+    sys,
+    leadIds,
+    async () => {
+      for (const id of leadIds) await send(id, 'page_view');
+    },
+    (id) => send(id, 'demo_request'),
+    (id) => `hf.salesforce.lead.${id}.0.mql`,
+  );
+  const composites = calls.filter((c) => c.method === 'POST' && c.path.endsWith('/composite')).length;
+  await sys.stop();
+
+  const naive: number[] = [];
+  const headers = { authorization: 'Bearer bench', 'content-type': 'application/json' };
+  const sobjects = `${sandbox.url}/services/data/v${config.salesforce.apiVersion}/sobjects`;
+  for (const id of leadIds) {
+    const started = performance.now();
+    await (await fetch(`${sobjects}/Lead/${id}?fields=Title,Status`, { headers })).arrayBuffer();
+    await (
+      await fetch(`${sobjects}/Lead/${id}`, {
+        method: 'PATCH',
+        headers,
+        body: JSON.stringify({ Status: 'Marketing Qualified', Leadflow_Score__c: 80 }),
+      })
+    ).arrayBuffer();
+    await (
+      await fetch(`${sobjects}/Task`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ WhoId: id, Subject: 'Call', ActivityDate: '2030-01-01' }),
+      })
+    ).arrayBuffer();
+    naive.push(performance.now() - started);
+  }
+  await sys.close();
+
+  const { triples, faster, samples, ...figures } = againstNaive(ours, naive);
+  const perHandoff = composites / samples;
+  return {
+    results: {
+      salesforceSpeedToLead: {
+        sandboxLatencyMs: LATENCY_MS,
+        samples,
+        compositeRequestsPerHandoff: perHandoff,
+        ...figures,
+      },
+    },
+    rows: [
+      [
+        'Salesforce speed to lead p50 / p95 / p99 (ms)',
+        triples.ours,
+        `naive ${triples.naive}; ${perHandoff.toFixed(2)} composite requests per handoff`,
+      ],
+      ['Salesforce speed to lead, median vs naive', faster, `sandbox round trip ${LATENCY_MS} ms`],
+    ],
+  };
+}
