@@ -1,4 +1,4 @@
-/** Describe metadata of a fresh org with leadflow's custom fields: what GET /sobjects/{type}/describe answers. */
+/** Describe metadata of a fresh org with leadflow's custom fields (GET /sobjects/{type}/describe). */
 
 export interface PicklistValue {
   value: string;
