@@ -4,10 +4,9 @@ import {
   cdcFieldMap,
   channelPollSources,
   flattenCompoundFields,
-  isInvalidReplayError,
   mapCdcMessage,
-  subscribeRefusal,
 } from '../../connectors/salesforce/cdc.js';
+import { isInvalidReplayError, subscribeRefusal } from '../../connectors/salesforce/cdc-refusal.js';
 import { SalesforceFields } from '../../src/config/schema.js';
 import { PollJob } from '../../src/queue/catalog.js';
 
