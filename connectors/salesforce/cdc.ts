@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Connection } from 'jsforce';
-import type { Client } from 'faye';
-import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
 import { z } from 'zod';
 import type { SalesforceFields } from '../../src/config/schema.js';
 import type { Logger } from '../../src/logger.js';
@@ -21,6 +19,8 @@ import {
   type CdcFieldMap,
   type StreamPosition,
 } from './mapping.js';
+import { channelClient, shut, type StreamingClient } from './cdc-client.js';
+import { RefusalRecord, isInvalidReplayError, subscribeRefusal } from './cdc-refusal.js';
 
 /*
  * Change Data Capture: Lead and Contact change events over CometD (jsforce streaming), handed to
@@ -35,28 +35,6 @@ export function channelPollSources(channel: string): PollJob['source'][] {
   return entity && isEntity(entity) ? [ENTITIES[entity].source] : [];
 }
 
-/**
- * Pure: a subscribe refused for good — a 403, as when the user lacks View All Records on the
- * channel's object (View All Data for all of them) — with what the admin must grant.
- */
-export function subscribeRefusal(channel: string, error: string): string | undefined {
-  // A client the server timed out (or a refused handshake) is a session matter: reconnect, as before.
-  if (!/^403:/.test(error) || /unknown client|handshake/i.test(error)) return undefined;
-  const object = /^\/data\/(\w+?)(__)?ChangeEvent$/.exec(channel);
-  const needs = object
-    ? `View All Records on ${object[2] ? `${object[1]}__c` : object[1]} (or View All Data)`
-    : 'View All Data';
-  return `Salesforce refused the subscription to ${channel} (${error}): the integration user needs ${needs}`;
-}
-
-/**
- * Pure: a subscribe error meaning the server no longer has (or never had) the replay id we asked
- * for: `400::The replayId {N} you provided was invalid...`, also worded as too old or not found.
- */
-export function isInvalidReplayError(error: string): boolean {
-  return /^400:/.test(error) && /replay ?id/i.test(error);
-}
-
 /* ------------------------------------------------------------------------------------------------ */
 
 const StoredPosition = z.object({
@@ -65,25 +43,6 @@ const StoredPosition = z.object({
   reconcileSince: z.coerce.number().int().nonnegative().optional(),
 });
 type StoredPosition = z.infer<typeof StoredPosition>;
-
-const SubscribeRefused = z.object({
-  channel: z.literal('/meta/subscribe'),
-  successful: z.literal(false),
-  subscription: z.string(),
-  error: z.string().default(''),
-});
-
-/** jsforce's typings of faye's client leave out `disconnect` and the advice it follows. */
-type StreamingClient = Client & { disconnect(): unknown; _advice: { reconnect: string } };
-
-/**
- * `disconnect` only stops a connected client; one still handshaking (a retry after a failure) would
- * go on retrying in the background, so it is also told, as a server would, never to reconnect.
- */
-function shut(client: StreamingClient): void {
-  client.disconnect();
-  client._advice.reconnect = 'none';
-}
 
 class LockLost extends Error {
   constructor() {
@@ -148,6 +107,7 @@ export class SalesforceCdcSubscriber {
   private readonly lockTtlMs: number;
   private readonly retry: { minMs: number; maxMs: number };
   private readonly refusedProbeMs: number;
+  private readonly refusals: RefusalRecord;
   private readonly streams: ChannelStream[];
   private running = false;
   private active = false;
@@ -166,6 +126,13 @@ export class SalesforceCdcSubscriber {
     this.lockTtlMs = opts.lockTtlMs ?? 30_000;
     this.retry = opts.retry ?? { minMs: 1_000, maxMs: 60_000 };
     this.refusedProbeMs = opts.refusedProbeMs ?? 15 * 60_000;
+    this.refusals = new RefusalRecord({
+      redis: opts.redis,
+      key: opts.keys.cdcRefused(opts.orgId),
+      ttlMs: 2 * this.refusedProbeMs,
+      logger: opts.logger,
+      metrics: opts.metrics,
+    });
     this.streams = opts.channels.map((channel) => ({
       channel,
       generation: 0,
@@ -262,33 +229,20 @@ export class SalesforceCdcSubscriber {
     const stored = await this.readPosition(stream.channel);
     if (generation !== stream.generation || !this.active) return;
     const replayFrom = stored.replayId ?? -1;
-    // faye resubscribes by itself after a new handshake, with the last replay id received; a
-    // refusal of those would go unnoticed by the subscription's own errback.
-    const refusals = {
-      incoming: (message: unknown, callback: (message: unknown) => void) => {
-        const reply = SubscribeRefused.safeParse(message);
-        if (reply.success && reply.data.subscription === stream.channel)
-          void this.subscribeFailed(stream, generation, reply.data.error);
-        callback(message);
-      },
-    };
-    const client = this.opts.conn.streaming.createClient([
-      refusals,
-      new StreamingExtension.Replay(stream.channel, replayFrom),
-      new StreamingExtension.AuthFailure(
-        (message: unknown) => void this.authFailed(stream, generation, message),
-      ),
-    ]) as StreamingClient;
+    const client = channelClient(this.opts.conn, stream.channel, replayFrom, {
+      refused: (error) => void this.subscribeFailed(stream, generation, error),
+      authFailure: (message) => void this.authFailed(stream, generation, message),
+    });
     stream.client = client;
     const subscription = client.subscribe(stream.channel, (data: unknown) =>
       this.enqueueHandling(stream, generation, () =>
         this.handle(stream.channel, { channel: stream.channel, data }),
       ),
     );
-    // Refusals arrive through `refusals` above, also those of faye's own resubscriptions.
+    // Refusals arrive through the client's refusal watch, also those of faye's own resubscriptions.
     subscription.then(() => {
       this.opts.logger.info({ channel: stream.channel, replayFrom }, 'CDC subscribed');
-      void this.accepted(stream.channel);
+      void this.refusals.clear(stream.channel);
       const subscribedAt = this.now();
       if (stored.reconcileSince !== undefined || stored.replayId === -1)
         this.enqueueHandling(stream, generation, () => this.reconcile(stream.channel, subscribedAt));
@@ -357,26 +311,8 @@ export class SalesforceCdcSubscriber {
   private async refused(stream: ChannelStream, reason: string): Promise<void> {
     this.closeStream(stream);
     this.opts.logger.error({ channel: stream.channel, reason }, 'CDC subscription refused');
-    this.opts.metrics.cdcRefused.set({ channel: stream.channel }, 1);
-    const key = this.opts.keys.cdcRefused(this.opts.orgId);
-    try {
-      await this.opts.redis
-        .multi()
-        .hset(key, stream.channel, reason)
-        .pexpire(key, 2 * this.refusedProbeMs)
-        .exec();
-    } catch (err) {
-      this.opts.logger.error({ err, channel: stream.channel }, 'could not record the CDC refusal');
-    }
+    await this.refusals.record(stream.channel, reason);
     if (this.active && this.running) this.reopen(stream, this.refusedProbeMs);
-  }
-
-  /** A subscription that went through is no refusal any more. */
-  private async accepted(channel: string): Promise<void> {
-    this.opts.metrics.cdcRefused.set({ channel }, 0);
-    await this.opts.redis
-      .hdel(this.opts.keys.cdcRefused(this.opts.orgId), channel)
-      .catch((err: unknown) => this.opts.logger.warn({ err, channel }, 'could not clear the CDC refusal'));
   }
 
   private async subscribeFailed(stream: ChannelStream, generation: number, error: string): Promise<void> {

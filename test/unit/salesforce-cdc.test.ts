@@ -1,15 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import {
-  channelPollSources,
-  isInvalidReplayError,
-  subscribeRefusal,
-} from '../../connectors/salesforce/cdc.js';
+import { channelPollSources } from '../../connectors/salesforce/cdc.js';
 import {
   RECONCILE_OVERLAP_MS,
   cdcFieldMap,
   flattenCompoundFields,
   mapCdcMessage,
 } from '../../connectors/salesforce/mapping.js';
+import { isInvalidReplayError, subscribeRefusal } from '../../connectors/salesforce/cdc-refusal.js';
 import { SalesforceFields } from '../../src/config/schema.js';
 import { PollJob } from '../../src/queue/catalog.js';
 

@@ -1,18 +1,15 @@
 import { describe, expect, it, vi } from 'vitest';
 import { cdcFieldMap } from '../../connectors/salesforce/mapping.js';
+import { pollPace, USAGE_STALE_MS } from '../../connectors/salesforce/poll-pace.js';
+import { keysetCondition, pageQuery } from '../../connectors/salesforce/poll-query.js';
 import {
-  SalesforcePoller,
   campaignEventType,
   campaignMemberStream,
   eventStream,
-  keysetCondition,
-  pageQuery,
-  pollPace,
   profileStream,
   taskStream,
-  USAGE_STALE_MS,
-  type Soql,
-} from '../../connectors/salesforce/poller.js';
+} from '../../connectors/salesforce/poll-streams.js';
+import { SalesforcePoller, type Soql } from '../../connectors/salesforce/poller.js';
 import type { PolledPage } from '../../connectors/types.js';
 import { Salesforce } from '../../src/config/schema.js';
 import type { Logger } from '../../src/logger.js';
