@@ -39,7 +39,8 @@ export async function processWriteback(
     ? await writeAtOnce(ctx, writeHandoff, record, target, progress)
     : { written: await writeInSteps(ctx, connector, record, target, progress), converted: false };
 
-  const completedAt = ctx.now();
+  // Redis' clock, like the webhook's receipt and the SLA check: a skewed worker clock skews neither.
+  const completedAt = await ctx.sharedNow();
   const { task } = record;
   const ownerId = record.routing?.ownerId ?? null;
   if ((await ctx.handoffs.progress(handoff.id)).stage === STAGE_MOVED_ON) {

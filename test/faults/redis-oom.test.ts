@@ -86,7 +86,7 @@ describe.skipIf(!hasRedisServer())('faults: Redis out of memory or unreachable',
       await redis.config('SET', 'maxmemory', '0');
       await waitFor(() => notesPerLead(sandbox).size > notesDuringOom, { what: 'work to resume' });
       // Every client connection dropped (a failover, a proxy restart): in-flight commands are resent.
-      await redis.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      await redis.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
       await expectOneNoteAndTaskEach(
         sandbox,
         contacts.map((c) => c.id),
