@@ -39,7 +39,7 @@ export async function processWriteback(
     ? await writeAtOnce(ctx, writeHandoff, record, target, progress)
     : { written: await writeInSteps(ctx, connector, record, target, progress), converted: false };
 
-  // Redis' clock, like the webhook's receipt and the SLA check: a skewed worker clock skews neither.
+  // Redis' clock, as the SLA check uses: a worker's skewed clock skews neither speed to lead nor the SLA delay.
   const completedAt = await ctx.sharedNow();
   const { task } = record;
   const ownerId = record.routing?.ownerId ?? null;
