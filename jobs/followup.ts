@@ -6,6 +6,7 @@ import { afterDisposition, planDisposition } from '../src/handoff/lifecycle.js';
 import type { HandoffRecord } from '../src/store/handoffs.js';
 import { assignOwner, slaDueAt } from './assign.js';
 import { salesRecord } from './target.js';
+import { NotDueError } from '../src/queue/errors.js';
 
 export type FollowupResult =
   { sla: 'stale' | 'met' | 'breached'; action?: string } | { disposition: string; reason?: string | null };
@@ -31,6 +32,10 @@ async function checkSla(ctx: JobContext, handoffId: string, round: number): Prom
   // Recycled, disqualified or handed off again since: this clock no longer runs.
   if (state.handoffId !== handoffId || state.status !== 'open') return { sla: 'stale' };
   if (progress.actedAt) return { sla: 'met' };
+  // A worker whose clock runs ahead promotes delayed jobs early: the due time is checked on Redis' clock.
+  const now = await ctx.sharedNow();
+  const dueAt = Number(progress[`due.${round}`] ?? record.task.dueAt);
+  if (now < dueAt) throw new NotDueError(dueAt - now);
 
   const since = Number(progress.completedAt ?? handoff.decidedAt);
   const target = await salesRecord(ctx, handoff.lead);
@@ -41,7 +46,6 @@ async function checkSla(ctx: JobContext, handoffId: string, round: number): Prom
     return { sla: 'met' };
   }
 
-  const now = ctx.now();
   const policy = ctx.config.sla;
   const action =
     policy.onBreach === 'reassign' && round >= policy.maxReassignments ? 'notify' : policy.onBreach;
@@ -59,7 +63,7 @@ async function checkSla(ctx: JobContext, handoffId: string, round: number): Prom
 
   await notifyBreach(ctx, record, round, ownerId, action);
   if (action === 'escalate') await escalate(ctx, record, round, ownerId);
-  if (action === 'reassign') await reassign(ctx, record, round, ownerId);
+  if (action === 'reassign') await reassign(ctx, record, round, ownerId, now);
   return { sla: 'breached', action };
 }
 
@@ -130,12 +134,17 @@ async function escalate(ctx: JobContext, record: HandoffRecord, round: number, o
  * clock. The new owner is recorded before the CRM writes, so a retried job moves the lead to the
  * same rep instead of spending another round-robin turn.
  */
-async function reassign(ctx: JobContext, record: HandoffRecord, round: number, ownerId: string | null) {
+async function reassign(
+  ctx: JobContext,
+  record: HandoffRecord,
+  round: number,
+  ownerId: string | null,
+  now: number,
+) {
   const { handoff } = record;
   const field = `reassigned.${round}` as const;
   const progress = await ctx.handoffs.progress(handoff.id);
   let next = progress[field];
-  const now = ctx.now();
   if (!next) {
     const exclude = [record.routing?.ownerId, ownerId].filter((id): id is string => !!id);
     const { profile } = await ctx.timeline.profile(handoff.lead);
@@ -161,6 +170,7 @@ async function reassign(ctx: JobContext, record: HandoffRecord, round: number, o
   await connectorFor(ctx, target.crm).reassign(target, next, progress.task ?? null);
   await ctx.handoffs.mark(handoff.id, 'ownerId', next);
   const due = slaDueAt(ctx, handoff.trigger, next, now);
+  await ctx.handoffs.mark(handoff.id, `due.${round + 1}`, String(due));
   await enqueueSlaCheck(ctx.queues, handoff.id, round + 1, due - now);
 }
 

@@ -39,7 +39,8 @@ export async function processWriteback(
     ? await writeAtOnce(ctx, writeHandoff, record, target, progress)
     : { written: await writeInSteps(ctx, connector, record, target, progress), converted: false };
 
-  const completedAt = ctx.now();
+  // Redis' clock, as the SLA check uses: a worker's skewed clock skews neither speed to lead nor the SLA delay.
+  const completedAt = await ctx.sharedNow();
   const { task } = record;
   const ownerId = record.routing?.ownerId ?? null;
   const after = await ctx.handoffs.progress(handoff.id);

@@ -49,6 +49,17 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       labelNames: ['crm', 'scope'] as const,
       registers: [registry],
     }),
+    crmAuthOutage: new Gauge({
+      name: 'leadflow_crm_auth_outage',
+      help: 'CRM refusing our credentials after a token refresh (1): its queues are paused until a probe works',
+      labelNames: ['crm'] as const,
+      registers: [registry],
+    }),
+    redisUnavailable: new Gauge({
+      name: 'leadflow_redis_unavailable',
+      help: 'Jobs in hand waiting for Redis to take writes again (unreachable or out of memory)',
+      registers: [registry],
+    }),
     handoffs: new Counter({
       name: 'leadflow_handoffs_total',
       help: 'Handoffs decided, by stage, trigger and the lead owner at handoff time',

@@ -54,6 +54,8 @@ function observeCalls(crm: Crm, metrics: Metrics | undefined) {
   if (!metrics) return undefined;
   return ({ endpoint, outcome, seconds, budgetWaitSeconds }: CrmCallObservation) => {
     metrics.crmRequests.inc({ crm, endpoint, outcome });
+    // A call that went through: whatever outage the workers raised for these credentials is over.
+    if (outcome === 'ok') metrics.crmAuthOutage.set({ crm }, 0);
     metrics.crmLatency.observe({ crm, endpoint }, seconds);
     if (budgetWaitSeconds > 0) metrics.budgetWaits.observe({ crm }, budgetWaitSeconds);
   };

@@ -6,7 +6,7 @@ import type { Env } from '../config/env.js';
 import type { Config } from '../config/schema.js';
 import { createApp } from '../http/app.js';
 import { createLogger, type Logger } from '../logger.js';
-import { createMetrics } from '../metrics.js';
+import { createMetrics, type Metrics } from '../metrics.js';
 import { createJobContext } from '../queue/context.js';
 import { closeQueues, openQueues, schedulePolls } from '../queue/queues.js';
 import { processors } from '../../jobs/index.js';
@@ -20,6 +20,8 @@ export interface Running {
   stop(): Promise<void>;
   server?: Server;
   workers: Worker[];
+  /** This process's metrics (served on /metrics when it runs the HTTP server). */
+  metrics: Metrics;
 }
 
 export interface RunOptions {
@@ -123,6 +125,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
   return {
     server,
     workers,
+    metrics,
     async stop() {
       logger.info('shutting down');
       for (const close of closers) await close();

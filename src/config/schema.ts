@@ -638,6 +638,11 @@ export const Config = z
          * are picked up again once the lock lapses.
          */
         jobLockMs: z.number().int().min(1_000).max(600_000).default(30_000),
+        /**
+         * While a CRM refuses our credentials (after a token refresh), its queues stay paused and one
+         * job probes the token again this often.
+         */
+        authProbeMs: z.number().int().min(100).max(3_600_000).default(60_000),
       })
       .default({
         scoreDebounceMs: 250,
@@ -645,6 +650,7 @@ export const Config = z
         dedupeTtlHours: 72,
         timelineDays: 365,
         jobLockMs: 30_000,
+        authProbeMs: 60_000,
       }),
     webhooks: z
       .strictObject({

@@ -5,6 +5,7 @@ import { reportFailure, withTimeout, type AppDeps } from './edge.js';
 import { webhookRoute } from './webhooks.js';
 import { webhookReceivers } from '../receive/index.js';
 import { keys } from '../store/keys.js';
+import { Crm } from '../domain/index.js';
 import { assertNoEviction } from '../store/redis.js';
 
 export type { AppDeps } from './edge.js';
@@ -32,13 +33,23 @@ export function createApp(deps: AppDeps): express.Express {
       await withTimeout(deps.redis.ping(), 1_000, 'Redis did not answer');
       await assertNoEviction(deps.redis);
       if (deps.checkCrm) await withTimeout(deps.checkCrm(), 5_000, 'CRM did not answer');
-      // Refused CDC subscriptions (recorded by the worker holding the org's CDC lock) degrade the
-      // service without making it unready: webhooks and polling still work.
-      const refused =
+      const k = keys(config.redis.prefix);
+      // Refused CDC subscriptions (recorded by the worker holding the org's CDC lock) and a CRM
+      // refusing our credentials (recorded by the workers, whose queues wait for it) degrade the
+      // service without making it unready: webhooks are still taken and queued.
+      const [refused, outages] = await Promise.all([
         config.salesforce.cdc && deps.salesforceOrgId
-          ? await deps.redis.hvals(keys(config.redis.prefix).cdcRefused(deps.salesforceOrgId))
-          : [];
-      res.json(refused.length ? { status: 'degraded', reasons: refused.sort() } : { status: 'ready' });
+          ? deps.redis.hvals(k.cdcRefused(deps.salesforceOrgId))
+          : [],
+        deps.redis.mget(Crm.options.map((crm) => k.authOutage(crm))),
+      ]);
+      const reasons = [
+        ...refused,
+        ...Crm.options.flatMap((crm, i) =>
+          outages[i] ? [`${crm} credentials refused, CRM queues paused: ${outages[i]}`] : [],
+        ),
+      ];
+      res.json(reasons.length ? { status: 'degraded', reasons: reasons.sort() } : { status: 'ready' });
     } catch (err) {
       res.status(503).json({ status: 'unavailable', reason: (err as Error).message });
     }

@@ -13,6 +13,7 @@ import { Watermarks } from '../store/watermarks.js';
 import { CrmLinks } from '../store/links.js';
 import type { Crm, LeadRef } from '../domain/index.js';
 import { PermanentJobError } from './errors.js';
+import { redisTime } from '../store/redis.js';
 
 /** Everything a job processor may touch. Built once per process; tests build their own. */
 export interface JobContext {
@@ -32,7 +33,13 @@ export interface JobContext {
   links: CrmLinks;
   logger: Logger;
   metrics: Metrics;
+  /** This process's clock (scoring, decisions). */
   now: () => number;
+  /**
+   * The one clock every process shares, Redis `TIME`: SLA due checks and speed to lead, which a
+   * worker with a skewed clock must not decide on its own.
+   */
+  sharedNow: () => Promise<number>;
 }
 
 export function createJobContext(deps: {
@@ -44,6 +51,7 @@ export function createJobContext(deps: {
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
+  sharedNow?: () => Promise<number>;
 }): JobContext {
   const k = keys(deps.config.redis.prefix);
   return {
@@ -58,6 +66,7 @@ export function createJobContext(deps: {
     watermarks: new Watermarks(deps.redis, k),
     links: new CrmLinks(deps.redis, k),
     now: deps.now ?? Date.now,
+    sharedNow: deps.sharedNow ?? (() => redisTime(deps.redis)),
   };
 }
 

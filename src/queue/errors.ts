@@ -2,3 +2,14 @@
 export class PermanentJobError extends Error {
   override name = 'PermanentJobError';
 }
+
+/**
+ * Raised by a job that ran before its time (a worker whose clock is ahead promotes delayed jobs
+ * early): it goes back to the delayed set for `waitMs`, without spending an attempt.
+ */
+export class NotDueError extends Error {
+  override name = 'NotDueError';
+  constructor(readonly waitMs: number) {
+    super(`not due for another ${waitMs} ms`);
+  }
+}

@@ -6,8 +6,13 @@ export type RetryDecision =
   | { action: 'pause'; waitMs: number; scope: 'interval' | 'daily'; reason: string }
   /** Retry with exponential backoff and jitter, spending an attempt. */
   | { action: 'backoff'; reason: string }
-  /** Refresh credentials, then retry once. */
-  | { action: 'reauth'; reason: string }
+  /**
+   * The credentials were refused after the connector's one token refresh: an outage of the CRM
+   * account, not a bad lead. Pause its queues and probe again later, without spending an attempt.
+   */
+  | { action: 'auth_outage'; reason: string }
+  /** Redis is unreachable or out of memory: wait for it, then run the job again without spending an attempt. */
+  | { action: 'infra'; reason: string }
   /** Never retry: dead-letter with the reason. */
   | { action: 'fail'; reason: string };
 
@@ -43,10 +48,26 @@ export function classifyFailure(f: CrmFailure, now: number): RetryDecision {
   if (code === 'PROCESSING_HALTED' || code === 'ALL_OR_NONE_OPERATION_ROLLED_BACK')
     return { action: 'backoff', reason };
   if (f.status === 401 || code === 'INVALID_SESSION_ID' || code === 'EXPIRED_AUTHENTICATION')
-    return { action: 'reauth', reason };
+    return { action: 'auth_outage', reason };
   if (f.status === undefined) return { action: 'backoff', reason };
   if (f.status >= 500 || f.status === 408) return { action: 'backoff', reason };
   return { action: 'fail', reason };
+}
+
+/**
+ * Redis refusing or losing commands, by the error's name or its text (Salesforce calls wrap a failed
+ * rate-budget reservation in a CrmError whose message is Redis'): OOM under `noeviction`, a replica
+ * or a loading server, a down cluster, a connection that closed or gave up.
+ */
+const REDIS_ERROR_NAMES = new Set(['MaxRetriesPerRequestError']);
+const REDIS_ERROR_TEXT =
+  /\bOOM command not allowed|^(LOADING|READONLY|MISCONF|CLUSTERDOWN|TRYAGAIN|MASTERDOWN) |Connection is closed\.|Stream isn't writeable|Reached the max retries per request limit/m;
+
+/** Pure: the infrastructure decision for an error that is Redis', whatever carried it; else undefined. */
+export function classifyInfra(err: unknown): RetryDecision | undefined {
+  if (!(err instanceof Error)) return undefined;
+  if (!REDIS_ERROR_NAMES.has(err.name) && !REDIS_ERROR_TEXT.test(err.message)) return undefined;
+  return { action: 'infra', reason: `Redis: ${err.message}` };
 }
 
 function describe(f: CrmFailure): string {

@@ -1,11 +1,11 @@
-import { RateLimitError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, RateLimitError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { z } from 'zod';
-import { PermanentJobError } from './errors.js';
+import { NotDueError, PermanentJobError } from './errors.js';
 import { isCrmError } from '../../connectors/errors.js';
 import { LeadRef, leadKey } from '../domain/index.js';
 import { QUEUES, type QueueName } from './catalog.js';
 import type { JobContext } from './context.js';
-import { classifyFailure } from './retry.js';
+import { classifyFailure, classifyInfra } from './retry.js';
 
 /** A queue's job payload, parsed with its catalog schema. */
 export type JobData<N extends QueueName> = z.output<(typeof QUEUES)[N]['schema']>;
@@ -30,6 +30,10 @@ export interface WorkerOptions {
  * Starts one BullMQ worker per queue. Failures are translated once, here:
  * - a payload that does not parse, or a permanent CRM error → UnrecoverableError (straight to the failed set, our DLQ);
  * - a CRM rate limit → the whole queue pauses for the server's wait and the job runs again without spending an attempt;
+ * - credentials refused after a token refresh → the same pause, for the probe interval, and /readyz says why;
+ * - Redis unreachable or out of memory → the job waits in hand until Redis takes writes, then runs again
+ *   without spending an attempt;
+ * - a job that ran before its due time → back to the delayed set, without spending an attempt;
  * - anything else → rethrown, so BullMQ retries with exponential backoff and jitter.
  */
 export function startWorkers(ctx: JobContext, processors: Processors, opts: WorkerOptions): Worker[] {
@@ -39,13 +43,13 @@ export function startWorkers(ctx: JobContext, processors: Processors, opts: Work
     const run = processors[name] as (ctx: JobContext, data: unknown, job: Job) => Promise<unknown>;
     const worker = new Worker(
       QUEUES[name].name,
-      async (job) => {
+      async (job, token) => {
         try {
           const result = await run(ctx, QUEUES[name].schema.parse(job.data), job);
           ctx.metrics.jobs.inc({ queue: name, outcome: 'completed' });
           return result;
         } catch (err) {
-          throw await translateFailure(ctx, name, job, err);
+          throw await translateFailure(ctx, name, job, token, err);
         }
       },
       {
@@ -71,31 +75,94 @@ export function startWorkers(ctx: JobContext, processors: Processors, opts: Work
   });
 }
 
-async function translateFailure(ctx: JobContext, name: QueueName, job: Job, err: unknown): Promise<Error> {
+async function translateFailure(
+  ctx: JobContext,
+  name: QueueName,
+  job: Job,
+  token: string | undefined,
+  err: unknown,
+): Promise<Error> {
   if (err instanceof Error && (err.name === 'ZodError' || err instanceof PermanentJobError)) {
     return new UnrecoverableError(`${name} job ${job.id}: ${err.message}`);
   }
+  if (err instanceof NotDueError) {
+    // BullMQ measures delays on this process's clock: the wait is relative, so a skewed clock is harmless.
+    await job.moveToDelayed(Date.now() + err.waitMs, token);
+    return new DelayedError();
+  }
+  const infra = classifyInfra(err);
+  if (infra) {
+    await untilRedisTakesWrites(ctx, name, infra.reason);
+    return new RateLimitError();
+  }
   if (!isCrmError(err)) return err instanceof Error ? err : new Error(String(err));
 
+  const { crm } = err.failure;
   const decision = classifyFailure(err.failure, ctx.now());
-  ctx.metrics.crmFailures.inc({ crm: err.failure.crm, decision: decision.action });
+  ctx.metrics.crmFailures.inc({ crm, decision: decision.action });
   switch (decision.action) {
     case 'pause':
-      ctx.metrics.rateLimitPauses.inc({ crm: err.failure.crm, scope: decision.scope });
+      ctx.metrics.rateLimitPauses.inc({ crm, scope: decision.scope });
       ctx.logger[decision.scope === 'daily' ? 'error' : 'warn'](
         { queue: name, waitMs: decision.waitMs, reason: decision.reason },
         decision.scope === 'daily'
           ? 'CRM daily limit reached: writes paused'
           : 'CRM rate limit: queue paused',
       );
-      // The limit is the CRM account's, so every queue that calls the CRM waits, not just this one.
-      await Promise.all(CRM_QUEUES.map((q) => ctx.queues[q].rateLimit(decision.waitMs)));
+      await pauseCrmQueues(ctx, decision.waitMs);
       return new RateLimitError();
+    case 'auth_outage': {
+      // The first job after the pause is the probe: refused again, it pauses again; accepted, work resumes.
+      const waitMs = ctx.config.pipeline.authProbeMs;
+      ctx.metrics.crmAuthOutage.set({ crm }, 1);
+      ctx.logger.error(
+        { queue: name, crm, probeMs: waitMs, reason: decision.reason },
+        'CRM refuses our credentials after a token refresh: CRM queues paused until a probe works',
+      );
+      // Outlives the pause by one probe, so it lapses by itself once probes stop being refused.
+      await ctx.redis.set(
+        ctx.keys.authOutage(crm),
+        decision.reason,
+        'PX',
+        2 * waitMs + ctx.config.pipeline.jobLockMs,
+      );
+      await pauseCrmQueues(ctx, waitMs);
+      return new RateLimitError();
+    }
+    case 'infra':
     case 'backoff':
       return err;
-    case 'reauth':
     case 'fail':
       return new UnrecoverableError(decision.reason);
+  }
+}
+
+/** A CRM account's limit or outage holds up every queue that calls the CRM, not just this one. */
+async function pauseCrmQueues(ctx: JobContext, waitMs: number): Promise<void> {
+  await Promise.all(CRM_QUEUES.map((q) => ctx.queues[q].rateLimit(waitMs)));
+}
+
+const REDIS_PROBE_MAX_MS = 2_000;
+
+/**
+ * Holds the job while Redis is unreachable or refuses writes (OOM under noeviction), probing with a
+ * short-lived write and a growing pause: nothing is spent, and BullMQ could not move the job anyway.
+ */
+async function untilRedisTakesWrites(ctx: JobContext, queue: QueueName, reason: string): Promise<void> {
+  ctx.metrics.redisUnavailable.inc();
+  ctx.logger.error({ queue, reason }, 'Redis refuses work: job held until it takes writes again');
+  try {
+    for (let pauseMs = 100; ; pauseMs = Math.min(2 * pauseMs, REDIS_PROBE_MAX_MS)) {
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      const probed = await ctx.redis.set(ctx.keys.writeProbe, '1', 'PX', 10_000).then(
+        () => true,
+        (err: unknown) => !classifyInfra(err),
+      );
+      if (probed) return;
+    }
+  } finally {
+    ctx.metrics.redisUnavailable.dec();
+    ctx.logger.info({ queue }, 'Redis takes writes again: job resumes');
   }
 }
 

@@ -21,7 +21,7 @@ export type WritebackStep = 'scores' | 'stage' | 'note' | 'task' | 'completedAt'
  * (`audited`), the owner actually written (`ownerId`, changed by reassignments), the first rep
  * action (`actedAt`, `actedWhat`), a conversion (`convertedAt`), and per SLA round its breach mark,
  * notification, new owner and escalation task (`breach.N`, `notified.N`, `reassigned.N`,
- * `escalation.N`).
+ * `escalation.N`), and the due time of each round after the first (`due.N`; round 0 is the task's).
  */
 export type ProgressField =
   | WritebackStep
@@ -33,7 +33,8 @@ export type ProgressField =
   | `breach.${number}`
   | `notified.${number}`
   | `reassigned.${number}`
-  | `escalation.${number}`;
+  | `escalation.${number}`
+  | `due.${number}`;
 
 export type AuditType =
   | 'handoff'

@@ -45,6 +45,13 @@ export function keys(prefix: string) {
      * subscriber probes the channel again and it is still refused.
      */
     cdcRefused: (orgId: string) => `${prefix}:cdc-refused:${orgId}`,
+    /**
+     * String: why the CRM refuses our credentials after a token refresh, for /readyz; set while its
+     * queues are paused for it, expires once probes stop being refused.
+     */
+    authOutage: (crm: string) => `${prefix}:auth-outage:${crm}`,
+    /** String: written to learn whether Redis takes writes again (after OOM), short-lived. */
+    writeProbe: `${prefix}:write-probe`,
     /** String: the token of the one process subscribed to an org's change events (expires unless renewed). */
     cdcLock: (orgId: string) => `${prefix}:cdc-lock:${orgId}`,
     /** Hash: lead key → the same person's record in the other CRM (both directions), for cross-CRM handoffs. */

@@ -60,3 +60,9 @@ export async function deleteByPrefix(redis: Redis, prefix: string): Promise<void
     if (found.length) await redis.del(...found);
   } while (cursor !== '0');
 }
+
+/** Redis' clock in ms (`TIME`): one notion of now for every process, whatever their own clocks say. */
+export async function redisTime(redis: Redis): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}

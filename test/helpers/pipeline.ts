@@ -33,6 +33,8 @@ export async function startPipeline(opts: {
   connector: CrmConnector | CrmConnector[];
   engagementSources?: Partial<Record<Crm, EngagementSource>>;
   now?: () => number;
+  /** The shared clock (Redis `TIME` unless given). */
+  sharedNow?: () => Promise<number>;
   workers?: boolean;
 }): Promise<Pipeline> {
   const queues = openQueues(opts.redis, opts.config.redis.prefix, (err) => {
@@ -48,6 +50,7 @@ export async function startPipeline(opts: {
     logger: createLogger('silent'),
     metrics,
     now: opts.now,
+    sharedNow: opts.sharedNow,
   });
   const workers = opts.workers === false ? [] : startWorkers(ctx, processors, { concurrency: 8 });
   await Promise.all(workers.map((w) => w.waitUntilReady()));

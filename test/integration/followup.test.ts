@@ -9,6 +9,8 @@ import { enqueueIngest } from '../../src/queue/queues.js';
 import { hubspotIngest } from '../../src/receive/hubspot.js';
 import { StaleLeadStateError } from '../../src/store/leads.js';
 import { RoutingStore } from '../../src/store/routing.js';
+import { redisTime } from '../../src/store/redis.js';
+import { NotDueError } from '../../src/queue/errors.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
@@ -47,6 +49,8 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
       config: testConfig(prefix, adjust),
       connector: crm,
       now: () => clock ?? Date.now(),
+      // The SLA clock is Redis' in production; here it follows the chosen time as well.
+      sharedNow: async () => clock ?? redisTime(redis),
     });
   }
   const ingest = (events: HubSpotWebhookEvent[]) =>
@@ -239,8 +243,40 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
     const [reassigned] = await audit('reassign');
     expect(reassigned?.detail).toMatchObject({ from: first, ownerId: second });
 
+    // The new rep's clock: not due yet, so nothing happens until it is.
+    await expect(sla(1)).rejects.toBeInstanceOf(NotDueError);
+    clock = Number((await progress())['due.1']) + 1;
     expect(await sla(1)).toEqual({ sla: 'breached', action: 'notify' });
     expect(crm.ownersOf.get(KEY)).toBe(second);
+  });
+
+  it('a worker whose clock is a day fast fires no SLA action early and records a sane speed to lead', async () => {
+    const DAY = 86_400_000;
+    pipeline = await startPipeline({
+      redis,
+      config: testConfig(prefix),
+      connector: crm,
+      // Its own clock only: the SLA checks and speed to lead go by Redis' clock (the default).
+      now: () => Date.now() + DAY,
+    });
+    await handedOff();
+    const [written] = await audit('writeback');
+    expect(written?.detail.speedToLeadMs).toBeGreaterThanOrEqual(0);
+    expect(written?.detail.speedToLeadMs).toBeLessThan(60_000);
+
+    // Promoted early (that worker's clock says it is due): it runs, sees it is not due by Redis'
+    // clock, and goes back to wait without spending an attempt or acting.
+    const id = `sla.${HANDOFF}.0`;
+    await pipeline.queues.followup.getJob(id).then((job) => job?.promote());
+    await waitFor(async () => {
+      const job = await pipeline.queues.followup.getJob(id);
+      return !!job?.processedOn && (await job.getState()) === 'delayed';
+    });
+    expect((await pipeline.queues.followup.getJob(id))?.attemptsMade).toBe(0);
+    expect(await audit('sla_breach')).toHaveLength(0);
+    expect(crm.calls.filter((c) => c.method === 'reassign')).toHaveLength(0);
+    await expect(sla()).rejects.toBeInstanceOf(NotDueError);
+    expect(await audit('sla_breach')).toHaveLength(0);
   });
 
   it('disposition with a mapped reason: recycle in the CRM, then a new cycle with hysteresis', async () => {

@@ -72,7 +72,7 @@ describe('toCrmFailure (HubSpot) and what the queue does with it', () => {
       '401',
       apiError(401, { category: 'INVALID_AUTHENTICATION', message: 'expired' }),
       { status: 401 },
-      { action: 'reauth' },
+      { action: 'auth_outage' },
     ],
     [
       '404',

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { CrmFailure } from '../../connectors/errors.js';
-import { DEFAULT_DAILY_PROBE_MS, DEFAULT_INTERVAL_WAIT_MS, classifyFailure } from '../../src/queue/retry.js';
+import { CrmError } from '../../connectors/errors.js';
+import {
+  DEFAULT_DAILY_PROBE_MS,
+  DEFAULT_INTERVAL_WAIT_MS,
+  classifyFailure,
+  classifyInfra,
+} from '../../src/queue/retry.js';
 
 const NOW = Date.UTC(2026, 10, 24, 18, 0, 0); // 6 hours before UTC midnight
 const NY_MIDNIGHT = Date.UTC(2026, 10, 25, 5, 0, 0); // 11 hours later: midnight in New York (EST)
@@ -105,8 +111,8 @@ describe('classifyFailure', () => {
     ['network error', hs({ network: true }), 'backoff'],
     ['network error wins over a status', hs({ network: true, status: 400 }), 'backoff'],
     ['unknown status', sf({ code: 'SOMETHING' }), 'backoff'],
-    ['401', hs({ status: 401 }), 'reauth'],
-    ['INVALID_SESSION_ID', sf({ code: 'INVALID_SESSION_ID' }), 'reauth'],
+    ['401 after the connector refreshed once: an outage, not a bad lead', hs({ status: 401 }), 'auth_outage'],
+    ['INVALID_SESSION_ID', sf({ code: 'INVALID_SESSION_ID' }), 'auth_outage'],
     ['400 validation', hs({ status: 400, code: 'VALIDATION_ERROR' }), 'fail'],
     ['403 scopes', hs({ status: 403, code: 'MISSING_SCOPES' }), 'fail'],
     ['404', hs({ status: 404 }), 'fail'],
@@ -135,5 +141,39 @@ describe('classifyFailure', () => {
     expect(d).toMatchObject({ action: 'pause', waitMs: 1 });
     const late = classifyFailure(hs({ status: 429, policy: 'DAILY', resetAt: NOW - 5_000 }), NOW);
     expect(late).toMatchObject({ action: 'pause', waitMs: 1 });
+  });
+});
+
+describe('classifyInfra', () => {
+  const oom = "OOM command not allowed when used memory > 'maxmemory'.";
+  const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+  /** What ioredis rejects with when Redis answers an error. */
+  const reply = (message: string) => named('ReplyError', message);
+  it.each<[string, unknown, boolean]>([
+    ['OOM from a command', reply(oom), true],
+    ['OOM from a script', reply(`${oom} script: 1f2e, on @user_script:12.`), true],
+    // Salesforce calls wrap a failed rate-budget reservation in a CrmError carrying Redis' text.
+    ['OOM inside a CrmError', new CrmError({ crm: 'salesforce', message: `budget: ${oom}` }), true],
+    ['loading after a restart', reply('LOADING Redis is loading the dataset in memory'), true],
+    ['a replica', reply("READONLY You can't write against a read only replica."), true],
+    ['cluster down', reply('CLUSTERDOWN The cluster is down'), true],
+    ['connection closed', new Error('Connection is closed.'), true],
+    ['offline queue off', new Error("Stream isn't writeable and enableOfflineQueue options is false"), true],
+    [
+      'gave up retrying',
+      named('MaxRetriesPerRequestError', 'Reached the max retries per request limit'),
+      true,
+    ],
+    ['a CRM failure', new CrmError({ crm: 'hubspot', status: 500, message: 'boom' }), false],
+    [
+      'a CRM message mentioning memory',
+      new CrmError({ crm: 'hubspot', status: 400, message: 'out of memory' }),
+      false,
+    ],
+    ['a plain error', new Error('SLA notification answered 500'), false],
+    ['not an error', 'OOM command not allowed', false],
+  ])('%s', (_label, err, infra) => {
+    const d = classifyInfra(err);
+    expect(d?.action).toBe(infra ? 'infra' : undefined);
   });
 });

@@ -342,7 +342,7 @@ describe('Salesforce connector request shapes', () => {
       ]);
     });
 
-    it('never loops: a fresh token refused as well fails as reauth after one refresh', async () => {
+    it('never loops: a fresh token refused as well fails as an auth outage after one refresh', async () => {
       // The org keeps refusing for a while; a client that refreshed on every 401 would get through.
       let reads = 0;
       let grants = 0;
@@ -360,7 +360,7 @@ describe('Salesforce connector request shapes', () => {
         .readProfile(lead())
         .catch((e: unknown) => e);
       expect(isCrmError(err) && err.failure).toMatchObject({ status: 401, code: 'INVALID_SESSION_ID' });
-      expect(isCrmError(err) && classifyFailure(err.failure, NOW).action).toBe('reauth');
+      expect(isCrmError(err) && classifyFailure(err.failure, NOW).action).toBe('auth_outage');
       expect([reads, grants]).toEqual([2, 1]);
       nock.cleanAll();
     });
@@ -374,7 +374,7 @@ describe('Salesforce connector request shapes', () => {
       const err: unknown = await connector({}, { ...refreshAuth, accessToken: undefined })
         .readProfile(lead())
         .catch((e: unknown) => e);
-      expect(isCrmError(err) && classifyFailure(err.failure, NOW).action).toBe('reauth');
+      expect(isCrmError(err) && classifyFailure(err.failure, NOW).action).toBe('auth_outage');
       const text = `${String(err)} ${JSON.stringify(isCrmError(err) ? err.failure : {})}`;
       expect(text).toContain('expired access/refresh token');
       for (const secret of ['refresh-token-value', 'client-secret-value', 'tok-old'])

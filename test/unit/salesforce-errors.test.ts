@@ -36,7 +36,7 @@ const CODES: [code: string, status: number, action: RetryDecision['action']][] =
   ['UNABLE_TO_LOCK_ROW', 400, 'backoff'],
   ['SERVER_UNAVAILABLE', 503, 'backoff'],
   ['UNKNOWN_EXCEPTION', 500, 'backoff'],
-  ['INVALID_SESSION_ID', 401, 'reauth'],
+  ['INVALID_SESSION_ID', 401, 'auth_outage'],
   ['INVALID_FIELD', 400, 'fail'],
   ['FIELD_CUSTOM_VALIDATION_EXCEPTION', 400, 'fail'],
   ['INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', 400, 'fail'],
@@ -180,7 +180,7 @@ describe('toSalesforceFailure × classifyFailure', () => {
       ),
     );
     expect(failure).toMatchObject({ status: 401, code: 'INVALID_SESSION_ID' });
-    expect(classifyFailure(failure, NOW).action).toBe('reauth');
+    expect(classifyFailure(failure, NOW).action).toBe('auth_outage');
   });
 
   it('a non-JSON error answer keeps its HTTP status', () => {

@@ -1,0 +1,108 @@
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { closeQueues, openQueues } from '../../src/queue/queues.js';
+import { QueueName } from '../../src/queue/catalog.js';
+import { waitFor } from '../helpers/wait.js';
+import { startSandbox } from '../sandbox/index.js';
+import { freePort, hasRedisServer, startRedisServer } from '../sandbox/redis-server.js';
+import { uniquePrefix } from '../helpers/redis.js';
+import {
+  LeadflowProcess,
+  SECRET,
+  deliver,
+  demoRequest,
+  expectOneNoteAndTaskEach,
+  leads,
+  notesPerLead,
+} from './harness.js';
+
+const N = 30;
+const FILLER = 'oom-filler:';
+
+/** Writes 64 KiB values until Redis refuses with OOM (maxmemory with noeviction); returns how many. */
+async function fillUntilOom(redis: Redis): Promise<number> {
+  const value = 'x'.repeat(64 * 1024);
+  for (let i = 0; ; i++) {
+    try {
+      await redis.set(`${FILLER}${i}`, value);
+    } catch (err) {
+      if (/OOM/.test((err as Error).message)) return i;
+      throw err;
+    }
+  }
+}
+
+/** Redis trouble is infrastructure, not the lead's: no attempt is spent, nothing is dead-lettered. */
+describe.skipIf(!hasRedisServer())('faults: Redis out of memory or unreachable', () => {
+  it('the worker stays up through OOM and dropped connections, spends no attempts, and resumes when memory frees', async () => {
+    const own = await startRedisServer();
+    const sandbox = await startSandbox({ latencyMs: 400 });
+    const contacts = leads(N, 5000);
+    sandbox.seedContacts(contacts);
+    const prefix = uniquePrefix('oom');
+    const port = await freePort();
+    const env = {
+      REDIS_URL: own.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      HUBSPOT_ACCESS_TOKEN: 'fault-token',
+      HUBSPOT_CLIENT_SECRET: SECRET,
+      HUBSPOT_BASE_URL: sandbox.url,
+      WORKER_CONCURRENCY: '8',
+    };
+    const configPath = LeadflowProcess.writeConfig(prefix);
+    const server = new LeadflowProcess('start', env, configPath);
+    const worker = new LeadflowProcess('worker', env, configPath);
+    const redis = new Redis(own.url);
+    const queues = openQueues(redis, prefix, () => undefined);
+    const failed = async () =>
+      (await Promise.all(QueueName.options.map((q) => queues[q].getFailedCount()))).reduce((a, b) => a + b);
+    try {
+      await server.start();
+      await worker.start();
+      for (const c of contacts)
+        await deliver(`http://127.0.0.1:${port}/webhooks/hubspot`, [demoRequest(c.id)]);
+      await waitFor(() => sandbox.hubspot.notes.length >= 2, { what: 'the first notes', timeoutMs: 20_000 });
+
+      // Memory runs out mid-stream: every write, script and rate-budget reservation is refused.
+      const used = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+      await redis.config('SET', 'maxmemory', String(used + 2 * 1024 * 1024));
+      expect(await fillUntilOom(redis)).toBeGreaterThan(0);
+      await waitFor(() => worker.output.includes('Redis refuses work'), {
+        what: 'the worker to report it',
+        timeoutMs: 30_000,
+      });
+      const notesDuringOom = sandbox.hubspot.notes.length;
+      await waitFor(() => (worker.output.match(/Redis refuses work/g) ?? []).length >= 3, {
+        what: 'several jobs held',
+        timeoutMs: 30_000,
+      });
+      expect(worker.output).not.toContain('job will be retried');
+      expect(worker.output).not.toContain('job dead-lettered');
+
+      // Memory frees: work resumes by itself.
+      const fillers = await redis.keys(`${FILLER}*`);
+      await redis.del(...fillers);
+      await redis.config('SET', 'maxmemory', '0');
+      await waitFor(() => notesPerLead(sandbox).size > notesDuringOom, { what: 'work to resume' });
+      // Every client connection dropped (a failover, a proxy restart): in-flight commands are resent.
+      await redis.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      await expectOneNoteAndTaskEach(
+        sandbox,
+        contacts.map((c) => c.id),
+      );
+
+      expect(await failed()).toBe(0);
+      expect(worker.output).not.toContain('job will be retried');
+      expect(worker.output).not.toContain('job dead-lettered');
+      expect(await worker.stop('SIGTERM')).toBe(0);
+    } finally {
+      await closeQueues(queues).catch(() => undefined);
+      redis.disconnect();
+      await worker.stop('SIGKILL');
+      await server.stop('SIGKILL');
+      await sandbox.close();
+      await own.stop();
+    }
+  }, 180_000);
+});
