@@ -1,59 +1,54 @@
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/run.js';
-import { parseEnv } from '../../src/config/env.js';
-import { createLogger } from '../../src/logger.js';
 import { closeQueues, openQueues } from '../../src/queue/queues.js';
 import { QueueName } from '../../src/queue/catalog.js';
-import { deleteByPrefix } from '../../src/store/redis.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { startSandbox } from '../sandbox/index.js';
-import { freePort } from '../sandbox/redis-server.js';
-import { SECRET, deliver, demoRequest, expectOneNoteAndTaskEach, faultConfig, leads } from './harness.js';
+import { SECRETS, hubspotEnv, startSystem } from '../system/index.js';
+import { demoRequest } from '../system/webhooks.js';
+import { expectOneNoteAndTaskEach, faultConfig, leads } from './harness.js';
 
 const N = 20;
-const TOKEN = 'fault-token';
+const TOKEN = SECRETS.hubspotToken;
 
 describe('faults: the CRM refuses our credentials', () => {
   it('a revoked token pauses the CRM queues (no attempt spent, nothing dead-lettered), reports it, and resumes by itself', async () => {
     const sandbox = await startSandbox({ latencyMs: 5 });
     const prefix = uniquePrefix('auth');
-    const port = await freePort();
-    const base = {
-      REDIS_URL: TEST_REDIS_URL,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      HUBSPOT_CLIENT_SECRET: SECRET,
-      HUBSPOT_BASE_URL: sandbox.url,
-    };
-    const config = faultConfig(prefix, {}, { authProbeMs: 500 });
-    const logger = createLogger('silent');
+    const adjust = faultConfig({}, { authProbeMs: 500 });
     // The server only queues (no CRM credentials, so no CRM probe of its own): what it reports about
     // the CRM comes from the workers.
-    const server = await run(parseEnv(base), config, { http: true, worker: false, logger });
-    const worker = await run(parseEnv({ ...base, HUBSPOT_ACCESS_TOKEN: TOKEN }), config, {
-      http: false,
-      worker: true,
-      logger,
+    const server = await startSystem({
+      redisUrl: TEST_REDIS_URL,
+      sandbox,
+      prefix,
+      adjust,
+      workers: 0,
+      env: (s) => ({ HUBSPOT_CLIENT_SECRET: SECRETS.hubspotClientSecret, HUBSPOT_BASE_URL: s.url }),
     });
-    const redis = new Redis(TEST_REDIS_URL);
-    const queues = openQueues(redis, prefix, () => undefined);
+    const worker = await startSystem({
+      redisUrl: TEST_REDIS_URL,
+      sandbox,
+      prefix,
+      adjust,
+      http: false,
+      env: hubspotEnv,
+    });
+    const queues = openQueues(server.redis, prefix, () => undefined);
     const failed = async () =>
       (await Promise.all(QueueName.options.map((q) => queues[q].getFailedCount()))).reduce((a, b) => a + b);
     const readyz = async () =>
-      (await fetch(`http://127.0.0.1:${port}/readyz`)).json() as Promise<{
+      (await fetch(`${server.baseUrl}/readyz`)).json() as Promise<{
         status: string;
         reasons?: string[];
       }>;
-    const outage = () => worker.metrics.crmAuthOutage.get().then((m) => m.values[0]?.value ?? 0);
+    const outage = () => worker.running!.metrics.crmAuthOutage.get().then((m) => m.values[0]?.value ?? 0);
     try {
       const contacts = leads(N, 700);
       sandbox.seedContacts(contacts);
       // The token is revoked (an admin uninstalled the app, a key rotation gone wrong): every call is 401.
       sandbox.hubspot.revokedTokens.add(TOKEN);
-      for (const c of contacts)
-        await deliver(`http://127.0.0.1:${port}/webhooks/hubspot`, [demoRequest(c.id)]);
+      for (const c of contacts) await server.post.deliverHubSpot([demoRequest(c.id)]);
 
       await waitFor(async () => (await outage()) === 1, { what: 'the alert metric' });
       let reasons: string[] = [];
@@ -86,11 +81,9 @@ describe('faults: the CRM refuses our credentials', () => {
       expect(done.every((j) => j.attemptsMade <= 1)).toBe(true);
     } finally {
       await closeQueues(queues);
-      await worker.stop();
-      await server.stop();
+      await worker.close();
+      await server.close();
       await sandbox.close();
-      await deleteByPrefix(redis, prefix);
-      redis.disconnect();
     }
   }, 90_000);
 });

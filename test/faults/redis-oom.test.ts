@@ -3,18 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { closeQueues, openQueues } from '../../src/queue/queues.js';
 import { QueueName } from '../../src/queue/catalog.js';
 import { waitFor } from '../helpers/wait.js';
-import { startSandbox } from '../sandbox/index.js';
-import { freePort, hasRedisServer, startRedisServer } from '../sandbox/redis-server.js';
+import { hasRedisServer, startRedisServer } from '../sandbox/redis-server.js';
 import { uniquePrefix } from '../helpers/redis.js';
-import {
-  LeadflowProcess,
-  SECRET,
-  deliver,
-  demoRequest,
-  expectOneNoteAndTaskEach,
-  leads,
-  notesPerLead,
-} from './harness.js';
+import { hubspotEnv, startSystem } from '../system/index.js';
+import { demoRequest } from '../system/webhooks.js';
+import { expectOneNoteAndTaskEach, faultConfig, leads, notesPerLead } from './harness.js';
 
 const N = 30;
 const FILLER = 'oom-filler:';
@@ -36,32 +29,24 @@ async function fillUntilOom(redis: Redis): Promise<number> {
 describe.skipIf(!hasRedisServer())('faults: Redis out of memory or unreachable', () => {
   it('the worker stays up through OOM and dropped connections, spends no attempts, and resumes when memory frees', async () => {
     const own = await startRedisServer();
-    const sandbox = await startSandbox({ latencyMs: 400 });
     const contacts = leads(N, 5000);
-    sandbox.seedContacts(contacts);
-    const prefix = uniquePrefix('oom');
-    const port = await freePort();
-    const env = {
-      REDIS_URL: own.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      HUBSPOT_ACCESS_TOKEN: 'fault-token',
-      HUBSPOT_CLIENT_SECRET: SECRET,
-      HUBSPOT_BASE_URL: sandbox.url,
-      WORKER_CONCURRENCY: '8',
-    };
-    const configPath = LeadflowProcess.writeConfig(prefix);
-    const server = new LeadflowProcess('start', env, configPath);
-    const worker = new LeadflowProcess('worker', env, configPath);
+    const system = await startSystem({
+      redisUrl: own.url,
+      prefix: uniquePrefix('oom'),
+      mode: 'processes',
+      sandbox: { latencyMs: 400 },
+      seed: (sandbox) => sandbox.seedContacts(contacts),
+      adjust: faultConfig({ timeoutMs: 2_000 }),
+      env: (sandbox) => ({ ...hubspotEnv(sandbox), WORKER_CONCURRENCY: '8' }),
+    });
+    const { sandbox, prefix } = system;
+    const worker = system.workers[0]!;
     const redis = new Redis(own.url);
     const queues = openQueues(redis, prefix, () => undefined);
     const failed = async () =>
       (await Promise.all(QueueName.options.map((q) => queues[q].getFailedCount()))).reduce((a, b) => a + b);
     try {
-      await server.start();
-      await worker.start();
-      for (const c of contacts)
-        await deliver(`http://127.0.0.1:${port}/webhooks/hubspot`, [demoRequest(c.id)]);
+      for (const c of contacts) await system.post.deliverHubSpot([demoRequest(c.id)]);
       await waitFor(() => sandbox.hubspot.notes.length >= 2, { what: 'the first notes', timeoutMs: 20_000 });
 
       // Memory runs out mid-stream: every write, script and rate-budget reservation is refused.
@@ -99,9 +84,7 @@ describe.skipIf(!hasRedisServer())('faults: Redis out of memory or unreachable',
     } finally {
       await closeQueues(queues).catch(() => undefined);
       redis.disconnect();
-      await worker.stop('SIGKILL');
-      await server.stop('SIGKILL');
-      await sandbox.close();
+      await system.close('SIGKILL');
       await own.stop();
     }
   }, 180_000);
