@@ -36,8 +36,6 @@ export interface CallPolicy {
   before?: () => Promise<void>;
   /** Adds what the CRM knows about a failure before it is thrown (e.g. when a daily limit resets). */
   refine?: (failure: CrmFailure, endpoint: string) => Promise<void>;
-  /** After every call, whatever its outcome (e.g. recording the account's usage). */
-  after?: () => Promise<void>;
 }
 
 /** Runs `fn` for at most `ms`: on time out its signal aborts and the call fails with CallTimeoutError. */
@@ -84,8 +82,6 @@ export function crmCaller(policy: CallPolicy): CrmCall {
       observe(failure.network ? 'network' : failure.status !== undefined ? String(failure.status) : 'error');
       await policy.refine?.(failure, endpoint);
       throw new CrmError({ ...failure, message: `${what}: ${failure.message}` }, { cause: err });
-    } finally {
-      await policy.after?.();
     }
   };
 }

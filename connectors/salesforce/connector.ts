@@ -14,6 +14,7 @@ import {
 import type { Logger } from '../../src/logger.js';
 import type { ApiUsage } from '../../src/store/api-usage.js';
 import type { RateBudget } from '../../src/store/rate-budget.js';
+import { crmCaller, type CallFn, type CrmCall } from '../call.js';
 import { CrmError, isCrmError } from '../errors.js';
 import type {
   CreatedRecord,
@@ -124,9 +125,8 @@ export class SalesforceConnector implements CrmConnector {
   readonly crm = 'salesforce' as const;
   private readonly session: SalesforceSession;
   private readonly config: Salesforce;
-  private readonly budget: RateBudget | undefined;
   private readonly usage: ApiUsage | undefined;
-  private readonly onCall: ((call: CrmCallObservation) => void) | undefined;
+  private readonly callCrm: CrmCall;
   private readonly logger: Logger | undefined;
   private readonly now: () => number;
   private readonly describes = new Map<string, Promise<SObjectDescribe>>();
@@ -135,9 +135,14 @@ export class SalesforceConnector implements CrmConnector {
   constructor(opts: SalesforceConnectorOptions) {
     this.session = opts.session;
     this.config = opts.config;
-    this.budget = opts.budget;
     this.usage = opts.usage;
-    this.onCall = opts.onCall;
+    this.callCrm = crmCaller({
+      timeoutMs: opts.config.timeoutMs,
+      budget: opts.budget,
+      onCall: opts.onCall,
+      toFailure: toSalesforceFailure,
+      before: () => this.session.ready(),
+    });
     this.logger = opts.logger;
     this.now = opts.now ?? Date.now;
   }
@@ -155,45 +160,17 @@ export class SalesforceConnector implements CrmConnector {
   }
 
   /**
-   * Every request goes through here: paced by the shared rate budget, bounded in time, observed,
-   * any failure turned into a CrmError, and the org's daily usage recorded. An expired session is
+   * Every request goes through here (connectors/call.ts), once the session is ready, and the org's
+   * daily usage is recorded. An expired session is
    * refreshed by jsforce, which resends the request once (auth.ts refuses a second refresh in a row).
    * POST and PATCH are never resent here: the queue retries by classification, and the marker
    * lookup keeps a resent handoff from creating a second task.
    */
-  private async call<T>(endpoint: string, what: string, fn: () => PromiseLike<T>): Promise<T> {
+  private async call<T>(endpoint: string, what: string, fn: CallFn<T>): Promise<T> {
     const before = this.session.conn.limitInfo;
-    let budgetWaitSeconds = 0;
-    let started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const observe = (outcome: string) =>
-      this.onCall?.({ endpoint, outcome, seconds: (performance.now() - started) / 1000, budgetWaitSeconds });
     try {
-      budgetWaitSeconds = ((await this.budget?.take()) ?? 0) / 1000;
-      started = performance.now();
-      await this.session.ready();
-      const result = await Promise.race([
-        fn(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                Object.assign(new Error(`timed out after ${this.config.timeoutMs} ms`), {
-                  name: 'TimeoutError',
-                }),
-              ),
-            this.config.timeoutMs,
-          );
-        }),
-      ]);
-      observe('ok');
-      return result;
-    } catch (err) {
-      const failure = isCrmError(err) ? err.failure : toSalesforceFailure(err);
-      observe(failure.network ? 'network' : failure.status !== undefined ? String(failure.status) : 'error');
-      throw new CrmError({ ...failure, message: `${what}: ${failure.message}` });
+      return await this.callCrm(endpoint, what, fn);
     } finally {
-      clearTimeout(timer);
       await this.recordUsage(before);
     }
   }

@@ -5,8 +5,9 @@ import { isCrmError, type CrmFailure } from '../../connectors/errors.js';
 import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
 import { toCrmFailure } from '../../connectors/hubspot/errors.js';
 import { toSalesforceFailure } from '../../connectors/salesforce/errors.js';
+import { createSalesforceConnector } from '../../connectors/salesforce/index.js';
 import type { CrmCallObservation } from '../../connectors/types.js';
-import { HubSpotFields } from '../../src/config/schema.js';
+import { HubSpotFields, Salesforce } from '../../src/config/schema.js';
 
 const rejection = (p: Promise<unknown>): Promise<unknown> =>
   p.then(
@@ -45,7 +46,6 @@ describe('connectors/call.ts: the call wrapper every CRM adapter shares', () => 
         failure.code = 'CONFLICT';
         return Promise.resolve();
       },
-      after: () => Promise.resolve(void order.push('after')),
     });
     const sdkError = new Error('already exists');
     const err = await rejection(call('notes.create', 'create note', () => Promise.reject(sdkError)));
@@ -56,7 +56,7 @@ describe('connectors/call.ts: the call wrapper every CRM adapter shares', () => 
       message: 'create note: already exists',
     });
     expect((err as Error).cause).toBe(sdkError);
-    expect(order).toEqual(['before', 'refine notes.create', 'after']);
+    expect(order).toEqual(['before', 'refine notes.create']);
 
     expect(await call('notes.get', 'read note', () => Promise.resolve(7))).toBe(7);
     expect(calls.map((c) => [c.endpoint, c.outcome])).toEqual([
@@ -87,6 +87,27 @@ describe('connectors/call.ts: the call wrapper every CRM adapter shares', () => 
     const err = await rejection(hubspot.readProfile({ crm: 'hubspot', objectType: 'contact', id: '42' }));
     expect(isCrmError(err) && err.failure.status).toBe(404);
     expect((err as Error).cause).toMatchObject({ code: 404 });
+    nock.cleanAll();
+  });
+
+  it("Salesforce: jsforce's error is the CrmError's cause", async () => {
+    const base = 'http://salesforce-cause.test';
+    const config = Salesforce.parse({});
+    nock(base)
+      .get(`/services/data/v${config.apiVersion}/sobjects/Lead/00Q000000000042`)
+      .query(true)
+      .reply(404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]);
+    const salesforce = createSalesforceConnector({
+      instanceUrl: base,
+      loginUrl: base,
+      auth: { kind: 'access_token', accessToken: 'tok-test' },
+      config,
+    });
+    const err = await rejection(
+      salesforce.readProfile({ crm: 'salesforce', objectType: 'lead', id: '00Q000000000042' }),
+    );
+    expect(isCrmError(err) && err.failure).toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    expect((err as Error).cause).toMatchObject({ errorCode: 'NOT_FOUND' });
     nock.cleanAll();
   });
 });
