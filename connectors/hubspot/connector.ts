@@ -3,7 +3,6 @@ import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/
 import { z } from 'zod';
 import type { HubSpotPolling } from '../../src/config/schema.js';
 import {
-  containsMarker,
   handoffMarker,
   type LeadRef,
   type Owner,
@@ -11,6 +10,7 @@ import {
   type RepTask,
   type Score,
 } from '../../src/domain/index.js';
+import { createOnce, type MarkedRecord } from '../create-once.js';
 import { CrmError, isCrmError } from '../errors.js';
 import type {
   CreatedRecord,
@@ -353,27 +353,29 @@ export class HubSpotConnector extends HubSpotReads implements CrmConnector {
     body: string,
     mayExist: boolean,
   ): Promise<CreatedRecord> {
-    if (mayExist) {
-      const existing = await this.findByMarker(lead, 'notes', 'hs_note_body', handoffId);
-      if (existing) return { id: existing, created: false };
-    }
-    const note = await this.call('notes.create', `create note for ${lead.id}`, () =>
-      this.client.crm.objects.notes.basicApi.create(
-        {
-          properties: { hs_timestamp: new Date().toISOString(), hs_note_body: fitNoteBody(body, handoffId) },
-          associations: [toContact(lead, NOTE_TO_CONTACT)],
-        },
-        this.sdk,
-      ),
+    return createOnce(
+      handoffId,
+      mayExist,
+      () => this.associated(lead, 'notes', 'hs_note_body'),
+      async () => {
+        const note = await this.call('notes.create', `create note for ${lead.id}`, () =>
+          this.client.crm.objects.notes.basicApi.create(
+            {
+              properties: {
+                hs_timestamp: new Date().toISOString(),
+                hs_note_body: fitNoteBody(body, handoffId),
+              },
+              associations: [toContact(lead, NOTE_TO_CONTACT)],
+            },
+            this.sdk,
+          ),
+        );
+        return note.id;
+      },
     );
-    return { id: note.id, created: true };
   }
 
   async createRepTask(lead: LeadRef, key: string, task: RepTask, mayExist: boolean): Promise<CreatedRecord> {
-    if (mayExist) {
-      const existing = await this.findByMarker(lead, 'tasks', 'hs_task_body', key);
-      if (existing) return { id: existing, created: false };
-    }
     const properties: Record<string, string> = {
       hs_timestamp: new Date(task.dueAt).toISOString(),
       hs_task_subject: task.subject,
@@ -383,28 +385,31 @@ export class HubSpotConnector extends HubSpotReads implements CrmConnector {
       hs_task_type: task.type,
     };
     if (task.ownerId) properties.hubspot_owner_id = task.ownerId;
-    const created = await this.call('tasks.create', `create task for ${lead.id}`, () =>
-      this.client.crm.objects.tasks.basicApi.create(
-        {
-          properties,
-          associations: [toContact(lead, TASK_TO_CONTACT)],
-        },
-        this.sdk,
-      ),
+    return createOnce(
+      key,
+      mayExist,
+      () => this.associated(lead, 'tasks', 'hs_task_body'),
+      async () => {
+        const created = await this.call('tasks.create', `create task for ${lead.id}`, () =>
+          this.client.crm.objects.tasks.basicApi.create(
+            { properties, associations: [toContact(lead, TASK_TO_CONTACT)] },
+            this.sdk,
+          ),
+        );
+        return created.id;
+      },
     );
-    return { id: created.id, created: true };
   }
 
   /**
-   * A note or task from an earlier attempt: listed through the association API, which is
-   * consistent at once (search is not).
+   * The notes or tasks of a contact with their bodies, for the marker lookup: listed through the
+   * association API, which is consistent at once (search is not).
    */
-  private async findByMarker(
+  private async *associated(
     lead: LeadRef,
     kind: 'notes' | 'tasks',
     bodyProperty: string,
-    key: string,
-  ): Promise<string | undefined> {
+  ): AsyncIterable<MarkedRecord[]> {
     let after: string | undefined;
     do {
       const page = await this.call('associations.list', `list ${kind} of ${lead.id}`, () =>
@@ -420,12 +425,10 @@ export class HubSpotConnector extends HubSpotReads implements CrmConnector {
             ? this.client.crm.objects.notes.batchApi.read(body, undefined, this.sdk)
             : this.client.crm.objects.tasks.batchApi.read(body, undefined, this.sdk),
         );
-        const match = found.results.find((r) => containsMarker(r.properties[bodyProperty] ?? '', key));
-        if (match) return match.id;
+        yield found.results.map((r) => ({ id: r.id, body: r.properties[bodyProperty] ?? '' }));
       }
       after = page.paging?.next?.after;
     } while (after);
-    return undefined;
   }
 
   async reassign(lead: LeadRef, ownerId: string, taskId: string | null): Promise<void> {

@@ -15,6 +15,7 @@ import type { Logger } from '../../src/logger.js';
 import type { ApiUsage } from '../../src/store/api-usage.js';
 import type { RateBudget } from '../../src/store/rate-budget.js';
 import { crmCaller, type CallFn, type CrmCall } from '../call.js';
+import { createOnce, findMarked, type MarkedRecord } from '../create-once.js';
 import { CrmError, isCrmError } from '../errors.js';
 import type {
   CreatedRecord,
@@ -521,7 +522,7 @@ export class SalesforceConnector implements CrmConnector {
     current: string,
     moves: boolean,
   ): Promise<HandoffWritten> {
-    const existing = write.mayExist ? await this.findByMarker(t, write.handoffId) : undefined;
+    const existing = write.mayExist ? await findMarked(this.recentTasks(t), write.handoffId) : undefined;
     const update = moves
       ? this.handoffUpdate(t, write.stage, write.ownerId)
       : { fields: {}, headers: NO_AUTO_ASSIGN };
@@ -605,21 +606,24 @@ export class SalesforceConnector implements CrmConnector {
     return this.createTaskOnce(t, key, mayExist, () => this.repTaskFields(t, key, task));
   }
 
-  private async createTaskOnce(
+  private createTaskOnce(
     t: Target,
     key: string,
     mayExist: boolean,
     fields: () => Record<string, unknown>,
   ): Promise<CreatedRecord> {
-    if (mayExist) {
-      const existing = await this.findByMarker(t, key);
-      if (existing) return { id: existing, created: false };
-    }
-    const what = `create task on ${t.sObject} ${t.id}`;
-    const answer = await this.call('sobjects.create', what, () =>
-      this.send('POST', '/sobjects/Task', fields(), this.assignHeaders()),
+    return createOnce(
+      key,
+      mayExist,
+      () => this.recentTasks(t),
+      async () => {
+        const what = `create task on ${t.sObject} ${t.id}`;
+        const answer = await this.call('sobjects.create', what, () =>
+          this.send('POST', '/sobjects/Task', fields(), this.assignHeaders()),
+        );
+        return createdId(answer, what);
+      },
     );
-    return { id: createdId(answer, what), created: true };
   }
 
   private repTaskFields(t: Target, key: string, task: RepTask): Record<string, unknown> {
@@ -659,18 +663,18 @@ export class SalesforceConnector implements CrmConnector {
   }
 
   /**
-   * The Task an earlier attempt made for this key. Long text cannot be filtered in SOQL, so the
-   * lead's recent Tasks are read and their Description checked here.
+   * The lead's recent Tasks with their Description, where an earlier attempt's marker would be. Long
+   * text cannot be filtered in SOQL, so the marker is looked for here.
    */
-  private async findByMarker(t: Target, key: string): Promise<string | undefined> {
+  private async *recentTasks(t: Target): AsyncIterable<MarkedRecord[]> {
     const since = soqlDatetime(wholeSeconds(this.now() - MARKER_LOOKBACK_MS));
     for await (const rows of this.soql(
       `SELECT Id, Description FROM Task WHERE WhoId = '${t.id}' AND CreatedDate >= ${since} ORDER BY CreatedDate DESC`,
-    )) {
-      const found = rows.find((r) => typeof r.Description === 'string' && containsMarker(r.Description, key));
-      if (found) return String(found.Id);
-    }
-    return undefined;
+    ))
+      yield rows.map((r) => ({
+        id: String(r.Id),
+        body: typeof r.Description === 'string' ? r.Description : '',
+      }));
   }
 
   /** The lead and its open task to another owner, in one composite request. */
