@@ -3,7 +3,8 @@ import type { Config } from '../../src/config/schema.js';
 import type { Owner } from '../../src/domain/index.js';
 import { checkOwners, type CheckLine } from '../check.js';
 import { isCrmError } from '../errors.js';
-import type { SalesforceConnector, SObjectDescribe } from './connector.js';
+import type { SObjectDescribe } from './api.js';
+import type { SalesforceConnector } from './connector.js';
 
 /** A read that failed, with why. */
 export interface Unreadable {

@@ -1,8 +1,5 @@
-import type { Connection } from 'jsforce';
 import { z } from 'zod';
-import type { Salesforce } from '../../src/config/schema.js';
 import {
-  PropertyValue,
   containsMarker,
   handoffMarker,
   type LeadRef,
@@ -11,15 +8,10 @@ import {
   type RepTask,
   type Score,
 } from '../../src/domain/index.js';
-import type { Logger } from '../../src/logger.js';
-import type { ApiUsage } from '../../src/store/api-usage.js';
-import type { RateBudget } from '../../src/store/rate-budget.js';
-import { crmCaller, type CallFn, type CrmCall } from '../call.js';
 import { createOnce, findMarked, type MarkedRecord } from '../create-once.js';
 import { CrmError, isCrmError } from '../errors.js';
 import type {
   CreatedRecord,
-  CrmCallObservation,
   CrmConnector,
   DispositionWrite,
   HandoffWrite,
@@ -30,9 +22,21 @@ import type {
   ScoreWrite,
   StageAdvance,
 } from '../types.js';
-import type { SalesforceSession } from './auth.js';
-import { compositeFailure, toSalesforceFailure } from './errors.js';
-import { RECORD_ID, salesforceTime, soqlDatetime, soqlString } from './soql.js';
+import {
+  NO_AUTO_ASSIGN,
+  QueryPage,
+  Row,
+  SalesforceApi,
+  checkId,
+  createdId,
+  sfTime,
+  toProfile,
+  wholeSeconds,
+  type SubRequest,
+  type Target,
+} from './api.js';
+import { toSalesforceFailure } from './errors.js';
+import { RECORD_ID, soqlDatetime, soqlString } from './soql.js';
 
 /** Task.Description and other long text areas we fill hold at most this much. */
 const DESCRIPTION_MAX = 32_000;
@@ -56,216 +60,17 @@ const OUR_MARKER = handoffMarker('');
 const CONTACT_PREFIX = '003';
 const PRIORITY = { HIGH: 'High', MEDIUM: 'Normal', LOW: 'Low' } as const;
 const SUBTYPE = { CALL: 'Call', EMAIL: 'Email', TODO: 'Task' } as const;
-/** Lead assignment rules run on every REST create/update unless told not to. */
-const NO_AUTO_ASSIGN = { 'Sforce-Auto-Assign': 'FALSE' };
 
-const Row = z.record(z.string(), z.unknown());
-const QueryPage = z.object({
-  done: z.boolean(),
-  nextRecordsUrl: z.string().optional(),
-  records: z.array(Row),
-});
 /** A Lead's conversion: the Contact it became (`ConvertedContactId` is null until converted). */
 const ConvertedLead = z.looseObject({
   IsConverted: z.boolean(),
   ConvertedContactId: z.string().regex(RECORD_ID).nullable(),
 });
 const SaveResults = z.array(z.object({ id: z.string().nullish(), success: z.boolean() }).loose());
-const Created = z.object({ id: z.string().min(1) });
-const CompositeAnswer = z.object({
-  compositeResponse: z.array(
-    z.object({ body: z.unknown(), httpStatusCode: z.number().int(), referenceId: z.string() }),
-  ),
-});
-/** The slice of a describe answer the connector and `config check` read. */
-export const SObjectDescribe = z.object({
-  name: z.string(),
-  fields: z.array(
-    z.object({
-      name: z.string(),
-      type: z.string(),
-      createable: z.boolean(),
-      updateable: z.boolean(),
-      picklistValues: z.array(z.object({ value: z.string(), active: z.boolean() })).default([]),
-    }),
-  ),
-});
-export type SObjectDescribe = z.infer<typeof SObjectDescribe>;
 
-interface SubRequest {
-  method: 'GET' | 'POST' | 'PATCH';
-  url: string;
-  referenceId: string;
-  body?: unknown;
-  httpHeaders?: Record<string, string>;
-}
-
-/** Where a lead lives in Salesforce: its sObject and that object's field mapping. */
-interface Target {
-  sObject: 'Lead' | 'Contact';
-  id: string;
-  fields: Record<string, string>;
-  lifecycle: string;
-  owner: string;
-}
-
-export interface SalesforceConnectorOptions {
-  session: SalesforceSession;
-  config: Salesforce;
-  /** The org's shared request budget (`requestsPerSecond`); every call waits for its turn. */
-  budget?: RateBudget;
-  /** Where the org's daily usage (`Sforce-Limit-Info`) is recorded for the poller. */
-  usage?: ApiUsage;
-  /** Told about every call, for metrics. */
-  onCall?: (call: CrmCallObservation) => void;
-  logger?: Logger;
-  now?: () => number;
-}
-
-export class SalesforceConnector implements CrmConnector {
+export class SalesforceConnector extends SalesforceApi implements CrmConnector {
   readonly crm = 'salesforce' as const;
-  private readonly session: SalesforceSession;
-  private readonly config: Salesforce;
-  private readonly usage: ApiUsage | undefined;
-  private readonly callCrm: CrmCall;
-  private readonly logger: Logger | undefined;
-  private readonly now: () => number;
-  private readonly describes = new Map<string, Promise<SObjectDescribe>>();
   private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
-
-  constructor(opts: SalesforceConnectorOptions) {
-    this.session = opts.session;
-    this.config = opts.config;
-    this.usage = opts.usage;
-    this.callCrm = crmCaller({
-      timeoutMs: opts.config.timeoutMs,
-      budget: opts.budget,
-      onCall: opts.onCall,
-      toFailure: toSalesforceFailure,
-      before: () => this.session.ready(),
-    });
-    this.logger = opts.logger;
-    this.now = opts.now ?? Date.now;
-  }
-
-  /** The jsforce connection, for the CDC subscriber (it streams with the same session). */
-  get connection(): Connection {
-    return this.session.conn;
-  }
-
-  /** Called after every token refresh (the token itself is not passed on); returns the unsubscribe. */
-  onRefresh(listener: () => void): () => void {
-    const handler = () => listener();
-    this.session.conn.on('refresh', handler);
-    return () => void this.session.conn.removeListener('refresh', handler);
-  }
-
-  /**
-   * Every request goes through here (connectors/call.ts), once the session is ready, and the org's
-   * daily usage is recorded. An expired session is
-   * refreshed by jsforce, which resends the request once (auth.ts refuses a second refresh in a row).
-   * POST and PATCH are never resent here: the queue retries by classification, and the marker
-   * lookup keeps a resent handoff from creating a second task.
-   */
-  private async call<T>(endpoint: string, what: string, fn: CallFn<T>): Promise<T> {
-    const before = this.session.conn.limitInfo;
-    try {
-      return await this.callCrm(endpoint, what, fn);
-    } finally {
-      await this.recordUsage(before);
-    }
-  }
-
-  /** Records `Sforce-Limit-Info` when this call's answer carried it (jsforce replaces limitInfo then). */
-  private async recordUsage(before: Connection['limitInfo']): Promise<void> {
-    const info = this.session.conn.limitInfo;
-    if (!this.usage || info === before || !info.apiUsage) return;
-    // Best effort: a Redis hiccup must not fail a CRM call that succeeded.
-    await this.usage
-      .record(info.apiUsage.used, info.apiUsage.limit, this.now())
-      .catch((err: unknown) =>
-        this.logger?.warn({ err: (err as Error).message }, 'could not record Salesforce API usage'),
-      );
-  }
-
-  private send<T = unknown>(
-    method: 'GET' | 'POST' | 'PATCH',
-    url: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): PromiseLike<T> {
-    return this.session.conn.request<T>(
-      {
-        method,
-        url,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        headers: { 'content-type': 'application/json', ...headers },
-      },
-      // jsforce's own retries (GETs on 5xx and resets) stay off: the queue classifies failures.
-      { timeout: this.config.timeoutMs, retry: { maxRetries: 0 } },
-    );
-  }
-
-  /** A REST path as composite subrequests need it: from the root, with the API version. */
-  private dataPath(path: string): string {
-    return `/services/data/v${this.config.apiVersion}${path}`;
-  }
-
-  /**
-   * One composite request; answers each subrequest's body by referenceId, or throws the failure
-   * of the subrequest that caused it (not its PROCESSING_HALTED siblings).
-   */
-  private async composite(
-    endpoint: string,
-    what: string,
-    requests: SubRequest[],
-    allOrNone: boolean,
-  ): Promise<Map<string, { status: number; body: unknown }>> {
-    const answer = await this.call(endpoint, what, () =>
-      this.send('POST', '/composite', { allOrNone, compositeRequest: requests }),
-    );
-    const parsed = CompositeAnswer.safeParse(answer);
-    if (!parsed.success)
-      throw new CrmError({ crm: 'salesforce', status: 502, message: `${what}: unexpected composite answer` });
-    const subresponses = parsed.data.compositeResponse;
-    if (allOrNone) {
-      const failure = compositeFailure(subresponses);
-      if (failure) {
-        const { referenceId, ...rest } = failure;
-        throw new CrmError({ ...rest, message: `${what} (${referenceId}): ${rest.message}` });
-      }
-    }
-    return new Map(subresponses.map((s) => [s.referenceId, { status: s.httpStatusCode, body: s.body }]));
-  }
-
-  private target(lead: LeadRef): Target {
-    checkId(lead.id, 'lead');
-    return { ...this.objectOf(lead.objectType), id: lead.id };
-  }
-
-  private objectOf(objectType: LeadRef['objectType']): Omit<Target, 'id'> {
-    const f = this.config.fields;
-    const fields = objectType === 'lead' ? f.lead : f.contact;
-    return {
-      sObject: objectType === 'lead' ? 'Lead' : 'Contact',
-      fields,
-      lifecycle: objectType === 'lead' ? f.lifecycle.lead : f.lifecycle.contact,
-      owner: fields.ownerId ?? 'OwnerId',
-    };
-  }
-
-  /** An sObject's describe, read once per process (fields change only when an admin edits the org). */
-  describe(sObject: string): Promise<SObjectDescribe> {
-    const cached = this.describes.get(sObject);
-    if (cached) return cached;
-    const read = this.call('sobjects.describe', `describe ${sObject}`, () =>
-      this.send('GET', `/sobjects/${sObject}/describe`),
-    ).then((body) => SObjectDescribe.parse(body));
-    this.describes.set(sObject, read);
-    // A failed describe must not be cached.
-    read.catch(() => this.describes.delete(sObject));
-    return read;
-  }
 
   /**
    * Salesforce custom fields need the Metadata API (and a deployment) to create, so this only
@@ -303,10 +108,6 @@ export class SalesforceConnector implements CrmConnector {
       this.send('GET', `/sobjects/${t.sObject}/${t.id}?fields=${this.profileFields(t).join(',')}`),
     );
     return toProfile(t, Row.parse(row));
-  }
-
-  private profileFields(t: Omit<Target, 'id'>): string[] {
-    return [...new Set(['Id', ...Object.values(t.fields), t.lifecycle])];
   }
 
   /**
@@ -434,14 +235,6 @@ export class SalesforceConnector implements CrmConnector {
   private movesForward(current: string, stage: 'mql' | 'sql'): boolean {
     const from = this.rank(current);
     return from !== undefined && from < (stage === 'mql' ? 1 : 2);
-  }
-
-  /**
-   * `Sforce-Auto-Assign: FALSE` unless routing is delegated to the org's assignment rules. Task
-   * writes carry it too: a trigger on Task that updates the Task's Lead re-runs them otherwise.
-   */
-  private assignHeaders(): Record<string, string> | undefined {
-    return this.config.routing === 'assignment_rules' ? undefined : NO_AUTO_ASSIGN;
   }
 
   /** The handoff's record update: stage and owner, and whether assignment rules may run. */
@@ -868,56 +661,6 @@ export class SalesforceConnector implements CrmConnector {
     );
     return { crm: 'salesforce', objectType: 'lead', id: createdId(answer, what) };
   }
-
-  /** Pages of raw records for a SOQL query, following nextRecordsUrl; each page is one call. */
-  async *soql(query: string): AsyncIterable<Record<string, unknown>[]> {
-    let page = await this.queryPage(query);
-    yield page.records;
-    while (!page.done && page.nextRecordsUrl) {
-      const next = page.nextRecordsUrl;
-      page = QueryPage.parse(
-        await this.call('query.more', 'read the next query page', () => this.send('GET', next)),
-      );
-      yield page.records;
-    }
-  }
-
-  /** One page of a query; errors name the sObject only (the query may hold an email address). */
-  private async queryPage(query: string): Promise<z.infer<typeof QueryPage>> {
-    const answer = await this.call('query', `query ${/\bFROM\s+(\w+)/i.exec(query)?.[1] ?? 'records'}`, () =>
-      this.send('GET', `/query?q=${encodeURIComponent(query)}`),
-    );
-    return QueryPage.parse(answer);
-  }
-}
-
-/** Ids go into URLs and SOQL literals: anything but a Salesforce id is refused before it is sent. */
-function checkId(id: string, what: string): void {
-  if (!RECORD_ID.test(id))
-    throw new CrmError({
-      crm: 'salesforce',
-      status: 400,
-      code: 'MALFORMED_ID',
-      message: `${what} id "${id.slice(0, 40)}" is not a Salesforce id`,
-    });
-}
-
-function createdId(body: unknown, what: string): string {
-  const parsed = Created.safeParse(body);
-  if (!parsed.success)
-    throw new CrmError({ crm: 'salesforce', status: 502, message: `${what}: the answer has no record id` });
-  return parsed.data.id;
-}
-
-function toProfile(t: Omit<Target, 'id'>, row: Record<string, unknown>): Profile {
-  const profile: Profile = {};
-  const keep = (key: string, value: unknown) => {
-    const parsed = PropertyValue.safeParse(value);
-    if (parsed.success && parsed.data !== null && parsed.data !== '') profile[key] = parsed.data;
-  };
-  for (const [field, name] of Object.entries(t.fields)) keep(field, row[name]);
-  keep('lifecycleStage', row[t.lifecycle]);
-  return profile;
 }
 
 /** Pure: a Description within Salesforce's limit that still ends with the marker line. */
@@ -935,16 +678,4 @@ export function fitDescription(text: string, key: string): string {
  */
 export function activityDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
-}
-
-/** Salesforce datetimes (`2026-11-24T09:48:00.000+0000`) as ms; undefined when absent or unreadable. */
-function sfTime(value: unknown): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  const ms = salesforceTime(value);
-  return Number.isFinite(ms) ? ms : undefined;
-}
-
-/** A lower bound in the literal form Salesforce documents (whole seconds), never later than `ms`. */
-function wholeSeconds(ms: number): number {
-  return Math.floor(ms / 1000) * 1000;
 }
