@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  containsMarker,
   handoffMarker,
   type LeadRef,
   type Owner,
@@ -36,11 +35,9 @@ import {
   type Target,
 } from './api.js';
 import { toSalesforceFailure } from './errors.js';
+import { DESCRIPTION_MAX, NOTE_SUBJECT, noteFields, repTaskFields } from './tasks.js';
 import { RECORD_ID, soqlDatetime, soqlString } from './soql.js';
 
-/** Task.Description and other long text areas we fill hold at most this much. */
-const DESCRIPTION_MAX = 32_000;
-const SUBJECT_MAX = 255;
 /** sObject Collections take at most 200 records a request. */
 const COLLECTION_MAX = 200;
 /** A single SOQL page holds at most 2,000 records. */
@@ -49,8 +46,6 @@ const QUERY_PAGE_MAX = 2_000;
 const OWNERS_TTL_MS = 10 * 60_000;
 /** How far back a retry looks for the task an earlier attempt may have created (job retries span hours). */
 const MARKER_LOOKBACK_MS = 30 * 86_400_000;
-/** Subject of the closed Task that carries a handoff note when there is no rep task. */
-export const NOTE_SUBJECT = 'Leadflow handoff note';
 /** Lead requires LastName and Company; a lead made from the other CRM's profile may lack them. */
 const NOT_PROVIDED = '[not provided]';
 /** Fields that mean something only in the CRM they came from: never copied into a new lead. */
@@ -58,8 +53,6 @@ const OWNED_BY_US = new Set(['ownerId', 'leadStatus', 'dispositionReason', 'life
 /** Every task or note we write carries this line; activity without it is a person's. */
 const OUR_MARKER = handoffMarker('');
 const CONTACT_PREFIX = '003';
-const PRIORITY = { HIGH: 'High', MEDIUM: 'Normal', LOW: 'Low' } as const;
-const SUBTYPE = { CALL: 'Call', EMAIL: 'Email', TODO: 'Task' } as const;
 
 /** A Lead's conversion: the Contact it became (`ConvertedContactId` is null until converted). */
 const ConvertedLead = z.looseObject({
@@ -320,8 +313,14 @@ export class SalesforceConnector extends SalesforceApi implements CrmConnector {
       ? this.handoffUpdate(t, write.stage, write.ownerId)
       : { fields: {}, headers: NO_AUTO_ASSIGN };
     const task = write.task
-      ? this.repTaskFields(t, write.handoffId, { ...write.task, body: write.note.text })
-      : this.noteFields(t, write.handoffId, write.note.subject, write.note.text, write.ownerId);
+      ? repTaskFields(this.config, t.id, write.handoffId, { ...write.task, body: write.note.text })
+      : noteFields(this.config, t.id, {
+          key: write.handoffId,
+          subject: write.note.subject,
+          text: write.note.text,
+          ownerId: write.ownerId,
+          at: this.now(),
+        });
     const taskHeaders = this.assignHeaders();
     const requests: SubRequest[] = [
       {
@@ -390,13 +389,19 @@ export class SalesforceConnector extends SalesforceApi implements CrmConnector {
   ): Promise<CreatedRecord> {
     const t = this.target(lead);
     return this.createTaskOnce(t, handoffId, mayExist, () =>
-      this.noteFields(t, handoffId, NOTE_SUBJECT, body, null),
+      noteFields(this.config, t.id, {
+        key: handoffId,
+        subject: NOTE_SUBJECT,
+        text: body,
+        ownerId: null,
+        at: this.now(),
+      }),
     );
   }
 
   async createRepTask(lead: LeadRef, key: string, task: RepTask, mayExist: boolean): Promise<CreatedRecord> {
     const t = this.target(lead);
-    return this.createTaskOnce(t, key, mayExist, () => this.repTaskFields(t, key, task));
+    return this.createTaskOnce(t, key, mayExist, () => repTaskFields(this.config, t.id, key, task));
   }
 
   private createTaskOnce(
@@ -417,42 +422,6 @@ export class SalesforceConnector extends SalesforceApi implements CrmConnector {
         return createdId(answer, what);
       },
     );
-  }
-
-  private repTaskFields(t: Target, key: string, task: RepTask): Record<string, unknown> {
-    if (task.ownerId) checkId(task.ownerId, 'owner');
-    return {
-      WhoId: t.id,
-      ...(task.ownerId ? { OwnerId: task.ownerId } : {}),
-      Subject: task.subject.slice(0, SUBJECT_MAX),
-      Description: fitDescription(task.body, key),
-      ActivityDate: activityDate(task.dueAt),
-      Status: this.config.taskStatus,
-      Priority: PRIORITY[task.priority],
-      TaskSubtype: SUBTYPE[task.type],
-    };
-  }
-
-  /** A note is a closed Task: Salesforce's activity history is where reps read it. */
-  private noteFields(
-    t: Target,
-    key: string,
-    subject: string,
-    text: string,
-    ownerId: string | null,
-  ): Record<string, unknown> {
-    const owner = ownerId && this.config.routing === 'leadflow' ? ownerId : undefined;
-    if (owner) checkId(owner, 'owner');
-    return {
-      WhoId: t.id,
-      ...(owner ? { OwnerId: owner } : {}),
-      Subject: subject.slice(0, SUBJECT_MAX),
-      Description: fitDescription(text, key),
-      ActivityDate: activityDate(this.now()),
-      Status: this.config.noteStatus,
-      Priority: PRIORITY.MEDIUM,
-      TaskSubtype: SUBTYPE.TODO,
-    };
   }
 
   /**
@@ -661,21 +630,4 @@ export class SalesforceConnector extends SalesforceApi implements CrmConnector {
     );
     return { crm: 'salesforce', objectType: 'lead', id: createdId(answer, what) };
   }
-}
-
-/** Pure: a Description within Salesforce's limit that still ends with the marker line. */
-export function fitDescription(text: string, key: string): string {
-  const marker = handoffMarker(key);
-  const body = containsMarker(text, key) ? text : `${text}\n${marker}`;
-  if (body.length <= DESCRIPTION_MAX) return body;
-  const tail = `\n… (truncated)\n${marker}`;
-  return body.slice(0, DESCRIPTION_MAX - tail.length) + tail;
-}
-
-/**
- * Task.ActivityDate is a date without time. The due date in UTC: the owner's time zone is not
- * known here, so near midnight the task may show a day early or late for the rep.
- */
-export function activityDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
 }

@@ -1,4 +1,4 @@
-import { NOTE_SUBJECT } from '../../connectors/salesforce/connector.js';
+import { NOTE_SUBJECT } from '../../connectors/salesforce/tasks.js';
 import { createSalesforceConnector } from '../../connectors/salesforce/index.js';
 import type { LeadRef } from '../../src/domain/index.js';
 import { config, seedLead, tasksOf } from '../helpers/salesforce-seed.js';
