@@ -1,3 +1,6 @@
+// Over 400 lines for now: the CrmConnector methods stay in one class while applyDisposition,
+// portalFacts and advanceStage are being changed on another branch; transport and call wrapper
+// (api.ts) and the engagement reads (reads.ts) are out already. Next to move: the score batch writes.
 import type { Client } from '@hubspot/api-client';
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/notes/index.js';
 import { z } from 'zod';

@@ -1,3 +1,6 @@
+// Over 400 lines: the CrmConnector methods, which share the org's targets, stage order and composite
+// requests; transport and call wrapper (api.ts) and Task shapes (tasks.ts) are out. The next cut
+// would be the handoff composite (writeHandoff, its conversion fallback) into a file of its own.
 import { z } from 'zod';
 import {
   handoffMarker,
