@@ -356,26 +356,10 @@ export class HubSpotConnector extends HubSpotReads implements CrmConnector {
     body: string,
     mayExist: boolean,
   ): Promise<CreatedRecord> {
-    return createOnce(
-      handoffId,
-      mayExist,
-      () => this.associated(lead, 'notes', 'hs_note_body'),
-      async () => {
-        const note = await this.call('notes.create', `create note for ${lead.id}`, () =>
-          this.client.crm.objects.notes.basicApi.create(
-            {
-              properties: {
-                hs_timestamp: new Date().toISOString(),
-                hs_note_body: fitNoteBody(body, handoffId),
-              },
-              associations: [toContact(lead, NOTE_TO_CONTACT)],
-            },
-            this.sdk,
-          ),
-        );
-        return note.id;
-      },
-    );
+    return this.createOnContact('notes', lead, handoffId, mayExist, {
+      hs_timestamp: new Date().toISOString(),
+      hs_note_body: fitNoteBody(body, handoffId),
+    });
   }
 
   async createRepTask(lead: LeadRef, key: string, task: RepTask, mayExist: boolean): Promise<CreatedRecord> {
@@ -388,16 +372,29 @@ export class HubSpotConnector extends HubSpotReads implements CrmConnector {
       hs_task_type: task.type,
     };
     if (task.ownerId) properties.hubspot_owner_id = task.ownerId;
+    return this.createOnContact('tasks', lead, key, mayExist, properties);
+  }
+
+  /** A note or task on the contact, once per key: a retry finds an earlier attempt's by its marker. */
+  private createOnContact(
+    kind: 'notes' | 'tasks',
+    lead: LeadRef,
+    key: string,
+    mayExist: boolean,
+    properties: Record<string, string>,
+  ): Promise<CreatedRecord> {
+    const [bodyProperty, associationType] =
+      kind === 'notes' ? ['hs_note_body', NOTE_TO_CONTACT] : ['hs_task_body', TASK_TO_CONTACT];
     return createOnce(
       key,
       mayExist,
-      () => this.associated(lead, 'tasks', 'hs_task_body'),
+      () => this.associated(lead, kind, bodyProperty),
       async () => {
-        const created = await this.call('tasks.create', `create task for ${lead.id}`, () =>
-          this.client.crm.objects.tasks.basicApi.create(
-            { properties, associations: [toContact(lead, TASK_TO_CONTACT)] },
-            this.sdk,
-          ),
+        const input = { properties, associations: [toContact(lead, associationType)] };
+        const created = await this.call(`${kind}.create`, `create ${kind.slice(0, -1)} for ${lead.id}`, () =>
+          kind === 'notes'
+            ? this.client.crm.objects.notes.basicApi.create(input, this.sdk)
+            : this.client.crm.objects.tasks.basicApi.create(input, this.sdk),
         );
         return created.id;
       },
