@@ -9,6 +9,37 @@ export interface CheckLine {
   message: string;
 }
 
+/** Lines and the function that adds one, as every check builds them. */
+export function checkLines(): {
+  lines: CheckLine[];
+  add: (level: CheckLine['level'], what: string, message: string) => void;
+} {
+  const lines: CheckLine[] = [];
+  return { lines, add: (level, what, message) => void lines.push({ level, what, message }) };
+}
+
+/**
+ * Pure: each value the config writes or reads (`[config path, value]`) is one of the CRM's `options`
+ * for it, e.g. a picklist's active values; one that is not is a `level` line naming the options.
+ * `is` and `isNot` describe where the value must be, e.g. "a lifecyclestage option".
+ */
+export function checkValues(
+  wanted: [path: string, value: string][],
+  options: string[],
+  where: { is: string; isNot: string },
+  level: 'error' | 'warn' = 'error',
+): CheckLine[] {
+  return wanted.map(([what, value]): CheckLine =>
+    options.includes(value)
+      ? { level: 'ok', what, message: `"${value}" is ${where.is}` }
+      : {
+          level,
+          what,
+          message: `"${value}" is not ${where.isNot} (has: ${options.join(', ') || 'none'})`,
+        },
+  );
+}
+
 /** Pure: routed reps, their managers and the fallback owner exist in the CRM and are active. */
 export function checkOwners(config: Config, owners: Owner[], where: string): CheckLine[] {
   const byId = new Map(owners.map((o) => [o.id, o]));

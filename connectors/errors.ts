@@ -21,9 +21,14 @@ export interface CrmFailure {
 }
 
 export class CrmError extends Error {
-  constructor(readonly failure: CrmFailure) {
+  /** `cause`: what the SDK or jsforce threw, kept for logs and debugging (classification reads `failure`). */
+  constructor(
+    readonly failure: CrmFailure,
+    options?: ErrorOptions,
+  ) {
     super(
       `${failure.crm}${failure.status ? ` ${failure.status}` : ''}${failure.code ? ` ${failure.code}` : ''}: ${failure.message}`,
+      options,
     );
     this.name = 'CrmError';
   }

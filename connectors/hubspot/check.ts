@@ -1,6 +1,6 @@
 import type { Config } from '../../src/config/schema.js';
 import { parseCountRange, type Owner } from '../../src/domain/index.js';
-import { checkOwners, type CheckLine } from '../check.js';
+import { checkLines, checkOwners, checkValues, type CheckLine } from '../check.js';
 
 /** What the portal says about one contact property. */
 export interface PropertyFacts {
@@ -54,9 +54,7 @@ export function unsubscribeNeededBy(config: Config): string | undefined {
  * active owners, and the token can do what the worker does.
  */
 export function checkPortal(config: Config, facts: PortalFacts): CheckLine[] {
-  const lines: CheckLine[] = [];
-  const add = (level: CheckLine['level'], what: string, message: string) =>
-    lines.push({ level, what, message });
+  const { lines, add } = checkLines();
 
   for (const probe of facts.probes)
     add(
@@ -113,15 +111,8 @@ export function checkPortal(config: Config, facts: PortalFacts): CheckLine[] {
       else add('ok', path, `"${name}" (${found.type})`);
     }
     const values = (property: string, wanted: [string, string][]) => {
-      const options = props.get(property)?.options ?? [];
-      for (const [path, value] of wanted)
-        add(
-          options.includes(value) ? 'ok' : 'error',
-          path,
-          options.includes(value)
-            ? `"${value}" is a ${property} option`
-            : `"${value}" is not a ${property} option (has: ${options.join(', ') || 'none'})`,
-        );
+      const option = `a ${property} option`;
+      lines.push(...checkValues(wanted, props.get(property)?.options ?? [], { is: option, isNot: option }));
     };
     values(
       f.lifecycleStage,

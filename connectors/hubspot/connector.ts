@@ -1,10 +1,11 @@
+// Over 400 lines for now: the CrmConnector methods stay in one class while applyDisposition,
+// portalFacts and advanceStage are being changed on another branch; transport and call wrapper
+// (api.ts) and the engagement reads (reads.ts) are out already. Next to move: the score batch writes.
 import type { Client } from '@hubspot/api-client';
-import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/notes/index.js';
 import { z } from 'zod';
-import type { HubSpotFields, HubSpotPolling } from '../../src/config/schema.js';
+import type { HubSpotPolling } from '../../src/config/schema.js';
 import {
-  containsMarker,
   handoffMarker,
   type LeadRef,
   type Owner,
@@ -12,11 +13,10 @@ import {
   type RepTask,
   type Score,
 } from '../../src/domain/index.js';
+import { createOnce, type MarkedRecord } from '../create-once.js';
 import { CrmError, isCrmError } from '../errors.js';
-import type { RateBudget } from '../../src/store/rate-budget.js';
 import type {
   CreatedRecord,
-  CrmCallObservation,
   CrmConnector,
   DispositionWrite,
   LeadPage,
@@ -25,10 +25,9 @@ import type {
   ScoreWrite,
   StageAdvance,
 } from '../types.js';
-import { AccountDetails, nextMidnight } from './account.js';
+import { toMillis } from './api.js';
 import type { PortalFacts } from './check.js';
-import { toCrmFailure } from './errors.js';
-import type { HubSpotOAuth } from './oauth.js';
+import { HubSpotReads } from './reads.js';
 
 /** HubSpot's default lifecycle order; portals may add stages, read from the property's options then. */
 const DEFAULT_STAGE_ORDER = [
@@ -79,108 +78,10 @@ const PropertyHistory = z.record(
 /** Our version of a property is stamped with the update's time, give or take HubSpot's own clocks. */
 const VERSION_CLOCK_SLACK_MS = 1_000;
 
-export interface HubSpotConnectorOptions {
-  client: Client;
-  fields: HubSpotFields;
-  /** Longest a single call may take before it counts as a network failure. */
-  timeoutMs?: number;
-  /** The portal's shared request budget; every call waits for its turn. */
-  budget?: RateBudget;
-  /** Told about every call, for metrics. */
-  onCall?: (call: CrmCallObservation) => void;
-  /** OAuth apps: where access tokens come from (private apps pass a fixed token to the client). */
-  oauth?: HubSpotOAuth;
-  /** HubSpot's separate search limit (5 per second per portal), shared like `budget`. */
-  searchBudget?: RateBudget;
-}
-
-/**
- * SDK 13.x applies the client's own middleware (its user agent, our keep-alive agent and rate-limit
- * observer) only to calls that pass options of their own (HubSpot/hubspot-api-nodejs#686), so every
- * call passes these. Typed per API module in the SDK, hence the cast.
- */
-const SDK_CALL_OPTIONS = { middleware: [], middlewareMergeStrategy: 'append' } as never;
-
-export class HubSpotConnector implements CrmConnector {
+export class HubSpotConnector extends HubSpotReads implements CrmConnector {
   readonly crm = 'hubspot' as const;
-  private readonly sdk = SDK_CALL_OPTIONS;
-  private readonly client: Client;
-  private readonly fields: HubSpotFields;
-  private readonly timeoutMs: number;
-  private readonly budget: RateBudget | undefined;
-  private readonly onCall: ((call: CrmCallObservation) => void) | undefined;
-  private readonly oauth: HubSpotOAuth | undefined;
-  private readonly searchBudget: RateBudget | undefined;
   private stageOrder: string[] | undefined;
   private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
-  private timeZone: Promise<string> | undefined;
-
-  constructor(opts: HubSpotConnectorOptions) {
-    this.client = opts.client;
-    this.fields = opts.fields;
-    this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.budget = opts.budget;
-    this.onCall = opts.onCall;
-    this.oauth = opts.oauth;
-    this.searchBudget = opts.searchBudget;
-  }
-
-  /**
-   * Every SDK call goes through here: paced by the shared rate budget, bounded in time, observed,
-   * and any failure becomes a CrmError. With OAuth, a 401 means the token died early: it is
-   * refreshed and the call made once more.
-   */
-  private async call<T>(endpoint: string, what: string, fn: () => Promise<T>): Promise<T> {
-    if (!this.oauth) return this.callOnce(endpoint, what, fn);
-    const token = await this.oauth.token();
-    this.client.setAccessToken(token);
-    try {
-      return await this.callOnce(endpoint, what, fn);
-    } catch (err) {
-      if (!(isCrmError(err) && err.failure.status === 401)) throw err;
-      await this.oauth.invalidate(token);
-      this.client.setAccessToken(await this.oauth.token());
-      return this.callOnce(endpoint, what, fn);
-    }
-  }
-
-  private async callOnce<T>(endpoint: string, what: string, fn: () => Promise<T>): Promise<T> {
-    const budgetWaitSeconds = ((await this.budget?.take()) ?? 0) / 1000;
-    const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const result = await Promise.race([
-        fn(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                Object.assign(new Error(`timed out after ${this.timeoutMs} ms`), { name: 'TimeoutError' }),
-              ),
-            this.timeoutMs,
-          );
-        }),
-      ]);
-      this.onCall?.({
-        endpoint,
-        outcome: 'ok',
-        seconds: (performance.now() - started) / 1000,
-        budgetWaitSeconds,
-      });
-      return result;
-    } catch (err) {
-      if (isCrmError(err)) throw err;
-      const failure = toCrmFailure(err);
-      const outcome = failure.status !== undefined ? String(failure.status) : 'network';
-      this.onCall?.({ endpoint, outcome, seconds: (performance.now() - started) / 1000, budgetWaitSeconds });
-      // The queue pauses until the daily limit resets; the account-info read itself must not recurse.
-      if (failure.policy?.toUpperCase() === 'DAILY' && endpoint !== ACCOUNT_DETAILS)
-        failure.resetAt = await this.dailyResetAt();
-      throw new CrmError({ ...failure, message: `${what}: ${failure.message}` });
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 
   async ensureSchema(): Promise<void> {
     const wanted = [
@@ -271,21 +172,6 @@ export class HubSpotConnector implements CrmConnector {
       })),
       next: page.paging?.next?.after,
     };
-  }
-
-  private profileProperties(): string[] {
-    return [...Object.values(this.fields.profile), this.fields.lifecycleStage];
-  }
-
-  private toProfile(properties: Record<string, string | null>): Profile {
-    const profile: Profile = {};
-    for (const [field, property] of Object.entries(this.fields.profile)) {
-      const value = properties[property];
-      if (value !== undefined && value !== null && value !== '') profile[field] = value;
-    }
-    const stage = properties[this.fields.lifecycleStage];
-    if (stage) profile.lifecycleStage = stage;
-    return profile;
   }
 
   async writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]> {
@@ -470,27 +356,13 @@ export class HubSpotConnector implements CrmConnector {
     body: string,
     mayExist: boolean,
   ): Promise<CreatedRecord> {
-    if (mayExist) {
-      const existing = await this.findByMarker(lead, 'notes', 'hs_note_body', handoffId);
-      if (existing) return { id: existing, created: false };
-    }
-    const note = await this.call('notes.create', `create note for ${lead.id}`, () =>
-      this.client.crm.objects.notes.basicApi.create(
-        {
-          properties: { hs_timestamp: new Date().toISOString(), hs_note_body: fitNoteBody(body, handoffId) },
-          associations: [toContact(lead, NOTE_TO_CONTACT)],
-        },
-        this.sdk,
-      ),
-    );
-    return { id: note.id, created: true };
+    return this.createOnContact('notes', lead, handoffId, mayExist, {
+      hs_timestamp: new Date().toISOString(),
+      hs_note_body: fitNoteBody(body, handoffId),
+    });
   }
 
   async createRepTask(lead: LeadRef, key: string, task: RepTask, mayExist: boolean): Promise<CreatedRecord> {
-    if (mayExist) {
-      const existing = await this.findByMarker(lead, 'tasks', 'hs_task_body', key);
-      if (existing) return { id: existing, created: false };
-    }
     const properties: Record<string, string> = {
       hs_timestamp: new Date(task.dueAt).toISOString(),
       hs_task_subject: task.subject,
@@ -500,28 +372,44 @@ export class HubSpotConnector implements CrmConnector {
       hs_task_type: task.type,
     };
     if (task.ownerId) properties.hubspot_owner_id = task.ownerId;
-    const created = await this.call('tasks.create', `create task for ${lead.id}`, () =>
-      this.client.crm.objects.tasks.basicApi.create(
-        {
-          properties,
-          associations: [toContact(lead, TASK_TO_CONTACT)],
-        },
-        this.sdk,
-      ),
+    return this.createOnContact('tasks', lead, key, mayExist, properties);
+  }
+
+  /** A note or task on the contact, once per key: a retry finds an earlier attempt's by its marker. */
+  private createOnContact(
+    kind: 'notes' | 'tasks',
+    lead: LeadRef,
+    key: string,
+    mayExist: boolean,
+    properties: Record<string, string>,
+  ): Promise<CreatedRecord> {
+    const [bodyProperty, associationType] =
+      kind === 'notes' ? ['hs_note_body', NOTE_TO_CONTACT] : ['hs_task_body', TASK_TO_CONTACT];
+    return createOnce(
+      key,
+      mayExist,
+      () => this.associated(lead, kind, bodyProperty),
+      async () => {
+        const input = { properties, associations: [toContact(lead, associationType)] };
+        const created = await this.call(`${kind}.create`, `create ${kind.slice(0, -1)} for ${lead.id}`, () =>
+          kind === 'notes'
+            ? this.client.crm.objects.notes.basicApi.create(input, this.sdk)
+            : this.client.crm.objects.tasks.basicApi.create(input, this.sdk),
+        );
+        return created.id;
+      },
     );
-    return { id: created.id, created: true };
   }
 
   /**
-   * A note or task from an earlier attempt: listed through the association API, which is
-   * consistent at once (search is not).
+   * The notes or tasks of a contact with their bodies, for the marker lookup: listed through the
+   * association API, which is consistent at once (search is not).
    */
-  private async findByMarker(
+  private async *associated(
     lead: LeadRef,
     kind: 'notes' | 'tasks',
     bodyProperty: string,
-    key: string,
-  ): Promise<string | undefined> {
+  ): AsyncIterable<MarkedRecord[]> {
     let after: string | undefined;
     do {
       const page = await this.call('associations.list', `list ${kind} of ${lead.id}`, () =>
@@ -537,12 +425,10 @@ export class HubSpotConnector implements CrmConnector {
             ? this.client.crm.objects.notes.batchApi.read(body, undefined, this.sdk)
             : this.client.crm.objects.tasks.batchApi.read(body, undefined, this.sdk),
         );
-        const match = found.results.find((r) => containsMarker(r.properties[bodyProperty] ?? '', key));
-        if (match) return match.id;
+        yield found.results.map((r) => ({ id: r.id, body: r.properties[bodyProperty] ?? '' }));
       }
       after = page.paging?.next?.after;
     } while (after);
-    return undefined;
   }
 
   /** HubSpot moves it to the recycle bin (restorable for 90 days), so a mistaken delete can be undone. */
@@ -646,119 +532,6 @@ export class HubSpotConnector implements CrmConnector {
     return owners;
   }
 
-  /**
-   * One page (≤ 200) of contacts modified at or after `since`, oldest first, with the mapped
-   * properties and their modification time. Paced by the separate search budget as well.
-   */
-  async searchModifiedContacts(since: number, after: string | undefined): Promise<ModifiedContactsPage> {
-    // Search's own budget is taken last, just before the request, so a wait for the general budget
-    // cannot bunch searches into one second.
-    const page = await this.call('contacts.search', 'search modified contacts', async () => {
-      await this.searchBudget?.take();
-      return this.client.crm.contacts.searchApi.doSearch(
-        {
-          filterGroups: [
-            {
-              filters: [
-                { propertyName: 'lastmodifieddate', operator: FilterOperatorEnum.Gte, value: String(since) },
-              ],
-            },
-          ],
-          // The SDK types sorts as strings, but HubSpot wants objects and the SDK passes them through
-          // (HubSpot/hubspot-api-nodejs#559).
-          sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }] as unknown as string[],
-          properties: [...this.profileProperties(), 'lastmodifieddate'],
-          limit: SEARCH_PAGE,
-          after: after ?? '0',
-        },
-        this.sdk,
-      );
-    });
-    return {
-      contacts: page.results.map((c) => ({
-        lead: { crm: 'hubspot' as const, objectType: 'contact' as const, id: c.id },
-        profile: this.toProfile(c.properties),
-        modifiedAt: toMillis(c.properties.lastmodifieddate) ?? c.updatedAt.getTime(),
-      })),
-      next: page.paging?.next?.after,
-    };
-  }
-
-  /** Marketing email events in [since, until), one page at a time. */
-  async emailEvents(since: number, until: number, offset: string | undefined): Promise<EmailEventsPage> {
-    const query = new URLSearchParams({
-      startTimestamp: String(since),
-      endTimestamp: String(until),
-      limit: '1000',
-    });
-    if (offset) query.set('offset', offset);
-    const body = await this.callJson(
-      'email.events',
-      'read email events',
-      `/email/public/v1/events?${query.toString()}`,
-    );
-    const page = EmailEventsResponse.parse(body);
-    // One odd event (UNBOUNCE has no type or recipient) must not fail the page and stall the window.
-    const events = page.events.flatMap((e) => {
-      const parsed = EmailEvent.safeParse(e);
-      return parsed.success ? [parsed.data] : [];
-    });
-    return {
-      events,
-      skipped: page.events.length - events.length,
-      next: page.hasMore && page.offset ? page.offset : undefined,
-    };
-  }
-
-  /** Submissions of one form, newest first, one page (≤ 50) at a time. */
-  async formSubmissions(guid: string, after: string | undefined): Promise<FormSubmissionsPage> {
-    const query = new URLSearchParams({ limit: '50' });
-    if (after) query.set('after', after);
-    const body = await this.callJson(
-      'forms.submissions',
-      `read submissions of form ${guid}`,
-      `/form-integrations/v1/submissions/forms/${encodeURIComponent(guid)}?${query.toString()}`,
-    );
-    const page = FormSubmissionsResponse.parse(body);
-    return {
-      submissions: page.results.map((r) => ({
-        submittedAt: r.submittedAt,
-        pageUrl: r.pageUrl,
-        values: Object.fromEntries(r.values.map((v) => [v.name, v.value])),
-      })),
-      next: page.paging?.next?.after,
-    };
-  }
-
-  /** Participations in one marketing event, one page at a time. */
-  async eventParticipations(
-    externalAccountId: string,
-    externalEventId: string,
-    after: string | undefined,
-  ): Promise<ParticipationsPage> {
-    const query = new URLSearchParams({ limit: '100' });
-    if (after) query.set('after', after);
-    const path =
-      `/marketing/v3/marketing-events/participations/${encodeURIComponent(externalAccountId)}/` +
-      `${encodeURIComponent(externalEventId)}/breakdown?${query.toString()}`;
-    const page = ParticipationsResponse.parse(
-      await this.callJson(
-        'marketing_events.participations',
-        `read participations of ${externalEventId}`,
-        path,
-      ),
-    );
-    return {
-      participations: page.results.map((r) => ({
-        id: r.id,
-        contactId: r.associations.contact.contactId,
-        state: r.properties.attendanceState,
-        occurredAt: r.properties.occurredAt,
-      })),
-      next: page.paging?.next?.after,
-    };
-  }
-
   async matchLead(profile: Profile, create: boolean): Promise<LeadRef | null> {
     const email = typeof profile.email === 'string' ? profile.email.trim().toLowerCase() : '';
     if (!email) return null;
@@ -773,28 +546,6 @@ export class HubSpotConnector implements CrmConnector {
       this.client.crm.contacts.basicApi.create({ properties, associations: [] }, this.sdk),
     );
     return { crm: 'hubspot', objectType: 'contact', id: created.id };
-  }
-
-  /** Contact ids of these email addresses (≤ 100 per call); unknown addresses are absent. */
-  async contactIdsByEmail(emails: string[]): Promise<Map<string, string>> {
-    const ids = new Map<string, string>();
-    for (let i = 0; i < emails.length; i += BATCH_MAX) {
-      const inputs = emails.slice(i, i + BATCH_MAX).map((id) => ({ id }));
-      const found = await this.call('contacts.batch_read', 'find contacts by email', () =>
-        this.client.crm.contacts.batchApi.read(
-          {
-            inputs,
-            idProperty: 'email',
-            properties: ['email'],
-            propertiesWithHistory: [],
-          },
-          undefined,
-          this.sdk,
-        ),
-      );
-      for (const c of found.results) if (c.properties.email) ids.set(c.properties.email.toLowerCase(), c.id);
-    }
-    return ids;
   }
 
   /**
@@ -837,48 +588,6 @@ export class HubSpotConnector implements CrmConnector {
         code: error.category,
         message: `unsubscribe ${lead.id} from all email: ${error.message}`,
       });
-  }
-
-  /** Endpoints the SDK has no typed API for, through its generic request. */
-  private callJson(
-    endpoint: string,
-    what: string,
-    path: string,
-    method: 'GET' | 'POST' = 'GET',
-  ): Promise<unknown> {
-    return this.call(endpoint, what, async () => {
-      const res = await this.client.apiRequest({ method, path });
-      // Shaped like the SDK's ApiException, body included: it carries errorType, policyName, message.
-      if (!res.ok) {
-        const body = await res.text();
-        throw Object.assign(new Error(body), { code: res.status, headers: headersOf(res), body });
-      }
-      return res.json() as Promise<unknown>;
-    });
-  }
-
-  /**
-   * When the portal's daily limit resets: midnight in the account's time zone (not UTC). Undefined when
-   * the zone cannot be read (the queue then probes again later instead of guessing).
-   */
-  private async dailyResetAt(): Promise<number | undefined> {
-    try {
-      return nextMidnight(await this.accountTimeZone(), Date.now());
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** The portal's time zone, read once per process: it is an account setting that hardly ever changes. */
-  private accountTimeZone(): Promise<string> {
-    if (!this.timeZone) {
-      this.timeZone = this.callJson(ACCOUNT_DETAILS, 'read account details', '/account-info/v3/details').then(
-        (body) => AccountDetails.parse(body).timeZone,
-      );
-      // A failed read must not be cached.
-      this.timeZone.catch(() => (this.timeZone = undefined));
-    }
-    return this.timeZone;
   }
 
   /**
@@ -1022,14 +731,6 @@ export class HubSpotConnector implements CrmConnector {
   }
 }
 
-export interface ModifiedContactsPage {
-  contacts: { lead: LeadRef; profile: Profile; modifiedAt: number }[];
-  /** Cursor of the next page; HubSpot refuses cursors past 10,000 results, see SEARCH_RESULTS_MAX. */
-  next?: string;
-}
-
-const ACCOUNT_DETAILS = 'account.details';
-
 /** v4 communication preferences: a contact's "unsubscribed from all email" status, by email address. */
 function unsubscribeAllPath(email: string): string {
   return `/communication-preferences/v4/statuses/${encodeURIComponent(email)}/unsubscribe-all`;
@@ -1042,76 +743,6 @@ const UnsubscribeAllResponse = z.object({
 /** The address `config check` reads the unsubscribe status of: any address proves the scope. */
 const SCOPE_PROBE_EMAIL = 'scope-probe@leadflow.example';
 
-/** HubSpot's search: at most 200 a page and 10,000 results a query. */
-const SEARCH_PAGE = 200;
-export const SEARCH_RESULTS_MAX = 10_000;
-
-/** One event of the v1 email events API; STATUSCHANGE adds the recipient's subscription state. */
-const EmailEvent = z.object({
-  id: z.string(),
-  type: z.string(),
-  recipient: z.string().min(1),
-  created: z.number(),
-  emailCampaignId: z.number().optional(),
-  url: z.string().optional(),
-  /** STATUSCHANGE: SUBSCRIBED or UNSUBSCRIBED, for the whole portal. */
-  portalSubscriptionStatus: z.string().optional(),
-  /** STATUSCHANGE: the subscription types that changed, each SUBSCRIBED or UNSUBSCRIBED. */
-  subscriptions: z.array(z.object({ id: z.number().optional(), status: z.string().optional() })).optional(),
-  /** STATUSCHANGE: who or what made the change, e.g. SOURCE_RECIPIENT, SOURCE_IMPORT. */
-  source: z.string().optional(),
-});
-export type EmailEvent = z.infer<typeof EmailEvent>;
-const EmailEventsResponse = z.object({
-  events: z.array(z.unknown()),
-  hasMore: z.boolean().default(false),
-  offset: z.string().optional(),
-});
-export interface EmailEventsPage {
-  events: EmailEvent[];
-  /** Events of the page that lack what we need (UNBOUNCE, partial records): left out and counted. */
-  skipped: number;
-  next?: string;
-}
-
-const FormSubmissionsResponse = z.object({
-  results: z.array(
-    z.object({
-      submittedAt: z.number(),
-      pageUrl: z.string().optional(),
-      values: z.array(z.object({ name: z.string(), value: z.string() })),
-    }),
-  ),
-  paging: z.object({ next: z.object({ after: z.string() }).optional() }).optional(),
-});
-export interface FormSubmissionsPage {
-  submissions: { submittedAt: number; pageUrl?: string; values: Record<string, string> }[];
-  next?: string;
-}
-
-const ParticipationsResponse = z.object({
-  results: z.array(
-    z.object({
-      id: z.string(),
-      associations: z.object({ contact: z.object({ contactId: z.string() }) }),
-      properties: z.object({ attendanceState: z.string(), occurredAt: z.number() }),
-    }),
-  ),
-  paging: z.object({ next: z.object({ after: z.string() }).optional() }).optional(),
-});
-export interface ParticipationsPage {
-  participations: { id: string; contactId: string; state: string; occurredAt: number }[];
-  next?: string;
-}
-
-function headersOf(res: {
-  headers: { forEach(fn: (value: string, name: string) => void): void };
-}): Record<string, string> {
-  const out: Record<string, string> = {};
-  res.headers.forEach((value, name) => (out[name] = value));
-  return out;
-}
-
 function toContact(lead: LeadRef, associationTypeId: number) {
   return {
     to: { id: lead.id },
@@ -1119,13 +750,6 @@ function toContact(lead: LeadRef, associationTypeId: number) {
       { associationCategory: AssociationSpecAssociationCategoryEnum.HubspotDefined, associationTypeId },
     ],
   };
-}
-
-/** HubSpot datetime properties come as ISO strings or epoch milliseconds. */
-function toMillis(value: string | null | undefined): number | undefined {
-  if (!value) return undefined;
-  const at = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  return Number.isFinite(at) ? at : undefined;
 }
 
 /** HubSpot caps note bodies; keep the end (with the handoff id) and cut the middle. */

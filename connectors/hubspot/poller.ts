@@ -1,7 +1,7 @@
 import type { HubSpotPolling } from '../../src/config/schema.js';
 import type { EngagementEvent, LeadRef, ProfileChange } from '../../src/domain/index.js';
 import type { EngagementSource, PolledPage } from '../types.js';
-import { SEARCH_RESULTS_MAX, type EmailEvent, type HubSpotConnector } from './connector.js';
+import { SEARCH_RESULTS_MAX, type EmailEvent, type HubSpotReads } from './reads.js';
 
 /** HubSpot's reporting APIs settle late: each window starts this far before the last one ended. */
 export const POLL_OVERLAP_MS = 60_000;
@@ -17,7 +17,7 @@ export const SEARCH_OVERLAP_SECONDS = 60;
  */
 export class HubSpotPoller implements EngagementSource {
   constructor(
-    private readonly hubspot: HubSpotConnector,
+    private readonly hubspot: HubSpotReads,
     private readonly polling: HubSpotPolling,
   ) {}
 

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { Config } from '../../src/config/schema.js';
 import type { Owner } from '../../src/domain/index.js';
-import { checkOwners, type CheckLine } from '../check.js';
+import { checkLines, checkOwners, checkValues, type CheckLine } from '../check.js';
 import { isCrmError } from '../errors.js';
-import type { SalesforceConnector, SObjectDescribe } from './connector.js';
+import type { SObjectDescribe } from './api.js';
+import type { SalesforceConnector } from './connector.js';
 
 /** A read that failed, with why. */
 export interface Unreadable {
@@ -77,9 +78,7 @@ type Field = SObjectDescribe['fields'][number];
  * are values of the reason picklist, task values exist, and routed reps are active users.
  */
 export function checkOrg(config: Config, facts: OrgFacts): CheckLine[] {
-  const lines: CheckLine[] = [];
-  const add = (level: CheckLine['level'], what: string, message: string) =>
-    lines.push({ level, what, message });
+  const { lines, add } = checkLines();
   const f = config.salesforce.fields;
   const p = 'salesforce.fields';
 
@@ -118,14 +117,8 @@ export function checkOrg(config: Config, facts: OrgFacts): CheckLine[] {
   ) => {
     if (!picklist) return;
     const active = picklist.picklistValues.filter((v) => v.active).map((v) => v.value);
-    for (const [path, value] of wanted)
-      if (active.includes(value)) add('ok', path, `"${value}" is a ${sObject}.${picklist.name} value`);
-      else
-        add(
-          level,
-          path,
-          `"${value}" is not an active ${sObject}.${picklist.name} value (has: ${active.join(', ') || 'none'})`,
-        );
+    const of = `${sObject}.${picklist.name} value`;
+    lines.push(...checkValues(wanted, active, { is: `a ${of}`, isNot: `an active ${of}` }, level));
   };
 
   for (const [objectType, sObject] of [

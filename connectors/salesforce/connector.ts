@@ -1,9 +1,8 @@
-import type { Connection } from 'jsforce';
+// Over 400 lines: the CrmConnector methods, which share the org's targets, stage order and composite
+// requests; transport and call wrapper (api.ts) and Task shapes (tasks.ts) are out. The next cut
+// would be the handoff composite (writeHandoff, its conversion fallback) into a file of its own.
 import { z } from 'zod';
-import type { Salesforce } from '../../src/config/schema.js';
 import {
-  PropertyValue,
-  containsMarker,
   handoffMarker,
   type LeadRef,
   type Owner,
@@ -11,13 +10,10 @@ import {
   type RepTask,
   type Score,
 } from '../../src/domain/index.js';
-import type { Logger } from '../../src/logger.js';
-import type { ApiUsage } from '../../src/store/api-usage.js';
-import type { RateBudget } from '../../src/store/rate-budget.js';
+import { createOnce, findMarked, type MarkedRecord } from '../create-once.js';
 import { CrmError, isCrmError } from '../errors.js';
 import type {
   CreatedRecord,
-  CrmCallObservation,
   CrmConnector,
   DispositionWrite,
   HandoffWrite,
@@ -28,13 +24,23 @@ import type {
   ScoreWrite,
   StageAdvance,
 } from '../types.js';
-import type { SalesforceSession } from './auth.js';
-import { compositeFailure, toSalesforceFailure } from './errors.js';
-import { RECORD_ID, salesforceTime, soqlDatetime, soqlString } from './soql.js';
+import {
+  NO_AUTO_ASSIGN,
+  QueryPage,
+  Row,
+  SalesforceApi,
+  checkId,
+  createdId,
+  sfTime,
+  toProfile,
+  wholeSeconds,
+  type SubRequest,
+  type Target,
+} from './api.js';
+import { toSalesforceFailure } from './errors.js';
+import { DESCRIPTION_MAX, NOTE_SUBJECT, noteFields, repTaskFields } from './tasks.js';
+import { RECORD_ID, soqlDatetime, soqlString } from './soql.js';
 
-/** Task.Description and other long text areas we fill hold at most this much. */
-const DESCRIPTION_MAX = 32_000;
-const SUBJECT_MAX = 255;
 /** sObject Collections take at most 200 records a request. */
 const COLLECTION_MAX = 200;
 /** A single SOQL page holds at most 2,000 records. */
@@ -43,8 +49,6 @@ const QUERY_PAGE_MAX = 2_000;
 const OWNERS_TTL_MS = 10 * 60_000;
 /** How far back a retry looks for the task an earlier attempt may have created (job retries span hours). */
 const MARKER_LOOKBACK_MS = 30 * 86_400_000;
-/** Subject of the closed Task that carries a handoff note when there is no rep task. */
-export const NOTE_SUBJECT = 'Leadflow handoff note';
 /** Lead requires LastName and Company; a lead made from the other CRM's profile may lack them. */
 const NOT_PROVIDED = '[not provided]';
 /** Fields that mean something only in the CRM they came from: never copied into a new lead. */
@@ -52,242 +56,17 @@ const OWNED_BY_US = new Set(['ownerId', 'leadStatus', 'dispositionReason', 'life
 /** Every task or note we write carries this line; activity without it is a person's. */
 const OUR_MARKER = handoffMarker('');
 const CONTACT_PREFIX = '003';
-const PRIORITY = { HIGH: 'High', MEDIUM: 'Normal', LOW: 'Low' } as const;
-const SUBTYPE = { CALL: 'Call', EMAIL: 'Email', TODO: 'Task' } as const;
-/** Lead assignment rules run on every REST create/update unless told not to. */
-const NO_AUTO_ASSIGN = { 'Sforce-Auto-Assign': 'FALSE' };
 
-const Row = z.record(z.string(), z.unknown());
-const QueryPage = z.object({
-  done: z.boolean(),
-  nextRecordsUrl: z.string().optional(),
-  records: z.array(Row),
-});
 /** A Lead's conversion: the Contact it became (`ConvertedContactId` is null until converted). */
 const ConvertedLead = z.looseObject({
   IsConverted: z.boolean(),
   ConvertedContactId: z.string().regex(RECORD_ID).nullable(),
 });
 const SaveResults = z.array(z.object({ id: z.string().nullish(), success: z.boolean() }).loose());
-const Created = z.object({ id: z.string().min(1) });
-const CompositeAnswer = z.object({
-  compositeResponse: z.array(
-    z.object({ body: z.unknown(), httpStatusCode: z.number().int(), referenceId: z.string() }),
-  ),
-});
-/** The slice of a describe answer the connector and `config check` read. */
-export const SObjectDescribe = z.object({
-  name: z.string(),
-  fields: z.array(
-    z.object({
-      name: z.string(),
-      type: z.string(),
-      createable: z.boolean(),
-      updateable: z.boolean(),
-      picklistValues: z.array(z.object({ value: z.string(), active: z.boolean() })).default([]),
-    }),
-  ),
-});
-export type SObjectDescribe = z.infer<typeof SObjectDescribe>;
 
-interface SubRequest {
-  method: 'GET' | 'POST' | 'PATCH';
-  url: string;
-  referenceId: string;
-  body?: unknown;
-  httpHeaders?: Record<string, string>;
-}
-
-/** Where a lead lives in Salesforce: its sObject and that object's field mapping. */
-interface Target {
-  sObject: 'Lead' | 'Contact';
-  id: string;
-  fields: Record<string, string>;
-  lifecycle: string;
-  owner: string;
-}
-
-export interface SalesforceConnectorOptions {
-  session: SalesforceSession;
-  config: Salesforce;
-  /** The org's shared request budget (`requestsPerSecond`); every call waits for its turn. */
-  budget?: RateBudget;
-  /** Where the org's daily usage (`Sforce-Limit-Info`) is recorded for the poller. */
-  usage?: ApiUsage;
-  /** Told about every call, for metrics. */
-  onCall?: (call: CrmCallObservation) => void;
-  logger?: Logger;
-  now?: () => number;
-}
-
-export class SalesforceConnector implements CrmConnector {
+export class SalesforceConnector extends SalesforceApi implements CrmConnector {
   readonly crm = 'salesforce' as const;
-  private readonly session: SalesforceSession;
-  private readonly config: Salesforce;
-  private readonly budget: RateBudget | undefined;
-  private readonly usage: ApiUsage | undefined;
-  private readonly onCall: ((call: CrmCallObservation) => void) | undefined;
-  private readonly logger: Logger | undefined;
-  private readonly now: () => number;
-  private readonly describes = new Map<string, Promise<SObjectDescribe>>();
   private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
-
-  constructor(opts: SalesforceConnectorOptions) {
-    this.session = opts.session;
-    this.config = opts.config;
-    this.budget = opts.budget;
-    this.usage = opts.usage;
-    this.onCall = opts.onCall;
-    this.logger = opts.logger;
-    this.now = opts.now ?? Date.now;
-  }
-
-  /** The jsforce connection, for the CDC subscriber (it streams with the same session). */
-  get connection(): Connection {
-    return this.session.conn;
-  }
-
-  /** Called after every token refresh (the token itself is not passed on); returns the unsubscribe. */
-  onRefresh(listener: () => void): () => void {
-    const handler = () => listener();
-    this.session.conn.on('refresh', handler);
-    return () => void this.session.conn.removeListener('refresh', handler);
-  }
-
-  /**
-   * Every request goes through here: paced by the shared rate budget, bounded in time, observed,
-   * any failure turned into a CrmError, and the org's daily usage recorded. An expired session is
-   * refreshed by jsforce, which resends the request once (auth.ts refuses a second refresh in a row).
-   * POST and PATCH are never resent here: the queue retries by classification, and the marker
-   * lookup keeps a resent handoff from creating a second task.
-   */
-  private async call<T>(endpoint: string, what: string, fn: () => PromiseLike<T>): Promise<T> {
-    const before = this.session.conn.limitInfo;
-    let budgetWaitSeconds = 0;
-    let started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const observe = (outcome: string) =>
-      this.onCall?.({ endpoint, outcome, seconds: (performance.now() - started) / 1000, budgetWaitSeconds });
-    try {
-      budgetWaitSeconds = ((await this.budget?.take()) ?? 0) / 1000;
-      started = performance.now();
-      await this.session.ready();
-      const result = await Promise.race([
-        fn(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                Object.assign(new Error(`timed out after ${this.config.timeoutMs} ms`), {
-                  name: 'TimeoutError',
-                }),
-              ),
-            this.config.timeoutMs,
-          );
-        }),
-      ]);
-      observe('ok');
-      return result;
-    } catch (err) {
-      const failure = isCrmError(err) ? err.failure : toSalesforceFailure(err);
-      observe(failure.network ? 'network' : failure.status !== undefined ? String(failure.status) : 'error');
-      throw new CrmError({ ...failure, message: `${what}: ${failure.message}` });
-    } finally {
-      clearTimeout(timer);
-      await this.recordUsage(before);
-    }
-  }
-
-  /** Records `Sforce-Limit-Info` when this call's answer carried it (jsforce replaces limitInfo then). */
-  private async recordUsage(before: Connection['limitInfo']): Promise<void> {
-    const info = this.session.conn.limitInfo;
-    if (!this.usage || info === before || !info.apiUsage) return;
-    // Best effort: a Redis hiccup must not fail a CRM call that succeeded.
-    await this.usage
-      .record(info.apiUsage.used, info.apiUsage.limit, this.now())
-      .catch((err: unknown) =>
-        this.logger?.warn({ err: (err as Error).message }, 'could not record Salesforce API usage'),
-      );
-  }
-
-  private send<T = unknown>(
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
-    url: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): PromiseLike<T> {
-    return this.session.conn.request<T>(
-      {
-        method,
-        url,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        headers: { 'content-type': 'application/json', ...headers },
-      },
-      // jsforce's own retries (GETs on 5xx and resets) stay off: the queue classifies failures.
-      { timeout: this.config.timeoutMs, retry: { maxRetries: 0 } },
-    );
-  }
-
-  /** A REST path as composite subrequests need it: from the root, with the API version. */
-  private dataPath(path: string): string {
-    return `/services/data/v${this.config.apiVersion}${path}`;
-  }
-
-  /**
-   * One composite request; answers each subrequest's body by referenceId, or throws the failure
-   * of the subrequest that caused it (not its PROCESSING_HALTED siblings).
-   */
-  private async composite(
-    endpoint: string,
-    what: string,
-    requests: SubRequest[],
-    allOrNone: boolean,
-  ): Promise<Map<string, { status: number; body: unknown }>> {
-    const answer = await this.call(endpoint, what, () =>
-      this.send('POST', '/composite', { allOrNone, compositeRequest: requests }),
-    );
-    const parsed = CompositeAnswer.safeParse(answer);
-    if (!parsed.success)
-      throw new CrmError({ crm: 'salesforce', status: 502, message: `${what}: unexpected composite answer` });
-    const subresponses = parsed.data.compositeResponse;
-    if (allOrNone) {
-      const failure = compositeFailure(subresponses);
-      if (failure) {
-        const { referenceId, ...rest } = failure;
-        throw new CrmError({ ...rest, message: `${what} (${referenceId}): ${rest.message}` });
-      }
-    }
-    return new Map(subresponses.map((s) => [s.referenceId, { status: s.httpStatusCode, body: s.body }]));
-  }
-
-  private target(lead: LeadRef): Target {
-    checkId(lead.id, 'lead');
-    return { ...this.objectOf(lead.objectType), id: lead.id };
-  }
-
-  private objectOf(objectType: LeadRef['objectType']): Omit<Target, 'id'> {
-    const f = this.config.fields;
-    const fields = objectType === 'lead' ? f.lead : f.contact;
-    return {
-      sObject: objectType === 'lead' ? 'Lead' : 'Contact',
-      fields,
-      lifecycle: objectType === 'lead' ? f.lifecycle.lead : f.lifecycle.contact,
-      owner: fields.ownerId ?? 'OwnerId',
-    };
-  }
-
-  /** An sObject's describe, read once per process (fields change only when an admin edits the org). */
-  describe(sObject: string): Promise<SObjectDescribe> {
-    const cached = this.describes.get(sObject);
-    if (cached) return cached;
-    const read = this.call('sobjects.describe', `describe ${sObject}`, () =>
-      this.send('GET', `/sobjects/${sObject}/describe`),
-    ).then((body) => SObjectDescribe.parse(body));
-    this.describes.set(sObject, read);
-    // A failed describe must not be cached.
-    read.catch(() => this.describes.delete(sObject));
-    return read;
-  }
 
   /**
    * Salesforce custom fields need the Metadata API (and a deployment) to create, so this only
@@ -325,10 +104,6 @@ export class SalesforceConnector implements CrmConnector {
       this.send('GET', `/sobjects/${t.sObject}/${t.id}?fields=${this.profileFields(t).join(',')}`),
     );
     return toProfile(t, Row.parse(row));
-  }
-
-  private profileFields(t: Omit<Target, 'id'>): string[] {
-    return [...new Set(['Id', ...Object.values(t.fields), t.lifecycle])];
   }
 
   /**
@@ -458,14 +233,6 @@ export class SalesforceConnector implements CrmConnector {
     return from !== undefined && from < (stage === 'mql' ? 1 : 2);
   }
 
-  /**
-   * `Sforce-Auto-Assign: FALSE` unless routing is delegated to the org's assignment rules. Task
-   * writes carry it too: a trigger on Task that updates the Task's Lead re-runs them otherwise.
-   */
-  private assignHeaders(): Record<string, string> | undefined {
-    return this.config.routing === 'assignment_rules' ? undefined : NO_AUTO_ASSIGN;
-  }
-
   /** The handoff's record update: stage and owner, and whether assignment rules may run. */
   private handoffUpdate(t: Target, stage: 'mql' | 'sql', ownerId: string | null | undefined) {
     const headers = this.assignHeaders();
@@ -544,13 +311,19 @@ export class SalesforceConnector implements CrmConnector {
     current: string,
     moves: boolean,
   ): Promise<HandoffWritten> {
-    const existing = write.mayExist ? await this.findByMarker(t, write.handoffId) : undefined;
+    const existing = write.mayExist ? await findMarked(this.recentTasks(t), write.handoffId) : undefined;
     const update = moves
       ? this.handoffUpdate(t, write.stage, write.ownerId)
       : { fields: {}, headers: NO_AUTO_ASSIGN };
     const task = write.task
-      ? this.repTaskFields(t, write.handoffId, { ...write.task, body: write.note.text })
-      : this.noteFields(t, write.handoffId, write.note.subject, write.note.text, write.ownerId);
+      ? repTaskFields(this.config, t.id, write.handoffId, { ...write.task, body: write.note.text })
+      : noteFields(this.config, t.id, {
+          key: write.handoffId,
+          subject: write.note.subject,
+          text: write.note.text,
+          ownerId: write.ownerId,
+          at: this.now(),
+        });
     const taskHeaders = this.assignHeaders();
     const requests: SubRequest[] = [
       {
@@ -619,84 +392,56 @@ export class SalesforceConnector implements CrmConnector {
   ): Promise<CreatedRecord> {
     const t = this.target(lead);
     return this.createTaskOnce(t, handoffId, mayExist, () =>
-      this.noteFields(t, handoffId, NOTE_SUBJECT, body, null),
+      noteFields(this.config, t.id, {
+        key: handoffId,
+        subject: NOTE_SUBJECT,
+        text: body,
+        ownerId: null,
+        at: this.now(),
+      }),
     );
   }
 
   async createRepTask(lead: LeadRef, key: string, task: RepTask, mayExist: boolean): Promise<CreatedRecord> {
     const t = this.target(lead);
-    return this.createTaskOnce(t, key, mayExist, () => this.repTaskFields(t, key, task));
+    return this.createTaskOnce(t, key, mayExist, () => repTaskFields(this.config, t.id, key, task));
   }
 
-  private async createTaskOnce(
+  private createTaskOnce(
     t: Target,
     key: string,
     mayExist: boolean,
     fields: () => Record<string, unknown>,
   ): Promise<CreatedRecord> {
-    if (mayExist) {
-      const existing = await this.findByMarker(t, key);
-      if (existing) return { id: existing, created: false };
-    }
-    const what = `create task on ${t.sObject} ${t.id}`;
-    const answer = await this.call('sobjects.create', what, () =>
-      this.send('POST', '/sobjects/Task', fields(), this.assignHeaders()),
+    return createOnce(
+      key,
+      mayExist,
+      () => this.recentTasks(t),
+      async () => {
+        const what = `create task on ${t.sObject} ${t.id}`;
+        const answer = await this.call('sobjects.create', what, () =>
+          this.send('POST', '/sobjects/Task', fields(), this.assignHeaders()),
+        );
+        return createdId(answer, what);
+      },
     );
-    return { id: createdId(answer, what), created: true };
-  }
-
-  private repTaskFields(t: Target, key: string, task: RepTask): Record<string, unknown> {
-    if (task.ownerId) checkId(task.ownerId, 'owner');
-    return {
-      WhoId: t.id,
-      ...(task.ownerId ? { OwnerId: task.ownerId } : {}),
-      Subject: task.subject.slice(0, SUBJECT_MAX),
-      Description: fitDescription(task.body, key),
-      ActivityDate: activityDate(task.dueAt),
-      Status: this.config.taskStatus,
-      Priority: PRIORITY[task.priority],
-      TaskSubtype: SUBTYPE[task.type],
-    };
-  }
-
-  /** A note is a closed Task: Salesforce's activity history is where reps read it. */
-  private noteFields(
-    t: Target,
-    key: string,
-    subject: string,
-    text: string,
-    ownerId: string | null,
-  ): Record<string, unknown> {
-    const owner = ownerId && this.config.routing === 'leadflow' ? ownerId : undefined;
-    if (owner) checkId(owner, 'owner');
-    return {
-      WhoId: t.id,
-      ...(owner ? { OwnerId: owner } : {}),
-      Subject: subject.slice(0, SUBJECT_MAX),
-      Description: fitDescription(text, key),
-      ActivityDate: activityDate(this.now()),
-      Status: this.config.noteStatus,
-      Priority: PRIORITY.MEDIUM,
-      TaskSubtype: SUBTYPE.TODO,
-    };
   }
 
   /**
-   * The Task an earlier attempt made for this key. Long text cannot be filtered in SOQL, so the
-   * lead's recent Tasks are read and their Description checked here.
+   * The lead's recent Tasks with their Description, where an earlier attempt's marker would be. Long
+   * text cannot be filtered in SOQL, so the marker is looked for here.
    */
-  private async findByMarker(t: Target, key: string): Promise<string | undefined> {
+  private async *recentTasks(t: Target): AsyncIterable<MarkedRecord[]> {
     const since = soqlDatetime(wholeSeconds(this.now() - MARKER_LOOKBACK_MS));
     for await (const rows of this.soql(
       `SELECT Id, Description FROM Task WHERE WhoId = '${t.id}' AND CreatedDate >= ${since} ORDER BY CreatedDate DESC`,
-    )) {
-      const found = rows.find((r) => typeof r.Description === 'string' && containsMarker(r.Description, key));
-      if (found) return String(found.Id);
-    }
-    return undefined;
+    ))
+      yield rows.map((r) => ({
+        id: String(r.Id),
+        body: typeof r.Description === 'string' ? r.Description : '',
+      }));
   }
 
-  /** The lead and its open task to another owner, in one composite request. */
   /** The note is a Task too (a completed one, or the rep task's description). */
   async deleteActivity(lead: LeadRef, _kind: 'note' | 'task', id: string): Promise<void> {
     checkId(id, 'task');
@@ -710,6 +455,7 @@ export class SalesforceConnector implements CrmConnector {
     }
   }
 
+  /** The lead and its open task to another owner, in one composite request. */
   async reassign(lead: LeadRef, ownerId: string, taskId: string | null): Promise<void> {
     const t = this.target(lead);
     checkId(ownerId, 'owner');
@@ -900,83 +646,4 @@ export class SalesforceConnector implements CrmConnector {
     );
     return { crm: 'salesforce', objectType: 'lead', id: createdId(answer, what) };
   }
-
-  /** Pages of raw records for a SOQL query, following nextRecordsUrl; each page is one call. */
-  async *soql(query: string): AsyncIterable<Record<string, unknown>[]> {
-    let page = await this.queryPage(query);
-    yield page.records;
-    while (!page.done && page.nextRecordsUrl) {
-      const next = page.nextRecordsUrl;
-      page = QueryPage.parse(
-        await this.call('query.more', 'read the next query page', () => this.send('GET', next)),
-      );
-      yield page.records;
-    }
-  }
-
-  /** One page of a query; errors name the sObject only (the query may hold an email address). */
-  private async queryPage(query: string): Promise<z.infer<typeof QueryPage>> {
-    const answer = await this.call('query', `query ${/\bFROM\s+(\w+)/i.exec(query)?.[1] ?? 'records'}`, () =>
-      this.send('GET', `/query?q=${encodeURIComponent(query)}`),
-    );
-    return QueryPage.parse(answer);
-  }
-}
-
-/** Ids go into URLs and SOQL literals: anything but a Salesforce id is refused before it is sent. */
-function checkId(id: string, what: string): void {
-  if (!RECORD_ID.test(id))
-    throw new CrmError({
-      crm: 'salesforce',
-      status: 400,
-      code: 'MALFORMED_ID',
-      message: `${what} id "${id.slice(0, 40)}" is not a Salesforce id`,
-    });
-}
-
-function createdId(body: unknown, what: string): string {
-  const parsed = Created.safeParse(body);
-  if (!parsed.success)
-    throw new CrmError({ crm: 'salesforce', status: 502, message: `${what}: the answer has no record id` });
-  return parsed.data.id;
-}
-
-function toProfile(t: Omit<Target, 'id'>, row: Record<string, unknown>): Profile {
-  const profile: Profile = {};
-  const keep = (key: string, value: unknown) => {
-    const parsed = PropertyValue.safeParse(value);
-    if (parsed.success && parsed.data !== null && parsed.data !== '') profile[key] = parsed.data;
-  };
-  for (const [field, name] of Object.entries(t.fields)) keep(field, row[name]);
-  keep('lifecycleStage', row[t.lifecycle]);
-  return profile;
-}
-
-/** Pure: a Description within Salesforce's limit that still ends with the marker line. */
-export function fitDescription(text: string, key: string): string {
-  const marker = handoffMarker(key);
-  const body = containsMarker(text, key) ? text : `${text}\n${marker}`;
-  if (body.length <= DESCRIPTION_MAX) return body;
-  const tail = `\n… (truncated)\n${marker}`;
-  return body.slice(0, DESCRIPTION_MAX - tail.length) + tail;
-}
-
-/**
- * Task.ActivityDate is a date without time. The due date in UTC: the owner's time zone is not
- * known here, so near midnight the task may show a day early or late for the rep.
- */
-export function activityDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
-/** Salesforce datetimes (`2026-11-24T09:48:00.000+0000`) as ms; undefined when absent or unreadable. */
-function sfTime(value: unknown): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  const ms = salesforceTime(value);
-  return Number.isFinite(ms) ? ms : undefined;
-}
-
-/** A lower bound in the literal form Salesforce documents (whole seconds), never later than `ms`. */
-function wholeSeconds(ms: number): number {
-  return Math.floor(ms / 1000) * 1000;
 }

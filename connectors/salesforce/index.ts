@@ -1,5 +1,6 @@
 import { createSalesforceSession, type SalesforceAuth } from './auth.js';
-import { SalesforceConnector, type SalesforceConnectorOptions } from './connector.js';
+import type { SalesforceConnectorOptions } from './api.js';
+import { SalesforceConnector } from './connector.js';
 
 export interface SalesforceConnectorConfig extends Omit<SalesforceConnectorOptions, 'session'> {
   /** The org's instance, e.g. `https://acme.my.salesforce.com` (the sandbox's URL in tests). */

@@ -25,7 +25,8 @@ connectorConformance('HubSpot (real @hubspot/api-client against the sandbox)', a
       sandbox.seedContacts([{ id, properties }]);
       return Promise.resolve({ crm: 'hubspot', objectType: 'contact', id });
     },
-    missingLead: () => ({ crm: 'hubspot', objectType: 'contact', id: '1' }),
+    // Beyond both the seeded ids (80,001 on) and the ones the sandbox assigns to what the API creates (1 on).
+    missingLead: () => ({ crm: 'hubspot', objectType: 'contact', id: '9999999999' }),
     // `lead` is both HubSpot's early stage and where recycled leads go back to.
     stage: (lead) => {
       const value = contact(lead).lifecyclestage ?? '';

@@ -63,6 +63,39 @@ export function connectorConformance(name: string, makeHarness: () => Promise<Co
       });
     });
 
+    it('lists every lead once, page by page, with its profile in canonical names', async () => {
+      const seeded = [
+        await h.seedLead({ email: 'list1@x.io' }),
+        await h.seedLead({ email: 'list2@x.io' }),
+        await h.seedLead({ email: 'list3@x.io' }),
+      ];
+      const listed: { id: string; email: unknown }[] = [];
+      let after: string | undefined;
+      do {
+        const page = await h.connector.listLeads(after, 2);
+        expect(page.leads.length).toBeLessThanOrEqual(2);
+        listed.push(...page.leads.map((l) => ({ id: l.lead.id, email: l.profile.email })));
+        after = page.next;
+      } while (after);
+      expect(new Set(listed.map((l) => l.id)).size).toBe(listed.length);
+      for (const [i, lead] of seeded.entries())
+        expect(listed.filter((l) => l.id === lead.id)).toEqual([{ id: lead.id, email: `list${i + 1}@x.io` }]);
+    });
+
+    it('matches a lead by email whatever its case, and creates one only when asked', async () => {
+      const lead = await h.seedLead({ email: 'match@x.io' });
+      expect(await h.connector.matchLead({ email: ' Match@X.io ' }, false)).toEqual(lead);
+      expect(await h.connector.matchLead({ email: '' }, true)).toBeNull();
+      expect(await h.connector.matchLead({ email: 'newcomer@x.io' }, false)).toBeNull();
+      const created = await h.connector.matchLead({ email: 'newcomer@x.io', jobTitle: 'CTO' }, true);
+      expect(created).not.toBeNull();
+      expect(await h.connector.readProfile(created!)).toMatchObject({
+        email: 'newcomer@x.io',
+        jobTitle: 'CTO',
+      });
+      expect(await h.connector.matchLead({ email: 'newcomer@x.io' }, true)).toEqual(created);
+    });
+
     it('writes scores in a batch and returns a missing record as a failure, not an exception', async () => {
       const lead = await h.seedLead({ email: 'b@x.io' });
       const missing = h.missingLead();

@@ -1,0 +1,87 @@
+import type { RateBudget } from '../src/store/rate-budget.js';
+import { CrmError, isCrmError, type CrmFailure } from './errors.js';
+import type { CrmCallObservation } from './types.js';
+
+// The call wrapper every CRM adapter shares: paced by the account's rate budget, bounded in time,
+// observed for metrics, and any failure turned into a CrmError by the CRM's own reading of it.
+
+/** A call that took longer than allowed; every CRM's failure mapping counts it as a network failure. */
+export class CallTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`timed out after ${ms} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/**
+ * A request to the CRM. `signal` aborts when the call times out: pass it on where the client takes
+ * one. Neither of ours does today (HubSpot's generated fetch passes only method, body, headers and
+ * agent; jsforce aborts its own fetch on the `timeout` option instead), so the race below still
+ * settles the call on time.
+ */
+export type CallFn<T> = (signal: AbortSignal) => PromiseLike<T>;
+
+/** One CRM call: `endpoint` labels the metric, `what` prefixes the error message. */
+export type CrmCall = <T>(endpoint: string, what: string, fn: CallFn<T>) => Promise<T>;
+
+export interface CallPolicy {
+  timeoutMs: number;
+  /** The account's shared request budget; every call waits for its turn. */
+  budget?: RateBudget;
+  /** Told about every call, for metrics. */
+  onCall?: (call: CrmCallObservation) => void;
+  /** The CRM's reading of whatever its client threw. */
+  toFailure: (err: unknown) => CrmFailure;
+  /** After the budget wait, before the request (e.g. a session being established); timed, not bounded. */
+  before?: () => Promise<void>;
+  /** Adds what the CRM knows about a failure before it is thrown (e.g. when a daily limit resets). */
+  refine?: (failure: CrmFailure, endpoint: string) => Promise<void>;
+}
+
+/** Runs `fn` for at most `ms`: on time out its signal aborts and the call fails with CallTimeoutError. */
+export async function withTimeout<T>(ms: number, fn: CallFn<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      fn(controller.signal),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const timeout = new CallTimeoutError(ms);
+          controller.abort(timeout);
+          reject(timeout);
+        }, ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The call wrapper for one connector: every request it makes goes through the function this returns. */
+export function crmCaller(policy: CallPolicy): CrmCall {
+  return async <T>(endpoint: string, what: string, fn: CallFn<T>): Promise<T> => {
+    let budgetWaitSeconds = 0;
+    let started = performance.now();
+    const observe = (outcome: string) =>
+      policy.onCall?.({
+        endpoint,
+        outcome,
+        seconds: (performance.now() - started) / 1000,
+        budgetWaitSeconds,
+      });
+    try {
+      budgetWaitSeconds = ((await policy.budget?.take()) ?? 0) / 1000;
+      started = performance.now();
+      await policy.before?.();
+      const result = await withTimeout(policy.timeoutMs, fn);
+      observe('ok');
+      return result;
+    } catch (err) {
+      const failure = isCrmError(err) ? { ...err.failure } : policy.toFailure(err);
+      observe(failure.network ? 'network' : failure.status !== undefined ? String(failure.status) : 'error');
+      await policy.refine?.(failure, endpoint);
+      throw new CrmError({ ...failure, message: `${what}: ${failure.message}` }, { cause: err });
+    }
+  };
+}
