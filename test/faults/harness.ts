@@ -55,11 +55,12 @@ export function notesPerLead(sandbox: Sandbox, kind: 'notes' | 'tasks' = 'notes'
 }
 
 /** Every lead ends with exactly one note and one rep task: nothing lost, nothing written twice. */
-export async function expectOneNoteAndTaskEach(sandbox: Sandbox, ids: string[]): Promise<void> {
-  await waitFor(() => notesPerLead(sandbox, 'tasks').size === ids.length, {
-    what: 'every task',
-    timeoutMs: 30_000,
-  });
+export async function expectOneNoteAndTaskEach(
+  sandbox: Sandbox,
+  ids: string[],
+  timeoutMs = 30_000,
+): Promise<void> {
+  await waitFor(() => notesPerLead(sandbox, 'tasks').size === ids.length, { what: 'every task', timeoutMs });
   // Late duplicates would show up now.
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   for (const kind of ['notes', 'tasks'] as const) {

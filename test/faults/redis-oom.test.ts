@@ -10,20 +10,6 @@ import { demoRequest } from '../system/webhooks.js';
 import { expectOneNoteAndTaskEach, faultConfig, leads, notesPerLead } from './harness.js';
 
 const N = 30;
-const FILLER = 'oom-filler:';
-
-/** Writes 64 KiB values until Redis refuses with OOM (maxmemory with noeviction); returns how many. */
-async function fillUntilOom(redis: Redis): Promise<number> {
-  const value = 'x'.repeat(64 * 1024);
-  for (let i = 0; ; i++) {
-    try {
-      await redis.set(`${FILLER}${i}`, value);
-    } catch (err) {
-      if (/OOM/.test((err as Error).message)) return i;
-      throw err;
-    }
-  }
-}
 
 /** Redis trouble is infrastructure, not the lead's: no attempt is spent, nothing is dead-lettered. */
 describe.skipIf(!hasRedisServer())('faults: Redis out of memory or unreachable', () => {
@@ -36,7 +22,7 @@ describe.skipIf(!hasRedisServer())('faults: Redis out of memory or unreachable',
       mode: 'processes',
       sandbox: { latencyMs: 400 },
       seed: (sandbox) => sandbox.seedContacts(contacts),
-      adjust: faultConfig({ timeoutMs: 2_000 }),
+      adjust: faultConfig({ timeoutMs: 15_000 }),
       env: (sandbox) => ({ ...hubspotEnv(sandbox), WORKER_CONCURRENCY: '8' }),
     });
     const { sandbox, prefix } = system;
@@ -49,10 +35,13 @@ describe.skipIf(!hasRedisServer())('faults: Redis out of memory or unreachable',
       for (const c of contacts) await system.post.deliverHubSpot([demoRequest(c.id)]);
       await waitFor(() => sandbox.hubspot.notes.length >= 2, { what: 'the first notes', timeoutMs: 20_000 });
 
-      // Memory runs out mid-stream: every write, script and rate-budget reservation is refused.
+      // Memory runs out mid-stream (maxmemory under what Redis holds, noeviction): every write, script
+      // and rate-budget reservation is refused, whatever frees meanwhile. A slow CRM keeps every worker
+      // slot busy, so several jobs meet the refusal however loaded the machine is.
+      sandbox.setLatency(2_000);
       const used = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
-      await redis.config('SET', 'maxmemory', String(used + 2 * 1024 * 1024));
-      expect(await fillUntilOom(redis)).toBeGreaterThan(0);
+      await redis.config('SET', 'maxmemory', String(Math.floor(used / 2)));
+      await expect(redis.set('oom-probe', 'x')).rejects.toThrow(/OOM/);
       await waitFor(() => worker.output.includes('Redis refuses work'), {
         what: 'the worker to report it',
         timeoutMs: 30_000,
@@ -66,15 +55,17 @@ describe.skipIf(!hasRedisServer())('faults: Redis out of memory or unreachable',
       expect(worker.output).not.toContain('job dead-lettered');
 
       // Memory frees: work resumes by itself.
-      const fillers = await redis.keys(`${FILLER}*`);
-      await redis.del(...fillers);
+      sandbox.setLatency(400);
       await redis.config('SET', 'maxmemory', '0');
       await waitFor(() => notesPerLead(sandbox).size > notesDuringOom, { what: 'work to resume' });
       // Every client connection dropped (a failover, a proxy restart): in-flight commands are resent.
       await redis.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      // A job held through the outage could not renew its lock: BullMQ's stalled check (every 30 s)
+      // hands it back, so the last ones may take that long.
       await expectOneNoteAndTaskEach(
         sandbox,
         contacts.map((c) => c.id),
+        90_000,
       );
 
       expect(await failed()).toBe(0);
