@@ -64,14 +64,25 @@ export function reject(status: number, reason: string, note?: Note): Rejected {
   return note ? { ok: false, status, reason, note } : { ok: false, status, reason };
 }
 
-/** JSON.parse and zod at the boundary: anything else is a 400 that says what is wrong. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Strict UTF-8, JSON.parse and zod at the boundary: anything else is a 400 that says what is wrong.
+ * Invalid UTF-8 is refused, not stored as U+FFFD: a signed body means exactly its bytes.
+ */
 export function parseJson<T extends z.ZodType>(
   body: Buffer,
   schema: T,
 ): { ok: true; value: z.infer<T> } | Rejected {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    return reject(400, 'body is not UTF-8');
+  }
   let json: unknown;
   try {
-    json = JSON.parse(body.toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     return reject(400, 'body is not valid JSON');
   }
