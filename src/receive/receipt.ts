@@ -19,6 +19,17 @@ export interface Delivery {
   requestId: string;
 }
 
+/** Who is calling, as known before the body is read. */
+export interface Caller {
+  /** The last path segment after `/webhooks/<name>/`, for senders whose secret is in the URL. */
+  pathToken: string | undefined;
+  /** The client address, through `http.trustProxy` proxies. */
+  ip: string;
+  headers: Delivery['headers'];
+  /** Fingerprint (hex, any case and colons) of a verified TLS client certificate, when TLS ends here. */
+  peerCertificate: string | undefined;
+}
+
 /** How the sender is answered: JSON, or XML for senders that speak SOAP. */
 export type Reply = { json: unknown } | { xml: string };
 
@@ -53,6 +64,13 @@ export type Receipt = Accepted | Rejected;
 export interface WebhookReceiver {
   source: IngestSource;
   receive(delivery: Delivery): Receipt;
+  /**
+   * Checked before the body is read, so a stranger costs no parse (absent: anyone may deliver, the
+   * signature over the body decides). A receiver with it is mounted at `/webhooks/<name>/<token>`.
+   */
+  admit?(caller: Caller): Rejected | undefined;
+  /** Its own body limit (default `webhooks.maxBodyBytes`) and deliveries read and parsed at once. */
+  limits?: { maxBodyBytes: number; maxConcurrent: number };
   /** How this sender is answered a failure (default: `{error}` as JSON). */
   fault?(status: number, message: string): Reply;
 }
