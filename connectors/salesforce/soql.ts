@@ -1,7 +1,9 @@
 /** SOQL literals and Salesforce's value formats, shared by the connector and the poller. Pure. */
 
+import { CRM_RECORD_ID } from '../../src/domain/index.js';
+
 /** A 15- or 18-character record id. */
-export const RECORD_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
+export const RECORD_ID = CRM_RECORD_ID.salesforce;
 
 /**
  * A SOQL datetime literal (unquoted). Salesforce stores whole seconds, and its documented literal

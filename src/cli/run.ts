@@ -5,6 +5,7 @@ import { SalesforceCdcSubscriber } from '../../connectors/salesforce/cdc.js';
 import type { Env } from '../config/env.js';
 import type { Config } from '../config/schema.js';
 import { createApp } from '../http/app.js';
+import { createHttpServer, listen } from '../http/server.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createJobContext } from '../queue/context.js';
@@ -56,6 +57,8 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       config,
       hubspotClientSecret: env.HUBSPOT_CLIENT_SECRET,
       salesforceOrgId: env.SALESFORCE_ORG_ID,
+      salesforceOutboundToken: env.SALESFORCE_OUTBOUND_TOKEN,
+      salesforceOutboundTokenPrevious: env.SALESFORCE_OUTBOUND_TOKEN_PREVIOUS,
       eventsSigningSecret: env.EVENTS_SIGNING_SECRET,
       adminToken: env.ADMIN_TOKEN,
       queues,
@@ -63,9 +66,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       logger,
       metrics,
     });
-    const listening = await new Promise<Server>((resolve) => {
-      const s = app.listen(env.PORT, env.HOST, () => resolve(s));
-    });
+    const listening = await listen(createHttpServer(app, config.http), env.PORT, env.HOST);
     server = listening;
     closers.push(() => new Promise<void>((resolve) => listening.close(() => resolve())));
     closers.push(() => closeQueues(queues));

@@ -2,6 +2,12 @@ import { z } from 'zod';
 import { ConfigError, formatIssues } from './errors.js';
 
 const Port = z.coerce.number().int().min(0).max(65535);
+const OutboundToken = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_-]{32,128}$/,
+    '32–128 URL-safe characters (A–Z a–z 0–9 _ -), e.g. openssl rand -hex 32',
+  );
 
 export const Env = z.object({
   REDIS_URL: z
@@ -28,6 +34,13 @@ export const Env = z.object({
     .string()
     .regex(/^00D[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/, 'an org id starting with 00D')
     .optional(),
+  /**
+   * The secret last segment of the Outbound Message endpoint URL
+   * (`/webhooks/salesforce/<token>`); without it the endpoint answers 503. PREVIOUS is accepted too,
+   * while Salesforce's Outbound Messages are moved to a new token.
+   */
+  SALESFORCE_OUTBOUND_TOKEN: OutboundToken.optional(),
+  SALESFORCE_OUTBOUND_TOKEN_PREVIOUS: OutboundToken.optional(),
   /** Auth, one of: an access token; a refresh token with the connected app; a JWT bearer key. */
   SALESFORCE_ACCESS_TOKEN: z.string().min(1).optional(),
   SALESFORCE_CLIENT_ID: z.string().min(1).optional(),

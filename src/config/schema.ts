@@ -577,6 +577,76 @@ export const CrossCrm = z.strictObject({
 });
 export type CrossCrm = z.infer<typeof CrossCrm>;
 
+/** The node HTTP server: how long a client may take, and which proxies in front of it are believed. */
+export const HttpServer = z
+  .strictObject({
+    /**
+     * Proxies in front of leadflow (hops) whose `X-Forwarded-For` / `-Proto` are believed (express
+     * `trust proxy`): the client address the Salesforce IP allow-list checks, the scheme HubSpot
+     * signed. 0 (default): the peer address is the client, forwarded headers are ignored.
+     */
+    trustProxy: z.number().int().min(0).max(10).default(0),
+    /** A client must have sent all its headers within this (slow-header attacks). */
+    headersTimeoutMs: z.number().int().min(1_000).max(120_000).default(10_000),
+    /** …and its whole request, body included, within this. */
+    requestTimeoutMs: z.number().int().min(1_000).max(600_000).default(30_000),
+    /** An idle keep-alive connection is closed after this (keep it above a load balancer's idle timeout). */
+    keepAliveTimeoutMs: z.number().int().min(1_000).max(600_000).default(5_000),
+  })
+  .refine((h) => h.headersTimeoutMs <= h.requestTimeoutMs, {
+    message: 'must not exceed requestTimeoutMs',
+    path: ['headersTimeoutMs'],
+  });
+export type HttpServer = z.infer<typeof HttpServer>;
+
+/** A TLS certificate's SHA-256 (or, as some proxies give it, SHA-1) fingerprint in hex, colons optional. */
+const CertFingerprint = z
+  .string()
+  .transform((s) => s.replace(/:/g, '').toLowerCase())
+  .pipe(z.string().regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, 'a SHA-256 (or SHA-1) fingerprint in hex'));
+
+/**
+ * POST /webhooks/salesforce/<SALESFORCE_OUTBOUND_TOKEN>: Outbound Messages are unsigned, so besides
+ * the URL secret an admin can demand Salesforce's source addresses and its client certificate.
+ */
+export const SalesforceOutboundEndpoint = z.strictObject({
+  /**
+   * A 100-notification message with 28 Lead fields (a 255-character description among them) is
+   * 203 KB: 384 KiB leaves room, and keeps what an authenticated sender can make us parse small.
+   */
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(16 * 1024)
+    .max(10 * 1024 * 1024)
+    .default(384 * 1024),
+  /** Messages read and parsed at once (parsing is synchronous); more are answered 503 + Retry-After. */
+  maxConcurrent: z.number().int().min(1).max(64).default(2),
+  /**
+   * CIDRs (IPv4 and IPv6) deliveries may come from, e.g. Salesforce's published ranges; empty
+   * (default): any address. Behind a proxy, set `http.trustProxy`.
+   */
+  allowIps: z
+    .array(z.union([z.cidrv4(), z.cidrv6()], { error: 'a CIDR such as 13.108.0.0/14 or 2a01:111:f400::/48' }))
+    .default([]),
+  /**
+   * Demand the client certificate Salesforce sends (the org's or a chosen one): its fingerprint,
+   * read from the TLS connection when TLS ends in this process, or from `header`, which a proxy that
+   * verified the certificate sets (and overwrites when a client sends it).
+   */
+  clientCertificate: z
+    .strictObject({
+      header: z
+        .string()
+        .regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name')
+        .transform((h) => h.toLowerCase())
+        .optional(),
+      fingerprints: z.array(CertFingerprint).min(1),
+    })
+    .optional(),
+});
+export type SalesforceOutboundEndpoint = z.infer<typeof SalesforceOutboundEndpoint>;
+
 export const Config = z
   .strictObject({
     $schema: z.string().optional(),
@@ -652,6 +722,7 @@ export const Config = z
         jobLockMs: 30_000,
         authProbeMs: 60_000,
       }),
+    http: HttpServer.default(HttpServer.parse({})),
     webhooks: z
       .strictObject({
         maxBodyBytes: z
@@ -660,6 +731,7 @@ export const Config = z
           .min(1024)
           .max(10 * 1024 * 1024)
           .default(1024 * 1024),
+        salesforce: SalesforceOutboundEndpoint.default(SalesforceOutboundEndpoint.parse({})),
         hubspot: z
           .strictObject({
             /** The URL HubSpot calls, as configured in the app; needed behind a proxy. Defaults to the request's own URL. */
@@ -670,7 +742,11 @@ export const Config = z
           })
           .default({ signatureVersion: 'v3', maxSkewMs: 300_000 }),
       })
-      .default({ maxBodyBytes: 1024 * 1024, hubspot: { signatureVersion: 'v3', maxSkewMs: 300_000 } }),
+      .default({
+        maxBodyBytes: 1024 * 1024,
+        salesforce: SalesforceOutboundEndpoint.parse({}),
+        hubspot: { signatureVersion: 'v3', maxSkewMs: 300_000 },
+      }),
     hubspot: z
       .strictObject({
         fields: HubSpotFields.default(HubSpotFields.parse({})),
@@ -699,6 +775,18 @@ export const Config = z
     crossCrm: CrossCrm.optional(),
   })
   .superRefine((c, ctx) => {
+    if (c.webhooks.salesforce.clientCertificate?.header && c.http.trustProxy === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['webhooks', 'salesforce', 'clientCertificate', 'header'],
+        message: 'a header is only believable from a proxy: set http.trustProxy',
+      });
+    if (c.webhooks.salesforce.maxBodyBytes > c.webhooks.maxBodyBytes)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['webhooks', 'salesforce', 'maxBodyBytes'],
+        message: 'must not exceed webhooks.maxBodyBytes',
+      });
     if (c.thresholds.sql < c.thresholds.mql)
       ctx.addIssue({ code: 'custom', path: ['thresholds', 'sql'], message: 'must be ≥ thresholds.mql' });
     const reps = new Set(c.routing.reps.map((r) => r.id));

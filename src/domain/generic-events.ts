@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LeadRef, PropertyValue, leadKey, type NormalizedBatch } from './index.js';
+import { ExternalLeadRef, PropertyValue, type LeadRef, leadKey, type NormalizedBatch } from './index.js';
 
 /** Epoch milliseconds, or an ISO 8601 datetime with its offset. */
 const When = z.union([
@@ -18,7 +18,7 @@ export const GenericEventBatch = z
       .array(
         z.strictObject({
           id: z.string().min(1).max(200),
-          lead: LeadRef,
+          lead: ExternalLeadRef,
           type: z.string().min(1).max(100),
           occurredAt: When,
           properties: z.record(z.string(), PropertyValue).default({}),
@@ -30,7 +30,7 @@ export const GenericEventBatch = z
       .array(
         z.strictObject({
           id: z.string().min(1).max(200),
-          lead: LeadRef,
+          lead: ExternalLeadRef,
           field: z.string().min(1),
           value: PropertyValue,
           occurredAt: When,

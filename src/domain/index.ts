@@ -14,6 +14,18 @@ export const LeadRef = z.object({
 });
 export type LeadRef = z.infer<typeof LeadRef>;
 
+/** Record ids as each CRM issues them: HubSpot object ids are numbers, Salesforce ids 15 or 18 characters. */
+export const CRM_RECORD_ID: Record<Crm, RegExp> = {
+  hubspot: /^[1-9][0-9]{0,19}$/,
+  salesforce: /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/,
+};
+
+/** A LeadRef named by an outside sender: its id must be one the CRM could have issued. */
+export const ExternalLeadRef = LeadRef.refine((lead) => CRM_RECORD_ID[lead.crm].test(lead.id), {
+  message: 'not a record id of that CRM (HubSpot: digits; Salesforce: 15 or 18 letters and digits)',
+  path: ['id'],
+});
+
 /** Stable string form of a LeadRef, used in Redis keys and job ids (no ':' inside ids is assumed). */
 export function leadKey(lead: LeadRef): string {
   return `${lead.crm}.${lead.objectType}.${lead.id}`;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler } from 'express';
 import { createAdminRouter } from './admin.js';
-import { reportFailure, withTimeout, type AppDeps } from './edge.js';
+import { refuseAnnouncedOver, reportFailure, withTimeout, type AppDeps } from './edge.js';
 import { webhookRoute } from './webhooks.js';
 import { webhookReceivers } from '../receive/index.js';
 import { keys } from '../store/keys.js';
@@ -14,6 +14,8 @@ export function createApp(deps: AppDeps): express.Express {
   const { config, metrics } = deps;
   const app = express();
   app.disable('x-powered-by');
+  // Hops whose X-Forwarded-For / -Proto are believed (req.ip, req.protocol); 0: none.
+  app.set('trust proxy', config.http.trustProxy);
 
   // One id per request, echoed back and carried into the ingest job, so a delivery can be followed.
   app.use((req, res, next) => {
@@ -23,6 +25,9 @@ export function createApp(deps: AppDeps): express.Express {
     res.set('x-request-id', id);
     next();
   });
+
+  // No route takes more than the largest webhook body: a larger announcement is refused at once.
+  app.use(refuseAnnouncedOver(config.webhooks.maxBodyBytes));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -59,9 +64,8 @@ export function createApp(deps: AppDeps): express.Express {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  const rawBody = express.raw({ type: () => true, limit: config.webhooks.maxBodyBytes });
   for (const [name, receiver] of Object.entries(webhookReceivers(config, deps)))
-    app.use(`/webhooks/${name}`, webhookRoute(deps, name, receiver, rawBody));
+    app.use(`/webhooks/${name}`, webhookRoute(deps, name, receiver));
 
   app.use(
     '/admin',

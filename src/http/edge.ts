@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
@@ -12,6 +12,10 @@ export interface AppDeps {
   hubspotClientSecret: string | undefined;
   /** The org Salesforce Outbound Messages must come from (SALESFORCE_ORG_ID); unset answers 503. */
   salesforceOrgId?: string | undefined;
+  /** The secret last segment of the Outbound Message URL (SALESFORCE_OUTBOUND_TOKEN); unset answers 503. */
+  salesforceOutboundToken?: string | undefined;
+  /** The token before a rotation, accepted until Salesforce is moved to the new one. */
+  salesforceOutboundTokenPrevious?: string | undefined;
   eventsSigningSecret?: string | undefined;
   queues: Queues;
   /** The connection the queues use; checked before enqueueing so a down Redis answers 503 at once. */
@@ -48,16 +52,33 @@ export function reportFailure(
 ): { status: number; message: string } {
   const status = errorStatus(err);
   const message = status >= 500 && !(err instanceof HttpError) ? 'internal error' : (err as Error).message;
+  // A body left unread is not waited for: the connection closes after the answer.
+  if (!req.complete) res.set('connection', 'close');
   // baseUrl: inside a mounted router, req.path is relative to the mount point.
-  const path = req.baseUrl + req.path;
+  let path = req.baseUrl + req.path;
   if (path.startsWith('/webhooks/')) {
-    deps.metrics.webhookRequests.inc({ source: path.split('/')[2] ?? 'unknown', status: String(status) });
+    const source = path.split('/')[2] ?? 'unknown';
+    deps.metrics.webhookRequests.inc({ source, status: String(status) });
+    // What follows the source may be its URL secret: never logged.
+    path = `/webhooks/${source}`;
   }
   deps.logger[status >= 500 ? 'error' : 'warn'](
     { requestId: requestIdOf(res), path, status, err: (err as Error).message },
     'request failed',
   );
   return { status, message };
+}
+
+/**
+ * 413 at once when Content-Length announces more than `limit`: the body parser would first wait for
+ * the whole body, which a client announcing gigabytes and sending nothing never delivers.
+ */
+export function refuseAnnouncedOver(limit: number): RequestHandler {
+  return (req, _res, next) => {
+    if (Number(req.get('content-length')) > limit)
+      throw new HttpError(413, `request body too large: more than ${limit} bytes`);
+    next();
+  };
 }
 
 export function requestIdOf(res: Response): string {

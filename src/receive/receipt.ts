@@ -19,6 +19,17 @@ export interface Delivery {
   requestId: string;
 }
 
+/** Who is calling, as known before the body is read. */
+export interface Caller {
+  /** The last path segment after `/webhooks/<name>/`, for senders whose secret is in the URL. */
+  pathToken: string | undefined;
+  /** The client address, through `http.trustProxy` proxies. */
+  ip: string;
+  headers: Delivery['headers'];
+  /** Fingerprint (hex, any case and colons) of a verified TLS client certificate, when TLS ends here. */
+  peerCertificate: string | undefined;
+}
+
 /** How the sender is answered: JSON, or XML for senders that speak SOAP. */
 export type Reply = { json: unknown } | { xml: string };
 
@@ -53,6 +64,13 @@ export type Receipt = Accepted | Rejected;
 export interface WebhookReceiver {
   source: IngestSource;
   receive(delivery: Delivery): Receipt;
+  /**
+   * Checked before the body is read, so a stranger costs no parse (absent: anyone may deliver, the
+   * signature over the body decides). A receiver with it is mounted at `/webhooks/<name>/<token>`.
+   */
+  admit?(caller: Caller): Rejected | undefined;
+  /** Its own body limit (default `webhooks.maxBodyBytes`) and deliveries read and parsed at once. */
+  limits?: { maxBodyBytes: number; maxConcurrent: number };
   /** How this sender is answered a failure (default: `{error}` as JSON). */
   fault?(status: number, message: string): Reply;
 }
@@ -64,14 +82,25 @@ export function reject(status: number, reason: string, note?: Note): Rejected {
   return note ? { ok: false, status, reason, note } : { ok: false, status, reason };
 }
 
-/** JSON.parse and zod at the boundary: anything else is a 400 that says what is wrong. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Strict UTF-8, JSON.parse and zod at the boundary: anything else is a 400 that says what is wrong.
+ * Invalid UTF-8 is refused, not stored as U+FFFD: a signed body means exactly its bytes.
+ */
 export function parseJson<T extends z.ZodType>(
   body: Buffer,
   schema: T,
 ): { ok: true; value: z.infer<T> } | Rejected {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    return reject(400, 'body is not UTF-8');
+  }
   let json: unknown;
   try {
-    json = JSON.parse(body.toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     return reject(400, 'body is not valid JSON');
   }

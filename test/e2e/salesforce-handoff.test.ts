@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeQueues, openQueues, enqueueReconciliationPoll, type Queues } from '../../src/queue/queues.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { ADMIN_USER_ID, REP_USER_ID } from '../sandbox/salesforce.js';
+import { ADMIN_USER_ID, REP_USER_ID, sendOutboundMessage } from '../sandbox/salesforce.js';
 import { salesforceEnv, startSystem, type System } from '../system/index.js';
 
 /**
@@ -126,6 +126,16 @@ describe('end to end: Salesforce Outbound Message and polling → handoff in Sal
     });
     expect(answer.acked).toBe(true);
     await waitFor(() => lead().HasOptedOutOfEmail === true, { what: 'the lead opted out of email' });
+  });
+
+  it('refuses a forged Outbound Message sent to the endpoint without its URL token', async () => {
+    // The org id is public (Web-to-Lead forms carry it): it alone must not be enough.
+    const forged = await sendOutboundMessage(`${sys.baseUrl}/webhooks/salesforce`, {
+      sObject: 'Lead',
+      notifications: [{ id: '04l000000000004AAA', fields: { Id: leadId, Email: 'attacker@example.com' } }],
+    });
+    expect(forged).toMatchObject({ status: 404, acked: false });
+    expect(forged.body).toContain('SALESFORCE_OUTBOUND_TOKEN');
   });
 
   it('refuses an Outbound Message from another org, with a SOAP fault and no Ack', async () => {

@@ -1,11 +1,15 @@
+import { request as httpRequest, type ClientRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type * as OutboundModule from '../../connectors/salesforce/outbound.js';
 import { OUTBOUND_ACK } from '../../connectors/salesforce/outbound.js';
 import { processIngest } from '../../jobs/ingest.js';
 import type { Config } from '../../src/config/schema.js';
 import { createApp } from '../../src/http/app.js';
+import { createHttpServer, listen } from '../../src/http/server.js';
+import { signV3 } from '../../connectors/hubspot/signature.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { IngestJob } from '../../src/queue/catalog.js';
@@ -21,16 +25,38 @@ import {
   type TestNotification,
 } from '../helpers/outbound-message.js';
 import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
+import { waitFor } from '../helpers/wait.js';
 import { TEST_REDIS_URL, cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 import { SalesforceState, sendOutboundMessage } from '../sandbox/salesforce.js';
 
 const logger = createLogger('silent');
+const TOKEN = 'outbound-token-0123456789abcdef-0123456789';
+/** Counts the real parser's runs: a refused caller must cost none. */
+const parses = vi.hoisted(() => ({ count: 0 }));
+vi.mock('../../connectors/salesforce/outbound.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof OutboundModule>();
+  return {
+    ...actual,
+    parseOutboundMessage: (body: Uint8Array) => {
+      parses.count++;
+      return actual.parseOutboundMessage(body);
+    },
+  };
+});
+const HUBSPOT_SECRET = 'hubspot-client-secret';
 const FAULT =
   /^<soapenv:Envelope xmlns:soapenv="http:\/\/schemas\.xmlsoap\.org\/soap\/envelope\/"><soapenv:Body><soapenv:Fault>/;
 
 describe('POST /webhooks/salesforce (Outbound Messages, real Redis)', () => {
   const prefix = uniquePrefix('http-sf');
-  const config = testConfig(prefix, (c) => ({ ...c, webhooks: { ...c.webhooks, maxBodyBytes: 128 * 1024 } }));
+  const config = testConfig(prefix, (c) => ({
+    ...c,
+    webhooks: {
+      ...c.webhooks,
+      maxBodyBytes: 2 * 1024 * 1024,
+      salesforce: { ...c.webhooks.salesforce, maxBodyBytes: 128 * 1024 },
+    },
+  }));
   let admin: Redis;
   let producer: Redis;
   let pipeline: Pipeline;
@@ -50,6 +76,9 @@ describe('POST /webhooks/salesforce (Outbound Messages, real Redis)', () => {
     });
     queues = pipeline.queues;
   });
+  beforeEach(() => {
+    parses.count = 0;
+  });
   afterEach(async () => {
     await queues.ingest.obliterate({ force: true });
   });
@@ -60,12 +89,21 @@ describe('POST /webhooks/salesforce (Outbound Messages, real Redis)', () => {
     admin.disconnect();
   });
 
-  function app(opts: { orgId?: string | undefined; config?: Config; redis?: Redis; queues?: Queues } = {}) {
+  function app(
+    opts: {
+      orgId?: string | undefined;
+      token?: string | undefined;
+      config?: Config;
+      redis?: Redis;
+      queues?: Queues;
+    } = {},
+  ) {
     metrics = createMetrics();
     return createApp({
       config: opts.config ?? config,
-      hubspotClientSecret: undefined,
+      hubspotClientSecret: HUBSPOT_SECRET,
       salesforceOrgId: 'orgId' in opts ? opts.orgId : ORG_ID,
+      salesforceOutboundToken: 'token' in opts ? opts.token : TOKEN,
       queues: opts.queues ?? queues,
       redis: opts.redis ?? producer,
       logger,
@@ -73,9 +111,9 @@ describe('POST /webhooks/salesforce (Outbound Messages, real Redis)', () => {
     });
   }
 
-  function post(target: ReturnType<typeof app>, xml: string) {
+  function post(target: ReturnType<typeof app>, xml: string, path = `/webhooks/salesforce/${TOKEN}`) {
     return request(target)
-      .post('/webhooks/salesforce')
+      .post(path)
       .set('content-type', 'text/xml; charset=utf-8')
       .set('soapaction', '""')
       .send(xml);
@@ -314,7 +352,7 @@ describe('POST /webhooks/salesforce (Outbound Messages, real Redis)', () => {
     );
     const server = app({ orgId: org.orgId }).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/salesforce`;
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/salesforce/${TOKEN}`;
     const notification = { id: sfId('04l', 90), fields };
     try {
       const sent = await sendOutboundMessage(url, {
@@ -375,5 +413,215 @@ describe('POST /webhooks/salesforce (Outbound Messages, real Redis)', () => {
       await closeQueues(deadQueues).catch(() => undefined);
       dead.disconnect();
     }
+  });
+
+  describe('who may deliver (issue #17: the org id is public)', () => {
+    const xml = () => outboundXml({ notifications: [leadNotification(500)] });
+
+    it('answers 503 naming SALESFORCE_OUTBOUND_TOKEN while it is unset, whatever the path', async () => {
+      const target = app({ token: undefined });
+      for (const path of ['/webhooks/salesforce', `/webhooks/salesforce/${TOKEN}`]) {
+        const res = await post(target, xml(), path);
+        expect(res.status).toBe(503);
+        expect(res.text).toContain(
+          '<faultstring>Salesforce Outbound Messages are not configured: set SALESFORCE_OUTBOUND_TOKEN</faultstring>',
+        );
+      }
+      expect(parses.count).toBe(0);
+      expect(await queues.ingest.count()).toBe(0);
+    });
+
+    it('refuses a forged message that knows the org id but not the URL token, without parsing it', async () => {
+      const target = app();
+      for (const path of [
+        '/webhooks/salesforce',
+        '/webhooks/salesforce/',
+        `/webhooks/salesforce/${TOKEN}x`,
+      ]) {
+        const res = await post(target, xml(), path);
+        expect(res.status).toBe(404);
+        expect(res.text).toMatch(FAULT);
+        expect(res.text).toContain('/webhooks/salesforce/&lt;SALESFORCE_OUTBOUND_TOKEN&gt;');
+        expect(res.text).not.toContain('<Ack>');
+      }
+      expect(parses.count).toBe(0);
+      expect(await queues.ingest.count()).toBe(0);
+      expect(await requestsCounted('404')).toBe(3);
+    });
+
+    it('accepts the previous token while rotating', async () => {
+      const previous = 'previous-token-0123456789abcdef-012345';
+      const target = createApp({
+        config,
+        hubspotClientSecret: undefined,
+        salesforceOrgId: ORG_ID,
+        salesforceOutboundToken: TOKEN,
+        salesforceOutboundTokenPrevious: previous,
+        queues,
+        redis: producer,
+        logger,
+        metrics: createMetrics(),
+      });
+      expect((await post(target, xml(), `/webhooks/salesforce/${previous}`)).text).toBe(OUTBOUND_ACK);
+      expect((await post(target, xml())).text).toBe(OUTBOUND_ACK);
+    });
+
+    it('checks the allow-listed source address through trusted proxies only', async () => {
+      const listed = (trustProxy: number) =>
+        app({
+          config: {
+            ...config,
+            http: { ...config.http, trustProxy },
+            webhooks: {
+              ...config.webhooks,
+              salesforce: { ...config.webhooks.salesforce, allowIps: ['13.108.0.0/14'] },
+            },
+          },
+        });
+      const from = (target: ReturnType<typeof app>, forwardedFor: string) =>
+        post(target, xml()).set('x-forwarded-for', forwardedFor);
+      // Behind one proxy, the address it appends is the client's.
+      expect((await from(listed(1), '10.9.9.9, 13.109.4.4')).text).toBe(OUTBOUND_ACK);
+      const outside = await from(listed(1), '13.109.4.4, 10.9.9.9');
+      expect(outside.status).toBe(403);
+      expect(outside.text).toContain('source address not allowed by webhooks.salesforce.allowIps');
+      // Without a trusted proxy a forwarded header is anyone's to send: the peer (127.0.0.1) counts.
+      expect((await from(listed(0), '13.109.4.4')).status).toBe(403);
+      expect(parses.count).toBe(1);
+    });
+
+    it('demands the client certificate fingerprint a trusted proxy passes on', async () => {
+      const fingerprint = 'AB:'.repeat(31) + 'CD';
+      const target = app({
+        config: {
+          ...config,
+          http: { ...config.http, trustProxy: 1 },
+          webhooks: {
+            ...config.webhooks,
+            salesforce: {
+              ...config.webhooks.salesforce,
+              clientCertificate: {
+                header: 'x-ssl-client-sha256',
+                fingerprints: [fingerprint.replace(/:/g, '').toLowerCase()],
+              },
+            },
+          },
+        },
+      });
+      expect((await post(target, xml()).set('x-ssl-client-sha256', fingerprint)).text).toBe(OUTBOUND_ACK);
+      for (const given of [undefined, 'AB:'.repeat(31) + 'CE']) {
+        const req = post(target, xml());
+        const res = await (given ? req.set('x-ssl-client-sha256', given) : req);
+        expect(res.status).toBe(403);
+        expect(res.text).toContain(
+          'client certificate missing or not in webhooks.salesforce.clientCertificate',
+        );
+      }
+      expect(parses.count).toBe(1);
+    });
+  });
+
+  describe('unauthenticated XML cannot stall the server (issue #17)', () => {
+    let server: Server;
+    let base: string;
+    beforeAll(async () => {
+      server = await listen(createHttpServer(app(), config.http), 0, '127.0.0.1');
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    /** Starts a POST: headers and `sent` of the body now; resolves with the status once answered. */
+    function open(path: string, body: Buffer, sent = body.length) {
+      let req!: ClientRequest;
+      const status = new Promise<number>((resolve) => {
+        req = httpRequest(
+          `${base}${path}`,
+          { method: 'POST', headers: { 'content-type': 'text/xml', 'content-length': body.length } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        // The server may close before the whole body is written: the answer is what counts.
+        req.on('error', () => resolve(0));
+        req.write(body.subarray(0, sent));
+      });
+      return { status, finish: () => req.end(body.subarray(sent)) };
+    }
+
+    it('refuses 8 concurrent 1 MB unauthenticated bodies unparsed while /healthz and HubSpot answer', async () => {
+      const big = Buffer.from(
+        outboundXml({
+          notifications: Array.from({ length: 100 }, (_, i) =>
+            leadNotification(600 + i, { Description: 'x'.repeat(10_000) }),
+          ),
+        }),
+      );
+      expect(big.length).toBeGreaterThan(1_000_000);
+      const started = Date.now();
+      const floods = Array.from({ length: 8 }, (_, i) =>
+        open(i % 2 ? '/webhooks/salesforce' : '/webhooks/salesforce/wrong-token', big),
+      );
+      floods.forEach((f) => f.finish());
+      const health = await fetch(`${base}/healthz`);
+      const healthMs = Date.now() - started;
+      const events = JSON.stringify([
+        {
+          eventId: 1,
+          portalId: 33,
+          objectId: 7,
+          occurredAt: Date.now(),
+          subscriptionType: 'contact.creation',
+        },
+      ]);
+      const url = `${base}/webhooks/hubspot`;
+      const hubspot = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...signV3('POST', url, events, HUBSPOT_SECRET, Date.now()),
+        },
+        body: events,
+      });
+      expect(health.status).toBe(200);
+      expect(hubspot.status).toBe(200);
+      expect(await Promise.all(floods.map((f) => f.status))).toEqual(Array(8).fill(404));
+      expect(parses.count).toBe(0);
+      // Generous: the old server held /healthz 2–5 s under four such bodies.
+      expect(healthMs).toBeLessThan(3_000);
+    });
+
+    it('refuses an authenticated body over webhooks.salesforce.maxBodyBytes from its Content-Length, unparsed', async () => {
+      const over = Buffer.alloc(config.webhooks.salesforce.maxBodyBytes + 1, 0x20);
+      // Only the headers are sent: the answer must not wait for the body.
+      const { status, finish } = open(`/webhooks/salesforce/${TOKEN}`, over, 0);
+      expect(await status).toBe(413);
+      finish();
+      expect(parses.count).toBe(0);
+    });
+
+    it('parses at most maxConcurrent messages at once and answers the next 503 with Retry-After', async () => {
+      const body = Buffer.from(xml700());
+      const held = Array.from({ length: config.webhooks.salesforce.maxConcurrent }, () =>
+        open(`/webhooks/salesforce/${TOKEN}`, body, 10),
+      );
+      // Once both slots are held, a further authenticated delivery is turned away unread.
+      const refused = await waitFor(
+        async () => {
+          const res = await fetch(`${base}/webhooks/salesforce/${TOKEN}`, { method: 'POST', body: '<x' });
+          return res.status === 503 ? res : undefined;
+        },
+        { what: 'a delivery beyond the cap to be refused' },
+      );
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(await refused.text()).toContain('too many deliveries in progress, retry later');
+      held.forEach((h) => h.finish());
+      expect(await Promise.all(held.map((h) => h.status))).toEqual(held.map(() => 200));
+      // The slots are free again.
+      const after = await fetch(`${base}/webhooks/salesforce/${TOKEN}`, { method: 'POST', body: xml700() });
+      expect(after.status).toBe(200);
+    });
+
+    const xml700 = () => outboundXml({ notifications: [leadNotification(700)] });
   });
 });

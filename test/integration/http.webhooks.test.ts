@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+import { connect } from 'node:net';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
@@ -5,6 +7,7 @@ import { signV3 } from '../../connectors/hubspot/signature.js';
 import { signGeneric } from '../../src/receive/generic.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createApp } from '../../src/http/app.js';
+import { createHttpServer, listen } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
@@ -284,5 +287,74 @@ describe('POST /webhooks/hubspot', () => {
       const res = await request(app).post('/webhooks/events').send(batch);
       expect(res.status).toBe(503);
     });
+  });
+});
+
+describe('the HTTP server against silent and slow clients', () => {
+  const prefix = uniquePrefix('http-edge');
+  const http = { ...base.http, headersTimeoutMs: 1_000, requestTimeoutMs: 2_000, keepAliveTimeoutMs: 1_000 };
+  let producer: Redis;
+  let queues: Queues;
+  let server: Server;
+  let port: number;
+
+  beforeAll(async () => {
+    producer = connectRedis(TEST_REDIS_URL, { failFast: true });
+    await new Promise((resolve) => producer.once('ready', resolve));
+    queues = openQueues(producer, prefix, () => undefined);
+    const app = createApp({
+      config: { ...base, redis: { prefix }, http },
+      hubspotClientSecret: SECRET,
+      eventsSigningSecret: 'events-secret-0123456789',
+      queues,
+      redis: producer,
+      logger,
+      metrics: createMetrics(),
+    });
+    server = await listen(createHttpServer(app, http), 0, '127.0.0.1');
+    port = (server.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    server.close();
+    await closeQueues(queues);
+    producer.disconnect();
+  });
+
+  /** Writes raw bytes on a fresh connection; resolves with all the server sent once it closes. */
+  function raw(text: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(text));
+      let answer = '';
+      socket.on('data', (d: Buffer) => (answer += d.toString()));
+      socket.on('close', () => resolve(answer));
+      socket.on('error', reject);
+    });
+  }
+
+  it.each(['/webhooks/hubspot', '/webhooks/events', '/webhooks/salesforce', '/admin/api/leads'])(
+    'answers a huge announced Content-Length with no body 413 at once on %s, and closes',
+    async (path) => {
+      // The old server read (for requestTimeout, 5 minutes by default) a body that never came.
+      const answer = await Promise.race([
+        raw(
+          `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n`,
+        ),
+        new Promise<string>((resolve) => setTimeout(() => resolve('held'), 5_000)),
+      ]);
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+    },
+  );
+
+  it('sets the configured timeouts on the node server', () => {
+    expect(server.headersTimeout).toBe(1_000);
+    expect(server.requestTimeout).toBe(2_000);
+    expect(server.keepAliveTimeout).toBe(1_000);
+  });
+
+  it('drops a client that never finishes its headers', async () => {
+    // No blank line: the headers never end. The server gives up after headersTimeoutMs.
+    const answer = await raw('POST /webhooks/hubspot HTTP/1.1\r\nHost: x\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 408 |^$/);
   });
 });

@@ -35,6 +35,8 @@ export const SECRETS = {
   hubspotToken: 'sandbox-token',
   eventsSigningSecret: 'sandbox-events-signing-secret',
   salesforceToken: 'sandbox-sf-token',
+  /** The secret last segment of the Outbound Message endpoint URL the sandbox org sends to. */
+  salesforceOutboundToken: 'sandbox-outbound-message-token-0123456789',
 } as const;
 
 /** The environment that points leadflow at the sandbox's HubSpot portal. */
@@ -49,6 +51,7 @@ export const salesforceEnv = (sandbox: Sandbox): Record<string, string> => ({
   SALESFORCE_INSTANCE_URL: sandbox.url,
   SALESFORCE_ACCESS_TOKEN: SECRETS.salesforceToken,
   SALESFORCE_ORG_ID: sandbox.salesforce.orgId,
+  SALESFORCE_OUTBOUND_TOKEN: SECRETS.salesforceOutboundToken,
   EVENTS_SIGNING_SECRET: SECRETS.eventsSigningSecret,
 });
 
@@ -160,7 +163,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       for (const child of [...workers, ...(server ? [server] : [])]) await child.stop(signal);
     })());
   const webhook = (name: string) => `${baseUrl}/webhooks/${name}`;
-  const { hubspotClientSecret, eventsSigningSecret } = SECRETS;
+  const { hubspotClientSecret, eventsSigningSecret, salesforceOutboundToken } = SECRETS;
   return {
     sandbox,
     redis,
@@ -175,7 +178,9 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       hubspot: (events, o) => postHubSpot(webhook('hubspot'), events, hubspotClientSecret, o),
       deliverHubSpot: (events, t) => deliverHubSpot(webhook('hubspot'), events, hubspotClientSecret, t),
       events: (payload, o) => postEvents(webhook('events'), payload, eventsSigningSecret, o),
-      salesforce: (message) => sendOutboundMessage(webhook('salesforce'), message),
+      // The endpoint URL as configured in the org's Outbound Message, secret included.
+      salesforce: (message) =>
+        sendOutboundMessage(`${webhook('salesforce')}/${salesforceOutboundToken}`, message),
     },
     stop,
     async close(signal) {

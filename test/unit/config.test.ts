@@ -121,6 +121,60 @@ scoring:
     ]);
   });
 
+  it('checks the webhook endpoint and HTTP server settings', () => {
+    const minimal = `
+thresholds: { mql: 50, sql: 80 }
+scoring: { fit: [], engagement: [] }
+`;
+    expect(parseConfig(minimal)).toMatchObject({
+      http: { trustProxy: 0, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 },
+      webhooks: { salesforce: { maxBodyBytes: 384 * 1024, maxConcurrent: 2, allowIps: [] } },
+    });
+    const fingerprint = 'AB:'.repeat(31) + 'CD';
+    expect(
+      parseConfig(`${minimal}
+http: { trustProxy: 1 }
+webhooks:
+  salesforce:
+    allowIps: [13.108.0.0/14, '2a01:111:f400::/48']
+    clientCertificate: { header: X-SSL-Client-SHA256, fingerprints: ['${fingerprint}'] }
+`).webhooks.salesforce,
+    ).toMatchObject({
+      allowIps: ['13.108.0.0/14', '2a01:111:f400::/48'],
+      clientCertificate: { header: 'x-ssl-client-sha256', fingerprints: ['ab'.repeat(31) + 'cd'] },
+    });
+    expect(
+      problems(() =>
+        parseConfig(`${minimal}
+http: { headersTimeoutMs: 60000, requestTimeoutMs: 30000 }
+webhooks:
+  maxBodyBytes: 65536
+  salesforce:
+    maxBodyBytes: 131072
+    allowIps: [13.108.0.0, 300.1.1.1/8]
+    clientCertificate: { header: X-SSL-Client-SHA256, fingerprints: [abc] }
+`),
+      ),
+    ).toEqual([
+      'http.headersTimeoutMs: must not exceed requestTimeoutMs',
+      'webhooks.salesforce.allowIps[0]: a CIDR such as 13.108.0.0/14 or 2a01:111:f400::/48',
+      'webhooks.salesforce.allowIps[1]: a CIDR such as 13.108.0.0/14 or 2a01:111:f400::/48',
+      'webhooks.salesforce.clientCertificate.fingerprints[0]: a SHA-256 (or SHA-1) fingerprint in hex',
+    ]);
+    expect(
+      problems(() =>
+        parseConfig(`${minimal}
+webhooks:
+  maxBodyBytes: 65536
+  salesforce: { maxBodyBytes: 131072, clientCertificate: { header: X-SSL-Client-SHA256, fingerprints: ['${fingerprint}'] } }
+`),
+      ),
+    ).toEqual([
+      'webhooks.salesforce.clientCertificate.header: a header is only believable from a proxy: set http.trustProxy',
+      'webhooks.salesforce.maxBodyBytes: must not exceed webhooks.maxBodyBytes',
+    ]);
+  });
+
   it('reports YAML syntax errors and unreadable files', () => {
     expect(problems(() => parseConfig('thresholds: [1, 2'))[0]).toMatch(/^YAML: /);
     expect(problems(() => loadConfig('config/nope.yaml'))[0]).toMatch(/^cannot read file/);
@@ -132,6 +186,19 @@ describe('env', () => {
     const env = parseEnv({ PORT: '', REDIS_URL: 'redis://localhost:6380' });
     expect(env.PORT).toBe(3000);
     expect(env.REDIS_URL).toBe('redis://localhost:6380');
+  });
+
+  it('takes Outbound Message URL tokens of 32+ URL-safe characters only', () => {
+    const token = 'a'.repeat(31);
+    expect(
+      problems(() =>
+        parseEnv({ SALESFORCE_OUTBOUND_TOKEN: token, SALESFORCE_OUTBOUND_TOKEN_PREVIOUS: `${token}/x` }),
+      ),
+    ).toEqual([
+      'SALESFORCE_OUTBOUND_TOKEN: 32–128 URL-safe characters (A–Z a–z 0–9 _ -), e.g. openssl rand -hex 32',
+      'SALESFORCE_OUTBOUND_TOKEN_PREVIOUS: 32–128 URL-safe characters (A–Z a–z 0–9 _ -), e.g. openssl rand -hex 32',
+    ]);
+    expect(parseEnv({ SALESFORCE_OUTBOUND_TOKEN: `${token}b` }).SALESFORCE_OUTBOUND_TOKEN).toBe(`${token}b`);
   });
 
   it('lists every bad variable', () => {

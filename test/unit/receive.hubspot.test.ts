@@ -20,7 +20,10 @@ const change = (eventId: number, propertyName: string, propertyValue: string) =>
   propertyValue,
 });
 
-function delivery(body: string, opts: { url?: string; secret?: string; at?: number } = {}): Delivery {
+function delivery(
+  body: string | Buffer,
+  opts: { url?: string; secret?: string; at?: number } = {},
+): Delivery {
   const url = opts.url ?? 'http://127.0.0.1:3000/webhooks/hubspot';
   return {
     method: 'POST',
@@ -112,6 +115,14 @@ describe('HubSpot receiver', () => {
     const receipt = receiver.receive(input);
     expect(receipt).toMatchObject({ ok: false, status });
     expect(receipt.ok ? '' : receipt.reason).toMatch(reason);
+  });
+
+  it('refuses a correctly signed body that is not valid UTF-8 with 400, never storing U+FFFD', () => {
+    const json = Buffer.from(JSON.stringify([change(1, 'jobtitle', 'VP Sales')]));
+    // 0xC3 alone (the first byte of a two-byte sequence) in place of the "V" of the value.
+    const body = Buffer.from(json);
+    body[json.indexOf('VP Sales')] = 0xc3;
+    expect(receiver.receive(delivery(body))).toEqual({ ok: false, status: 400, reason: 'body is not UTF-8' });
   });
 
   it('answers 503 while no client secret is configured', () => {
