@@ -6,6 +6,7 @@ import type { HubSpotFields, HubSpotPolling } from '../../src/config/schema.js';
 import {
   containsMarker,
   handoffMarker,
+  textToHtml,
   type LeadRef,
   type Owner,
   type Profile,
@@ -494,7 +495,7 @@ export class HubSpotConnector implements CrmConnector {
     const properties: Record<string, string> = {
       hs_timestamp: new Date(task.dueAt).toISOString(),
       hs_task_subject: task.subject,
-      hs_task_body: fitNoteBody(task.body, key),
+      hs_task_body: fitNoteBody(textToHtml(task.body), key),
       hs_task_status: 'NOT_STARTED',
       hs_task_priority: task.priority,
       hs_task_type: task.type,
