@@ -112,7 +112,7 @@ describe('operator commands', () => {
     expect(r.code).toBe(0);
     expect(r.out).not.toMatch(/(?!\n)[\p{Cc}\u202a-\u202e]/u);
     expect(r.out).toMatch(
-      /writeback\s+hf\.esc\s+1\s+[\d-]+ [\d:]+\s+CRM said \]0;pwned\[2J31mevil next line\n$/,
+      /writeback\s+hf\.esc\s+1\s+[\d-]+ [\d:]+\s+CRM said \]0;pwned\[2J31mevil next line\n/,
     );
     // --json keeps the reason as stored, escaped by JSON.
     expect(
