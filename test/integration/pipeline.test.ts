@@ -199,7 +199,8 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     const redacted =
       'hubspot 400 VALIDATION_ERROR: Property values were not valid: [redacted] is already taken';
     expect(failed.failedReason).toBe(redacted);
-    expect(failed.stacktrace.join('\n')).not.toContain('acme.io');
+    expect(failed.stacktrace?.length).toBeGreaterThan(0);
+    expect(failed.stacktrace!.join('\n')).not.toContain('acme.io');
     const audit = await ctx.handoffs.recentAudit(10);
     expect(audit).toContainEqual(
       expect.objectContaining({ type: 'dead_letter', detail: { step: 'scores', reason: redacted } }),
