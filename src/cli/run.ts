@@ -58,6 +58,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       salesforceOrgId: env.SALESFORCE_ORG_ID,
       eventsSigningSecret: env.EVENTS_SIGNING_SECRET,
       adminToken: env.ADMIN_TOKEN,
+      metricsToken: env.METRICS_TOKEN,
       queues,
       redis: producer,
       logger,

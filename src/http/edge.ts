@@ -19,6 +19,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
+  /** When set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  metricsToken?: string | undefined;
   /** Enables /admin (dashboard and admin API). */
   adminToken?: string | undefined;
   /** Proves the CRM token works (cached by the caller); a failure makes /readyz answer 503. */
