@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.js';
 import { readReport } from '../reports/read.js';
 import { readOverview } from './admin-data.js';
 import { secureEqual } from '../secure-compare.js';
+import { bearerToken } from './edge.js';
 
 export interface AdminDeps {
   adminToken: string | undefined;
@@ -39,10 +40,10 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
-export const SESSION_COOKIE = 'leadflow_admin';
+const SESSION_COOKIE = 'leadflow_admin';
 const SESSION_MS = 12 * 3_600_000;
 /** Sent by the dashboard's script: a cross-site form cannot set it, a cross-origin fetch needs CORS. */
-export const DASHBOARD_HEADER = 'x-leadflow-dashboard';
+const DASHBOARD_HEADER = 'x-leadflow-dashboard';
 
 /**
  * A session is its issue time signed with ADMIN_TOKEN: nothing stored, never the token itself, and
@@ -124,7 +125,7 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
   });
 
   r.use((req: Request, res: Response, next: NextFunction) => {
-    const bearer = /^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1];
+    const bearer = bearerToken(req);
     if (bearer !== undefined) {
       if (secureEqual(bearer, adminToken)) return next();
     } else if (validSession(adminToken, cookie(req, SESSION_COOKIE), now())) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler } from 'express';
 import { createAdminRouter } from './admin.js';
-import { reportFailure, withTimeout, type AppDeps } from './edge.js';
+import { bearerToken, reportFailure, withTimeout, type AppDeps } from './edge.js';
 import { webhookRoute } from './webhooks.js';
 import { webhookReceivers } from '../receive/index.js';
 import { keys } from '../store/keys.js';
@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.get('/metrics', async (req, res) => {
-    const bearer = /^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1];
+    const bearer = bearerToken(req);
     if (deps.metricsToken && !(bearer && secureEqual(bearer, deps.metricsToken))) {
       res.status(401).set('www-authenticate', 'Bearer').json({ error: 'metrics token required' });
       return;

@@ -62,6 +62,11 @@ export function reportFailure(
   return { status, message };
 }
 
+/** The token of an `Authorization: Bearer …` header, if there is one. */
+export function bearerToken(req: Request): string | undefined {
+  return /^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1];
+}
+
 export function requestIdOf(res: Response): string {
   return String(res.locals.requestId);
 }
