@@ -87,7 +87,7 @@ async function notifyBreach(
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      text: `SLA missed: ${record.note.subject} — ${rep} had until ${due}; action: ${action}`,
+      text: slackText(`SLA missed: ${record.note.subject} — ${rep} had until ${due}; action: ${action}`),
       handoffId: record.handoff.id,
       lead: leadKey(record.handoff.lead),
       ownerId,
@@ -99,6 +99,14 @@ async function notifyBreach(
   });
   if (!res.ok) throw new Error(`SLA notification to sla.notifyUrl answered ${res.status}`);
   await ctx.handoffs.mark(record.handoff.id, field, String(ctx.now()));
+}
+
+/**
+ * Slack mrkdwn escaping (the documented three: & < >), so a lead's name cannot become `<!channel>`,
+ * a mention or a relabelled link; other JSON consumers get the same readable line.
+ */
+function slackText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 async function escalate(ctx: JobContext, record: HandoffRecord, round: number, ownerId: string | null) {

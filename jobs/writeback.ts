@@ -8,6 +8,7 @@ import { enqueueLeadScore, enqueueScoreFlush, enqueueSlaCheck } from '../src/que
 import type { CrmError } from '../connectors/errors.js';
 import { classifyFailure } from '../src/queue/retry.js';
 import { PermanentJobError } from '../src/queue/errors.js';
+import { redactEmails } from '../src/logger.js';
 
 /**
  * Writes a handoff to the sales CRM's record of the lead: score fields, lifecycle stage with owner,
@@ -324,7 +325,7 @@ async function flushScores(ctx: JobContext): Promise<{ written: WritebackStep[] 
       await ctx.handoffs.audit({
         type: 'dead_letter',
         lead: leadKey(failure.lead),
-        detail: { step: 'scores', reason: decision.reason },
+        detail: { step: 'scores', reason: redactEmails(decision.reason) },
         at: ctx.now(),
       });
       await enqueueLeadScore(ctx.queues, failure.lead);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { HubSpotPolling } from '../../src/config/schema.js';
 import {
   handoffMarker,
+  textToHtml,
   type LeadRef,
   type Owner,
   type Profile,
@@ -366,7 +367,7 @@ export class HubSpotConnector extends HubSpotReads implements CrmConnector {
     const properties: Record<string, string> = {
       hs_timestamp: new Date(task.dueAt).toISOString(),
       hs_task_subject: task.subject,
-      hs_task_body: fitNoteBody(task.body, key),
+      hs_task_body: fitNoteBody(textToHtml(task.body), key),
       hs_task_status: 'NOT_STARTED',
       hs_task_priority: task.priority,
       hs_task_type: task.type,

@@ -1,8 +1,25 @@
 import type { DeadLetter } from '../queue/dead-letters.js';
 import { reportBlocks, type Report } from '../reports/index.js';
 
+/*
+ * C0 controls but newline, DEL, C1 controls (0x9b is an 8-bit CSI) and the bidi overrides: lead and
+ * CRM text must not move the cursor, retitle the terminal or reorder what an operator reads.
+ */
+const CONTROL = /(?!\n)[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * Text fit for a terminal: every control character but the line break dropped (a tab becomes a
+ * space). Everything the CLI prints for people goes through here; `--json` output is escaped by
+ * JSON itself.
+ */
+export function printable(text: string): string {
+  return text.replace(/\t/g, ' ').replace(CONTROL, '');
+}
+
 /** Aligned text table; the last column is left unpadded so long text does not push the others. */
-export function table(header: string[], rows: string[][]): string {
+export function table(header: string[], cellRows: string[][]): string {
+  // One line per row: a line break in a cell would break the table.
+  const rows = cellRows.map((r) => r.map((c) => printable(c).replace(/\n/g, ' ')));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells

@@ -6,11 +6,16 @@ import { loadConfig } from '../config/load.js';
 import { QueueName } from '../queue/catalog.js';
 import { Crm } from '../domain/index.js';
 import type { CheckLine } from '../../connectors/check.js';
+import { printable } from './format.js';
 
 const program = new Command()
   .name('leadflow')
   .description('Scores leads from HubSpot and Salesforce engagement and hands them to sales')
   .option('-c, --config <path>', 'config file (default: $CONFIG_PATH or config/default.yaml)');
+
+/** Output for people: control characters in lead or CRM text never reach the terminal. */
+const print = (text: string) => process.stdout.write(printable(text));
+const printError = (text: string) => process.stderr.write(printable(text));
 
 /** Env and config are parsed once, up front; any problem ends the process with every issue listed. */
 function load() {
@@ -32,7 +37,7 @@ async function serve(http: boolean, worker: boolean): Promise<void> {
     running.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        process.stderr.write(`shutdown failed: ${String(err)}\n`);
+        printError(`shutdown failed: ${String(err)}\n`);
         process.exit(1);
       },
     );
@@ -106,8 +111,7 @@ configCommand
         lines: await checkSalesforceConfig(salesforce, config),
       });
     }
-    for (const { title, subject, lines } of reports)
-      process.stdout.write(`\n${title}:\n${formatCheck(lines, subject)}`);
+    for (const { title, subject, lines } of reports) print(`\n${title}:\n${formatCheck(lines, subject)}`);
     if (reports.some((r) => r.lines.some((l) => l.level === 'error'))) process.exitCode = 1;
   });
 
@@ -130,9 +134,7 @@ async function openStores() {
     redis.disconnect();
     throw err;
   });
-  const queues = openQueues(redis, config.redis.prefix, (err) =>
-    process.stderr.write(`queue error: ${err.message}\n`),
-  );
+  const queues = openQueues(redis, config.redis.prefix, (err) => printError(`queue error: ${err.message}\n`));
   return {
     env,
     config,
@@ -161,7 +163,8 @@ dlq
       const { listDeadLetters } = await import('../queue/dead-letters.js');
       const { formatDeadLetters } = await import('./format.js');
       const letters = await listDeadLetters(queues, selection(opts));
-      process.stdout.write(opts.json ? `${JSON.stringify(letters, null, 2)}\n` : formatDeadLetters(letters));
+      if (opts.json) process.stdout.write(`${JSON.stringify(letters, null, 2)}\n`);
+      else print(formatDeadLetters(letters));
     }),
   );
 
@@ -208,9 +211,8 @@ program
         timeline.events(lead, 0),
       ]);
       const x = explain(lead, state, held.profile, entries, config, Date.now());
-      process.stdout.write(
-        opts.json ? `${JSON.stringify(x, null, 2)}\n` : formatExplanation(x, config.thresholds),
-      );
+      if (opts.json) process.stdout.write(`${JSON.stringify(x, null, 2)}\n`);
+      else print(formatExplanation(x, config.thresholds));
     }),
   );
 
@@ -227,7 +229,8 @@ program
       const { readReport } = await import('../reports/read.js');
       const { formatReport } = await import('./format.js');
       const report = await readReport(redis, config, opts.days);
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else print(formatReport(report));
     }),
   );
 
@@ -283,11 +286,12 @@ program
     const config = loadConfig(program.opts<{ config?: string }>().config ?? parseEnv().CONFIG_PATH);
     const { formatSimulation, loadHistory, simulate } = await import('./simulate.js');
     const report = simulate(loadHistory(file, Crm.parse(opts.crm)), config, opts.thresholds);
-    process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatSimulation(report));
+    if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else print(formatSimulation(report));
   });
 
 program.parseAsync().catch((err: unknown) => {
   // ConfigError and HistoryError messages list every problem; others are one line.
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  printError(`${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -61,6 +61,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       salesforceOutboundTokenPrevious: env.SALESFORCE_OUTBOUND_TOKEN_PREVIOUS,
       eventsSigningSecret: env.EVENTS_SIGNING_SECRET,
       adminToken: env.ADMIN_TOKEN,
+      metricsToken: env.METRICS_TOKEN,
       queues,
       redis: producer,
       logger,

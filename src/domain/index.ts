@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 export { parseCountRange, type CountRange } from './range.js';
+export { escapeHtml, textToHtml } from './html.js';
 
 /** The CRMs we write to. */
 export const Crm = z.enum(['hubspot', 'salesforce']);
@@ -202,7 +203,7 @@ export interface HandoffNote {
 /** The rep's follow-up task for a handoff. */
 export interface RepTask {
   subject: string;
-  /** Plain text; carries the handoff marker so a retry can find the task. */
+  /** Plain text (escaped where the CRM renders HTML); carries the handoff marker so a retry can find the task. */
   body: string;
   dueAt: number;
   ownerId: string | null;

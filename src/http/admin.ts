@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
@@ -9,15 +10,17 @@ import type { Config } from '../config/schema.js';
 import { readReport } from '../reports/read.js';
 import { readOverview } from './admin-data.js';
 import { secureEqual } from '../secure-compare.js';
+import { bearerToken } from './edge.js';
 
 export interface AdminDeps {
   adminToken: string | undefined;
   redis: Redis;
   queues: Queues;
   config: Config;
+  now?: () => number;
 }
 
-// The dashboard is three static files next to this module (copied beside the compiled code too).
+// The dashboard is static files next to this module (copied beside the compiled code too).
 const STATIC: Record<string, { type: string; file: string }> = {
   'dashboard.js': { type: 'text/javascript', file: 'dashboard.js' },
   'dashboard.css': { type: 'text/css', file: 'dashboard.css' },
@@ -26,44 +29,69 @@ const asset = (file: string) => readFileSync(new URL(`./dashboard/${file}`, impo
 
 const JobParams = z.object({ queue: QueueName, id: z.string().min(1).max(200) });
 
+/** No inline script or style, nothing from elsewhere, never framed. */
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+};
+
+const SESSION_COOKIE = 'leadflow_admin';
+const SESSION_MS = 12 * 3_600_000;
+/** Sent by the dashboard's script: a cross-site form cannot set it, a cross-origin fetch needs CORS. */
+const DASHBOARD_HEADER = 'x-leadflow-dashboard';
+
 /**
- * /admin: the dashboard and its JSON API. Every route needs `Authorization: Bearer <ADMIN_TOKEN>`;
- * the page and its assets also accept `?token=` so a browser can open them, and the page then
- * sends the header itself. Without ADMIN_TOKEN the whole area is off.
+ * A session is its issue time signed with ADMIN_TOKEN: nothing stored, never the token itself, and
+ * changing ADMIN_TOKEN ends every session.
+ */
+function session(adminToken: string, issuedAt: number): string {
+  const mac = createHmac('sha256', adminToken).update(`admin-session.${issuedAt}`).digest('base64url');
+  return `${issuedAt}.${mac}`;
+}
+
+function validSession(adminToken: string, value: string | undefined, now: number): boolean {
+  const issuedAt = Number(value?.split('.')[0]);
+  if (!value || !Number.isSafeInteger(issuedAt) || now - issuedAt > SESSION_MS || issuedAt > now)
+    return false;
+  return secureEqual(value, session(adminToken, issuedAt));
+}
+
+function cookie(req: Request, name: string): string | undefined {
+  for (const part of (req.get('cookie') ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=');
+  }
+  return undefined;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
+/**
+ * /admin: the dashboard and its JSON API. The JSON API takes `Authorization: Bearer <ADMIN_TOKEN>`;
+ * a browser signs in on /admin/login, which sets an HttpOnly, SameSite=Strict session cookie that
+ * opens the page, its assets and (from the page's own script) the API. The token is never in a
+ * URL. Without ADMIN_TOKEN the whole area is off.
  */
 export function createAdminRouter(deps: AdminDeps): express.Router {
   const r = express.Router();
-
-  r.use((req: Request, res: Response, next: NextFunction) => {
-    if (!deps.adminToken) {
-      res.status(503).json({ error: 'set ADMIN_TOKEN to enable the admin API' });
-      return;
-    }
-    const bearer = /^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1];
-    const query =
-      !req.path.startsWith('/api/') && typeof req.query.token === 'string' ? req.query.token : undefined;
-    const given = bearer ?? query;
-    if (!given || !secureEqual(given, deps.adminToken)) {
-      res.status(401).json({ error: 'admin token required' });
-      return;
-    }
-    res.set('cache-control', 'no-store');
+  const { adminToken, now = Date.now } = deps;
+  r.use((_req: Request, res: Response, next: NextFunction) => {
+    res.set(SECURITY_HEADERS);
     next();
   });
+  if (!adminToken) {
+    r.use((_req: Request, res: Response) => {
+      res.status(503).json({ error: 'set ADMIN_TOKEN to enable the admin API' });
+    });
+    return r;
+  }
 
-  r.get('/', (req, res) => {
-    // The assets need the token too; the page came with it in its own URL.
-    const token = encodeURIComponent(typeof req.query.token === 'string' ? req.query.token : '');
-    res
-      .type('html')
-      .send(
-        asset('index.html')
-          .toString('utf8')
-          .replaceAll('__BASE__', req.baseUrl)
-          .replaceAll('__TOKEN__', token),
-      );
-  });
-
+  // Before the check below: the sign-in form and the static assets (code, no data) are open.
   r.get('/static/:file', (req, res) => {
     const entry = STATIC[req.params.file];
     if (!entry) {
@@ -71,6 +99,49 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
       return;
     }
     res.type(entry.type).send(asset(entry.file));
+  });
+
+  const loginPage = (req: Request, error: string) =>
+    asset('login.html').toString('utf8').replaceAll('__BASE__', req.baseUrl).replace('__ERROR__', error);
+  r.get('/login', (req, res) => {
+    res.type('html').send(loginPage(req, ''));
+  });
+
+  r.post('/login', express.urlencoded({ extended: false, limit: '2kb' }), (req, res) => {
+    const given = (req.body as { token?: unknown } | undefined)?.token;
+    if (typeof given !== 'string' || !secureEqual(given, adminToken)) {
+      res.status(401).type('html').send(loginPage(req, 'That is not the admin token.'));
+      return;
+    }
+    res.cookie(SESSION_COOKIE, session(adminToken, now()), {
+      httpOnly: true,
+      sameSite: 'strict',
+      // Behind a TLS-terminating proxy the request itself is plain HTTP.
+      secure: req.secure || req.get('x-forwarded-proto') === 'https',
+      path: req.baseUrl || '/',
+      maxAge: SESSION_MS,
+    });
+    res.redirect(303, `${req.baseUrl}/`);
+  });
+
+  r.use((req: Request, res: Response, next: NextFunction) => {
+    const bearer = bearerToken(req);
+    if (bearer !== undefined) {
+      if (secureEqual(bearer, adminToken)) return next();
+    } else if (validSession(adminToken, cookie(req, SESSION_COOKIE), now())) {
+      // The cookie travels with any same-site request; a change needs the dashboard's own header too.
+      if (SAFE_METHODS.has(req.method) || req.get(DASHBOARD_HEADER)) return next();
+      res.status(403).json({ error: `${DASHBOARD_HEADER} header required` });
+      return;
+    } else if (req.method === 'GET' && req.path === '/') {
+      res.redirect(303, `${req.baseUrl}/login`);
+      return;
+    }
+    res.status(401).json({ error: 'admin token required' });
+  });
+
+  r.get('/', (req, res) => {
+    res.type('html').send(asset('index.html').toString('utf8').replaceAll('__BASE__', req.baseUrl));
   });
 
   r.get('/api/overview', async (_req, res) => {

@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler } from 'express';
 import { createAdminRouter } from './admin.js';
-import { refuseAnnouncedOver, reportFailure, withTimeout, type AppDeps } from './edge.js';
+import { bearerToken, refuseAnnouncedOver, reportFailure, withTimeout, type AppDeps } from './edge.js';
 import { webhookRoute } from './webhooks.js';
 import { webhookReceivers } from '../receive/index.js';
 import { keys } from '../store/keys.js';
 import { Crm } from '../domain/index.js';
 import { assertNoEviction } from '../store/redis.js';
+import { secureEqual } from '../secure-compare.js';
+
+/** Why /readyz answers 503: the check that failed. */
+type NotReady = 'redis_unavailable' | 'redis_eviction_policy' | 'crm_check_failed';
 
 export type { AppDeps } from './edge.js';
 
@@ -33,34 +37,44 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: 'ok' });
   });
 
+  // Public answers carry a reason code only; what went wrong, in the CRM's or Redis' words, is logged.
   app.get('/readyz', async (_req, res) => {
+    let step: NotReady = 'redis_unavailable';
     try {
       await withTimeout(deps.redis.ping(), 1_000, 'Redis did not answer');
+      step = 'redis_eviction_policy';
       await assertNoEviction(deps.redis);
+      step = 'crm_check_failed';
       if (deps.checkCrm) await withTimeout(deps.checkCrm(), 5_000, 'CRM did not answer');
+      step = 'redis_unavailable';
       const k = keys(config.redis.prefix);
       // Refused CDC subscriptions (recorded by the worker holding the org's CDC lock) and a CRM
       // refusing our credentials (recorded by the workers, whose queues wait for it) degrade the
-      // service without making it unready: webhooks are still taken and queued.
+      // service without making it unready: webhooks are still taken and queued. Both were logged
+      // with their details when recorded.
       const [refused, outages] = await Promise.all([
         config.salesforce.cdc && deps.salesforceOrgId
-          ? deps.redis.hvals(k.cdcRefused(deps.salesforceOrgId))
+          ? deps.redis.hkeys(k.cdcRefused(deps.salesforceOrgId))
           : [],
         deps.redis.mget(Crm.options.map((crm) => k.authOutage(crm))),
       ]);
       const reasons = [
-        ...refused,
-        ...Crm.options.flatMap((crm, i) =>
-          outages[i] ? [`${crm} credentials refused, CRM queues paused: ${outages[i]}`] : [],
-        ),
+        ...refused.map((channel) => `salesforce_cdc_refused:${channel}`),
+        ...Crm.options.flatMap((crm, i) => (outages[i] ? [`${crm}_credentials_refused`] : [])),
       ];
       res.json(reasons.length ? { status: 'degraded', reasons: reasons.sort() } : { status: 'ready' });
     } catch (err) {
-      res.status(503).json({ status: 'unavailable', reason: (err as Error).message });
+      deps.logger.warn({ reason: step, err: (err as Error).message }, 'not ready');
+      res.status(503).json({ status: 'unavailable', reason: step });
     }
   });
 
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    const bearer = bearerToken(req);
+    if (deps.metricsToken && !(bearer && secureEqual(bearer, deps.metricsToken))) {
+      res.status(401).set('www-authenticate', 'Bearer').json({ error: 'metrics token required' });
+      return;
+    }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 

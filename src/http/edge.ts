@@ -23,6 +23,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
+  /** When set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  metricsToken?: string | undefined;
   /** Enables /admin (dashboard and admin API). */
   adminToken?: string | undefined;
   /** Proves the CRM token works (cached by the caller); a failure makes /readyz answer 503. */
@@ -79,6 +81,11 @@ export function refuseAnnouncedOver(limit: number): RequestHandler {
       throw new HttpError(413, `request body too large: more than ${limit} bytes`);
     next();
   };
+}
+
+/** The token of an `Authorization: Bearer …` header, if there is one. */
+export function bearerToken(req: Request): string | undefined {
+  return /^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1];
 }
 
 export function requestIdOf(res: Response): string {

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { QueueName } from './catalog.js';
 import type { Queues } from './queues.js';
+import { redactEmails } from '../logger.js';
 
 /**
  * BullMQ's failed set is the dead-letter list: a job lands there only when it can never succeed
@@ -28,7 +29,8 @@ function toDeadLetter(queue: QueueName, job: Job): DeadLetter {
     id: String(job.id),
     name: job.name,
     attemptsMade: job.attemptsMade,
-    failedReason: job.failedReason,
+    // Also for reasons stored before the workers redacted them, or by a worker not ours.
+    failedReason: redactEmails(job.failedReason),
     failedAt: job.finishedOn ?? null,
     data: job.data as unknown,
   };

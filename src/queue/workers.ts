@@ -6,6 +6,7 @@ import { LeadRef, leadKey } from '../domain/index.js';
 import { QUEUES, type QueueName } from './catalog.js';
 import type { JobContext } from './context.js';
 import { classifyFailure, classifyInfra } from './retry.js';
+import { redactEmails } from '../logger.js';
 
 /** A queue's job payload, parsed with its catalog schema. */
 export type JobData<N extends QueueName> = z.output<(typeof QUEUES)[N]['schema']>;
@@ -49,7 +50,7 @@ export function startWorkers(ctx: JobContext, processors: Processors, opts: Work
           ctx.metrics.jobs.inc({ queue: name, outcome: 'completed' });
           return result;
         } catch (err) {
-          throw await translateFailure(ctx, name, job, token, err);
+          throw withoutEmails(await translateFailure(ctx, name, job, token, err));
         }
       },
       {
@@ -122,7 +123,7 @@ async function translateFailure(
       // Outlives the pause by one probe, so it lapses by itself once probes stop being refused.
       await ctx.redis.set(
         ctx.keys.authOutage(crm),
-        decision.reason,
+        redactEmails(decision.reason),
         'PX',
         2 * waitMs + ctx.config.pipeline.jobLockMs,
       );
@@ -135,6 +136,16 @@ async function translateFailure(
     case 'fail':
       return new UnrecoverableError(decision.reason);
   }
+}
+
+/**
+ * BullMQ stores the message (the dead letter's reason) and the stack: CRM error text can quote the
+ * lead's email. Changed in place, so the BullMQ error classes keep their meaning.
+ */
+function withoutEmails(err: Error): Error {
+  err.message = redactEmails(err.message);
+  if (err.stack) err.stack = redactEmails(err.stack);
+  return err;
 }
 
 /** A CRM account's limit or outage holds up every queue that calls the CRM, not just this one. */

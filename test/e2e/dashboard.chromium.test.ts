@@ -70,8 +70,22 @@ describe.skipIf(!hasChromium)('admin dashboard in Chromium', () => {
     page.on('request', (req) => {
       if (!req.url().startsWith(base)) external.push(req.url());
     });
-    await page.goto(`${base}/admin?token=${TOKEN}`);
+    const refused: string[] = [];
+    page.on('console', (msg) => {
+      if (/content security policy/i.test(msg.text())) refused.push(msg.text());
+    });
+    // Signed out, the page sends the browser to the sign-in form; the token never enters a URL.
+    await page.goto(`${base}/admin`);
+    expect(new URL(page.url()).pathname).toBe('/admin/login');
+    await page.getByLabel('Admin token').fill('not-the-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForSelector('p.error:has-text("not the admin token")');
+    await page.getByLabel('Admin token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
+    expect(new URL(page.url()).pathname).toBe('/admin/');
+    const [session] = await page.context().cookies();
+    expect(session).toMatchObject({ name: 'leadflow_admin', httpOnly: true, sameSite: 'Strict' });
 
     const handoffs = await page.locator('#handoffs tbody').innerText();
     expect(handoffs).toContain('hubspot.contact.500');
@@ -99,5 +113,6 @@ describe.skipIf(!hasChromium)('admin dashboard in Chromium', () => {
     expect(await page.locator('#dead-letters tbody').innerText()).toBe('No dead letters.');
     expect(await queues.writeback.getJobState('hf.broken')).toBe('waiting');
     expect(external).toEqual([]);
+    expect(refused).toEqual([]);
   }, 60_000);
 });

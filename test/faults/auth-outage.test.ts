@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { closeQueues, openQueues } from '../../src/queue/queues.js';
 import { QueueName } from '../../src/queue/catalog.js';
+import { keys } from '../../src/store/keys.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { startSandbox } from '../sandbox/index.js';
@@ -57,7 +58,8 @@ describe('faults: the CRM refuses our credentials', () => {
         reasons = body.reasons ?? [];
         return body.status === 'degraded';
       });
-      expect(reasons[0]).toMatch(/^hubspot credentials refused, CRM queues paused: hubspot 401/);
+      expect(reasons).toEqual(['hubspot_credentials_refused']);
+      expect(await server.redis.get(keys(prefix).authOutage('hubspot'))).toMatch(/^hubspot 401/);
       expect(await queues.score.getRateLimitTtl()).toBeGreaterThan(0);
       expect(await queues.writeback.getRateLimitTtl()).toBeGreaterThan(0);
       // Several probes refused meanwhile: still nothing dead-lettered.

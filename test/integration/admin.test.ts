@@ -46,18 +46,89 @@ describe('/admin API', () => {
     expect((await request(app).get('/admin/api/overview').set('authorization', 'Bearer nope')).status).toBe(
       401,
     );
-    // The query token opens the page, never the API.
+    // The token is never taken from a URL: the page sends a browser to sign in.
     expect((await request(app).get(`/admin/api/overview?token=${TOKEN}`)).status).toBe(401);
-    expect((await request(app).get(`/admin?token=${TOKEN}`)).status).toBe(200);
+    const page = await request(app).get(`/admin?token=${TOKEN}`);
+    expect([page.status, page.headers.location]).toEqual([303, '/admin/login']);
   });
 
-  it('serves the page with its assets carrying the token', async () => {
-    const page = await request(app).get(`/admin?token=${TOKEN}`);
-    expect(page.headers['content-type']).toMatch(/text\/html/);
-    expect(page.text).toContain(`src="/admin/static/dashboard.js?token=${TOKEN}"`);
-    const js = await request(app).get(`/admin/static/dashboard.js?token=${TOKEN}`);
-    expect(js.headers['content-type']).toMatch(/javascript/);
-    expect((await request(app).get(`/admin/static/../admin.ts?token=${TOKEN}`)).status).toBe(404);
+  it('refuses ?token= on every path, whatever its case (the router ignores case)', async () => {
+    for (const base of ['/admin/API', '/admin/Api', '/admin/api']) {
+      expect((await request(app).get(`${base}/overview?token=${TOKEN}`)).status).toBe(401);
+      expect((await request(app).get(`${base}/dead-letters?token=${TOKEN}`)).status).toBe(401);
+      const job = `${base}/dead-letters/writeback/hf.broken`;
+      expect((await request(app).post(`${job}/replay?token=${TOKEN}`)).status).toBe(401);
+      expect((await request(app).delete(`${job}?token=${TOKEN}`)).status).toBe(401);
+    }
+    expect((await request(app).get(`/ADMIN/?token=${TOKEN}`)).status).toBe(303);
+    expect(await queues.writeback.getJobState('hf.broken')).toBe('failed');
+  });
+
+  it('signs a browser in through a form: an HttpOnly, SameSite=Strict cookie, no token in any URL', async () => {
+    const form = await request(app).get('/admin/login');
+    expect(form.status).toBe(200);
+    expect(form.text).toContain('<form class="login" method="post" action="/admin/login">');
+    expect((await request(app).get('/admin/static/dashboard.css')).status).toBe(200);
+
+    const wrong = await request(app).post('/admin/login').type('form').send({ token: 'nope' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers['set-cookie']).toBeUndefined();
+
+    const login = await request(app).post('/admin/login').type('form').send({ token: TOKEN });
+    expect([login.status, login.headers.location]).toEqual([303, '/admin/']);
+    const setCookie = String(login.headers['set-cookie']);
+    expect(setCookie).toMatch(/^leadflow_admin=\d+\.[\w-]+;/);
+    expect(setCookie).toMatch(/; HttpOnly/);
+    expect(setCookie).toMatch(/; SameSite=Strict/);
+    expect(setCookie).toMatch(/; Path=\/admin/);
+    expect(setCookie).not.toContain(TOKEN);
+    const cookie = setCookie.split(';')[0]!;
+
+    const page = await request(app).get('/admin/').set('cookie', cookie);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<script type="module" src="/admin/static/dashboard.js"></script>');
+    expect(page.text).not.toContain('token=');
+    expect(page.text.match(/<script/g)).toHaveLength(1);
+    expect((await request(app).get('/admin/api/overview').set('cookie', cookie)).status).toBe(200);
+    expect((await request(app).get('/admin/static/../admin.ts').set('cookie', cookie)).status).toBe(404);
+    // A change with the cookie alone could come from any same-site form: it needs the page's header.
+    const replay = '/admin/api/dead-letters/writeback/missing/replay';
+    expect((await request(app).post(replay).set('cookie', cookie)).status).toBe(403);
+    expect(
+      (await request(app).post(replay).set('cookie', cookie).set('x-leadflow-dashboard', '1')).status,
+    ).toBe(404);
+    for (const forged of ['leadflow_admin=1.forged', `leadflow_admin=${TOKEN}`])
+      expect((await request(app).get('/admin/api/overview').set('cookie', forged)).status).toBe(401);
+  });
+
+  it('ends a session after 12 hours', async () => {
+    let clock = Date.UTC(2026, 0, 1);
+    const timed = express().use(
+      '/admin',
+      createAdminRouter({ adminToken: TOKEN, redis, queues, config: testConfig(prefix), now: () => clock }),
+    );
+    const login = await request(timed).post('/admin/login').type('form').send({ token: TOKEN });
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    clock += 12 * 3_600_000;
+    expect((await request(timed).get('/admin/api/overview').set('cookie', cookie)).status).toBe(200);
+    clock += 1;
+    expect((await request(timed).get('/admin/api/overview').set('cookie', cookie)).status).toBe(401);
+  });
+
+  it('sends CSP without inline script, no framing, no referrer and nosniff on every response', async () => {
+    for (const res of [
+      await request(app).get('/admin/login'),
+      await request(app).get('/admin/api/overview').set(auth),
+      await request(app).get('/admin/static/dashboard.js'),
+      await request(app).get('/admin/api/overview'),
+    ]) {
+      const csp = String(res.headers['content-security-policy']);
+      expect(csp).toMatch(/(^|; )script-src 'self'(;|$)/);
+      expect(csp).toMatch(/(^|; )frame-ancestors 'none'(;|$)/);
+      expect(csp).not.toContain('unsafe-inline');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    }
   });
 
   it('summarizes queues, handoffs, speed to lead and scores', async () => {

@@ -119,4 +119,14 @@ describe('leadflow CLI', () => {
     expect(out.code).toBe(1);
     expect(out.stderr).toContain(`${file} cannot be replayed:\n  - line 2: occurredAt: not a date: "soon"`);
   });
+
+  it('prints an error quoting the export without its control characters', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leadflow-sim-'));
+    const file = join(dir, 'evil.csv');
+    writeFileSync(file, 'lead_id,type,occurred_at\n1,page_view,\x1b]0;pwned\x07\x1b[2Jsoon\n');
+    const out = cli(['simulate', file]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('occurredAt: not a date: "]0;pwned[2Jsoon"');
+    expect(out.stderr).not.toMatch(/(?!\n)\p{Cc}/u);
+  });
 });

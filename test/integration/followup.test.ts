@@ -181,9 +181,9 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
     expect(crm.tasks).toHaveLength(1);
   });
 
-  it('breach → a notification posted to sla.notifyUrl once, retried until it is accepted', async () => {
+  /** An endpoint for sla.notifyUrl that refuses the first `refuse` posts and keeps the rest. */
+  async function notifyHook(refuse = 0) {
     const received: Record<string, unknown>[] = [];
-    let refuse = 1;
     const hook = createServer((req, res) => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -195,6 +195,11 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
     });
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hooks/sla`;
+    return { received, url, close: () => hook.close() };
+  }
+
+  it('breach → a notification posted to sla.notifyUrl once, retried until it is accepted', async () => {
+    const { received, url, close } = await notifyHook(1);
     try {
       await start((c) => ({ ...c, sla: { ...c.sla, onBreach: 'notify', notifyUrl: url } }));
       const record = await handedOff();
@@ -207,7 +212,25 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
       expect(String(received[0]!.text)).toMatch(/^SLA missed: MQL: /);
       expect(await audit('sla_breach')).toHaveLength(1);
     } finally {
-      hook.close();
+      close();
+    }
+  });
+
+  it("breach notification: the lead's name cannot ping a channel or forge a link (Slack mrkdwn escaped)", async () => {
+    crm.profiles.set(KEY, { ...US_VP, firstName: '<!channel>', lastName: '<https://evil.example|Ada> & co' });
+    const { received, url, close } = await notifyHook();
+    try {
+      await start((c) => ({ ...c, sla: { ...c.sla, onBreach: 'notify', notifyUrl: url } }));
+      const record = await handedOff();
+      clock = record.task!.dueAt + 1;
+      expect(await sla()).toEqual({ sla: 'breached', action: 'notify' });
+      const text = String(received[0]!.text);
+      expect(text).toContain(
+        'MQL: &lt;!channel&gt; &lt;https://evil.example|Ada&gt; &amp; co raised their hand',
+      );
+      expect(text).not.toMatch(/[<>]|&(?!amp;|lt;|gt;)/);
+    } finally {
+      close();
     }
   });
 

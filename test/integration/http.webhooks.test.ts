@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
+import { Writable } from 'node:stream';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
@@ -199,22 +200,30 @@ describe('POST /webhooks/hubspot', () => {
     expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('is not ready while the CRM token fails', async () => {
+  it('is not ready while the CRM token fails: a reason code for the caller, the details in the log', async () => {
+    const logged: string[] = [];
     const checked = createApp({
       config,
       hubspotClientSecret: SECRET,
       queues,
       redis: producer,
-      logger,
+      logger: createLogger(
+        'info',
+        new Writable({ write: (line: Buffer, _e, done) => done(void logged.push(String(line))) }),
+      ),
       metrics: createMetrics(),
       checkCrm: () => Promise.reject(new Error('HubSpot token check failed: hubspot 401: expired')),
     });
     const res = await request(checked).get('/readyz');
     expect(res.status).toBe(503);
-    expect(res.body).toEqual({
-      status: 'unavailable',
-      reason: 'HubSpot token check failed: hubspot 401: expired',
-    });
+    expect(res.body).toEqual({ status: 'unavailable', reason: 'crm_check_failed' });
+    expect(logged.map((l) => JSON.parse(l) as unknown)).toContainEqual(
+      expect.objectContaining({
+        msg: 'not ready',
+        reason: 'crm_check_failed',
+        err: 'HubSpot token check failed: hubspot 401: expired',
+      }),
+    );
   });
 
   it('serves health, readiness and metrics', async () => {
@@ -222,6 +231,25 @@ describe('POST /webhooks/hubspot', () => {
     expect((await request(app).get('/readyz')).status).toBe(200);
     const metrics = await request(app).get('/metrics');
     expect(metrics.text).toContain('leadflow_webhook_requests_total');
+  });
+
+  it('with METRICS_TOKEN set, serves /metrics only for that bearer token', async () => {
+    const guarded = createApp({
+      config,
+      hubspotClientSecret: SECRET,
+      queues,
+      redis: producer,
+      logger,
+      metrics: createMetrics(),
+      metricsToken: 'metrics-token-0123456789',
+    });
+    expect((await request(guarded).get('/metrics')).status).toBe(401);
+    expect((await request(guarded).get('/metrics').set('authorization', 'Bearer nope')).status).toBe(401);
+    const ok = await request(guarded).get('/metrics').set('authorization', 'Bearer metrics-token-0123456789');
+    expect(ok.status).toBe(200);
+    expect(ok.text).toContain('leadflow_webhook_requests_total');
+    // Health stays open for the load balancer.
+    expect((await request(guarded).get('/readyz')).status).toBe(200);
   });
 
   describe('POST /webhooks/events (generic signed JSON)', () => {

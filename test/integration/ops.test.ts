@@ -105,6 +105,22 @@ describe('operator commands', () => {
     expect(await queues.writeback.getFailedCount()).toBe(0);
   });
 
+  it('prints no terminal control sequences from lead or CRM text, in a table or not', async () => {
+    const reason = 'CRM said \x1b]0;pwned\x07\x1b[2J\x9b31m\u202eevil\r\nnext\tline';
+    await failWritebacks(redis, queues, prefix, ['hf.esc'], reason);
+    const r = cli('dlq', 'list');
+    expect(r.code).toBe(0);
+    expect(r.out).not.toMatch(/(?!\n)[\p{Cc}\u202a-\u202e]/u);
+    expect(r.out).toMatch(
+      /writeback\s+hf\.esc\s+1\s+[\d-]+ [\d:]+\s+CRM said \]0;pwned\[2J31mevil next line\n/,
+    );
+    // --json keeps the reason as stored, escaped by JSON.
+    expect(
+      (JSON.parse(cli('dlq', 'list', '--json').out) as { failedReason: string }[])[0]?.failedReason,
+    ).toBe(reason);
+    expect(cli('dlq', 'purge', '--id', 'hf.esc').out).toBe('purged 1 job(s)\n');
+  });
+
   it('explains a lead from its timeline and profile', () => {
     const r = cli('explain', 'hubspot.contact.77');
     expect(r.code).toBe(0);

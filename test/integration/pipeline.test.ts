@@ -188,6 +188,26 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     expect(failed.failedReason).toBe('hubspot 400 VALIDATION_ERROR: bad value');
   });
 
+  it('stores no email address from CRM error text: dead-letter reason, its stack, the audit log', async () => {
+    await start({ scoreWriteDelayMs: 300 });
+    const message = 'Property values were not valid: ada.lovelace+mql@acme.io is already taken';
+    crm.rejectLead = { id: '1101', failure: { status: 400, code: 'VALIDATION_ERROR', message } };
+    await ingest([pageView('1101', 'https://acme.io/blog')]);
+    const failed = await waitFor(async () => (await queues.writeback.getFailed())[0], {
+      what: 'dead letter',
+    });
+    const redacted =
+      'hubspot 400 VALIDATION_ERROR: Property values were not valid: [redacted] is already taken';
+    expect(failed.failedReason).toBe(redacted);
+    expect(failed.stacktrace?.length).toBeGreaterThan(0);
+    expect(failed.stacktrace!.join('\n')).not.toContain('acme.io');
+    const audit = await ctx.handoffs.recentAudit(10);
+    expect(audit).toContainEqual(
+      expect.objectContaining({ type: 'dead_letter', detail: { step: 'scores', reason: redacted } }),
+    );
+    expect(JSON.stringify(audit)).not.toContain('acme.io');
+  });
+
   it('records a delivery HubSpot sends twice only once', async () => {
     await start();
     const batch = [pageView('501', 'https://acme.io/a'), pageView('501', 'https://acme.io/b')];

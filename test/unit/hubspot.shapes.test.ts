@@ -359,7 +359,8 @@ describe('HubSpot connector request shapes', () => {
         properties: {
           hs_timestamp: '2026-11-24T15:00:00.000Z',
           hs_task_subject: 'Call Ada',
-          hs_task_body: 'Why now…\nHandoff ID: hf.x',
+          // hs_task_body is rich text: the plain-text body goes as HTML, its line breaks as <br>.
+          hs_task_body: 'Why now…<br>Handoff ID: hf.x',
           hs_task_status: 'NOT_STARTED',
           hs_task_priority: 'HIGH',
           hs_task_type: 'CALL',
@@ -412,6 +413,26 @@ describe('HubSpot connector request shapes', () => {
       id: '900',
       created: false,
     });
+  });
+
+  it('escapes lead-controlled text in the rich-text task body, keeping line breaks', async () => {
+    let sent = '';
+    nock(BASE)
+      .post('/crm/v3/objects/tasks', (body: { properties: { hs_task_body: string } }) => {
+        sent = body.properties.hs_task_body;
+        return true;
+      })
+      .reply(201, object('902'));
+    const body = 'MQL: <img src=x onerror=alert(1)> <script>alert(2)</script> & co\n\nHandoff ID: hf.y';
+    await connector().createRepTask(
+      lead('42'),
+      'hf.y',
+      { subject: 'Call', body, dueAt: Date.UTC(2026, 10, 24), ownerId: null, priority: 'LOW', type: 'TODO' },
+      false,
+    );
+    expect(sent).toBe(
+      'MQL: &lt;img src=x onerror=alert(1)&gt; &lt;script&gt;alert(2)&lt;/script&gt; &amp; co<br><br>Handoff ID: hf.y',
+    );
   });
 
   it('lists owners page by page, deactivated ones marked inactive, and caches them', async () => {

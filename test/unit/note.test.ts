@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   containsMarker,
   handoffMarker,
+  textToHtml,
   type EngagementEvent,
   type Handoff,
   type LeadRef,
@@ -249,6 +250,19 @@ describe('composeHandoffNote', () => {
     expect(unsafe.html).not.toContain('<a ');
     expect(unsafe.html).toContain('Full timeline:</strong> javascript:alert(1)</p>');
     expect(unsafe.text).toContain('Full timeline: javascript:alert(1)');
+  });
+
+  it('turns the plain-text note (the rep task body) into escaped HTML with its line breaks', () => {
+    const { text } = composeHandoffNote({
+      handoff,
+      profile: { firstName: '<img src=x onerror=alert(1)>', lastName: '<script>alert(2)</script>' },
+      events: [],
+    });
+    const html = textToHtml(text);
+    expect(html).not.toMatch(/<img|<script/);
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt; &lt;script&gt;alert(2)&lt;/script&gt;');
+    expect(html.split('<br>')).toHaveLength(text.split('\n').length);
+    expect(new Set([...html.matchAll(/<\/?([a-z]+)/gi)].map((m) => m[1]))).toEqual(new Set(['br']));
   });
 
   it('keeps each lead-controlled value on one line, so it cannot forge headings or lines', () => {

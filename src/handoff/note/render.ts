@@ -1,5 +1,7 @@
 /** The composed note as plain text and as HTML (every value escaped). Pure. */
 
+import { escapeHtml as esc } from '../../domain/index.js';
+
 export interface Rendered {
   subject: string;
   blocks: { title: string; items: string[] }[];
@@ -30,13 +32,4 @@ export function renderHtml(note: Rendered): string {
     link ? `<p><strong>Full timeline:</strong> ${safe ? `<a href="${link}">${link}</a>` : link}</p>` : '',
     `<p>${esc(note.marker)}</p>`,
   ].join('');
-}
-
-function esc(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
 }

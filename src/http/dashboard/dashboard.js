@@ -1,14 +1,18 @@
 // The admin dashboard: plain DOM, no framework, no external requests. Data is only ever set with
 // textContent, never parsed as HTML.
-const token = new URLSearchParams(location.search).get('token') ?? '';
 const base = location.pathname.replace(/\/$/, '');
 const SVG = 'http://www.w3.org/2000/svg';
 
 async function api(path, init = {}) {
   const res = await fetch(`${base}/api/${path}`, {
     ...init,
-    headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) },
+    // The session cookie goes along (same origin); the header shows a change comes from this page.
+    headers: { 'x-leadflow-dashboard': '1', ...(init.headers ?? {}) },
   });
+  if (res.status === 401) {
+    location.assign(`${base}/login`);
+    throw new Error('signed out');
+  }
   if (!res.ok && res.status !== 404) throw new Error(`${path}: HTTP ${res.status}`);
   return res.status === 204 ? null : res.json();
 }
