@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CrossCrm } from './schema/cross-crm.js';
 import { Dispositions } from './schema/dispositions.js';
 import { HandRaise, HandoffNote, Lifecycle, Thresholds } from './schema/handoff.js';
-import { HubSpot, HubSpotFields } from './schema/hubspot.js';
+import { HubSpot } from './schema/hubspot.js';
 import { Pipeline } from './schema/pipeline.js';
 import { Redis } from './schema/redis.js';
 import { Routing } from './schema/routing.js';
@@ -28,37 +28,18 @@ export { Webhooks } from './schema/webhooks.js';
 export const Config = z
   .strictObject({
     $schema: z.string().optional(),
-    redis: Redis.default({ prefix: '{leadflow}' }),
+    redis: Redis.prefault({}),
     scoring: Scoring,
     thresholds: Thresholds,
     handRaise: HandRaise,
-    handoffNote: HandoffNote.default({
-      sections: ['who', 'where', 'what', 'when', 'why', 'score', 'source', 'next'],
-    }),
-    lifecycle: Lifecycle.default({ hysteresis: 10 }),
-    routing: Routing.default(Routing.parse({})),
-    sla: SlaPolicy.default(SlaPolicy.parse({})),
-    dispositions: Dispositions.default(Dispositions.parse({})),
-    pipeline: Pipeline.default({
-      scoreDebounceMs: 250,
-      scoreWriteDelayMs: 500,
-      dedupeTtlHours: 72,
-      timelineDays: 365,
-      jobLockMs: 30_000,
-      authProbeMs: 60_000,
-    }),
-    webhooks: Webhooks.default({
-      maxBodyBytes: 1024 * 1024,
-      hubspot: { signatureVersion: 'v3', maxSkewMs: 300_000 },
-    }),
-    hubspot: HubSpot.default({
-      fields: HubSpotFields.parse({}),
-      signals: [],
-      requestsPer10s: 100,
-      timeoutMs: 10_000,
-      searchPerSecond: 5,
-      polling: {},
-    }),
+    handoffNote: HandoffNote.prefault({}),
+    lifecycle: Lifecycle.prefault({}),
+    routing: Routing.prefault({}),
+    sla: SlaPolicy.prefault({}),
+    dispositions: Dispositions.prefault({}),
+    pipeline: Pipeline.prefault({}),
+    webhooks: Webhooks.prefault({}),
+    hubspot: HubSpot.prefault({}),
     salesforce: Salesforce.prefault({}),
     crossCrm: CrossCrm.optional(),
   })

@@ -36,12 +36,7 @@ export const HubSpotFields = z.strictObject({
       recycled: z.string().default('lead'),
       disqualified: z.string().default('other'),
     })
-    .default({
-      mql: 'marketingqualifiedlead',
-      sql: 'salesqualifiedlead',
-      recycled: 'lead',
-      disqualified: 'other',
-    }),
+    .prefault({}),
   /** Stages that mean sales converted the lead (for conversion reports). */
   convertedStages: z.array(z.string().min(1)).default(['opportunity', 'customer']),
   /** `hs_lead_status` values we set: on handoff, and for the disposition actions. */
@@ -51,7 +46,7 @@ export const HubSpotFields = z.strictObject({
       recycled: z.string().default('OPEN'),
       disqualified: z.string().default('UNQUALIFIED'),
     })
-    .default({ handedOff: 'NEW', recycled: 'OPEN', disqualified: 'UNQUALIFIED' }),
+    .prefault({}),
   /**
    * What the `unmarket` disposition does. HubSpot's API cannot set the marketing contact status
    * (`hs_marketable_status` is read-only), so: opt the contact out of all email through the
@@ -75,7 +70,7 @@ export const HubSpotFields = z.strictObject({
     .refine((u) => u.unsubscribeAllEmail || u.property, {
       error: 'set unsubscribeAllEmail, a property, or both: otherwise unmarket does nothing',
     })
-    .default({ unsubscribeAllEmail: true }),
+    .prefault({}),
   /** Replaced by `unmarket`: refused with the reason, so an old config does not silently stop unmarketing. */
   unmarketable: z
     .never({
@@ -172,7 +167,7 @@ export const HubSpotPolling = z.strictObject({
 export type HubSpotPolling = z.infer<typeof HubSpotPolling>;
 
 export const HubSpot = z.strictObject({
-  fields: HubSpotFields.default(HubSpotFields.parse({})),
+  fields: HubSpotFields.prefault({}),
   signals: z.array(HubSpotSignal).default([]),
   /**
    * The portal's request limit per rolling 10 s, shared by every worker and poller: 100 (Free/
@@ -184,6 +179,6 @@ export const HubSpot = z.strictObject({
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   /** HubSpot's separate limit on search requests (per second, per portal). */
   searchPerSecond: z.number().int().min(1).max(100).default(5),
-  polling: HubSpotPolling.default({}),
+  polling: HubSpotPolling.prefault({}),
 });
 export type HubSpot = z.infer<typeof HubSpot>;

@@ -20,7 +20,7 @@ export const Rep = z.strictObject({
       daily: z.number().int().positive().optional(),
       weekly: z.number().int().positive().optional(),
     })
-    .default({}),
+    .prefault({}),
   /** The rep's working hours; defaults to `sla.workingHours`. */
   workingHours: WorkingHours.optional(),
   /** Who an SLA breach escalates to. */

@@ -61,8 +61,11 @@ export const SalesforceFields = z.strictObject({
   convertedStages: z.array(z.string().min(1)).default(['Closed - Converted']),
   /** Written to remove a lead from marketing sends (the `unmarket` disposition). */
   unmarketable: z
-    .strictObject({ field: SalesforceField, value: SalesforceValue })
-    .default({ field: 'HasOptedOutOfEmail', value: true }),
+    .strictObject({
+      field: SalesforceField.default('HasOptedOutOfEmail'),
+      value: SalesforceValue.default(true),
+    })
+    .prefault({}),
   /** Checkbox flagging records sales marked as bad data. */
   badData: SalesforceField.default('Leadflow_Bad_Data__c'),
 });

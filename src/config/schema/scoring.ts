@@ -44,10 +44,7 @@ export const Scoring = z
     fit: z.array(FitRule).default([]),
     engagement: z.array(EngagementRule).default([]),
     /** Caps on each half before they are added up; the total is always clamped to 0–100. */
-    caps: z.strictObject({ fit: Score100.default(100), engagement: Score100.default(100) }).default({
-      fit: 100,
-      engagement: 100,
-    }),
+    caps: z.strictObject({ fit: Score100.default(100), engagement: Score100.default(100) }).prefault({}),
   })
   .superRefine((s, ctx) => {
     const seen = new Set<string>();

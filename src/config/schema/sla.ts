@@ -35,8 +35,8 @@ export const SlaPolicy = z.strictObject({
       hand_raise: z.number().int().positive().default(15),
       threshold: z.number().int().positive().default(240),
     })
-    .default({ hand_raise: 15, threshold: 240 }),
-  workingHours: WorkingHours.default(WorkingHours.parse({})),
+    .prefault({}),
+  workingHours: WorkingHours.prefault({}),
   /**
    * `notify`: record and alert only; `escalate`: also task the rep's manager; `reassign`: route the
    * lead again, excluding the reps who let it lapse, up to `maxReassignments` times.
@@ -53,6 +53,6 @@ export const SlaPolicy = z.strictObject({
       priority: z.enum(['LOW', 'MEDIUM', 'HIGH']).default('HIGH'),
       type: z.enum(['CALL', 'EMAIL', 'TODO']).default('CALL'),
     })
-    .default({ priority: 'HIGH', type: 'CALL' }),
+    .prefault({}),
 });
 export type SlaPolicy = z.infer<typeof SlaPolicy>;

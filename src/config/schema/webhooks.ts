@@ -15,6 +15,6 @@ export const Webhooks = z.strictObject({
       signatureVersion: z.enum(['v3', 'v1']).default('v3'),
       maxSkewMs: z.number().int().positive().default(300_000),
     })
-    .default({ signatureVersion: 'v3', maxSkewMs: 300_000 }),
+    .prefault({}),
 });
 export type Webhooks = z.infer<typeof Webhooks>;
