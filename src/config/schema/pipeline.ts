@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+export const Pipeline = z.strictObject({
+  /** A burst of events for one lead within this window yields one recompute. */
+  scoreDebounceMs: z.number().int().min(0).max(60_000).default(250),
+  /** Score-only updates wait this long to be written together in batches. */
+  scoreWriteDelayMs: z.number().int().min(0).max(60_000).default(500),
+  /** How long an event id is remembered for de-duplication. */
+  dedupeTtlHours: z.number().positive().default(72),
+  /** Events older than this are dropped from a lead's timeline. */
+  timelineDays: z.number().int().positive().default(365),
+  /**
+   * A worker holds a job's lock this long and renews it while alive; a crashed worker's jobs
+   * are picked up again once the lock lapses.
+   */
+  jobLockMs: z.number().int().min(1_000).max(600_000).default(30_000),
+  /**
+   * While a CRM refuses our credentials (after a token refresh), its queues stay paused and one
+   * job probes the token again this often.
+   */
+  authProbeMs: z.number().int().min(100).max(3_600_000).default(60_000),
+});
+export type Pipeline = z.infer<typeof Pipeline>;
