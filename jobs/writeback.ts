@@ -37,7 +37,7 @@ export async function processWriteback(
   const connector = connectorFor(ctx, target.crm);
   const writeHandoff = connector.writeHandoff?.bind(connector);
   const { written, converted } = writeHandoff
-    ? await writeAtOnce(ctx, writeHandoff, record, target, progress)
+    ? await writeAtOnce(ctx, connector, writeHandoff, record, target, progress)
     : { written: await writeInSteps(ctx, connector, record, target, progress), converted: false };
 
   // Redis' clock, as the SLA check uses: a worker's skewed clock skews neither speed to lead nor the SLA delay.
@@ -97,12 +97,14 @@ async function writeInSteps(
       })(),
     );
   }
-  if (!progress.stage) {
+  if (!progress.stage || progress.stage === STARTED) {
+    const retried = progress.stage === STARTED;
     steps.push(
       (async (): Promise<WritebackStep> => {
+        if (!retried) await ctx.handoffs.mark(handoff.id, 'stage', STARTED);
         const known = await knownStage(ctx, handoff.lead, target);
         const result = await connector.advanceStage(target, handoff.stage, known, ownerId);
-        await stageWritten(ctx, handoff, target, result, ownerId);
+        await stageWritten(ctx, connector, handoff, target, result, ownerId, retried);
         return 'stage';
       })(),
     );
@@ -150,6 +152,7 @@ async function writeInSteps(
  */
 async function writeAtOnce(
   ctx: JobContext,
+  connector: CrmConnector,
   writeHandoff: NonNullable<CrmConnector['writeHandoff']>,
   { handoff, note, task, routing }: HandoffRecord,
   target: LeadRef,
@@ -175,7 +178,7 @@ async function writeAtOnce(
     mayExist,
   });
   const converted = result.convertedTo;
-  await stageWritten(ctx, handoff, target, result, converted ? null : ownerId);
+  await stageWritten(ctx, connector, handoff, target, result, converted ? null : ownerId, mayExist);
   await ctx.handoffs.mark(handoff.id, 'scores', 'done');
   await ctx.handoffs.mark(handoff.id, 'note', result.note.id);
   if (result.task) await ctx.handoffs.mark(handoff.id, 'task', result.task.id);
@@ -223,6 +226,8 @@ async function knownStage(ctx: JobContext, lead: LeadRef, target: LeadRef): Prom
 
 /** progress.stage of a handoff whose record was at or past its stage in the CRM. */
 const STAGE_MOVED_ON = 'moved_on';
+/** progress.stage while the stage write is under way: a retry knows an earlier attempt may have made it. */
+const STARTED = 'started';
 /** progress.note / progress.task once deleted from the CRM. */
 const WITHDRAWN = 'withdrawn';
 
@@ -258,13 +263,15 @@ async function withdrawActivities(
  */
 async function stageWritten(
   ctx: JobContext,
+  connector: CrmConnector,
   handoff: Handoff,
   target: LeadRef,
   result: StageAdvance,
   ownerId: string | null,
+  retried: boolean,
 ): Promise<void> {
   await ctx.timeline.mergeFetchedProfile(target, { lifecycleStage: result.stage }, ctx.now());
-  if (!result.advanced) {
+  if (!result.advanced && !(retried && (await ownWrite(connector, target, ownerId)))) {
     await ctx.handoffs.audit({
       type: 'stage_moved_on',
       handoffId: handoff.id,
@@ -282,6 +289,17 @@ async function stageWritten(
   }
   if (ownerId) await ctx.handoffs.markOnce(handoff.id, 'ownerId', ownerId);
   await ctx.handoffs.mark(handoff.id, 'stage', handoff.stage);
+}
+
+/**
+ * A retry that finds the record at or past the stage may be looking at its own earlier write (the
+ * answer, or our record of it, was lost): the record then has the owner we routed it to. Without a
+ * routed owner there is no proof, and the record counts as sales'.
+ */
+async function ownWrite(connector: CrmConnector, target: LeadRef, ownerId: string | null): Promise<boolean> {
+  if (!ownerId) return false;
+  const profile = await connector.readProfile(target);
+  return profile.ownerId !== undefined && String(profile.ownerId) === ownerId;
 }
 
 async function writeScore(connector: CrmConnector, lead: LeadRef, score: Score): Promise<void> {

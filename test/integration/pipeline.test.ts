@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HubSpotWebhookEvent } from '../../connectors/hubspot/webhook.js';
 import type { Config } from '../../src/config/schema.js';
 import type { Metrics } from '../../src/metrics.js';
@@ -360,6 +360,63 @@ describe('pipeline into the HubSpot sandbox: a handoff whose stage had moved on'
     await sandbox.close();
     await cleanPrefix(redis, prefix);
     redis.disconnect();
+  });
+
+  it('a retry that finds its own earlier stage write (its record of it lost) hands off as usual', async () => {
+    sandbox.seedContacts([
+      {
+        id: '502',
+        properties: {
+          email: 'bo@acme.io',
+          jobtitle: FIT_45.jobTitle,
+          industry: FIT_45.industry,
+          numemployees: FIT_45.companySize,
+          country: FIT_45.country,
+          lifecyclestage: 'lead',
+        },
+      },
+    ]);
+    const config = testConfig(prefix);
+    const connector = createHubSpotConnector({
+      accessToken: 'pipeline',
+      basePath: sandbox.url,
+      fields: config.hubspot.fields,
+    });
+    await connector.ensureSchema();
+    pipeline = await startPipeline({ redis, config, connector });
+    const { ctx, queues } = pipeline;
+    const id = 'hf.hubspot.contact.502.0.mql';
+    // The stage write reaches HubSpot, then the job dies before recording it (a crash, Redis gone):
+    // the retry sees the record already at MQL, and must know it is its own doing.
+    const mark = ctx.handoffs.mark.bind(ctx.handoffs);
+    let lost = false;
+    vi.spyOn(ctx.handoffs, 'mark').mockImplementation(async (handoffId, field, value) => {
+      if (!lost && handoffId === id && field === 'stage' && value === 'mql') {
+        lost = true;
+        throw new Error('worker died before recording the stage');
+      }
+      return mark(handoffId, field, value);
+    });
+    await enqueueIngest(
+      queues,
+      hubspotIngest(
+        [pageView('502', 'https://acme.io/blog/post'), pageView('502', 'https://acme.io/pricing')],
+        ctx.config.hubspot,
+        { receivedAt: Date.now() },
+      ),
+    );
+    await waitFor(async () => (await ctx.handoffs.progress(id)).completedAt, { what: 'handoff complete' });
+    expect(lost).toBe(true);
+    const progress = await ctx.handoffs.progress(id);
+    expect(progress).toMatchObject({ stage: 'mql' });
+    expect([progress.note, progress.task]).not.toContain('withdrawn');
+    expect([sandbox.hubspot.notes.length, sandbox.hubspot.tasks.length]).toEqual([1, 1]);
+    expect(sandbox.hubspot.contacts.get('502')).toMatchObject({
+      lifecyclestage: 'marketingqualifiedlead',
+      hubspot_owner_id: progress.ownerId,
+    });
+    const audit = await ctx.handoffs.recentAudit(20);
+    expect(audit.map((a) => a.type)).not.toContain('stage_moved_on');
   });
 
   it('withdraws the note and rep task written beside a stage that did not stick, and starts no SLA clock', async () => {
