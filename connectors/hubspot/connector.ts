@@ -11,7 +11,6 @@ import {
   type Owner,
   type Profile,
   type RepTask,
-  type Score,
 } from '../../src/domain/index.js';
 import { createOnce, type MarkedRecord } from '../create-once.js';
 import { CrmError, isCrmError } from '../errors.js';
@@ -28,6 +27,7 @@ import type {
 import { toMillis } from './api.js';
 import type { PortalFacts } from './check.js';
 import { HubSpotReads } from './reads.js';
+import { writeScores } from './scores.js';
 
 /** HubSpot's default lifecycle order; portals may add stages, read from the property's options then. */
 const DEFAULT_STAGE_ORDER = [
@@ -50,15 +50,6 @@ const OWNERS_TTL_MS = 10 * 60_000;
 const OWNED_BY_US = new Set(['ownerId', 'leadStatus', 'dispositionReason', 'lastSalesActivity']);
 /** Contact properties HubSpot stamps when a rep logs a call, email or meeting. */
 const SALES_ACTIVITY_PROPERTIES = ['notes_last_contacted', 'hs_last_sales_activity_timestamp'];
-
-/** The slice of HubSpot's error entries we rely on in a 207 answer. */
-const BatchErrors = z.array(
-  z.object({
-    message: z.string().default(''),
-    category: z.string().optional(),
-    context: z.record(z.string(), z.array(z.string())).optional(),
-  }),
-);
 
 /** A PATCH answer: the contact's properties as they are after the update. */
 const UpdatedContact = z.object({
@@ -174,71 +165,12 @@ export class HubSpotConnector extends HubSpotReads implements CrmConnector {
     };
   }
 
-  async writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]> {
-    const failures: RecordFailure[] = [];
-    for (let i = 0; i < writes.length; i += BATCH_MAX)
-      failures.push(...(await this.writeScoreBatch(writes.slice(i, i + BATCH_MAX))));
-    return failures;
-  }
-
-  /**
-   * One batch/update. HubSpot may answer 207 with per-record errors, or refuse the whole batch
-   * (400/404) when one of its ids was deleted or merged away: then the ids it names fail and the
-   * rest is sent again; when it names none, the batch is split in halves until the culprit stands
-   * alone, so the others' writes are never lost.
-   */
-  private async writeScoreBatch(chunk: ScoreWrite[]): Promise<RecordFailure[]> {
-    const inputs = chunk.map((w) => ({ id: w.lead.id, properties: this.scoreProperties(w.score) }));
-    let response;
-    try {
-      response = await this.call('contacts.batch_update', 'write scores', () =>
+  writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]> {
+    return writeScores(writes, this.fields, (inputs) =>
+      this.call('contacts.batch_update', 'write scores', () =>
         this.client.crm.contacts.batchApi.update({ inputs }, this.sdk),
-      );
-    } catch (err) {
-      if (!(isCrmError(err) && (err.failure.status === 400 || err.failure.status === 404))) throw err;
-      const named = chunk.filter((w) => err.failure.ids?.includes(w.lead.id));
-      const rest = chunk.filter((w) => !named.includes(w));
-      if (named.length && rest.length)
-        return [...named.map((w) => ({ lead: w.lead, error: err })), ...(await this.writeScoreBatch(rest))];
-      // Only a missing record is worth narrowing down; any other refusal is every record's.
-      if (chunk.length === 1 || named.length || err.failure.code !== 'OBJECT_NOT_FOUND')
-        return chunk.map((w) => ({ lead: w.lead, error: err }));
-      const half = Math.ceil(chunk.length / 2);
-      return [
-        ...(await this.writeScoreBatch(chunk.slice(0, half))),
-        ...(await this.writeScoreBatch(chunk.slice(half))),
-      ];
-    }
-    if (!('errors' in response) || !response.errors?.length) return [];
-    // 207: some records failed. Map each error back to its leads by the ids in its context.
-    const failures: RecordFailure[] = [];
-    for (const error of BatchErrors.parse(response.errors)) {
-      const ids = error.context?.ids ?? error.context?.id ?? [];
-      for (const w of chunk.filter((c) => ids.includes(c.lead.id))) {
-        failures.push({
-          lead: w.lead,
-          error: new CrmError({
-            crm: 'hubspot',
-            status: 400,
-            code: error.category,
-            message: error.message,
-          }),
-        });
-      }
-    }
-    return failures;
-  }
-
-  private scoreProperties(score: Score): Record<string, string> {
-    return {
-      [this.fields.score]: String(score.total),
-      [this.fields.fitScore]: String(score.fit),
-      [this.fields.engagementScore]: String(score.engagement),
-      [this.fields.scoreReasons]: score.breakdown
-        .slice(0, 10)
-        .map((l) => l.reason)
-        .join('\n'),
-    };
+      ),
+    );
   }
 
   /**
