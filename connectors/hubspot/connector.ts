@@ -3,7 +3,6 @@
 // (api.ts) and the engagement reads (reads.ts) are out already. Next to move: the score batch writes.
 import type { Client } from '@hubspot/api-client';
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/notes/index.js';
-import type { HubSpotPolling } from '../../src/config/schema.js';
 import {
   handoffMarker,
   type LeadRef,
@@ -22,8 +21,7 @@ import type {
   ScoreWrite,
 } from '../types.js';
 import { toMillis } from './api.js';
-import type { PortalFacts } from './check.js';
-import { HubSpotDispositions, unsubscribeAllPath } from './dispositions.js';
+import { HubSpotDispositions } from './dispositions.js';
 import { writeScores } from './scores.js';
 
 const NOTE_BODY_MAX = 65_536;
@@ -337,107 +335,7 @@ export class HubSpotConnector extends HubSpotDispositions implements CrmConnecto
     );
     return { crm: 'hubspot', objectType: 'contact', id: created.id };
   }
-
-  /**
-   * Reads what `config check` compares with the config; each scope is probed with one read: the base
-   * scopes always, a poller's only when `hubspot.polling` enables it.
-   */
-  async portalFacts(polling: HubSpotPolling = {}, unsubscribeNeededBy?: string): Promise<PortalFacts> {
-    const probe = async <T>(scope: string, read: () => Promise<T>, neededBy?: string) => {
-      try {
-        return { scope, neededBy, ok: true as const, value: await read() };
-      } catch (err) {
-        const failure = isCrmError(err) ? err.failure : undefined;
-        return {
-          scope,
-          neededBy,
-          ok: false as const,
-          status: failure?.status,
-          message: failure?.message ?? String(err),
-        };
-      }
-    };
-    const now = Date.now();
-    // The contacts poller searches with crm.objects.contacts.read, probed below for every config.
-    const { emailEvents, forms, marketingEvents } = polling;
-    const featureProbes = [
-      emailEvents &&
-        probe('content', () => this.emailEvents(now - 1, now, undefined), 'hubspot.polling.emailEvents'),
-      forms &&
-        probe('forms', () => this.formSubmissions(forms.forms[0]!.guid, undefined), 'hubspot.polling.forms'),
-      marketingEvents &&
-        probe(
-          'crm.objects.marketing_events.read',
-          () => {
-            const [event] = marketingEvents.events;
-            return this.eventParticipations(event!.externalAccountId, event!.externalEventId, undefined);
-          },
-          'hubspot.polling.marketingEvents',
-        ),
-      // The unmarket disposition's unsubscribe writes with `.write` or `.read_write`; only the
-      // latter also lets this read prove it without unsubscribing anyone.
-      unsubscribeNeededBy &&
-        probe(
-          'communication_preferences.read_write',
-          () =>
-            this.callJson(
-              'communication_preferences.status',
-              'read unsubscribe-all status',
-              `${unsubscribeAllPath(SCOPE_PROBE_EMAIL)}?channel=EMAIL`,
-            ),
-          unsubscribeNeededBy,
-        ),
-    ].filter((p) => !!p);
-    const [contacts, properties, owners, notes] = await Promise.all([
-      probe('crm.objects.contacts.read', () => this.listLeads(undefined, 1)),
-      probe('crm.schemas.contacts.read', () =>
-        this.call('properties.list', 'list contact properties', () =>
-          this.client.crm.properties.coreApi.getAll('contacts', undefined, undefined, this.sdk),
-        ),
-      ),
-      probe('crm.objects.owners.read', () => this.owners()),
-      probe('crm.objects.contacts.read (notes)', () =>
-        this.call('notes.list', 'list notes', () =>
-          this.client.crm.objects.notes.basicApi.getPage(
-            1,
-            undefined,
-            undefined,
-            undefined,
-            undefined,
-            undefined,
-            this.sdk,
-          ),
-        ),
-      ),
-    ]);
-    return {
-      properties: properties.ok
-        ? new Map(
-            properties.value.results.map((p) => [
-              p.name,
-              {
-                type: p.type,
-                options: p.options.map((o) => o.value),
-                readOnly: p.modificationMetadata?.readOnlyValue ?? false,
-              },
-            ]),
-          )
-        : null,
-      owners: owners.ok ? owners.value : null,
-      probes: [contacts, properties, owners, notes, ...(await Promise.all(featureProbes))].map(
-        ({ scope, neededBy, ok, ...rest }) => ({
-          scope,
-          ok,
-          ...(neededBy ? { neededBy } : {}),
-          ...('status' in rest ? { status: rest.status, message: rest.message } : {}),
-        }),
-      ),
-    };
-  }
 }
-
-/** The address `config check` reads the unsubscribe status of: any address proves the scope. */
-const SCOPE_PROBE_EMAIL = 'scope-probe@leadflow.example';
 
 function toContact(lead: LeadRef, associationTypeId: number) {
   return {

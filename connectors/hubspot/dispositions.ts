@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { LeadRef } from '../../src/domain/index.js';
 import { CrmError } from '../errors.js';
 import type { DispositionWrite } from '../types.js';
+import { unsubscribeAllPath } from './reads.js';
 import { HubSpotStages } from './stages.js';
 
 /**
@@ -95,10 +96,6 @@ export abstract class HubSpotDispositions extends HubSpotStages {
   }
 }
 
-/** v4 communication preferences: a contact's "unsubscribed from all email" status, by email address. */
-export function unsubscribeAllPath(email: string): string {
-  return `/communication-preferences/v4/statuses/${encodeURIComponent(email)}/unsubscribe-all`;
-}
 /** The slice of v4's batch-shaped answer we rely on: per-contact failures come in `errors`. */
 const UnsubscribeAllResponse = z.object({
   status: z.string(),
