@@ -1,6 +1,3 @@
-// Over 400 lines for now: the CrmConnector methods stay in one class while applyDisposition,
-// portalFacts and advanceStage are being changed on another branch; transport and call wrapper
-// (api.ts) and the engagement reads (reads.ts) are out already. Next to move: the score batch writes.
 import type { Client } from '@hubspot/api-client';
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/notes/index.js';
 import {
@@ -35,6 +32,11 @@ const OWNED_BY_US = new Set(['ownerId', 'leadStatus', 'dispositionReason', 'last
 /** Contact properties HubSpot stamps when a rep logs a call, email or meeting. */
 const SALES_ACTIVITY_PROPERTIES = ['notes_last_contacted', 'hs_last_sales_activity_timestamp'];
 
+/**
+ * The HubSpot adapter, the one class implementing CrmConnector. It builds on layers, each its own file:
+ * the call wrapper (api.ts), the reads (reads.ts), the stage handoff (stages.ts) and the dispositions
+ * (dispositions.ts); score batch writes are in scores.ts, `config check`'s reads in check.ts.
+ */
 export class HubSpotConnector extends HubSpotDispositions implements CrmConnector {
   readonly crm = 'hubspot' as const;
   private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
