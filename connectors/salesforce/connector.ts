@@ -8,7 +8,6 @@ import {
   type Owner,
   type Profile,
   type RepTask,
-  type Score,
 } from '../../src/domain/index.js';
 import { createOnce, findMarked, type MarkedRecord } from '../create-once.js';
 import { CrmError, isCrmError } from '../errors.js';
@@ -19,16 +18,13 @@ import type {
   HandoffWrite,
   HandoffWritten,
   LeadPage,
-  RecordFailure,
   RepActivity,
-  ScoreWrite,
   StageAdvance,
 } from '../types.js';
 import {
   NO_AUTO_ASSIGN,
   QueryPage,
   Row,
-  SalesforceApi,
   checkId,
   createdId,
   sfTime,
@@ -38,11 +34,10 @@ import {
   type Target,
 } from './api.js';
 import { toSalesforceFailure } from './errors.js';
-import { DESCRIPTION_MAX, NOTE_SUBJECT, noteFields, repTaskFields } from './tasks.js';
+import { SalesforceScores } from './scores.js';
+import { NOTE_SUBJECT, noteFields, repTaskFields } from './tasks.js';
 import { RECORD_ID, soqlDatetime, soqlString } from './soql.js';
 
-/** sObject Collections take at most 200 records a request. */
-const COLLECTION_MAX = 200;
 /** A single SOQL page holds at most 2,000 records. */
 const QUERY_PAGE_MAX = 2_000;
 /** Owners change rarely; a handoff should not wait for a listing each time. */
@@ -62,9 +57,8 @@ const ConvertedLead = z.looseObject({
   IsConverted: z.boolean(),
   ConvertedContactId: z.string().regex(RECORD_ID).nullable(),
 });
-const SaveResults = z.array(z.object({ id: z.string().nullish(), success: z.boolean() }).loose());
 
-export class SalesforceConnector extends SalesforceApi implements CrmConnector {
+export class SalesforceConnector extends SalesforceScores implements CrmConnector {
   readonly crm = 'salesforce' as const;
   private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
 
@@ -137,82 +131,6 @@ export class SalesforceConnector extends SalesforceApi implements CrmConnector {
       lead: { crm: 'salesforce' as const, objectType, id: String(row.Id) },
       profile: toProfile(t, row),
     }));
-  }
-
-  /**
-   * Scores in collections of 200. A Lead sales converted meanwhile is read-only: its scores go to
-   * the Contact it became, in one more collection, instead of failing.
-   */
-  async writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]> {
-    const failures = await this.writeScoreCollections(writes);
-    const converted = failures.filter(
-      (f) => f.lead.objectType === 'lead' && f.error.failure.code === 'CANNOT_UPDATE_CONVERTED_LEAD',
-    );
-    if (!converted.length) return failures;
-    const contacts = await this.convertedContacts(converted.map((f) => f.lead.id));
-    const moved = writes.flatMap((w) => {
-      const contact = contacts.get(w.lead.id);
-      return contact ? [{ from: w.lead, write: { ...w, lead: contact } }] : [];
-    });
-    const movedFailures = await this.writeScoreCollections(moved.map((m) => m.write));
-    const byContact = new Map(moved.map((m) => [m.write.lead.id, m.from]));
-    return [
-      ...failures.filter((f) => !moved.some((m) => m.from.id === f.lead.id)),
-      ...movedFailures.map((f) => ({ ...f, lead: byContact.get(f.lead.id) ?? f.lead })),
-    ];
-  }
-
-  /** Lead id → the Contact each converted Lead became. */
-  private async convertedContacts(leadIds: string[]): Promise<Map<string, LeadRef>> {
-    const found = new Map<string, LeadRef>();
-    for await (const rows of this.soql(
-      `SELECT Id, ConvertedContactId FROM Lead WHERE IsConverted = true AND Id IN (${leadIds.map((id) => `'${id}'`).join(', ')})`,
-    ))
-      for (const row of rows)
-        if (typeof row.ConvertedContactId === 'string' && RECORD_ID.test(row.ConvertedContactId))
-          found.set(String(row.Id), { crm: 'salesforce', objectType: 'contact', id: row.ConvertedContactId });
-    return found;
-  }
-
-  private async writeScoreCollections(writes: ScoreWrite[]): Promise<RecordFailure[]> {
-    const failures: RecordFailure[] = [];
-    for (let i = 0; i < writes.length; i += COLLECTION_MAX) {
-      const chunk = writes.slice(i, i + COLLECTION_MAX);
-      const records = chunk.map((w) => {
-        const t = this.target(w.lead);
-        return { attributes: { type: t.sObject }, id: t.id, ...this.scoreFields(w.score) };
-      });
-      const answer = await this.call('composite.sobjects', `write ${chunk.length} scores`, () =>
-        this.send('PATCH', '/composite/sobjects', { allOrNone: false, records }, NO_AUTO_ASSIGN),
-      );
-      const results = SaveResults.safeParse(answer);
-      if (!results.success || results.data.length !== chunk.length)
-        throw new CrmError({
-          crm: 'salesforce',
-          status: 502,
-          message: `write scores: expected ${chunk.length} results in order, got an unexpected answer`,
-        });
-      // Results come in input order, one per record.
-      results.data.forEach((result, j) => {
-        if (!result.success)
-          failures.push({ lead: chunk[j]!.lead, error: new CrmError(toSalesforceFailure(result)) });
-      });
-    }
-    return failures;
-  }
-
-  private scoreFields(score: Score): Record<string, number | string> {
-    const f = this.config.fields;
-    return {
-      [f.score]: score.total,
-      [f.fitScore]: score.fit,
-      [f.engagementScore]: score.engagement,
-      [f.scoreReasons]: score.breakdown
-        .slice(0, 10)
-        .map((l) => l.reason)
-        .join('\n')
-        .slice(0, DESCRIPTION_MAX),
-    };
   }
 
   /**
