@@ -36,7 +36,8 @@ const ACCOUNT_DETAILS = 'account.details';
 /**
  * How the HubSpot adapter talks to the portal: the SDK client, the shared call wrapper with HubSpot's
  * own hooks (OAuth refresh, daily reset), and the field mapping every read applies. The reads
- * (reads.ts) and the connector (connector.ts) build on it.
+ * (reads.ts), stages (stages.ts), dispositions (dispositions.ts) and the connector (connector.ts) build
+ * on it, in that order.
  */
 export abstract class HubSpotApi {
   protected readonly sdk = SDK_CALL_OPTIONS;

@@ -1,6 +1,8 @@
-import type { Config } from '../../src/config/schema.js';
+import type { Config, HubSpotPolling } from '../../src/config/schema.js';
 import { parseCountRange, type Owner } from '../../src/domain/index.js';
 import { checkLines, checkOwners, checkValues, type CheckLine } from '../check.js';
+import { isCrmError } from '../errors.js';
+import type { HubSpotConnector } from './connector.js';
 
 /** What the portal says about one contact property. */
 export interface PropertyFacts {
@@ -21,6 +23,93 @@ export interface PortalFacts {
    */
   probes: { scope: string; ok: boolean; neededBy?: string; status?: number; message?: string }[];
 }
+
+/**
+ * Reads what `config check` compares with the config; each scope is probed with one read: the base
+ * scopes always, a poller's only when `hubspot.polling` enables it.
+ */
+export async function readPortalFacts(
+  connector: HubSpotConnector,
+  polling: HubSpotPolling = {},
+  unsubscribeNeededBy?: string,
+): Promise<PortalFacts> {
+  const probe = async <T>(scope: string, read: () => Promise<T>, neededBy?: string) => {
+    try {
+      return { scope, neededBy, ok: true as const, value: await read() };
+    } catch (err) {
+      const failure = isCrmError(err) ? err.failure : undefined;
+      return {
+        scope,
+        neededBy,
+        ok: false as const,
+        status: failure?.status,
+        message: failure?.message ?? String(err),
+      };
+    }
+  };
+  const now = Date.now();
+  // The contacts poller searches with crm.objects.contacts.read, probed below for every config.
+  const { emailEvents, forms, marketingEvents } = polling;
+  const featureProbes = [
+    emailEvents &&
+      probe('content', () => connector.emailEvents(now - 1, now, undefined), 'hubspot.polling.emailEvents'),
+    forms &&
+      probe(
+        'forms',
+        () => connector.formSubmissions(forms.forms[0]!.guid, undefined),
+        'hubspot.polling.forms',
+      ),
+    marketingEvents &&
+      probe(
+        'crm.objects.marketing_events.read',
+        () => {
+          const [event] = marketingEvents.events;
+          return connector.eventParticipations(event!.externalAccountId, event!.externalEventId, undefined);
+        },
+        'hubspot.polling.marketingEvents',
+      ),
+    // The unmarket disposition's unsubscribe writes with `.write` or `.read_write`; only the
+    // latter also lets this read prove it without unsubscribing anyone.
+    unsubscribeNeededBy &&
+      probe(
+        'communication_preferences.read_write',
+        () => connector.unsubscribeAllStatus(SCOPE_PROBE_EMAIL),
+        unsubscribeNeededBy,
+      ),
+  ].filter((p) => !!p);
+  const [contacts, properties, owners, notes] = await Promise.all([
+    probe('crm.objects.contacts.read', () => connector.listLeads(undefined, 1)),
+    probe('crm.schemas.contacts.read', () => connector.contactProperties()),
+    probe('crm.objects.owners.read', () => connector.owners()),
+    probe('crm.objects.contacts.read (notes)', () => connector.listNotes(1)),
+  ]);
+  return {
+    properties: properties.ok
+      ? new Map(
+          properties.value.results.map((p) => [
+            p.name,
+            {
+              type: p.type,
+              options: p.options.map((o) => o.value),
+              readOnly: p.modificationMetadata?.readOnlyValue ?? false,
+            },
+          ]),
+        )
+      : null,
+    owners: owners.ok ? owners.value : null,
+    probes: [contacts, properties, owners, notes, ...(await Promise.all(featureProbes))].map(
+      ({ scope, neededBy, ok, ...rest }) => ({
+        scope,
+        ok,
+        ...(neededBy ? { neededBy } : {}),
+        ...('status' in rest ? { status: rest.status, message: rest.message } : {}),
+      }),
+    ),
+  };
+}
+
+/** The address `config check` reads the unsubscribe status of: any address proves the scope. */
+const SCOPE_PROBE_EMAIL = 'scope-probe@leadflow.example';
 
 /** Our own properties: created on start when missing. */
 function ownProperties(config: Config): string[] {

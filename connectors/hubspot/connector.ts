@@ -1,10 +1,5 @@
-// Over 400 lines for now: the CrmConnector methods stay in one class while applyDisposition,
-// portalFacts and advanceStage are being changed on another branch; transport and call wrapper
-// (api.ts) and the engagement reads (reads.ts) are out already. Next to move: the score batch writes.
 import type { Client } from '@hubspot/api-client';
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/notes/index.js';
-import { z } from 'zod';
-import type { HubSpotPolling } from '../../src/config/schema.js';
 import {
   handoffMarker,
   textToHtml,
@@ -12,35 +7,21 @@ import {
   type Owner,
   type Profile,
   type RepTask,
-  type Score,
 } from '../../src/domain/index.js';
 import { createOnce, type MarkedRecord } from '../create-once.js';
-import { CrmError, isCrmError } from '../errors.js';
+import { isCrmError } from '../errors.js';
 import type {
   CreatedRecord,
   CrmConnector,
-  DispositionWrite,
   LeadPage,
   RecordFailure,
   RepActivity,
   ScoreWrite,
-  StageAdvance,
 } from '../types.js';
 import { toMillis } from './api.js';
-import type { PortalFacts } from './check.js';
-import { HubSpotReads } from './reads.js';
+import { HubSpotDispositions } from './dispositions.js';
+import { writeScores } from './scores.js';
 
-/** HubSpot's default lifecycle order; portals may add stages, read from the property's options then. */
-const DEFAULT_STAGE_ORDER = [
-  'subscriber',
-  'lead',
-  'marketingqualifiedlead',
-  'salesqualifiedlead',
-  'opportunity',
-  'customer',
-  'evangelist',
-  'other',
-];
 const NOTE_BODY_MAX = 65_536;
 const BATCH_MAX = 100;
 const NOTE_TO_CONTACT = 202;
@@ -52,36 +33,13 @@ const OWNED_BY_US = new Set(['ownerId', 'leadStatus', 'dispositionReason', 'last
 /** Contact properties HubSpot stamps when a rep logs a call, email or meeting. */
 const SALES_ACTIVITY_PROPERTIES = ['notes_last_contacted', 'hs_last_sales_activity_timestamp'];
 
-/** The slice of HubSpot's error entries we rely on in a 207 answer. */
-const BatchErrors = z.array(
-  z.object({
-    message: z.string().default(''),
-    category: z.string().optional(),
-    context: z.record(z.string(), z.array(z.string())).optional(),
-  }),
-);
-
-/** A PATCH answer: the contact's properties as they are after the update. */
-const UpdatedContact = z.object({
-  properties: z.record(z.string(), z.string().nullable()),
-  updatedAt: z.date(),
-});
-/** `propertiesWithHistory` of a contact read: every version of each property, with when it was set. */
-const PropertyHistory = z.record(
-  z.string(),
-  z.array(
-    z.object({
-      value: z.string(),
-      timestamp: z.date().transform((d) => d.getTime()),
-    }),
-  ),
-);
-/** Our version of a property is stamped with the update's time, give or take HubSpot's own clocks. */
-const VERSION_CLOCK_SLACK_MS = 1_000;
-
-export class HubSpotConnector extends HubSpotReads implements CrmConnector {
+/**
+ * The HubSpot adapter, the one class implementing CrmConnector. It builds on layers, each its own file:
+ * the call wrapper (api.ts), the reads (reads.ts), the stage handoff (stages.ts) and the dispositions
+ * (dispositions.ts); score batch writes are in scores.ts, `config check`'s reads in check.ts.
+ */
+export class HubSpotConnector extends HubSpotDispositions implements CrmConnector {
   readonly crm = 'hubspot' as const;
-  private stageOrder: string[] | undefined;
   private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
 
   async ensureSchema(): Promise<void> {
@@ -175,180 +133,12 @@ export class HubSpotConnector extends HubSpotReads implements CrmConnector {
     };
   }
 
-  async writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]> {
-    const failures: RecordFailure[] = [];
-    for (let i = 0; i < writes.length; i += BATCH_MAX)
-      failures.push(...(await this.writeScoreBatch(writes.slice(i, i + BATCH_MAX))));
-    return failures;
-  }
-
-  /**
-   * One batch/update. HubSpot may answer 207 with per-record errors, or refuse the whole batch
-   * (400/404) when one of its ids was deleted or merged away: then the ids it names fail and the
-   * rest is sent again; when it names none, the batch is split in halves until the culprit stands
-   * alone, so the others' writes are never lost.
-   */
-  private async writeScoreBatch(chunk: ScoreWrite[]): Promise<RecordFailure[]> {
-    const inputs = chunk.map((w) => ({ id: w.lead.id, properties: this.scoreProperties(w.score) }));
-    let response;
-    try {
-      response = await this.call('contacts.batch_update', 'write scores', () =>
+  writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]> {
+    return writeScores(writes, this.fields, (inputs) =>
+      this.call('contacts.batch_update', 'write scores', () =>
         this.client.crm.contacts.batchApi.update({ inputs }, this.sdk),
-      );
-    } catch (err) {
-      if (!(isCrmError(err) && (err.failure.status === 400 || err.failure.status === 404))) throw err;
-      const named = chunk.filter((w) => err.failure.ids?.includes(w.lead.id));
-      const rest = chunk.filter((w) => !named.includes(w));
-      if (named.length && rest.length)
-        return [...named.map((w) => ({ lead: w.lead, error: err })), ...(await this.writeScoreBatch(rest))];
-      // Only a missing record is worth narrowing down; any other refusal is every record's.
-      if (chunk.length === 1 || named.length || err.failure.code !== 'OBJECT_NOT_FOUND')
-        return chunk.map((w) => ({ lead: w.lead, error: err }));
-      const half = Math.ceil(chunk.length / 2);
-      return [
-        ...(await this.writeScoreBatch(chunk.slice(0, half))),
-        ...(await this.writeScoreBatch(chunk.slice(half))),
-      ];
-    }
-    if (!('errors' in response) || !response.errors?.length) return [];
-    // 207: some records failed. Map each error back to its leads by the ids in its context.
-    const failures: RecordFailure[] = [];
-    for (const error of BatchErrors.parse(response.errors)) {
-      const ids = error.context?.ids ?? error.context?.id ?? [];
-      for (const w of chunk.filter((c) => ids.includes(c.lead.id))) {
-        failures.push({
-          lead: w.lead,
-          error: new CrmError({
-            crm: 'hubspot',
-            status: 400,
-            code: error.category,
-            message: error.message,
-          }),
-        });
-      }
-    }
-    return failures;
-  }
-
-  private scoreProperties(score: Score): Record<string, string> {
-    return {
-      [this.fields.score]: String(score.total),
-      [this.fields.fitScore]: String(score.fit),
-      [this.fields.engagementScore]: String(score.engagement),
-      [this.fields.scoreReasons]: score.breakdown
-        .slice(0, 10)
-        .map((l) => l.reason)
-        .join('\n'),
-    };
-  }
-
-  /**
-   * HubSpot answers a backward stage write 2xx without applying the stage, but applies the owner and
-   * status of the same PATCH. Its answer carries the properties as they are afterwards, so a stage
-   * that did not stick shows in the same round trip: then the owner and status we wrote are put back
-   * at once from their history, and the handoff is reported as not advanced.
-   */
-  async advanceStage(
-    lead: LeadRef,
-    stage: 'mql' | 'sql',
-    knownStage?: string,
-    ownerId?: string | null,
-  ): Promise<StageAdvance> {
-    const target = this.fields.stages[stage];
-    const order = await this.stages();
-    const atOrPast = (current: string) => current !== '' && order.indexOf(current) >= order.indexOf(target);
-    // Already at or past the stage: sales has it, so neither stage nor owner is touched.
-    const current = knownStage ?? (await this.readStage(lead));
-    if (atOrPast(current)) return { stage: current, advanced: false };
-
-    // Stage, owner and status in one write: the handoff's latency is mostly CRM round trips.
-    const properties: Record<string, string> = {
-      [this.fields.lifecycleStage]: target,
-      hs_lead_status: this.fields.leadStatus.handedOff,
-    };
-    if (ownerId) properties.hubspot_owner_id = ownerId;
-    const answer = UpdatedContact.parse(
-      await this.call('contacts.update', `hand over ${lead.id}`, () =>
-        this.client.crm.contacts.basicApi.update(lead.id, { properties }, undefined, this.sdk),
       ),
     );
-    const now = answer.properties[this.fields.lifecycleStage] ?? (await this.readStage(lead));
-    if (now === target) return { stage: now, advanced: true };
-    const others = Object.fromEntries(
-      Object.entries(properties).filter(([name]) => name !== this.fields.lifecycleStage),
-    );
-    const restored = await this.restoreBefore(lead, others, answer.updatedAt);
-    return { stage: now, advanced: false, restored };
-  }
-
-  /**
-   * Puts back the values these properties had before our write at `writtenAt` (HubSpot's clock).
-   * A property is restored only while our value is still its newest version: a change someone made
-   * after ours stands. Returns the names restored.
-   */
-  private async restoreBefore(
-    lead: LeadRef,
-    written: Record<string, string>,
-    writtenAt: Date,
-  ): Promise<string[]> {
-    const contact = await this.call('contacts.get', `read history of ${lead.id}`, () =>
-      this.client.crm.contacts.basicApi.getById(
-        lead.id,
-        [],
-        Object.keys(written),
-        undefined,
-        undefined,
-        undefined,
-        this.sdk,
-      ),
-    );
-    const history = PropertyHistory.parse(contact.propertiesWithHistory ?? {});
-    const restore: Record<string, string> = {};
-    for (const [name, value] of Object.entries(written)) {
-      const [ours, before] = [...(history[name] ?? [])].sort((a, b) => b.timestamp - a.timestamp);
-      if (ours?.value === value && ours.timestamp >= writtenAt.getTime() - VERSION_CLOCK_SLACK_MS)
-        restore[name] = before?.value ?? '';
-    }
-    if (Object.keys(restore).length === 0) return [];
-    await this.call('contacts.update', `restore ${lead.id}`, () =>
-      this.client.crm.contacts.basicApi.update(lead.id, { properties: restore }, undefined, this.sdk),
-    );
-    return Object.keys(restore);
-  }
-
-  private async readStage(lead: LeadRef): Promise<string> {
-    const contact = await this.call('contacts.get', `read stage of ${lead.id}`, () =>
-      this.client.crm.contacts.basicApi.getById(
-        lead.id,
-        [this.fields.lifecycleStage],
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        this.sdk,
-      ),
-    );
-    return contact.properties[this.fields.lifecycleStage] ?? '';
-  }
-
-  /** The portal's stage order: the default one, or the property's options when the portal customized it. */
-  private async stages(): Promise<string[]> {
-    if (this.stageOrder) return this.stageOrder;
-    const targets = Object.values(this.fields.stages);
-    if (targets.every((t) => DEFAULT_STAGE_ORDER.includes(t))) return (this.stageOrder = DEFAULT_STAGE_ORDER);
-    const property = await this.call('properties.get', 'read lifecycle stages', () =>
-      this.client.crm.properties.coreApi.getByName(
-        'contacts',
-        this.fields.lifecycleStage,
-        undefined,
-        undefined,
-        this.sdk,
-      ),
-    );
-    this.stageOrder = [...property.options]
-      .sort((a, b) => (a.displayOrder ?? 0) - (b.displayOrder ?? 0))
-      .map((o) => o.value);
-    return this.stageOrder;
   }
 
   async createHandoffNote(
@@ -548,201 +338,7 @@ export class HubSpotConnector extends HubSpotReads implements CrmConnector {
     );
     return { crm: 'hubspot', objectType: 'contact', id: created.id };
   }
-
-  /**
-   * Opts the contact out of all marketing email, since the API cannot set its marketing contact
-   * status. v4's unsubscribe-all (one call, portal-wide, covering subscription types created later)
-   * rather than v3's per-type unsubscribe that SDK 13.x wraps: v3 needs a call per type and HubSpot
-   * says it cannot unsubscribe at brand or portal level. SDK 13.x has no v4 API, hence apiRequest.
-   * Needs `communication_preferences.write` (or `.read_write`). A contact without email has nothing
-   * to unsubscribe.
-   */
-  private async unsubscribeAllEmail(lead: LeadRef): Promise<void> {
-    const emailProperty = this.fields.profile.email ?? 'email';
-    const contact = await this.call('contacts.get', `read email of ${lead.id}`, () =>
-      this.client.crm.contacts.basicApi.getById(
-        lead.id,
-        [emailProperty],
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        this.sdk,
-      ),
-    );
-    const email = contact.properties[emailProperty];
-    if (!email) return;
-    const answer = UnsubscribeAllResponse.parse(
-      await this.callJson(
-        'communication_preferences.unsubscribe_all',
-        `unsubscribe ${lead.id} from all email`,
-        `${unsubscribeAllPath(email)}?channel=EMAIL`,
-        'POST',
-      ),
-    );
-    // A batch-shaped answer: a 200 can still carry the contact's failure in `errors`.
-    const [error] = answer.errors;
-    if (error)
-      throw new CrmError({
-        crm: 'hubspot',
-        status: 400,
-        code: error.category,
-        message: `unsubscribe ${lead.id} from all email: ${error.message}`,
-      });
-  }
-
-  /**
-   * Reads what `config check` compares with the config; each scope is probed with one read: the base
-   * scopes always, a poller's only when `hubspot.polling` enables it.
-   */
-  async portalFacts(polling: HubSpotPolling = {}, unsubscribeNeededBy?: string): Promise<PortalFacts> {
-    const probe = async <T>(scope: string, read: () => Promise<T>, neededBy?: string) => {
-      try {
-        return { scope, neededBy, ok: true as const, value: await read() };
-      } catch (err) {
-        const failure = isCrmError(err) ? err.failure : undefined;
-        return {
-          scope,
-          neededBy,
-          ok: false as const,
-          status: failure?.status,
-          message: failure?.message ?? String(err),
-        };
-      }
-    };
-    const now = Date.now();
-    // The contacts poller searches with crm.objects.contacts.read, probed below for every config.
-    const { emailEvents, forms, marketingEvents } = polling;
-    const featureProbes = [
-      emailEvents &&
-        probe('content', () => this.emailEvents(now - 1, now, undefined), 'hubspot.polling.emailEvents'),
-      forms &&
-        probe('forms', () => this.formSubmissions(forms.forms[0]!.guid, undefined), 'hubspot.polling.forms'),
-      marketingEvents &&
-        probe(
-          'crm.objects.marketing_events.read',
-          () => {
-            const [event] = marketingEvents.events;
-            return this.eventParticipations(event!.externalAccountId, event!.externalEventId, undefined);
-          },
-          'hubspot.polling.marketingEvents',
-        ),
-      // The unmarket disposition's unsubscribe writes with `.write` or `.read_write`; only the
-      // latter also lets this read prove it without unsubscribing anyone.
-      unsubscribeNeededBy &&
-        probe(
-          'communication_preferences.read_write',
-          () =>
-            this.callJson(
-              'communication_preferences.status',
-              'read unsubscribe-all status',
-              `${unsubscribeAllPath(SCOPE_PROBE_EMAIL)}?channel=EMAIL`,
-            ),
-          unsubscribeNeededBy,
-        ),
-    ].filter((p) => !!p);
-    const [contacts, properties, owners, notes] = await Promise.all([
-      probe('crm.objects.contacts.read', () => this.listLeads(undefined, 1)),
-      probe('crm.schemas.contacts.read', () =>
-        this.call('properties.list', 'list contact properties', () =>
-          this.client.crm.properties.coreApi.getAll('contacts', undefined, undefined, this.sdk),
-        ),
-      ),
-      probe('crm.objects.owners.read', () => this.owners()),
-      probe('crm.objects.contacts.read (notes)', () =>
-        this.call('notes.list', 'list notes', () =>
-          this.client.crm.objects.notes.basicApi.getPage(
-            1,
-            undefined,
-            undefined,
-            undefined,
-            undefined,
-            undefined,
-            this.sdk,
-          ),
-        ),
-      ),
-    ]);
-    return {
-      properties: properties.ok
-        ? new Map(
-            properties.value.results.map((p) => [
-              p.name,
-              {
-                type: p.type,
-                options: p.options.map((o) => o.value),
-                readOnly: p.modificationMetadata?.readOnlyValue ?? false,
-              },
-            ]),
-          )
-        : null,
-      owners: owners.ok ? owners.value : null,
-      probes: [contacts, properties, owners, notes, ...(await Promise.all(featureProbes))].map(
-        ({ scope, neededBy, ok, ...rest }) => ({
-          scope,
-          ok,
-          ...(neededBy ? { neededBy } : {}),
-          ...('status' in rest ? { status: rest.status, message: rest.message } : {}),
-        }),
-      ),
-    };
-  }
-
-  async applyDisposition(lead: LeadRef, action: DispositionWrite): Promise<void> {
-    const update = (properties: Record<string, string>, what: string) =>
-      this.call('contacts.update', `${what} ${lead.id}`, () =>
-        this.client.crm.contacts.basicApi.update(lead.id, { properties }, undefined, this.sdk),
-      );
-    const { stages, leadStatus, lifecycleStage } = this.fields;
-    switch (action) {
-      case 'recycle': {
-        // HubSpot only moves the stage forward: clear it, set it, then check it stuck.
-        await update({ [lifecycleStage]: '' }, 'clear stage of');
-        await update({ [lifecycleStage]: stages.recycled, hs_lead_status: leadStatus.recycled }, 'recycle');
-        const now = await this.readStage(lead);
-        if (now !== stages.recycled)
-          throw new CrmError({
-            crm: 'hubspot',
-            status: 409,
-            message: `recycle ${lead.id}: stage is "${now}" after setting "${stages.recycled}"`,
-          });
-        return;
-      }
-      case 'disqualify':
-        return void (await update(
-          { [lifecycleStage]: stages.disqualified, hs_lead_status: leadStatus.disqualified },
-          'disqualify',
-        ));
-      case 'unmarket': {
-        const { property, unsubscribeAllEmail } = this.fields.unmarket;
-        if (property) await update({ [property.name]: property.value }, 'unmarket');
-        if (unsubscribeAllEmail) await this.unsubscribeAllEmail(lead);
-        return;
-      }
-      case 'bad_data':
-        return void (await update(
-          {
-            [this.fields.badData]: 'true',
-            [lifecycleStage]: stages.disqualified,
-            hs_lead_status: leadStatus.disqualified,
-          },
-          'mark bad data',
-        ));
-    }
-  }
 }
-
-/** v4 communication preferences: a contact's "unsubscribed from all email" status, by email address. */
-function unsubscribeAllPath(email: string): string {
-  return `/communication-preferences/v4/statuses/${encodeURIComponent(email)}/unsubscribe-all`;
-}
-/** The slice of v4's batch-shaped answer we rely on: per-contact failures come in `errors`. */
-const UnsubscribeAllResponse = z.object({
-  status: z.string(),
-  errors: z.array(z.object({ message: z.string().default(''), category: z.string().optional() })).default([]),
-});
-/** The address `config check` reads the unsubscribe status of: any address proves the scope. */
-const SCOPE_PROBE_EMAIL = 'scope-probe@leadflow.example';
 
 function toContact(lead: LeadRef, associationTypeId: number) {
   return {

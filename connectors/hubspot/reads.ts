@@ -7,8 +7,9 @@ import { HubSpotApi, toMillis } from './api.js';
 const BATCH_MAX = 100;
 
 /**
- * HubSpot's engagement reads, for the poller (poller.ts) and `config check`'s scope probes: contacts
- * modified since a time, marketing email events, form submissions and marketing event participations.
+ * HubSpot's engagement reads, for the poller (poller.ts) and `config check`'s scope probes (check.ts):
+ * contacts modified since a time, marketing email events, form submissions and marketing event
+ * participations; and for the probes only, contact properties, notes and the unsubscribe-all status.
  */
 export abstract class HubSpotReads extends HubSpotApi {
   /**
@@ -124,6 +125,37 @@ export abstract class HubSpotReads extends HubSpotApi {
     };
   }
 
+  /** Every contact property with its type and options, for `config check`. */
+  contactProperties() {
+    return this.call('properties.list', 'list contact properties', () =>
+      this.client.crm.properties.coreApi.getAll('contacts', undefined, undefined, this.sdk),
+    );
+  }
+
+  /** One page of notes, for `config check`'s scope probe. */
+  listNotes(limit: number) {
+    return this.call('notes.list', 'list notes', () =>
+      this.client.crm.objects.notes.basicApi.getPage(
+        limit,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        this.sdk,
+      ),
+    );
+  }
+
+  /** Whether this address is unsubscribed from all email (v4 communication preferences). */
+  unsubscribeAllStatus(email: string): Promise<unknown> {
+    return this.callJson(
+      'communication_preferences.status',
+      'read unsubscribe-all status',
+      `${unsubscribeAllPath(email)}?channel=EMAIL`,
+    );
+  }
+
   /** Contact ids of these email addresses (≤ 100 per call); unknown addresses are absent. */
   async contactIdsByEmail(emails: string[]): Promise<Map<string, string>> {
     const ids = new Map<string, string>();
@@ -213,4 +245,9 @@ const ParticipationsResponse = z.object({
 export interface ParticipationsPage {
   participations: { id: string; contactId: string; state: string; occurredAt: number }[];
   next?: string;
+}
+
+/** v4 communication preferences: a contact's "unsubscribed from all email" status, by email address. */
+export function unsubscribeAllPath(email: string): string {
+  return `/communication-preferences/v4/statuses/${encodeURIComponent(email)}/unsubscribe-all`;
 }

@@ -75,7 +75,8 @@ export interface SalesforceConnectorOptions {
 /**
  * How the Salesforce adapter talks to the org: the jsforce session, the shared call wrapper with
  * Salesforce's own hooks (session readiness, Sforce-Limit-Info), REST, composite and SOQL requests,
- * and where a lead lives. The connector (connector.ts) builds on it.
+ * and where a lead lives. The score writes (scores.ts), the handoff (handoff.ts) and the connector
+ * (connector.ts) build on it, in that order.
  */
 export abstract class SalesforceApi {
   protected readonly session: SalesforceSession;

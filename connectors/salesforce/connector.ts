@@ -1,54 +1,33 @@
-// Over 400 lines: the CrmConnector methods, which share the org's targets, stage order and composite
-// requests; transport and call wrapper (api.ts) and Task shapes (tasks.ts) are out. The next cut
-// would be the handoff composite (writeHandoff, its conversion fallback) into a file of its own.
-import { z } from 'zod';
 import {
   handoffMarker,
   type LeadRef,
   type Owner,
   type Profile,
   type RepTask,
-  type Score,
 } from '../../src/domain/index.js';
-import { createOnce, findMarked, type MarkedRecord } from '../create-once.js';
+import { createOnce } from '../create-once.js';
 import { CrmError, isCrmError } from '../errors.js';
-import type {
-  CreatedRecord,
-  CrmConnector,
-  DispositionWrite,
-  HandoffWrite,
-  HandoffWritten,
-  LeadPage,
-  RecordFailure,
-  RepActivity,
-  ScoreWrite,
-  StageAdvance,
-} from '../types.js';
+import type { CreatedRecord, CrmConnector, DispositionWrite, LeadPage, RepActivity } from '../types.js';
 import {
   NO_AUTO_ASSIGN,
   QueryPage,
   Row,
-  SalesforceApi,
   checkId,
   createdId,
   sfTime,
   toProfile,
   wholeSeconds,
-  type SubRequest,
   type Target,
 } from './api.js';
 import { toSalesforceFailure } from './errors.js';
-import { DESCRIPTION_MAX, NOTE_SUBJECT, noteFields, repTaskFields } from './tasks.js';
-import { RECORD_ID, soqlDatetime, soqlString } from './soql.js';
+import { SalesforceHandoff } from './handoff.js';
+import { NOTE_SUBJECT, noteFields, repTaskFields } from './tasks.js';
+import { soqlDatetime, soqlString } from './soql.js';
 
-/** sObject Collections take at most 200 records a request. */
-const COLLECTION_MAX = 200;
 /** A single SOQL page holds at most 2,000 records. */
 const QUERY_PAGE_MAX = 2_000;
 /** Owners change rarely; a handoff should not wait for a listing each time. */
 const OWNERS_TTL_MS = 10 * 60_000;
-/** How far back a retry looks for the task an earlier attempt may have created (job retries span hours). */
-const MARKER_LOOKBACK_MS = 30 * 86_400_000;
 /** Lead requires LastName and Company; a lead made from the other CRM's profile may lack them. */
 const NOT_PROVIDED = '[not provided]';
 /** Fields that mean something only in the CRM they came from: never copied into a new lead. */
@@ -57,14 +36,12 @@ const OWNED_BY_US = new Set(['ownerId', 'leadStatus', 'dispositionReason', 'life
 const OUR_MARKER = handoffMarker('');
 const CONTACT_PREFIX = '003';
 
-/** A Lead's conversion: the Contact it became (`ConvertedContactId` is null until converted). */
-const ConvertedLead = z.looseObject({
-  IsConverted: z.boolean(),
-  ConvertedContactId: z.string().regex(RECORD_ID).nullable(),
-});
-const SaveResults = z.array(z.object({ id: z.string().nullish(), success: z.boolean() }).loose());
-
-export class SalesforceConnector extends SalesforceApi implements CrmConnector {
+/**
+ * The Salesforce adapter, the one class implementing CrmConnector. It builds on layers, each its own
+ * file: the call wrapper and requests (api.ts), the score writes (scores.ts) and the handoff's writes
+ * (handoff.ts); the Tasks it writes are shaped in tasks.ts.
+ */
+export class SalesforceConnector extends SalesforceHandoff implements CrmConnector {
   readonly crm = 'salesforce' as const;
   private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
 
@@ -139,251 +116,6 @@ export class SalesforceConnector extends SalesforceApi implements CrmConnector {
     }));
   }
 
-  /**
-   * Scores in collections of 200. A Lead sales converted meanwhile is read-only: its scores go to
-   * the Contact it became, in one more collection, instead of failing.
-   */
-  async writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]> {
-    const failures = await this.writeScoreCollections(writes);
-    const converted = failures.filter(
-      (f) => f.lead.objectType === 'lead' && f.error.failure.code === 'CANNOT_UPDATE_CONVERTED_LEAD',
-    );
-    if (!converted.length) return failures;
-    const contacts = await this.convertedContacts(converted.map((f) => f.lead.id));
-    const moved = writes.flatMap((w) => {
-      const contact = contacts.get(w.lead.id);
-      return contact ? [{ from: w.lead, write: { ...w, lead: contact } }] : [];
-    });
-    const movedFailures = await this.writeScoreCollections(moved.map((m) => m.write));
-    const byContact = new Map(moved.map((m) => [m.write.lead.id, m.from]));
-    return [
-      ...failures.filter((f) => !moved.some((m) => m.from.id === f.lead.id)),
-      ...movedFailures.map((f) => ({ ...f, lead: byContact.get(f.lead.id) ?? f.lead })),
-    ];
-  }
-
-  /** Lead id → the Contact each converted Lead became. */
-  private async convertedContacts(leadIds: string[]): Promise<Map<string, LeadRef>> {
-    const found = new Map<string, LeadRef>();
-    for await (const rows of this.soql(
-      `SELECT Id, ConvertedContactId FROM Lead WHERE IsConverted = true AND Id IN (${leadIds.map((id) => `'${id}'`).join(', ')})`,
-    ))
-      for (const row of rows)
-        if (typeof row.ConvertedContactId === 'string' && RECORD_ID.test(row.ConvertedContactId))
-          found.set(String(row.Id), { crm: 'salesforce', objectType: 'contact', id: row.ConvertedContactId });
-    return found;
-  }
-
-  private async writeScoreCollections(writes: ScoreWrite[]): Promise<RecordFailure[]> {
-    const failures: RecordFailure[] = [];
-    for (let i = 0; i < writes.length; i += COLLECTION_MAX) {
-      const chunk = writes.slice(i, i + COLLECTION_MAX);
-      const records = chunk.map((w) => {
-        const t = this.target(w.lead);
-        return { attributes: { type: t.sObject }, id: t.id, ...this.scoreFields(w.score) };
-      });
-      const answer = await this.call('composite.sobjects', `write ${chunk.length} scores`, () =>
-        this.send('PATCH', '/composite/sobjects', { allOrNone: false, records }, NO_AUTO_ASSIGN),
-      );
-      const results = SaveResults.safeParse(answer);
-      if (!results.success || results.data.length !== chunk.length)
-        throw new CrmError({
-          crm: 'salesforce',
-          status: 502,
-          message: `write scores: expected ${chunk.length} results in order, got an unexpected answer`,
-        });
-      // Results come in input order, one per record.
-      results.data.forEach((result, j) => {
-        if (!result.success)
-          failures.push({ lead: chunk[j]!.lead, error: new CrmError(toSalesforceFailure(result)) });
-      });
-    }
-    return failures;
-  }
-
-  private scoreFields(score: Score): Record<string, number | string> {
-    const f = this.config.fields;
-    return {
-      [f.score]: score.total,
-      [f.fitScore]: score.fit,
-      [f.engagementScore]: score.engagement,
-      [f.scoreReasons]: score.breakdown
-        .slice(0, 10)
-        .map((l) => l.reason)
-        .join('\n')
-        .slice(0, DESCRIPTION_MAX),
-    };
-  }
-
-  /**
-   * Where a lifecycle value sits in the forward-only order: open values, empty and recycled (back
-   * with marketing) 0, MQL 1, SQL 2. Anything else (working, converted, closed) belongs to sales:
-   * undefined, and never moved.
-   */
-  private rank(value: string): number | undefined {
-    const s = this.config.fields.stages;
-    if (value === '' || s.open.includes(value) || value === s.recycled) return 0;
-    if (value === s.mql) return 1;
-    if (value === s.sql) return 2;
-    return undefined;
-  }
-
-  private movesForward(current: string, stage: 'mql' | 'sql'): boolean {
-    const from = this.rank(current);
-    return from !== undefined && from < (stage === 'mql' ? 1 : 2);
-  }
-
-  /** The handoff's record update: stage and owner, and whether assignment rules may run. */
-  private handoffUpdate(t: Target, stage: 'mql' | 'sql', ownerId: string | null | undefined) {
-    const headers = this.assignHeaders();
-    if (ownerId && headers) checkId(ownerId, 'owner');
-    return {
-      fields: {
-        [t.lifecycle]: this.config.fields.stages[stage],
-        ...(ownerId && headers ? { [t.owner]: ownerId } : {}),
-      },
-      headers,
-    };
-  }
-
-  private async readStage(t: Target): Promise<string> {
-    const row = await this.call('sobjects.get', `read stage of ${t.sObject} ${t.id}`, () =>
-      this.send('GET', `/sobjects/${t.sObject}/${t.id}?fields=${t.lifecycle}`),
-    );
-    const value = Row.parse(row)[t.lifecycle];
-    return typeof value === 'string' ? value : '';
-  }
-
-  /**
-   * Moves the lifecycle field forward only. With `knownStage` the read is skipped: Salesforce has
-   * no conditional update, so a stale copy is trusted as it is (the sync keeps it fresh).
-   */
-  async advanceStage(
-    lead: LeadRef,
-    stage: 'mql' | 'sql',
-    knownStage?: string,
-    ownerId?: string | null,
-  ): Promise<StageAdvance> {
-    const t = this.target(lead);
-    const current = knownStage ?? (await this.readStage(t));
-    if (!this.movesForward(current, stage)) return { stage: current, advanced: false };
-    const update = this.handoffUpdate(t, stage, ownerId);
-    await this.call('sobjects.update', `hand over ${t.sObject} ${t.id}`, () =>
-      this.send('PATCH', `/sobjects/${t.sObject}/${t.id}`, update.fields, update.headers),
-    );
-    return { stage: this.config.fields.stages[stage], advanced: true };
-  }
-
-  /**
-   * The whole handoff in one composite request, all or nothing: the record's stage (when it moves
-   * forward), owner and scores, and the Task carrying the note (the rep task when there is one).
-   * A retry (`mayExist`) first looks for the Task by its marker and leaves it out when found.
-   *
-   * A Lead sales converted meanwhile is read-only (CANNOT_UPDATE_CONVERTED_LEAD): the handoff is moot
-   * — the person is sales' Contact now, with the owner sales gave it — so the Contact gets the scores
-   * and the note as a closed Task, no owner, stage or rep task, and the answer says where it went.
-   */
-  async writeHandoff(write: HandoffWrite): Promise<HandoffWritten> {
-    const t = this.target(write.lead);
-    const current = write.knownStage ?? (await this.readStage(t));
-    try {
-      return await this.handoffComposite(write, t, current, this.movesForward(current, write.stage));
-    } catch (err) {
-      const converted = await this.conversionOf(t, err);
-      if (!converted) throw err;
-      this.logger?.info(
-        { lead: t.id, contact: converted.contact.id, handoffId: write.handoffId },
-        'lead already converted: handoff written to its contact as scores and a note',
-      );
-      const written = await this.handoffComposite(
-        { ...write, ownerId: null, task: null },
-        this.target(converted.contact),
-        converted.status,
-        false,
-      );
-      return { ...written, convertedTo: converted.contact };
-    }
-  }
-
-  private async handoffComposite(
-    write: HandoffWrite,
-    t: Target,
-    current: string,
-    moves: boolean,
-  ): Promise<HandoffWritten> {
-    const existing = write.mayExist ? await findMarked(this.recentTasks(t), write.handoffId) : undefined;
-    const update = moves
-      ? this.handoffUpdate(t, write.stage, write.ownerId)
-      : { fields: {}, headers: NO_AUTO_ASSIGN };
-    const task = write.task
-      ? repTaskFields(this.config, t.id, write.handoffId, { ...write.task, body: write.note.text })
-      : noteFields(this.config, t.id, {
-          key: write.handoffId,
-          subject: write.note.subject,
-          text: write.note.text,
-          ownerId: write.ownerId,
-          at: this.now(),
-        });
-    const taskHeaders = this.assignHeaders();
-    const requests: SubRequest[] = [
-      {
-        method: 'PATCH',
-        url: this.dataPath(`/sobjects/${t.sObject}/${t.id}`),
-        referenceId: 'record',
-        body: { ...this.scoreFields(write.score), ...update.fields },
-        ...(update.headers ? { httpHeaders: update.headers } : {}),
-      },
-      ...(existing
-        ? []
-        : [
-            {
-              method: 'POST' as const,
-              url: this.dataPath('/sobjects/Task'),
-              referenceId: 'task',
-              body: task,
-              ...(taskHeaders ? { httpHeaders: taskHeaders } : {}),
-            },
-          ]),
-    ];
-    const answers = await this.composite(
-      'composite.handoff',
-      `hand over ${t.sObject} ${t.id}`,
-      requests,
-      true,
-    );
-    const taskId = existing ?? createdId(answers.get('task')?.body, `hand over ${t.sObject} ${t.id}`);
-    const record = { id: taskId, created: existing === undefined };
-    return {
-      stage: moves ? this.config.fields.stages[write.stage] : current,
-      advanced: moves,
-      note: record,
-      task: write.task ? record : null,
-    };
-  }
-
-  /**
-   * When a write to a Lead failed because sales converted it: the Contact it became and the Lead's
-   * (converted) status. Undefined for any other failure.
-   */
-  private async conversionOf(
-    t: Target,
-    err: unknown,
-  ): Promise<{ contact: LeadRef; status: string } | undefined> {
-    if (t.sObject !== 'Lead' || !isCrmError(err) || err.failure.code !== 'CANNOT_UPDATE_CONVERTED_LEAD')
-      return undefined;
-    const row = ConvertedLead.parse(
-      await this.call('sobjects.get', `read conversion of Lead ${t.id}`, () =>
-        this.send('GET', `/sobjects/Lead/${t.id}?fields=IsConverted,ConvertedContactId,${t.lifecycle}`),
-      ),
-    );
-    if (!row.IsConverted || !row.ConvertedContactId) return undefined;
-    const status = row[t.lifecycle];
-    return {
-      contact: { crm: 'salesforce', objectType: 'contact', id: row.ConvertedContactId },
-      status: typeof status === 'string' ? status : '',
-    };
-  }
-
   async createHandoffNote(
     lead: LeadRef,
     handoffId: string,
@@ -425,21 +157,6 @@ export class SalesforceConnector extends SalesforceApi implements CrmConnector {
         return createdId(answer, what);
       },
     );
-  }
-
-  /**
-   * The lead's recent Tasks with their Description, where an earlier attempt's marker would be. Long
-   * text cannot be filtered in SOQL, so the marker is looked for here.
-   */
-  private async *recentTasks(t: Target): AsyncIterable<MarkedRecord[]> {
-    const since = soqlDatetime(wholeSeconds(this.now() - MARKER_LOOKBACK_MS));
-    for await (const rows of this.soql(
-      `SELECT Id, Description FROM Task WHERE WhoId = '${t.id}' AND CreatedDate >= ${since} ORDER BY CreatedDate DESC`,
-    ))
-      yield rows.map((r) => ({
-        id: String(r.Id),
-        body: typeof r.Description === 'string' ? r.Description : '',
-      }));
   }
 
   /** The note is a Task too (a completed one, or the rep task's description). */

@@ -92,7 +92,8 @@ configCommand
         '--crm needs HUBSPOT_ACCESS_TOKEN, or SALESFORCE_INSTANCE_URL with Salesforce credentials',
       );
     const { formatCheck } = await import('../../connectors/check.js');
-    const { checkPortal, unsubscribeNeededBy } = await import('../../connectors/hubspot/check.js');
+    const { checkPortal, readPortalFacts, unsubscribeNeededBy } =
+      await import('../../connectors/hubspot/check.js');
     const reports: { title: string; subject: string; lines: CheckLine[] }[] = [];
     if (hubspot)
       reports.push({
@@ -100,7 +101,7 @@ configCommand
         subject: 'portal',
         lines: checkPortal(
           config,
-          await hubspot.portalFacts(config.hubspot.polling, unsubscribeNeededBy(config)),
+          await readPortalFacts(hubspot, config.hubspot.polling, unsubscribeNeededBy(config)),
         ),
       });
     if (salesforce) {

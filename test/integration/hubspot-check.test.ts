@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCheck } from '../../connectors/check.js';
-import { checkPortal, unsubscribeNeededBy } from '../../connectors/hubspot/check.js';
+import { checkPortal, readPortalFacts, unsubscribeNeededBy } from '../../connectors/hubspot/check.js';
 import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { HubSpotPolling } from '../../src/config/schema.js';
@@ -11,11 +11,11 @@ describe('config check against a HubSpot portal (sandbox)', () => {
   const config = loadConfig('config/default.yaml');
   let sandbox: Sandbox;
   const facts = (polling: HubSpotPolling = config.hubspot.polling) =>
-    createHubSpotConnector({
-      accessToken: 'check',
-      basePath: sandbox.url,
-      fields: config.hubspot.fields,
-    }).portalFacts(polling, unsubscribeNeededBy(config));
+    readPortalFacts(
+      createHubSpotConnector({ accessToken: 'check', basePath: sandbox.url, fields: config.hubspot.fields }),
+      polling,
+      unsubscribeNeededBy(config),
+    );
 
   beforeAll(async () => {
     sandbox = await startSandbox();
