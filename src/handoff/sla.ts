@@ -1,36 +1,10 @@
 import type { WorkingHours } from '../config/schema.js';
+import { zoneOffset } from '../domain/time.js';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 /** About two years: a config with no working time at all fails instead of looping. */
 const MAX_IDLE_DAYS = 800;
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** Wall clock minus UTC at an instant, in ms. */
-function offset(at: number, timeZone: string): number {
-  const p: Partial<Record<Intl.DateTimeFormatPartTypes, number>> = {};
-  for (const { type, value } of formatter(timeZone).formatToParts(at)) p[type] = Number(value);
-  const wall = Date.UTC(p.year!, p.month! - 1, p.day, p.hour, p.minute, p.second);
-  return wall - Math.floor(at / 1000) * 1000;
-}
 
 /**
  * The instant a wall-clock time (as ms on a UTC calendar) happens in the zone: the first one when
@@ -38,15 +12,15 @@ function offset(at: number, timeZone: string): number {
  */
 function instant(wall: number, timeZone: string): number {
   // Zones change offset at most once within a day of any time, so these are the only candidates.
-  const earlier = wall - offset(wall - DAY_MS, timeZone);
-  const later = wall - offset(wall + DAY_MS, timeZone);
-  if (earlier === later || earlier + offset(earlier, timeZone) === wall) return earlier;
-  return later + offset(later, timeZone) === wall ? later : earlier;
+  const earlier = wall - zoneOffset(timeZone, wall - DAY_MS);
+  const later = wall - zoneOffset(timeZone, wall + DAY_MS);
+  if (earlier === later || earlier + zoneOffset(timeZone, earlier) === wall) return earlier;
+  return later + zoneOffset(timeZone, later) === wall ? later : earlier;
 }
 
 /** Local calendar day of an instant, counted in days since 1970-01-01. */
 function dayOf(at: number, timeZone: string): number {
-  return Math.floor((at + offset(at, timeZone)) / DAY_MS);
+  return Math.floor((at + zoneOffset(timeZone, at)) / DAY_MS);
 }
 
 function minutesOfDay(hhmm: string): number {
