@@ -362,12 +362,13 @@ describe('pipeline into the HubSpot sandbox: a handoff whose stage had moved on'
     redis.disconnect();
   });
 
-  it('a retry that finds its own earlier stage write (its record of it lost) hands off as usual', async () => {
+  /** A lead of fit 45 at stage "lead" in the sandbox, and the pipeline writing through the real SDK. */
+  async function hubspotPipeline(id: string, email: string): Promise<Pipeline> {
     sandbox.seedContacts([
       {
-        id: '502',
+        id,
         properties: {
-          email: 'bo@acme.io',
+          email,
           jobtitle: FIT_45.jobTitle,
           industry: FIT_45.industry,
           numemployees: FIT_45.companySize,
@@ -383,7 +384,11 @@ describe('pipeline into the HubSpot sandbox: a handoff whose stage had moved on'
       fields: config.hubspot.fields,
     });
     await connector.ensureSchema();
-    pipeline = await startPipeline({ redis, config, connector });
+    return startPipeline({ redis, config, connector });
+  }
+
+  it('a retry that finds its own earlier stage write (its record of it lost) hands off as usual', async () => {
+    pipeline = await hubspotPipeline('502', 'bo@acme.io');
     const { ctx, queues } = pipeline;
     const id = 'hf.hubspot.contact.502.0.mql';
     // The stage write reaches HubSpot, then the job dies before recording it (a crash, Redis gone):
@@ -420,27 +425,7 @@ describe('pipeline into the HubSpot sandbox: a handoff whose stage had moved on'
   });
 
   it('withdraws the note and rep task written beside a stage that did not stick, and starts no SLA clock', async () => {
-    sandbox.seedContacts([
-      {
-        id: '501',
-        properties: {
-          email: 'ada@acme.io',
-          jobtitle: FIT_45.jobTitle,
-          industry: FIT_45.industry,
-          numemployees: FIT_45.companySize,
-          country: FIT_45.country,
-          lifecyclestage: 'lead',
-        },
-      },
-    ]);
-    const config = testConfig(prefix);
-    const connector = createHubSpotConnector({
-      accessToken: 'pipeline',
-      basePath: sandbox.url,
-      fields: config.hubspot.fields,
-    });
-    await connector.ensureSchema();
-    pipeline = await startPipeline({ redis, config, connector });
+    pipeline = await hubspotPipeline('501', 'ada@acme.io');
     const { ctx, queues } = pipeline;
     const ingest = (events: HubSpotWebhookEvent[]) =>
       enqueueIngest(queues, hubspotIngest(events, ctx.config.hubspot, { receivedAt: Date.now() }));
