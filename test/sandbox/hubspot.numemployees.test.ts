@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EMPLOYEE_RANGES } from './hubspot.js';
+import { callSandbox } from '../helpers/sandbox-call.js';
 import { startSandbox, type Sandbox } from './index.js';
 
 let sandbox: Sandbox;
@@ -12,14 +13,7 @@ beforeEach(() => {
   sandbox.seedContacts([{ id: '1', properties: { email: 'ada@example.org', numemployees: '25-50' } }]);
 });
 
-async function call(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${sandbox.url}${path}`, {
-    method,
-    headers: { authorization: 'Bearer sandbox-test', 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const call = (method: string, path: string, body?: unknown) => callSandbox(sandbox.url, method, path, body);
 
 describe('HubSpot sandbox: numemployees is a dropdown of ranges', () => {
   it('describes numemployees as an enumeration with the range options', async () => {

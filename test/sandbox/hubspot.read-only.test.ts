@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { READ_ONLY_PROPERTIES } from './hubspot.js';
+import { callSandbox } from '../helpers/sandbox-call.js';
 import { startSandbox, type Sandbox } from './index.js';
 
 let sandbox: Sandbox;
@@ -12,14 +13,7 @@ beforeEach(() => {
   sandbox.seedContacts([{ id: '1', properties: { email: 'ada@example.org', lifecyclestage: 'lead' } }]);
 });
 
-async function call(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${sandbox.url}${path}`, {
-    method,
-    headers: { authorization: 'Bearer sandbox-test', 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const call = (method: string, path: string, body?: unknown) => callSandbox(sandbox.url, method, path, body);
 
 const refusal = {
   status: 'error',

@@ -277,6 +277,16 @@ export class HubSpotState {
 
 function definition(name: string, type: string, fieldType: string): PropertyDefinition {
   const readOnlyValue = READ_ONLY_PROPERTIES.includes(name);
+  // HubSpot's default properties cannot be archived or redefined; custom ones can.
+  return property(name, type, fieldType, { archivable: false, readOnlyDefinition: true, readOnlyValue });
+}
+
+function property(
+  name: string,
+  type: string,
+  fieldType: string,
+  modificationMetadata: PropertyDefinition['modificationMetadata'],
+): PropertyDefinition {
   return {
     name,
     label: name,
@@ -284,8 +294,7 @@ function definition(name: string, type: string, fieldType: string): PropertyDefi
     fieldType,
     groupName: 'contactinformation',
     options: [],
-    // HubSpot's default properties cannot be archived or redefined; custom ones can.
-    modificationMetadata: { archivable: false, readOnlyDefinition: true, readOnlyValue },
+    modificationMetadata,
   };
 }
 
@@ -416,15 +425,11 @@ function refuseInvalidOptions(state: HubSpotState, values: Properties): void {
 
 /** A property a portal's admin or app created: its value is writable. */
 export function customProperty(name: string, type: string, fieldType: string): PropertyDefinition {
-  return {
-    name,
-    label: name,
-    type,
-    fieldType,
-    groupName: 'contactinformation',
-    options: [],
-    modificationMetadata: { archivable: true, readOnlyDefinition: false, readOnlyValue: false },
-  };
+  return property(name, type, fieldType, {
+    archivable: true,
+    readOnlyDefinition: false,
+    readOnlyValue: false,
+  });
 }
 
 /** HubSpot refuses a write (create or update) naming a read-only property, whatever the value (READ_ONLY_VALUE). */
