@@ -5,6 +5,12 @@ export const Pipeline = z.strictObject({
   scoreDebounceMs: z.number().int().min(0).max(60_000).default(250),
   /** Score-only updates wait this long to be written together in batches. */
   scoreWriteDelayMs: z.number().int().min(0).max(60_000).default(500),
+  /**
+   * Handoff writes of many leads share the CRM's batch endpoints while there is a backlog (one
+   * request of a kind in flight per worker; a lone handoff still goes out at once). `false` writes
+   * every lead with calls of its own, as a per-lead baseline.
+   */
+  batching: z.boolean().default(true),
   /** How long an event id is remembered for de-duplication. */
   dedupeTtlHours: z.number().positive().default(72),
   /** Events older than this are dropped from a lead's timeline. */
