@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CrossCrm } from './schema/cross-crm.js';
 import { Dispositions } from './schema/dispositions.js';
+import { Guardrails } from './schema/guardrails.js';
 import { HandRaise, HandoffNote, Lifecycle, Thresholds } from './schema/handoff.js';
 import { HttpServer } from './schema/http.js';
 import { HubSpot } from './schema/hubspot.js';
@@ -16,6 +17,7 @@ import { Webhooks } from './schema/webhooks.js';
 export { Matcher } from './schema/common.js';
 export { CrossCrm } from './schema/cross-crm.js';
 export { DispositionAction, Dispositions } from './schema/dispositions.js';
+export { GuardrailAction, Guardrails } from './schema/guardrails.js';
 export { HandRaise, HandoffNote, Lifecycle, Thresholds } from './schema/handoff.js';
 export { HttpServer } from './schema/http.js';
 export { HubSpot, HubSpotFields, HubSpotPolling, HubSpotSignal } from './schema/hubspot.js';
@@ -34,6 +36,7 @@ export const Config = z
     scoring: Scoring,
     thresholds: Thresholds,
     handRaise: HandRaise,
+    guardrails: Guardrails.prefault({}),
     handoffNote: HandoffNote.prefault({}),
     lifecycle: Lifecycle.prefault({}),
     routing: Routing.prefault({}),

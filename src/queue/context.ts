@@ -11,6 +11,7 @@ import type { Queues } from './queues.js';
 import { HandoffStore } from '../store/handoffs.js';
 import { Watermarks } from '../store/watermarks.js';
 import { CrmLinks } from '../store/links.js';
+import { AccountIndex } from '../store/accounts.js';
 import type { Crm, LeadRef } from '../domain/index.js';
 import { PermanentJobError } from './errors.js';
 import { redisTime } from '../store/redis.js';
@@ -31,6 +32,8 @@ export interface JobContext {
   engagementSources: Partial<Record<Crm, EngagementSource>>;
   watermarks: Watermarks;
   links: CrmLinks;
+  /** Leads we know per company domain, for the account context of a handoff. */
+  accounts: AccountIndex;
   logger: Logger;
   metrics: Metrics;
   /** This process's clock (scoring, decisions). */
@@ -65,6 +68,7 @@ export function createJobContext(deps: {
     handoffs: new HandoffStore(deps.redis, k),
     watermarks: new Watermarks(deps.redis, k),
     links: new CrmLinks(deps.redis, k),
+    accounts: new AccountIndex(deps.redis, k, deps.config.pipeline.timelineDays * 86_400_000),
     now: deps.now ?? Date.now,
     sharedNow: deps.sharedNow ?? (() => redisTime(deps.redis)),
   };

@@ -11,6 +11,8 @@ export interface HandoffRecord {
   note: HandoffNote;
   routing?: RoutingDecision;
   task?: RepTask;
+  /** What the hand-raise guardrails did to this handoff, when they changed anything. */
+  guardrail?: { action: 'urgent' | 'standard' | 'hold'; reasons: string[] };
 }
 
 /** Steps of a handoff writeback; each is recorded once done so a retry skips it. */
@@ -47,7 +49,11 @@ export type AuditType =
   | 'disposition'
   | 'converted'
   /** The record was at or past the handoff stage in the CRM: sales has it, so it is no handoff. */
-  | 'stage_moved_on';
+  | 'stage_moved_on'
+  /** A hand-raise the guardrails did not hand off (a competitor …), with why. */
+  | 'hand_raise_held'
+  /** A rep alert (Slack, email) sent, or given up on, with why. */
+  | 'rep_alert';
 
 export interface AuditEntry {
   type: AuditType;
