@@ -2,7 +2,11 @@
  * A read worth doing once in a while (option labels, account details): the answer is shared by every
  * caller for `ttlMs`; a failed read is not kept, so the next caller tries again.
  */
-export function memo<T>(read: () => Promise<T>, ttlMs: number, now: () => number = Date.now): () => Promise<T> {
+export function memo<T>(
+  read: () => Promise<T>,
+  ttlMs: number,
+  now: () => number = Date.now,
+): () => Promise<T> {
   let held: { at: number; value: Promise<T> } | undefined;
   return () => {
     if (held && now() - held.at < ttlMs) return held.value;

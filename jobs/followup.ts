@@ -7,12 +7,22 @@ import type { HandoffRecord } from '../src/store/handoffs.js';
 import { assignOwner, slaDueAt } from './assign.js';
 import { salesRecord } from './target.js';
 import { NotDueError } from '../src/queue/errors.js';
+import { processAlert, type AlertResult } from './alert.js';
 
 export type FollowupResult =
-  { sla: 'stale' | 'met' | 'breached'; action?: string } | { disposition: string; reason?: string | null };
+  | { sla: 'stale' | 'met' | 'breached'; action?: string }
+  | { disposition: string; reason?: string | null }
+  | AlertResult;
 
 export function processFollowup(ctx: JobContext, job: FollowupJob): Promise<FollowupResult> {
-  return job.kind === 'sla' ? checkSla(ctx, job.handoffId, job.round) : applyDisposition(ctx, job.lead);
+  switch (job.kind) {
+    case 'sla':
+      return checkSla(ctx, job.handoffId, job.round);
+    case 'disposition':
+      return applyDisposition(ctx, job.lead);
+    case 'alert':
+      return processAlert(ctx, job.handoffId);
+  }
 }
 
 /**

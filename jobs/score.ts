@@ -4,7 +4,7 @@ import { enqueueHandoffWriteback, enqueueScoreFlush } from '../src/queue/queues.
 import { scoreLead } from '../src/handoff/lifecycle.js';
 import { decide } from '../src/handoff/decide.js';
 import { composeHandoffNote } from '../src/handoff/note.js';
-import { composeRepTask } from '../src/handoff/task.js';
+import { composeRepAlert, composeRepTask } from '../src/handoff/task.js';
 import {
   describeVerdict,
   guardHandRaise,
@@ -126,7 +126,10 @@ async function decideHandoff(
   const rep = ctx.config.routing.reps.find((r) => r.id === routing.ownerId);
   const owner = routing.ownerId ? { id: routing.ownerId, name: rep?.name } : undefined;
   const verdict = handoff.trigger === 'hand_raise' ? guard.verdict : undefined;
-  const timelineUrl = ctx.config.handoffNote.timelineUrl?.replace('{id}', encodeURIComponent(handoff.lead.id));
+  const timelineUrl = ctx.config.handoffNote.timelineUrl?.replace(
+    '{id}',
+    encodeURIComponent(handoff.lead.id),
+  );
   const brief = {
     handoff,
     profile,
@@ -142,6 +145,7 @@ async function decideHandoff(
   };
   const note = composeHandoffNote({ ...brief, sections: ctx.config.handoffNote.sections, timelineUrl });
   const task = composeRepTask({ ...brief, timelineUrl });
+  const { subject, lines } = composeRepAlert(brief);
   return {
     handoff,
     note,
@@ -158,6 +162,7 @@ async function decideHandoff(
             : 'HIGH',
       type: ctx.config.sla.task.type,
     },
+    alert: { subject, lines },
     ...(verdict && verdict.action !== 'urgent' ? { guardrail: verdict } : {}),
   };
 }
@@ -187,10 +192,21 @@ async function recordHeld(
   await ctx.handoffs.audit({
     type: 'hand_raise_held',
     lead: leadKey(lead),
-    detail: { eventId: event.id, event: event.type, action: verdict.action, reasons: verdict.reasons, why, score: score.total, fit: score.fit },
+    detail: {
+      eventId: event.id,
+      event: event.type,
+      action: verdict.action,
+      reasons: verdict.reasons,
+      why,
+      score: score.total,
+      fit: score.fit,
+    },
     at: ctx.now(),
   });
-  ctx.logger.info({ lead: leadKey(lead), eventId: event.id, reasons: verdict.reasons }, 'hand-raise held by guardrails');
+  ctx.logger.info(
+    { lead: leadKey(lead), eventId: event.id, reasons: verdict.reasons },
+    'hand-raise held by guardrails',
+  );
 }
 
 /** The decision, its score breakdown and routing reason into the audit log, metrics and logs. */

@@ -8,7 +8,10 @@ import { wallClock, zoneOffset } from '../../src/domain/time.js';
 export const AccountDetails = z.object({
   timeZone: z.string().min(1),
   portalId: z.number().int().positive(),
-  uiDomain: z.string().regex(/^[a-z0-9.-]+$/i).default('app.hubspot.com'),
+  uiDomain: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/i)
+    .default('app.hubspot.com'),
 });
 export type AccountDetails = z.infer<typeof AccountDetails>;
 

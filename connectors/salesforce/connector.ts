@@ -87,7 +87,9 @@ export class SalesforceConnector extends SalesforceHandoff implements CrmConnect
     const f = this.config.fields;
     const of = async (sObject: string, mapping: Record<string, string>) => {
       const { fields } = await this.describe(sObject);
-      const active = fields.map((d) => [d.name.toLowerCase(), d.picklistValues.filter((p) => p.active)] as const);
+      const active = fields.map(
+        (d) => [d.name.toLowerCase(), d.picklistValues.filter((p) => p.active)] as const,
+      );
       return labelsOf(mapping, new Map(active));
     };
     const [lead, contact] = await Promise.all([of('Lead', f.lead), of('Contact', f.contact)]);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Alerts } from './schema/alerts.js';
 import { CrossCrm } from './schema/cross-crm.js';
 import { Dispositions } from './schema/dispositions.js';
 import { Guardrails } from './schema/guardrails.js';
@@ -14,6 +15,7 @@ import { SlaPolicy } from './schema/sla.js';
 import { Webhooks } from './schema/webhooks.js';
 
 // The config file, one module per section under schema/; every name other modules import is re-exported here.
+export { Alerts } from './schema/alerts.js';
 export { Matcher } from './schema/common.js';
 export { CrossCrm } from './schema/cross-crm.js';
 export { DispositionAction, Dispositions } from './schema/dispositions.js';
@@ -41,6 +43,7 @@ export const Config = z
     lifecycle: Lifecycle.prefault({}),
     routing: Routing.prefault({}),
     sla: SlaPolicy.prefault({}),
+    alerts: Alerts.prefault({}),
     dispositions: Dispositions.prefault({}),
     pipeline: Pipeline.prefault({}),
     http: HttpServer.prefault({}),

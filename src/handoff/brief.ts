@@ -198,6 +198,7 @@ function campaignOf(profile: Profile, events: readonly EngagementEvent[]): Prope
 /** "Account initech.com: Bob Lee (CTO, SQL, Ana Ruiz), Ann Wu +1 more; account owner Ana Ruiz". */
 function accountLine(account: AccountContext): string {
   const listed = account.contacts.slice(0, ACCOUNT_CONTACTS_IN_LINE).map(describeContact);
+  if (!listed.length && !account.ownerName) return '';
   const more = account.contacts.length - listed.length + account.more;
   const people = listed.length
     ? `${listed.join(', ')}${more > 0 ? ` +${more} more` : ''}`

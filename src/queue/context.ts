@@ -15,6 +15,7 @@ import { AccountIndex } from '../store/accounts.js';
 import type { Crm, LeadRef } from '../domain/index.js';
 import { PermanentJobError } from './errors.js';
 import { redisTime } from '../store/redis.js';
+import type { AlertChannel } from '../alerts/index.js';
 
 /** Everything a job processor may touch. Built once per process; tests build their own. */
 export interface JobContext {
@@ -34,6 +35,8 @@ export interface JobContext {
   links: CrmLinks;
   /** Leads we know per company domain, for the account context of a handoff. */
   accounts: AccountIndex;
+  /** Where rep alerts go (Slack, email); none when the config turns none on. */
+  alerts: AlertChannel[];
   logger: Logger;
   metrics: Metrics;
   /** This process's clock (scoring, decisions). */
@@ -51,6 +54,7 @@ export function createJobContext(deps: {
   queues: Queues;
   connectors: CrmConnector[];
   engagementSources?: Partial<Record<Crm, EngagementSource>>;
+  alerts?: AlertChannel[];
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
@@ -61,6 +65,7 @@ export function createJobContext(deps: {
     ...deps,
     connectors: Object.fromEntries(deps.connectors.map((c) => [c.crm, c])),
     engagementSources: deps.engagementSources ?? {},
+    alerts: deps.alerts ?? [],
     keys: k,
     timeline: new TimelineStore(deps.redis, k, deps.config.pipeline.dedupeTtlHours * 3_600_000),
     leads: new LeadStore(deps.redis, k),
