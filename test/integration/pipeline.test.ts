@@ -324,6 +324,14 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     expect(task.body).toContain('Account initech.com: Bill Lumbergh (VP Marketing, owner Ben Okafor)');
   });
 
+  it('a failed read of the CRM labels does not hold up the handoff: codes are shown readable', async () => {
+    await start();
+    crm.failNext('fieldLabels', { status: 503, message: 'unavailable' });
+    await ingest([pageView('501', 'https://acme.io/pricing')]);
+    await waitFor(() => crm.notes.length === 1, { what: 'note' });
+    expect(crm.notes[0]?.body).toContain('industry: Computer software');
+  });
+
   it('pauses on a 429 without spending an attempt, then writes exactly once', async () => {
     await start();
     crm.failNext('createHandoffNote', {

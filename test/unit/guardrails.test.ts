@@ -75,51 +75,37 @@ describe('decide with the guardrails', () => {
     r: 2,
   });
   const base = { lead, thresholds: { mql: 50, sql: 80 }, handRaiseTypes: ['demo_request'], now: NOW };
-
-  it('standard: still a hand-raise handoff, marked standard', () => {
-    const d = decide({
+  /** A fresh lead deciding on one demo request at this score. */
+  const raise = (total: number, action?: 'urgent' | 'standard' | 'hold', id = 'd1') =>
+    decide({
       ...base,
       state: LeadState.parse({}),
-      score: testScore(29, NOW),
-      events: [demo('d1')],
-      handRaiseAction: 'standard',
+      score: testScore(total, NOW),
+      events: [demo(id)],
+      handRaiseAction: action,
     });
+
+  it('standard: still a hand-raise handoff, marked standard', () => {
+    const d = raise(29, 'standard', 'd1');
     expect(d.handoff).toMatchObject({ trigger: 'hand_raise', urgency: 'standard', stage: 'mql' });
     expect(d.heldHandRaise).toBeNull();
   });
 
   it('hold: no handoff for the hand-raise, handled so it is not handed off later; the score still decides', () => {
-    const d = decide({
-      ...base,
-      state: LeadState.parse({}),
-      score: testScore(29, NOW),
-      events: [demo('d1')],
-      handRaiseAction: 'hold',
-    });
+    const d = raise(29, 'hold', 'd1');
     expect(d.handoff).toBeNull();
     expect(d.heldHandRaise?.id).toBe('d1');
     expect(d.state.stage).toBe('lead');
     expect(d.state.handledHandRaises).toEqual(['d1']);
     const later = decide({ ...base, state: d.state, score: testScore(29, NOW), events: [demo('d1')] });
     expect([later.handoff, later.heldHandRaise]).toEqual([null, null]);
-    const crossed = decide({
-      ...base,
-      state: LeadState.parse({}),
-      score: testScore(60, NOW),
-      events: [demo('d2')],
-      handRaiseAction: 'hold',
-    });
+    const crossed = raise(60, 'hold', 'd2');
     expect(crossed.handoff).toMatchObject({ trigger: 'threshold', stage: 'mql' });
     expect(crossed.handoff?.urgency).toBeUndefined();
   });
 
   it('urgent (the default): a hand-raise as before', () => {
-    const d = decide({
-      ...base,
-      state: LeadState.parse({}),
-      score: testScore(29, NOW),
-      events: [demo('d1')],
-    });
+    const d = raise(29);
     expect(d.handoff).toMatchObject({ trigger: 'hand_raise' });
     expect(d.handoff?.urgency).toBeUndefined();
   });
