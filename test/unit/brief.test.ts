@@ -6,6 +6,7 @@ import { guardHandRaise } from '../../src/handoff/guardrails.js';
 import { composeHandoffNote } from '../../src/handoff/note.js';
 import { leadZone } from '../../src/handoff/note/zone.js';
 import { composeRepAlert, composeRepTask } from '../../src/handoff/task.js';
+import { GRACE } from '../helpers/grace.js';
 import { testScore } from '../helpers/score.js';
 
 const lead: LeadRef = { crm: 'hubspot', objectType: 'contact', id: '77' };
@@ -33,16 +34,8 @@ const handoff: Handoff = {
 const grace: BriefInput = {
   handoff,
   profile: {
-    firstName: 'Grace',
-    lastName: 'Kim',
-    jobTitle: 'VP RevOps',
-    company: 'Initech',
-    email: 'grace@initech.com',
-    phone: '+1 415 555 0100',
-    // HubSpot's hs_timezone stores options like this one.
-    timeZone: 'america_slash_los_angeles',
+    ...GRACE,
     industry: 'COMPUTER_SOFTWARE',
-    source: 'PAID_SOCIAL',
     sourceDetail: 'linkedin',
     latestSource: 'ORGANIC_SEARCH',
   },

@@ -4,6 +4,7 @@ import { Guardrails } from '../../src/config/schema.js';
 import type { EngagementEvent, Handoff, LeadRef } from '../../src/domain/index.js';
 import { guardHandRaise } from '../../src/handoff/guardrails.js';
 import { composeRepTask } from '../../src/handoff/task.js';
+import { GRACE } from '../helpers/grace.js';
 import { testScore } from '../helpers/score.js';
 
 /** The example tasks the README shows are this composer output, character for character. */
@@ -29,14 +30,7 @@ function exampleTask(who: Record<string, string> = {}, fit = 30, dueInMinutes = 
     score: testScore(64, at),
   };
   const profile = {
-    firstName: 'Grace',
-    lastName: 'Kim',
-    jobTitle: 'VP RevOps',
-    company: 'Initech',
-    email: 'grace@initech.com',
-    phone: '+1 415 555 0100',
-    timeZone: 'america_slash_los_angeles',
-    source: 'PAID_SOCIAL',
+    ...GRACE,
     sourceDetail: 'LinkedIn',
     latestSource: 'ORGANIC_SEARCH',
     ...who,
