@@ -120,6 +120,23 @@ export default tseslint.config(
   // The queue knows the connector contract (types, errors) but no CRM, and gets processors passed in.
   layer(['src/queue/**/*.ts'], ['jobs', 'receive', 'reports', 'http', 'cli', 'hubspot', 'salesforce']),
   layer(['src/reports/**/*.ts'], ['jobs', 'receive', 'http', 'cli']),
+  // Rep alert channels are an edge like a connector: Slack and SMTP clients, given the message.
+  layer(
+    ['src/alerts/**/*.ts'],
+    [
+      'http',
+      'cli',
+      'jobs',
+      'receive',
+      'reports',
+      'queue',
+      'store',
+      'connectors',
+      'handoff',
+      'scoring',
+      'routing',
+    ],
+  ),
   // Receivers are pure: raw delivery → the ingest shape of the job catalog, through the connectors'
   // pure parsing modules only; the route (or the CDC subscriber) enqueues.
   {

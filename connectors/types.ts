@@ -1,6 +1,7 @@
 import type {
   Crm,
   EngagementEvent,
+  FieldLabels,
   LeadRef,
   Owner,
   Profile,
@@ -146,6 +147,13 @@ export interface CrmConnector {
   repActivity(lead: LeadRef, since: number, taskId: string | null): Promise<RepActivity | null>;
   /** Every owner the CRM knows, deactivated ones with `active: false`. */
   owners(): Promise<Owner[]>;
+  /**
+   * What the CRM shows for the stored values of the mapped option fields (HubSpot property options,
+   * Salesforce picklists): canonical field → value → label. Read rarely and shared by the process.
+   */
+  fieldLabels(): Promise<FieldLabels>;
+  /** The lead's record in the CRM's web app, for a rep to open from an alert. */
+  recordUrl(lead: LeadRef): Promise<string>;
   /** Writes a sales disposition's outcome: recycle (stage back, verified), disqualify, unmarket, bad data. */
   applyDisposition(lead: LeadRef, action: DispositionWrite): Promise<void>;
   /**

@@ -1,6 +1,14 @@
 import { connectorFor, handoffCrm, type JobContext } from '../src/queue/context.js';
-import { leadKey, type LeadRef, type Profile, type RoutingDecision } from '../src/domain/index.js';
-import type { Handoff } from '../src/domain/index.js';
+import {
+  leadKey,
+  slaKind,
+  type Handoff,
+  type LeadRef,
+  type Profile,
+  type RoutingDecision,
+} from '../src/domain/index.js';
+import type { AccountContext } from '../src/handoff/brief.js';
+import { personName } from '../src/handoff/brief.js';
 import { addWorkingMinutes } from '../src/handoff/sla.js';
 import { emailDomain } from '../src/routing/index.js';
 import { RoutingStore } from '../src/store/routing.js';
@@ -82,14 +90,59 @@ function repName(ctx: JobContext, id: string): string {
   return ctx.config.routing.reps.find((r) => r.id === id)?.name ?? `owner ${id}`;
 }
 
-/** When the rep must have acted: the SLA minutes for the trigger, counted in the rep's working hours. */
+/**
+ * When the rep must have acted: the SLA minutes for the trigger (a hand-raise the guardrails made
+ * standard runs on the threshold's), counted in the rep's working hours.
+ */
 export function slaDueAt(
   ctx: JobContext,
-  trigger: Handoff['trigger'],
+  handoff: Pick<Handoff, 'trigger' | 'urgency'>,
   ownerId: string | null,
   from: number,
 ): number {
   const { sla, routing } = ctx.config;
   const hours = routing.reps.find((r) => r.id === ownerId)?.workingHours ?? sla.workingHours;
-  return addWorkingMinutes(from, sla.minutes[trigger], hours);
+  return addWorkingMinutes(from, sla.minutes[slaKind(handoff)], hours);
+}
+
+/** Others listed by name in a handoff's account context; the rest are counted. */
+const ACCOUNT_CONTACTS_LISTED = 5;
+
+/**
+ * Who else we know at the lead's company (same email domain): name, title, our stage and their CRM
+ * owner, and who owns the account in our routing. None for a free mailbox or no email.
+ */
+export async function accountContext(
+  ctx: JobContext,
+  lead: LeadRef,
+  profile: Profile,
+): Promise<AccountContext | undefined> {
+  const domain = emailDomain(profile.email);
+  if (!domain) return undefined;
+  const store = new RoutingStore(ctx.redis, ctx.keys);
+  const [{ leads, total }, accountOwner] = await Promise.all([
+    ctx.accounts.others(domain, lead, ACCOUNT_CONTACTS_LISTED),
+    store.accountOwner(domain),
+  ]);
+  const contacts = await Promise.all(
+    leads.map(async (other) => {
+      const [{ profile: theirs }, state] = await Promise.all([
+        ctx.timeline.profile(other),
+        ctx.leads.get(other),
+      ]);
+      const ownerId = typeof theirs.ownerId === 'string' ? theirs.ownerId : undefined;
+      return {
+        name: personName(theirs) || (typeof theirs.email === 'string' ? theirs.email : leadKey(other)),
+        title: typeof theirs.jobTitle === 'string' ? theirs.jobTitle : undefined,
+        stage: state.stage === 'lead' ? undefined : state.stage.toUpperCase(),
+        ownerName: ownerId ? repName(ctx, ownerId) : undefined,
+      };
+    }),
+  );
+  return {
+    domain,
+    ownerName: accountOwner ? repName(ctx, accountOwner) : undefined,
+    contacts,
+    more: total - contacts.length,
+  };
 }

@@ -1,18 +1,28 @@
 import type { FollowupJob } from '../src/queue/catalog.js';
 import { connectorFor, type JobContext } from '../src/queue/context.js';
-import { handoffMarker, leadKey, type LeadRef } from '../src/domain/index.js';
+import { escapeSlack, handoffMarker, leadKey, type LeadRef } from '../src/domain/index.js';
 import { enqueueSlaCheck } from '../src/queue/queues.js';
 import { afterDisposition, planDisposition } from '../src/handoff/lifecycle.js';
 import type { HandoffRecord } from '../src/store/handoffs.js';
 import { assignOwner, slaDueAt } from './assign.js';
 import { salesRecord } from './target.js';
 import { NotDueError } from '../src/queue/errors.js';
+import { processAlert, type AlertResult } from './alert.js';
 
 export type FollowupResult =
-  { sla: 'stale' | 'met' | 'breached'; action?: string } | { disposition: string; reason?: string | null };
+  | { sla: 'stale' | 'met' | 'breached'; action?: string }
+  | { disposition: string; reason?: string | null }
+  | AlertResult;
 
 export function processFollowup(ctx: JobContext, job: FollowupJob): Promise<FollowupResult> {
-  return job.kind === 'sla' ? checkSla(ctx, job.handoffId, job.round) : applyDisposition(ctx, job.lead);
+  switch (job.kind) {
+    case 'sla':
+      return checkSla(ctx, job.handoffId, job.round);
+    case 'disposition':
+      return applyDisposition(ctx, job.lead);
+    case 'alert':
+      return processAlert(ctx, job.handoffId);
+  }
 }
 
 /**
@@ -87,7 +97,8 @@ async function notifyBreach(
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      text: slackText(`SLA missed: ${record.note.subject} — ${rep} had until ${due}; action: ${action}`),
+      // Slack mrkdwn escaping; other JSON consumers get the same readable line.
+      text: escapeSlack(`SLA missed: ${record.note.subject} — ${rep} had until ${due}; action: ${action}`),
       handoffId: record.handoff.id,
       lead: leadKey(record.handoff.lead),
       ownerId,
@@ -99,14 +110,6 @@ async function notifyBreach(
   });
   if (!res.ok) throw new Error(`SLA notification to sla.notifyUrl answered ${res.status}`);
   await ctx.handoffs.mark(record.handoff.id, field, String(ctx.now()));
-}
-
-/**
- * Slack mrkdwn escaping (the documented three: & < >), so a lead's name cannot become `<!channel>`,
- * a mention or a relabelled link; other JSON consumers get the same readable line.
- */
-function slackText(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 async function escalate(ctx: JobContext, record: HandoffRecord, round: number, ownerId: string | null) {
@@ -129,7 +132,7 @@ async function escalate(ctx: JobContext, record: HandoffRecord, round: number, o
       ...task,
       subject: `SLA missed by ${rep}: ${task.subject}`,
       ownerId: managerId,
-      dueAt: slaDueAt(ctx, handoff.trigger, managerId, ctx.now()),
+      dueAt: slaDueAt(ctx, handoff, managerId, ctx.now()),
       body: task.body.replace(handoffMarker(handoff.id), handoffMarker(`${handoff.id}.escalation.${round}`)),
     },
     progress[field] === 'started',
@@ -177,7 +180,7 @@ async function reassign(
   const target = await salesRecord(ctx, handoff.lead);
   await connectorFor(ctx, target.crm).reassign(target, next, progress.task ?? null);
   await ctx.handoffs.mark(handoff.id, 'ownerId', next);
-  const due = slaDueAt(ctx, handoff.trigger, next, now);
+  const due = slaDueAt(ctx, handoff, next, now);
   await ctx.handoffs.mark(handoff.id, `due.${round + 1}`, String(due));
   await enqueueSlaCheck(ctx.queues, handoff.id, round + 1, due - now);
 }

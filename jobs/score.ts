@@ -4,9 +4,24 @@ import { enqueueHandoffWriteback, enqueueScoreFlush } from '../src/queue/queues.
 import { scoreLead } from '../src/handoff/lifecycle.js';
 import { decide } from '../src/handoff/decide.js';
 import { composeHandoffNote } from '../src/handoff/note.js';
-import { leadKey, type EngagementEvent, type Handoff, type Profile } from '../src/domain/index.js';
+import { composeRepAlert, composeRepTask } from '../src/handoff/task.js';
+import {
+  describeVerdict,
+  guardHandRaise,
+  type HandRaiseVerdict,
+  type LeadWarning,
+} from '../src/handoff/guardrails.js';
+import {
+  leadKey,
+  type EngagementEvent,
+  type Handoff,
+  type LeadRef,
+  type Profile,
+  type Score,
+} from '../src/domain/index.js';
+import { emailDomain } from '../src/routing/index.js';
 import type { HandoffRecord } from '../src/store/handoffs.js';
-import { assignOwner, slaDueAt } from './assign.js';
+import { accountContext, assignOwner, slaDueAt } from './assign.js';
 
 const DAY_MS = 86_400_000;
 
@@ -39,6 +54,7 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
 
   const events = entries.map((entry) => entry.e);
   const score = scoreLead(profile, events, ctx.config.scoring, now, state.recycle);
+  const guard = guardHandRaise(profile, score, ctx.config.guardrails);
   const decision = decide({
     lead,
     state,
@@ -46,15 +62,20 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
     thresholds: ctx.config.thresholds,
     hysteresis: ctx.config.lifecycle.hysteresis,
     handRaiseTypes: ctx.config.handRaise,
+    handRaiseAction: guard.verdict.action,
     events: entries,
     now,
   });
+  // Known per company domain, for the account context of later handoffs of the company's leads.
+  const domain = emailDomain(profile.email);
+  if (domain) await ctx.accounts.remember(domain, lead, now);
+  if (decision.heldHandRaise) await recordHeld(ctx, lead, decision.heldHandRaise, guard.verdict, score);
 
   const { handoff } = decision;
   if (handoff) {
     // A retry after a crash reuses the saved decision: routing again would spend another rep's turn.
     const saved = await ctx.handoffs.get(handoff.id);
-    const record = saved ?? (await decideHandoff(ctx, handoff, profile, events));
+    const record = saved ?? (await decideHandoff(ctx, handoff, profile, events, guard));
     if (!saved) await ctx.handoffs.save(record);
     await enqueueHandoffWriteback(ctx.queues, handoff.id);
     // Once per handoff, however often a retry passes here.
@@ -83,44 +104,116 @@ function sameScore(a: { total: number; fit: number; engagement: number } | undef
   );
 }
 
-/** Owner, SLA due time, note and task of a new handoff, decided once. */
+/**
+ * Owner, SLA due time, note and task of a new handoff, decided once. The task and the note lead with
+ * the action and the lead's warnings; a hand-raise the guardrails made standard gets the threshold
+ * SLA and their priority, and says why.
+ */
 async function decideHandoff(
   ctx: JobContext,
   handoff: Handoff,
   profile: Profile,
   events: EngagementEvent[],
+  guard: { warnings: LeadWarning[]; verdict: HandRaiseVerdict },
 ): Promise<HandoffRecord> {
+  // The account as it was before this lead: routing may make its rep the account owner.
+  const [labels, account] = await Promise.all([
+    fieldLabels(ctx, handoff.lead),
+    accountContext(ctx, handoff.lead, profile),
+  ]);
   const routing = await assignOwner(ctx, handoff.lead, profile, [], handoff.id);
-  const dueAt = slaDueAt(ctx, handoff.trigger, routing.ownerId, handoff.decidedAt);
+  const dueAt = slaDueAt(ctx, handoff, routing.ownerId, handoff.decidedAt);
   const rep = ctx.config.routing.reps.find((r) => r.id === routing.ownerId);
   const owner = routing.ownerId ? { id: routing.ownerId, name: rep?.name } : undefined;
-  const note = composeHandoffNote({
+  const verdict = handoff.trigger === 'hand_raise' ? guard.verdict : undefined;
+  const timelineUrl = ctx.config.handoffNote.timelineUrl?.replace(
+    '{id}',
+    encodeURIComponent(handoff.lead.id),
+  );
+  const brief = {
     handoff,
     profile,
     events,
     owner,
     slaDueAt: dueAt,
     timeZone: (rep?.workingHours ?? ctx.config.sla.workingHours).timeZone,
-    sections: ctx.config.handoffNote.sections,
-    timelineUrl: ctx.config.handoffNote.timelineUrl?.replace('{id}', encodeURIComponent(handoff.lead.id)),
-  });
+    action: ctx.config.sla.task.type,
+    warnings: guard.warnings,
+    verdict,
+    labels,
+    account,
+  };
+  const note = composeHandoffNote({ ...brief, sections: ctx.config.handoffNote.sections, timelineUrl });
+  const task = composeRepTask({ ...brief, timelineUrl });
+  const { subject, lines } = composeRepAlert(brief);
   return {
     handoff,
     note,
     routing,
     task: {
-      subject: note.subject,
-      body: note.text,
+      ...task,
       dueAt,
       ownerId: routing.ownerId,
-      priority: handoff.trigger === 'hand_raise' ? 'HIGH' : ctx.config.sla.task.priority,
+      priority:
+        handoff.trigger !== 'hand_raise'
+          ? ctx.config.sla.task.priority
+          : handoff.urgency === 'standard'
+            ? ctx.config.guardrails.handRaise.standardPriority
+            : 'HIGH',
       type: ctx.config.sla.task.type,
     },
+    alert: { subject, lines },
+    ...(verdict && verdict.action !== 'urgent' ? { guardrail: verdict } : {}),
   };
 }
 
+/**
+ * The CRM's labels for option values, read once per process by the connector. Without them the
+ * note falls back to readable codes: a failed read must not hold up the handoff.
+ */
+async function fieldLabels(ctx: JobContext, lead: LeadRef) {
+  try {
+    return await connectorFor(ctx, lead.crm).fieldLabels();
+  } catch (err) {
+    ctx.logger.warn({ lead: leadKey(lead), err: (err as Error).message }, 'option labels not read');
+    return {};
+  }
+}
+
+/** A hand-raise the guardrails held back: no handoff for it, and the audit log says why. */
+async function recordHeld(
+  ctx: JobContext,
+  lead: LeadRef,
+  event: EngagementEvent,
+  verdict: HandRaiseVerdict,
+  score: Score,
+): Promise<void> {
+  const why = describeVerdict(verdict);
+  await ctx.handoffs.audit({
+    type: 'hand_raise_held',
+    lead: leadKey(lead),
+    detail: {
+      eventId: event.id,
+      event: event.type,
+      action: verdict.action,
+      reasons: verdict.reasons,
+      why,
+      score: score.total,
+      fit: score.fit,
+    },
+    at: ctx.now(),
+  });
+  ctx.logger.info(
+    { lead: leadKey(lead), eventId: event.id, reasons: verdict.reasons },
+    'hand-raise held by guardrails',
+  );
+}
+
 /** The decision, its score breakdown and routing reason into the audit log, metrics and logs. */
-async function recordDecision(ctx: JobContext, { handoff, routing }: HandoffRecord): Promise<void> {
+async function recordDecision(
+  ctx: JobContext,
+  { handoff, routing, guardrail }: HandoffRecord,
+): Promise<void> {
   const lead = leadKey(handoff.lead);
   await ctx.handoffs.audit({
     type: 'handoff',
@@ -136,6 +229,7 @@ async function recordDecision(ctx: JobContext, { handoff, routing }: HandoffReco
       ruleId: routing?.ruleId ?? null,
       routing: routing?.reason,
       skipped: routing?.skipped,
+      ...(guardrail ? { guardrail: { ...guardrail, why: describeVerdict(guardrail) } } : {}),
     },
     at: handoff.decidedAt,
   });

@@ -4,7 +4,12 @@ import { leadKey, type Crm, type Handoff, type LeadRef, type Score } from '../sr
 import type { HandoffRecord, ProgressField, WritebackStep } from '../src/store/handoffs.js';
 import type { CrmConnector, ScoreWrite, StageAdvance } from '../connectors/types.js';
 import { salesRecord } from './target.js';
-import { enqueueLeadScore, enqueueScoreFlush, enqueueSlaCheck } from '../src/queue/queues.js';
+import {
+  enqueueLeadScore,
+  enqueueRepAlert,
+  enqueueScoreFlush,
+  enqueueSlaCheck,
+} from '../src/queue/queues.js';
 import type { CrmError } from '../connectors/errors.js';
 import { classifyFailure } from '../src/queue/retry.js';
 import { PermanentJobError } from '../src/queue/errors.js';
@@ -57,6 +62,8 @@ export async function processWriteback(
   // The SLA clock is queued before the handoff counts as complete, so a crash cannot lose it. A
   // lead sales already converted has no rep task to chase.
   if (task && !converted) await enqueueSlaCheck(ctx.queues, handoff.id, 0, task.dueAt - completedAt);
+  // The rep alert is a job of its own, queued once the writes are done: it never holds them up.
+  if (ctx.alerts.length && ownerId && !converted) await enqueueRepAlert(ctx.queues, handoff.id);
   await ctx.handoffs.mark(handoff.id, 'completedAt', String(completedAt));
   ctx.metrics.speedToLead.observe((completedAt - handoff.receivedAt) / 1000);
   ctx.logger.info(

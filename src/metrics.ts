@@ -91,6 +91,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       labelNames: ['action'] as const,
       registers: [registry],
     }),
+    repAlerts: new Counter({
+      name: 'leadflow_rep_alerts_total',
+      help: 'Handoff alerts to reps by channel and outcome (sent, failed: given up, uncertain: lost mid-send, not resent, no_address)',
+      labelNames: ['channel', 'outcome'] as const,
+      registers: [registry],
+    }),
     dispositions: new Counter({
       name: 'leadflow_dispositions_total',
       help: 'Sales dispositions by action taken (unknown: reason code not mapped, nothing done)',

@@ -46,7 +46,7 @@ export abstract class HubSpotApi {
   protected readonly searchBudget: RateBudget | undefined;
   private readonly oauth: HubSpotOAuth | undefined;
   private readonly callOnce: CrmCall;
-  private timeZone: Promise<string> | undefined;
+  private details: Promise<AccountDetails> | undefined;
 
   constructor(opts: HubSpotConnectorOptions) {
     this.client = opts.client;
@@ -116,16 +116,21 @@ export abstract class HubSpotApi {
     }
   }
 
-  /** The portal's time zone, read once per process: it is an account setting that hardly ever changes. */
-  private accountTimeZone(): Promise<string> {
-    if (!this.timeZone) {
-      this.timeZone = this.callJson(ACCOUNT_DETAILS, 'read account details', '/account-info/v3/details').then(
-        (body) => AccountDetails.parse(body).timeZone,
+  /** The portal's time zone. */
+  private async accountTimeZone(): Promise<string> {
+    return (await this.accountDetails()).timeZone;
+  }
+
+  /** The portal's details, read once per process: account settings that hardly ever change. */
+  protected accountDetails(): Promise<AccountDetails> {
+    if (!this.details) {
+      this.details = this.callJson(ACCOUNT_DETAILS, 'read account details', '/account-info/v3/details').then(
+        (body) => AccountDetails.parse(body),
       );
       // A failed read must not be cached.
-      this.timeZone.catch(() => (this.timeZone = undefined));
+      this.details.catch(() => (this.details = undefined));
     }
-    return this.timeZone;
+    return this.details;
   }
 
   protected profileProperties(): string[] {

@@ -3,12 +3,14 @@ import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/
 import {
   handoffMarker,
   textToHtml,
+  type FieldLabels,
   type LeadRef,
   type Owner,
   type Profile,
   type RepTask,
 } from '../../src/domain/index.js';
 import { createOnce, type MarkedRecord } from '../create-once.js';
+import { LABELS_TTL_MS, labelsOf, memo } from '../memo.js';
 import { isCrmError } from '../errors.js';
 import type {
   CreatedRecord,
@@ -18,6 +20,7 @@ import type {
   RepActivity,
   ScoreWrite,
 } from '../types.js';
+import { contactUrl } from './account.js';
 import { toMillis } from './api.js';
 import { HubSpotDispositions } from './dispositions.js';
 import { writeScores } from './scores.js';
@@ -28,8 +31,21 @@ const NOTE_TO_CONTACT = 202;
 const TASK_TO_CONTACT = 204;
 /** Owners change rarely; a handoff should not wait for a listing each time. */
 const OWNERS_TTL_MS = 10 * 60_000;
-/** Fields that mean something only in the CRM they came from: never copied into a new contact. */
-const OWNED_BY_US = new Set(['ownerId', 'leadStatus', 'dispositionReason', 'lastSalesActivity']);
+/**
+ * Fields that mean something only in the CRM they came from, or that HubSpot derives itself (its
+ * analytics sources, the time zone): never copied into a new contact.
+ */
+const OWNED_BY_US = new Set([
+  'ownerId',
+  'leadStatus',
+  'dispositionReason',
+  'lastSalesActivity',
+  'source',
+  'sourceDetail',
+  'latestSource',
+  'latestSourceDetail',
+  'timeZone',
+]);
 /** Contact properties HubSpot stamps when a rep logs a call, email or meeting. */
 const SALES_ACTIVITY_PROPERTIES = ['notes_last_contacted', 'hs_last_sales_activity_timestamp'];
 
@@ -41,6 +57,7 @@ const SALES_ACTIVITY_PROPERTIES = ['notes_last_contacted', 'hs_last_sales_activi
 export class HubSpotConnector extends HubSpotDispositions implements CrmConnector {
   readonly crm = 'hubspot' as const;
   private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
+  private readonly labels = memo(() => this.readLabels(), LABELS_TTL_MS);
 
   async ensureSchema(): Promise<void> {
     const wanted = [
@@ -95,6 +112,21 @@ export class HubSpotConnector extends HubSpotDispositions implements CrmConnecto
           }),
       );
     }
+  }
+
+  fieldLabels(): Promise<FieldLabels> {
+    return this.labels();
+  }
+
+  /** Option labels of the mapped contact properties (enumerations), from the properties API. */
+  private async readLabels(): Promise<FieldLabels> {
+    const { results } = await this.contactProperties();
+    const options = new Map(results.map((p) => [p.name.toLowerCase(), p.options]));
+    return labelsOf({ ...this.fields.profile, lifecycleStage: this.fields.lifecycleStage }, options);
+  }
+
+  async recordUrl(lead: LeadRef): Promise<string> {
+    return contactUrl(await this.accountDetails(), lead.id);
   }
 
   async readProfile(lead: LeadRef): Promise<Profile> {

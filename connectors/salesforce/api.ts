@@ -36,7 +36,9 @@ export const SObjectDescribe = z.object({
       type: z.string(),
       createable: z.boolean(),
       updateable: z.boolean(),
-      picklistValues: z.array(z.object({ value: z.string(), active: z.boolean() })).default([]),
+      picklistValues: z
+        .array(z.object({ value: z.string(), label: z.string().nullish(), active: z.boolean() }))
+        .default([]),
     }),
   ),
 });

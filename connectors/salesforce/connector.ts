@@ -1,5 +1,6 @@
 import {
   handoffMarker,
+  type FieldLabels,
   type LeadRef,
   type Owner,
   type Profile,
@@ -7,6 +8,7 @@ import {
 } from '../../src/domain/index.js';
 import { createOnce } from '../create-once.js';
 import { CrmError, isCrmError } from '../errors.js';
+import { LABELS_TTL_MS, labelsOf, memo } from '../memo.js';
 import type { CreatedRecord, CrmConnector, DispositionWrite, LeadPage, RepActivity } from '../types.js';
 import {
   NO_AUTO_ASSIGN,
@@ -44,6 +46,7 @@ const CONTACT_PREFIX = '003';
 export class SalesforceConnector extends SalesforceHandoff implements CrmConnector {
   readonly crm = 'salesforce' as const;
   private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
+  private readonly labels = memo(() => this.readLabels(), LABELS_TTL_MS, this.now);
 
   /**
    * Salesforce custom fields need the Metadata API (and a deployment) to create, so this only
@@ -73,6 +76,30 @@ export class SalesforceConnector extends SalesforceHandoff implements CrmConnect
         code: 'MISSING_FIELDS',
         message: `create these fields in Setup → Object Manager (or fix salesforce.fields): ${missing.join(', ')}`,
       });
+  }
+
+  fieldLabels(): Promise<FieldLabels> {
+    return this.labels();
+  }
+
+  /** Picklist labels of the mapped Lead fields, then of the Contact fields the Lead's lack. */
+  private async readLabels(): Promise<FieldLabels> {
+    const f = this.config.fields;
+    const of = async (sObject: string, mapping: Record<string, string>) => {
+      const { fields } = await this.describe(sObject);
+      const active = fields.map(
+        (d) => [d.name.toLowerCase(), d.picklistValues.filter((p) => p.active)] as const,
+      );
+      return labelsOf(mapping, new Map(active));
+    };
+    const [lead, contact] = await Promise.all([of('Lead', f.lead), of('Contact', f.contact)]);
+    return { ...contact, ...lead };
+  }
+
+  /** The record's page in Lightning Experience. */
+  recordUrl(lead: LeadRef): Promise<string> {
+    const t = this.target(lead);
+    return Promise.resolve(`${this.session.conn.instanceUrl}/lightning/r/${t.sObject}/${t.id}/view`);
   }
 
   async readProfile(lead: LeadRef): Promise<Profile> {

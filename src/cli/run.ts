@@ -15,6 +15,7 @@ import { startWorkers } from '../queue/workers.js';
 import { keys } from '../store/keys.js';
 import { assertNoEviction, connectRedis } from '../store/redis.js';
 import { connectCrms, hubspotFromEnv, salesforceFromEnv } from './crms.js';
+import { alertChannels } from '../alerts/index.js';
 
 export interface Running {
   /** Stops taking work, lets in-flight requests and jobs finish, then closes connections. */
@@ -84,12 +85,14 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
     const crms = connectCrms(env, config, { redis, metrics, logger });
     const queues = openQueues(redis, config.redis.prefix, onQueueError);
     for (const connector of crms.connectors) await connector.ensureSchema();
+    const alerts = alertChannels(env, config);
     const ctx = createJobContext({
       config,
       redis,
       queues,
       connectors: crms.connectors,
       engagementSources: crms.engagementSources,
+      alerts,
       logger,
       metrics,
     });
@@ -119,7 +122,11 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       closers.unshift(() => cdc.stop());
     }
     logger.info(
-      { concurrency: env.WORKER_CONCURRENCY, crms: crms.connectors.map((c) => c.crm) },
+      {
+        concurrency: env.WORKER_CONCURRENCY,
+        crms: crms.connectors.map((c) => c.crm),
+        alerts: alerts.map((a) => a.name),
+      },
       'workers started',
     );
   }

@@ -9,6 +9,7 @@ import {
   type LeadRef,
   type Profile,
 } from '../domain/index.js';
+import { guardHandRaise } from '../handoff/guardrails.js';
 import { decide } from '../handoff/decide.js';
 import { computeScore } from '../scoring/index.js';
 import { table } from './format.js';
@@ -109,6 +110,7 @@ function replayLead(history: LeadHistory, config: Config, thresholds: { mql: num
       thresholds,
       hysteresis: config.lifecycle.hysteresis,
       handRaiseTypes: config.handRaise,
+      handRaiseAction: guardHandRaise(history.profile, score, config.guardrails).verdict.action,
       events: seen.map((e) => ({ e, r: e.occurredAt })),
       now: at,
     });

@@ -57,6 +57,16 @@ export const Env = z.object({
   SALESFORCE_JWT_AUDIENCE: z.url({ protocol: /^https$/ }).optional(),
   /** Shared secret for POST /webhooks/events (generic signed JSON). */
   EVENTS_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Rep alerts by Slack (`alerts.slack`): a bot token with chat:write, im:write, users:read.email. */
+  SLACK_BOT_TOKEN: z
+    .string()
+    .regex(/^xox[a-z]-/, 'a Slack bot token (xoxb-…)')
+    .optional(),
+  /** Rep alerts by email (`alerts.email`): smtp://user:pass@host:587 or smtps://…:465. */
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
+    .optional(),
   /** Worker concurrency per queue in this process. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
 });

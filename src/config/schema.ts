@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { Alerts } from './schema/alerts.js';
 import { CrossCrm } from './schema/cross-crm.js';
 import { Dispositions } from './schema/dispositions.js';
+import { Guardrails } from './schema/guardrails.js';
 import { HandRaise, HandoffNote, Lifecycle, Thresholds } from './schema/handoff.js';
 import { HttpServer } from './schema/http.js';
 import { HubSpot } from './schema/hubspot.js';
@@ -13,9 +15,11 @@ import { SlaPolicy } from './schema/sla.js';
 import { Webhooks } from './schema/webhooks.js';
 
 // The config file, one module per section under schema/; every name other modules import is re-exported here.
+export { Alerts } from './schema/alerts.js';
 export { Matcher } from './schema/common.js';
 export { CrossCrm } from './schema/cross-crm.js';
 export { DispositionAction, Dispositions } from './schema/dispositions.js';
+export { GuardrailAction, Guardrails } from './schema/guardrails.js';
 export { HandRaise, HandoffNote, Lifecycle, Thresholds } from './schema/handoff.js';
 export { HttpServer } from './schema/http.js';
 export { HubSpot, HubSpotFields, HubSpotPolling, HubSpotSignal } from './schema/hubspot.js';
@@ -34,10 +38,12 @@ export const Config = z
     scoring: Scoring,
     thresholds: Thresholds,
     handRaise: HandRaise,
+    guardrails: Guardrails.prefault({}),
     handoffNote: HandoffNote.prefault({}),
     lifecycle: Lifecycle.prefault({}),
     routing: Routing.prefault({}),
     sla: SlaPolicy.prefault({}),
+    alerts: Alerts.prefault({}),
     dispositions: Dispositions.prefault({}),
     pipeline: Pipeline.prefault({}),
     http: HttpServer.prefault({}),

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 export { parseCountRange, type CountRange } from './range.js';
-export { escapeHtml, textToHtml } from './html.js';
+export { escapeHtml, escapeSlack, textToHtml } from './html.js';
+export { FREE_EMAIL_DOMAINS, domainListed, domainOf } from './mailbox.js';
 
 /** The CRMs we write to. */
 export const Crm = z.enum(['hubspot', 'salesforce']);
@@ -148,7 +149,20 @@ export interface Handoff {
   receivedAt: number;
   decidedAt: number;
   score: Score;
+  /**
+   * A hand-raise the guardrails handed off at standard priority (a student, a free mailbox …): the
+   * threshold SLA and task priority apply. Absent means urgent, as every hand-raise was before.
+   */
+  urgency?: 'standard';
 }
+
+/** Which SLA clock a handoff runs on: a hand-raise's, unless the guardrails made it a standard one. */
+export function slaKind(handoff: Pick<Handoff, 'trigger' | 'urgency'>): 'hand_raise' | 'threshold' {
+  return handoff.trigger === 'hand_raise' && handoff.urgency !== 'standard' ? 'hand_raise' : 'threshold';
+}
+
+/** What the CRM shows for the values of its option fields: canonical field → stored value → label. */
+export type FieldLabels = Record<string, Record<string, string>>;
 
 /** Score bands used by reports and the dashboard (inclusive bounds). */
 export const SCORE_BANDS: readonly (readonly [number, number])[] = [

@@ -13,6 +13,11 @@ export interface DecisionInput {
   /** Points under the MQL threshold a recycled lead must fall to before it can be handed off again (default 0). */
   hysteresis?: number;
   handRaiseTypes: readonly string[];
+  /**
+   * What the guardrails make of a hand-raise from this lead (default `urgent`): `standard` hands it
+   * off at standard urgency, `hold` does not hand it off (the score alone decides).
+   */
+  handRaiseAction?: 'urgent' | 'standard' | 'hold';
   /** The lead's timeline: events with the time each reached us. */
   events: readonly { e: EngagementEvent; r: number }[];
   now: number;
@@ -21,6 +26,8 @@ export interface DecisionInput {
 export interface Decision {
   state: LeadState;
   handoff: Handoff | null;
+  /** The hand-raise the guardrails held back (`hold`): handled, and handed off for nothing. */
+  heldHandRaise: EngagementEvent | null;
 }
 
 /** Deterministic, so a replayed decision yields the same handoff id and therefore the same writes. */
@@ -32,21 +39,25 @@ export function handoffId(lead: LeadRef, cycle: number, stage: Stage): string {
  * Pure. Stages only move up here (a score dipping under the threshold does not undo a handoff:
  * that is the hysteresis); moving down is a sales disposition's job. A recycled lead is handed off
  * again once it is re-armed (its score fell under MQL − hysteresis) and past its re-eligibility
- * date, or at once on a hand-raise: someone asking for sales gets sales. A disqualified lead is
- * never handed off again by us.
+ * date, or at once on a hand-raise: someone asking for sales gets sales, unless the guardrails
+ * hold it back. A disqualified lead is never handed off again by us.
  */
 export function decide(input: DecisionInput): Decision {
   const { state, score, thresholds } = input;
   const handled = new Set(state.handledHandRaises);
-  const handRaise = [...input.events]
+  const raised = [...input.events]
     .reverse()
     .find(({ e }) => input.handRaiseTypes.includes(e.type) && !handled.has(e.id));
-  const handledHandRaises = handRaise
-    ? [...state.handledHandRaises, handRaise.e.id].slice(-HANDLED_HAND_RAISES_KEPT)
+  const handledHandRaises = raised
+    ? [...state.handledHandRaises, raised.e.id].slice(-HANDLED_HAND_RAISES_KEPT)
     : state.handledHandRaises;
+  // A held hand-raise is handled all the same: a later recompute must not hand it off after all.
+  const held = raised && input.handRaiseAction === 'hold' ? raised : undefined;
+  const handRaise = held ? undefined : raised;
+  const heldHandRaise = held?.e ?? null;
 
   if (state.status === 'disqualified')
-    return { state: { ...state, score, handledHandRaises }, handoff: null };
+    return { state: { ...state, score, handledHandRaises }, handoff: null, heldHandRaise: null };
   const armed = state.armed || score.total < thresholds.mql - (input.hysteresis ?? 0);
   const eligible =
     !handRaise && state.status === 'recycled' ? armed && input.now >= (state.recycle?.eligibleAt ?? 0) : true;
@@ -59,7 +70,7 @@ export function decide(input: DecisionInput): Decision {
   }
 
   const next: LeadState = { ...state, stage: target, score, armed, handledHandRaises };
-  if (RANK[target] <= RANK[state.stage]) return { state: next, handoff: null };
+  if (RANK[target] <= RANK[state.stage]) return { state: next, handoff: null, heldHandRaise };
 
   const trigger = handRaise ?? latestArrival(input.events);
   const id = handoffId(input.lead, state.cycle, target);
@@ -74,7 +85,9 @@ export function decide(input: DecisionInput): Decision {
       receivedAt: trigger?.r ?? input.now,
       decidedAt: input.now,
       score,
+      ...(handRaise && input.handRaiseAction === 'standard' ? { urgency: 'standard' as const } : {}),
     },
+    heldHandRaise,
   };
 }
 

@@ -1,11 +1,5 @@
-import {
-  handoffMarker,
-  type EngagementEvent,
-  type Handoff,
-  type HandoffNote,
-  type Profile,
-  type PropertyValue,
-} from '../domain/index.js';
+import { handoffMarker, type EngagementEvent, type Handoff, type HandoffNote } from '../domain/index.js';
+import { composeBrief, describeContact, personName, type BriefInput } from './brief.js';
 import { counted, describeEvent, engagement, stageLine, sum, type Engagement } from './note/engagement.js';
 import {
   clockFor,
@@ -14,56 +8,60 @@ import {
   plural,
   relative,
   round,
+  shown,
   value,
   type Clock,
 } from './note/format.js';
 import { statedNeeds } from './note/needs.js';
 import { renderHtml, renderText, type Rendered } from './note/render.js';
 
-export type NoteSection = 'who' | 'where' | 'what' | 'when' | 'why' | 'score' | 'source' | 'next';
-const ALL_SECTIONS: NoteSection[] = ['who', 'where', 'what', 'when', 'why', 'score', 'source', 'next'];
+export type NoteSection = 'who' | 'where' | 'what' | 'when' | 'why' | 'score' | 'source' | 'account' | 'next';
+const ALL_SECTIONS: NoteSection[] = [
+  'who',
+  'where',
+  'what',
+  'when',
+  'why',
+  'score',
+  'source',
+  'account',
+  'next',
+];
 
-export interface NoteInput {
-  handoff: Handoff;
-  profile: Profile;
-  events: readonly EngagementEvent[];
+export interface NoteInput extends BriefInput {
   /** Most important score reasons shown (default 3); the rest are counted in one line. */
   topReasons?: number;
-  /** The rep the lead goes to. */
-  owner?: { id: string; name?: string };
-  /** When the rep must have acted (the task's due time). */
-  slaDueAt?: number;
-  /** The rep's IANA time zone: every time in the note is shown in it (default UTC). */
-  timeZone?: string;
   /** Link to the full timeline; without it the last events are appended. */
   timelineUrl?: string;
   /** Which sections, in which order (default: all). */
   sections?: readonly NoteSection[];
 }
 
-/** About what a rep reads in 30 seconds; the appended event list gives way first. */
-const TEXT_BUDGET = 1_600;
+/**
+ * About what a rep reads in 30 seconds (the action headline, their time and the account context
+ * included); the appended event list gives way first.
+ */
+const TEXT_BUDGET = 1_800;
 const RECENT_EVENTS = 10;
 const MAX_PAGES = 5;
 const MAX_ANSWERS = 3;
 const DAY_MS = 86_400_000;
 
 /**
- * Pure. A note a rep reads in 30 seconds: who the lead is, where, what they engaged with, when, why
- * (their own words only, never guessed), the score and its top reasons, where they came from, and a
- * suggested next step. Lines with no data are left out, never filled in.
+ * Pure. A note a rep reads in 30 seconds: the action and the warnings first (the task's headline),
+ * then who the lead is, where (with their local time), what they engaged with, when, why (their own
+ * words only, never guessed), the score and its top reasons, where they came from, who else we know
+ * at the company, and a suggested next step. Lines with no data are left out, never filled in.
  */
 export function composeHandoffNote(input: NoteInput): HandoffNote {
   const { handoff, profile } = input;
   const events = [...input.events].sort((a, b) => a.occurredAt - b.occurredAt);
   const clock = clockFor(input.timeZone ?? 'UTC');
-  const person = [profile.firstName, profile.lastName]
-    .map((v) => value(v))
-    .filter(Boolean)
-    .join(' ');
+  const person = personName(profile);
   const stage = handoff.stage.toUpperCase();
-  const trigger = handoff.trigger === 'hand_raise' ? 'raised their hand' : `crossed the ${stage} threshold`;
-  const subject = `${stage}: ${person || value(profile.email) || 'Lead'} ${trigger} (score ${handoff.score.total})`;
+  const brief = composeBrief(input);
+  const subject = brief.headline;
+  const labels = input.labels;
   const engaged = engagement(events);
   const said = statedNeeds(events);
   const timelineUrl = value(input.timelineUrl, Infinity);
@@ -86,8 +84,8 @@ export function composeHandoffNote(input: NoteInput): HandoffNote {
     who: () => {
       const title = value(profile.jobTitle);
       const company = value(profile.company);
-      const size = companySize(profile.companySize);
-      const industry = value(profile.industry);
+      const size = companySize(shown('companySize', profile.companySize, labels));
+      const industry = shown('industry', profile.industry, labels);
       return [
         person,
         title && company ? `${title} at ${company}` : title || company,
@@ -99,13 +97,13 @@ export function composeHandoffNote(input: NoteInput): HandoffNote {
       ];
     },
     where: () => {
-      const crmStage = value(profile.lifecycleStage);
+      const crmStage = shown('lifecycleStage', profile.lifecycleStage, labels);
       return [
         [profile.city, profile.state, profile.country]
           .map((v) => value(v))
           .filter(Boolean)
           .join(', '),
-        labelled('Time zone', profile.timeZone),
+        brief.localTime,
         `Journey stage: ${stage}${crmStage ? ` (CRM lifecycle stage: ${crmStage})` : ''}`,
       ];
     },
@@ -131,8 +129,23 @@ export function composeHandoffNote(input: NoteInput): HandoffNote {
         breakdown.length > top ? `…and ${breakdown.length - top} more` : '',
       ];
     },
-    source: () => attribution(profile, events[0]),
+    source: () => [
+      labelled('Original', brief.source.first),
+      labelled('Latest', brief.source.latest),
+      labelled('Campaign', brief.source.campaign),
+    ],
+    account: () => {
+      const account = input.account;
+      if (!account) return [];
+      const known = account.contacts.length > 0 || account.ownerName;
+      return [
+        `${account.domain}: ${account.ownerName ? `account owner ${account.ownerName}` : known ? 'no account owner yet' : 'no one else known yet'}`,
+        ...account.contacts.map(describeContact),
+        account.more > 0 ? `…and ${account.more} more` : '',
+      ];
+    },
     next: () => [
+      brief.guardrail,
       nextStep(handoff, engaged),
       input.slaDueAt !== undefined ? `SLA due ${clock.full(input.slaDueAt)}` : '',
       input.owner ? `Owner: ${value(input.owner.name) || `ID ${value(input.owner.id)}`}` : '',
@@ -142,6 +155,7 @@ export function composeHandoffNote(input: NoteInput): HandoffNote {
   const sections = [...new Set(input.sections ?? ALL_SECTIONS)];
   const compose = (): Rendered => ({
     subject,
+    lead: brief.warnings,
     blocks: [
       ...sections.map((key) => ({ title: TITLES[key], items: build[key]() })),
       {
@@ -172,6 +186,7 @@ const TITLES: Record<NoteSection, string> = {
   why: 'Why (in their words)',
   score: 'Score',
   source: 'Source',
+  account: 'Account',
   next: 'Next step',
 };
 
@@ -189,19 +204,6 @@ function timing(events: readonly EngagementEvent[], at: number, clock: Clock): s
       ? [`Only touch: ${firstTouch} (${describeEvent(last)})`]
       : [`First touch: ${firstTouch}`, `Latest: ${relative(last.occurredAt - at)} (${describeEvent(last)})`]),
     `Activity: ${plural(recent, 'event')} in the last 7 days, ${before} in the 30 days before`,
-  ];
-}
-
-function attribution(profile: Profile, first: EngagementEvent | undefined): string[] {
-  const pick = (...values: (PropertyValue | undefined)[]) => values.map((v) => value(v)).find(Boolean) ?? '';
-  const source = pick(profile.source, profile.utmSource, first?.properties.utm_source);
-  const detail = value(profile.sourceDetail);
-  return [
-    source && detail ? `${source} (${detail})` : source || detail,
-    labelled(
-      'Campaign',
-      pick(profile.campaign, profile.utmCampaign, first?.properties.utm_campaign, first?.properties.campaign),
-    ),
   ];
 }
 

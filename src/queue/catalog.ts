@@ -89,10 +89,12 @@ export const WritebackJob = z.discriminatedUnion('kind', [
 ]);
 export type WritebackJob = z.infer<typeof WritebackJob>;
 
-/** What happens after a handoff: the SLA check at the due time, and sales dispositions. */
+/** What happens after a handoff: the rep alert, the SLA check at the due time, and sales dispositions. */
 export const FollowupJob = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('sla'), handoffId: z.string().min(1), round: z.number().int().nonnegative() }),
   z.object({ kind: z.literal('disposition'), lead: LeadRef }),
+  /** Tells the assigned rep (Slack, email) once the handoff is written. */
+  z.object({ kind: z.literal('alert'), handoffId: z.string().min(1) }),
 ]);
 export type FollowupJob = z.infer<typeof FollowupJob>;
 

@@ -11,9 +11,11 @@ import type { Queues } from './queues.js';
 import { HandoffStore } from '../store/handoffs.js';
 import { Watermarks } from '../store/watermarks.js';
 import { CrmLinks } from '../store/links.js';
+import { AccountIndex } from '../store/accounts.js';
 import type { Crm, LeadRef } from '../domain/index.js';
 import { PermanentJobError } from './errors.js';
 import { redisTime } from '../store/redis.js';
+import type { AlertChannel } from '../alerts/index.js';
 
 /** Everything a job processor may touch. Built once per process; tests build their own. */
 export interface JobContext {
@@ -31,6 +33,10 @@ export interface JobContext {
   engagementSources: Partial<Record<Crm, EngagementSource>>;
   watermarks: Watermarks;
   links: CrmLinks;
+  /** Leads we know per company domain, for the account context of a handoff. */
+  accounts: AccountIndex;
+  /** Where rep alerts go (Slack, email); none when the config turns none on. */
+  alerts: AlertChannel[];
   logger: Logger;
   metrics: Metrics;
   /** This process's clock (scoring, decisions). */
@@ -48,6 +54,7 @@ export function createJobContext(deps: {
   queues: Queues;
   connectors: CrmConnector[];
   engagementSources?: Partial<Record<Crm, EngagementSource>>;
+  alerts?: AlertChannel[];
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
@@ -58,6 +65,7 @@ export function createJobContext(deps: {
     ...deps,
     connectors: Object.fromEntries(deps.connectors.map((c) => [c.crm, c])),
     engagementSources: deps.engagementSources ?? {},
+    alerts: deps.alerts ?? [],
     keys: k,
     timeline: new TimelineStore(deps.redis, k, deps.config.pipeline.dedupeTtlHours * 3_600_000),
     leads: new LeadStore(deps.redis, k),
@@ -65,6 +73,7 @@ export function createJobContext(deps: {
     handoffs: new HandoffStore(deps.redis, k),
     watermarks: new Watermarks(deps.redis, k),
     links: new CrmLinks(deps.redis, k),
+    accounts: new AccountIndex(deps.redis, k, deps.config.pipeline.timelineDays * 86_400_000),
     now: deps.now ?? Date.now,
     sharedNow: deps.sharedNow ?? (() => redisTime(deps.redis)),
   };

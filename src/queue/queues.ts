@@ -88,6 +88,11 @@ export async function enqueueSlaCheck(
   );
 }
 
+/** The rep alert of a handoff; the job id makes it once per handoff (the send is recorded as well). */
+export async function enqueueRepAlert(queues: Queues, handoffId: string): Promise<void> {
+  await queues.followup.add('alert', { kind: 'alert', handoffId }, { jobId: `alert.${handoffId}` });
+}
+
 /**
  * A status and its reason code often arrive as two property changes: wait a moment so one job sees
  * both, and fold repeats into that job.

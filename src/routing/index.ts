@@ -1,5 +1,11 @@
 import type { Rep, Routing, RoutingRule } from '../config/schema.js';
-import type { Profile, RoutingDecision } from '../domain/index.js';
+import {
+  FREE_EMAIL_DOMAINS,
+  domainListed,
+  domainOf,
+  type Profile,
+  type RoutingDecision,
+} from '../domain/index.js';
 import { matches } from '../scoring/index.js';
 
 /** A rep a round-robin pool may pick, with the capacity periods resolved in the rep's time zone. */
@@ -70,15 +76,10 @@ export function periods(now: number, timeZone: string): { day: string; week: str
   return { day: `d:${date}`, week: `w:${year}-W${String(week).padStart(2, '0')}` };
 }
 
-const PERSONAL_DOMAINS =
-  /^(gmail\.com|googlemail\.com|yahoo\.[a-z.]+|hotmail\.[a-z.]+|outlook\.[a-z.]+|live\.[a-z.]+|icloud\.com|me\.com|aol\.com|proton\.me|protonmail\.com|gmx\.[a-z.]+|web\.de|mail\.ru|yandex\.[a-z.]+|qq\.com|163\.com)$/;
-
 /** Pure. The company domain of an email address; null for personal mailboxes and anything invalid. */
 export function emailDomain(email: unknown): string | null {
-  if (typeof email !== 'string') return null;
-  const match = /^[^@\s]+@([a-z0-9-]+(\.[a-z0-9-]+)+)$/i.exec(email.trim());
-  const domain = match?.[1]?.toLowerCase();
-  return domain && !PERSONAL_DOMAINS.test(domain) ? domain : null;
+  const domain = domainOf(email);
+  return domain && !domainListed(domain, FREE_EMAIL_DOMAINS) ? domain : null;
 }
 
 /**

@@ -11,6 +11,10 @@ export interface HandoffRecord {
   note: HandoffNote;
   routing?: RoutingDecision;
   task?: RepTask;
+  /** The rep alert's text (the task's headline and brief), composed with the note; the link is added at send time. */
+  alert?: { subject: string; lines: string[] };
+  /** What the hand-raise guardrails did to this handoff, when they changed anything. */
+  guardrail?: { action: 'urgent' | 'standard' | 'hold'; reasons: string[] };
 }
 
 /** Steps of a handoff writeback; each is recorded once done so a retry skips it. */
@@ -21,7 +25,9 @@ export type WritebackStep = 'scores' | 'stage' | 'note' | 'task' | 'completedAt'
  * (`audited`), the owner actually written (`ownerId`, changed by reassignments), the first rep
  * action (`actedAt`, `actedWhat`), a conversion (`convertedAt`), and per SLA round its breach mark,
  * notification, new owner and escalation task (`breach.N`, `notified.N`, `reassigned.N`,
- * `escalation.N`), and the due time of each round after the first (`due.N`; round 0 is the task's).
+ * `escalation.N`), the due time of each round after the first (`due.N`; round 0 is the task's), and
+ * per rep alert channel whether it went out (`alert.slack`, `alert.email`: `sending`, `sent:<at>`,
+ * `failed:<why>`, `uncertain`).
  */
 export type ProgressField =
   | WritebackStep
@@ -34,7 +40,8 @@ export type ProgressField =
   | `notified.${number}`
   | `reassigned.${number}`
   | `escalation.${number}`
-  | `due.${number}`;
+  | `due.${number}`
+  | `alert.${string}`;
 
 export type AuditType =
   | 'handoff'
@@ -47,7 +54,11 @@ export type AuditType =
   | 'disposition'
   | 'converted'
   /** The record was at or past the handoff stage in the CRM: sales has it, so it is no handoff. */
-  | 'stage_moved_on';
+  | 'stage_moved_on'
+  /** A hand-raise the guardrails did not hand off (a competitor …), with why. */
+  | 'hand_raise_held'
+  /** A rep alert (Slack, email) sent, or given up on, with why. */
+  | 'rep_alert';
 
 export interface AuditEntry {
   type: AuditType;
@@ -81,6 +92,10 @@ export class HandoffStore {
 
   async mark(id: string, field: ProgressField, value: string): Promise<void> {
     await this.redis.hset(this.k.progress(id), field, value);
+  }
+
+  async unmark(id: string, field: ProgressField): Promise<void> {
+    await this.redis.hdel(this.k.progress(id), field);
   }
 
   /** Sets a field only if unset; true when this call set it (first rep action, a breach counted once). */

@@ -29,6 +29,8 @@ export function keys(prefix: string) {
     routingPick: (key: string) => `${prefix}:routing:pick:${key}`,
     /** Hash: company email domain → owner id, for account-owner routing. */
     accountOwners: `${prefix}:routing:accounts`,
+    /** Sorted set: the leads seen at one company email domain (JSON LeadRef → when last scored). */
+    account: (domain: string) => `${prefix}:account:${domain}`,
     /** String: how far a poller has read (ms timestamp), advanced only after what it read is queued. */
     watermark: (poller: string) => `${prefix}:watermark:${poller}`,
     /** Hash: the CRM's current OAuth access and refresh tokens, shared by every process. */

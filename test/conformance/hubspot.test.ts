@@ -51,6 +51,9 @@ connectorConformance('HubSpot (real @hubspot/api-client against the sandbox)', a
       const found = state.tasks.find((t) => t.id === id);
       if (found) found.properties.hs_task_status = 'COMPLETED';
     },
+    option: { field: 'source', value: 'ORGANIC_SEARCH', label: 'Organic Search' },
+    // Portal id and web app domain as the account-info API gives them.
+    recordUrl: (lead) => `https://app.hubspot.com/contacts/62515/record/0-1/${lead.id}`,
     owners: { active: '101', other: '102', deactivated: '999' },
     loseNextCreate: (kind) =>
       sandbox.setFaults({

@@ -50,6 +50,8 @@ connectorConformance('Salesforce (real jsforce against the sandbox)', async () =
           body: String(t.Description ?? ''),
         })),
     completeTask: (id) => state.update('Task', id, { Status: 'Completed' }),
+    option: { field: 'source', value: 'Phone Inquiry', label: 'Phone Inquiry' },
+    recordUrl: (ref) => `${sandbox.url}/lightning/r/Lead/${ref.id}/view`,
     owners: { active: ADMIN_USER_ID, other: REP_USER_ID, deactivated: INACTIVE_USER_ID },
     dueDayOnly: true,
     loseNextCreate: () => sandbox.setFaults({ loseResponse: { method: 'POST', path: TASK_PATH, count: 1 } }),

@@ -22,6 +22,10 @@ export interface ConformanceHarness {
   tasks(lead: LeadRef): { id: string; ownerId: string | null; dueAt: number; body: string }[];
   /** Marks a task completed, as a rep would. */
   completeTask(taskId: string): void;
+  /** A mapped option field, one of its stored values and the label the CRM shows for it. */
+  option: { field: string; value: string; label: string };
+  /** The record page a rep opens for this lead. */
+  recordUrl(lead: LeadRef): string;
   /** An owner id the CRM has deactivated, and an active one. */
   owners: { active: string; other: string; deactivated: string };
   /**
@@ -176,6 +180,14 @@ export function connectorConformance(name: string, makeHarness: () => Promise<Co
         [h.owners.active, due],
         [h.owners.other, due],
       ]);
+    });
+
+    it('gives the labels of the mapped option fields, and a link to the record', async () => {
+      const labels = await h.connector.fieldLabels();
+      expect(labels[h.option.field]?.[h.option.value]).toBe(h.option.label);
+      expect(await h.connector.fieldLabels()).toBe(labels); // read once, shared
+      const lead = await h.seedLead({ email: 'link@x.io' });
+      expect(await h.connector.recordUrl(lead)).toBe(h.recordUrl(lead));
     });
 
     it('lists owners, deactivated ones inactive', async () => {

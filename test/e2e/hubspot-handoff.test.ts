@@ -52,6 +52,10 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
               industry: 'COMPUTER_SOFTWARE',
               numemployees: '100-500',
               country: 'United States',
+              phone: '+1 212 555 0188',
+              hs_timezone: 'america_slash_new_york',
+              hs_analytics_source: 'ORGANIC_SEARCH',
+              hs_analytics_source_data_1: 'google',
               lifecyclestage: 'lead',
               hubspot_owner_id: '4242',
             },
@@ -103,7 +107,12 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
     expect(note.associations).toEqual([
       { to: { id: '7001' }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 202 }] },
     ]);
-    expect(note.properties.hs_note_body).toContain('Grace Hopper crossed the MQL threshold (score 54)');
+    // The action first; option values as the portal labels them (the properties API), or readable.
+    expect(note.properties.hs_note_body).toMatch(
+      /^<p><strong>Call Grace Hopper \(VP Engineering, Hopper Labs\) — MQL at score 54 — due (Mon |Tue |Wed |Thu |Fri |Sat |Sun )?\d\d:\d\d their time<\/strong><\/p>/,
+    );
+    expect(note.properties.hs_note_body).toContain('<li>Original: Organic Search (google)</li>');
+    expect(note.properties.hs_note_body).toContain('industry: Computer software</li>');
     expect(note.properties.hs_note_body).toContain('Handoff ID: hf.hubspot.contact.7001.0.mql');
 
     // Nothing more arrives later: wait a little and count again.
@@ -133,6 +142,16 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
     });
     expect(Date.parse(task.properties.hs_timestamp!)).toBeGreaterThan(Date.now());
     expect(task.properties.hs_task_body).toContain('Handoff ID: hf.hubspot.contact.7001.0.mql');
+    // Short: the brief, and where the full story is.
+    expect(task.properties.hs_task_subject).toMatch(
+      /^Call Grace Hopper \(VP Engineering, Hopper Labs\) — MQL at score 54 — due /,
+    );
+    expect(task.properties.hs_task_body).toContain('Phone: +1 212 555 0188<br>Their time: ');
+    expect(task.properties.hs_task_body).toContain(
+      '(America/New_York)<br>Source: Organic Search (google)<br>',
+    );
+    expect(task.properties.hs_task_body).toContain('the handoff note on this record');
+    expect(task.properties.hs_task_body).not.toContain('Why (in their words)');
     expect(sandbox.hubspot.contacts.get('7001')).toMatchObject({
       hubspot_owner_id: '4242',
       hs_lead_status: 'NEW',

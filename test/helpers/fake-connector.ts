@@ -15,6 +15,7 @@ import {
   containsMarker,
   leadKey,
   type Crm,
+  type FieldLabels,
   type LeadRef,
   type Owner,
   type Profile,
@@ -32,6 +33,7 @@ type Method =
   | 'repActivity'
   | 'applyDisposition'
   | 'matchLead'
+  | 'fieldLabels'
   | 'writeHandoff';
 
 /**
@@ -193,6 +195,17 @@ export class FakeConnector implements CrmConnector {
 
   owners(): Promise<Owner[]> {
     return Promise.resolve(this.ownerList);
+  }
+
+  /** What fieldLabels answers: canonical field → value → label. */
+  labels: FieldLabels = {};
+
+  fieldLabels(): Promise<FieldLabels> {
+    return this.call('fieldLabels', () => this.labels);
+  }
+
+  recordUrl(lead: LeadRef): Promise<string> {
+    return Promise.resolve(`https://crm.example/${this.crm}/${lead.objectType}/${lead.id}`);
   }
 
   matchLead(profile: Profile, create: boolean): Promise<LeadRef | null> {

@@ -10,6 +10,7 @@ import { createJobContext, type JobContext } from '../../src/queue/context.js';
 import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
 import { startWorkers } from '../../src/queue/workers.js';
 import { processors } from '../../jobs/index.js';
+import type { AlertChannel } from '../../src/alerts/index.js';
 
 export interface Pipeline {
   ctx: JobContext;
@@ -32,6 +33,7 @@ export async function startPipeline(opts: {
   /** One connector, or one per CRM. */
   connector: CrmConnector | CrmConnector[];
   engagementSources?: Partial<Record<Crm, EngagementSource>>;
+  alerts?: AlertChannel[];
   now?: () => number;
   /** The shared clock (Redis `TIME` unless given). */
   sharedNow?: () => Promise<number>;
@@ -47,6 +49,7 @@ export async function startPipeline(opts: {
     queues,
     connectors: [opts.connector].flat(),
     engagementSources: opts.engagementSources,
+    alerts: opts.alerts,
     logger: createLogger('silent'),
     metrics,
     now: opts.now,

@@ -209,7 +209,7 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
       expect(await sla()).toEqual({ sla: 'breached', action: 'notify' });
       expect(received).toHaveLength(1);
       expect(received[0]).toMatchObject({ handoffId: HANDOFF, lead: KEY, action: 'notify', round: 0 });
-      expect(String(received[0]!.text)).toMatch(/^SLA missed: MQL: /);
+      expect(String(received[0]!.text)).toMatch(/^SLA missed: Call /);
       expect(await audit('sla_breach')).toHaveLength(1);
     } finally {
       close();
@@ -225,9 +225,7 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
       clock = record.task!.dueAt + 1;
       expect(await sla()).toEqual({ sla: 'breached', action: 'notify' });
       const text = String(received[0]!.text);
-      expect(text).toContain(
-        'MQL: &lt;!channel&gt; &lt;https://evil.example|Ada&gt; &amp; co raised their hand',
-      );
+      expect(text).toContain('SLA missed: Call &lt;!channel&gt; &lt;https://evil.example|Ada&gt; &amp; co (');
       expect(text).not.toMatch(/[<>]|&(?!amp;|lt;|gt;)/);
     } finally {
       close();

@@ -12,6 +12,7 @@ import { FakeConnector } from '../helpers/fake-connector.js';
 import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
+import { addWorkingMinutes } from '../../src/handoff/sla.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 
 const LEAD = { crm: 'hubspot', objectType: 'contact', id: '501' } as const;
@@ -232,7 +233,103 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     ]);
     await waitFor(() => crm.notes.length === 1, { what: 'hand-raise note' });
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect(crm.notes[0]?.body).toContain('raised their hand');
+    expect(crm.notes[0]?.body).toContain('— demo request —');
+  });
+
+  const demoRequest = (objectId: string) => ({
+    ...pageView(objectId, ''),
+    propertyName: 'recent_conversion_event_name',
+    propertyValue: 'Request a demo',
+  });
+
+  it('guardrails: a student on gmail asking for a demo gets a standard task (not HIGH, not 15 minutes), and says why', async () => {
+    await start();
+    crm.profiles.set('hubspot.contact.502', {
+      email: 'sam@gmail.com',
+      jobTitle: 'Student',
+      firstName: 'Sam',
+    });
+    await ingest([demoRequest('502')]);
+    const id = 'hf.hubspot.contact.502.0.mql';
+    await waitFor(async () => (await ctx.handoffs.progress(id)).completedAt, { what: 'handoff complete' });
+    const record = (await ctx.handoffs.get(id))!;
+    expect(record.handoff).toMatchObject({ trigger: 'hand_raise', urgency: 'standard' });
+    expect(record.task).toMatchObject({ priority: 'MEDIUM', type: 'CALL' });
+    const rep = ctx.config.routing.reps.find((r) => r.id === record.routing?.ownerId);
+    const hours = rep?.workingHours ?? ctx.config.sla.workingHours;
+    expect(record.task!.dueAt).toBe(addWorkingMinutes(record.handoff.decidedAt, 240, hours));
+    expect(crm.tasks[0]?.body.split('\n').slice(0, 3)).toEqual([
+      '⚠ Student (job title “Student”)',
+      '⚠ Free email (gmail.com)',
+      expect.stringMatching(/^Hand-raise handed off at standard priority \(threshold SLA\): student/),
+    ]);
+    const audit = await ctx.handoffs.recentAudit(10);
+    expect(audit.find((a) => a.type === 'handoff')?.detail.guardrail).toMatchObject({
+      action: 'standard',
+      reasons: [
+        'student (job title “Student”) → standard',
+        'free email (gmail.com) → standard',
+        expect.stringMatching(/^fit -\d+ under the hand-raise floor 0 → standard$/),
+      ],
+    });
+  });
+
+  it('guardrails: a competitor asking for a demo is not handed off, and the audit log says why', async () => {
+    await start();
+    ctx.config.guardrails.competitorDomains.push('rival.io');
+    crm.profiles.set('hubspot.contact.503', { email: 'spy@rival.io', jobTitle: 'Product Marketing Manager' });
+    await ingest([demoRequest('503')]);
+    const held = await waitFor(
+      async () => (await ctx.handoffs.recentAudit(10)).find((a) => a.type === 'hand_raise_held'),
+      { what: 'held hand-raise audited' },
+    );
+    expect(held).toMatchObject({
+      lead: 'hubspot.contact.503',
+      detail: { action: 'hold', reasons: ['competitor domain (rival.io) → hold'] },
+    });
+    await waitFor(() => crm.scores.has('hubspot.contact.503'), { what: 'score written' });
+    expect(await ctx.handoffs.get('hf.hubspot.contact.503.0.mql')).toBeNull();
+    expect(crm.tasks).toHaveLength(0);
+    expect((await ctx.leads.get({ ...LEAD, id: '503' })).stage).toBe('lead');
+  });
+
+  it('the note and task carry the CRM labels and the account: who else we know at the company, and their owner', async () => {
+    await start();
+    crm.labels = { industry: { COMPUTER_SOFTWARE: 'Software (CRM label)' } };
+    crm.profiles.set('hubspot.contact.601', {
+      ...FIT_45,
+      email: 'bill@initech.com',
+      firstName: 'Bill',
+      lastName: 'Lumbergh',
+      ownerId: '102',
+    });
+    crm.profiles.set('hubspot.contact.602', {
+      ...FIT_45,
+      email: 'grace@initech.com',
+      firstName: 'Grace',
+      lastName: 'Kim',
+    });
+    await ingest([pageView('601', 'https://acme.io/blog')]);
+    await waitFor(() => crm.scores.has('hubspot.contact.601'), { what: 'colleague scored' });
+    await ingest([pageView('602', 'https://acme.io/pricing'), pageView('602', 'https://acme.io/demo')]);
+    await waitFor(() => crm.notes.some((n) => n.lead === 'hubspot.contact.602'), { what: 'note' });
+    const note = crm.notes.find((n) => n.lead === 'hubspot.contact.602')!.body;
+    expect(note).toContain('<li>Company size: 100-500 employees, industry: Software (CRM label)</li>');
+    // Nobody owned the account before this lead: only its people are listed.
+    expect(note).toContain(
+      '<li>initech.com: no account owner yet</li><li>Bill Lumbergh (VP Marketing, owner Ben Okafor)</li>',
+    );
+    const task = crm.tasks.find((t) => t.lead === 'hubspot.contact.602')!;
+    expect(task.subject).toMatch(/^Call Grace Kim \(VP Marketing\) — MQL at score \d+ — due /);
+    expect(task.body).toContain('Account initech.com: Bill Lumbergh (VP Marketing, owner Ben Okafor)');
+  });
+
+  it('a failed read of the CRM labels does not hold up the handoff: codes are shown readable', async () => {
+    await start();
+    crm.failNext('fieldLabels', { status: 503, message: 'unavailable' });
+    await ingest([pageView('501', 'https://acme.io/pricing')]);
+    await waitFor(() => crm.notes.length === 1, { what: 'note' });
+    expect(crm.notes[0]?.body).toContain('industry: Computer software');
   });
 
   it('pauses on a 429 without spending an attempt, then writes exactly once', async () => {

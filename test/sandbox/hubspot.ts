@@ -71,6 +71,23 @@ export const EMPLOYEE_RANGES = [
   '10000+',
 ];
 
+/**
+ * Options of the default `hs_analytics_source` and `hs_latest_source` (original / latest traffic
+ * source), internal value → label. The labels are the usual English defaults, *unconfirmed*: a real
+ * portal's come from the properties API, which is where leadflow reads them.
+ */
+export const TRAFFIC_SOURCES: [string, string][] = [
+  ['ORGANIC_SEARCH', 'Organic Search'],
+  ['PAID_SEARCH', 'Paid Search'],
+  ['EMAIL_MARKETING', 'Email Marketing'],
+  ['SOCIAL_MEDIA', 'Organic Social'],
+  ['REFERRALS', 'Referrals'],
+  ['OTHER_CAMPAIGNS', 'Other Campaigns'],
+  ['DIRECT_TRAFFIC', 'Direct Traffic'],
+  ['OFFLINE', 'Offline Sources'],
+  ['PAID_SOCIAL', 'Paid Social'],
+];
+
 const STANDARD_PROPERTIES = [
   'email',
   'firstname',
@@ -80,7 +97,11 @@ const STANDARD_PROPERTIES = [
   'industry',
   'country',
   'state',
+  'city',
   'phone',
+  'hs_timezone',
+  'hs_analytics_source_data_1',
+  'hs_latest_source_data_1',
   'hubspot_owner_id',
   'hs_analytics_last_url',
   'recent_conversion_event_name',
@@ -227,6 +248,11 @@ export class HubSpotState {
       ...definition('lifecyclestage', 'enumeration', 'radio'),
       options: LIFECYCLE_STAGES.map((value, displayOrder) => ({ label: value, value, displayOrder })),
     });
+    for (const name of ['hs_analytics_source', 'hs_latest_source'])
+      this.properties.set(name, {
+        ...definition(name, 'enumeration', 'select'),
+        options: TRAFFIC_SOURCES.map(([value, label], displayOrder) => ({ label, value, displayOrder })),
+      });
     this.properties.set('numemployees', {
       ...definition('numemployees', 'enumeration', 'select'),
       options: EMPLOYEE_RANGES.map((value, displayOrder) => ({ label: value, value, displayOrder })),

@@ -114,18 +114,21 @@ const section = (text: string, title: string): string[] => {
 describe('composeHandoffNote', () => {
   it('a rich lead: every section, with the lines a rep needs', () => {
     const { subject, text } = composeHandoffNote(rich);
-    expect(subject).toBe('MQL: Ada Lovelace crossed the MQL threshold (score 56)');
+    // The action first, due in the lead's own time (14:00 in New York is 19:00 in London).
+    expect(subject).toBe(
+      'Call Ada Lovelace (VP Engineering, Analytical Engines) — MQL at score 56 — due 19:00 their time',
+    );
     expect(text.split('\n')[0]).toBe(subject);
     expect(section(text, 'Who')).toEqual([
       '- Ada Lovelace',
       '- VP Engineering at Analytical Engines',
       '- Email: ada@analytical.io',
       '- Phone: +44 20 7946 0958',
-      '- Company size: 420 employees, industry: COMPUTER_SOFTWARE',
+      '- Company size: 420 employees, industry: Computer software',
     ]);
     expect(section(text, 'Where')).toEqual([
       '- London, United Kingdom',
-      '- Time zone: Europe/London',
+      '- Their time: Tue 15:00 at handoff (Europe/London)',
       '- Journey stage: MQL (CRM lifecycle stage: lead)',
     ]);
     expect(section(text, 'What they engaged with')).toEqual([
@@ -154,29 +157,35 @@ describe('composeHandoffNote', () => {
       '- Company size 50–5000 (+10)',
       '- …and 1 more',
     ]);
-    expect(section(text, 'Source')).toEqual(['- ORGANIC_SEARCH (google)', '- Campaign: Q4 handoff guide']);
+    expect(section(text, 'Source')).toEqual([
+      '- Original: Organic search (google)',
+      '- Campaign: Q4 handoff guide',
+    ]);
     expect(section(text, 'Next step')).toEqual([
       '- Call: they are evaluating (pricing/case study)',
       '- SLA due 2026-11-24 14:00 EST',
       '- Owner: Ana Ruiz',
     ]);
     // Newest first, as many as the length budget leaves room for.
-    expect(section(text, 'Last 5 events (America/New_York)')).toEqual([
+    expect(section(text, 'Last 7 events (America/New_York)').slice(0, 5)).toEqual([
       '- Nov 24 09:48 Viewed page: https://a.io/pricing',
       '- Nov 24 05:00 Viewed page: https://a.io/pricing',
       '- Nov 23 10:00 Submitted form: Contact us',
       '- Nov 22 10:00 Viewed page: https://a.io/case-studies/acme',
       '- Nov 21 10:00 Viewed page: https://a.io/pricing',
     ]);
-    expect(text.length).toBeLessThanOrEqual(1_600);
+    expect(text.length).toBeLessThanOrEqual(1_800);
     expect(text).not.toMatch(/undefined|null|NaN/);
   });
 
   it('a sparse lead: no empty headings, no "undefined", no invented needs', () => {
     const { subject, text, html } = composeHandoffNote(sparse);
-    expect(subject).toBe('MQL: x@y.io crossed the MQL threshold (score 56)');
+    expect(subject).toBe('Call x@y.io — MQL at score 56');
     expect(section(text, 'Who')).toEqual(['- Email: x@y.io']);
-    expect(section(text, 'Where')).toEqual(['- Journey stage: MQL']);
+    expect(section(text, 'Where')).toEqual([
+      '- Their time: unknown (no time zone or country in the CRM)',
+      '- Journey stage: MQL',
+    ]);
     expect(section(text, 'What they engaged with')).toEqual(['- https://a.io/']);
     expect(section(text, 'When')).toEqual([
       '- Only touch: 2026-11-24 14:55 UTC, 5 min before handoff (Viewed page: https://a.io/)',
@@ -296,7 +305,7 @@ describe('composeHandoffNote', () => {
     );
   });
 
-  it('stays under 1,600 characters for a very active lead: the event list and pages give way, not the sections', () => {
+  it('stays under 1,800 characters for a very active lead: the event list and pages give way, not the sections', () => {
     const busy: NoteInput = {
       ...rich,
       events: [
@@ -311,7 +320,7 @@ describe('composeHandoffNote', () => {
       ],
     };
     const { text } = composeHandoffNote(busy);
-    expect(text.length).toBeLessThanOrEqual(1_600);
+    expect(text.length).toBeLessThanOrEqual(1_800);
     const what = section(text, 'What they engaged with');
     expect(what[0]).toBe(
       '- Mostly late-stage: docs ×30, pricing ×4, case study (early: blog, guide, webinar)',
@@ -377,7 +386,7 @@ describe('composeHandoffNote', () => {
       owner: { id: '101' },
       slaDueAt: NOW + HOUR,
     });
-    expect(subject).toBe('MQL: x@y.io raised their hand (score 56)');
+    expect(subject).toBe('Call x@y.io — demo request — due 16:00 UTC');
     expect(section(text, 'What they engaged with')).toEqual([
       '- Mixed: late-stage demo; early-stage blog',
       '- https://a.io/blog/a',
@@ -398,7 +407,8 @@ describe('composeHandoffNote', () => {
         event('page_view', DAY, { url: 'https://a.io/', utm_source: 'newsletter' }),
       ],
     });
-    expect(section(text, 'Source')).toEqual(['- linkedin', '- Campaign: q4-abm']);
+    // The newest campaign an event names: the later page view named none.
+    expect(section(text, 'Source')).toEqual(['- Original: linkedin', '- Campaign: q4-abm']);
   });
 
   it("keeps a marker the lead typed from passing for a later handoff's note", () => {

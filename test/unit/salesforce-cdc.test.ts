@@ -127,7 +127,10 @@ describe('CDC message mapping', () => {
     const lead = changesOf(
       mapCdcMessage(message({}, { Address: { Country: 'France', City: 'Paris' } }), fieldMap),
     );
-    expect(lead.map((c) => [c.field, c.value])).toEqual([['country', 'France']]);
+    expect(lead.map((c) => [c.field, c.value])).toEqual([
+      ['country', 'France'],
+      ['city', 'Paris'],
+    ]);
 
     const contact = changesOf(
       mapCdcMessage(

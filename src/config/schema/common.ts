@@ -46,7 +46,7 @@ export const Matcher = z
   });
 export type Matcher = z.infer<typeof Matcher>;
 
-function isValidRegex(source: string): boolean {
+export function isValidRegex(source: string): boolean {
   try {
     new RegExp(source);
     return true;

@@ -11,9 +11,9 @@ export type HandRaise = z.infer<typeof HandRaise>;
 export const HandoffNote = z.strictObject({
   /** Which sections the note shows, in order. */
   sections: z
-    .array(z.enum(['who', 'where', 'what', 'when', 'why', 'score', 'source', 'next']))
+    .array(z.enum(['who', 'where', 'what', 'when', 'why', 'score', 'source', 'account', 'next']))
     .min(1)
-    .default(['who', 'where', 'what', 'when', 'why', 'score', 'source', 'next']),
+    .default(['who', 'where', 'what', 'when', 'why', 'score', 'source', 'account', 'next']),
   /**
    * Link to the lead's full timeline, `{id}` replaced by the CRM record id (e.g. HubSpot's
    * `https://app.hubspot.com/contacts/<portal>/record/0-1/{id}`); without it the last events

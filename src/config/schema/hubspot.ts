@@ -16,7 +16,17 @@ export const HubSpotFields = z.strictObject({
     company: 'company',
     industry: 'industry',
     companySize: 'numemployees',
+    phone: 'phone',
+    city: 'city',
+    state: 'state',
     country: 'country',
+    // The contact's own time zone (an option such as america_slash_new_york), for "their time".
+    timeZone: 'hs_timezone',
+    // Original and latest traffic source with their drill-downs, as HubSpot's analytics set them.
+    source: 'hs_analytics_source',
+    sourceDetail: 'hs_analytics_source_data_1',
+    latestSource: 'hs_latest_source',
+    latestSourceDetail: 'hs_latest_source_data_1',
     ownerId: 'hubspot_owner_id',
     leadStatus: 'hs_lead_status',
     dispositionReason: 'leadflow_disposition_reason',

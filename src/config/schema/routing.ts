@@ -25,6 +25,13 @@ export const Rep = z.strictObject({
   workingHours: WorkingHours.optional(),
   /** Who an SLA breach escalates to. */
   managerId: OwnerId.optional(),
+  /** Where the rep's handoff alerts go (default: the CRM owner's email). */
+  email: z.email().optional(),
+  /** The rep's Slack member id; without it the rep is looked up by email. */
+  slackUserId: z
+    .string()
+    .regex(/^[UW][A-Z0-9]{2,}$/, 'a Slack member id such as U024BE7LH')
+    .optional(),
 });
 export type Rep = z.infer<typeof Rep>;
 

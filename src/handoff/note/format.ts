@@ -1,4 +1,4 @@
-import { parseCountRange, type PropertyValue } from '../../domain/index.js';
+import { parseCountRange, type FieldLabels, type PropertyValue } from '../../domain/index.js';
 
 /** How the handoff note writes values, times and counts: one line each, clipped, in the rep's zone. Pure. */
 
@@ -10,6 +10,12 @@ export interface Clock {
   full(at: number): string;
   /** "Nov 24 09:48", for lists headed by the zone. */
   short(at: number): string;
+  /** "09:48" */
+  time(at: number): string;
+  /** "Tue 09:48" */
+  dayTime(at: number): string;
+  /** Whether two instants fall on the same calendar day in this zone. */
+  sameDay(a: number, b: number): boolean;
 }
 
 export function clockFor(timeZone: string): Clock {
@@ -29,6 +35,7 @@ export function clockFor(timeZone: string): Clock {
     timeZoneName: 'short',
   });
   const short = new Intl.DateTimeFormat('en-US', { ...time, month: 'short', day: 'numeric' });
+  const weekday = new Intl.DateTimeFormat('en-US', { ...time, weekday: 'short' });
   const parts = (f: Intl.DateTimeFormat, at: number) => {
     const p = Object.fromEntries(f.formatToParts(at).map(({ type, value }) => [type, value]));
     return (type: string) => p[type] ?? '';
@@ -42,6 +49,21 @@ export function clockFor(timeZone: string): Clock {
     short: (at) => {
       const p = parts(short, at);
       return `${p('month')} ${p('day')} ${p('hour')}:${p('minute')}`;
+    },
+    time: (at) => {
+      const p = parts(weekday, at);
+      return `${p('hour')}:${p('minute')}`;
+    },
+    dayTime: (at) => {
+      const p = parts(weekday, at);
+      return `${p('weekday')} ${p('hour')}:${p('minute')}`;
+    },
+    sameDay: (a, b) => {
+      const day = (at: number) => {
+        const p = parts(full, at);
+        return `${p('year')}-${p('month')}-${p('day')}`;
+      };
+      return day(a) === day(b);
     },
   };
 }
@@ -81,6 +103,20 @@ export function value(v: PropertyValue | undefined, max = VALUE_MAX): string {
 export function companySize(v: PropertyValue | undefined): string {
   const s = value(v);
   return s && (/^\d[\d,]*$/.test(s) || parseCountRange(s)) ? `${s} employees` : s;
+}
+
+/** An option code as people say it, when the CRM gave no label: `COMPUTER_SOFTWARE` → "Computer software". */
+const OPTION_CODE = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/;
+
+/**
+ * A profile value as the rep reads it: the CRM's label for the stored option (HubSpot property
+ * options, Salesforce picklist labels), else an option code made readable, else the value as written.
+ */
+export function shown(field: string, v: PropertyValue | undefined, labels: FieldLabels = {}): string {
+  const s = value(v);
+  const label = s ? labels[field]?.[s] : undefined;
+  if (label) return value(label);
+  return OPTION_CODE.test(s) ? humanize(s) : s;
 }
 
 export function labelled(label: string, v: PropertyValue | undefined): string {

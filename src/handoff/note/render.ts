@@ -4,6 +4,8 @@ import { escapeHtml as esc } from '../../domain/index.js';
 
 export interface Rendered {
   subject: string;
+  /** Lines right under the subject, before any heading (the warnings). */
+  lead: string[];
   blocks: { title: string; items: string[] }[];
   /** The full timeline, in place of the last events ('' for none). */
   link: string;
@@ -14,6 +16,7 @@ export function renderText(note: Rendered): string {
   const list = (title: string, items: string[]) => ['', `${title}:`, ...items.map((i) => `- ${i}`)];
   return [
     note.subject,
+    ...note.lead,
     ...note.blocks.flatMap((b) => list(b.title, b.items)),
     ...(note.link ? ['', `Full timeline: ${note.link}`] : []),
     '',
@@ -28,6 +31,7 @@ export function renderHtml(note: Rendered): string {
   const safe = note.link && /^https?:\/\//i.test(note.link);
   return [
     `<p><strong>${esc(note.subject)}</strong></p>`,
+    ...note.lead.map((line) => `<p>${esc(line)}</p>`),
     ...note.blocks.map((b) => list(b.title, b.items)),
     link ? `<p><strong>Full timeline:</strong> ${safe ? `<a href="${link}">${link}</a>` : link}</p>` : '',
     `<p>${esc(note.marker)}</p>`,

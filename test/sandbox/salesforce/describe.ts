@@ -181,6 +181,8 @@ export function defaultDescribes(): Map<string, SObjectDescribe> {
     ]),
     sObject('Contact', '003', [
       ...person(),
+      field('MailingCity', 'string', { length: 40 }),
+      field('MailingState', 'string', { length: 80 }),
       field('MailingCountry', 'string', { length: 80 }),
       owner(['User']),
       lookup('AccountId', 'Account', ['Account']),
