@@ -2,9 +2,8 @@ import { HandoffStore } from '../src/store/handoffs.js';
 import { keys } from '../src/store/keys.js';
 import { startSandbox, type CallRecord } from '../test/sandbox/index.js';
 import { DEFAULT_API_VERSION } from '../test/sandbox/salesforce.js';
-import { salesforceEnv } from '../test/system/index.js';
-import { LATENCY_MS, benchSystem, percentile, sleep, type Outcome } from './common.js';
-import { naiveHandoff, seedBenchLeads } from './salesforce.js';
+import { LATENCY_MS, percentile, sleep, type Outcome } from './common.js';
+import { naiveHandoff, salesforceBenchSystem, seedBenchLeads } from './salesforce.js';
 
 /**
  * A burst in Salesforce: 1,000 Leads leadflow has never seen ask for a demo at once (signed generic
@@ -49,21 +48,12 @@ function callKinds(calls: CallRecord[]): Record<string, number> {
 }
 
 async function leadflowBurst(redisUrl: string, batching: boolean): Promise<BurstFigures> {
-  let leadIds: string[] = [];
-  const sys = await benchSystem(redisUrl, {
-    prefix: `{leadflow-bench-sf-burst-${batching ? 'batched' : 'per-lead'}}`,
-    sandbox: { latencyMs: LATENCY_MS },
-    seed: (sandbox) => {
-      leadIds = seedBenchLeads(sandbox, N);
-    },
-    configFile: 'config/examples/salesforce-only.yaml',
-    adjust: (c) => ({
-      ...c,
-      pipeline: { ...c.pipeline, batching },
-      salesforce: { ...c.salesforce, cdc: undefined, polling: {}, requestsPerSecond: 1000 },
-    }),
-    env: (sandbox) => ({ ...salesforceEnv(sandbox), WORKER_CONCURRENCY: String(IN_FLIGHT) }),
-  });
+  const { sys, leadIds } = await salesforceBenchSystem(
+    redisUrl,
+    `{leadflow-bench-sf-burst-${batching ? 'batched' : 'per-lead'}}`,
+    N,
+    { batching, env: { WORKER_CONCURRENCY: String(IN_FLIGHT) } },
+  );
   try {
     const { sandbox, redis, prefix } = sys;
     const store = new HandoffStore(redis, keys(prefix));

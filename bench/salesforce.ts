@@ -1,6 +1,34 @@
 import type { Sandbox } from '../test/sandbox/index.js';
-import { salesforceEnv } from '../test/system/index.js';
+import { salesforceEnv, type System } from '../test/system/index.js';
 import { LATENCY_MS, againstNaive, benchSystem, timeHandoffs, type Outcome } from './common.js';
+
+/**
+ * The system on `config/examples/salesforce-only.yaml` with handoffs only (no polls or stream
+ * competing for the sandbox, our request budget out of the way), its org seeded with `n` Leads.
+ */
+export async function salesforceBenchSystem(
+  redisUrl: string,
+  prefix: string,
+  n: number,
+  opts: { batching?: boolean; env?: Record<string, string> } = {},
+): Promise<{ sys: System; leadIds: string[] }> {
+  let leadIds: string[] = [];
+  const sys = await benchSystem(redisUrl, {
+    prefix,
+    sandbox: { latencyMs: LATENCY_MS },
+    seed: (sandbox) => {
+      leadIds = seedBenchLeads(sandbox, n);
+    },
+    configFile: 'config/examples/salesforce-only.yaml',
+    adjust: (c) => ({
+      ...c,
+      pipeline: { ...c.pipeline, batching: opts.batching ?? c.pipeline.batching },
+      salesforce: { ...c.salesforce, cdc: undefined, polling: {}, requestsPerSecond: 1000 },
+    }),
+    env: (sandbox) => ({ ...salesforceEnv(sandbox), ...opts.env }),
+  });
+  return { sys, leadIds };
+}
 
 /** `n` open Leads in the sandbox org that fit the example rules well; their ids. */
 export function seedBenchLeads(sandbox: Sandbox, n: number): string[] {
@@ -46,21 +74,7 @@ export async function naiveHandoff(instanceUrl: string, apiVersion: string, id: 
  */
 export async function salesforceSpeedToLead(redisUrl: string): Promise<Outcome> {
   const N = 100;
-  let leadIds: string[] = [];
-  const sys = await benchSystem(redisUrl, {
-    prefix: '{leadflow-bench-sf}',
-    sandbox: { latencyMs: LATENCY_MS },
-    seed: (sandbox) => {
-      leadIds = seedBenchLeads(sandbox, N);
-    },
-    configFile: 'config/examples/salesforce-only.yaml',
-    // Handoffs only: no polls or stream competing for the sandbox.
-    adjust: (c) => ({
-      ...c,
-      salesforce: { ...c.salesforce, cdc: undefined, polling: {}, requestsPerSecond: 1000 },
-    }),
-    env: salesforceEnv,
-  });
+  const { sys, leadIds } = await salesforceBenchSystem(redisUrl, '{leadflow-bench-sf}', N);
   const { sandbox, config } = sys;
   let seq = 0;
   const send = (leadId: string, type: string) =>

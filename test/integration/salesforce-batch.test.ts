@@ -5,8 +5,7 @@ import type { HandoffWrite, HandoffWritten } from '../../connectors/types.js';
 import { Salesforce } from '../../src/config/schema.js';
 import { handoffMarker, type LeadRef } from '../../src/domain/index.js';
 import { classifyFailure } from '../../src/queue/retry.js';
-import { config, seedLead, tasksOf } from '../helpers/salesforce-seed.js';
-import { testScore } from '../helpers/score.js';
+import { config, handoffWrite, seedLead, tasksOf } from '../helpers/salesforce-seed.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import {
   ADMIN_USER_ID,
@@ -34,31 +33,8 @@ describe('Salesforce handoffs of many leads share requests', () => {
       config: Salesforce.parse(settings),
       ...(batching === undefined ? {} : { batching }),
     });
-  const handoff = (ref: LeadRef, over: Partial<HandoffWrite> = {}): HandoffWrite => {
-    const handoffId = `hf.batch.${ref.id}`;
-    return {
-      lead: ref,
-      handoffId,
-      stage: 'mql',
-      knownStage: fields.stages.open[0],
-      ownerId: REP_USER_ID,
-      score: testScore(64),
-      note: {
-        subject: 'Call Ada (MQL, score 64)',
-        text: `Why now: demo request\n${handoffMarker(handoffId)}`,
-      },
-      task: {
-        subject: 'Call Ada (MQL, score 64)',
-        body: 'unused',
-        dueAt: Date.UTC(2030, 0, 7, 15, 0),
-        ownerId: REP_USER_ID,
-        priority: 'HIGH',
-        type: 'CALL',
-      },
-      mayExist: false,
-      ...over,
-    };
-  };
+  const handoff = (ref: LeadRef, over: Partial<HandoffWrite> = {}) =>
+    handoffWrite(ref, `hf.batch.${ref.id}`, over);
   const leads = (n: number) => Array.from({ length: n }, (_, i) => seedLead(state, { email: `b${i}@x.io` }));
   /** Each write's result, or its error: one lead's failure must not be another's. */
   const settle = (writes: Promise<HandoffWritten>[]) => Promise.allSettled(writes);
