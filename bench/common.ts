@@ -50,7 +50,8 @@ export function contact(i: number) {
 }
 
 /**
- * Server and workers in this process, 32 jobs in flight per queue, errors-only logs, HubSpot
+ * Server and workers in this process, 32 jobs in flight per queue (unless `env` sets
+ * WORKER_CONCURRENCY), errors-only logs, HubSpot
  * credentials unless `env` names others, and a HubSpot budget out of the way: the sandbox sets the
  * limits in these runs, the budget would only add waits.
  */
@@ -60,7 +61,7 @@ export function benchSystem(redisUrl: string, opts: Omit<SystemOptions, 'redisUr
     adjust: (c) => ({ ...c, hubspot: { ...c.hubspot, requestsPer10s: 1000 } }),
     ...opts,
     redisUrl,
-    env: (sandbox) => ({ ...env(sandbox), WORKER_CONCURRENCY: '32' }),
+    env: (sandbox) => ({ WORKER_CONCURRENCY: '32', ...env(sandbox) }),
     logger: createLogger('error'),
   });
 }

@@ -11,6 +11,7 @@ import { callsPerThousand } from './calls.js';
 import type { Outcome } from './common.js';
 import { ingestThroughput } from './ingest.js';
 import { salesforceSpeedToLead } from './salesforce.js';
+import { salesforceBurst } from './salesforce-burst.js';
 import { scaling } from './scale.js';
 import { benchScoring } from './scoring.js';
 import { speedToLead } from './speed.js';
@@ -34,6 +35,7 @@ const BENCHMARKS: Record<string, (redisUrl: string) => Promise<Outcome>> = {
   scoring,
   speed: speedToLead,
   salesforce: salesforceSpeedToLead,
+  'salesforce-burst': salesforceBurst,
   ingest: ingestThroughput,
   calls: callsPerThousand,
   ceiling: ceilingUtilisation,

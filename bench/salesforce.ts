@@ -1,5 +1,71 @@
-import { salesforceEnv } from '../test/system/index.js';
+import type { Sandbox } from '../test/sandbox/index.js';
+import { salesforceEnv, type System } from '../test/system/index.js';
 import { LATENCY_MS, againstNaive, benchSystem, timeHandoffs, type Outcome } from './common.js';
+
+/**
+ * The system on `config/examples/salesforce-only.yaml` with handoffs only (no polls or stream
+ * competing for the sandbox, our request budget out of the way), its org seeded with `n` Leads.
+ */
+export async function salesforceBenchSystem(
+  redisUrl: string,
+  prefix: string,
+  n: number,
+  opts: { batching?: boolean; env?: Record<string, string> } = {},
+): Promise<{ sys: System; leadIds: string[] }> {
+  let leadIds: string[] = [];
+  const sys = await benchSystem(redisUrl, {
+    prefix,
+    sandbox: { latencyMs: LATENCY_MS },
+    seed: (sandbox) => {
+      leadIds = seedBenchLeads(sandbox, n);
+    },
+    configFile: 'config/examples/salesforce-only.yaml',
+    adjust: (c) => ({
+      ...c,
+      pipeline: { ...c.pipeline, batching: opts.batching ?? c.pipeline.batching },
+      salesforce: { ...c.salesforce, cdc: undefined, polling: {}, requestsPerSecond: 1000 },
+    }),
+    env: (sandbox) => ({ ...salesforceEnv(sandbox), ...opts.env }),
+  });
+  return { sys, leadIds };
+}
+
+/** `n` open Leads in the sandbox org that fit the example rules well; their ids. */
+export function seedBenchLeads(sandbox: Sandbox, n: number): string[] {
+  return Array.from({ length: n }, (_, i) =>
+    sandbox.salesforce.insert('Lead', {
+      FirstName: `Lead${i}`,
+      LastName: 'Bench',
+      Email: `lead${i}@bench.example`,
+      Company: `Bench ${i}`,
+      Title: i % 3 === 0 ? 'VP Marketing' : 'Marketing Manager',
+      Industry: 'Technology',
+      NumberOfEmployees: 300,
+      Status: 'Open - Not Contacted',
+    }),
+  );
+}
+
+/** A naive integration's handoff of one Lead: read it, update it, create the task (3 API calls). */
+export async function naiveHandoff(instanceUrl: string, apiVersion: string, id: string): Promise<void> {
+  const headers = { authorization: 'Bearer bench', 'content-type': 'application/json' };
+  const sobjects = `${instanceUrl}/services/data/v${apiVersion}/sobjects`;
+  await (await fetch(`${sobjects}/Lead/${id}?fields=Title,Status`, { headers })).arrayBuffer();
+  await (
+    await fetch(`${sobjects}/Lead/${id}`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify({ Status: 'Marketing Qualified', Leadflow_Score__c: 80 }),
+    })
+  ).arrayBuffer();
+  await (
+    await fetch(`${sobjects}/Task`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ WhoId: id, Subject: 'Call', ActivityDate: '2030-01-01' }),
+    })
+  ).arrayBuffer();
+}
 
 /**
  * The same for Salesforce: a demo request from a known lead, by signed generic event, handed off
@@ -8,32 +74,7 @@ import { LATENCY_MS, againstNaive, benchSystem, timeHandoffs, type Outcome } fro
  */
 export async function salesforceSpeedToLead(redisUrl: string): Promise<Outcome> {
   const N = 100;
-  let leadIds: string[] = [];
-  const sys = await benchSystem(redisUrl, {
-    prefix: '{leadflow-bench-sf}',
-    sandbox: { latencyMs: LATENCY_MS },
-    seed: (sandbox) => {
-      leadIds = Array.from({ length: N }, (_, i) =>
-        sandbox.salesforce.insert('Lead', {
-          FirstName: `Lead${i}`,
-          LastName: 'Bench',
-          Email: `lead${i}@bench.example`,
-          Company: `Bench ${i}`,
-          Title: i % 3 === 0 ? 'VP Marketing' : 'Marketing Manager',
-          Industry: 'Technology',
-          NumberOfEmployees: 300,
-          Status: 'Open - Not Contacted',
-        }),
-      );
-    },
-    configFile: 'config/examples/salesforce-only.yaml',
-    // Handoffs only: no polls or stream competing for the sandbox.
-    adjust: (c) => ({
-      ...c,
-      salesforce: { ...c.salesforce, cdc: undefined, polling: {}, requestsPerSecond: 1000 },
-    }),
-    env: salesforceEnv,
-  });
+  const { sys, leadIds } = await salesforceBenchSystem(redisUrl, '{leadflow-bench-sf}', N);
   const { sandbox, config } = sys;
   let seq = 0;
   const send = (leadId: string, type: string) =>
@@ -61,25 +102,9 @@ export async function salesforceSpeedToLead(redisUrl: string): Promise<Outcome> 
   await sys.stop();
 
   const naive: number[] = [];
-  const headers = { authorization: 'Bearer bench', 'content-type': 'application/json' };
-  const sobjects = `${sandbox.url}/services/data/v${config.salesforce.apiVersion}/sobjects`;
   for (const id of leadIds) {
     const started = performance.now();
-    await (await fetch(`${sobjects}/Lead/${id}?fields=Title,Status`, { headers })).arrayBuffer();
-    await (
-      await fetch(`${sobjects}/Lead/${id}`, {
-        method: 'PATCH',
-        headers,
-        body: JSON.stringify({ Status: 'Marketing Qualified', Leadflow_Score__c: 80 }),
-      })
-    ).arrayBuffer();
-    await (
-      await fetch(`${sobjects}/Task`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ WhoId: id, Subject: 'Call', ActivityDate: '2030-01-01' }),
-      })
-    ).arrayBuffer();
+    await naiveHandoff(sandbox.url, config.salesforce.apiVersion, id);
     naive.push(performance.now() - started);
   }
   await sys.close();

@@ -9,7 +9,7 @@ import { crmCaller, type CallFn, type CrmCall } from '../call.js';
 import { CrmError } from '../errors.js';
 import type { CrmCallObservation } from '../types.js';
 import type { SalesforceSession } from './auth.js';
-import { compositeFailure, toSalesforceFailure } from './errors.js';
+import { compositeError, toSalesforceFailure } from './errors.js';
 import { RECORD_ID, salesforceTime } from './soql.js';
 
 /** Lead assignment rules run on every REST create/update unless told not to. */
@@ -72,13 +72,18 @@ export interface SalesforceConnectorOptions {
   onCall?: (call: CrmCallObservation) => void;
   logger?: Logger;
   now?: () => number;
+  /**
+   * `pipeline.batching`: handoffs of many leads share requests while there is a backlog (batches.ts);
+   * false gives every handoff requests of its own. true unless given, as in the config.
+   */
+  batching?: boolean;
 }
 
 /**
  * How the Salesforce adapter talks to the org: the jsforce session, the shared call wrapper with
  * Salesforce's own hooks (session readiness, Sforce-Limit-Info), REST, composite and SOQL requests,
- * and where a lead lives. The score writes (scores.ts), the handoff (handoff.ts) and the connector
- * (connector.ts) build on it, in that order.
+ * and where a lead lives. The score writes (scores.ts), the requests handoffs share across leads
+ * (batches.ts), the handoff (handoff.ts) and the connector (connector.ts) build on it, in that order.
  */
 export abstract class SalesforceApi {
   protected readonly session: SalesforceSession;
@@ -184,13 +189,8 @@ export abstract class SalesforceApi {
     if (!parsed.success)
       throw new CrmError({ crm: 'salesforce', status: 502, message: `${what}: unexpected composite answer` });
     const subresponses = parsed.data.compositeResponse;
-    if (allOrNone) {
-      const failure = compositeFailure(subresponses);
-      if (failure) {
-        const { referenceId, ...rest } = failure;
-        throw new CrmError({ ...rest, message: `${what} (${referenceId}): ${rest.message}` });
-      }
-    }
+    const failed = allOrNone ? compositeError(what, subresponses) : undefined;
+    if (failed) throw failed;
     return new Map(subresponses.map((s) => [s.referenceId, { status: s.httpStatusCode, body: s.body }]));
   }
 

@@ -40,8 +40,9 @@ const CONTACT_PREFIX = '003';
 
 /**
  * The Salesforce adapter, the one class implementing CrmConnector. It builds on layers, each its own
- * file: the call wrapper and requests (api.ts), the score writes (scores.ts) and the handoff's writes
- * (handoff.ts); the Tasks it writes are shaped in tasks.ts.
+ * file: the call wrapper and requests (api.ts), the score writes (scores.ts), the requests handoffs
+ * share across leads (batches.ts) and the handoff's writes (handoff.ts); the Tasks it writes are
+ * shaped in tasks.ts.
  */
 export class SalesforceConnector extends SalesforceHandoff implements CrmConnector {
   readonly crm = 'salesforce' as const;
@@ -104,10 +105,7 @@ export class SalesforceConnector extends SalesforceHandoff implements CrmConnect
 
   async readProfile(lead: LeadRef): Promise<Profile> {
     const t = this.target(lead);
-    const row = await this.call('sobjects.get', `read ${t.sObject} ${t.id}`, () =>
-      this.send('GET', `/sobjects/${t.sObject}/${t.id}?fields=${this.profileFields(t).join(',')}`),
-    );
-    return toProfile(t, Row.parse(row));
+    return toProfile(t, await this.readRecord(t, this.profileFields(t)));
   }
 
   /**

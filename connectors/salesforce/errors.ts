@@ -1,4 +1,4 @@
-import { NETWORK_CODES, type CrmFailure } from '../errors.js';
+import { CrmError, NETWORK_CODES, type CrmFailure } from '../errors.js';
 
 /** One Salesforce error entry, whichever shape it came in. */
 interface ErrorEntry {
@@ -145,4 +145,18 @@ export function compositeFailure(
   const cause =
     failed.find((s) => !entriesOf(s.body).every((e) => SIBLING_CODES.has(e.code ?? ''))) ?? failed[0]!;
   return { ...toSalesforceFailure(cause), referenceId: cause.referenceId };
+}
+
+/**
+ * The error an all-or-none composite (or one graph of a Composite Graph) failed with, naming what it
+ * was for and the subrequest that caused it; undefined when every subrequest succeeded.
+ */
+export function compositeError(
+  what: string,
+  subresponses: { httpStatusCode: number; body?: unknown; referenceId: string }[],
+): CrmError | undefined {
+  const failure = compositeFailure(subresponses);
+  if (!failure) return undefined;
+  const { referenceId, ...rest } = failure;
+  return new CrmError({ ...rest, message: `${what} (${referenceId}): ${rest.message}` });
 }

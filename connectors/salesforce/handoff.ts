@@ -1,23 +1,12 @@
 import { z } from 'zod';
 import type { LeadRef } from '../../src/domain/index.js';
-import { findMarked, type MarkedRecord } from '../create-once.js';
 import { isCrmError } from '../errors.js';
 import type { HandoffWrite, HandoffWritten, StageAdvance } from '../types.js';
-import {
-  NO_AUTO_ASSIGN,
-  Row,
-  checkId,
-  createdId,
-  wholeSeconds,
-  type SubRequest,
-  type Target,
-} from './api.js';
-import { SalesforceScores } from './scores.js';
-import { RECORD_ID, soqlDatetime } from './soql.js';
+import { NO_AUTO_ASSIGN, checkId, createdId, type SubRequest, type Target } from './api.js';
+import { SalesforceBatches } from './batches.js';
+import { RECORD_ID } from './soql.js';
 import { noteFields, repTaskFields } from './tasks.js';
 
-/** How far back a retry looks for the task an earlier attempt may have created (job retries span hours). */
-const MARKER_LOOKBACK_MS = 30 * 86_400_000;
 /** A Lead's conversion: the Contact it became (`ConvertedContactId` is null until converted). */
 const ConvertedLead = z.looseObject({
   IsConverted: z.boolean(),
@@ -25,10 +14,11 @@ const ConvertedLead = z.looseObject({
 });
 
 /**
- * The handoff's writes: the lifecycle field moved forward only (advanceStage), or the whole handoff in
- * one composite request (writeHandoff), which falls back to the Contact when sales converted the Lead.
+ * The handoff's writes: the lifecycle field moved forward only (advanceStage), or the whole handoff
+ * all or nothing (writeHandoff: its own composite request, or its own graph among other leads' while
+ * there is a backlog), which falls back to the Contact when sales converted the Lead.
  */
-export abstract class SalesforceHandoff extends SalesforceScores {
+export abstract class SalesforceHandoff extends SalesforceBatches {
   /**
    * Where a lifecycle value sits in the forward-only order: open values, empty and recycled (back
    * with marketing) 0, MQL 1, SQL 2. Anything else (working, converted, closed) belongs to sales:
@@ -61,10 +51,7 @@ export abstract class SalesforceHandoff extends SalesforceScores {
   }
 
   private async readStage(t: Target): Promise<string> {
-    const row = await this.call('sobjects.get', `read stage of ${t.sObject} ${t.id}`, () =>
-      this.send('GET', `/sobjects/${t.sObject}/${t.id}?fields=${t.lifecycle}`),
-    );
-    const value = Row.parse(row)[t.lifecycle];
+    const value = (await this.readRecord(t, [t.lifecycle]))[t.lifecycle];
     return typeof value === 'string' ? value : '';
   }
 
@@ -89,9 +76,11 @@ export abstract class SalesforceHandoff extends SalesforceScores {
   }
 
   /**
-   * The whole handoff in one composite request, all or nothing: the record's stage (when it moves
-   * forward), owner and scores, and the Task carrying the note (the rep task when there is one).
-   * A retry (`mayExist`) first looks for the Task by its marker and leaves it out when found.
+   * The whole handoff, all or nothing: the record's stage (when it moves forward), owner and scores,
+   * and the Task carrying the note (the rep task when there is one), in one composite request — or,
+   * while other leads' handoffs wait too, as this lead's graph in one Composite Graph request: a lead
+   * whose record update or Task fails has neither written, whatever the others did. A retry
+   * (`mayExist`) first looks for the Task by its marker and leaves it out when found.
    *
    * A Lead sales converted meanwhile is read-only (CANNOT_UPDATE_CONVERTED_LEAD): the handoff is moot
    * — the person is sales' Contact now, with the owner sales gave it — so the Contact gets the scores
@@ -125,7 +114,7 @@ export abstract class SalesforceHandoff extends SalesforceScores {
     current: string,
     moves: boolean,
   ): Promise<HandoffWritten> {
-    const existing = write.mayExist ? await findMarked(this.recentTasks(t), write.handoffId) : undefined;
+    const existing = write.mayExist ? await this.findHandoffTask(t, write.handoffId) : undefined;
     const update = moves
       ? this.handoffUpdate(t, write.stage, write.ownerId)
       : { fields: {}, headers: NO_AUTO_ASSIGN };
@@ -159,12 +148,7 @@ export abstract class SalesforceHandoff extends SalesforceScores {
             },
           ]),
     ];
-    const answers = await this.composite(
-      'composite.handoff',
-      `hand over ${t.sObject} ${t.id}`,
-      requests,
-      true,
-    );
+    const answers = await this.writeHandoffRequests(`hand over ${t.sObject} ${t.id}`, t, requests);
     const taskId = existing ?? createdId(answers.get('task')?.body, `hand over ${t.sObject} ${t.id}`);
     const record = { id: taskId, created: existing === undefined };
     return {
@@ -196,21 +180,5 @@ export abstract class SalesforceHandoff extends SalesforceScores {
       contact: { crm: 'salesforce', objectType: 'contact', id: row.ConvertedContactId },
       status: typeof status === 'string' ? status : '',
     };
-  }
-
-  /**
-   * The lead's recent Tasks with their Description, where an earlier attempt's marker would be. Long
-   * text cannot be filtered in SOQL, so the marker is looked for here. The connector's Task creates
-   * look through them too.
-   */
-  protected async *recentTasks(t: Target): AsyncIterable<MarkedRecord[]> {
-    const since = soqlDatetime(wholeSeconds(this.now() - MARKER_LOOKBACK_MS));
-    for await (const rows of this.soql(
-      `SELECT Id, Description FROM Task WHERE WhoId = '${t.id}' AND CreatedDate >= ${since} ORDER BY CreatedDate DESC`,
-    ))
-      yield rows.map((r) => ({
-        id: String(r.Id),
-        body: typeof r.Description === 'string' ? r.Description : '',
-      }));
   }
 }

@@ -112,6 +112,7 @@ export function salesforceFromEnv(env: Env, config: Config, deps: CrmDeps): Sale
     }),
     onCall: observeCalls('salesforce', deps.metrics),
     logger: deps.logger,
+    batching: config.pipeline.batching,
   });
 }
 

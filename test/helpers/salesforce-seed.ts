@@ -1,6 +1,8 @@
+import type { HandoffWrite } from '../../connectors/types.js';
 import { Salesforce } from '../../src/config/schema.js';
-import type { LeadRef, Profile } from '../../src/domain/index.js';
-import type { SalesforceState } from '../sandbox/salesforce.js';
+import { handoffMarker, type LeadRef, type Profile } from '../../src/domain/index.js';
+import { REP_USER_ID, type SalesforceState } from '../sandbox/salesforce.js';
+import { testScore } from './score.js';
 
 /** The default Salesforce config the sandbox tests run with. */
 export const config = Salesforce.parse({});
@@ -20,3 +22,30 @@ export function seedLead(state: SalesforceState, profile: Profile): LeadRef {
 
 export const tasksOf = (state: SalesforceState, lead: LeadRef) =>
   state.records('Task').filter((t) => t.WhoId === lead.id);
+
+/** A handoff of an open lead to the rep as the writeback job gives it: MQL, score 64, a call task. */
+export function handoffWrite(
+  ref: LeadRef,
+  handoffId: string,
+  over: Partial<HandoffWrite> = {},
+): HandoffWrite {
+  return {
+    lead: ref,
+    handoffId,
+    stage: 'mql',
+    knownStage: fields.stages.open[0],
+    ownerId: REP_USER_ID,
+    score: testScore(64),
+    note: { subject: 'Call Ada (MQL, score 64)', text: `Why now: pricing ×3\n${handoffMarker(handoffId)}` },
+    task: {
+      subject: 'Call Ada (MQL, score 64)',
+      body: 'unused',
+      dueAt: Date.UTC(2030, 0, 7, 15, 0),
+      ownerId: REP_USER_ID,
+      priority: 'HIGH',
+      type: 'CALL',
+    },
+    mayExist: false,
+    ...over,
+  };
+}

@@ -22,7 +22,7 @@ import {
   type SalesforceState,
 } from '../sandbox/salesforce.js';
 import { testScore } from '../helpers/score.js';
-import { config, seedLead, tasksOf } from '../helpers/salesforce-seed.js';
+import { config, handoffWrite, seedLead, tasksOf } from '../helpers/salesforce-seed.js';
 
 const fields = config.fields;
 
@@ -36,25 +36,7 @@ describe('Salesforce connector against the sandbox', () => {
       auth: auth ?? { kind: 'access_token', accessToken: 'tok-sandbox' },
       config: Salesforce.parse(settings),
     });
-  const handoff = (ref: LeadRef, over: Partial<HandoffWrite> = {}): HandoffWrite => ({
-    lead: ref,
-    handoffId: 'hf.sb.1',
-    stage: 'mql',
-    knownStage: fields.stages.open[0],
-    ownerId: REP_USER_ID,
-    score: testScore(64),
-    note: { subject: 'Call Ada (MQL, score 64)', text: 'Why now: pricing ×3\nHandoff ID: hf.sb.1' },
-    task: {
-      subject: 'Call Ada (MQL, score 64)',
-      body: 'unused',
-      dueAt: Date.UTC(2030, 0, 7, 15, 0),
-      ownerId: REP_USER_ID,
-      priority: 'HIGH',
-      type: 'CALL',
-    },
-    mayExist: false,
-    ...over,
-  });
+  const handoff = (ref: LeadRef, over: Partial<HandoffWrite> = {}) => handoffWrite(ref, 'hf.sb.1', over);
 
   beforeAll(async () => {
     sandbox = await startSandbox();

@@ -33,4 +33,4 @@ export {
   SalesforceFaults,
   SalesforceState,
 } from './salesforce/state.js';
-export type { FieldValue, SalesforceOAuthApp, SfRecord } from './salesforce/state.js';
+export type { FieldValue, SalesforceOAuthApp, SfRecord, ValidationRule } from './salesforce/state.js';

@@ -1,75 +1,29 @@
 import { z } from 'zod';
 import { methodNotAllowed, parseBody, type ApiAnswer, type ApiRequest } from './api.js';
 import { collections } from './collections.js';
-import { errorBody, notFound, SfError } from './errors.js';
+import { notFound, SfError } from './errors.js';
+import { compositeGraph } from './graph.js';
 import { queryPage, runQuery } from './query.js';
 import { sobjects } from './sobjects.js';
 import type { SalesforceState } from './state.js';
+import {
+  checkSubrequestHeaders,
+  halted,
+  ROLLED_BACK,
+  runSubrequest,
+  Subrequest,
+  type SubResult,
+} from './subrequests.js';
 
-/** Routes a REST request to its resource; Composite re-enters here for each subrequest. */
+/** Routes a REST request to its resource; Composite and Composite Graph re-enter here for each subrequest. */
 
+/** A composite request holds at most 25 subrequests. */
 const COMPOSITE_MAX = 25;
 const CompositeBody = z.object({
   allOrNone: z.boolean().default(false),
   collateSubrequests: z.boolean().optional(),
-  compositeRequest: z
-    .array(
-      z.object({
-        method: z.enum(['GET', 'POST', 'PATCH', 'PUT', 'DELETE']),
-        url: z.string().min(1),
-        referenceId: z.string().regex(/^[A-Za-z0-9_]+$/, 'referenceId may hold only letters, digits and _'),
-        body: z.unknown().optional(),
-        httpHeaders: z.record(z.string(), z.string()).optional(),
-      }),
-    )
-    .min(1),
+  compositeRequest: z.array(Subrequest).min(1),
 });
-
-interface SubResult {
-  body: unknown;
-  httpHeaders: Record<string, string>;
-  httpStatusCode: number;
-  referenceId: string;
-}
-
-const halted = (referenceId: string, message: string): SubResult => ({
-  body: [{ errorCode: 'PROCESSING_HALTED', message }],
-  httpHeaders: {},
-  httpStatusCode: 400,
-  referenceId,
-});
-const ROLLED_BACK = 'The transaction was rolled back since another operation in the same transaction failed.';
-
-const REFERENCE = /@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])+)\}/g;
-
-/** Replaces `@{refId.path}` with values from earlier subresponses; a lone reference keeps its type. */
-function resolveReferences(value: unknown, done: Map<string, SubResult>): unknown {
-  const lookupRef = (ref: string, path: string): unknown => {
-    const earlier = done.get(ref);
-    let current: unknown = earlier && earlier.httpStatusCode < 400 ? earlier.body : undefined;
-    for (const [, key, index] of path.matchAll(/\.([A-Za-z0-9_]+)|\[(\d+)\]/g))
-      current =
-        current !== null && typeof current === 'object'
-          ? (current as Record<string, unknown>)[key ?? index!]
-          : undefined;
-    if (current === undefined || current === null)
-      throw new SfError(
-        400,
-        'PROCESSING_HALTED',
-        `Invalid reference specified. No value for ${ref}${path} found in ${ref}. Provided referenceId ids: [${[...done.keys()].join(', ')}]`,
-      );
-    return current;
-  };
-  if (typeof value === 'string') {
-    const whole = new RegExp(`^${REFERENCE.source}$`).exec(value);
-    if (whole) return lookupRef(whole[1]!, whole[2]!);
-    return value.replace(REFERENCE, (_m, ref: string, path: string) => String(lookupRef(ref, path)));
-  }
-  if (Array.isArray(value)) return value.map((v) => resolveReferences(v, done));
-  if (value !== null && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveReferences(v, done)]));
-  return value;
-}
 
 const hasFailedRecord = (body: unknown) =>
   Array.isArray(body) &&
@@ -80,6 +34,7 @@ function composite(state: SalesforceState, req: ApiRequest): ApiAnswer {
   const body = parseBody(CompositeBody, req.body);
   if (body.compositeRequest.length > COMPOSITE_MAX)
     throw new SfError(400, 'LIMIT_EXCEEDED', `Exceeded max limit of subrequests (${COMPOSITE_MAX})`);
+  checkSubrequestHeaders(body.compositeRequest);
   const snapshot = body.allOrNone ? state.snapshot() : undefined;
   const done = new Map<string, SubResult>();
   const results: SubResult[] = [];
@@ -89,31 +44,11 @@ function composite(state: SalesforceState, req: ApiRequest): ApiAnswer {
       results.push(halted(sub.referenceId, ROLLED_BACK));
       continue;
     }
-    const headers = new Map(Object.entries(sub.httpHeaders ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-    const answer = answerOf(() => {
-      const url = new URL(String(resolveReferences(sub.url, done)), 'http://composite');
-      const route = /^\/services\/data\/v(\d+\.\d)\/(.*)$/.exec(url.pathname);
-      if (!route) throw new SfError(400, 'INVALID_INPUT', `The URL ${sub.url} is not a REST API resource`);
-      return dispatch(state, {
-        method: sub.method,
-        version: route[1]!,
-        path: route[2]!,
-        query: url.searchParams,
-        body: resolveReferences(sub.body, done),
-        header: (name) => headers.get(name.toLowerCase()),
-        composite: { allOrNone: body.allOrNone },
-      });
-    });
-    const result: SubResult = {
-      body: answer.body ?? null,
-      httpHeaders: answer.headers ?? {},
-      httpStatusCode: answer.status,
-      referenceId: sub.referenceId,
-    };
+    const result = runSubrequest(state, sub, done, { allOrNone: body.allOrNone }, dispatch);
     results.push(result);
     done.set(sub.referenceId, result);
     // An all-or-none composite makes its collections all-or-none, so any failed record fails it.
-    if (answer.status >= 400 || (body.allOrNone && hasFailedRecord(answer.body))) failed ??= i;
+    if (result.httpStatusCode >= 400 || (body.allOrNone && hasFailedRecord(result.body))) failed ??= i;
   }
   if (snapshot && failed !== undefined) {
     state.restore(snapshot);
@@ -128,15 +63,6 @@ function composite(state: SalesforceState, req: ApiRequest): ApiAnswer {
 }
 
 // Dispatch ----------------------------------------------------------------------------------
-
-export function answerOf(run: () => ApiAnswer): ApiAnswer {
-  try {
-    return run();
-  } catch (err) {
-    if (err instanceof SfError) return { status: err.status, body: errorBody(err) };
-    throw err;
-  }
-}
 
 export function dispatch(state: SalesforceState, req: ApiRequest): ApiAnswer {
   const [resource, ...rest] = req.path.split('/').filter(Boolean);
@@ -153,14 +79,15 @@ export function dispatch(state: SalesforceState, req: ApiRequest): ApiAnswer {
     }
     case 'composite':
       if (rest[0] === 'sobjects') return collections(state, req, rest.slice(1));
-      if (rest.length) throw notFound();
+      if (rest.length > 1 || (rest[0] !== undefined && rest[0] !== 'graph')) throw notFound();
+      // Neither Composite nor Composite Graph is a resource a subrequest may name.
       if (req.composite)
         throw new SfError(
           400,
           'INVALID_INPUT',
           'A composite request cannot be a subrequest of a composite request',
         );
-      return composite(state, req);
+      return rest[0] === 'graph' ? compositeGraph(state, req, dispatch) : composite(state, req);
     case 'limits':
       return {
         status: 200,

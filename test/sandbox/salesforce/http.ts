@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { grantToken, OAuthError } from './auth.js';
-import { answerOf, dispatch } from './dispatch.js';
+import { dispatch } from './dispatch.js';
+import { answerOf } from './subrequests.js';
 import { errorBody, notFound, SfError } from './errors.js';
 import type { SalesforceFaults, SalesforceState } from './state.js';
 

@@ -177,6 +177,16 @@ export function saveRecord(
       missing,
     );
 
+  // Validation rules run on every API save after the system checks; FIELD_CUSTOM_VALIDATION_EXCEPTION.
+  for (const rule of state.validationRules)
+    if (rule.sObject === describe.name && rule.fails(after))
+      throw new SfError(
+        400,
+        'FIELD_CUSTOM_VALIDATION_EXCEPTION',
+        rule.message,
+        rule.field ? [rule.field] : [],
+      );
+
   if (describe.name === 'Lead' && ctx.autoAssign && state.assignmentRuleOwner)
     values.OwnerId = state.assignmentRuleOwner;
   // Read-only fields were refused above, so derived fields and stamps are computed, never taken.

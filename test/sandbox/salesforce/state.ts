@@ -61,6 +61,15 @@ const SEED_USERS: Record<string, FieldValue>[] = [
   { Id: INACTIVE_USER_ID, FirstName: 'Ivo', LastName: 'Gone', Email: 'ivo@sales.example', IsActive: false },
 ];
 
+/** A validation rule: a save whose record (as it would be stored) `fails` is refused with `message`. */
+export interface ValidationRule {
+  sObject: string;
+  fails: (record: Record<string, FieldValue>) => boolean;
+  message: string;
+  /** The field the error is shown on; none means the top of the page. */
+  field?: string;
+}
+
 type Store = Map<string, Map<string, SfRecord>>;
 
 export class SalesforceState {
@@ -78,6 +87,8 @@ export class SalesforceState {
    * update runs assignment rules too unless the Task write said `Sforce-Auto-Assign: FALSE`.
    */
   taskTriggerUpdatesLead = false;
+  /** The org's validation rules (Setup → Object Manager → Validation Rules), checked on every API save. */
+  validationRules: ValidationRule[] = [];
   /** Every record saved through the API, with whether its request let assignment rules run. */
   saves: { sObject: string; id: string; autoAssign: boolean }[] = [];
   /** The integration user: default owner of created records, and the user tokens are issued for. */
@@ -104,6 +115,7 @@ export class SalesforceState {
     this.oauth = undefined;
     this.assignmentRuleOwner = undefined;
     this.taskTriggerUpdatesLead = false;
+    this.validationRules = [];
     this.saves = [];
     this.runningUserId = ADMIN_USER_ID;
     this.refreshes = 0;
