@@ -60,6 +60,11 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       help: 'Jobs in hand waiting for Redis to take writes again (unreachable or out of memory)',
       registers: [registry],
     }),
+    redisDataLoss: new Gauge({
+      name: 'leadflow_redis_data_loss',
+      help: 'Redis lost its data (1) and notes and tasks are looked up in the CRM before any is created, until redis.dataLoss.recoveryHours pass',
+      registers: [registry],
+    }),
     handoffs: new Counter({
       name: 'leadflow_handoffs_total',
       help: 'Handoffs decided, by stage, trigger and the lead owner at handoff time',

@@ -16,6 +16,7 @@ import { keys } from '../store/keys.js';
 import { assertNoEviction, connectRedis } from '../store/redis.js';
 import { connectCrms, hubspotFromEnv, salesforceFromEnv } from './crms.js';
 import { alertChannels } from '../alerts/index.js';
+import { guardRedisData } from './redis-guard.js';
 
 export interface Running {
   /** Stops taking work, lets in-flight requests and jobs finish, then closes connections. */
@@ -47,7 +48,10 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
   };
 
   const onQueueError = (err: Error) => logger.warn({ err: err.message }, 'queue error');
-  await assertNoEviction(connect('leadflow-control', false));
+  const control = connect('leadflow-control', false);
+  await assertNoEviction(control);
+  const stopGuard = await guardRedisData(control, config, logger, metrics);
+  closers.push(() => Promise.resolve(stopGuard()));
 
   let server: Server | undefined;
   if (opts.http) {

@@ -29,7 +29,8 @@ describe('backfill through the real HubSpot client', () => {
         properties: { jobtitle: `Title ${i + 1}`, country: 'Canada' },
       })),
     );
-    config = { ...loadConfig('config/default.yaml'), redis: { prefix } };
+    const base = loadConfig('config/default.yaml');
+    config = { ...base, redis: { ...base.redis, prefix } };
   });
   afterAll(async () => {
     await closeQueues(queues);

@@ -116,7 +116,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   opts.seed?.(sandbox);
   const prefix = opts.prefix ?? `{leadflow-system-${randomBytes(4).toString('hex')}}`;
   const base = loadConfig(opts.configFile ?? 'config/default.yaml');
-  const config = (opts.adjust ?? ((c) => c))({ ...base, redis: { prefix } });
+  const config = (opts.adjust ?? ((c) => c))({ ...base, redis: { ...base.redis, prefix } });
   const redis = new Redis(opts.redisUrl);
   // It reconnects by itself; fault tests take Redis away on purpose.
   redis.on('error', () => undefined);
