@@ -12,6 +12,7 @@ import { createJobContext } from '../queue/context.js';
 import { closeQueues, openQueues, schedulePolls } from '../queue/queues.js';
 import { processors } from '../../jobs/index.js';
 import { startWorkers } from '../queue/workers.js';
+import { keepSweepingDeadLetters } from '../queue/dead-letters.js';
 import { keys } from '../store/keys.js';
 import { assertNoEviction, connectRedis } from '../store/redis.js';
 import { connectCrms, hubspotFromEnv, salesforceFromEnv } from './crms.js';
@@ -104,7 +105,9 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
     const started = startWorkers(ctx, processors, { concurrency: env.WORKER_CONCURRENCY });
     workers = started;
     await Promise.all(started.map((w) => w.waitUntilReady()));
+    const stopSweeps = keepSweepingDeadLetters(ctx);
     closers.unshift(async () => {
+      stopSweeps();
       await Promise.all(started.map((w) => w.close()));
     });
     closers.push(() => closeQueues(queues));
