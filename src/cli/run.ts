@@ -5,7 +5,8 @@ import { SalesforceCdcSubscriber } from '../../connectors/salesforce/cdc.js';
 import type { Env } from '../config/env.js';
 import type { Config } from '../config/schema.js';
 import { createApp } from '../http/app.js';
-import { createHttpServer, listen } from '../http/server.js';
+import { boundPort, createHttpServer, listen } from '../http/server.js';
+import { createMetricsApp } from '../http/metrics.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createJobContext } from '../queue/context.js';
@@ -24,7 +25,7 @@ export interface Running {
   stop(): Promise<void>;
   server?: Server;
   workers: Worker[];
-  /** This process's metrics (served on /metrics when it runs the HTTP server). */
+  /** This process's metrics, on /metrics: the HTTP server's, or METRICS_PORT's in a worker without it. */
   metrics: Metrics;
 }
 
@@ -77,11 +78,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
     server = listening;
     closers.push(() => new Promise<void>((resolve) => listening.close(() => resolve())));
     closers.push(() => closeQueues(queues));
-    const address = listening.address();
-    logger.info(
-      { port: typeof address === 'object' && address ? address.port : env.PORT },
-      'http server listening',
-    );
+    logger.info({ port: boundPort(listening, env.PORT) }, 'http server listening');
   }
 
   let workers: Worker[] = [];
@@ -127,6 +124,16 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       await cdc.start();
       // Before the workers close: no new changes come in while the last jobs finish.
       closers.unshift(() => cdc.stop());
+    }
+    // Without the HTTP server in this process, its own metrics would reach no one.
+    if (!opts.http) {
+      const metricsServer = await listen(
+        createHttpServer(createMetricsApp(metrics, env.METRICS_TOKEN), config.http),
+        env.METRICS_PORT,
+        env.HOST,
+      );
+      closers.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+      logger.info({ metricsPort: boundPort(metricsServer, env.METRICS_PORT) }, 'metrics server listening');
     }
     logger.info(
       {

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler } from 'express';
 import { createAdminRouter } from './admin.js';
-import { bearerToken, refuseAnnouncedOver, reportFailure, withTimeout, type AppDeps } from './edge.js';
+import { refuseAnnouncedOver, reportFailure, withTimeout, type AppDeps } from './edge.js';
+import { metricsRoute } from './metrics.js';
 import { webhookRoute } from './webhooks.js';
 import { webhookReceivers } from '../receive/index.js';
 import { keys } from '../store/keys.js';
 import { Crm } from '../domain/index.js';
 import { assertNoEviction } from '../store/redis.js';
 import { recordsMayBeLost } from '../store/epoch.js';
-import { secureEqual } from '../secure-compare.js';
 
 /** Why /readyz answers 503: the check that failed. */
 type NotReady = 'redis_unavailable' | 'redis_eviction_policy' | 'crm_check_failed';
@@ -74,14 +74,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
   });
 
-  app.get('/metrics', async (req, res) => {
-    const bearer = bearerToken(req);
-    if (deps.metricsToken && !(bearer && secureEqual(bearer, deps.metricsToken))) {
-      res.status(401).set('www-authenticate', 'Bearer').json({ error: 'metrics token required' });
-      return;
-    }
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  app.get('/metrics', metricsRoute(metrics, deps.metricsToken));
 
   for (const [name, receiver] of Object.entries(webhookReceivers(config, deps)))
     app.use(`/webhooks/${name}`, webhookRoute(deps, name, receiver));

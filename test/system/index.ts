@@ -127,6 +127,8 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     REDIS_URL: opts.redisUrl,
     PORT: String(port),
     HOST: '127.0.0.1',
+    // A worker without the server serves its metrics on a port of its own: any free one, so many can run.
+    METRICS_PORT: '0',
     ...(opts.env ?? hubspotEnv)(sandbox),
   };
 
