@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /*
  * Every Lua script leadflow runs, one file each under ./lua (the build copies them next to the
@@ -100,12 +100,12 @@ export const SCRIPTS = Object.fromEntries(
   ]),
 ) as Record<ScriptName, Script>;
 
-export type Scripted = Redis & ScriptCommands;
+export type Scripted = RedisClient & ScriptCommands;
 
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<RedisClient>();
 
 /** The connection with every script defined on it (once per connection). */
-export function withScripts(redis: Redis): Scripted {
+export function withScripts(redis: RedisClient): Scripted {
   if (!defined.has(redis)) {
     for (const [name, script] of Object.entries(SCRIPTS)) redis.defineCommand(name, script);
     defined.add(redis);
