@@ -1,4 +1,4 @@
-import type { RateBudget } from '../src/store/rate-budget.js';
+import type { Permit, RateBudget } from '../src/store/rate-budget.js';
 import { CrmError, isCrmError, type CrmFailure } from './errors.js';
 import type { CrmCallObservation } from './types.js';
 
@@ -21,8 +21,16 @@ export class CallTimeoutError extends Error {
  */
 export type CallFn<T> = (signal: AbortSignal) => PromiseLike<T>;
 
-/** One CRM call: `endpoint` labels the metric, `what` prefixes the error message. */
-export type CrmCall = <T>(endpoint: string, what: string, fn: CallFn<T>) => Promise<T>;
+/**
+ * One CRM call: `endpoint` labels the metric, `what` prefixes the error message. `alsoBudget` is a
+ * second limit the endpoint counts against (HubSpot search: 5 a second), taken after the account's.
+ */
+export type CrmCall = <T>(
+  endpoint: string,
+  what: string,
+  fn: CallFn<T>,
+  alsoBudget?: RateBudget,
+) => Promise<T>;
 
 export interface CallPolicy {
   timeoutMs: number;
@@ -32,7 +40,7 @@ export interface CallPolicy {
   onCall?: (call: CrmCallObservation) => void;
   /** The CRM's reading of whatever its client threw. */
   toFailure: (err: unknown) => CrmFailure;
-  /** After the budget wait, before the request (e.g. a session being established); timed, not bounded. */
+  /** Before the budget wait and the request (e.g. a session being established); not bounded. */
   before?: () => Promise<void>;
   /** Adds what the CRM knows about a failure before it is thrown (e.g. when a daily limit resets). */
   refine?: (failure: CrmFailure, endpoint: string) => Promise<void>;
@@ -58,9 +66,12 @@ export async function withTimeout<T>(ms: number, fn: CallFn<T>): Promise<T> {
   }
 }
 
+/** A request counts as in flight at most this much longer than its timeout, should it never be released. */
+const LEASE_MARGIN_MS = 1_000;
+
 /** The call wrapper for one connector: every request it makes goes through the function this returns. */
 export function crmCaller(policy: CallPolicy): CrmCall {
-  return async <T>(endpoint: string, what: string, fn: CallFn<T>): Promise<T> => {
+  return async <T>(endpoint: string, what: string, fn: CallFn<T>, alsoBudget?: RateBudget): Promise<T> => {
     let budgetWaitSeconds = 0;
     let started = performance.now();
     const observe = (outcome: string) =>
@@ -71,10 +82,20 @@ export function crmCaller(policy: CallPolicy): CrmCall {
         budgetWaitSeconds,
       });
     try {
-      budgetWaitSeconds = ((await policy.budget?.take()) ?? 0) / 1000;
-      started = performance.now();
+      // Before the budget: the request goes out as soon as its turn comes.
       await policy.before?.();
-      const result = await withTimeout(policy.timeoutMs, fn);
+      const leaseMs = policy.timeoutMs + LEASE_MARGIN_MS;
+      const permits: Permit[] = [];
+      let result: T;
+      try {
+        for (const budget of [policy.budget, alsoBudget])
+          if (budget) permits.push(await budget.take(leaseMs));
+        budgetWaitSeconds = permits.reduce((sum, p) => sum + p.waitedMs, 0) / 1000;
+        started = performance.now();
+        result = await withTimeout(policy.timeoutMs, fn);
+      } finally {
+        await Promise.all(permits.map((p) => p.release()));
+      }
       observe('ok');
       return result;
     } catch (err) {

@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crmCaller } from '../../connectors/call.js';
+import { toCrmFailure } from '../../connectors/hubspot/errors.js';
 import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
 import { HubSpotFields } from '../../src/config/schema.js';
 import { BUDGET_SAFETY_MS, RateBudget } from '../../src/store/rate-budget.js';
@@ -31,8 +33,9 @@ describe('RateBudget (shared token bucket in Redis)', () => {
     const sentAt: number[] = [];
     await Promise.all(
       Array.from({ length: 60 }, async (_, i) => {
-        await budgets[i % 2]!.take();
+        const permit = await budgets[i % 2]!.take();
         sentAt.push(Date.now() - started);
+        await permit.release();
       }),
     );
     sentAt.sort((x, y) => x - y);
@@ -47,6 +50,38 @@ describe('RateBudget (shared token bucket in Redis)', () => {
     }
   });
 
+  it('counts a request sent late where the CRM counts it: no 429 when sends lag their reservation', async () => {
+    const limits = { max: 20, intervalMs: 1_000 };
+    const sandbox = await startSandbox({ rateLimit: limits });
+    try {
+      sandbox.seedContacts([{ id: '9', properties: { email: 'x@y.io' } }]);
+      const call = crmCaller({
+        timeoutMs: 10_000,
+        budget: new RateBudget(a, `${prefix}:budget:late`, limits),
+        toFailure: toCrmFailure,
+      });
+      // The first window's requests leave 400 ms after their turn (a loaded CPU, a socket wait),
+      // so they reach the CRM while the next window's requests come due.
+      let sends = 0;
+      const statuses = await Promise.all(
+        Array.from({ length: 3 * limits.max }, () =>
+          call('contacts.read', 'read', async () => {
+            if (sends++ < limits.max) await new Promise((resolve) => setTimeout(resolve, 400));
+            const res = await fetch(`${sandbox.url}/crm/v3/objects/contacts/9`, {
+              headers: { authorization: 'Bearer t' },
+            });
+            await res.arrayBuffer();
+            return res.status;
+          }),
+        ),
+      );
+      expect(sandbox.calls.filter((c) => c.status === 429)).toHaveLength(0);
+      expect(statuses.every((s) => s === 200)).toBe(true);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
   it('believes the CRM when it reports fewer requests left', async () => {
     const key = `${prefix}:budget:observed`;
     const waits: number[] = [];
@@ -54,9 +89,9 @@ describe('RateBudget (shared token bucket in Redis)', () => {
       waits.push(ms);
       return Promise.resolve();
     });
-    expect(await budget.take()).toBe(0);
+    expect((await budget.take()).waitedMs).toBe(0);
     await budget.observe(0);
-    const waited = await budget.take();
+    const waited = (await budget.take()).waitedMs;
     // The CRM says the window is used up: the next request waits for the window to roll on.
     expect(waited).toBeGreaterThanOrEqual(9_900 + BUDGET_SAFETY_MS);
     expect(waited).toBeLessThanOrEqual(10_000 + BUDGET_SAFETY_MS);
