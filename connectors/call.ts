@@ -1,4 +1,6 @@
-import type { Permit, RateBudget } from '../src/store/rate-budget.js';
+import type { Crm } from '../src/domain/index.js';
+import { BUDGET_PAUSED, classifyFailure } from '../src/queue/retry.js';
+import { BudgetPausedError, type Permit, type RateBudget } from '../src/store/rate-budget.js';
 import { CrmError, isCrmError, type CrmFailure } from './errors.js';
 import type { CrmCallObservation } from './types.js';
 
@@ -33,6 +35,7 @@ export type CrmCall = <T>(
 ) => Promise<T>;
 
 export interface CallPolicy {
+  crm: Crm;
   timeoutMs: number;
   /** The account's shared request budget; every call waits for its turn. */
   budget?: RateBudget;
@@ -99,9 +102,24 @@ export function crmCaller(policy: CallPolicy): CrmCall {
       observe('ok');
       return result;
     } catch (err) {
+      // Refused before it was sent: another call of this account hit the limit.
+      if (err instanceof BudgetPausedError)
+        throw new CrmError(
+          {
+            crm: policy.crm,
+            status: 429,
+            code: BUDGET_PAUSED,
+            retryAfterMs: err.waitMs,
+            message: `${what}: ${err.message}`,
+          },
+          { cause: err },
+        );
       const failure = isCrmError(err) ? { ...err.failure } : policy.toFailure(err);
       observe(failure.network ? 'network' : failure.status !== undefined ? String(failure.status) : 'error');
       await policy.refine?.(failure, endpoint);
+      // A rate limit holds up this account's budget only, in every process: other CRMs and accounts go on.
+      const decision = classifyFailure(failure, Date.now());
+      if (decision.action === 'pause') await policy.budget?.pause(decision.waitMs).catch(() => undefined);
       throw new CrmError({ ...failure, message: `${what}: ${failure.message}` }, { cause: err });
     }
   };

@@ -54,6 +54,7 @@ export abstract class HubSpotApi {
     this.oauth = opts.oauth;
     this.searchBudget = opts.searchBudget;
     this.callOnce = crmCaller({
+      crm: 'hubspot',
       timeoutMs: opts.timeoutMs ?? 10_000,
       budget: opts.budget,
       onCall: opts.onCall,

@@ -29,6 +29,14 @@ export interface Permit {
   release(): Promise<void>;
 }
 
+/** The budget is paused after a 429 (this CRM account's, not another's): nothing is sent for `waitMs`. */
+export class BudgetPausedError extends Error {
+  constructor(readonly waitMs: number) {
+    super(`rate budget paused after a 429 for ${waitMs} ms more`);
+    this.name = 'BudgetPausedError';
+  }
+}
+
 /**
  * One shared request budget per CRM account, used by every worker and poller process. Pace calls
  * with `take()`: it resolves when the call may go out, so we use the whole limit and stay under it
@@ -39,6 +47,7 @@ export interface Permit {
 export class RateBudget {
   private readonly redis: Scripted;
   private readonly sent: string;
+  private readonly paused: string;
 
   constructor(
     redis: Redis,
@@ -48,11 +57,13 @@ export class RateBudget {
   ) {
     this.redis = withScripts(redis);
     this.sent = `${key}:sent`;
+    this.paused = `${key}:pause`;
   }
 
   /**
    * Reserves one request and resolves once it may be sent, marked as sent. `leaseMs` bounds how long
-   * it counts as in flight if never released: longer than the request may take.
+   * it counts as in flight if never released: longer than the request may take. Throws
+   * BudgetPausedError while the budget is paused.
    */
   async take(leaseMs = DEFAULT_LEASE_MS): Promise<Permit> {
     const { max, intervalMs } = this.limits;
@@ -60,6 +71,7 @@ export class RateBudget {
     let waitMs = await this.redis.leadflowBudgetReserve(
       this.key,
       this.sent,
+      this.paused,
       max,
       intervalMs + BUDGET_SAFETY_MS,
       intervalMs,
@@ -71,14 +83,28 @@ export class RateBudget {
     while (waitMs > 0) {
       await this.sleep(waitMs);
       waitedMs += waitMs;
-      waitMs = await this.redis.leadflowBudgetConfirm(this.sent, max, intervalMs, id, leaseMs, POLL_MS);
+      waitMs = await this.redis.leadflowBudgetConfirm(
+        this.sent,
+        this.paused,
+        max,
+        intervalMs,
+        id,
+        leaseMs,
+        POLL_MS,
+      );
     }
+    if (waitMs < 0) throw new BudgetPausedError(-waitMs);
     const release = () =>
       this.redis.leadflowBudgetRelease(this.sent, id).then(
         () => undefined,
         () => undefined,
       );
     return { waitedMs, release };
+  }
+
+  /** After a 429: every process's requests through this budget wait `ms` (a longer pause stays). */
+  async pause(ms: number): Promise<void> {
+    await this.redis.leadflowBudgetPause(this.paused, ms);
   }
 
   /** Feeds the CRM's `Remaining` header back in. */

@@ -29,6 +29,7 @@ export interface ScriptCommands {
   leadflowBudgetReserve(
     list: string,
     sent: string,
+    pause: string,
     max: number,
     pacingMs: number,
     intervalMs: number,
@@ -38,6 +39,7 @@ export interface ScriptCommands {
   ): Promise<number>;
   leadflowBudgetConfirm(
     sent: string,
+    pause: string,
     max: number,
     intervalMs: number,
     id: string,
@@ -45,6 +47,7 @@ export interface ScriptCommands {
     pollMs: number,
   ): Promise<number>;
   leadflowBudgetRelease(sent: string, id: string): Promise<number>;
+  leadflowBudgetPause(pause: string, ms: number): Promise<number>;
   leadflowBudgetObserve(key: string, max: number, intervalMs: number, remaining: number): Promise<number>;
   leadflowPutLead(
     state: string,
@@ -83,9 +86,10 @@ export const SCRIPT_FILES = {
   leadflowRecordEvent: { file: 'record-event', numberOfKeys: 2 },
   leadflowRecordProfile: { file: 'record-profile', numberOfKeys: 2 },
   leadflowMergeFetched: { file: 'merge-fetched', numberOfKeys: 1 },
-  leadflowBudgetReserve: { file: 'budget-reserve', numberOfKeys: 2 },
-  leadflowBudgetConfirm: { file: 'budget-confirm', numberOfKeys: 1 },
+  leadflowBudgetReserve: { file: 'budget-reserve', numberOfKeys: 3 },
+  leadflowBudgetConfirm: { file: 'budget-confirm', numberOfKeys: 2 },
   leadflowBudgetRelease: { file: 'budget-release', numberOfKeys: 1 },
+  leadflowBudgetPause: { file: 'budget-pause', numberOfKeys: 1 },
   leadflowBudgetObserve: { file: 'budget-observe', numberOfKeys: 1 },
   leadflowPutLead: { file: 'put-lead', numberOfKeys: 2 },
   leadflowAdvanceWatermark: { file: 'advance-watermark', numberOfKeys: 1 },

@@ -1,9 +1,11 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crmCaller } from '../../connectors/call.js';
+import { isCrmError } from '../../connectors/errors.js';
 import { toCrmFailure } from '../../connectors/hubspot/errors.js';
 import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
 import { HubSpotFields } from '../../src/config/schema.js';
+import { BUDGET_PAUSED } from '../../src/queue/retry.js';
 import { BUDGET_SAFETY_MS, RateBudget } from '../../src/store/rate-budget.js';
 import { waitFor } from '../helpers/wait.js';
 import { startSandbox } from '../sandbox/index.js';
@@ -56,6 +58,7 @@ describe('RateBudget (shared token bucket in Redis)', () => {
     try {
       sandbox.seedContacts([{ id: '9', properties: { email: 'x@y.io' } }]);
       const call = crmCaller({
+        crm: 'hubspot',
         timeoutMs: 10_000,
         budget: new RateBudget(a, `${prefix}:budget:late`, limits),
         toFailure: toCrmFailure,
@@ -77,6 +80,46 @@ describe('RateBudget (shared token bucket in Redis)', () => {
       );
       expect(sandbox.calls.filter((c) => c.status === 429)).toHaveLength(0);
       expect(statuses.every((s) => s === 200)).toBe(true);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('a 429 pauses the budget of the account that hit it, in every process, and no other', async () => {
+    const sandbox = await startSandbox();
+    try {
+      sandbox.seedContacts([{ id: '9', properties: { email: 'x@y.io' } }]);
+      const limits = { max: 100, intervalMs: 10_000 };
+      const caller = (redis: Redis, account: string) =>
+        crmCaller({
+          crm: 'hubspot',
+          timeoutMs: 10_000,
+          budget: new RateBudget(redis, `${prefix}:budget:${account}`, limits),
+          toFailure: toCrmFailure,
+        });
+      // Two processes of portal A, one of portal B.
+      const [portalA, otherProcessA, portalB] = [caller(a, 'a'), caller(b, 'a'), caller(a, 'b')];
+      const read = (call: typeof portalA) =>
+        call('contacts.read', 'read', async () => {
+          const res = await fetch(`${sandbox.url}/crm/v3/objects/contacts/9`, {
+            headers: { authorization: 'Bearer t' },
+          });
+          if (!res.ok)
+            throw Object.assign(new Error('refused'), {
+              code: res.status,
+              headers: Object.fromEntries(res.headers),
+              body: await res.text(),
+            });
+          return res.status;
+        }).catch((err: unknown) => (isCrmError(err) ? err.failure : err));
+
+      sandbox.setFaults({ rateLimit429: { policy: 'TEN_SECONDLY_ROLLING', count: 1 } });
+      expect(await read(portalA)).toMatchObject({ status: 429, retryAfterMs: 1_000 });
+      // Refused before it is sent, until the server's wait is over.
+      expect(await read(otherProcessA)).toMatchObject({ code: BUDGET_PAUSED });
+      expect(sandbox.calls).toHaveLength(1);
+      expect(await read(portalB)).toBe(200);
+      await waitFor(async () => (await read(otherProcessA)) === 200, { what: 'portal A after the wait' });
     } finally {
       await sandbox.close();
     }

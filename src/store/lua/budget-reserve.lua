@@ -3,10 +3,13 @@
 -- earliest time at which its request is the only one past the window's `max`, and is told how long to
 -- wait until then: one round trip per call, callers served in arrival order. A reservation due now is
 -- sent at once (budget-send); one due later sends with lua/budget-confirm.lua when its time comes.
--- KEYS: the budget's list, its sent requests (sorted set). ARGV: max, pacing interval (ms, with the
--- safety margin), the CRM's interval (ms), request id, lease (ms), poll (ms). Returns the wait (ms), 0 once sent.
+-- KEYS: the budget's list, its sent requests (sorted set), its pause. ARGV: max, pacing interval (ms,
+-- with the safety margin), the CRM's interval (ms), request id, lease (ms), poll (ms). Returns the
+-- wait (ms), 0 once sent, negative while paused (nothing reserved).
 -- @include redis-now
 -- @include budget-send
+local pause = paused(KEYS[3])
+if pause then return pause end
 local max = tonumber(ARGV[1])
 local pacing = tonumber(ARGV[2])
 local at = now

@@ -15,3 +15,10 @@ local function send(sent, max, interval, id, lease_ms, poll_ms)
   if s > now then return poll_ms end
   return s + interval + 1 - now
 end
+
+-- A budget paused after a 429 sends nothing until the pause ends: returns minus its remaining ms.
+local function paused(pause)
+  local left = redis.call('PTTL', pause)
+  if left > 0 then return -left end
+  return nil
+end
