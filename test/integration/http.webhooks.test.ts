@@ -103,7 +103,7 @@ describe('POST /webhooks/hubspot', () => {
     const res = await send(body);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ accepted: 2 });
-    const jobs = await queues.ingest.getJobs(['waiting']);
+    const jobs = await queues.ingest.getJobs(['waiting', 'prioritized']);
     expect(jobs).toHaveLength(1);
     expect(jobs[0]?.data).toMatchObject({
       source: 'hubspot',
@@ -288,7 +288,7 @@ describe('POST /webhooks/hubspot', () => {
         .send(batch);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ accepted: 1 });
-      const [job] = await queues.ingest.getJobs(['waiting']);
+      const [job] = await queues.ingest.getJobs(['waiting', 'prioritized']);
       expect(job?.data).toMatchObject({
         source: 'generic',
         batch: { engagement: [{ occurredAt: Date.parse('2026-11-20T17:00:00Z') }] },
