@@ -26,6 +26,12 @@ export interface ScriptCommands {
     value: string,
   ): Promise<number>;
   leadflowMergeFetched(profile: string, fetchedAt: number, ...fieldValuePairs: string[]): Promise<number>;
+  leadflowFoldHistory(
+    timeline: string,
+    history: string,
+    members: number,
+    ...membersThenBuckets: (string | number)[]
+  ): Promise<number>;
   leadflowBudgetReserve(key: string, max: number, intervalMs: number): Promise<number>;
   leadflowBudgetObserve(key: string, max: number, intervalMs: number, remaining: number): Promise<number>;
   leadflowPutLead(
@@ -65,6 +71,7 @@ export const SCRIPT_FILES = {
   leadflowRecordEvent: { file: 'record-event', numberOfKeys: 2 },
   leadflowRecordProfile: { file: 'record-profile', numberOfKeys: 2 },
   leadflowMergeFetched: { file: 'merge-fetched', numberOfKeys: 1 },
+  leadflowFoldHistory: { file: 'fold-history', numberOfKeys: 2 },
   leadflowBudgetReserve: { file: 'budget-reserve', numberOfKeys: 1 },
   leadflowBudgetObserve: { file: 'budget-observe', numberOfKeys: 1 },
   leadflowPutLead: { file: 'put-lead', numberOfKeys: 2 },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   EngagementEvent,
   PropertyValue,
+  type HistoryBucket,
   type LeadRef,
   type Profile,
   type ProfileChange,
@@ -14,8 +15,16 @@ import { withScripts, type Scripted } from './scripts.js';
 const TimelineEntry = z.object({ e: EngagementEvent, r: z.number() });
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
+/** A history field's value: `n w lo hi`. */
+const BucketValue = z
+  .string()
+  .transform((v) => v.split(' ').map(Number))
+  .pipe(z.tuple([z.number().int().positive(), z.number().positive(), z.number(), z.number()]));
+
 export class TimelineStore {
   private readonly redis: Scripted;
+  /** The member each entry was read from, so a fold removes exactly what it counted. */
+  private readonly members = new WeakMap<TimelineEntry, string>();
 
   constructor(
     redis: Redis,
@@ -54,12 +63,40 @@ export class TimelineStore {
   /** The lead's events since `since`, oldest first. */
   async events(lead: LeadRef, since: number): Promise<TimelineEntry[]> {
     const members = await this.redis.zrangebyscore(this.k.timeline(lead), since, '+inf');
-    return members.map((m) => TimelineEntry.parse(JSON.parse(m)));
+    return members.map((m) => {
+      const entry = TimelineEntry.parse(JSON.parse(m));
+      this.members.set(entry, m);
+      return entry;
+    });
   }
 
-  /** Drops events older than `before` so timelines stay bounded. */
+  /** The lead's folded history, buckets whose newest event is at or after `since`. */
+  async history(lead: LeadRef, since: number): Promise<HistoryBucket[]> {
+    return (await this.allHistory(lead)).filter((b) => b.hi >= since);
+  }
+
+  /**
+   * Removes `entries` (as read by `events`) from the timeline and adds `buckets`, what they fold
+   * into, to the history; false, changing nothing, when another job folded or removed any of them.
+   */
+  async fold(
+    lead: LeadRef,
+    entries: readonly TimelineEntry[],
+    buckets: readonly HistoryBucket[],
+  ): Promise<boolean> {
+    const members = entries.map((entry) => {
+      const m = this.members.get(entry);
+      if (m === undefined) throw new Error('fold: an entry not read from this store');
+      return m;
+    });
+    return (await this.addHistory(lead, members, buckets)) === 1;
+  }
+
+  /** Drops events and history buckets older than `before` so timelines stay bounded. */
   async trim(lead: LeadRef, before: number): Promise<void> {
     await this.redis.zremrangebyscore(this.k.timeline(lead), '-inf', `(${before}`);
+    const stale = (await this.allHistory(lead)).filter((b) => b.hi < before).map(bucketField);
+    if (stale.length) await this.redis.hdel(this.k.history(lead), ...stale);
   }
 
   /** The profile we hold and whether it was ever filled from the CRM. */
@@ -82,16 +119,42 @@ export class TimelineStore {
       ]);
       await this.redis.zadd(this.k.timeline(into), ...args);
     }
+    const history = await this.allHistory(from);
+    if (history.length) await this.addHistory(into, [], history);
     return entries.length;
   }
 
-  /** Drops a lead's timeline and profile (deleted in the CRM, or merged into another). */
+  /** Drops a lead's timeline, history and profile (deleted in the CRM, or merged into another). */
   async forget(lead: LeadRef): Promise<void> {
-    await this.redis.del(this.k.timeline(lead), this.k.profile(lead));
+    await this.redis.del(this.k.timeline(lead), this.k.history(lead), this.k.profile(lead));
+  }
+
+  private async allHistory(lead: LeadRef): Promise<HistoryBucket[]> {
+    const hash = await this.redis.hgetall(this.k.history(lead));
+    return Object.entries(hash).map(([field, value]) => {
+      const at = field.lastIndexOf('|');
+      const [n, w, lo, hi] = BucketValue.parse(value);
+      return { rule: field.slice(0, at), day: Number(field.slice(at + 1)), n, w, lo, hi };
+    });
+  }
+
+  private addHistory(lead: LeadRef, members: string[], buckets: readonly HistoryBucket[]): Promise<number> {
+    const fields = buckets.flatMap((b) => [bucketField(b), b.n, b.w, b.lo, b.hi]);
+    return this.redis.leadflowFoldHistory(
+      this.k.timeline(lead),
+      this.k.history(lead),
+      members.length,
+      ...members,
+      ...fields,
+    );
   }
 
   async mergeFetchedProfile(lead: LeadRef, profile: Profile, fetchedAt: number): Promise<void> {
     const pairs = Object.entries(profile).flatMap(([field, value]) => [field, JSON.stringify(value)]);
     await this.redis.leadflowMergeFetched(this.k.profile(lead), fetchedAt, ...pairs);
   }
+}
+
+function bucketField(b: HistoryBucket): string {
+  return `${b.rule}|${b.day}`;
 }
