@@ -203,9 +203,10 @@ program
       const { keys } = await import('../store/keys.js');
       const { LeadStore } = await import('../store/leads.js');
       const { TimelineStore } = await import('../store/timeline.js');
+      const { retentionTtls } = await import('../config/retention.js');
       const k = keys(config.redis.prefix);
       const lead = parseLeadArg(arg);
-      const timeline = new TimelineStore(redis, k, config.pipeline.dedupeTtlHours * 3_600_000);
+      const timeline = new TimelineStore(redis, k, retentionTtls(config));
       const [state, held, entries, history] = await Promise.all([
         new LeadStore(redis, k).get(lead),
         timeline.profile(lead),

@@ -14,8 +14,16 @@ export interface ScriptCommands {
     dedupe: string,
     timeline: string,
     ttlMs: number,
-    at: number,
-    member: string,
+    line: string,
+    timelineTtlMs: number,
+  ): Promise<number>;
+  leadflowAddTimelineLines(timeline: string, ttlMs: number, ...lines: string[]): Promise<number>;
+  leadflowTrimTimeline(timeline: string, history: string, before: number, ttlMs: number): Promise<number>;
+  leadflowMigrateTimeline(
+    timeline: string,
+    ttlMs: number,
+    members: number,
+    ...lines: string[]
   ): Promise<number>;
   leadflowRecordProfile(
     dedupe: string,
@@ -29,8 +37,9 @@ export interface ScriptCommands {
   leadflowFoldHistory(
     timeline: string,
     history: string,
-    members: number,
-    ...membersThenBuckets: (string | number)[]
+    ttlMs: number,
+    lines: number,
+    ...linesThenBuckets: (string | number)[]
   ): Promise<number>;
   leadflowBudgetReserve(key: string, max: number, intervalMs: number): Promise<number>;
   leadflowBudgetObserve(key: string, max: number, intervalMs: number, remaining: number): Promise<number>;
@@ -72,6 +81,9 @@ export const SCRIPT_FILES = {
   leadflowRecordProfile: { file: 'record-profile', numberOfKeys: 2 },
   leadflowMergeFetched: { file: 'merge-fetched', numberOfKeys: 1 },
   leadflowFoldHistory: { file: 'fold-history', numberOfKeys: 2 },
+  leadflowAddTimelineLines: { file: 'add-timeline-lines', numberOfKeys: 1 },
+  leadflowTrimTimeline: { file: 'trim-timeline', numberOfKeys: 2 },
+  leadflowMigrateTimeline: { file: 'migrate-timeline', numberOfKeys: 1 },
   leadflowBudgetReserve: { file: 'budget-reserve', numberOfKeys: 1 },
   leadflowBudgetObserve: { file: 'budget-observe', numberOfKeys: 1 },
   leadflowPutLead: { file: 'put-lead', numberOfKeys: 2 },

@@ -1,15 +1,23 @@
 -- Folding events into the lead's history and removing them from its timeline is one step, done once:
--- if another job folded any of them first, nothing is counted twice.
--- KEYS: timeline, history. ARGV: member count m, the m members, then per bucket: field, n, w, lo, hi.
-local m = tonumber(ARGV[1])
-for i = 2, m + 1 do
-  if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then return 0 end
+-- if another job folded any of them first, nothing is counted twice. -1: old format, migrate first.
+-- KEYS: timeline, history. ARGV: TTL (ms), line count m, the m lines, then per bucket: field, n, w, lo, hi.
+-- @include timeline-lines
+if redis.call('TYPE', KEYS[1]).ok == 'zset' then return -1 end
+local m = tonumber(ARGV[2])
+local fold = {}
+for i = 3, m + 2 do fold[ARGV[i]] = true end
+local kept, found = {}, 0
+for _, line in ipairs(timeline_lines(KEYS[1])) do
+  if fold[line] then
+    fold[line] = nil
+    found = found + 1
+  else
+    kept[#kept + 1] = line
+  end
 end
--- unpack() is bounded by Lua's C stack: remove in chunks.
-for i = 2, m + 1, 1000 do
-  redis.call('ZREM', KEYS[1], unpack(ARGV, i, math.min(i + 999, m + 1)))
-end
-for i = m + 2, #ARGV, 5 do
+if found < m then return 0 end
+timeline_write(KEYS[1], kept, ARGV[1])
+for i = m + 3, #ARGV, 5 do
   local n, w = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   local lo, hi = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
   local held = redis.call('HGET', KEYS[2], ARGV[i])
@@ -20,4 +28,5 @@ for i = m + 2, #ARGV, 5 do
   end
   redis.call('HSET', KEYS[2], ARGV[i], string.format('%.17g %.17g %.17g %.17g', n, w, lo, hi))
 end
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
 return 1
