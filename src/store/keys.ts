@@ -10,6 +10,8 @@ export function keys(prefix: string) {
     prefix,
     dedupe: (eventId: string) => `${prefix}:dedupe:${eventId}`,
     timeline: (lead: LeadRef) => `${prefix}:timeline:${leadKey(lead)}`,
+    /** Hash: `<rule key>|<day>` → `n w lo hi`, the lead's events folded once its timeline passed the cap. */
+    history: (lead: LeadRef) => `${prefix}:history:${leadKey(lead)}`,
     profile: (lead: LeadRef) => `${prefix}:profile:${leadKey(lead)}`,
     leadState: (lead: LeadRef) => `${prefix}:lead:${leadKey(lead)}`,
     handoff: (id: string) => `${prefix}:handoff:${id}`,
