@@ -192,7 +192,7 @@ async function writeAtOnce(
     knownStage: await knownStage(ctx, handoff.lead, target),
     ownerId,
     score: await freshestScore(ctx, handoff),
-    note: { subject: note.subject, text: note.text },
+    note: { subject: note.subject, text: note.text, html: note.html },
     task: task ?? null,
     mayExist,
   });
