@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createJobContext } from '../queue/context.js';
 import { closeQueues, openQueues, schedulePolls } from '../queue/queues.js';
+import { registerQueueDepth } from '../queue/depth.js';
 import { processors } from '../../jobs/index.js';
 import { startWorkers } from '../queue/workers.js';
 import { keepSweepingDeadLetters } from '../queue/dead-letters.js';
@@ -61,6 +62,9 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
   if (opts.http) {
     const producer = connect('leadflow-producer', true);
     const queues = openQueues(producer, config.redis.prefix, onQueueError);
+    registerQueueDepth(metrics.registry, queues, (err) =>
+      logger.warn({ err: err.message }, 'queue depth not counted'),
+    );
     const app = createApp({
       checkCrm: cachedCrmCheck(env, config, producer),
       config,
