@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { parseEnv } from '../config/env.js';
+import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import { QueueName } from '../queue/catalog.js';
 import { Crm } from '../domain/index.js';
@@ -41,10 +42,13 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+const configPath = (env: { CONFIG_PATH: string }) =>
+  program.opts<{ config?: string }>().config ?? env.CONFIG_PATH;
+
 /** Env and config are parsed once, up front; any problem ends the process with every issue listed. */
 function load() {
   const env = parseEnv();
-  const config = loadConfig(program.opts<{ config?: string }>().config ?? env.CONFIG_PATH);
+  const config = loadConfig(configPath(env));
   return { env, config };
 }
 
@@ -101,14 +105,22 @@ configCommand
   )
   .action(async (opts: { crm?: boolean }) => {
     const { env, config } = load();
+    const { unknownEventNames } = await import('../config/event-names.js');
+    const unknown = unknownEventNames(config);
+    if (unknown.length) throw new ConfigError(configPath(env), unknown);
     const rules = config.scoring.fit.length + config.scoring.engagement.length;
     process.stdout.write(
       `config OK: ${rules} scoring rules, MQL at ${config.thresholds.mql}, SQL at ${config.thresholds.sql}, ` +
         `hand-raise on ${config.handRaise.join(', ') || 'nothing'}, ${config.routing.reps.length} reps in ` +
         `${config.routing.rules.length} routing rules\n`,
     );
+    const { hasCrmCredentials, hubspotFromEnv, salesforceFromEnv } = await import('./crms.js');
+    if (!hasCrmCredentials(env, 'hubspot') && !hasCrmCredentials(env, 'salesforce'))
+      printError(
+        'warning: no CRM credentials are set, so the worker will not start: it needs HUBSPOT_ACCESS_TOKEN ' +
+          '(or the HubSpot OAuth variables), or SALESFORCE_INSTANCE_URL with Salesforce credentials\n',
+      );
     if (!opts.crm) return;
-    const { hubspotFromEnv, salesforceFromEnv } = await import('./crms.js');
     const hubspot = hubspotFromEnv(env, config, {});
     const salesforce = salesforceFromEnv(env, config, {});
     if (!hubspot && !salesforce)
