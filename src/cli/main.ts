@@ -315,9 +315,10 @@ program
   .command('backfill')
   .description("score the CRM's existing leads and contacts (resumable: run it again to go on)")
   .option('--crm <crm>', 'which CRM to read: hubspot or salesforce', parsed(Crm), 'hubspot' as Crm)
-  .option('--restart', 'start from the first record, forgetting a saved position')
+  .option('--restart', 'start from the first record, forgetting a saved position or a finished backfill')
   .option('--limit <n>', 'stop after this many records', parsed(z.coerce.number().int().positive()))
-  .action((opts: { crm: Crm; restart?: boolean; limit?: number }) =>
+  .option('--dry-run', 'count the records and how many would be handed off to reps; change nothing')
+  .action((opts: { crm: Crm; restart?: boolean; limit?: number; dryRun?: boolean }) =>
     withRedis(async ({ env, config, redis, queues }) => {
       const { crm } = opts;
       const { hubspotFromEnv, salesforceFromEnv } = await import('./crms.js');
@@ -329,7 +330,8 @@ program
             : 'backfill needs SALESFORCE_INSTANCE_URL and Salesforce credentials',
         );
       const { backfill } = await import('./backfill.js');
-      const tty = process.stderr.isTTY;
+      const { progressView } = await import('./progress.js');
+      const view = progressView(process.stderr, opts.dryRun ? 'read' : 'queued');
       const result = await backfill({
         connector,
         redis,
@@ -337,17 +339,26 @@ program
         config,
         restart: opts.restart,
         limit: opts.limit,
-        progress: (done, perSecond) =>
-          process.stderr.write(
-            `${tty ? '\r' : ''}backfill: ${done.toLocaleString('en-US')} records queued (${Math.round(perSecond)}/s)${tty ? '' : '\n'}`,
-          ),
-      });
-      if (tty) process.stderr.write('\n');
-      process.stdout.write(
-        result.finished
-          ? `backfill finished: ${result.processed} records queued for scoring\n`
-          : `backfill paused after ${result.processed} records; run it again to go on\n`,
-      );
+        dryRun: opts.dryRun,
+        progress: (p) => view.update(p),
+      }).finally(() => view.stop());
+      const n = result.processed.toLocaleString('en-US');
+      if (result.alreadyFinishedAt !== undefined)
+        process.stdout.write(
+          `backfill already finished ${new Date(result.alreadyFinishedAt).toISOString()} (${n} records); ` +
+            'use --restart to run it again\n',
+        );
+      else if (result.wouldHandOff !== undefined)
+        process.stdout.write(
+          `dry run: ${n} ${crm} records${result.finished ? '' : ' read (stopped at --limit)'}; ` +
+            `${result.wouldHandOff.toLocaleString('en-US')} would be handed off to reps now; nothing was changed\n`,
+        );
+      else
+        process.stdout.write(
+          result.finished
+            ? `backfill finished: ${n} records queued for scoring\n`
+            : `backfill paused after ${n} records; run it again to go on\n`,
+        );
     }),
   );
 
