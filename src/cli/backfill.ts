@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.js';
 import type { CrmConnector } from '../../connectors/types.js';
 import type { Config } from '../config/schema.js';
 import { enqueueScore, type Queues } from '../queue/queues.js';
@@ -7,7 +7,7 @@ import { TimelineStore } from '../store/timeline.js';
 
 export interface BackfillOptions {
   connector: CrmConnector;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   config: Config;
   /** Forget a saved position and start from the first record. */

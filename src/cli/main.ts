@@ -128,9 +128,9 @@ async function withRedis<T>(fn: (deps: Awaited<ReturnType<typeof openStores>>) =
 
 async function openStores() {
   const { env, config } = load();
-  const { connectRedis, whenReady } = await import('../store/redis.js');
+  const { connectFromEnv, whenReady } = await import('../store/redis.js');
   const { openQueues, closeQueues } = await import('../queue/queues.js');
-  const redis = connectRedis(env.REDIS_URL, { name: 'leadflow-cli', failFast: true });
+  const redis = connectFromEnv(env, { name: 'leadflow-cli', failFast: true });
   await whenReady(redis).catch((err: unknown) => {
     redis.disconnect();
     throw err;

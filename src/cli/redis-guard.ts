@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -12,7 +12,7 @@ import { NoPersistenceError, readPersistence } from '../store/persistence.js';
  * (the epoch watch, stopped by the returned function).
  */
 export async function guardRedisData(
-  redis: Redis,
+  redis: RedisClient,
   config: Config,
   logger: Logger,
   metrics: Metrics,

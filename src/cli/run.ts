@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.js';
 import { SalesforceCdcSubscriber } from '../../connectors/salesforce/cdc.js';
 import type { Env } from '../config/env.js';
 import type { Config } from '../config/schema.js';
@@ -15,7 +15,7 @@ import { processors } from '../../jobs/index.js';
 import { startWorkers } from '../queue/workers.js';
 import { keepSweepingDeadLetters } from '../queue/dead-letters.js';
 import { keys } from '../store/keys.js';
-import { assertNoEviction, connectRedis } from '../store/redis.js';
+import { assertNoEviction, connectFromEnv } from '../store/redis.js';
 import { connectCrms, hubspotFromEnv, salesforceFromEnv } from './crms.js';
 import { alertChannels } from '../alerts/index.js';
 import { guardRedisData } from './redis-guard.js';
@@ -39,12 +39,14 @@ export interface RunOptions {
 export async function run(env: Env, config: Config, opts: RunOptions): Promise<Running> {
   const logger = opts.logger ?? createLogger(env.LOG_LEVEL);
   const metrics = createMetrics({ defaults: true });
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   // Closed in order on stop: first what takes work in, then queues, then connections.
   const closers: (() => Promise<void>)[] = [];
   const connect = (name: string, failFast: boolean) => {
-    const redis = connectRedis(env.REDIS_URL, { name, failFast });
-    redis.on('error', (err) => logger.warn({ connection: name, err: err.message }, 'redis connection error'));
+    const redis = connectFromEnv(env, { name, failFast });
+    redis.on('error', (err: Error) =>
+      logger.warn({ connection: name, err: err.message }, 'redis connection error'),
+    );
     connections.push(redis);
     return redis;
   };
@@ -162,7 +164,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
  * /readyz proves each CRM's credentials still work, at most once a minute so probes cost the CRMs
  * nothing; undefined when no CRM is configured (the HTTP server alone only queues).
  */
-function cachedCrmCheck(env: Env, config: Config, redis: Redis): (() => Promise<void>) | undefined {
+function cachedCrmCheck(env: Env, config: Config, redis: RedisClient): (() => Promise<void>) | undefined {
   const probe = { redis, timeoutMs: 4_000 };
   const probes = [hubspotFromEnv(env, config, probe), salesforceFromEnv(env, config, probe)].flatMap((c) =>
     c ? [{ crm: c.crm, check: () => c.listLeads(undefined, 1) }] : [],

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.js';
 import { z } from 'zod';
 import { QueueName } from '../queue/catalog.js';
 import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from '../queue/dead-letters.js';
@@ -14,7 +14,7 @@ import { bearerToken } from './edge.js';
 
 export interface AdminDeps {
   adminToken: string | undefined;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   config: Config;
   now?: () => number;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.js';
 import type { CrmConnector, EngagementSource } from '../../connectors/types.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
@@ -20,7 +20,7 @@ import type { AlertChannel } from '../alerts/index.js';
 /** Everything a job processor may touch. Built once per process; tests build their own. */
 export interface JobContext {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   timeline: TimelineStore;
   leads: LeadStore;
@@ -50,7 +50,7 @@ export interface JobContext {
 
 export function createJobContext(deps: {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   connectors: CrmConnector[];
   engagementSources?: Partial<Record<Crm, EngagementSource>>;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Keys } from './keys.js';
 
 /** What one look at the epoch key found. */
@@ -35,7 +35,7 @@ export class EpochWatch {
   private readonly onReady = () => void this.checkLogged();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly k: Keys,
     private readonly opts: EpochWatchOptions,
   ) {}
@@ -77,6 +77,6 @@ export class EpochWatch {
 }
 
 /** True while a detected data loss is being recovered from. */
-export async function recordsMayBeLost(redis: Redis, k: Keys): Promise<boolean> {
+export async function recordsMayBeLost(redis: RedisClient, k: Keys): Promise<boolean> {
   return (await redis.exists(k.dataLoss)) === 1;
 }

@@ -19,7 +19,10 @@ export function keys(prefix: string) {
     /** Hash: lead → score version not yet written to the CRM. */
     pendingScores: `${prefix}:pending-scores`,
     audit: `${prefix}:audit`,
-    /** List: send times of the CRM account's recent requests (shared rate budget). */
+    /**
+     * List: reserved send times of the CRM account's recent requests (shared rate budget); `…:sent`,
+     * sorted set: the requests sent, scored by their lease while in flight and by their answer after.
+     */
     budget: (crm: string) => `${prefix}:budget:${crm}`,
     /** Hash: rep id → virtual time of the rep's next turn in one round-robin pool (a routing rule). */
     routingTurns: (pool: string) => `${prefix}:routing:turns:${pool}`,

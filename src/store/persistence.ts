@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /** Whether a restart of this Redis keeps its data, as `CONFIG GET` reports it. */
 export type Persistence =
@@ -11,7 +11,7 @@ export type Persistence =
  * AOF is on with `appendonly yes`; RDB snapshots with a non-empty `save` schedule. Neither: a
  * restart comes back empty, and with it every queue and idempotency record.
  */
-export async function readPersistence(redis: Redis): Promise<Persistence> {
+export async function readPersistence(redis: RedisClient): Promise<Persistence> {
   let aof: boolean;
   let rdb: boolean;
   try {

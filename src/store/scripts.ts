@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /*
  * Every Lua script leadflow runs, one file each under ./lua (the build copies them next to the
@@ -26,7 +26,28 @@ export interface ScriptCommands {
     value: string,
   ): Promise<number>;
   leadflowMergeFetched(profile: string, fetchedAt: number, ...fieldValuePairs: string[]): Promise<number>;
-  leadflowBudgetReserve(key: string, max: number, intervalMs: number): Promise<number>;
+  leadflowBudgetReserve(
+    list: string,
+    sent: string,
+    pause: string,
+    max: number,
+    pacingMs: number,
+    intervalMs: number,
+    id: string,
+    leaseMs: number,
+    pollMs: number,
+  ): Promise<number>;
+  leadflowBudgetConfirm(
+    sent: string,
+    pause: string,
+    max: number,
+    intervalMs: number,
+    id: string,
+    leaseMs: number,
+    pollMs: number,
+  ): Promise<number>;
+  leadflowBudgetRelease(sent: string, id: string): Promise<number>;
+  leadflowBudgetPause(pause: string, ms: number): Promise<number>;
   leadflowBudgetObserve(key: string, max: number, intervalMs: number, remaining: number): Promise<number>;
   leadflowPutLead(
     state: string,
@@ -65,7 +86,10 @@ export const SCRIPT_FILES = {
   leadflowRecordEvent: { file: 'record-event', numberOfKeys: 2 },
   leadflowRecordProfile: { file: 'record-profile', numberOfKeys: 2 },
   leadflowMergeFetched: { file: 'merge-fetched', numberOfKeys: 1 },
-  leadflowBudgetReserve: { file: 'budget-reserve', numberOfKeys: 1 },
+  leadflowBudgetReserve: { file: 'budget-reserve', numberOfKeys: 3 },
+  leadflowBudgetConfirm: { file: 'budget-confirm', numberOfKeys: 2 },
+  leadflowBudgetRelease: { file: 'budget-release', numberOfKeys: 1 },
+  leadflowBudgetPause: { file: 'budget-pause', numberOfKeys: 1 },
   leadflowBudgetObserve: { file: 'budget-observe', numberOfKeys: 1 },
   leadflowPutLead: { file: 'put-lead', numberOfKeys: 2 },
   leadflowAdvanceWatermark: { file: 'advance-watermark', numberOfKeys: 1 },
@@ -100,12 +124,12 @@ export const SCRIPTS = Object.fromEntries(
   ]),
 ) as Record<ScriptName, Script>;
 
-export type Scripted = Redis & ScriptCommands;
+export type Scripted = RedisClient & ScriptCommands;
 
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<RedisClient>();
 
 /** The connection with every script defined on it (once per connection). */
-export function withScripts(redis: Redis): Scripted {
+export function withScripts(redis: RedisClient): Scripted {
   if (!defined.has(redis)) {
     for (const [name, script] of Object.entries(SCRIPTS)) redis.defineCommand(name, script);
     defined.add(redis);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import {
   EngagementEvent,
@@ -18,7 +18,7 @@ export class TimelineStore {
   private readonly redis: Scripted;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly k: Keys,
     private readonly dedupeTtlMs: number,
   ) {
