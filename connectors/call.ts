@@ -2,6 +2,7 @@ import type { Crm } from '../src/domain/index.js';
 import { BUDGET_PAUSED, classifyFailure } from '../src/queue/retry.js';
 import { BudgetPausedError, type Permit, type RateBudget } from '../src/store/rate-budget.js';
 import { CrmError, isCrmError, type CrmFailure } from './errors.js';
+import type { Slots } from './slots.js';
 import type { CrmCallObservation } from './types.js';
 
 // The call wrapper every CRM adapter shares: paced by the account's rate budget, bounded in time,
@@ -45,6 +46,8 @@ export interface CallPolicy {
   toFailure: (err: unknown) => CrmFailure;
   /** Before the budget wait and the request (e.g. a session being established); not bounded. */
   before?: () => Promise<void>;
+  /** At most this many calls in flight in this process (the HTTP client's sockets); the rest wait their turn. */
+  slots?: Slots;
   /** Adds what the CRM knows about a failure before it is thrown (e.g. when a daily limit resets). */
   refine?: (failure: CrmFailure, endpoint: string) => Promise<void>;
 }
@@ -90,6 +93,8 @@ export function crmCaller(policy: CallPolicy): CrmCall {
       const leaseMs = policy.timeoutMs + LEASE_MARGIN_MS;
       const permits: Permit[] = [];
       let result: T;
+      // A slot first, then the budget: a request whose turn came is sent at once.
+      const releaseSlot = await policy.slots?.acquire();
       try {
         for (const budget of [policy.budget, alsoBudget])
           if (budget) permits.push(await budget.take(leaseMs));
@@ -97,6 +102,7 @@ export function crmCaller(policy: CallPolicy): CrmCall {
         started = performance.now();
         result = await withTimeout(policy.timeoutMs, fn);
       } finally {
+        releaseSlot?.();
         await Promise.all(permits.map((p) => p.release()));
       }
       observe('ok');

@@ -4,6 +4,7 @@ import type { Profile } from '../../src/domain/index.js';
 import type { RateBudget } from '../../src/store/rate-budget.js';
 import { crmCaller, type CallFn, type CrmCall } from '../call.js';
 import { isCrmError, type CrmFailure } from '../errors.js';
+import { Slots } from '../slots.js';
 import type { CrmCallObservation } from '../types.js';
 import { AccountDetails, nextMidnight } from './account.js';
 import { toCrmFailure } from './errors.js';
@@ -34,6 +35,14 @@ const SDK_CALL_OPTIONS = { middleware: [], middlewareMergeStrategy: 'append' } a
 const ACCOUNT_DETAILS = 'account.details';
 
 /**
+ * Calls in flight per process. The SDK's node-fetch 2.7 reports a false "Premature close" on a
+ * chunked answer (HubSpot's are) when a request waits in the agent's queue for a kept-alive socket
+ * (node-fetch/node-fetch#1767): the rest wait here instead, and the agent has no socket limit of
+ * its own, so it never queues.
+ */
+export const MAX_IN_FLIGHT = 64;
+
+/**
  * How the HubSpot adapter talks to the portal: the SDK client, the shared call wrapper with HubSpot's
  * own hooks (OAuth refresh, daily reset), and the field mapping every read applies. The reads
  * (reads.ts), stages (stages.ts), dispositions (dispositions.ts) and the connector (connector.ts) build
@@ -59,6 +68,7 @@ export abstract class HubSpotApi {
       budget: opts.budget,
       onCall: opts.onCall,
       toFailure: toCrmFailure,
+      slots: new Slots(MAX_IN_FLIGHT),
       refine: (failure, endpoint) => this.addDailyReset(failure, endpoint),
     });
   }

@@ -4,6 +4,7 @@ import { Client } from '@hubspot/api-client';
 import type { HubSpotFields } from '../../src/config/schema.js';
 import type { RateBudget } from '../../src/store/rate-budget.js';
 import type { CrmCallObservation } from '../types.js';
+import { MAX_IN_FLIGHT } from './api.js';
 import { HubSpotConnector } from './connector.js';
 import type { HubSpotOAuth } from './oauth.js';
 
@@ -25,7 +26,8 @@ export interface HubSpotConnectorConfig {
  * Keep-alive sockets save a TLS handshake per call, which is most of a handoff's latency.
  */
 export function createHubSpotConnector(config: HubSpotConnectorConfig): HubSpotConnector {
-  const agentOptions = { keepAlive: true, maxSockets: 64 };
+  // No maxSockets: the connector keeps its calls within MAX_IN_FLIGHT (api.ts), so nothing queues here.
+  const agentOptions = { keepAlive: true, maxFreeSockets: MAX_IN_FLIGHT };
   const client = new Client({
     accessToken: config.accessToken,
     basePath: config.basePath.replace(/\/$/, ''),

@@ -43,6 +43,11 @@ export interface SandboxOptions {
   rateLimit?: { max: number; intervalMs: number };
   /** HubSpot's search limit, per account per second (5); `false` turns it off. */
   searchPerSecond?: number | false;
+  /**
+   * Answer with `Transfer-Encoding: chunked` instead of a Content-Length, as api.hubapi.com does
+   * (its JSON answers are streamed through its edge proxies).
+   */
+  chunked?: boolean;
 }
 
 export interface CallRecord {
@@ -146,6 +151,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       });
       return;
     }
+    if (opts.chunked) answerChunked(res);
     const lose = faults.loseResponse;
     if (lose && lose.count > 0 && req.method === lose.method && req.path === lose.path) {
       lose.count--;
@@ -273,6 +279,18 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         server.close(() => resolve());
       }),
   };
+}
+
+/** The body goes out as chunks: without a Content-Length, Node frames an HTTP/1.1 answer chunked. */
+function answerChunked(res: Response): void {
+  const end = res.end.bind(res) as (cb?: () => void) => Response;
+  res.end = ((chunk?: unknown, encoding?: unknown, cb?: () => void) => {
+    if (!res.headersSent) res.removeHeader('Content-Length');
+    if (typeof chunk === 'function') return end(chunk as () => void);
+    if (chunk !== undefined && chunk !== null)
+      res.write(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+    return end(typeof encoding === 'function' ? (encoding as () => void) : cb);
+  }) as typeof res.end;
 }
 
 export type { Properties } from './hubspot.js';
