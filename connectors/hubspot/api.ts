@@ -8,6 +8,7 @@ import { Slots } from '../slots.js';
 import type { CrmCallObservation } from '../types.js';
 import { AccountDetails, nextMidnight } from './account.js';
 import { toCrmFailure } from './errors.js';
+import { abortableBy } from './transport.js';
 import type { HubSpotOAuth } from './oauth.js';
 
 export interface HubSpotConnectorOptions {
@@ -62,7 +63,7 @@ export abstract class HubSpotApi {
     this.fields = opts.fields;
     this.oauth = opts.oauth;
     this.searchBudget = opts.searchBudget;
-    this.callOnce = crmCaller({
+    const caller = crmCaller({
       crm: 'hubspot',
       timeoutMs: opts.timeoutMs ?? 10_000,
       budget: opts.budget,
@@ -71,6 +72,9 @@ export abstract class HubSpotApi {
       slots: new Slots(MAX_IN_FLIGHT),
       refine: (failure, endpoint) => this.addDailyReset(failure, endpoint),
     });
+    // The call's signal reaches the SDK's requests through the agent (transport.ts).
+    this.callOnce = (endpoint, what, fn, alsoBudget) =>
+      caller(endpoint, what, (signal) => abortableBy(signal, () => fn(signal)), alsoBudget);
   }
 
   /**
@@ -109,14 +113,21 @@ export abstract class HubSpotApi {
     path: string,
     method: 'GET' | 'POST' = 'GET',
   ): Promise<unknown> {
-    return this.call(endpoint, what, async () => {
-      const res = await this.client.apiRequest({ method, path });
+    return this.call(endpoint, what, async (signal) => {
+      // The SDK's generic request takes neither agent nor signal: fetch, with the client's base and token.
+      const { basePath = 'https://api.hubapi.com', accessToken } = this.client.config;
+      const res = await fetch(`${basePath}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${accessToken ?? ''}`, accept: 'application/json' },
+        signal,
+      });
       // Shaped like the SDK's ApiException, body included: it carries errorType, policyName, message.
       if (!res.ok) {
         const body = await res.text();
         throw Object.assign(new Error(body), { code: res.status, headers: headersOf(res), body });
       }
-      return res.json() as Promise<unknown>;
+      const answer: unknown = await res.json();
+      return answer;
     });
   }
 

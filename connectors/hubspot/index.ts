@@ -1,5 +1,3 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { Client } from '@hubspot/api-client';
 import type { HubSpotFields } from '../../src/config/schema.js';
 import type { RateBudget } from '../../src/store/rate-budget.js';
@@ -7,6 +5,7 @@ import type { CrmCallObservation } from '../types.js';
 import { MAX_IN_FLIGHT } from './api.js';
 import { HubSpotConnector } from './connector.js';
 import type { HubSpotOAuth } from './oauth.js';
+import { abortingAgent } from './transport.js';
 
 export interface HubSpotConnectorConfig {
   /** A private app's token; OAuth apps pass `oauth` instead. */
@@ -32,9 +31,7 @@ export function createHubSpotConnector(config: HubSpotConnectorConfig): HubSpotC
     accessToken: config.accessToken,
     basePath: config.basePath.replace(/\/$/, ''),
     numberOfApiCallRetries: 0,
-    httpAgent: config.basePath.startsWith('https:')
-      ? new HttpsAgent(agentOptions)
-      : new HttpAgent(agentOptions),
+    httpAgent: abortingAgent(config.basePath.startsWith('https:'), agentOptions),
     middleware: config.budget ? [observeRateLimit(config.budget)] : [],
   });
   return new HubSpotConnector({

@@ -31,6 +31,11 @@ export const Faults = z.object({
     .optional(),
   /** Every connection is destroyed without an answer. */
   down: z.boolean().default(false),
+  /**
+   * The CRM takes connections and requests but never answers them (an overloaded edge, a stuck load
+   * balancer): held until the client gives up, also after the stall ends.
+   */
+  stall: z.boolean().default(false),
   /** The next `count` matching requests take effect, then lose their answer (connection dropped). */
   loseResponse: z.object({ method: z.string(), path: z.string(), count: z.number().int().min(0) }).optional(),
 });
@@ -65,6 +70,8 @@ export interface Sandbox {
   /** Salesforce's CometD endpoint (Change Data Capture), at /cometd/<version>. */
   salesforceStreaming: StreamingState;
   calls: CallRecord[];
+  /** Connections holding a request the `stall` fault never answered that the client has not closed. */
+  stalledConnections(): number;
   seedContacts(contacts: { id: string; properties: Properties }[]): void;
   setLatency(ms: number): void;
   setFaults(faults: Partial<Faults>): void;
@@ -84,6 +91,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const searchWindow: number[] = [];
   const searchPerSecond = opts.searchPerSecond ?? 5;
   const sockets = new Set<Socket>();
+  const stalled = new Set<Socket>();
 
   const seedContacts = (contacts: { id: string; properties: Properties }[]) => {
     // HubSpot stamps every record with its last modification; the contacts poller searches on it.
@@ -137,6 +145,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     res.on('finish', () => calls.push({ method: req.method, path: req.path, status: res.statusCode, at }));
     if (faults.down) {
       req.socket.destroy();
+      return;
+    }
+    if (faults.stall) {
+      stalled.add(req.socket);
+      req.socket.once('close', () => stalled.delete(req.socket));
       return;
     }
     const isSalesforce = isSalesforcePath(req.path);
@@ -257,6 +270,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     salesforce,
     salesforceStreaming,
     calls,
+    stalledConnections: () => stalled.size,
     seedContacts,
     setLatency: (ms) => {
       latencyMs = ms;
