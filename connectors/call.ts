@@ -18,9 +18,9 @@ export class CallTimeoutError extends Error {
 
 /**
  * A request to the CRM. `signal` aborts when the call times out: pass it on where the client takes
- * one. Neither of ours does today (HubSpot's generated fetch passes only method, body, headers and
- * agent; jsforce aborts its own fetch on the `timeout` option instead), so the race below still
- * settles the call on time.
+ * one (HubSpot's generated clients take none: hubspot/transport.ts carries it to their agent;
+ * jsforce aborts its own fetch on the `timeout` option). The race below settles the call on time
+ * whatever the client does.
  */
 export type CallFn<T> = (signal: AbortSignal) => PromiseLike<T>;
 
