@@ -24,6 +24,11 @@ export interface HubSpotConnectorOptions {
   oauth?: HubSpotOAuth;
   /** HubSpot's separate search limit (5 per second per portal), shared like `budget`. */
   searchBudget?: RateBudget;
+  /**
+   * `pipeline.batching`: handoffs of many leads share batch requests while there is a backlog
+   * (batches.ts); off unless given, every call the lead's own.
+   */
+  batching?: boolean;
 }
 
 /**

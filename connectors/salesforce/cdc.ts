@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/store/redis.js';
 import type { Connection } from 'jsforce';
 import { z } from 'zod';
 import type { SalesforceFields } from '../../src/config/schema.js';
@@ -65,7 +65,7 @@ interface ChannelStream {
 export interface CdcSubscriberOptions {
   /** A jsforce connection that can refresh its token (refresh token + OAuth client, or `refreshFn`). */
   conn: Connection;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   queues: Queues;
   fields: SalesforceFields;
@@ -395,7 +395,8 @@ export class SalesforceCdcSubscriber {
         await enqueueReconciliationPoll(queues, outcome.poll);
         break;
       case 'mapped':
-        if (outcome.job) await enqueueIngest(queues, outcome.job);
+        // Change events carry profile changes only, never an engagement event: no hand-raise to look for.
+        if (outcome.job) await enqueueIngest(queues, outcome.job, []);
         break;
     }
     await this.storePosition(channel, outcome.position);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { withScripts, type Scripted } from './scripts.js';
 
 export interface BudgetLimits {
@@ -50,7 +50,7 @@ export class RateBudget {
   private readonly paused: string;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly key: string,
     private readonly limits: BudgetLimits,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
