@@ -48,6 +48,8 @@ export interface CallPolicy {
   before?: () => Promise<void>;
   /** At most this many calls in flight in this process (the HTTP client's sockets); the rest wait their turn. */
   slots?: Slots;
+  /** Whether a rate-limit failure is the endpoint's own limit (`alsoBudget`'s), not the account's. */
+  endpointLimit?: (failure: CrmFailure) => boolean;
   /** Adds what the CRM knows about a failure before it is thrown (e.g. when a daily limit resets). */
   refine?: (failure: CrmFailure, endpoint: string) => Promise<void>;
 }
@@ -125,7 +127,8 @@ export function crmCaller(policy: CallPolicy): CrmCall {
       await policy.refine?.(failure, endpoint);
       // A rate limit holds up this account's budget only, in every process: other CRMs and accounts go on.
       const decision = classifyFailure(failure, Date.now());
-      if (decision.action === 'pause') await policy.budget?.pause(decision.waitMs).catch(() => undefined);
+      const limited = alsoBudget && policy.endpointLimit?.(failure) ? alsoBudget : policy.budget;
+      if (decision.action === 'pause') await limited?.pause(decision.waitMs).catch(() => undefined);
       throw new CrmError({ ...failure, message: `${what}: ${failure.message}` }, { cause: err });
     }
   };

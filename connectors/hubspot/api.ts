@@ -7,7 +7,7 @@ import { isCrmError, type CrmFailure } from '../errors.js';
 import { Slots } from '../slots.js';
 import type { CrmCallObservation } from '../types.js';
 import { AccountDetails, nextMidnight } from './account.js';
-import { toCrmFailure } from './errors.js';
+import { isSecondlyLimit, toCrmFailure } from './errors.js';
 import { abortableBy } from './transport.js';
 import type { HubSpotOAuth } from './oauth.js';
 
@@ -75,6 +75,7 @@ export abstract class HubSpotApi {
       onCall: opts.onCall,
       toFailure: toCrmFailure,
       slots: new Slots(MAX_IN_FLIGHT),
+      endpointLimit: isSecondlyLimit,
       refine: (failure, endpoint) => this.addDailyReset(failure, endpoint),
     });
     // The call's signal reaches the SDK's requests through the agent (transport.ts).
