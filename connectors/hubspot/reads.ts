@@ -64,13 +64,16 @@ export abstract class HubSpotReads extends HubSpotApi {
    * estimate, not a census.
    */
   async countLeads(): Promise<number> {
-    const page = await this.call('contacts.search', 'count contacts', async () => {
-      await this.searchBudget?.take();
-      return this.client.crm.contacts.searchApi.doSearch(
-        { filterGroups: [], sorts: [], properties: ['hs_object_id'], limit: 1, after: '0' },
-        this.sdk,
-      );
-    });
+    const page = await this.call(
+      'contacts.search',
+      'count contacts',
+      () =>
+        this.client.crm.contacts.searchApi.doSearch(
+          { filterGroups: [], sorts: [], properties: ['hs_object_id'], limit: 1, after: '0' },
+          this.sdk,
+        ),
+      this.searchBudget,
+    );
     return page.total;
   }
 
