@@ -189,6 +189,7 @@ describe('writeback while recovering from a data loss', () => {
         await enqueueIngest(
           pipeline.queues,
           hubspotIngest([pricingView], config.hubspot, { receivedAt: Date.now() }),
+          config.handRaise,
         );
         await waitFor(async () => (await pipeline.ctx.handoffs.progress(HANDOFF)).completedAt, {
           what: 'the handoff written',
