@@ -218,5 +218,5 @@ describe('leadflow backfill on the command line', () => {
     expect((await run(['backfill', '--restart', '--limit', '10'])).stdout).toBe(
       'backfill paused after 10 records; run it again to go on\n',
     );
-  });
+  }, 120_000); // five CLI runs, each a fresh tsx process: seconds apiece on a loaded machine
 });
