@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { findOrStartRedis } from '../test/sandbox/redis-server.js';
 import { ceilingUtilisation } from './budget.js';
+import { burst } from './burst.js';
 import { callsPerThousand } from './calls.js';
 import type { Outcome } from './common.js';
 import { ingestThroughput } from './ingest.js';
@@ -36,6 +37,7 @@ const BENCHMARKS: Record<string, (redisUrl: string) => Promise<Outcome>> = {
   speed: speedToLead,
   salesforce: salesforceSpeedToLead,
   'salesforce-burst': salesforceBurst,
+  burst,
   ingest: ingestThroughput,
   calls: callsPerThousand,
   ceiling: ceilingUtilisation,
