@@ -4,7 +4,7 @@
  * handoffs to land in the sandbox and prints who was handed off, why, and how fast.
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/store/redis.js';
 import { z } from 'zod';
 import { createLogger } from '../src/logger.js';
 import { HandoffStore } from '../src/store/handoffs.js';
@@ -143,7 +143,7 @@ function ownerName(reps: { id: string; name: string }[], id: string | null): str
   return (id && reps.find((r) => r.id === id)?.name) || (id ?? 'unassigned');
 }
 
-async function waitForIdle(redis: Redis): Promise<void> {
+async function waitForIdle(redis: RedisClient): Promise<void> {
   const { Queue } = await import('bullmq');
   // Not `followup`: its SLA checks are due hours from now.
   const queues = ['ingest', 'score', 'writeback'].map(

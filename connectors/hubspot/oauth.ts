@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/store/redis.js';
 import { z } from 'zod';
 import { CrmError } from '../errors.js';
 
@@ -36,7 +36,7 @@ export class HubSpotOAuth {
   private cached: StoredToken | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly settings: OAuthSettings,
     private readonly now: () => number = Date.now,

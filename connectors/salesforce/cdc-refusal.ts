@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/store/redis.js';
 import { z } from 'zod';
 import type { Logger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics.js';
@@ -55,7 +55,13 @@ export function refusalWatch(channel: string, onRefused: (error: string) => void
  */
 export class RefusalRecord {
   constructor(
-    private readonly opts: { redis: Redis; key: string; ttlMs: number; logger: Logger; metrics: Metrics },
+    private readonly opts: {
+      redis: RedisClient;
+      key: string;
+      ttlMs: number;
+      logger: Logger;
+      metrics: Metrics;
+    },
   ) {}
 
   async record(channel: string, reason: string): Promise<void> {

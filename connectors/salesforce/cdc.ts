@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/store/redis.js';
 import type { Connection } from 'jsforce';
 import { z } from 'zod';
 import type { SalesforceFields } from '../../src/config/schema.js';
@@ -65,7 +65,7 @@ interface ChannelStream {
 export interface CdcSubscriberOptions {
   /** A jsforce connection that can refresh its token (refresh token + OAuth client, or `refreshFn`). */
   conn: Connection;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   queues: Queues;
   fields: SalesforceFields;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.js';
 import { createHubSpotConnector, type HubSpotConnector } from '../../connectors/hubspot/index.js';
 import { HubSpotOAuth } from '../../connectors/hubspot/oauth.js';
 import { HubSpotPoller } from '../../connectors/hubspot/poller.js';
@@ -26,7 +26,7 @@ import { RateBudget } from '../store/rate-budget.js';
 type HubSpotAuth = { accessToken: string } | { oauth: HubSpotOAuth };
 
 /** A private app's token, or OAuth tokens refreshed through Redis; undefined when neither is set. */
-function hubspotAuth(env: Env, redis: Redis | undefined, config: Config): HubSpotAuth | undefined {
+function hubspotAuth(env: Env, redis: RedisClient | undefined, config: Config): HubSpotAuth | undefined {
   if (env.HUBSPOT_ACCESS_TOKEN) return { accessToken: env.HUBSPOT_ACCESS_TOKEN };
   if (!redis || !env.HUBSPOT_CLIENT_ID || !env.HUBSPOT_CLIENT_SECRET || !env.HUBSPOT_REFRESH_TOKEN)
     return undefined;
@@ -43,7 +43,7 @@ function hubspotAuth(env: Env, redis: Redis | undefined, config: Config): HubSpo
 /** What a worker shares across its CRM clients: rate budgets and usage live in Redis, calls are metered. */
 export interface CrmDeps {
   /** Without it (one-shot commands): no shared rate budgets, no usage records, no HubSpot OAuth. */
-  redis?: Redis;
+  redis?: RedisClient;
   metrics?: Metrics;
   logger?: Logger;
   /** Overrides the configured per-call timeout (a readiness probe must answer quickly). */
@@ -63,7 +63,7 @@ function observeCalls(crm: Crm, metrics: Metrics | undefined) {
 
 /** The portal's request budgets, shared by every worker through Redis: all calls, and search (5/s). */
 export function hubspotBudgets(
-  redis: Redis,
+  redis: RedisClient,
   config: Config,
 ): { budget: RateBudget; searchBudget: RateBudget } {
   const k = keys(config.redis.prefix);
@@ -90,6 +90,7 @@ export function hubspotFromEnv(env: Env, config: Config, deps: CrmDeps): HubSpot
     timeoutMs: deps.timeoutMs ?? config.hubspot.timeoutMs,
     ...(redis && hubspotBudgets(redis, config)),
     onCall: observeCalls('hubspot', deps.metrics),
+    batching: config.pipeline.batching,
   });
 }
 
@@ -116,6 +117,14 @@ export function salesforceFromEnv(env: Env, config: Config, deps: CrmDeps): Sale
   });
 }
 
+/** Whether the environment has credentials for a CRM (checked without Redis, which OAuth tokens need). */
+export function hasCrmCredentials(env: Env, crm: Crm): boolean {
+  return crm === 'hubspot'
+    ? !!env.HUBSPOT_ACCESS_TOKEN ||
+        !!(env.HUBSPOT_CLIENT_ID && env.HUBSPOT_CLIENT_SECRET && env.HUBSPOT_REFRESH_TOKEN)
+    : !!env.SALESFORCE_INSTANCE_URL && salesforceAuthFromEnv(env) !== undefined;
+}
+
 export interface Crms {
   connectors: CrmConnector[];
   engagementSources: Partial<Record<Crm, EngagementSource>>;
@@ -127,7 +136,7 @@ export interface Crms {
  * Every CRM the environment has credentials for, with its poller. Refuses a config that needs a CRM
  * it cannot reach (polls it, or hands off into it), naming the variables to set.
  */
-export function connectCrms(env: Env, config: Config, deps: CrmDeps & { redis: Redis }): Crms {
+export function connectCrms(env: Env, config: Config, deps: CrmDeps & { redis: RedisClient }): Crms {
   const hubspot = hubspotFromEnv(env, config, deps);
   const salesforce = salesforceFromEnv(env, config, deps);
   const missing = (crm: Crm) =>

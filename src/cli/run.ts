@@ -1,28 +1,32 @@
 import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.js';
 import { SalesforceCdcSubscriber } from '../../connectors/salesforce/cdc.js';
 import type { Env } from '../config/env.js';
 import type { Config } from '../config/schema.js';
 import { createApp } from '../http/app.js';
-import { createHttpServer, listen } from '../http/server.js';
+import { boundPort, createHttpServer, listen } from '../http/server.js';
+import { createMetricsApp } from '../http/metrics.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createJobContext } from '../queue/context.js';
 import { closeQueues, openQueues, schedulePolls } from '../queue/queues.js';
+import { registerQueueDepth } from '../queue/depth.js';
 import { processors } from '../../jobs/index.js';
 import { startWorkers } from '../queue/workers.js';
+import { keepSweepingDeadLetters } from '../queue/dead-letters.js';
 import { keys } from '../store/keys.js';
-import { assertNoEviction, connectRedis } from '../store/redis.js';
+import { assertNoEviction, connectFromEnv } from '../store/redis.js';
 import { connectCrms, hubspotFromEnv, salesforceFromEnv } from './crms.js';
 import { alertChannels } from '../alerts/index.js';
+import { guardRedisData } from './redis-guard.js';
 
 export interface Running {
   /** Stops taking work, lets in-flight requests and jobs finish, then closes connections. */
   stop(): Promise<void>;
   server?: Server;
   workers: Worker[];
-  /** This process's metrics (served on /metrics when it runs the HTTP server). */
+  /** This process's metrics, on /metrics: the HTTP server's, or METRICS_PORT's in a worker without it. */
   metrics: Metrics;
 }
 
@@ -36,23 +40,31 @@ export interface RunOptions {
 export async function run(env: Env, config: Config, opts: RunOptions): Promise<Running> {
   const logger = opts.logger ?? createLogger(env.LOG_LEVEL);
   const metrics = createMetrics({ defaults: true });
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   // Closed in order on stop: first what takes work in, then queues, then connections.
   const closers: (() => Promise<void>)[] = [];
   const connect = (name: string, failFast: boolean) => {
-    const redis = connectRedis(env.REDIS_URL, { name, failFast });
-    redis.on('error', (err) => logger.warn({ connection: name, err: err.message }, 'redis connection error'));
+    const redis = connectFromEnv(env, { name, failFast });
+    redis.on('error', (err: Error) =>
+      logger.warn({ connection: name, err: err.message }, 'redis connection error'),
+    );
     connections.push(redis);
     return redis;
   };
 
   const onQueueError = (err: Error) => logger.warn({ err: err.message }, 'queue error');
-  await assertNoEviction(connect('leadflow-control', false));
+  const control = connect('leadflow-control', false);
+  await assertNoEviction(control);
+  const stopGuard = await guardRedisData(control, config, logger, metrics);
+  closers.push(() => Promise.resolve(stopGuard()));
 
   let server: Server | undefined;
   if (opts.http) {
     const producer = connect('leadflow-producer', true);
     const queues = openQueues(producer, config.redis.prefix, onQueueError);
+    registerQueueDepth(metrics.registry, queues, (err) =>
+      logger.warn({ err: err.message }, 'queue depth not counted'),
+    );
     const app = createApp({
       checkCrm: cachedCrmCheck(env, config, producer),
       config,
@@ -72,11 +84,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
     server = listening;
     closers.push(() => new Promise<void>((resolve) => listening.close(() => resolve())));
     closers.push(() => closeQueues(queues));
-    const address = listening.address();
-    logger.info(
-      { port: typeof address === 'object' && address ? address.port : env.PORT },
-      'http server listening',
-    );
+    logger.info({ port: boundPort(listening, env.PORT) }, 'http server listening');
   }
 
   let workers: Worker[] = [];
@@ -100,7 +108,9 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
     const started = startWorkers(ctx, processors, { concurrency: env.WORKER_CONCURRENCY });
     workers = started;
     await Promise.all(started.map((w) => w.waitUntilReady()));
+    const stopSweeps = keepSweepingDeadLetters(ctx);
     closers.unshift(async () => {
+      stopSweeps();
       await Promise.all(started.map((w) => w.close()));
     });
     closers.push(() => closeQueues(queues));
@@ -120,6 +130,16 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       await cdc.start();
       // Before the workers close: no new changes come in while the last jobs finish.
       closers.unshift(() => cdc.stop());
+    }
+    // Without the HTTP server in this process, its own metrics would reach no one.
+    if (!opts.http) {
+      const metricsServer = await listen(
+        createHttpServer(createMetricsApp(metrics, env.METRICS_TOKEN), config.http),
+        env.METRICS_PORT,
+        env.HOST,
+      );
+      closers.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+      logger.info({ metricsPort: boundPort(metricsServer, env.METRICS_PORT) }, 'metrics server listening');
     }
     logger.info(
       {
@@ -148,7 +168,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
  * /readyz proves each CRM's credentials still work, at most once a minute so probes cost the CRMs
  * nothing; undefined when no CRM is configured (the HTTP server alone only queues).
  */
-function cachedCrmCheck(env: Env, config: Config, redis: Redis): (() => Promise<void>) | undefined {
+function cachedCrmCheck(env: Env, config: Config, redis: RedisClient): (() => Promise<void>) | undefined {
   const probe = { redis, timeoutMs: 4_000 };
   const probes = [hubspotFromEnv(env, config, probe), salesforceFromEnv(env, config, probe)].flatMap((c) =>
     c ? [{ crm: c.crm, check: () => c.listLeads(undefined, 1) }] : [],

@@ -9,11 +9,30 @@ const OutboundToken = z
     '32–128 URL-safe characters (A–Z a–z 0–9 _ -), e.g. openssl rand -hex 32',
   );
 
+/** `host:port` of one cluster node. */
+const ClusterNode = z
+  .string()
+  .regex(/^[^\s:/]+:\d{1,5}$/, 'host:port, e.g. 10.0.0.5:6379')
+  .transform((node) => {
+    const at = node.lastIndexOf(':');
+    return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+  })
+  .pipe(z.object({ host: z.string(), port: z.number().int().min(1).max(65535) }));
+
 export const Env = z.object({
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .default('redis://127.0.0.1:6379'),
+  /**
+   * A Redis Cluster's seed nodes, `host:port,host:port`; when set, used instead of REDIS_URL. The
+   * client learns the rest of the cluster from them.
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((list) => list.split(',').map((node) => node.trim()))
+    .pipe(z.array(ClusterNode).min(1))
+    .optional(),
   CONFIG_PATH: z.string().default('config/default.yaml'),
   PORT: Port.default(3000),
   HOST: z.string().default('0.0.0.0'),
@@ -67,6 +86,11 @@ export const Env = z.object({
     .string()
     .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
     .optional(),
+  /**
+   * Where a worker process without the HTTP server serves /metrics and /healthz (0: a free port,
+   * logged). With the server in the process, its PORT serves them instead.
+   */
+  METRICS_PORT: Port.default(9464),
   /** Worker concurrency per queue in this process. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
 });

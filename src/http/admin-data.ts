@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.js';
 import { SCORE_BANDS } from '../domain/index.js';
 import { summarizeSpeed, type SpeedSummary } from '../reports/index.js';
 import { QueueName } from '../queue/catalog.js';
@@ -82,7 +82,7 @@ function waitingInEitherLane(counts: Record<string, number>): QueueCounts {
 }
 
 /** Everything the dashboard shows, read from Redis in one go. */
-export async function readOverview(redis: Redis, queues: Queues, prefix: string): Promise<Overview> {
+export async function readOverview(redis: RedisClient, queues: Queues, prefix: string): Promise<Overview> {
   const k = keys(prefix);
   const audit = new HandoffStore(redis, k);
   const leads = new LeadStore(redis, k);

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -19,7 +19,7 @@ export interface AppDeps {
   eventsSigningSecret?: string | undefined;
   queues: Queues;
   /** The connection the queues use; checked before enqueueing so a down Redis answers 503 at once. */
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
   metrics: Metrics;
   now?: () => number;

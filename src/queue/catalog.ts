@@ -142,13 +142,17 @@ export function raisesHand(
   return batch.engagement.some((e) => handRaise.includes(e.type));
 }
 
-/** Exponential backoff with jitter; finished jobs kept for inspection, failed ones as the dead-letter list. */
+/**
+ * Exponential backoff with jitter; finished jobs kept for inspection, failed ones as the dead-letter
+ * list. Those are never capped by count (BullMQ would drop the oldest silently): the dead-letter
+ * sweep drops them by age, and reports every one it drops.
+ */
 function retried(attempts: number, delay: number) {
   return {
     attempts,
     backoff: { type: 'exponential', delay, jitter: 0.5 },
     removeOnComplete: { count: 1000 },
-    removeOnFail: { count: 10_000 },
+    removeOnFail: false,
   } as const;
 }
 

@@ -1,5 +1,5 @@
 import { ErrorCode, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.js';
 import type { LeadRef } from '../domain/index.js';
 import { leadKey } from '../domain/index.js';
 import type { Config } from '../config/schema.js';
@@ -18,7 +18,7 @@ import { Crm } from '../domain/index.js';
 export type Queues = Record<QueueName, Queue>;
 
 /** BullMQ keys go under the same hash-tagged prefix as ours, so one Cluster slot holds everything. */
-export function openQueues(connection: Redis, prefix: string, onError: (err: Error) => void): Queues {
+export function openQueues(connection: RedisClient, prefix: string, onError: (err: Error) => void): Queues {
   const open = (name: QueueName) => {
     const queue = new Queue(QUEUES[name].name, {
       connection,

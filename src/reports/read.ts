@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.js';
 import type { Config } from '../config/schema.js';
 import { SCORE_BANDS } from '../domain/index.js';
 import { HandoffStore } from '../store/handoffs.js';
@@ -9,7 +9,7 @@ const DAY_MS = 86_400_000;
 
 /** The report over the audit log, all of it or its last `days`. */
 export async function readReport(
-  redis: Redis,
+  redis: RedisClient,
   config: Config,
   days?: number,
   now = Date.now(),

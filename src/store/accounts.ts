@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { LeadRef, leadKey } from '../domain/index.js';
 import type { Keys } from './keys.js';
 
@@ -12,7 +12,7 @@ const KEPT_PER_DOMAIN = 20;
  */
 export class AccountIndex {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly k: Keys,
     private readonly ttlMs: number,
   ) {}

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import type { Keys } from './keys.js';
 
@@ -17,7 +17,7 @@ const Stored = z.object({ used: z.coerce.number(), max: z.coerce.number(), at: z
  */
 export class ApiUsage {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly k: Keys,
     private readonly crm: string,
   ) {}

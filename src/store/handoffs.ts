@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Handoff, HandoffNote, RepTask, RoutingDecision } from '../domain/index.js';
 import type { Keys } from './keys.js';
 
@@ -72,7 +72,7 @@ const AUDIT_MAX_LEN = 100_000;
 
 export class HandoffStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly k: Keys,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { withScripts, type Scripted } from './scripts.js';
 
 /**
@@ -9,7 +9,7 @@ export class Lease {
   private readonly redis: Scripted;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly key: string,
     private readonly token: string,
   ) {

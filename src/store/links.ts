@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { LeadRef, leadKey } from '../domain/index.js';
 import type { Keys } from './keys.js';
 
@@ -9,7 +9,7 @@ import type { Keys } from './keys.js';
  */
 export class CrmLinks {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly k: Keys,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Routing } from '../config/schema.js';
 import type { RoutingDecision } from '../domain/index.js';
 import {
@@ -23,7 +23,7 @@ export class RoutingStore {
   private readonly redis: Scripted;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly k: Keys,
   ) {
     this.redis = withScripts(redis);

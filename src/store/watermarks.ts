@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Keys } from './keys.js';
 import { withScripts, type Scripted } from './scripts.js';
 
@@ -7,7 +7,7 @@ export class Watermarks {
   private readonly redis: Scripted;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly k: Keys,
   ) {
     this.redis = withScripts(redis);

@@ -195,6 +195,39 @@ describe('one connector per CRM', () => {
     expect(salesforce.scores.has('hubspot.contact.501')).toBe(false);
   });
 
+  it('a 429 holds up only the CRM that answered it: the other CRM’s handoffs go on meanwhile', async () => {
+    const hubspot = new FakeConnector('hubspot');
+    const salesforce = new CompositeFakeConnector('salesforce');
+    hubspot.profiles.set('hubspot.contact.501', { ...FIT });
+    salesforce.profiles.set('salesforce.lead.00Q000000000001AAA', { ...FIT });
+    // HubSpot's daily limit: with no known reset, its work waits 15 minutes for the next probe.
+    hubspot.failNext('createHandoffNote', { status: 429, policy: 'DAILY', message: 'daily limit' });
+    pipeline = await startPipeline({ redis, config: testConfig(prefix), connector: [hubspot, salesforce] });
+    const demoRequest = (lead: LeadRef, id: string) =>
+      enqueueIngest(
+        pipeline!.queues,
+        {
+          source: 'poll',
+          receivedAt: Date.now(),
+          poller: 'test',
+          batch: batchOf(
+            [{ id, lead, type: 'demo_request', occurredAt: Date.now(), source: 'test', properties: {} }],
+            [],
+          ),
+        },
+        pipeline!.ctx.config.handRaise,
+      );
+    await demoRequest(HS_LEAD, 'hs-demo');
+    await waitFor(() => hubspot.calls.some((c) => c.method === 'createHandoffNote'), { what: 'the 429' });
+    await demoRequest(SF_LEAD, 'sf-demo');
+    await handoffDone('hf.salesforce.lead.00Q000000000001AAA.0.mql');
+    // HubSpot's handoff waits for its limit, without spending an attempt.
+    const held = await pipeline.queues.writeback.getJob('hf.hubspot.contact.501.0.mql');
+    expect(await held?.getState()).toBe('delayed');
+    expect(held?.attemptsMade).toBe(0);
+    expect(hubspot.notes).toHaveLength(0);
+  });
+
   describe('marketing in HubSpot, sales in Salesforce', () => {
     const crossCrm =
       (createMissing: boolean) =>

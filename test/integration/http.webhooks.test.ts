@@ -33,7 +33,11 @@ function event(eventId: number, objectId = 101) {
 
 describe('POST /webhooks/hubspot', () => {
   const prefix = uniquePrefix('http');
-  const config = { ...base, redis: { prefix }, webhooks: { ...base.webhooks, maxBodyBytes: 4096 } };
+  const config = {
+    ...base,
+    redis: { ...base.redis, prefix },
+    webhooks: { ...base.webhooks, maxBodyBytes: 4096 },
+  };
   let admin: Redis;
   let producer: Redis;
   let queues: Queues;
@@ -331,7 +335,7 @@ describe('the HTTP server against silent and slow clients', () => {
     await new Promise((resolve) => producer.once('ready', resolve));
     queues = openQueues(producer, prefix, () => undefined);
     const app = createApp({
-      config: { ...base, redis: { prefix }, http },
+      config: { ...base, redis: { ...base.redis, prefix }, http },
       hubspotClientSecret: SECRET,
       eventsSigningSecret: 'events-secret-0123456789',
       queues,

@@ -48,9 +48,12 @@ export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<bool
   }
 }
 
-/** Starts a private redis-server on a free loopback port (optionally with AOF, for fault tests). */
+/**
+ * Starts a private redis-server on a free loopback port (optionally with AOF, for fault tests; `args`
+ * are further options, e.g. cluster mode).
+ */
 export async function startRedisServer(
-  opts: { appendonly?: boolean; port?: number; dir?: string } = {},
+  opts: { appendonly?: boolean; port?: number; dir?: string; args?: string[] } = {},
 ): Promise<OwnRedis> {
   const port = opts.port ?? (await freePort());
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'leadflow-redis-'));
@@ -69,6 +72,7 @@ export async function startRedisServer(
       opts.appendonly ? 'yes' : 'no',
       '--maxmemory-policy',
       'noeviction',
+      ...(opts.args ?? []),
     ],
     { stdio: 'ignore' },
   );

@@ -9,14 +9,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { run, type Running } from '../../src/cli/run.js';
 import { parseEnv } from '../../src/config/env.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger, type Logger } from '../../src/logger.js';
-import { deleteByPrefix } from '../../src/store/redis.js';
+import { deleteByPrefix, type RedisClient } from '../../src/store/redis.js';
 import { spawnCli } from '../helpers/spawn-cli.js';
 import { waitFor } from '../helpers/wait.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../sandbox/index.js';
@@ -57,6 +57,8 @@ export const salesforceEnv = (sandbox: Sandbox): Record<string, string> => ({
 
 export interface SystemOptions {
   redisUrl: string;
+  /** A Redis Cluster's nodes (`host:port,…`): leadflow and the system's own connection use it instead. */
+  redisClusterNodes?: string;
   /** Hash-tagged; a fresh random one unless given. */
   prefix?: string;
   /** The sandbox to use (left open by `close()`), or options for a fresh one. */
@@ -82,7 +84,7 @@ export interface SystemOptions {
 export interface System {
   sandbox: Sandbox;
   /** A connection of the system's own on the same Redis, for looking at state. */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   config: Config;
   /** `http://127.0.0.1:<port>` of the server. */
@@ -116,17 +118,24 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   opts.seed?.(sandbox);
   const prefix = opts.prefix ?? `{leadflow-system-${randomBytes(4).toString('hex')}}`;
   const base = loadConfig(opts.configFile ?? 'config/default.yaml');
-  const config = (opts.adjust ?? ((c) => c))({ ...base, redis: { prefix } });
-  const redis = new Redis(opts.redisUrl);
+  const config = (opts.adjust ?? ((c) => c))({ ...base, redis: { ...base.redis, prefix } });
+  const redisEnv = {
+    REDIS_URL: opts.redisUrl,
+    ...(opts.redisClusterNodes ? { REDIS_CLUSTER_NODES: opts.redisClusterNodes } : {}),
+  };
+  const clusterNodes = parseEnv(redisEnv).REDIS_CLUSTER_NODES;
+  const redis: RedisClient = clusterNodes ? new Cluster(clusterNodes) : new Redis(opts.redisUrl);
   // It reconnects by itself; fault tests take Redis away on purpose.
   redis.on('error', () => undefined);
   await deleteByPrefix(redis, prefix);
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const env = {
-    REDIS_URL: opts.redisUrl,
+    ...redisEnv,
     PORT: String(port),
     HOST: '127.0.0.1',
+    // A worker without the server serves its metrics on a port of its own: any free one, so many can run.
+    METRICS_PORT: '0',
     ...(opts.env ?? hubspotEnv)(sandbox),
   };
 

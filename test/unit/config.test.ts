@@ -188,6 +188,19 @@ describe('env', () => {
     expect(env.REDIS_URL).toBe('redis://localhost:6380');
   });
 
+  it('takes REDIS_CLUSTER_NODES as host:port seeds, and names a bad one', () => {
+    expect(
+      parseEnv({ REDIS_CLUSTER_NODES: '10.0.0.5:7000, redis-2.internal:7001' }).REDIS_CLUSTER_NODES,
+    ).toEqual([
+      { host: '10.0.0.5', port: 7000 },
+      { host: 'redis-2.internal', port: 7001 },
+    ]);
+    expect(parseEnv({}).REDIS_CLUSTER_NODES).toBeUndefined();
+    expect(problems(() => parseEnv({ REDIS_CLUSTER_NODES: '10.0.0.5:7000,redis://10.0.0.6:7000' }))).toEqual([
+      'REDIS_CLUSTER_NODES[1]: host:port, e.g. 10.0.0.5:6379',
+    ]);
+  });
+
   it('takes Outbound Message URL tokens of 32+ URL-safe characters only', () => {
     const token = 'a'.repeat(31);
     expect(

@@ -1,0 +1,64 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '../../src/config/env.js';
+import { assertNoEviction, connectFromEnv, deleteByPrefix, whenReady } from '../../src/store/redis.js';
+import { hasRedisCluster, startRedisCluster, type OwnCluster } from '../sandbox/redis-cluster.js';
+import { hasRedisServer } from '../sandbox/redis-server.js';
+
+/** What answers for one server only (CONFIG, SCAN) is asked of every master of a real 3-master cluster. */
+describe.skipIf(!hasRedisServer() || !hasRedisCluster())('Redis Cluster connections', () => {
+  let cluster: OwnCluster;
+  const env = () => parseEnv({ REDIS_CLUSTER_NODES: cluster.nodesEnv });
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('refuses to run when any one master evicts', async () => {
+    const redis = connectFromEnv(env());
+    try {
+      await assertNoEviction(redis);
+      for (const port of cluster.ports) {
+        const node = new Redis({ port, host: '127.0.0.1' });
+        try {
+          await node.config('SET', 'maxmemory-policy', 'allkeys-lru');
+          await expect(assertNoEviction(redis), `master ${port}`).rejects.toThrow(/"allkeys-lru"/);
+        } finally {
+          await node.config('SET', 'maxmemory-policy', 'noeviction');
+          await node.quit();
+        }
+      }
+    } finally {
+      await redis.quit();
+    }
+  });
+
+  it('deletes a prefix wherever its slot lives', async () => {
+    const redis = connectFromEnv(env());
+    try {
+      // Prefixes whose slots are on different masters.
+      const prefixes = ['{a}', '{b}', '{c}', '{d}', '{e}', '{f}'];
+      const owners = new Set(await Promise.all(prefixes.map((p) => cluster.ownerOf(p))));
+      expect(owners.size).toBeGreaterThan(1);
+      for (const prefix of prefixes) await redis.set(`${prefix}:x`, '1');
+      for (const prefix of prefixes) await deleteByPrefix(redis, prefix);
+      for (const prefix of prefixes) expect(await redis.exists(`${prefix}:x`), prefix).toBe(0);
+    } finally {
+      await redis.quit();
+    }
+  });
+
+  it('lets the first command of a fail-fast cluster connection through once ready', async () => {
+    const redis = connectFromEnv(env(), { failFast: true });
+    try {
+      await whenReady(redis);
+      expect(await redis.set('{leadflow-ready}:x', '1')).toBe('OK');
+    } finally {
+      await deleteByPrefix(redis, '{leadflow-ready}');
+      await redis.quit();
+    }
+  });
+});
