@@ -11,6 +11,7 @@ import { burst } from './burst.js';
 import { callsPerThousand } from './calls.js';
 import type { Outcome } from './common.js';
 import { ingestThroughput } from './ingest.js';
+import { priorityUnderBacklog } from './priority.js';
 import { salesforceSpeedToLead } from './salesforce.js';
 import { salesforceBurst } from './salesforce-burst.js';
 import { scaling } from './scale.js';
@@ -35,6 +36,7 @@ async function scoring(): Promise<Outcome> {
 const BENCHMARKS: Record<string, (redisUrl: string) => Promise<Outcome>> = {
   scoring,
   speed: speedToLead,
+  priority: priorityUnderBacklog,
   salesforce: salesforceSpeedToLead,
   'salesforce-burst': salesforceBurst,
   burst,
