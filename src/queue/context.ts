@@ -72,7 +72,7 @@ export function createJobContext(deps: {
     timeline: new TimelineStore(deps.redis, k, ttls),
     leads: new LeadStore(deps.redis, k, ttls.leadMs),
     pendingScores: new PendingScores(deps.redis, k),
-    handoffs: new HandoffStore(deps.redis, k),
+    handoffs: new HandoffStore(deps.redis, k, ttls.leadMs),
     watermarks: new Watermarks(deps.redis, k),
     links: new CrmLinks(deps.redis, k),
     accounts: new AccountIndex(deps.redis, k, deps.config.pipeline.timelineDays * 86_400_000),
