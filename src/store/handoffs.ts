@@ -4,7 +4,8 @@ import type { Keys } from './keys.js';
 
 /**
  * A handoff with its owner, note and task decided once, so every retry writes the same thing.
- * `routing` and `task` are absent on records written before routing existed.
+ * `routing` and `task` are absent on records written before routing existed. Once the writeback
+ * completed, the note's `html` is empty (see `complete`).
  */
 export interface HandoffRecord {
   handoff: Handoff;
@@ -89,6 +90,15 @@ export class HandoffStore {
     const key = this.k.handoff(record.handoff.id);
     if (this.ttlMs > 0) await this.redis.set(key, JSON.stringify(compact), 'PX', this.ttlMs);
     else await this.redis.set(key, JSON.stringify(compact));
+  }
+
+  /**
+   * Marks the handoff written; from then on the CRM holds the note, so the record keeps its subject
+   * and text (what the rep was told, for SLA messages and people) and drops its html, the largest part.
+   */
+  async complete(record: HandoffRecord, completedAt: number): Promise<void> {
+    await this.mark(record.handoff.id, 'completedAt', String(completedAt));
+    await this.save({ ...record, note: { ...record.note, html: '' } });
   }
 
   async get(id: string): Promise<HandoffRecord | null> {

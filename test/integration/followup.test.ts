@@ -173,6 +173,9 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
     const retention = retentionTtls(pipeline.ctx.config).leadMs;
     for (const key of [pipeline.ctx.keys.handoff(HANDOFF), pipeline.ctx.keys.progress(HANDOFF)])
       expect(await redis.pttl(key), key).toBeGreaterThan(retention - 60_000);
+    // Written: the CRM has the note's html, the record keeps what the rep was told as text.
+    expect(crm.notes[0]!.body).toContain('Handoff ID');
+    expect(record.note).toMatchObject({ html: '', text: expect.stringContaining('Handoff ID') as string });
     crm.activity.set(KEY, { what: 'task completed', at: Date.now() + 1 });
     clock = record.task!.dueAt + 1;
     const id = `sla.${HANDOFF}.0`;
