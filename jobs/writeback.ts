@@ -58,7 +58,7 @@ export async function processWriteback(
     // and none of what was written beside the stage for the routed rep. A converted lead's note went
     // to what it became, with no owner or due time: that one stays as context for sales.
     if (!converted) await withdrawActivities(ctx, connector, handoff.id, target, after);
-    await ctx.handoffs.mark(handoff.id, 'completedAt', String(completedAt));
+    await ctx.handoffs.complete(record, completedAt);
     ctx.logger.warn({ lead: leadKey(handoff.lead), handoffId: handoff.id }, 'stage had moved on: no handoff');
     return { written };
   }
@@ -68,7 +68,7 @@ export async function processWriteback(
   // The rep alert is a job of its own, queued once the writes are done: it never holds them up.
   if (ctx.alerts.length && ownerId && !converted && !foundWritten)
     await enqueueRepAlert(ctx.queues, handoff.id);
-  await ctx.handoffs.mark(handoff.id, 'completedAt', String(completedAt));
+  await ctx.handoffs.complete(record, completedAt);
   if (!foundWritten) ctx.metrics.speedToLead.observe((completedAt - handoff.receivedAt) / 1000);
   ctx.logger.info(
     { lead: leadKey(handoff.lead), handoffId: handoff.id, speedToLeadMs: completedAt - handoff.receivedAt },

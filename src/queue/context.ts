@@ -62,16 +62,17 @@ export function createJobContext(deps: {
   sharedNow?: () => Promise<number>;
 }): JobContext {
   const k = keys(deps.config.redis.prefix);
+  const ttls = retentionTtls(deps.config);
   return {
     ...deps,
     connectors: Object.fromEntries(deps.connectors.map((c) => [c.crm, c])),
     engagementSources: deps.engagementSources ?? {},
     alerts: deps.alerts ?? [],
     keys: k,
-    timeline: new TimelineStore(deps.redis, k, retentionTtls(deps.config)),
-    leads: new LeadStore(deps.redis, k),
+    timeline: new TimelineStore(deps.redis, k, ttls),
+    leads: new LeadStore(deps.redis, k, ttls.leadMs),
     pendingScores: new PendingScores(deps.redis, k),
-    handoffs: new HandoffStore(deps.redis, k),
+    handoffs: new HandoffStore(deps.redis, k, ttls.leadMs),
     watermarks: new Watermarks(deps.redis, k),
     links: new CrmLinks(deps.redis, k),
     accounts: new AccountIndex(deps.redis, k, deps.config.pipeline.timelineDays * 86_400_000),

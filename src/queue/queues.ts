@@ -97,7 +97,11 @@ export async function enqueueScoreFlush(queues: Queues, delayMs: number): Promis
   );
 }
 
-/** The SLA check of one round of a handoff, at its due time; the job id makes it once per round. */
+/**
+ * The SLA check of one round of a handoff, at its due time; the job id makes it once per round while
+ * it waits. Done, it is removed: the round's outcome is in the progress hash (`breach.N` …), which
+ * the check reads, so a late re-enqueue decides nothing twice.
+ */
 export async function enqueueSlaCheck(
   queues: Queues,
   handoffId: string,
@@ -107,7 +111,7 @@ export async function enqueueSlaCheck(
   await queues.followup.add(
     'sla',
     { kind: 'sla', handoffId, round },
-    { jobId: `sla.${handoffId}.${round}`, delay: Math.max(0, delayMs) },
+    { jobId: `sla.${handoffId}.${round}`, delay: Math.max(0, delayMs), removeOnComplete: true },
   );
 }
 

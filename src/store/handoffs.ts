@@ -1,10 +1,12 @@
+import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './redis.js';
 import type { Handoff, HandoffNote, RepTask, RoutingDecision } from '../domain/index.js';
 import type { Keys } from './keys.js';
 
 /**
  * A handoff with its owner, note and task decided once, so every retry writes the same thing.
- * `routing` and `task` are absent on records written before routing existed.
+ * `routing` and `task` are absent on records written before routing existed. Once the writeback
+ * completed, the note's `html` is empty (see `complete`).
  */
 export interface HandoffRecord {
   handoff: Handoff;
@@ -71,13 +73,33 @@ export interface AuditEntry {
 const AUDIT_MAX_LEN = 100_000;
 
 export class HandoffStore {
+  /**
+   * `ttlMs`: a handoff's record and progress expire this long after their last write (0: never,
+   * for read-only tools and tests).
+   */
   constructor(
     private readonly redis: RedisClient,
     private readonly k: Keys,
+    private readonly ttlMs = 0,
   ) {}
 
+  /** Stored without the score breakdown's event ids: nothing reads them back, and they are most of its size. */
   async save(record: HandoffRecord): Promise<void> {
-    await this.redis.set(this.k.handoff(record.handoff.id), JSON.stringify(record));
+    const { score } = record.handoff;
+    const breakdown = score.breakdown.map((line) => ({ ...line, eventIds: [] }));
+    const compact = { ...record, handoff: { ...record.handoff, score: { ...score, breakdown } } };
+    const key = this.k.handoff(record.handoff.id);
+    if (this.ttlMs > 0) await this.redis.set(key, JSON.stringify(compact), 'PX', this.ttlMs);
+    else await this.redis.set(key, JSON.stringify(compact));
+  }
+
+  /**
+   * Marks the handoff written; from then on the CRM holds the note, so the record keeps its subject
+   * and text (what the rep was told, for SLA messages and people) and drops its html, the largest part.
+   */
+  async complete(record: HandoffRecord, completedAt: number): Promise<void> {
+    await this.mark(record.handoff.id, 'completedAt', String(completedAt));
+    await this.save({ ...record, note: { ...record.note, html: '' } });
   }
 
   async get(id: string): Promise<HandoffRecord | null> {
@@ -91,7 +113,7 @@ export class HandoffStore {
   }
 
   async mark(id: string, field: ProgressField, value: string): Promise<void> {
-    await this.redis.hset(this.k.progress(id), field, value);
+    await this.expiring(id, (tx) => tx.hset(this.k.progress(id), field, value));
   }
 
   async unmark(id: string, field: ProgressField): Promise<void> {
@@ -100,7 +122,19 @@ export class HandoffStore {
 
   /** Sets a field only if unset; true when this call set it (first rep action, a breach counted once). */
   async markOnce(id: string, field: ProgressField, value: string): Promise<boolean> {
-    return (await this.redis.hsetnx(this.k.progress(id), field, value)) === 1;
+    return (await this.expiring(id, (tx) => tx.hsetnx(this.k.progress(id), field, value))) === 1;
+  }
+
+  /** Runs `write` on the progress hash and renews its expiry in the same transaction; `write`'s answer. */
+  private async expiring(
+    id: string,
+    write: (tx: ChainableCommander) => ChainableCommander,
+  ): Promise<unknown> {
+    const tx = write(this.redis.multi());
+    if (this.ttlMs > 0) tx.pexpire(this.k.progress(id), this.ttlMs);
+    const [first] = (await tx.exec()) ?? [];
+    if (first?.[0]) throw first[0];
+    return first?.[1];
   }
 
   /** Every audit entry from `from` (inclusive), oldest first, for reports. */

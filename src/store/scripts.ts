@@ -32,8 +32,14 @@ export interface ScriptCommands {
     field: string,
     at: number,
     value: string,
+    profileTtlMs: number,
   ): Promise<number>;
-  leadflowMergeFetched(profile: string, fetchedAt: number, ...fieldValuePairs: string[]): Promise<number>;
+  leadflowMergeFetched(
+    profile: string,
+    fetchedAt: number,
+    ttlMs: number,
+    ...fieldValuePairs: string[]
+  ): Promise<number>;
   leadflowFoldHistory(
     timeline: string,
     history: string,
@@ -71,6 +77,7 @@ export interface ScriptCommands {
     json: string,
     total: string,
     member: string,
+    ttlMs: number,
   ): Promise<number>;
   leadflowAdvanceWatermark(key: string, value: number): Promise<number>;
   leadflowClearPending(key: string, ...fieldVersionPairs: string[]): Promise<number>;

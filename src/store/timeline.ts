@@ -77,6 +77,7 @@ export class TimelineStore {
       change.field,
       change.occurredAt,
       JSON.stringify(change.value),
+      this.ttl.leadMs,
     );
     return added === 1;
   }
@@ -206,7 +207,7 @@ export class TimelineStore {
 
   async mergeFetchedProfile(lead: LeadRef, profile: Profile, fetchedAt: number): Promise<void> {
     const pairs = Object.entries(profile).flatMap(([field, value]) => [field, JSON.stringify(value)]);
-    await this.redis.leadflowMergeFetched(this.k.profile(lead), fetchedAt, ...pairs);
+    await this.redis.leadflowMergeFetched(this.k.profile(lead), fetchedAt, this.ttl.leadMs, ...pairs);
   }
 }
 

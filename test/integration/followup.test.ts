@@ -9,6 +9,7 @@ import { enqueueIngest } from '../../src/queue/queues.js';
 import { hubspotIngest } from '../../src/receive/hubspot.js';
 import { StaleLeadStateError } from '../../src/store/leads.js';
 import { RoutingStore } from '../../src/store/routing.js';
+import { retentionTtls } from '../../src/config/retention.js';
 import { redisTime } from '../../src/store/redis.js';
 import { NotDueError } from '../../src/queue/errors.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
@@ -165,6 +166,25 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
     clock = record.task!.dueAt + 1;
     expect(await sla()).toEqual({ sla: 'met' });
     expect((await progress()).actedWhat).toBe('task completed');
+  });
+
+  it('a finished SLA check leaves no job behind, and the handoff’s record and progress expire', async () => {
+    await start();
+    const record = await handedOff();
+    const retention = retentionTtls(pipeline.ctx.config).leadMs;
+    for (const key of [pipeline.ctx.keys.handoff(HANDOFF), pipeline.ctx.keys.progress(HANDOFF)])
+      expect(await redis.pttl(key), key).toBeGreaterThan(retention - 60_000);
+    // Written: the CRM has the note's html, the record keeps what the rep was told as text.
+    expect(crm.notes[0]!.body).toContain('Handoff ID');
+    expect(record.note).toMatchObject({ html: '', text: expect.stringContaining('Handoff ID') as string });
+    crm.activity.set(KEY, { what: 'task completed', at: Date.now() + 1 });
+    clock = record.task!.dueAt + 1;
+    const id = `sla.${HANDOFF}.0`;
+    await (await pipeline.queues.followup.getJob(id))!.promote();
+    await waitFor(async () => (await progress()).actedWhat, { what: 'SLA met' });
+    await waitFor(async () => (await pipeline.queues.followup.getJob(id)) === undefined, {
+      what: 'completed SLA job removed',
+    });
   });
 
   it('breach → notify: counted and audited once, even when the check runs twice', async () => {

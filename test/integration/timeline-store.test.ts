@@ -53,6 +53,27 @@ describe('TimelineStore (compact lines, expiry, old format)', () => {
     expect(await redis.pttl(k.timeline(e.lead))).toBeGreaterThan(ttl.leadMs - 60_000);
   });
 
+  it('expires a profile after the lead retention, from the CRM’s values or a change', async () => {
+    const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: '5' };
+    await store.mergeFetchedProfile(lead, { jobTitle: 'VP Sales' }, NOW);
+    expect(await redis.pttl(k.profile(lead))).toBeGreaterThan(ttl.leadMs - 60_000);
+    await redis.persist(k.profile(lead));
+    const change = {
+      id: 'hubspot:p1',
+      lead,
+      field: 'country',
+      value: 'Canada',
+      occurredAt: NOW + 1,
+      source: 'hubspot',
+    };
+    expect(await store.recordProfileChange(change)).toBe(true);
+    expect(await redis.pttl(k.profile(lead))).toBeGreaterThan(ttl.leadMs - 60_000);
+    expect(await store.profile(lead)).toEqual({
+      profile: { jobTitle: 'VP Sales', country: 'Canada' },
+      fetched: true,
+    });
+  });
+
   it('reads, appends to and trims a timeline written in the old format (a sorted set of JSON entries)', async () => {
     const old = [event('2', 3, { url: 'https://x.example/a' }), event('2', 2)];
     const lead = old[0]!.lead;

@@ -1,9 +1,13 @@
 -- Compare-and-set on the version, so a disposition and a rescore can never overwrite each other.
--- KEYS: lead state, score index. ARGV: expected version, state JSON, score total ('' = none), member.
+-- KEYS: lead state, score index. ARGV: expected version, state, score total ('' = none), member, TTL (ms, 0 = none).
+-- A state is a JSON array with its version first; one still in the old format, a JSON object, has `version`.
 local current = redis.call('GET', KEYS[1])
 local version = 0
-if current then version = cjson.decode(current).version or 0 end
+if current then
+  local held = cjson.decode(current)
+  version = (string.sub(current, 1, 1) == '[' and held[1]) or held.version or 0
+end
 if version ~= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[5] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[5]) else redis.call('SET', KEYS[1], ARGV[2]) end
 if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end
 return 1
