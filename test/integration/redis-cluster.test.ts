@@ -1,7 +1,14 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/config/env.js';
-import { assertNoEviction, connectFromEnv, deleteByPrefix, whenReady } from '../../src/store/redis.js';
+import { keys } from '../../src/store/keys.js';
+import {
+  assertNoEviction,
+  connectFromEnv,
+  deleteByPrefix,
+  redisTime,
+  whenReady,
+} from '../../src/store/redis.js';
 import { hasRedisCluster, startRedisCluster, type OwnCluster } from '../sandbox/redis-cluster.js';
 import { hasRedisServer } from '../sandbox/redis-server.js';
 
@@ -47,6 +54,25 @@ describe.skipIf(!hasRedisServer() || !hasRedisCluster())('Redis Cluster connecti
       for (const prefix of prefixes) await deleteByPrefix(redis, prefix);
       for (const prefix of prefixes) expect(await redis.exists(`${prefix}:x`), prefix).toBe(0);
     } finally {
+      await redis.quit();
+    }
+  });
+
+  it("reads Redis' clock on the prefix's slot owner only, the clock its scripts read", async () => {
+    const redis = connectFromEnv(env());
+    const clock = keys('{leadflow}').clock;
+    const owner = await cluster.ownerOf(clock);
+    const nodes = cluster.ports.map((port) => ({ port, node: new Redis({ port, host: '127.0.0.1' }) }));
+    try {
+      await Promise.all(nodes.map(({ node }) => node.config('RESETSTAT')));
+      for (let i = 0; i < 9; i++) expect(await redisTime(redis, clock)).toBeGreaterThan(0);
+      for (const { port, node } of nodes) {
+        const timeCalls = /^cmdstat_time:calls=(\d+)/m.exec(await node.info('commandstats'))?.[1] ?? '0';
+        if (port === owner) expect(Number(timeCalls), `owner ${port}`).toBe(9);
+        else expect(Number(timeCalls), `node ${port}`).toBe(0);
+      }
+    } finally {
+      await Promise.all(nodes.map(({ node }) => node.quit()));
       await redis.quit();
     }
   });
