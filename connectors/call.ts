@@ -1,4 +1,6 @@
-import type { RateBudget } from '../src/store/rate-budget.js';
+import type { Crm } from '../src/domain/index.js';
+import { BUDGET_PAUSED, classifyFailure } from '../src/queue/retry.js';
+import { BudgetPausedError, type Permit, type RateBudget } from '../src/store/rate-budget.js';
 import { CrmError, isCrmError, type CrmFailure } from './errors.js';
 import type { CrmCallObservation } from './types.js';
 
@@ -21,10 +23,19 @@ export class CallTimeoutError extends Error {
  */
 export type CallFn<T> = (signal: AbortSignal) => PromiseLike<T>;
 
-/** One CRM call: `endpoint` labels the metric, `what` prefixes the error message. */
-export type CrmCall = <T>(endpoint: string, what: string, fn: CallFn<T>) => Promise<T>;
+/**
+ * One CRM call: `endpoint` labels the metric, `what` prefixes the error message. `alsoBudget` is a
+ * second limit the endpoint counts against (HubSpot search: 5 a second), taken after the account's.
+ */
+export type CrmCall = <T>(
+  endpoint: string,
+  what: string,
+  fn: CallFn<T>,
+  alsoBudget?: RateBudget,
+) => Promise<T>;
 
 export interface CallPolicy {
+  crm: Crm;
   timeoutMs: number;
   /** The account's shared request budget; every call waits for its turn. */
   budget?: RateBudget;
@@ -32,7 +43,7 @@ export interface CallPolicy {
   onCall?: (call: CrmCallObservation) => void;
   /** The CRM's reading of whatever its client threw. */
   toFailure: (err: unknown) => CrmFailure;
-  /** After the budget wait, before the request (e.g. a session being established); timed, not bounded. */
+  /** Before the budget wait and the request (e.g. a session being established); not bounded. */
   before?: () => Promise<void>;
   /** Adds what the CRM knows about a failure before it is thrown (e.g. when a daily limit resets). */
   refine?: (failure: CrmFailure, endpoint: string) => Promise<void>;
@@ -58,9 +69,12 @@ export async function withTimeout<T>(ms: number, fn: CallFn<T>): Promise<T> {
   }
 }
 
+/** A request counts as in flight at most this much longer than its timeout, should it never be released. */
+const LEASE_MARGIN_MS = 1_000;
+
 /** The call wrapper for one connector: every request it makes goes through the function this returns. */
 export function crmCaller(policy: CallPolicy): CrmCall {
-  return async <T>(endpoint: string, what: string, fn: CallFn<T>): Promise<T> => {
+  return async <T>(endpoint: string, what: string, fn: CallFn<T>, alsoBudget?: RateBudget): Promise<T> => {
     let budgetWaitSeconds = 0;
     let started = performance.now();
     const observe = (outcome: string) =>
@@ -71,16 +85,41 @@ export function crmCaller(policy: CallPolicy): CrmCall {
         budgetWaitSeconds,
       });
     try {
-      budgetWaitSeconds = ((await policy.budget?.take()) ?? 0) / 1000;
-      started = performance.now();
+      // Before the budget: the request goes out as soon as its turn comes.
       await policy.before?.();
-      const result = await withTimeout(policy.timeoutMs, fn);
+      const leaseMs = policy.timeoutMs + LEASE_MARGIN_MS;
+      const permits: Permit[] = [];
+      let result: T;
+      try {
+        for (const budget of [policy.budget, alsoBudget])
+          if (budget) permits.push(await budget.take(leaseMs));
+        budgetWaitSeconds = permits.reduce((sum, p) => sum + p.waitedMs, 0) / 1000;
+        started = performance.now();
+        result = await withTimeout(policy.timeoutMs, fn);
+      } finally {
+        await Promise.all(permits.map((p) => p.release()));
+      }
       observe('ok');
       return result;
     } catch (err) {
+      // Refused before it was sent: another call of this account hit the limit.
+      if (err instanceof BudgetPausedError)
+        throw new CrmError(
+          {
+            crm: policy.crm,
+            status: 429,
+            code: BUDGET_PAUSED,
+            retryAfterMs: err.waitMs,
+            message: `${what}: ${err.message}`,
+          },
+          { cause: err },
+        );
       const failure = isCrmError(err) ? { ...err.failure } : policy.toFailure(err);
       observe(failure.network ? 'network' : failure.status !== undefined ? String(failure.status) : 'error');
       await policy.refine?.(failure, endpoint);
+      // A rate limit holds up this account's budget only, in every process: other CRMs and accounts go on.
+      const decision = classifyFailure(failure, Date.now());
+      if (decision.action === 'pause') await policy.budget?.pause(decision.waitMs).catch(() => undefined);
       throw new CrmError({ ...failure, message: `${what}: ${failure.message}` }, { cause: err });
     }
   };

@@ -65,8 +65,11 @@ export interface HandoffWrite {
   knownStage?: string;
   ownerId: string | null;
   score: Score;
-  /** The note: the rep task's body, or a completed activity of its own when there is no task. */
-  note: { subject: string; text: string };
+  /**
+   * The note: the rep task's body, or a completed activity of its own when there is no task
+   * (Salesforce, plain text); a note of its own in HTML (HubSpot).
+   */
+  note: { subject: string; text: string; html: string };
   task: RepTask | null;
   /** An earlier attempt may have reached the CRM: look for its task by marker before creating one. */
   mayExist: boolean;
@@ -157,8 +160,9 @@ export interface CrmConnector {
   /** Writes a sales disposition's outcome: recycle (stage back, verified), disqualify, unmarket, bad data. */
   applyDisposition(lead: LeadRef, action: DispositionWrite): Promise<void>;
   /**
-   * Optional: stage, owner, score fields, note and task in one request, all or nothing. Without it
-   * the writeback job makes the separate calls above in parallel.
+   * Optional: stage, owner, score fields, note and task in one write (Salesforce: one request, all
+   * or nothing; HubSpot, batching: shared batch requests). Without it the writeback job makes the
+   * separate calls above in parallel.
    */
   writeHandoff?(write: HandoffWrite): Promise<HandoffWritten>;
   /**

@@ -33,12 +33,16 @@ export async function processPoll(ctx: JobContext, job: PollJob): Promise<PollRe
   const result = { pages: 0, events: 0, profileChanges: 0, skipped: 0, watermark };
   for await (const page of source.poll(job.source, watermark, now)) {
     if (page.events.length || page.profile.length)
-      await enqueueIngest(ctx.queues, {
-        source: 'poll',
-        receivedAt: ctx.now(),
-        poller,
-        batch: batchOf(page.events, page.profile),
-      });
+      await enqueueIngest(
+        ctx.queues,
+        {
+          source: 'poll',
+          receivedAt: ctx.now(),
+          poller,
+          batch: batchOf(page.events, page.profile),
+        },
+        ctx.config.handRaise,
+      );
     if (page.watermark > watermark) await ctx.watermarks.advance(poller, (watermark = page.watermark));
     result.pages++;
     result.events += page.events.length;

@@ -21,6 +21,8 @@ import {
 } from '../src/domain/index.js';
 import { emailDomain } from '../src/routing/index.js';
 import type { HandoffRecord } from '../src/store/handoffs.js';
+import type { TimelineEntry } from '../src/store/timeline.js';
+import { foldHistory } from '../src/scoring/index.js';
 import { accountContext, assignOwner, slaDueAt } from './assign.js';
 
 const DAY_MS = 86_400_000;
@@ -39,8 +41,9 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
   const { lead } = job;
   const now = ctx.now();
   const since = now - ctx.config.pipeline.timelineDays * DAY_MS;
-  const [entries, held, state] = await Promise.all([
+  const [entries, history, held, state] = await Promise.all([
     ctx.timeline.events(lead, since),
+    ctx.timeline.history(lead, since),
     ctx.timeline.profile(lead),
     ctx.leads.get(lead),
   ]);
@@ -53,7 +56,7 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
   }
 
   const events = entries.map((entry) => entry.e);
-  const score = scoreLead(profile, events, ctx.config.scoring, now, state.recycle);
+  const score = scoreLead(profile, events, ctx.config.scoring, now, state.recycle, history);
   const guard = guardHandRaise(profile, score, ctx.config.guardrails);
   const decision = decide({
     lead,
@@ -91,7 +94,23 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
     }
   }
   await ctx.timeline.trim(lead, since);
+  await foldOverflow(ctx, lead, entries, now);
   return { total: score.total, handoffId: handoff?.id ?? null };
+}
+
+/**
+ * Past the cap, the oldest events are folded into the lead's history (counts per rule and day),
+ * after they were scored and looked at for hand-raises: the next recompute reads at most the cap.
+ */
+async function foldOverflow(ctx: JobContext, lead: LeadRef, entries: TimelineEntry[], now: number) {
+  const excess = entries.length - ctx.config.retention.timelineEvents;
+  if (excess <= 0) return;
+  // Oldest first; an event from the future stays until it is past, when its factor is ≤ 1.
+  const folded = entries.slice(0, excess).filter((entry) => entry.e.occurredAt <= now);
+  const kept = new Set(entries.slice(excess).map((entry) => entry.e.id));
+  // The same event id twice (a merge) counts once, as the engine counts it: an id kept on the timeline not at all.
+  const counted = folded.filter((entry) => !kept.has(entry.e.id)).map((entry) => entry.e);
+  await ctx.timeline.fold(lead, folded, foldHistory(counted, ctx.config.scoring));
 }
 
 function sameScore(a: { total: number; fit: number; engagement: number } | undefined, b: typeof a): boolean {

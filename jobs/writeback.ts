@@ -14,6 +14,7 @@ import type { CrmError } from '../connectors/errors.js';
 import { classifyFailure } from '../src/queue/retry.js';
 import { PermanentJobError } from '../src/queue/errors.js';
 import { redactEmails } from '../src/logger.js';
+import { recordsMayBeLost } from '../src/store/epoch.js';
 
 /**
  * Writes a handoff to the sales CRM's record of the lead: score fields, lifecycle stage with owner,
@@ -36,7 +37,7 @@ export async function processWriteback(
   const record = await ctx.handoffs.get(job.handoffId);
   if (!record) throw new PermanentJobError(`handoff ${job.handoffId} has no record`);
   const { handoff } = record;
-  const progress = await ctx.handoffs.progress(handoff.id);
+  const progress = await afterDataLoss(ctx, await ctx.handoffs.progress(handoff.id));
   if (progress.completedAt) return { written: [] };
   const target = await salesRecord(ctx, handoff.lead);
   const connector = connectorFor(ctx, target.crm);
@@ -81,6 +82,17 @@ export async function processWriteback(
 }
 
 type Progress = Partial<Record<ProgressField, string>>;
+
+/**
+ * While Redis recovers from a data loss, a handoff with no record of its steps may have been written
+ * before the loss: each step missing counts as started, as on a retry, so the note and the task are
+ * looked up by marker before any is created, and a stage found set is checked for our routed owner
+ * before it counts as sales'.
+ */
+async function afterDataLoss(ctx: JobContext, progress: Progress): Promise<Progress> {
+  if (!(await recordsMayBeLost(ctx.redis, ctx.keys))) return progress;
+  return { stage: STARTED, note: STARTED, task: STARTED, ...progress };
+}
 
 /**
  * Score fields, lifecycle stage with owner, note and task as separate calls in parallel. Each step
@@ -180,7 +192,7 @@ async function writeAtOnce(
     knownStage: await knownStage(ctx, handoff.lead, target),
     ownerId,
     score: await freshestScore(ctx, handoff),
-    note: { subject: note.subject, text: note.text },
+    note: { subject: note.subject, text: note.text, html: note.html },
     task: task ?? null,
     mayExist,
   });

@@ -60,6 +60,23 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       help: 'Jobs in hand waiting for Redis to take writes again (unreachable or out of memory)',
       registers: [registry],
     }),
+    deadLetters: new Gauge({
+      name: 'leadflow_dead_letters',
+      help: 'Dead letters (failed jobs) kept per queue, as the last sweep counted them',
+      labelNames: ['queue'] as const,
+      registers: [registry],
+    }),
+    deadLettersDropped: new Counter({
+      name: 'leadflow_dead_letters_dropped_total',
+      help: 'Dead letters dropped per queue after pipeline.deadLetters.retentionDays: alert on any',
+      labelNames: ['queue'] as const,
+      registers: [registry],
+    }),
+    redisDataLoss: new Gauge({
+      name: 'leadflow_redis_data_loss',
+      help: 'Redis lost its data (1) and notes and tasks are looked up in the CRM before any is created, until redis.dataLoss.recoveryHours pass',
+      registers: [registry],
+    }),
     handoffs: new Counter({
       name: 'leadflow_handoffs_total',
       help: 'Handoffs decided, by stage, trigger and the lead owner at handoff time',

@@ -22,6 +22,11 @@ export interface HubSpotConnectorOptions {
   oauth?: HubSpotOAuth;
   /** HubSpot's separate search limit (5 per second per portal), shared like `budget`. */
   searchBudget?: RateBudget;
+  /**
+   * `pipeline.batching`: handoffs of many leads share batch requests while there is a backlog
+   * (batches.ts); off unless given, every call the lead's own.
+   */
+  batching?: boolean;
 }
 
 /**
@@ -54,6 +59,7 @@ export abstract class HubSpotApi {
     this.oauth = opts.oauth;
     this.searchBudget = opts.searchBudget;
     this.callOnce = crmCaller({
+      crm: 'hubspot',
       timeoutMs: opts.timeoutMs ?? 10_000,
       budget: opts.budget,
       onCall: opts.onCall,
@@ -66,17 +72,22 @@ export abstract class HubSpotApi {
    * Every SDK call goes through here (connectors/call.ts). With OAuth, a 401 means the token died
    * early: it is refreshed and the call made once more.
    */
-  protected async call<T>(endpoint: string, what: string, fn: CallFn<T>): Promise<T> {
-    if (!this.oauth) return this.callOnce(endpoint, what, fn);
+  protected async call<T>(
+    endpoint: string,
+    what: string,
+    fn: CallFn<T>,
+    alsoBudget?: RateBudget,
+  ): Promise<T> {
+    if (!this.oauth) return this.callOnce(endpoint, what, fn, alsoBudget);
     const token = await this.oauth.token();
     this.client.setAccessToken(token);
     try {
-      return await this.callOnce(endpoint, what, fn);
+      return await this.callOnce(endpoint, what, fn, alsoBudget);
     } catch (err) {
       if (!(isCrmError(err) && err.failure.status === 401)) throw err;
       await this.oauth.invalidate(token);
       this.client.setAccessToken(await this.oauth.token());
-      return this.callOnce(endpoint, what, fn);
+      return this.callOnce(endpoint, what, fn, alsoBudget);
     }
   }
 

@@ -1,34 +1,13 @@
 import type { Client } from '@hubspot/api-client';
-import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/notes/index.js';
-import {
-  handoffMarker,
-  textToHtml,
-  type FieldLabels,
-  type LeadRef,
-  type Owner,
-  type Profile,
-  type RepTask,
-} from '../../src/domain/index.js';
-import { createOnce, type MarkedRecord } from '../create-once.js';
+import { type FieldLabels, type LeadRef, type Owner, type Profile } from '../../src/domain/index.js';
 import { LABELS_TTL_MS, labelsOf, memo } from '../memo.js';
 import { isCrmError } from '../errors.js';
-import type {
-  CreatedRecord,
-  CrmConnector,
-  LeadPage,
-  RecordFailure,
-  RepActivity,
-  ScoreWrite,
-} from '../types.js';
+import type { CrmConnector, LeadPage, RecordFailure, RepActivity, ScoreWrite } from '../types.js';
 import { contactUrl } from './account.js';
 import { toMillis } from './api.js';
 import { HubSpotDispositions } from './dispositions.js';
 import { writeScores } from './scores.js';
 
-const NOTE_BODY_MAX = 65_536;
-const BATCH_MAX = 100;
-const NOTE_TO_CONTACT = 202;
-const TASK_TO_CONTACT = 204;
 /** Owners change rarely; a handoff should not wait for a listing each time. */
 const OWNERS_TTL_MS = 10 * 60_000;
 /**
@@ -51,8 +30,9 @@ const SALES_ACTIVITY_PROPERTIES = ['notes_last_contacted', 'hs_last_sales_activi
 
 /**
  * The HubSpot adapter, the one class implementing CrmConnector. It builds on layers, each its own file:
- * the call wrapper (api.ts), the reads (reads.ts), the stage handoff (stages.ts) and the dispositions
- * (dispositions.ts); score batch writes are in scores.ts, `config check`'s reads in check.ts.
+ * the call wrapper (api.ts), the reads (reads.ts), the stage handoff (stages.ts), the records layer
+ * (batches.ts: contact reads, notes and tasks, and the handoff batched across leads) and the
+ * dispositions (dispositions.ts); contact batch updates are in scores.ts, `config check`'s reads in check.ts.
  */
 export class HubSpotConnector extends HubSpotDispositions implements CrmConnector {
   readonly crm = 'hubspot' as const;
@@ -130,18 +110,7 @@ export class HubSpotConnector extends HubSpotDispositions implements CrmConnecto
   }
 
   async readProfile(lead: LeadRef): Promise<Profile> {
-    const contact = await this.call('contacts.get', `read contact ${lead.id}`, () =>
-      this.client.crm.contacts.basicApi.getById(
-        lead.id,
-        this.profileProperties(),
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        this.sdk,
-      ),
-    );
-    return this.toProfile(contact.properties);
+    return this.toProfile(await this.readContact(lead));
   }
 
   async listLeads(after: string | undefined, limit: number): Promise<LeadPage> {
@@ -171,87 +140,6 @@ export class HubSpotConnector extends HubSpotDispositions implements CrmConnecto
         this.client.crm.contacts.batchApi.update({ inputs }, this.sdk),
       ),
     );
-  }
-
-  async createHandoffNote(
-    lead: LeadRef,
-    handoffId: string,
-    body: string,
-    mayExist: boolean,
-  ): Promise<CreatedRecord> {
-    return this.createOnContact('notes', lead, handoffId, mayExist, {
-      hs_timestamp: new Date().toISOString(),
-      hs_note_body: fitNoteBody(body, handoffId),
-    });
-  }
-
-  async createRepTask(lead: LeadRef, key: string, task: RepTask, mayExist: boolean): Promise<CreatedRecord> {
-    const properties: Record<string, string> = {
-      hs_timestamp: new Date(task.dueAt).toISOString(),
-      hs_task_subject: task.subject,
-      hs_task_body: fitNoteBody(textToHtml(task.body), key),
-      hs_task_status: 'NOT_STARTED',
-      hs_task_priority: task.priority,
-      hs_task_type: task.type,
-    };
-    if (task.ownerId) properties.hubspot_owner_id = task.ownerId;
-    return this.createOnContact('tasks', lead, key, mayExist, properties);
-  }
-
-  /** A note or task on the contact, once per key: a retry finds an earlier attempt's by its marker. */
-  private createOnContact(
-    kind: 'notes' | 'tasks',
-    lead: LeadRef,
-    key: string,
-    mayExist: boolean,
-    properties: Record<string, string>,
-  ): Promise<CreatedRecord> {
-    const [bodyProperty, associationType] =
-      kind === 'notes' ? ['hs_note_body', NOTE_TO_CONTACT] : ['hs_task_body', TASK_TO_CONTACT];
-    return createOnce(
-      key,
-      mayExist,
-      () => this.associated(lead, kind, bodyProperty),
-      async () => {
-        const input = { properties, associations: [toContact(lead, associationType)] };
-        const created = await this.call(`${kind}.create`, `create ${kind.slice(0, -1)} for ${lead.id}`, () =>
-          kind === 'notes'
-            ? this.client.crm.objects.notes.basicApi.create(input, this.sdk)
-            : this.client.crm.objects.tasks.basicApi.create(input, this.sdk),
-        );
-        return created.id;
-      },
-    );
-  }
-
-  /**
-   * The notes or tasks of a contact with their bodies, for the marker lookup: listed through the
-   * association API, which is consistent at once (search is not).
-   */
-  private async *associated(
-    lead: LeadRef,
-    kind: 'notes' | 'tasks',
-    bodyProperty: string,
-  ): AsyncIterable<MarkedRecord[]> {
-    let after: string | undefined;
-    do {
-      const page = await this.call('associations.list', `list ${kind} of ${lead.id}`, () =>
-        this.client.crm.associations.v4.basicApi.getPage('contacts', lead.id, kind, after, 500, this.sdk),
-      );
-      const ids = page.results.map((r) => String(r.toObjectId));
-      // An association page holds up to 500 ids; a batch read takes at most 100.
-      for (let i = 0; i < ids.length; i += BATCH_MAX) {
-        const inputs = ids.slice(i, i + BATCH_MAX).map((id) => ({ id }));
-        const body = { inputs, properties: [bodyProperty], propertiesWithHistory: [] };
-        const found = await this.call(`${kind}.batch_read`, `read ${kind}`, () =>
-          kind === 'notes'
-            ? this.client.crm.objects.notes.batchApi.read(body, undefined, this.sdk)
-            : this.client.crm.objects.tasks.batchApi.read(body, undefined, this.sdk),
-        );
-        yield found.results.map((r) => ({ id: r.id, body: r.properties[bodyProperty] ?? '' }));
-      }
-      after = page.paging?.next?.after;
-    } while (after);
   }
 
   /** HubSpot moves it to the recycle bin (restorable for 90 days), so a mistaken delete can be undone. */
@@ -370,20 +258,4 @@ export class HubSpotConnector extends HubSpotDispositions implements CrmConnecto
     );
     return { crm: 'hubspot', objectType: 'contact', id: created.id };
   }
-}
-
-function toContact(lead: LeadRef, associationTypeId: number) {
-  return {
-    to: { id: lead.id },
-    types: [
-      { associationCategory: AssociationSpecAssociationCategoryEnum.HubspotDefined, associationTypeId },
-    ],
-  };
-}
-
-/** HubSpot caps note bodies; keep the end (with the handoff id) and cut the middle. */
-export function fitNoteBody(body: string, handoffId: string): string {
-  if (body.length <= NOTE_BODY_MAX) return body;
-  const tail = `<p>… (truncated)</p><p>${handoffMarker(handoffId)}</p>`;
-  return body.slice(0, NOTE_BODY_MAX - tail.length) + tail;
 }

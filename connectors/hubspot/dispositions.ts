@@ -3,13 +3,13 @@ import type { LeadRef } from '../../src/domain/index.js';
 import { CrmError } from '../errors.js';
 import type { DispositionWrite } from '../types.js';
 import { unsubscribeAllPath } from './reads.js';
-import { HubSpotStages } from './stages.js';
+import { HubSpotBatches } from './batches.js';
 
 /**
  * Sales' verdict on a contact written back: recycled to marketing, disqualified, unmarketed (opted
  * out of all email through v4 communication preferences) or flagged as bad data.
  */
-export abstract class HubSpotDispositions extends HubSpotStages {
+export abstract class HubSpotDispositions extends HubSpotBatches {
   async applyDisposition(lead: LeadRef, action: DispositionWrite): Promise<void> {
     const update = (properties: Record<string, string>, what: string) =>
       this.call('contacts.update', `${what} ${lead.id}`, () =>

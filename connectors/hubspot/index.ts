@@ -17,6 +17,7 @@ export interface HubSpotConnectorConfig {
   budget?: RateBudget;
   searchBudget?: RateBudget;
   onCall?: (call: CrmCallObservation) => void;
+  batching?: boolean;
 }
 
 /**
@@ -43,6 +44,7 @@ export function createHubSpotConnector(config: HubSpotConnectorConfig): HubSpotC
     searchBudget: config.searchBudget,
     onCall: config.onCall,
     oauth: config.oauth,
+    batching: config.batching,
   });
 }
 

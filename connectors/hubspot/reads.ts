@@ -19,27 +19,35 @@ export abstract class HubSpotReads extends HubSpotApi {
   async searchModifiedContacts(since: number, after: string | undefined): Promise<ModifiedContactsPage> {
     // Search's own budget is taken last, just before the request, so a wait for the general budget
     // cannot bunch searches into one second.
-    const page = await this.call('contacts.search', 'search modified contacts', async () => {
-      await this.searchBudget?.take();
-      return this.client.crm.contacts.searchApi.doSearch(
-        {
-          filterGroups: [
-            {
-              filters: [
-                { propertyName: 'lastmodifieddate', operator: FilterOperatorEnum.Gte, value: String(since) },
-              ],
-            },
-          ],
-          // The SDK types sorts as strings, but HubSpot wants objects and the SDK passes them through
-          // (HubSpot/hubspot-api-nodejs#559).
-          sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }] as unknown as string[],
-          properties: [...this.profileProperties(), 'lastmodifieddate'],
-          limit: SEARCH_PAGE,
-          after: after ?? '0',
-        },
-        this.sdk,
-      );
-    });
+    const page = await this.call(
+      'contacts.search',
+      'search modified contacts',
+      async () => {
+        return this.client.crm.contacts.searchApi.doSearch(
+          {
+            filterGroups: [
+              {
+                filters: [
+                  {
+                    propertyName: 'lastmodifieddate',
+                    operator: FilterOperatorEnum.Gte,
+                    value: String(since),
+                  },
+                ],
+              },
+            ],
+            // The SDK types sorts as strings, but HubSpot wants objects and the SDK passes them through
+            // (HubSpot/hubspot-api-nodejs#559).
+            sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }] as unknown as string[],
+            properties: [...this.profileProperties(), 'lastmodifieddate'],
+            limit: SEARCH_PAGE,
+            after: after ?? '0',
+          },
+          this.sdk,
+        );
+      },
+      this.searchBudget,
+    );
     return {
       contacts: page.results.map((c) => ({
         lead: { crm: 'hubspot' as const, objectType: 'contact' as const, id: c.id },

@@ -6,7 +6,7 @@ import { CrmError, isCrmError } from '../errors.js';
 import type { RecordFailure, ScoreWrite } from '../types.js';
 
 /** A batch update takes at most 100 records. */
-const BATCH_MAX = 100;
+export const BATCH_MAX = 100;
 
 /** The slice of HubSpot's error entries we rely on in a 207 answer. */
 const BatchErrors = z.array(
@@ -16,6 +16,14 @@ const BatchErrors = z.array(
     context: z.record(z.string(), z.array(z.string())).optional(),
   }),
 );
+/** The slice of a batch answer's records we rely on: matched by id, since their order is not guaranteed. */
+const BatchResults = z.array(
+  z.object({
+    id: z.string(),
+    properties: z.record(z.string(), z.string().nullable()),
+    updatedAt: z.date().optional(),
+  }),
+);
 
 type ContactsBatchUpdate = Client['crm']['contacts']['batchApi']['update'];
 /** One contacts batch/update, through the call wrapper; a 207 answer carries `errors`. */
@@ -23,16 +31,46 @@ export type BatchUpdate = (
   inputs: Parameters<ContactsBatchUpdate>[0]['inputs'],
 ) => ReturnType<ContactsBatchUpdate>;
 
+/** Properties to write on one contact. */
+export interface ContactUpdate {
+  id: string;
+  properties: Record<string, string>;
+}
+
+/** A contact as the update's answer shows it: its properties afterwards, and when HubSpot wrote them. */
+export interface UpdatedContact {
+  properties: Record<string, string | null>;
+  updatedAt?: Date;
+}
+
+/**
+ * One update's outcome: the contact afterwards (undefined when the answer did not list it, which
+ * without an error of its own means written), or the error that is that record's alone.
+ */
+export type UpdateOutcome = { ok: true; value: UpdatedContact | undefined } | { ok: false; error: CrmError };
+
 /** Scores in batches of 100; the failures are the records' own, every other record is written. */
 export async function writeScores(
   writes: ScoreWrite[],
   fields: HubSpotFields,
   update: BatchUpdate,
 ): Promise<RecordFailure[]> {
-  const failures: RecordFailure[] = [];
-  for (let i = 0; i < writes.length; i += BATCH_MAX)
-    failures.push(...(await writeScoreBatch(writes.slice(i, i + BATCH_MAX), fields, update)));
-  return failures;
+  const outcomes = await updateContacts(
+    writes.map((w) => ({ id: w.lead.id, properties: scoreProperties(fields, w.score) })),
+    update,
+  );
+  return writes.flatMap((w, i) => {
+    const outcome = outcomes[i]!;
+    return outcome.ok ? [] : [{ lead: w.lead, error: outcome.error }];
+  });
+}
+
+/** Contact updates in batches of 100, one outcome per input in the inputs' order. */
+export async function updateContacts(inputs: ContactUpdate[], update: BatchUpdate): Promise<UpdateOutcome[]> {
+  const outcomes: UpdateOutcome[] = [];
+  for (let i = 0; i < inputs.length; i += BATCH_MAX)
+    outcomes.push(...(await updateBatch(inputs.slice(i, i + BATCH_MAX), update)));
+  return outcomes;
 }
 
 /**
@@ -41,54 +79,45 @@ export async function writeScores(
  * rest is sent again; when it names none, the batch is split in halves until the culprit stands
  * alone, so the others' writes are never lost.
  */
-async function writeScoreBatch(
-  chunk: ScoreWrite[],
-  fields: HubSpotFields,
-  update: BatchUpdate,
-): Promise<RecordFailure[]> {
-  const inputs = chunk.map((w) => ({ id: w.lead.id, properties: scoreProperties(fields, w.score) }));
+async function updateBatch(chunk: ContactUpdate[], update: BatchUpdate): Promise<UpdateOutcome[]> {
   let response;
   try {
-    response = await update(inputs);
+    response = await update(chunk);
   } catch (err) {
     if (!(isCrmError(err) && (err.failure.status === 400 || err.failure.status === 404))) throw err;
-    const named = chunk.filter((w) => err.failure.ids?.includes(w.lead.id));
-    const rest = chunk.filter((w) => !named.includes(w));
-    if (named.length && rest.length)
-      return [
-        ...named.map((w) => ({ lead: w.lead, error: err })),
-        ...(await writeScoreBatch(rest, fields, update)),
-      ];
+    const failed = (): UpdateOutcome => ({ ok: false, error: err });
+    const named = chunk.filter((c) => err.failure.ids?.includes(c.id));
+    const rest = chunk.filter((c) => !named.includes(c));
+    if (named.length && rest.length) {
+      const resent = await updateBatch(rest, update);
+      return chunk.map((c) => (named.includes(c) ? failed() : resent[rest.indexOf(c)]!));
+    }
     // Only a missing record is worth narrowing down; any other refusal is every record's.
     if (chunk.length === 1 || named.length || err.failure.code !== 'OBJECT_NOT_FOUND')
-      return chunk.map((w) => ({ lead: w.lead, error: err }));
+      return chunk.map(failed);
     const half = Math.ceil(chunk.length / 2);
     return [
-      ...(await writeScoreBatch(chunk.slice(0, half), fields, update)),
-      ...(await writeScoreBatch(chunk.slice(half), fields, update)),
+      ...(await updateBatch(chunk.slice(0, half), update)),
+      ...(await updateBatch(chunk.slice(half), update)),
     ];
   }
-  if (!('errors' in response) || !response.errors?.length) return [];
-  // 207: some records failed. Map each error back to its leads by the ids in its context.
-  const failures: RecordFailure[] = [];
-  for (const error of BatchErrors.parse(response.errors)) {
-    const ids = error.context?.ids ?? error.context?.id ?? [];
-    for (const w of chunk.filter((c) => ids.includes(c.lead.id))) {
-      failures.push({
-        lead: w.lead,
-        error: new CrmError({
-          crm: 'hubspot',
-          status: 400,
-          code: error.category,
-          message: error.message,
-        }),
-      });
-    }
-  }
-  return failures;
+  // 207: some records failed. Map each error back to its records by the ids in its context.
+  const errors = new Map<string, CrmError>();
+  if ('errors' in response && response.errors?.length)
+    for (const error of BatchErrors.parse(response.errors))
+      for (const id of error.context?.ids ?? error.context?.id ?? [])
+        errors.set(
+          id,
+          new CrmError({ crm: 'hubspot', status: 400, code: error.category, message: error.message }),
+        );
+  const results = new Map(BatchResults.parse(response.results).map((r) => [r.id, r]));
+  return chunk.map((c): UpdateOutcome => {
+    const error = errors.get(c.id);
+    return error ? { ok: false, error } : { ok: true, value: results.get(c.id) };
+  });
 }
 
-function scoreProperties(fields: HubSpotFields, score: Score): Record<string, string> {
+export function scoreProperties(fields: HubSpotFields, score: Score): Record<string, string> {
   return {
     [fields.score]: String(score.total),
     [fields.fitScore]: String(score.fit),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { LeadRef } from '../../src/domain/index.js';
 import type { StageAdvance } from '../types.js';
 import { HubSpotReads } from './reads.js';
+import type { UpdatedContact } from './scores.js';
 
 /** HubSpot's default lifecycle order; portals may add stages, read from the property's options then. */
 const DEFAULT_STAGE_ORDER = [
@@ -15,7 +16,7 @@ const DEFAULT_STAGE_ORDER = [
   'other',
 ];
 /** A PATCH answer: the contact's properties as they are after the update. */
-const UpdatedContact = z.object({
+const PatchAnswer = z.object({
   properties: z.record(z.string(), z.string().nullable()),
   updatedAt: z.date(),
 });
@@ -45,18 +46,43 @@ export abstract class HubSpotStages extends HubSpotReads {
    * that did not stick shows in the same round trip: then the owner and status we wrote are put back
    * at once from their history, and the handoff is reported as not advanced.
    */
-  async advanceStage(
+  advanceStage(
     lead: LeadRef,
     stage: 'mql' | 'sql',
     knownStage?: string,
     ownerId?: string | null,
+  ): Promise<StageAdvance> {
+    return this.moveStage(lead, stage, knownStage, ownerId, {}, async (properties) =>
+      PatchAnswer.parse(
+        await this.call('contacts.update', `hand over ${lead.id}`, () =>
+          this.client.crm.contacts.basicApi.update(lead.id, { properties }, undefined, this.sdk),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * The stage write of advanceStage through `write` (a PATCH of its own, or the lead's input in a
+   * batch update), with `alongside` in the same write whatever the stage does (the handoff's scores).
+   * `write` answers the contact afterwards, or undefined when the answer did not show it.
+   */
+  protected async moveStage(
+    lead: LeadRef,
+    stage: 'mql' | 'sql',
+    knownStage: string | undefined,
+    ownerId: string | null | undefined,
+    alongside: Record<string, string>,
+    write: (properties: Record<string, string>) => Promise<UpdatedContact | undefined>,
   ): Promise<StageAdvance> {
     const target = this.fields.stages[stage];
     const order = await this.stages();
     const atOrPast = (current: string) => current !== '' && order.indexOf(current) >= order.indexOf(target);
     // Already at or past the stage: sales has it, so neither stage nor owner is touched.
     const current = knownStage ?? (await this.readStage(lead));
-    if (atOrPast(current)) return { stage: current, advanced: false };
+    if (atOrPast(current)) {
+      if (Object.keys(alongside).length) await write(alongside);
+      return { stage: current, advanced: false };
+    }
 
     // Stage, owner and status in one write: the handoff's latency is mostly CRM round trips.
     const properties: Record<string, string> = {
@@ -64,17 +90,14 @@ export abstract class HubSpotStages extends HubSpotReads {
       hs_lead_status: this.fields.leadStatus.handedOff,
     };
     if (ownerId) properties.hubspot_owner_id = ownerId;
-    const answer = UpdatedContact.parse(
-      await this.call('contacts.update', `hand over ${lead.id}`, () =>
-        this.client.crm.contacts.basicApi.update(lead.id, { properties }, undefined, this.sdk),
-      ),
-    );
-    const now = answer.properties[this.fields.lifecycleStage] ?? (await this.readStage(lead));
+    const sentAt = new Date();
+    const answer = await write({ ...alongside, ...properties });
+    const now = answer?.properties[this.fields.lifecycleStage] ?? (await this.readStage(lead));
     if (now === target) return { stage: now, advanced: true };
     const others = Object.fromEntries(
       Object.entries(properties).filter(([name]) => name !== this.fields.lifecycleStage),
     );
-    const restored = await this.restoreBefore(lead, others, answer.updatedAt);
+    const restored = await this.restoreBefore(lead, others, answer?.updatedAt ?? sentAt);
     return { stage: now, advanced: false, restored };
   }
 

@@ -99,6 +99,7 @@ export abstract class SalesforceApi {
     this.config = opts.config;
     this.usage = opts.usage;
     this.callCrm = crmCaller({
+      crm: 'salesforce',
       timeoutMs: opts.config.timeoutMs,
       budget: opts.budget,
       onCall: opts.onCall,

@@ -395,7 +395,8 @@ export class SalesforceCdcSubscriber {
         await enqueueReconciliationPoll(queues, outcome.poll);
         break;
       case 'mapped':
-        if (outcome.job) await enqueueIngest(queues, outcome.job);
+        // Change events carry profile changes only, never an engagement event: no hand-raise to look for.
+        if (outcome.job) await enqueueIngest(queues, outcome.job, []);
         break;
     }
     await this.storePosition(channel, outcome.position);

@@ -1,6 +1,7 @@
 import type { RedisClient } from '../store/redis.js';
 import type { CrmConnector } from '../../connectors/types.js';
 import type { Config } from '../config/schema.js';
+import { retentionTtls } from '../config/retention.js';
 import { enqueueScore, type Queues } from '../queue/queues.js';
 import { keys } from '../store/keys.js';
 import { TimelineStore } from '../store/timeline.js';
@@ -34,7 +35,7 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillResult> {
   const now = opts.now ?? Date.now;
   const k = keys(opts.config.redis.prefix);
   const cursorKey = k.backfill(opts.connector.crm);
-  const timeline = new TimelineStore(opts.redis, k, opts.config.pipeline.dedupeTtlHours * 3_600_000);
+  const timeline = new TimelineStore(opts.redis, k, retentionTtls(opts.config));
   if (opts.restart) await opts.redis.del(cursorKey);
 
   const saved = await opts.redis.hgetall(cursorKey);

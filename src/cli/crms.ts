@@ -90,6 +90,7 @@ export function hubspotFromEnv(env: Env, config: Config, deps: CrmDeps): HubSpot
     timeoutMs: deps.timeoutMs ?? config.hubspot.timeoutMs,
     ...(redis && hubspotBudgets(redis, config)),
     onCall: observeCalls('hubspot', deps.metrics),
+    batching: config.pipeline.batching,
   });
 }
 

@@ -2,7 +2,7 @@ import { LeadRef, leadKey, type Score } from '../domain/index.js';
 import type { Config } from '../config/schema.js';
 import { computeScore } from '../scoring/index.js';
 import type { TimelineEntry } from '../store/timeline.js';
-import type { LeadState, Profile } from '../domain/index.js';
+import type { HistoryBucket, LeadState, Profile } from '../domain/index.js';
 import { table } from './format.js';
 
 const DAY_MS = 86_400_000;
@@ -33,14 +33,16 @@ export function explain(
   entries: TimelineEntry[],
   config: Config,
   now: number,
+  history: readonly HistoryBucket[] = [],
 ): Explanation {
   const since = now - config.pipeline.timelineDays * DAY_MS;
   const events = entries.filter((e) => e.e.occurredAt >= since).map((e) => e.e);
+  const folded = history.filter((b) => b.hi >= since);
   return {
     lead: leadKey(lead),
     stage: state.stage,
     stored: state.score,
-    current: computeScore(profile, events, config.scoring, now),
+    current: computeScore(profile, events, config.scoring, now, folded),
     events: events.length,
     profile,
   };

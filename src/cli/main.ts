@@ -203,15 +203,17 @@ program
       const { keys } = await import('../store/keys.js');
       const { LeadStore } = await import('../store/leads.js');
       const { TimelineStore } = await import('../store/timeline.js');
+      const { retentionTtls } = await import('../config/retention.js');
       const k = keys(config.redis.prefix);
       const lead = parseLeadArg(arg);
-      const timeline = new TimelineStore(redis, k, config.pipeline.dedupeTtlHours * 3_600_000);
-      const [state, held, entries] = await Promise.all([
+      const timeline = new TimelineStore(redis, k, retentionTtls(config));
+      const [state, held, entries, history] = await Promise.all([
         new LeadStore(redis, k).get(lead),
         timeline.profile(lead),
         timeline.events(lead, 0),
+        timeline.history(lead, 0),
       ]);
-      const x = explain(lead, state, held.profile, entries, config, Date.now());
+      const x = explain(lead, state, held.profile, entries, config, Date.now(), history);
       if (opts.json) process.stdout.write(`${JSON.stringify(x, null, 2)}\n`);
       else print(formatExplanation(x, config.thresholds));
     }),

@@ -5,24 +5,28 @@ import { SalesforceCdcSubscriber } from '../../connectors/salesforce/cdc.js';
 import type { Env } from '../config/env.js';
 import type { Config } from '../config/schema.js';
 import { createApp } from '../http/app.js';
-import { createHttpServer, listen } from '../http/server.js';
+import { boundPort, createHttpServer, listen } from '../http/server.js';
+import { createMetricsApp } from '../http/metrics.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createJobContext } from '../queue/context.js';
 import { closeQueues, openQueues, schedulePolls } from '../queue/queues.js';
+import { registerQueueDepth } from '../queue/depth.js';
 import { processors } from '../../jobs/index.js';
 import { startWorkers } from '../queue/workers.js';
+import { keepSweepingDeadLetters } from '../queue/dead-letters.js';
 import { keys } from '../store/keys.js';
 import { assertNoEviction, connectFromEnv } from '../store/redis.js';
 import { connectCrms, hubspotFromEnv, salesforceFromEnv } from './crms.js';
 import { alertChannels } from '../alerts/index.js';
+import { guardRedisData } from './redis-guard.js';
 
 export interface Running {
   /** Stops taking work, lets in-flight requests and jobs finish, then closes connections. */
   stop(): Promise<void>;
   server?: Server;
   workers: Worker[];
-  /** This process's metrics (served on /metrics when it runs the HTTP server). */
+  /** This process's metrics, on /metrics: the HTTP server's, or METRICS_PORT's in a worker without it. */
   metrics: Metrics;
 }
 
@@ -49,12 +53,18 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
   };
 
   const onQueueError = (err: Error) => logger.warn({ err: err.message }, 'queue error');
-  await assertNoEviction(connect('leadflow-control', false));
+  const control = connect('leadflow-control', false);
+  await assertNoEviction(control);
+  const stopGuard = await guardRedisData(control, config, logger, metrics);
+  closers.push(() => Promise.resolve(stopGuard()));
 
   let server: Server | undefined;
   if (opts.http) {
     const producer = connect('leadflow-producer', true);
     const queues = openQueues(producer, config.redis.prefix, onQueueError);
+    registerQueueDepth(metrics.registry, queues, (err) =>
+      logger.warn({ err: err.message }, 'queue depth not counted'),
+    );
     const app = createApp({
       checkCrm: cachedCrmCheck(env, config, producer),
       config,
@@ -74,11 +84,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
     server = listening;
     closers.push(() => new Promise<void>((resolve) => listening.close(() => resolve())));
     closers.push(() => closeQueues(queues));
-    const address = listening.address();
-    logger.info(
-      { port: typeof address === 'object' && address ? address.port : env.PORT },
-      'http server listening',
-    );
+    logger.info({ port: boundPort(listening, env.PORT) }, 'http server listening');
   }
 
   let workers: Worker[] = [];
@@ -102,7 +108,9 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
     const started = startWorkers(ctx, processors, { concurrency: env.WORKER_CONCURRENCY });
     workers = started;
     await Promise.all(started.map((w) => w.waitUntilReady()));
+    const stopSweeps = keepSweepingDeadLetters(ctx);
     closers.unshift(async () => {
+      stopSweeps();
       await Promise.all(started.map((w) => w.close()));
     });
     closers.push(() => closeQueues(queues));
@@ -122,6 +130,16 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       await cdc.start();
       // Before the workers close: no new changes come in while the last jobs finish.
       closers.unshift(() => cdc.stop());
+    }
+    // Without the HTTP server in this process, its own metrics would reach no one.
+    if (!opts.http) {
+      const metricsServer = await listen(
+        createHttpServer(createMetricsApp(metrics, env.METRICS_TOKEN), config.http),
+        env.METRICS_PORT,
+        env.HOST,
+      );
+      closers.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+      logger.info({ metricsPort: boundPort(metricsServer, env.METRICS_PORT) }, 'metrics server listening');
     }
     logger.info(
       {

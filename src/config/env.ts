@@ -86,6 +86,11 @@ export const Env = z.object({
     .string()
     .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
     .optional(),
+  /**
+   * Where a worker process without the HTTP server serves /metrics and /healthz (0: a free port,
+   * logged). With the server in the process, its PORT serves them instead.
+   */
+  METRICS_PORT: Port.default(9464),
   /** Worker concurrency per queue in this process. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
 });

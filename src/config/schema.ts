@@ -8,6 +8,7 @@ import { HttpServer } from './schema/http.js';
 import { HubSpot } from './schema/hubspot.js';
 import { Pipeline } from './schema/pipeline.js';
 import { Redis } from './schema/redis.js';
+import { Retention } from './schema/retention.js';
 import { Routing } from './schema/routing.js';
 import { Salesforce } from './schema/salesforce.js';
 import { Scoring } from './schema/scoring.js';
@@ -25,6 +26,7 @@ export { HttpServer } from './schema/http.js';
 export { HubSpot, HubSpotFields, HubSpotPolling, HubSpotSignal } from './schema/hubspot.js';
 export { Pipeline } from './schema/pipeline.js';
 export { Redis } from './schema/redis.js';
+export { Retention } from './schema/retention.js';
 export { Rep, Routing, RoutingRule } from './schema/routing.js';
 export { Salesforce, SalesforceFields, SalesforcePolling } from './schema/salesforce.js';
 export { Decay, EngagementRule, FitRule, Scoring } from './schema/scoring.js';
@@ -46,6 +48,7 @@ export const Config = z
     alerts: Alerts.prefault({}),
     dispositions: Dispositions.prefault({}),
     pipeline: Pipeline.prefault({}),
+    retention: Retention.prefault({}),
     http: HttpServer.prefault({}),
     webhooks: Webhooks.prefault({}),
     hubspot: HubSpot.prefault({}),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 export { parseCountRange, type CountRange } from './range.js';
 export { escapeHtml, escapeSlack, textToHtml } from './html.js';
 export { FREE_EMAIL_DOMAINS, domainListed, domainOf } from './mailbox.js';
+export type { HistoryBucket } from './history.js';
 
 /** The CRMs we write to. */
 export const Crm = z.enum(['hubspot', 'salesforce']);

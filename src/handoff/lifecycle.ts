@@ -1,12 +1,13 @@
 import type { DispositionAction, Dispositions, Scoring } from '../config/schema.js';
-import type { EngagementEvent, LeadState, Profile, Score } from '../domain/index.js';
+import type { EngagementEvent, HistoryBucket, LeadState, Profile, Score } from '../domain/index.js';
 import { computeScore } from '../scoring/index.js';
 
 const DAY_MS = 86_400_000;
 
 /**
  * Pure. The score of a lead that may have been recycled: engagement from before the recycle counts
- * × its factor (0 = a fresh start), shown as one explained line so the breakdown still adds up.
+ * × its factor (0 = a fresh start), shown as one explained line so the breakdown still adds up. Of
+ * the folded history, a day's bucket is after the recycle when its oldest event is.
  */
 export function scoreLead(
   profile: Profile,
@@ -14,14 +15,16 @@ export function scoreLead(
   rules: Scoring,
   now: number,
   recycle: LeadState['recycle'],
+  history: readonly HistoryBucket[] = [],
 ): Score {
-  const all = computeScore(profile, events, rules, now);
+  const all = computeScore(profile, events, rules, now, history);
   if (!recycle || recycle.factor >= 1) return all;
   const fresh = computeScore(
     profile,
     events.filter((e) => e.occurredAt >= recycle.at),
     rules,
     now,
+    history.filter((b) => b.lo >= recycle.at),
   );
   const earlier = all.engagement - fresh.engagement;
   if (earlier === 0) return fresh;

@@ -67,6 +67,20 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
+const COUNTED_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'] as const;
+
+/** Routine work waits in BullMQ's prioritized set, urgent work in its wait list: both are waiting. */
+function waitingInEitherLane(counts: Record<string, number>): QueueCounts {
+  const n = (state: string) => counts[state] ?? 0;
+  return {
+    waiting: n('waiting') + n('prioritized'),
+    active: n('active'),
+    delayed: n('delayed'),
+    failed: n('failed'),
+    completed: n('completed'),
+  };
+}
+
 /** Everything the dashboard shows, read from Redis in one go. */
 export async function readOverview(redis: RedisClient, queues: Queues, prefix: string): Promise<Overview> {
   const k = keys(prefix);
@@ -76,16 +90,7 @@ export async function readOverview(redis: RedisClient, queues: Queues, prefix: s
     Promise.all(
       QueueName.options.map(
         async (name) =>
-          [
-            name,
-            (await queues[name].getJobCounts(
-              'waiting',
-              'active',
-              'delayed',
-              'failed',
-              'completed',
-            )) as unknown as QueueCounts,
-          ] as const,
+          [name, waitingInEitherLane(await queues[name].getJobCounts(...COUNTED_STATES))] as const,
       ),
     ),
     audit.recentAudit(2_000),

@@ -9,6 +9,7 @@ import type { Queues } from '../queue/queues.js';
 import type { Config } from '../config/schema.js';
 import { readReport } from '../reports/read.js';
 import { readOverview } from './admin-data.js';
+import { queueBoard } from './queue-board.js';
 import { secureEqual } from '../secure-compare.js';
 import { bearerToken } from './edge.js';
 
@@ -18,6 +19,8 @@ export interface AdminDeps {
   queues: Queues;
   config: Config;
   now?: () => number;
+  /** Where the router is mounted (default `/admin`), for Bull Board's links. */
+  basePath?: string;
 }
 
 // The dashboard is static files next to this module (copied beside the compiled code too).
@@ -70,6 +73,9 @@ function cookie(req: Request, name: string): string | undefined {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
+/** Fetch metadata: browsers set Sec-Fetch-Site themselves and no page can forge it. */
+const sameOrigin = (req: Request) => req.get('sec-fetch-site') === 'same-origin';
 
 /**
  * /admin: the dashboard and its JSON API. The JSON API takes `Authorization: Bearer <ADMIN_TOKEN>`;
@@ -129,8 +135,9 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
     if (bearer !== undefined) {
       if (secureEqual(bearer, adminToken)) return next();
     } else if (validSession(adminToken, cookie(req, SESSION_COOKIE), now())) {
-      // The cookie travels with any same-site request; a change needs the dashboard's own header too.
-      if (SAFE_METHODS.has(req.method) || req.get(DASHBOARD_HEADER)) return next();
+      // The cookie travels with any same-site request; a change needs the dashboard's own header, or
+      // the browser's word that it comes from this origin (Bull Board's page sets no header of ours).
+      if (SAFE_METHODS.has(req.method) || req.get(DASHBOARD_HEADER) || sameOrigin(req)) return next();
       res.status(403).json({ error: `${DASHBOARD_HEADER} header required` });
       return;
     } else if (req.method === 'GET' && req.path === '/') {
@@ -139,6 +146,8 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
     }
     res.status(401).json({ error: 'admin token required' });
   });
+
+  r.use('/queues', queueBoard(deps.queues, `${deps.basePath ?? '/admin'}/queues`));
 
   r.get('/', (req, res) => {
     res.type('html').send(asset('index.html').toString('utf8').replaceAll('__BASE__', req.baseUrl));

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler } from 'express';
 import { createAdminRouter } from './admin.js';
-import { bearerToken, refuseAnnouncedOver, reportFailure, withTimeout, type AppDeps } from './edge.js';
+import { refuseAnnouncedOver, reportFailure, withTimeout, type AppDeps } from './edge.js';
+import { metricsRoute } from './metrics.js';
 import { webhookRoute } from './webhooks.js';
 import { webhookReceivers } from '../receive/index.js';
 import { keys } from '../store/keys.js';
 import { Crm } from '../domain/index.js';
 import { assertNoEviction } from '../store/redis.js';
-import { secureEqual } from '../secure-compare.js';
+import { recordsMayBeLost } from '../store/epoch.js';
 
 /** Why /readyz answers 503: the check that failed. */
 type NotReady = 'redis_unavailable' | 'redis_eviction_policy' | 'crm_check_failed';
@@ -52,13 +53,17 @@ export function createApp(deps: AppDeps): express.Express {
       // refusing our credentials (recorded by the workers, whose queues wait for it) degrade the
       // service without making it unready: webhooks are still taken and queued. Both were logged
       // with their details when recorded.
-      const [refused, outages] = await Promise.all([
+      // So does a Redis that lost its data (recorded by the process that noticed): work goes on, each
+      // note and task looked up in the CRM before it is created.
+      const [refused, outages, dataLoss] = await Promise.all([
         config.salesforce.cdc && deps.salesforceOrgId
           ? deps.redis.hkeys(k.cdcRefused(deps.salesforceOrgId))
           : [],
         deps.redis.mget(Crm.options.map((crm) => k.authOutage(crm))),
+        recordsMayBeLost(deps.redis, k),
       ]);
       const reasons = [
+        ...(dataLoss ? ['redis_data_loss'] : []),
         ...refused.map((channel) => `salesforce_cdc_refused:${channel}`),
         ...Crm.options.flatMap((crm, i) => (outages[i] ? [`${crm}_credentials_refused`] : [])),
       ];
@@ -69,14 +74,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
   });
 
-  app.get('/metrics', async (req, res) => {
-    const bearer = bearerToken(req);
-    if (deps.metricsToken && !(bearer && secureEqual(bearer, deps.metricsToken))) {
-      res.status(401).set('www-authenticate', 'Bearer').json({ error: 'metrics token required' });
-      return;
-    }
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  app.get('/metrics', metricsRoute(metrics, deps.metricsToken));
 
   for (const [name, receiver] of Object.entries(webhookReceivers(config, deps)))
     app.use(`/webhooks/${name}`, webhookRoute(deps, name, receiver));

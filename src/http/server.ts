@@ -29,3 +29,9 @@ export function listen(server: Server, port: number, host: string): Promise<Serv
     });
   });
 }
+
+/** The port a listening server got (the one asked for, or the free one picked for 0). */
+export function boundPort(server: Server, asked: number): number {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : asked;
+}

@@ -59,7 +59,7 @@ export function webhookRoute(deps: AppDeps, name: string, receiver: WebhookRecei
         throw new HttpError(receipt.status, receipt.reason);
       }
       const { job } = receipt;
-      if (job) await enqueueOr503(deps, () => enqueueIngest(deps.queues, job));
+      if (job) await enqueueOr503(deps, () => enqueueIngest(deps.queues, job, deps.config.handRaise));
       for (const [outcome, count] of Object.entries(receipt.counted ?? {}))
         deps.metrics.events.inc({ source: receiver.source, outcome }, count);
       deps.metrics.webhookRequests.inc({ source: name, status: '200' });

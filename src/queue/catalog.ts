@@ -126,13 +126,33 @@ export function pollName(crm: Crm, source: string): string {
 export const QueueName = z.enum(['ingest', 'score', 'writeback', 'followup', 'poll']);
 export type QueueName = z.infer<typeof QueueName>;
 
-/** Exponential backoff with jitter; finished jobs kept for inspection, failed ones as the dead-letter list. */
+/**
+ * Lanes inside the ingest, score and writeback queues, so a hand-raise or a handoff overtakes a
+ * backlog of score-only work. BullMQ serves jobs without a priority (its wait list) before any
+ * prioritized job, FIFO within each; so urgent work carries no priority and routine work this one
+ * (a prioritized add is O(log n) in the prioritized set: negligible next to the job itself).
+ */
+export const ROUTINE = { priority: 1 } as const satisfies JobsOptions;
+
+/** A delivery that holds a hand-raise event (by its normalized type) takes the urgent lane. */
+export function raisesHand(
+  batch: Pick<NormalizedBatch, 'engagement'>,
+  handRaise: readonly string[],
+): boolean {
+  return batch.engagement.some((e) => handRaise.includes(e.type));
+}
+
+/**
+ * Exponential backoff with jitter; finished jobs kept for inspection, failed ones as the dead-letter
+ * list. Those are never capped by count (BullMQ would drop the oldest silently): the dead-letter
+ * sweep drops them by age, and reports every one it drops.
+ */
 function retried(attempts: number, delay: number) {
   return {
     attempts,
     backoff: { type: 'exponential', delay, jitter: 0.5 },
     removeOnComplete: { count: 1000 },
-    removeOnFail: { count: 10_000 },
+    removeOnFail: false,
   } as const;
 }
 

@@ -1,6 +1,7 @@
 import type { RedisClient } from '../store/redis.js';
 import type { CrmConnector, EngagementSource } from '../../connectors/types.js';
 import type { Config } from '../config/schema.js';
+import { retentionTtls } from '../config/retention.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { keys, type Keys } from '../store/keys.js';
@@ -67,7 +68,7 @@ export function createJobContext(deps: {
     engagementSources: deps.engagementSources ?? {},
     alerts: deps.alerts ?? [],
     keys: k,
-    timeline: new TimelineStore(deps.redis, k, deps.config.pipeline.dedupeTtlHours * 3_600_000),
+    timeline: new TimelineStore(deps.redis, k, retentionTtls(deps.config)),
     leads: new LeadStore(deps.redis, k),
     pendingScores: new PendingScores(deps.redis, k),
     handoffs: new HandoffStore(deps.redis, k),

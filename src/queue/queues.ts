@@ -1,9 +1,18 @@
-import { Queue } from 'bullmq';
+import { ErrorCode, Queue } from 'bullmq';
 import type { RedisClient } from '../store/redis.js';
 import type { LeadRef } from '../domain/index.js';
 import { leadKey } from '../domain/index.js';
 import type { Config } from '../config/schema.js';
-import { POLL_SOURCES, QUEUES, pollName, type IngestJob, type PollJob, type QueueName } from './catalog.js';
+import {
+  POLL_SOURCES,
+  QUEUES,
+  ROUTINE,
+  pollName,
+  raisesHand,
+  type IngestJob,
+  type PollJob,
+  type QueueName,
+} from './catalog.js';
 import { Crm } from '../domain/index.js';
 
 export type Queues = Record<QueueName, Queue>;
@@ -33,31 +42,45 @@ export async function closeQueues(queues: Queues): Promise<void> {
   await Promise.all(Object.values(queues).map((q) => q.close()));
 }
 
-export async function enqueueIngest(queues: Queues, job: IngestJob): Promise<void> {
-  await queues.ingest.add(job.source, job);
+/** A delivery with a hand-raise (one of `handRaise`, the config's types) skips the ingest backlog. */
+export async function enqueueIngest(
+  queues: Queues,
+  job: IngestJob,
+  handRaise: readonly string[],
+): Promise<void> {
+  await queues.ingest.add(job.source, job, raisesHand(job.batch, handRaise) ? {} : ROUTINE);
 }
 
 /**
  * One recompute per lead per debounce window: later events in the window fold into the pending job;
  * events that arrive while it runs get exactly one follow-up (keepLastIfActive). A hand-raise pulls
- * the pending job forward to now (reschedule) instead of waiting out the window.
+ * the pending job forward to now (reschedule) instead of waiting out the window, and into the urgent
+ * lane: a pending job keeps the priority it was added with, so it is changed (on a delayed job
+ * BullMQ records it for when the job is promoted; on an active one it only marks the hash, and the
+ * follow-up kept for it was stored with these options).
  */
 export async function enqueueScore(
   queues: Queues,
   lead: LeadRef,
   opts: { debounceMs: number; urgent: boolean },
 ): Promise<void> {
-  await queues.score.add(
+  const job = await queues.score.add(
     'score',
     { lead },
     {
+      ...(opts.urgent ? {} : ROUTINE),
       delay: opts.urgent ? 0 : opts.debounceMs,
       deduplication: { id: `score.${leadKey(lead)}`, keepLastIfActive: true, reschedule: opts.urgent },
     },
   );
+  if (opts.urgent)
+    await job.changePriority({ priority: 0 }).catch((err: unknown) => {
+      // The job it folded into finished and was trimmed meanwhile: its follow-up is urgent already.
+      if ((err as { code?: unknown }).code !== ErrorCode.JobNotExist) throw err;
+    });
 }
 
-/** Job ids make enqueueing a handoff idempotent: a replayed decision adds nothing. */
+/** Job ids make enqueueing a handoff idempotent: a replayed decision adds nothing. Urgent lane. */
 export async function enqueueHandoffWriteback(queues: Queues, handoffId: string): Promise<void> {
   await queues.writeback.add('handoff', { kind: 'handoff', handoffId }, { jobId: handoffId });
 }
@@ -70,7 +93,7 @@ export async function enqueueScoreFlush(queues: Queues, delayMs: number): Promis
   await queues.writeback.add(
     'scores',
     { kind: 'scores' },
-    { delay: delayMs, deduplication: { id: 'scores.flush', keepLastIfActive: true } },
+    { ...ROUTINE, delay: delayMs, deduplication: { id: 'scores.flush', keepLastIfActive: true } },
   );
 }
 
@@ -110,7 +133,7 @@ export async function enqueueLeadScore(queues: Queues, lead: LeadRef): Promise<v
   await queues.writeback.add(
     'lead-score',
     { kind: 'lead-score', lead },
-    { jobId: `lead-score.${leadKey(lead)}` },
+    { ...ROUTINE, jobId: `lead-score.${leadKey(lead)}` },
   );
 }
 

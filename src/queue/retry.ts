@@ -2,8 +2,13 @@ import type { CrmFailure } from '../../connectors/errors.js';
 
 /** What to do after a failed CRM call. */
 export type RetryDecision =
-  /** Pause the whole queue for `waitMs` and run the job again without spending an attempt. */
+  /**
+   * The CRM refused for its rate limit: its budget pauses for `waitMs` (connectors/call.ts), and the
+   * job runs again after it without spending an attempt.
+   */
   | { action: 'pause'; waitMs: number; scope: 'interval' | 'daily'; reason: string }
+  /** The budget was already paused (BUDGET_PAUSED): run the job again after `waitMs`, nothing spent. */
+  | { action: 'defer'; waitMs: number; reason: string }
   /** Retry with exponential backoff and jitter, spending an attempt. */
   | { action: 'backoff'; reason: string }
   /**
@@ -15,6 +20,9 @@ export type RetryDecision =
   | { action: 'infra'; reason: string }
   /** Never retry: dead-letter with the reason. */
   | { action: 'fail'; reason: string };
+
+/** The code of a call refused before it was sent, because its CRM account's budget is paused after a 429. */
+export const BUDGET_PAUSED = 'BUDGET_PAUSED';
 
 /** Used when a 429 carries no wait: HubSpot's rolling window is 10 s. */
 export const DEFAULT_INTERVAL_WAIT_MS = 10_000;
@@ -35,6 +43,8 @@ export function classifyFailure(f: CrmFailure, now: number): RetryDecision {
   const code = f.code?.toUpperCase();
   const policy = f.policy?.toUpperCase();
 
+  if (code === BUDGET_PAUSED)
+    return { action: 'defer', waitMs: f.retryAfterMs ?? DEFAULT_INTERVAL_WAIT_MS, reason };
   if (f.status === 429 || code === 'RATE_LIMIT' || code === 'REQUEST_LIMIT_EXCEEDED') {
     if (policy === 'DAILY' || code === 'REQUEST_LIMIT_EXCEEDED') {
       // Never zero or negative: a reset that just passed still needs one more try, not a hot loop.

@@ -30,7 +30,8 @@ export interface WorkerOptions {
 /**
  * Starts one BullMQ worker per queue. Failures are translated once, here:
  * - a payload that does not parse, or a permanent CRM error → UnrecoverableError (straight to the failed set, our DLQ);
- * - a CRM rate limit → the whole queue pauses for the server's wait and the job runs again without spending an attempt;
+ * - a CRM rate limit → that CRM account's budget pauses for the server's wait (connectors/call.ts), and its
+ *   jobs run again after it without spending an attempt; other CRMs' jobs in the same queues go on;
  * - credentials refused after a token refresh → the same pause, for the probe interval, and /readyz says why;
  * - Redis unreachable or out of memory → the job waits in hand until Redis takes writes, then runs again
  *   without spending an attempt;
@@ -86,11 +87,7 @@ async function translateFailure(
   if (err instanceof Error && (err.name === 'ZodError' || err instanceof PermanentJobError)) {
     return new UnrecoverableError(`${name} job ${job.id}: ${err.message}`);
   }
-  if (err instanceof NotDueError) {
-    // BullMQ measures delays on this process's clock: the wait is relative, so a skewed clock is harmless.
-    await job.moveToDelayed(Date.now() + err.waitMs, token);
-    return new DelayedError();
-  }
+  if (err instanceof NotDueError) return runAgainAfter(job, token, err.waitMs);
   const infra = classifyInfra(err);
   if (infra) {
     await untilRedisTakesWrites(ctx, name, infra.reason);
@@ -108,10 +105,11 @@ async function translateFailure(
         { queue: name, waitMs: decision.waitMs, reason: decision.reason },
         decision.scope === 'daily'
           ? 'CRM daily limit reached: writes paused'
-          : 'CRM rate limit: queue paused',
+          : 'CRM rate limit: its requests paused',
       );
-      await pauseCrmQueues(ctx, decision.waitMs);
-      return new RateLimitError();
+      return runAgainAfter(job, token, decision.waitMs);
+    case 'defer':
+      return runAgainAfter(job, token, decision.waitMs);
     case 'auth_outage': {
       // The first job after the pause is the probe: refused again, it pauses again; accepted, work resumes.
       const waitMs = ctx.config.pipeline.authProbeMs;
@@ -138,6 +136,13 @@ async function translateFailure(
   }
 }
 
+/** Back to the delayed set for `waitMs`, without spending an attempt. */
+async function runAgainAfter(job: Job, token: string | undefined, waitMs: number): Promise<Error> {
+  // BullMQ measures delays on this process's clock: the wait is relative, so a skewed clock is harmless.
+  await job.moveToDelayed(Date.now() + waitMs, token);
+  return new DelayedError();
+}
+
 /**
  * BullMQ stores the message (the dead letter's reason) and the stack: CRM error text can quote the
  * lead's email. Changed in place, so the BullMQ error classes keep their meaning.
@@ -148,7 +153,7 @@ function withoutEmails(err: Error): Error {
   return err;
 }
 
-/** A CRM account's limit or outage holds up every queue that calls the CRM, not just this one. */
+/** A CRM account's outage holds up every queue that calls the CRM, not just this one. */
 async function pauseCrmQueues(ctx: JobContext, waitMs: number): Promise<void> {
   await Promise.all(CRM_QUEUES.map((q) => ctx.queues[q].rateLimit(waitMs)));
 }

@@ -1,5 +1,12 @@
 import type { EngagementRule, FitRule, Scoring } from '../config/schema.js';
-import type { EngagementEvent, Profile, PropertyValue, Score, ScoreLine } from '../domain/index.js';
+import type {
+  EngagementEvent,
+  HistoryBucket,
+  Profile,
+  PropertyValue,
+  Score,
+  ScoreLine,
+} from '../domain/index.js';
 import { compiledMatcher, describeMatcher, matches, type MatchFn } from './match.js';
 
 const DAY_MS = 86_400_000;
@@ -18,6 +25,8 @@ interface CompiledEngagement {
   /** Infinity when the rule has no window. */
   windowMs: number;
   label: string;
+  /** The key its folded history is kept under (HistoryBucket.rule). */
+  historyKey: string;
 }
 
 // Rules come from a parsed config that is never mutated, so derived data is computed once per rule object.
@@ -26,7 +35,9 @@ const engagementCache = new WeakMap<EngagementRule, CompiledEngagement>();
 
 /**
  * Pure: the same profile, set of events (by id), rules and `now` always give the same score,
- * whatever the order or repetition of events.
+ * whatever the order or repetition of events. `history` is what a long timeline folded (see
+ * foldHistory): it counts as the events it holds did, exactly under half-life decay; under a
+ * window a day's bucket counts whole while its newest event is inside.
  *
  * The breakdown is the source of truth: the sum of fit lines, clamped to [-100, caps.fit], is
  * `fit`; the sum of engagement lines (rounded to cents), clamped to [-100, caps.engagement], is
@@ -38,6 +49,7 @@ export function computeScore(
   events: readonly EngagementEvent[],
   rules: Scoring,
   now: number,
+  history: readonly HistoryBucket[] = [],
 ): Score {
   const breakdown: ScoreLine[] = [];
 
@@ -60,12 +72,14 @@ export function computeScore(
   }
 
   let engagementSum = 0;
-  if (rules.engagement.length > 0 && events.length > 0) {
+  if (rules.engagement.length > 0 && (events.length > 0 || history.length > 0)) {
     const byType = eventsByType(events);
+    const byRule = bucketsByRule(history);
     for (const rule of rules.engagement) {
       const ofType = byType.get(rule.event);
-      if (ofType === undefined) continue;
-      const line = engagementLine(rule, ofType, now);
+      const folded = byRule.get(compiledEngagement(rule).historyKey);
+      if (ofType === undefined && folded === undefined) continue;
+      const line = engagementLine(rule, ofType ?? [], folded ?? [], now);
       if (line === null) continue;
       engagementSum += line.points;
       breakdown.push(line);
@@ -87,6 +101,7 @@ export function computeScore(
 function engagementLine(
   rule: EngagementRule,
   timeline: readonly EngagementEvent[],
+  folded: readonly HistoryBucket[],
   now: number,
 ): ScoreLine | null {
   if (rule.points === 0) return null;
@@ -94,7 +109,16 @@ function engagementLine(
   let sum = 0;
   let count = 0;
   let oldestAge = 0;
-  let eventIds: string[] | null = null;
+  // Folded buckets are older than every event still on the timeline, and come oldest first.
+  for (const b of folded) {
+    if (now - b.hi > c.windowMs) continue;
+    // exp((now − day)·rate) · Σ exp((day − t)·rate) = Σ exp((now − t)·rate): each event's own factor.
+    const weight = c.decayRate !== 0 ? Math.exp((now - b.day) * c.decayRate) * b.w : b.n;
+    sum += rule.points * weight;
+    if (count === 0) oldestAge = now > b.lo ? now - b.lo : 0;
+    count += b.n;
+  }
+  const eventIds: string[] = [];
   for (const e of timeline) {
     if (!whereMatches(c.where, e.properties)) continue;
     const age = now > e.occurredAt ? now - e.occurredAt : 0;
@@ -106,9 +130,9 @@ function engagementLine(
     // The timeline is oldest first, so the first contributing event is the oldest.
     if (count === 0) oldestAge = age;
     count++;
-    (eventIds ??= []).push(e.id);
+    eventIds.push(e.id);
   }
-  if (eventIds === null) return null;
+  if (count === 0) return null;
 
   let capped = false;
   if (rule.cap !== undefined && Math.abs(sum) > rule.cap) {
@@ -159,6 +183,56 @@ function eventsByType(events: readonly EngagementEvent[]): Map<string, Engagemen
   return byType;
 }
 
+/** Buckets per rule key, oldest day first. */
+function bucketsByRule(history: readonly HistoryBucket[]): Map<string, HistoryBucket[]> {
+  const byRule = new Map<string, HistoryBucket[]>();
+  for (const b of history) {
+    const group = byRule.get(b.rule);
+    if (group === undefined) byRule.set(b.rule, [b]);
+    else group.push(b);
+  }
+  for (const group of byRule.values()) if (group.length > 1) group.sort((a, b) => a.day - b.day);
+  return byRule;
+}
+
+/**
+ * Pure: the buckets `events` fold into under `rules`, one per matching rule and UTC day (an event
+ * two rules count is in both, one no rule counts in none). Only past events may be folded: the
+ * engine counts an event from the future at full weight, a bucket decays from its day on.
+ */
+export function foldHistory(events: readonly EngagementEvent[], rules: Scoring): HistoryBucket[] {
+  const buckets = new Map<string, HistoryBucket>();
+  for (const [type, ofType] of eventsByType(events)) {
+    for (const rule of rules.engagement) {
+      if (rule.event !== type || rule.points === 0) continue;
+      const c = compiledEngagement(rule);
+      for (const e of ofType) {
+        if (!whereMatches(c.where, e.properties)) continue;
+        const day = Math.floor(e.occurredAt / DAY_MS) * DAY_MS;
+        const w = c.decayRate !== 0 ? Math.exp((day - e.occurredAt) * c.decayRate) : 1;
+        const key = `${c.historyKey}|${day}`;
+        const b = buckets.get(key);
+        if (b === undefined)
+          buckets.set(key, { rule: c.historyKey, day, n: 1, w, lo: e.occurredAt, hi: e.occurredAt });
+        else {
+          b.n++;
+          b.w += w;
+          b.lo = Math.min(b.lo, e.occurredAt);
+          b.hi = Math.max(b.hi, e.occurredAt);
+        }
+      }
+    }
+  }
+  return [...buckets.values()];
+}
+
+/** FNV-1a, base 36: a short stable name for a rule's matching and decay. */
+function fingerprint(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
+}
+
 function isOrdered(events: readonly EngagementEvent[]): boolean {
   for (let i = 1; i < events.length; i++) if (byTimeThenId(events[i - 1]!, events[i]!) > 0) return false;
   return true;
@@ -198,6 +272,7 @@ function compiledEngagement(rule: EngagementRule): CompiledEngagement {
       decayRate: rule.decay?.halfLifeDays !== undefined ? -Math.LN2 / (rule.decay.halfLifeDays * DAY_MS) : 0,
       windowMs: rule.decay?.windowDays !== undefined ? rule.decay.windowDays * DAY_MS : Infinity,
       label: rule.description ?? (conditions ? `${rule.event} (${conditions})` : rule.event),
+      historyKey: `${rule.id}#${fingerprint(JSON.stringify([rule.event, rule.where ?? {}, rule.decay ?? {}]))}`,
     };
     engagementCache.set(rule, c);
   }

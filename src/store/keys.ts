@@ -10,6 +10,8 @@ export function keys(prefix: string) {
     prefix,
     dedupe: (eventId: string) => `${prefix}:dedupe:${eventId}`,
     timeline: (lead: LeadRef) => `${prefix}:timeline:${leadKey(lead)}`,
+    /** Hash: `<rule key>|<day>` → `n w lo hi`, the lead's events folded once its timeline passed the cap. */
+    history: (lead: LeadRef) => `${prefix}:history:${leadKey(lead)}`,
     profile: (lead: LeadRef) => `${prefix}:profile:${leadKey(lead)}`,
     leadState: (lead: LeadRef) => `${prefix}:lead:${leadKey(lead)}`,
     handoff: (id: string) => `${prefix}:handoff:${id}`,
@@ -19,7 +21,10 @@ export function keys(prefix: string) {
     /** Hash: lead → score version not yet written to the CRM. */
     pendingScores: `${prefix}:pending-scores`,
     audit: `${prefix}:audit`,
-    /** List: send times of the CRM account's recent requests (shared rate budget). */
+    /**
+     * List: reserved send times of the CRM account's recent requests (shared rate budget); `…:sent`,
+     * sorted set: the requests sent, scored by their lease while in flight and by their answer after.
+     */
     budget: (crm: string) => `${prefix}:budget:${crm}`,
     /** Hash: rep id → virtual time of the rep's next turn in one round-robin pool (a routing rule). */
     routingTurns: (pool: string) => `${prefix}:routing:turns:${pool}`,
@@ -56,6 +61,10 @@ export function keys(prefix: string) {
     clock: `${prefix}:clock`,
     /** String: written to learn whether Redis takes writes again (after OOM), short-lived. */
     writeProbe: `${prefix}:write-probe`,
+    /** String: this Redis' data generation, written once; gone means Redis lost its data. No TTL. */
+    epoch: `${prefix}:epoch`,
+    /** String: the data loss being recovered from (JSON), for as long as lost records are looked up in the CRM. */
+    dataLoss: `${prefix}:data-loss`,
     /** String: the token of the one process subscribed to an org's change events (expires unless renewed). */
     cdcLock: (orgId: string) => `${prefix}:cdc-lock:${orgId}`,
     /** Hash: lead key → the same person's record in the other CRM (both directions), for cross-CRM handoffs. */

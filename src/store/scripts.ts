@@ -14,8 +14,16 @@ export interface ScriptCommands {
     dedupe: string,
     timeline: string,
     ttlMs: number,
-    at: number,
-    member: string,
+    line: string,
+    timelineTtlMs: number,
+  ): Promise<number>;
+  leadflowAddTimelineLines(timeline: string, ttlMs: number, ...lines: string[]): Promise<number>;
+  leadflowTrimTimeline(timeline: string, history: string, before: number, ttlMs: number): Promise<number>;
+  leadflowMigrateTimeline(
+    timeline: string,
+    ttlMs: number,
+    members: number,
+    ...lines: string[]
   ): Promise<number>;
   leadflowRecordProfile(
     dedupe: string,
@@ -26,7 +34,35 @@ export interface ScriptCommands {
     value: string,
   ): Promise<number>;
   leadflowMergeFetched(profile: string, fetchedAt: number, ...fieldValuePairs: string[]): Promise<number>;
-  leadflowBudgetReserve(key: string, max: number, intervalMs: number): Promise<number>;
+  leadflowFoldHistory(
+    timeline: string,
+    history: string,
+    ttlMs: number,
+    lines: number,
+    ...linesThenBuckets: (string | number)[]
+  ): Promise<number>;
+  leadflowBudgetReserve(
+    list: string,
+    sent: string,
+    pause: string,
+    max: number,
+    pacingMs: number,
+    intervalMs: number,
+    id: string,
+    leaseMs: number,
+    pollMs: number,
+  ): Promise<number>;
+  leadflowBudgetConfirm(
+    sent: string,
+    pause: string,
+    max: number,
+    intervalMs: number,
+    id: string,
+    leaseMs: number,
+    pollMs: number,
+  ): Promise<number>;
+  leadflowBudgetRelease(sent: string, id: string): Promise<number>;
+  leadflowBudgetPause(pause: string, ms: number): Promise<number>;
   leadflowBudgetObserve(key: string, max: number, intervalMs: number, remaining: number): Promise<number>;
   leadflowPutLead(
     state: string,
@@ -66,7 +102,14 @@ export const SCRIPT_FILES = {
   leadflowRecordEvent: { file: 'record-event', numberOfKeys: 2 },
   leadflowRecordProfile: { file: 'record-profile', numberOfKeys: 2 },
   leadflowMergeFetched: { file: 'merge-fetched', numberOfKeys: 1 },
-  leadflowBudgetReserve: { file: 'budget-reserve', numberOfKeys: 1 },
+  leadflowFoldHistory: { file: 'fold-history', numberOfKeys: 2 },
+  leadflowAddTimelineLines: { file: 'add-timeline-lines', numberOfKeys: 1 },
+  leadflowTrimTimeline: { file: 'trim-timeline', numberOfKeys: 2 },
+  leadflowMigrateTimeline: { file: 'migrate-timeline', numberOfKeys: 1 },
+  leadflowBudgetReserve: { file: 'budget-reserve', numberOfKeys: 3 },
+  leadflowBudgetConfirm: { file: 'budget-confirm', numberOfKeys: 2 },
+  leadflowBudgetRelease: { file: 'budget-release', numberOfKeys: 1 },
+  leadflowBudgetPause: { file: 'budget-pause', numberOfKeys: 1 },
   leadflowBudgetObserve: { file: 'budget-observe', numberOfKeys: 1 },
   leadflowPutLead: { file: 'put-lead', numberOfKeys: 2 },
   leadflowAdvanceWatermark: { file: 'advance-watermark', numberOfKeys: 1 },

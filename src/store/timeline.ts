@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   EngagementEvent,
   PropertyValue,
+  type HistoryBucket,
   type LeadRef,
   type Profile,
   type ProfileChange,
@@ -11,29 +12,58 @@ import type { Keys } from './keys.js';
 import { withScripts, type Scripted } from './scripts.js';
 
 /** A timeline entry: the event and when it reached us (for speed-to-lead). */
-const TimelineEntry = z.object({ e: EngagementEvent, r: z.number() });
-export type TimelineEntry = z.infer<typeof TimelineEntry>;
+export interface TimelineEntry {
+  e: EngagementEvent;
+  r: number;
+}
+
+/** What a line holds after its `occurredAt`: the event without its lead (the key names it). */
+const Line = z.tuple([
+  z.string().min(1),
+  z.string().min(1),
+  z.string().min(1),
+  z.number(),
+  z.record(z.string(), PropertyValue).optional(),
+]);
+/** An entry as timelines held it before lines: a sorted set member. */
+const LegacyEntry = z.object({ e: EngagementEvent, r: z.number() });
+
+/** A history field's value: `n w lo hi`. */
+const BucketValue = z
+  .string()
+  .transform((v) => v.split(' ').map(Number))
+  .pipe(z.tuple([z.number().int().positive(), z.number().positive(), z.number(), z.number()]));
+
+/** A script's answer for a timeline still in the old format. */
+const OLD_FORMAT = -1;
 
 export class TimelineStore {
   private readonly redis: Scripted;
+  /** The line each entry was read from, so a fold removes exactly what it counted. */
+  private readonly lines = new WeakMap<TimelineEntry, string>();
 
+  /**
+   * `leadTtlMs`: a lead's timeline, history and profile expire this long after they last changed
+   * (see leadRetentionMs).
+   */
   constructor(
     redis: RedisClient,
     private readonly k: Keys,
-    private readonly dedupeTtlMs: number,
+    private readonly ttl: { dedupeMs: number; leadMs: number },
   ) {
     this.redis = withScripts(redis);
   }
 
   /** Appends the event unless its id was seen before; returns whether it was new. */
   async recordEvent(event: EngagementEvent, receivedAt: number): Promise<boolean> {
-    const entry: TimelineEntry = { e: event, r: receivedAt };
-    const added = await this.redis.leadflowRecordEvent(
-      this.k.dedupe(event.id),
-      this.k.timeline(event.lead),
-      this.dedupeTtlMs,
-      event.occurredAt,
-      JSON.stringify(entry),
+    const added = await this.current(event.lead, () =>
+      this.redis.leadflowRecordEvent(
+        this.k.dedupe(event.id),
+        this.k.timeline(event.lead),
+        this.ttl.dedupeMs,
+        encodeLine({ e: event, r: receivedAt }),
+        this.ttl.leadMs,
+      ),
     );
     return added === 1;
   }
@@ -43,7 +73,7 @@ export class TimelineStore {
     const added = await this.redis.leadflowRecordProfile(
       this.k.dedupe(change.id),
       this.k.profile(change.lead),
-      this.dedupeTtlMs,
+      this.ttl.dedupeMs,
       change.field,
       change.occurredAt,
       JSON.stringify(change.value),
@@ -51,15 +81,49 @@ export class TimelineStore {
     return added === 1;
   }
 
-  /** The lead's events since `since`, oldest first. */
+  /** The lead's events since `since`, oldest first (ties by id). */
   async events(lead: LeadRef, since: number): Promise<TimelineEntry[]> {
-    const members = await this.redis.zrangebyscore(this.k.timeline(lead), since, '+inf');
-    return members.map((m) => TimelineEntry.parse(JSON.parse(m)));
+    const raw = await this.current(lead, () => this.redis.get(this.k.timeline(lead)));
+    const entries: TimelineEntry[] = [];
+    for (const line of raw?.split('\n') ?? []) {
+      if (line === '') continue;
+      const entry = decodeLine(line, lead);
+      if (entry.e.occurredAt < since) continue;
+      this.lines.set(entry, line);
+      entries.push(entry);
+    }
+    return entries.sort(
+      (a, b) => a.e.occurredAt - b.e.occurredAt || (a.e.id < b.e.id ? -1 : a.e.id > b.e.id ? 1 : 0),
+    );
   }
 
-  /** Drops events older than `before` so timelines stay bounded. */
+  /** The lead's folded history, buckets whose newest event is at or after `since`. */
+  async history(lead: LeadRef, since: number): Promise<HistoryBucket[]> {
+    return (await this.allHistory(lead)).filter((b) => b.hi >= since);
+  }
+
+  /**
+   * Removes `entries` (as read by `events`) from the timeline and adds `buckets`, what they fold
+   * into, to the history; false, changing nothing, when another job folded or removed any of them.
+   */
+  async fold(
+    lead: LeadRef,
+    entries: readonly TimelineEntry[],
+    buckets: readonly HistoryBucket[],
+  ): Promise<boolean> {
+    const lines = entries.map((entry) => {
+      const line = this.lines.get(entry);
+      if (line === undefined) throw new Error('fold: an entry not read from this store');
+      return line;
+    });
+    return (await this.addHistory(lead, lines, buckets)) === 1;
+  }
+
+  /** Drops events and history buckets older than `before` so timelines stay bounded. */
   async trim(lead: LeadRef, before: number): Promise<void> {
-    await this.redis.zremrangebyscore(this.k.timeline(lead), '-inf', `(${before}`);
+    await this.current(lead, () =>
+      this.redis.leadflowTrimTimeline(this.k.timeline(lead), this.k.history(lead), before, this.ttl.leadMs),
+    );
   }
 
   /** The profile we hold and whether it was ever filled from the CRM. */
@@ -72,26 +136,94 @@ export class TimelineStore {
     return { profile, fetched: hash.fetchedAt !== undefined };
   }
 
-  /** Moves a merged record's events into the surviving one (same members, so a replay adds nothing). */
+  /** Moves a merged record's events into the surviving one (same lines, so a replay adds nothing). */
   async moveEvents(from: LeadRef, into: LeadRef): Promise<number> {
     const entries = await this.events(from, 0);
     if (entries.length) {
-      const args = entries.flatMap(({ e, r }) => [
-        e.occurredAt,
-        JSON.stringify({ e: { ...e, lead: into }, r }),
-      ]);
-      await this.redis.zadd(this.k.timeline(into), ...args);
+      const lines = entries.map(({ e, r }) => encodeLine({ e: { ...e, lead: into }, r }));
+      await this.current(into, () =>
+        this.redis.leadflowAddTimelineLines(this.k.timeline(into), this.ttl.leadMs, ...lines),
+      );
     }
+    const history = await this.allHistory(from);
+    if (history.length) await this.addHistory(into, [], history);
     return entries.length;
   }
 
-  /** Drops a lead's timeline and profile (deleted in the CRM, or merged into another). */
+  /** Drops a lead's timeline, history and profile (deleted in the CRM, or merged into another). */
   async forget(lead: LeadRef): Promise<void> {
-    await this.redis.del(this.k.timeline(lead), this.k.profile(lead));
+    await this.redis.del(this.k.timeline(lead), this.k.history(lead), this.k.profile(lead));
+  }
+
+  private async allHistory(lead: LeadRef): Promise<HistoryBucket[]> {
+    const hash = await this.redis.hgetall(this.k.history(lead));
+    return Object.entries(hash).map(([field, value]) => {
+      const at = field.lastIndexOf('|');
+      const [n, w, lo, hi] = BucketValue.parse(value);
+      return { rule: field.slice(0, at), day: Number(field.slice(at + 1)), n, w, lo, hi };
+    });
+  }
+
+  private addHistory(lead: LeadRef, lines: string[], buckets: readonly HistoryBucket[]): Promise<number> {
+    const fields = buckets.flatMap((b) => [bucketField(b), b.n, b.w, b.lo, b.hi]);
+    return this.current(lead, () =>
+      this.redis.leadflowFoldHistory(
+        this.k.timeline(lead),
+        this.k.history(lead),
+        this.ttl.leadMs,
+        lines.length,
+        ...lines,
+        ...fields,
+      ),
+    );
+  }
+
+  /**
+   * Runs `op` on the lead's timeline in the current format: a timeline still in the old one (a
+   * sorted set: the script answers OLD_FORMAT, a read WRONGTYPE) is migrated first, then `op` runs again.
+   */
+  private async current<T>(lead: LeadRef, op: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        const result = await op();
+        if (result !== OLD_FORMAT) return result;
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith('WRONGTYPE')) throw err;
+      }
+      await this.migrate(lead);
+    }
+  }
+
+  private async migrate(lead: LeadRef): Promise<void> {
+    const key = this.k.timeline(lead);
+    for (;;) {
+      const members = await this.redis.zrange(key, '0', '-1');
+      const lines = members.map((m) => encodeLine(LegacyEntry.parse(JSON.parse(m))));
+      if ((await this.redis.leadflowMigrateTimeline(key, this.ttl.leadMs, members.length, ...lines)) === 1)
+        return;
+    }
   }
 
   async mergeFetchedProfile(lead: LeadRef, profile: Profile, fetchedAt: number): Promise<void> {
     const pairs = Object.entries(profile).flatMap(([field, value]) => [field, JSON.stringify(value)]);
     await this.redis.leadflowMergeFetched(this.k.profile(lead), fetchedAt, ...pairs);
   }
+}
+
+function bucketField(b: HistoryBucket): string {
+  return `${b.rule}|${b.day}`;
+}
+
+/** `<occurredAt>\t[id, type, source, receivedAt, properties?]`: scoring and the note need nothing else. */
+function encodeLine({ e, r }: TimelineEntry): string {
+  const tuple: unknown[] = [e.id, e.type, e.source, r];
+  if (Object.keys(e.properties).length > 0) tuple.push(e.properties);
+  return `${e.occurredAt}\t${JSON.stringify(tuple)}`;
+}
+
+function decodeLine(line: string, lead: LeadRef): TimelineEntry {
+  const tab = line.indexOf('\t');
+  const [id, type, source, r, properties] = Line.parse(JSON.parse(line.slice(tab + 1)));
+  const occurredAt = z.coerce.number().int().nonnegative().parse(line.slice(0, tab));
+  return { e: { id, lead, type, occurredAt, source, properties: properties ?? {} }, r };
 }

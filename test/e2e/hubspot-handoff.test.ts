@@ -121,7 +121,7 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
 
     const metrics = await (await fetch(`${sys.baseUrl}/metrics`)).text();
     expect(metrics).toContain(
-      'leadflow_crm_requests_total{crm="hubspot",endpoint="notes.create",outcome="ok"} 1',
+      'leadflow_crm_requests_total{crm="hubspot",endpoint="notes.batch_create",outcome="ok"} 1',
     );
     expect(metrics).toContain('leadflow_handoffs_total{stage="mql",trigger="threshold",owner="4242"} 1');
     expect(metrics).toMatch(/leadflow_speed_to_lead_seconds_count 1\n/);

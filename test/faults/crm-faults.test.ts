@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openQueues, closeQueues } from '../../src/queue/queues.js';
+import { keys } from '../../src/store/keys.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { demoRequest } from '../system/webhooks.js';
@@ -97,9 +98,14 @@ describe('faults: the CRM misbehaves', () => {
         },
       );
       const queues = openQueues(sys.redis, sys.prefix, () => undefined);
-      // Every queue that calls the CRM is paused until the next UTC midnight, not for a few seconds.
-      expect(await queues.writeback.getRateLimitTtl()).toBeGreaterThan(60_000);
-      expect(await queues.score.getRateLimitTtl()).toBeGreaterThan(60_000);
+      // The portal's budget is paused until the daily reset, not for a few seconds, and the jobs that
+      // met the limit wait as long.
+      const pause = `${keys(sys.prefix).budget('hubspot')}:pause`;
+      expect(await sys.redis.pttl(pause)).toBeGreaterThan(60_000);
+      await waitFor(
+        async () => (await queues.score.getDelayedCount()) + (await queues.writeback.getDelayedCount()) > 0,
+        { what: 'the leads’ jobs held' },
+      );
       const refusedBefore = sys.sandbox.calls.filter((c) => c.status === 429).length;
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       // Paused, not hammering: at most the calls already in flight were refused meanwhile.
@@ -109,9 +115,10 @@ describe('faults: the CRM misbehaves', () => {
       expect(
         sys.sandbox.calls.filter((c) => c.method !== 'GET' && c.status < 300 && c.path.includes('notes')),
       ).toHaveLength(0);
-      // The reset: the pause lifts (workers look again within 30 s) and everything is written, once.
+      // The reset: the pause lifts, the held jobs come due and everything is written, once.
       sys.sandbox.setFaults({ rateLimit429: { policy: 'DAILY', count: 0 } });
-      await Promise.all([queues.score.removeRateLimitKey(), queues.writeback.removeRateLimitKey()]);
+      await sys.redis.del(pause);
+      await Promise.all([queues.score.promoteJobs(), queues.writeback.promoteJobs()]);
       await waitFor(() => notesPerLead(sys.sandbox).size === 10, {
         what: 'the writes after the reset',
         timeoutMs: 45_000,

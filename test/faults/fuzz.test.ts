@@ -123,7 +123,11 @@ describe('faults: 10,000 hostile webhook payloads', () => {
     queues = openQueues(producer, prefix, () => undefined);
     const base = loadConfig('config/default.yaml');
     const app = createApp({
-      config: { ...base, redis: { prefix }, webhooks: { ...base.webhooks, maxBodyBytes: 64 * 1024 } },
+      config: {
+        ...base,
+        redis: { ...base.redis, prefix },
+        webhooks: { ...base.webhooks, maxBodyBytes: 64 * 1024 },
+      },
       hubspotClientSecret: SECRET,
       eventsSigningSecret: EVENTS_SECRET,
       queues,

@@ -23,7 +23,11 @@ export interface Pipeline {
 /** The default config under a test's own prefix, with a short debounce so tests run fast. */
 export function testConfig(prefix: string, adjust: (config: Config) => Config = (c) => c): Config {
   const base = loadConfig('config/default.yaml');
-  return adjust({ ...base, redis: { prefix }, pipeline: { ...base.pipeline, scoreDebounceMs: 50 } });
+  return adjust({
+    ...base,
+    redis: { ...base.redis, prefix },
+    pipeline: { ...base.pipeline, scoreDebounceMs: 50 },
+  });
 }
 
 /** Queues, a job context and (unless `workers: false`) running workers on real Redis. */

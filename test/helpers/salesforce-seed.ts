@@ -36,7 +36,11 @@ export function handoffWrite(
     knownStage: fields.stages.open[0],
     ownerId: REP_USER_ID,
     score: testScore(64),
-    note: { subject: 'Call Ada (MQL, score 64)', text: `Why now: pricing ×3\n${handoffMarker(handoffId)}` },
+    note: {
+      subject: 'Call Ada (MQL, score 64)',
+      text: `Why now: pricing ×3\n${handoffMarker(handoffId)}`,
+      html: `<p>Why now: pricing ×3</p><p>${handoffMarker(handoffId)}</p>`,
+    },
     task: {
       subject: 'Call Ada (MQL, score 64)',
       body: 'unused',

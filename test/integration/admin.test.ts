@@ -101,6 +101,38 @@ describe('/admin API', () => {
       expect((await request(app).get('/admin/api/overview').set('cookie', forged)).status).toBe(401);
   });
 
+  it('serves Bull Board at /admin/queues behind the same sign-in', async () => {
+    expect((await request(app).get('/admin/queues')).status).toBe(401);
+    expect((await request(app).get('/admin/queues/api/queues')).status).toBe(401);
+    expect((await request(app).get('/admin/queues').set('authorization', 'Bearer nope')).status).toBe(401);
+    const board = await request(app).get('/admin/queues').set(auth);
+    expect(board.status).toBe(200);
+    expect(board.text).toContain('<base href="/admin/queues/"');
+    const api = await request(app).get('/admin/queues/api/queues').set(auth);
+    expect(api.status).toBe(200);
+    expect((api.body as { queues: { name: string }[] }).queues.map((q) => q.name).sort()).toEqual([
+      'followup',
+      'ingest',
+      'poll',
+      'score',
+      'writeback',
+    ]);
+
+    // Signed in by cookie, a change counts when the browser says it comes from this origin.
+    const login = await request(app).post('/admin/login').type('form').send({ token: TOKEN });
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const pause = '/admin/queues/api/queues/poll/pause';
+    expect((await request(app).put(pause).set('cookie', cookie)).status).toBe(403);
+    expect(
+      (await request(app).put(pause).set('cookie', cookie).set('sec-fetch-site', 'same-site')).status,
+    ).toBe(403);
+    expect(await queues.poll.isPaused()).toBe(false);
+    const paused = await request(app).put(pause).set('cookie', cookie).set('sec-fetch-site', 'same-origin');
+    expect(paused.status).toBe(200);
+    expect(await queues.poll.isPaused()).toBe(true);
+    await queues.poll.resume();
+  });
+
   it('ends a session after 12 hours', async () => {
     let clock = Date.UTC(2026, 0, 1);
     const timed = express().use(

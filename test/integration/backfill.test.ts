@@ -29,7 +29,8 @@ describe('backfill through the real HubSpot client', () => {
         properties: { jobtitle: `Title ${i + 1}`, country: 'Canada' },
       })),
     );
-    config = { ...loadConfig('config/default.yaml'), redis: { prefix } };
+    const base = loadConfig('config/default.yaml');
+    config = { ...base, redis: { ...base.redis, prefix } };
   });
   afterAll(async () => {
     await closeQueues(queues);
@@ -62,7 +63,7 @@ describe('backfill through the real HubSpot client', () => {
     expect(await queues.score.getDelayedCount()).toBe(250);
     expect(await redis.exists(keys(prefix).backfill('hubspot'))).toBe(0);
 
-    const timeline = new TimelineStore(redis, keys(prefix), 60_000);
+    const timeline = new TimelineStore(redis, keys(prefix), { dedupeMs: 60_000, leadMs: 86_400_000 });
     const held = await timeline.profile({ crm: 'hubspot', objectType: 'contact', id: '250' });
     expect(held).toEqual({ profile: { jobTitle: 'Title 250', country: 'Canada' }, fetched: true });
     // Four pages in all: 100 + 20 (the limit), then 100 + 30.

@@ -66,23 +66,27 @@ describe('one connector per CRM', () => {
     // The first answer is lost after the CRM acted: the retry must find the task, not make another.
     crm.failNext('writeHandoff', { network: true, message: 'socket hang up' }, { loseResponse: true });
     pipeline = await startPipeline({ redis, config: testConfig(prefix), connector: crm });
-    await enqueueIngest(pipeline.queues, {
-      source: 'salesforce',
-      receivedAt: Date.now(),
-      batch: batchOf(
-        [
-          {
-            id: 'salesforce:cm:1',
-            lead: SF_LEAD,
-            type: 'demo_request',
-            occurredAt: Date.now(),
-            source: 'salesforce',
-            properties: {},
-          },
-        ],
-        [],
-      ),
-    });
+    await enqueueIngest(
+      pipeline.queues,
+      {
+        source: 'salesforce',
+        receivedAt: Date.now(),
+        batch: batchOf(
+          [
+            {
+              id: 'salesforce:cm:1',
+              lead: SF_LEAD,
+              type: 'demo_request',
+              occurredAt: Date.now(),
+              source: 'salesforce',
+              properties: {},
+            },
+          ],
+          [],
+        ),
+      },
+      pipeline.ctx.config.handRaise,
+    );
     await handoffDone('hf.salesforce.lead.00Q000000000001AAA.0.mql');
 
     expect(crm.calls.filter((c) => c.method === 'writeHandoff').map((c) => c.mayExist)).toEqual([
@@ -115,23 +119,27 @@ describe('one connector per CRM', () => {
     });
     pipeline = await startPipeline({ redis, config: testConfig(prefix), connector: crm });
     const id = 'hf.salesforce.lead.00Q000000000001AAA.0.mql';
-    await enqueueIngest(pipeline.queues, {
-      source: 'salesforce',
-      receivedAt: Date.now(),
-      batch: batchOf(
-        [
-          {
-            id: 'salesforce:cm:conv',
-            lead: SF_LEAD,
-            type: 'demo_request',
-            occurredAt: Date.now(),
-            source: 'salesforce',
-            properties: {},
-          },
-        ],
-        [],
-      ),
-    });
+    await enqueueIngest(
+      pipeline.queues,
+      {
+        source: 'salesforce',
+        receivedAt: Date.now(),
+        batch: batchOf(
+          [
+            {
+              id: 'salesforce:cm:conv',
+              lead: SF_LEAD,
+              type: 'demo_request',
+              occurredAt: Date.now(),
+              source: 'salesforce',
+              properties: {},
+            },
+          ],
+          [],
+        ),
+      },
+      pipeline.ctx.config.handRaise,
+    );
     await handoffDone(id);
 
     const progress = await pipeline.ctx.handoffs.progress(id);
@@ -155,22 +163,26 @@ describe('one connector per CRM', () => {
     hubspot.profiles.set('hubspot.contact.501', { country: 'Canada' });
     salesforce.profiles.set('salesforce.lead.00Q000000000001AAA', { country: 'Canada' });
     pipeline = await startPipeline({ redis, config: testConfig(prefix), connector: [hubspot, salesforce] });
-    await enqueueIngest(pipeline.queues, {
-      source: 'poll',
-      receivedAt: Date.now(),
-      poller: 'test',
-      batch: batchOf(
-        [HS_LEAD, SF_LEAD].map((lead, i) => ({
-          id: `e${i}`,
-          lead,
-          type: 'page_view',
-          occurredAt: Date.now(),
-          source: 'test',
-          properties: { url: 'https://acme.io/blog' },
-        })),
-        [],
-      ),
-    });
+    await enqueueIngest(
+      pipeline.queues,
+      {
+        source: 'poll',
+        receivedAt: Date.now(),
+        poller: 'test',
+        batch: batchOf(
+          [HS_LEAD, SF_LEAD].map((lead, i) => ({
+            id: `e${i}`,
+            lead,
+            type: 'page_view',
+            occurredAt: Date.now(),
+            source: 'test',
+            properties: { url: 'https://acme.io/blog' },
+          })),
+          [],
+        ),
+      },
+      pipeline.ctx.config.handRaise,
+    );
     await waitFor(
       () =>
         hubspot.scores.has('hubspot.contact.501') &&
@@ -181,6 +193,35 @@ describe('one connector per CRM', () => {
     );
     expect(hubspot.scores.has('salesforce.lead.00Q000000000001AAA')).toBe(false);
     expect(salesforce.scores.has('hubspot.contact.501')).toBe(false);
+  });
+
+  it('a 429 holds up only the CRM that answered it: the other CRM’s handoffs go on meanwhile', async () => {
+    const hubspot = new FakeConnector('hubspot');
+    const salesforce = new CompositeFakeConnector('salesforce');
+    hubspot.profiles.set('hubspot.contact.501', { ...FIT });
+    salesforce.profiles.set('salesforce.lead.00Q000000000001AAA', { ...FIT });
+    // HubSpot's daily limit: with no known reset, its work waits 15 minutes for the next probe.
+    hubspot.failNext('createHandoffNote', { status: 429, policy: 'DAILY', message: 'daily limit' });
+    pipeline = await startPipeline({ redis, config: testConfig(prefix), connector: [hubspot, salesforce] });
+    const demoRequest = (lead: LeadRef, id: string) =>
+      enqueueIngest(pipeline!.queues, {
+        source: 'poll',
+        receivedAt: Date.now(),
+        poller: 'test',
+        batch: batchOf(
+          [{ id, lead, type: 'demo_request', occurredAt: Date.now(), source: 'test', properties: {} }],
+          [],
+        ),
+      });
+    await demoRequest(HS_LEAD, 'hs-demo');
+    await waitFor(() => hubspot.calls.some((c) => c.method === 'createHandoffNote'), { what: 'the 429' });
+    await demoRequest(SF_LEAD, 'sf-demo');
+    await handoffDone('hf.salesforce.lead.00Q000000000001AAA.0.mql');
+    // HubSpot's handoff waits for its limit, without spending an attempt.
+    const held = await pipeline.queues.writeback.getJob('hf.hubspot.contact.501.0.mql');
+    expect(await held?.getState()).toBe('delayed');
+    expect(held?.attemptsMade).toBe(0);
+    expect(hubspot.notes).toHaveLength(0);
   });
 
   describe('marketing in HubSpot, sales in Salesforce', () => {
@@ -210,6 +251,7 @@ describe('one connector per CRM', () => {
       await enqueueIngest(
         started.queues,
         hubspotIngest([pricingView('501')], started.ctx.config.hubspot, { receivedAt: Date.now() }),
+        started.ctx.config.handRaise,
       );
       return { hubspot, salesforce, started };
     }
@@ -237,6 +279,7 @@ describe('one connector per CRM', () => {
           ],
           { receivedAt: Date.now() },
         ),
+        started.ctx.config.handRaise,
       );
       await waitFor(() => salesforce.dispositions.length === 1, {
         what: 'disposition applied',

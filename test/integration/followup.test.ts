@@ -58,6 +58,7 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
     enqueueIngest(
       pipeline.queues,
       hubspotIngest(events, pipeline.ctx.config.hubspot, { receivedAt: Date.now() }),
+      pipeline.ctx.config.handRaise,
     );
   const progress = () => pipeline.ctx.handoffs.progress(HANDOFF);
   const audit = async (type: string) =>

@@ -120,7 +120,7 @@ describe('POST /webhooks/salesforce (Outbound Messages, real Redis)', () => {
   }
 
   async function queuedJobs(): Promise<IngestJob[]> {
-    const jobs = await queues.ingest.getJobs(['waiting']);
+    const jobs = await queues.ingest.getJobs(['waiting', 'prioritized']);
     return jobs.map((j) => IngestJob.parse(j.data));
   }
 

@@ -33,7 +33,11 @@ function event(eventId: number, objectId = 101) {
 
 describe('POST /webhooks/hubspot', () => {
   const prefix = uniquePrefix('http');
-  const config = { ...base, redis: { prefix }, webhooks: { ...base.webhooks, maxBodyBytes: 4096 } };
+  const config = {
+    ...base,
+    redis: { ...base.redis, prefix },
+    webhooks: { ...base.webhooks, maxBodyBytes: 4096 },
+  };
   let admin: Redis;
   let producer: Redis;
   let queues: Queues;
@@ -99,7 +103,7 @@ describe('POST /webhooks/hubspot', () => {
     const res = await send(body);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ accepted: 2 });
-    const jobs = await queues.ingest.getJobs(['waiting']);
+    const jobs = await queues.ingest.getJobs(['waiting', 'prioritized']);
     expect(jobs).toHaveLength(1);
     expect(jobs[0]?.data).toMatchObject({
       source: 'hubspot',
@@ -284,7 +288,7 @@ describe('POST /webhooks/hubspot', () => {
         .send(batch);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ accepted: 1 });
-      const [job] = await queues.ingest.getJobs(['waiting']);
+      const [job] = await queues.ingest.getJobs(['waiting', 'prioritized']);
       expect(job?.data).toMatchObject({
         source: 'generic',
         batch: { engagement: [{ occurredAt: Date.parse('2026-11-20T17:00:00Z') }] },
@@ -331,7 +335,7 @@ describe('the HTTP server against silent and slow clients', () => {
     await new Promise((resolve) => producer.once('ready', resolve));
     queues = openQueues(producer, prefix, () => undefined);
     const app = createApp({
-      config: { ...base, redis: { prefix }, http },
+      config: { ...base, redis: { ...base.redis, prefix }, http },
       hubspotClientSecret: SECRET,
       eventsSigningSecret: 'events-secret-0123456789',
       queues,

@@ -52,7 +52,7 @@ describe('operator commands', () => {
     const config = loadConfig(configPath);
     const k = keys(prefix);
     const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: '77' };
-    const timeline = new TimelineStore(redis, k, 60_000);
+    const timeline = new TimelineStore(redis, k, { dedupeMs: 60_000, leadMs: 86_400_000 });
     await timeline.mergeFetchedProfile(lead, { jobTitle: 'VP Sales', country: 'Canada' }, Date.now());
     await timeline.recordEvent(
       {

@@ -60,7 +60,11 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     });
 
   async function ingest(events: HubSpotWebhookEvent[]) {
-    await enqueueIngest(queues, hubspotIngest(events, ctx.config.hubspot, { receivedAt: Date.now() }));
+    await enqueueIngest(
+      queues,
+      hubspotIngest(events, ctx.config.hubspot, { receivedAt: Date.now() }),
+      ctx.config.handRaise,
+    );
   }
 
   async function completed(queue: string): Promise<number> {
@@ -506,6 +510,7 @@ describe('pipeline into the HubSpot sandbox: a handoff whose stage had moved on'
         ctx.config.hubspot,
         { receivedAt: Date.now() },
       ),
+      ctx.config.handRaise,
     );
     await waitFor(async () => (await ctx.handoffs.progress(id)).completedAt, { what: 'handoff complete' });
     expect(lost).toBe(true);
@@ -525,7 +530,11 @@ describe('pipeline into the HubSpot sandbox: a handoff whose stage had moved on'
     pipeline = await hubspotPipeline('501', 'ada@acme.io');
     const { ctx, queues } = pipeline;
     const ingest = (events: HubSpotWebhookEvent[]) =>
-      enqueueIngest(queues, hubspotIngest(events, ctx.config.hubspot, { receivedAt: Date.now() }));
+      enqueueIngest(
+        queues,
+        hubspotIngest(events, ctx.config.hubspot, { receivedAt: Date.now() }),
+        ctx.config.handRaise,
+      );
     await ingest([pageView('501', 'https://acme.io/blog/post')]);
     await waitFor(() => sandbox.hubspot.contacts.get('501')?.leadflow_score !== undefined, {
       what: 'fit-only score written, stage "lead" cached',

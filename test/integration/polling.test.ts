@@ -192,7 +192,7 @@ describe('HubSpot pollers with watermarks (sandbox, real Redis)', () => {
     await expect(poll('contacts')).rejects.toMatchObject({ failure: { status: 429 } });
     spy.mockRestore();
     expect(await watermark('contacts')).toBe(now - 10_000 + 199);
-    expect(await pipeline.queues.ingest.getWaitingCount()).toBe(1);
+    expect(await pipeline.queues.ingest.getJobCountByTypes('waiting', 'prioritized')).toBe(1);
     const resumed = await poll('contacts');
     expect(resumed.watermark).toBe(now - 10_000 + 449);
   });

@@ -101,6 +101,7 @@ describe('rep alert at handoff: Slack DM and email, once, after the CRM writes',
     await enqueueIngest(
       pipeline.queues,
       hubspotIngest([demoRequest('501')], config.hubspot, { receivedAt: Date.now() }),
+      config.handRaise,
     );
   }
 

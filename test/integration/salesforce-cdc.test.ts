@@ -109,7 +109,14 @@ describe('Salesforce CDC subscriber (sandbox CometD, real jsforce, real Redis)',
 
   /** The ingest jobs queued so far, oldest first, parsed as the worker would. */
   async function ingested(): Promise<IngestJob[]> {
-    const jobs = await queues.ingest.getJobs(['waiting', 'active', 'completed', 'delayed', 'failed']);
+    const jobs = await queues.ingest.getJobs([
+      'waiting',
+      'prioritized',
+      'active',
+      'completed',
+      'delayed',
+      'failed',
+    ]);
     return jobs.sort((a, b) => Number(a.id) - Number(b.id)).map((j) => IngestJob.parse(j.data));
   }
   /** Job titles queued for one object type, in queue order (order is per channel). */

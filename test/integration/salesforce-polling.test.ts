@@ -88,7 +88,7 @@ describe('Salesforce SOQL polling (sandbox, real jsforce, real Redis)', () => {
 
   /** Profile changes of the ingest jobs queued so far (workers off). */
   async function queuedProfile(): Promise<ProfileChange[]> {
-    const jobs = await pipeline.queues.ingest.getJobs(['waiting']);
+    const jobs = await pipeline.queues.ingest.getJobs(['waiting', 'prioritized']);
     return jobs.flatMap((job) => {
       const data = IngestJob.parse(job.data);
       return data.batch.profile;
@@ -208,7 +208,7 @@ describe('Salesforce SOQL polling (sandbox, real jsforce, real Redis)', () => {
     };
     await expect(poll('leads')).rejects.toMatchObject({ name: 'REQUEST_LIMIT_EXCEEDED' });
     expect(await watermark('leads')).toBe(base + 199);
-    expect(await pipeline.queues.ingest.getWaitingCount()).toBe(1);
+    expect(await pipeline.queues.ingest.getJobCountByTypes('waiting', 'prioritized')).toBe(1);
 
     const resumed = await poll('leads');
     expect(resumed).toMatchObject({ pages: 2, watermark: base + 449 });

@@ -340,7 +340,12 @@ const Association = z.object({
   to: z.object({ id: z.string() }),
   types: z.array(z.object({ associationCategory: z.string(), associationTypeId: z.number() })),
 });
-const CreateBody = z.object({ properties: PropertyValues, associations: z.array(Association).default([]) });
+const CreateBody = z.object({
+  properties: PropertyValues,
+  associations: z.array(Association).default([]),
+  objectWriteTraceId: z.string().optional(),
+});
+const BatchCreateBody = z.object({ inputs: z.array(CreateBody) });
 const BatchUpdateBody = z.object({
   inputs: z.array(z.object({ id: z.string(), properties: PropertyValues })),
 });
@@ -374,6 +379,9 @@ const PropertyCreateBody = z.object({
 
 /** HubSpot's batch endpoints (read, create, update, upsert of every object) take at most 100 inputs. */
 const BATCH_MAX = 100;
+/** v4 association batch reads: inputs per request (*unconfirmed*), associated ids per contact and page. */
+const ASSOCIATIONS_BATCH_MAX = 1_000;
+const ASSOCIATIONS_PAGE = 500;
 
 /** Parses a batch body and refuses it whole when it holds more inputs than HubSpot takes. */
 function parseBatch<T extends z.ZodType<{ inputs: unknown[] }>>(schema: T, body: unknown): z.infer<T> {
@@ -385,6 +393,33 @@ function parseBatch<T extends z.ZodType<{ inputs: unknown[] }>>(schema: T, body:
       `Batch input size of ${parsed.inputs.length} exceeds the limit of ${BATCH_MAX}`,
     );
   return parsed;
+}
+
+/** HubSpot does not guarantee a batch answer's order: the sandbox answers in reverse, so nothing relies on it. */
+function unordered<T>(results: T[]): T[] {
+  return [...results].reverse();
+}
+
+/** HubSpot's error entry for the ids of a batch read it could not find (answered 207 beside the others). */
+function notFound(objectType: string, ids: string[]) {
+  return {
+    status: 'error',
+    category: 'OBJECT_NOT_FOUND',
+    message: `Could not get some ${objectType} objects, they may be deleted or not exist. Check that ids are valid.`,
+    context: { ids },
+  };
+}
+
+/** A batch answer: 200 (201 for creates) with every record, 207 with `errors` when some failed. */
+function answerBatch(res: Response, results: unknown[], errors: unknown[], okStatus = 200): void {
+  const at = now();
+  res.status(errors.length ? 207 : okStatus).json({
+    status: 'COMPLETE',
+    results: unordered(results),
+    ...(errors.length ? { numErrors: errors.length, errors } : {}),
+    startedAt: at,
+    completedAt: at,
+  });
 }
 
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
@@ -697,15 +732,28 @@ export function hubspotRouter(state: HubSpotState): express.Router {
         : state.contacts.has(key)
           ? [key, state.contacts.get(key)!]
           : undefined;
-    const results = body.inputs.flatMap(({ id }) => {
+    const results = [];
+    const missing: string[] = [];
+    for (const { id } of body.inputs) {
       const found = find(id);
-      return found ? [view(found[0], found[1], body.properties)] : [];
-    });
-    res.json({ status: 'COMPLETE', results, startedAt: now(), completedAt: now() });
+      if (found) results.push(view(found[0], found[1], body.properties));
+      else missing.push(id);
+    }
+    // Ids HubSpot cannot find do not fail the read: 207, the others' records and an error naming them.
+    answerBatch(res, results, missing.length ? [notFound('CONTACT', missing)] : []);
   });
 
   r.post('/crm/v3/objects/contacts/batch/update', (req, res) => {
     const { inputs } = parseBatch(BatchUpdateBody, req.body);
+    // An id twice in one batch update is refused whole (VALIDATION_ERROR "Duplicate IDs found in batch input").
+    const ids = inputs.map((i) => i.id);
+    const twice = [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+    if (twice.length)
+      throw new HubSpotError(
+        400,
+        'VALIDATION_ERROR',
+        `Duplicate IDs found in batch input: [${twice.join(', ')}]. IDs must be unique`,
+      );
     // HubSpot's reference lists a 207 with per-record errors for batch/update, but a deleted or
     // merged-away id gets the whole batch refused in practice (issue #13; the message and context are
     // those of HubSpot's OBJECT_NOT_FOUND batch errors): nothing of it is applied.
@@ -720,9 +768,10 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     const applied = inputs.map((input) => validateContactWrite(state, input.id, stringify(input.properties)));
     const results = inputs.map((input, i) => {
       state.writeContact(input.id, applied[i]!);
+      // As for a PATCH: the properties as they are after the update (a refused stage unchanged).
       return view(input.id, state.contacts.get(input.id)!, Object.keys(input.properties));
     });
-    res.json({ status: 'COMPLETE', results, startedAt: now(), completedAt: now() });
+    answerBatch(res, results, []);
   });
 
   // Only what the contacts poller sends: one GTE filter on lastmodifieddate, sorted ascending.
@@ -819,26 +868,31 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     res.status(201).json(propertyView(def));
   });
 
-  const createEngagement = (list: () => StoredObject[]) => (req: Request, res: Response) => {
-    const body = parse(CreateBody, req.body);
-    for (const a of body.associations) {
+  /** A note or task from its input: every association must name a contact HubSpot has. */
+  const engagement = (input: z.infer<typeof CreateBody>): StoredObject => {
+    for (const a of input.associations) {
       if (!state.contacts.has(a.to.id))
         throw new HubSpotError(400, 'VALIDATION_ERROR', `contact ${a.to.id} not found`);
     }
-    const object: StoredObject = {
+    return {
       id: state.newId(),
-      properties: stringify(body.properties),
-      associations: body.associations,
+      properties: stringify(input.properties),
+      associations: input.associations,
       createdAt: now(),
     };
+  };
+  const objectView = (object: StoredObject, objectWriteTraceId?: string) => ({
+    id: object.id,
+    properties: object.properties,
+    createdAt: object.createdAt,
+    updatedAt: object.createdAt,
+    archived: false,
+    ...(objectWriteTraceId === undefined ? {} : { objectWriteTraceId }),
+  });
+  const createEngagement = (list: () => StoredObject[]) => (req: Request, res: Response) => {
+    const object = engagement(parse(CreateBody, req.body));
     list().push(object);
-    res.status(201).json({
-      id: object.id,
-      properties: object.properties,
-      createdAt: object.createdAt,
-      updatedAt: object.createdAt,
-      archived: false,
-    });
+    res.status(201).json(objectView(object));
   };
   r.post(
     '/crm/v3/objects/notes',
@@ -873,11 +927,78 @@ export function hubspotRouter(state: HubSpotState): express.Router {
 
     r.post(`/crm/v3/objects/${kind}/batch/read`, (req, res) => {
       const body = parseBatch(BatchReadBody, req.body);
-      const results = body.inputs.flatMap(({ id }) => {
+      const results = [];
+      const missing: string[] = [];
+      for (const { id } of body.inputs) {
         const found = list().find((n) => n.id === id);
-        return found ? [view(id, found.properties, body.properties)] : [];
+        if (found) results.push(view(id, found.properties, body.properties));
+        else missing.push(id);
+      }
+      answerBatch(res, results, missing.length ? [notFound(kind.slice(0, -1).toUpperCase(), missing)] : []);
+    });
+
+    /**
+     * batch/create (≤ 100 inputs, associations inline). An input HubSpot refuses fails the whole
+     * batch, unless every input carries an objectWriteTraceId: then the answer is 207, the others
+     * created and each refusal named by its trace id ("multi-status errors", HubSpot's error
+     * handling docs). Each created record carries its input's trace id.
+     */
+    r.post(`/crm/v3/objects/${kind}/batch/create`, (req, res) => {
+      const { inputs } = parseBatch(BatchCreateBody, req.body);
+      const traced = inputs.every((i) => i.objectWriteTraceId !== undefined);
+      const made: { object: StoredObject; trace?: string }[] = [];
+      const errors: unknown[] = [];
+      for (const input of inputs) {
+        try {
+          made.push({ object: engagement(input), trace: input.objectWriteTraceId });
+        } catch (err) {
+          if (!(traced && err instanceof HubSpotError)) throw err;
+          errors.push({
+            status: 'error',
+            category: err.category,
+            message: err.message,
+            context: { objectWriteTraceId: [input.objectWriteTraceId!] },
+          });
+        }
+      }
+      list().push(...made.map((m) => m.object));
+      answerBatch(
+        res,
+        made.map((m) => objectView(m.object, m.trace)),
+        errors,
+        201,
+      );
+    });
+
+    /**
+     * v4 associations of many contacts (POST .../batch/read): per contact up to 500 associated ids
+     * with a cursor for more. Inputs capped at 1,000 (*unconfirmed*); a contact with none is left out.
+     */
+    r.post(`/crm/v4/associations/contacts/${kind}/batch/read`, (req, res) => {
+      const { inputs } = parse(z.object({ inputs: z.array(z.object({ id: z.string() })) }), req.body);
+      if (inputs.length > ASSOCIATIONS_BATCH_MAX)
+        throw new HubSpotError(
+          400,
+          'VALIDATION_ERROR',
+          `Batch input size of ${inputs.length} exceeds the limit of ${ASSOCIATIONS_BATCH_MAX}`,
+        );
+      const results = inputs.flatMap(({ id }) => {
+        const all = list().filter((n) => n.associations.some((a) => a.to.id === id));
+        if (all.length === 0) return [];
+        return [
+          {
+            from: { id },
+            to: all.slice(0, ASSOCIATIONS_PAGE).map((n) => ({
+              toObjectId: Number(n.id),
+              associationTypes: [{ category: 'HUBSPOT_DEFINED', typeId, label: null }],
+            })),
+            ...(all.length > ASSOCIATIONS_PAGE
+              ? { paging: { next: { after: String(ASSOCIATIONS_PAGE) } } }
+              : {}),
+          },
+        ];
       });
-      res.json({ status: 'COMPLETE', results, startedAt: now(), completedAt: now() });
+      answerBatch(res, results, []);
     });
   }
 

@@ -118,7 +118,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   opts.seed?.(sandbox);
   const prefix = opts.prefix ?? `{leadflow-system-${randomBytes(4).toString('hex')}}`;
   const base = loadConfig(opts.configFile ?? 'config/default.yaml');
-  const config = (opts.adjust ?? ((c) => c))({ ...base, redis: { prefix } });
+  const config = (opts.adjust ?? ((c) => c))({ ...base, redis: { ...base.redis, prefix } });
   const redisEnv = {
     REDIS_URL: opts.redisUrl,
     ...(opts.redisClusterNodes ? { REDIS_CLUSTER_NODES: opts.redisClusterNodes } : {}),
@@ -134,6 +134,8 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     ...redisEnv,
     PORT: String(port),
     HOST: '127.0.0.1',
+    // A worker without the server serves its metrics on a port of its own: any free one, so many can run.
+    METRICS_PORT: '0',
     ...(opts.env ?? hubspotEnv)(sandbox),
   };
 

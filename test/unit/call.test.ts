@@ -37,6 +37,7 @@ describe('connectors/call.ts: the call wrapper every CRM adapter shares', () => 
     const calls: CrmCallObservation[] = [];
     const order: string[] = [];
     const call = crmCaller({
+      crm: 'hubspot',
       timeoutMs: 1_000,
       onCall: (c) => calls.push(c),
       toFailure: (e): CrmFailure => ({ crm: 'hubspot', status: 409, message: (e as Error).message }),
@@ -67,7 +68,12 @@ describe('connectors/call.ts: the call wrapper every CRM adapter shares', () => 
 
   it('counts a timed-out call as a network outcome', async () => {
     const calls: CrmCallObservation[] = [];
-    const call = crmCaller({ timeoutMs: 20, onCall: (c) => calls.push(c), toFailure: toSalesforceFailure });
+    const call = crmCaller({
+      crm: 'salesforce',
+      timeoutMs: 20,
+      onCall: (c) => calls.push(c),
+      toFailure: toSalesforceFailure,
+    });
     const err = await rejection(call('query', 'query Lead', never));
     expect(isCrmError(err) && err.failure.network).toBe(true);
     expect((err as Error).cause).toBeInstanceOf(CallTimeoutError);

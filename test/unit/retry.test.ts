@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CrmFailure } from '../../connectors/errors.js';
 import { CrmError } from '../../connectors/errors.js';
 import {
+  BUDGET_PAUSED,
   DEFAULT_DAILY_PROBE_MS,
   DEFAULT_INTERVAL_WAIT_MS,
   classifyFailure,
@@ -19,6 +20,12 @@ const sf = (f: Omit<CrmFailure, 'crm' | 'message'>): CrmFailure => ({
 
 describe('classifyFailure', () => {
   it.each<[string, CrmFailure, ReturnType<typeof classifyFailure>['action'], Record<string, unknown>?]>([
+    [
+      'refused unsent: the budget is paused after another call’s 429',
+      sf({ status: 429, code: BUDGET_PAUSED, retryAfterMs: 4_000 }),
+      'defer',
+      { waitMs: 4_000 },
+    ],
     [
       '429 ten-secondly with server wait',
       hs({ status: 429, policy: 'TEN_SECONDLY_ROLLING', retryAfterMs: 3_500 }),

@@ -43,7 +43,11 @@ const handoff = (over: Partial<HandoffWrite> = {}): HandoffWrite => ({
   knownStage: 'Open - Not Contacted',
   ownerId: OWNER,
   score: testScore(62),
-  note: { subject: 'Call Ada (MQL, score 62)', text: 'Why now: pricing ×3\nHandoff ID: hf.sf.1' },
+  note: {
+    subject: 'Call Ada (MQL, score 62)',
+    text: 'Why now: pricing ×3\nHandoff ID: hf.sf.1',
+    html: '<p>Why now: pricing ×3</p><p>Handoff ID: hf.sf.1</p>',
+  },
   task: {
     subject: 'Call Ada (MQL, score 62)',
     body: 'ignored: the note is the body',

@@ -25,5 +25,15 @@ export const Pipeline = z.strictObject({
    * job probes the token again this often.
    */
   authProbeMs: z.number().int().min(100).max(3_600_000).default(60_000),
+  /**
+   * Dead letters (failed jobs) are kept this long, however many there are, then dropped by a sweep
+   * every `sweepEveryMs` that counts and logs each drop.
+   */
+  deadLetters: z
+    .strictObject({
+      retentionDays: z.number().positive().default(30),
+      sweepEveryMs: z.number().int().min(1_000).max(86_400_000).default(3_600_000),
+    })
+    .prefault({}),
 });
 export type Pipeline = z.infer<typeof Pipeline>;
