@@ -84,7 +84,7 @@ export async function whenReady(redis: RedisClient, timeoutMs = 10_000): Promise
  * The servers behind a connection: itself, or every master of a cluster. CONFIG and SCAN answer for
  * one server only, so on a cluster they are sent to each master; its node list is known once it answers.
  */
-async function servers(redis: RedisClient): Promise<Redis[]> {
+export async function servers(redis: RedisClient): Promise<Redis[]> {
   if (!(redis instanceof Cluster)) return [redis];
   await redis.ping();
   return redis.nodes('master');

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/config/env.js';
 import { keys } from '../../src/store/keys.js';
+import { readPersistence } from '../../src/store/persistence.js';
 import {
   assertNoEviction,
   connectFromEnv,
@@ -12,7 +13,7 @@ import {
 import { hasRedisCluster, startRedisCluster, type OwnCluster } from '../sandbox/redis-cluster.js';
 import { hasRedisServer } from '../sandbox/redis-server.js';
 
-/** What answers for one server only (CONFIG, SCAN) is asked of every master of a real 3-master cluster. */
+/** What answers for one server only (CONFIG, SCAN, TIME) is asked of the right masters of a real 3-master cluster. */
 describe.skipIf(!hasRedisServer() || !hasRedisCluster())('Redis Cluster connections', () => {
   let cluster: OwnCluster;
   const env = () => parseEnv({ REDIS_CLUSTER_NODES: cluster.nodesEnv });
@@ -39,6 +40,26 @@ describe.skipIf(!hasRedisServer() || !hasRedisCluster())('Redis Cluster connecti
         }
       }
     } finally {
+      await redis.quit();
+    }
+  });
+
+  it('reports no persistence when any one master has none', async () => {
+    const redis = connectFromEnv(env());
+    const nodes = cluster.ports.map((port) => new Redis({ port, host: '127.0.0.1' }));
+    const aof = (on: boolean, of = nodes) =>
+      Promise.all(of.map((n) => n.config('SET', 'appendonly', on ? 'yes' : 'no')));
+    try {
+      await aof(true);
+      expect(await readPersistence(redis)).toEqual({ kind: 'aof' });
+      for (const [i, node] of nodes.entries()) {
+        await aof(false, [node]);
+        expect(await readPersistence(redis), `master ${cluster.ports[i]}`).toEqual({ kind: 'none' });
+        await aof(true, [node]);
+      }
+    } finally {
+      await aof(false);
+      await Promise.all(nodes.map((n) => n.quit()));
       await redis.quit();
     }
   });
