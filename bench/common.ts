@@ -102,18 +102,22 @@ async function measureHandoffs(
   for (const leadId of leadIds) {
     const status = await send(leadId);
     if (status !== 200) throw new Error(`bench: webhook answered ${status}`);
-    const id = handoffIdOf(leadId);
-    let completedAt = '';
-    await until(
-      async () => Boolean((completedAt = (await store.progress(id)).completedAt ?? '')),
-      10_000,
-      `handoff ${id}`,
-    );
-    const record = await store.get(id);
-    times.push(Number(completedAt) - (record?.handoff.receivedAt ?? NaN));
+    times.push(await speedToLeadOf(store, handoffIdOf(leadId), 10_000));
     await sleep(20);
   }
   return times;
+}
+
+/** Webhook receipt → every CRM write acknowledged, for one handoff, once it completes. */
+export async function speedToLeadOf(store: HandoffStore, id: string, timeoutMs: number): Promise<number> {
+  let completedAt = '';
+  await until(
+    async () => Boolean((completedAt = (await store.progress(id)).completedAt ?? '')),
+    timeoutMs,
+    `handoff ${id}`,
+  );
+  const record = await store.get(id);
+  return Number(completedAt) - (record?.handoff.receivedAt ?? NaN);
 }
 
 /** Both samples sorted and summed up, and how much faster leadflow's median is than the naive one. */

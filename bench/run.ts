@@ -7,9 +7,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { findOrStartRedis } from '../test/sandbox/redis-server.js';
 import { ceilingUtilisation } from './budget.js';
+import { burst } from './burst.js';
 import { callsPerThousand } from './calls.js';
 import type { Outcome } from './common.js';
 import { ingestThroughput } from './ingest.js';
+import { priorityUnderBacklog } from './priority.js';
 import { salesforceSpeedToLead } from './salesforce.js';
 import { salesforceBurst } from './salesforce-burst.js';
 import { scaling } from './scale.js';
@@ -34,8 +36,10 @@ async function scoring(): Promise<Outcome> {
 const BENCHMARKS: Record<string, (redisUrl: string) => Promise<Outcome>> = {
   scoring,
   speed: speedToLead,
+  priority: priorityUnderBacklog,
   salesforce: salesforceSpeedToLead,
   'salesforce-burst': salesforceBurst,
+  burst,
   ingest: ingestThroughput,
   calls: callsPerThousand,
   ceiling: ceilingUtilisation,

@@ -2,6 +2,7 @@ import type { Crm } from '../src/domain/index.js';
 import { BUDGET_PAUSED, classifyFailure } from '../src/queue/retry.js';
 import { BudgetPausedError, type Permit, type RateBudget } from '../src/store/rate-budget.js';
 import { CrmError, isCrmError, type CrmFailure } from './errors.js';
+import type { Slots } from './slots.js';
 import type { CrmCallObservation } from './types.js';
 
 // The call wrapper every CRM adapter shares: paced by the account's rate budget, bounded in time,
@@ -17,9 +18,9 @@ export class CallTimeoutError extends Error {
 
 /**
  * A request to the CRM. `signal` aborts when the call times out: pass it on where the client takes
- * one. Neither of ours does today (HubSpot's generated fetch passes only method, body, headers and
- * agent; jsforce aborts its own fetch on the `timeout` option instead), so the race below still
- * settles the call on time.
+ * one (HubSpot's generated clients take none: hubspot/transport.ts carries it to their agent;
+ * jsforce aborts its own fetch on the `timeout` option). The race below settles the call on time
+ * whatever the client does.
  */
 export type CallFn<T> = (signal: AbortSignal) => PromiseLike<T>;
 
@@ -45,6 +46,10 @@ export interface CallPolicy {
   toFailure: (err: unknown) => CrmFailure;
   /** Before the budget wait and the request (e.g. a session being established); not bounded. */
   before?: () => Promise<void>;
+  /** At most this many calls in flight in this process (the HTTP client's sockets); the rest wait their turn. */
+  slots?: Slots;
+  /** Whether a rate-limit failure is the endpoint's own limit (`alsoBudget`'s), not the account's. */
+  endpointLimit?: (failure: CrmFailure) => boolean;
   /** Adds what the CRM knows about a failure before it is thrown (e.g. when a daily limit resets). */
   refine?: (failure: CrmFailure, endpoint: string) => Promise<void>;
 }
@@ -90,6 +95,8 @@ export function crmCaller(policy: CallPolicy): CrmCall {
       const leaseMs = policy.timeoutMs + LEASE_MARGIN_MS;
       const permits: Permit[] = [];
       let result: T;
+      // A slot first, then the budget: a request whose turn came is sent at once.
+      const releaseSlot = await policy.slots?.acquire();
       try {
         for (const budget of [policy.budget, alsoBudget])
           if (budget) permits.push(await budget.take(leaseMs));
@@ -97,6 +104,7 @@ export function crmCaller(policy: CallPolicy): CrmCall {
         started = performance.now();
         result = await withTimeout(policy.timeoutMs, fn);
       } finally {
+        releaseSlot?.();
         await Promise.all(permits.map((p) => p.release()));
       }
       observe('ok');
@@ -119,7 +127,8 @@ export function crmCaller(policy: CallPolicy): CrmCall {
       await policy.refine?.(failure, endpoint);
       // A rate limit holds up this account's budget only, in every process: other CRMs and accounts go on.
       const decision = classifyFailure(failure, Date.now());
-      if (decision.action === 'pause') await policy.budget?.pause(decision.waitMs).catch(() => undefined);
+      const limited = alsoBudget && policy.endpointLimit?.(failure) ? alsoBudget : policy.budget;
+      if (decision.action === 'pause') await limited?.pause(decision.waitMs).catch(() => undefined);
       throw new CrmError({ ...failure, message: `${what}: ${failure.message}` }, { cause: err });
     }
   };

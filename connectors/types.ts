@@ -112,6 +112,8 @@ export interface CrmConnector {
   readProfile(lead: LeadRef): Promise<Profile>;
   /** Existing leads page by page, oldest cursor first, for backfills. */
   listLeads(after: string | undefined, limit: number): Promise<LeadPage>;
+  /** How many leads `listLeads` pages through, for a backfill's progress; absent where the CRM cannot tell cheaply. */
+  countLeads?(): Promise<number>;
   /** Writes score fields for many leads; returns the leads whose records failed. */
   writeScores(writes: ScoreWrite[]): Promise<RecordFailure[]>;
   /**

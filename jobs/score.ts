@@ -1,16 +1,10 @@
 import { connectorFor, type JobContext } from '../src/queue/context.js';
 import type { ScoreJob } from '../src/queue/catalog.js';
 import { enqueueHandoffWriteback, enqueueScoreFlush } from '../src/queue/queues.js';
-import { scoreLead } from '../src/handoff/lifecycle.js';
-import { decide } from '../src/handoff/decide.js';
+import { evaluateLead } from '../src/handoff/evaluate.js';
 import { composeHandoffNote } from '../src/handoff/note.js';
 import { composeRepAlert, composeRepTask } from '../src/handoff/task.js';
-import {
-  describeVerdict,
-  guardHandRaise,
-  type HandRaiseVerdict,
-  type LeadWarning,
-} from '../src/handoff/guardrails.js';
+import { describeVerdict, type HandRaiseVerdict, type LeadWarning } from '../src/handoff/guardrails.js';
 import {
   leadKey,
   type EngagementEvent,
@@ -55,18 +49,13 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
     profile = (await ctx.timeline.profile(lead)).profile;
   }
 
-  const events = entries.map((entry) => entry.e);
-  const score = scoreLead(profile, events, ctx.config.scoring, now, state.recycle, history);
-  const guard = guardHandRaise(profile, score, ctx.config.guardrails);
-  const decision = decide({
+  const { events, score, guard, decision } = evaluateLead({
     lead,
+    profile,
+    entries,
+    history,
     state,
-    score,
-    thresholds: ctx.config.thresholds,
-    hysteresis: ctx.config.lifecycle.hysteresis,
-    handRaiseTypes: ctx.config.handRaise,
-    handRaiseAction: guard.verdict.action,
-    events: entries,
+    config: ctx.config,
     now,
   });
   // Known per company domain, for the account context of later handoffs of the company's leads.

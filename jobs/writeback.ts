@@ -37,14 +37,16 @@ export async function processWriteback(
   const record = await ctx.handoffs.get(job.handoffId);
   if (!record) throw new PermanentJobError(`handoff ${job.handoffId} has no record`);
   const { handoff } = record;
-  const progress = await afterDataLoss(ctx, await ctx.handoffs.progress(handoff.id));
+  const { progress, recovered } = await afterDataLoss(ctx, await ctx.handoffs.progress(handoff.id));
   if (progress.completedAt) return { written: [] };
   const target = await salesRecord(ctx, handoff.lead);
   const connector = connectorFor(ctx, target.crm);
   const writeHandoff = connector.writeHandoff?.bind(connector);
-  const { written, converted } = writeHandoff
+  const { written, converted, created } = writeHandoff
     ? await writeAtOnce(ctx, connector, writeHandoff, record, target, progress)
-    : { written: await writeInSteps(ctx, connector, record, target, progress), converted: false };
+    : { ...(await writeInSteps(ctx, connector, record, target, progress)), converted: false };
+  // Found written in full after a data loss: its rep was alerted and its speed to lead counted before.
+  const foundWritten = recovered && !created;
 
   // Redis' clock, as the SLA check uses: a worker's skewed clock skews neither speed to lead nor the SLA delay.
   const completedAt = await ctx.sharedNow();
@@ -64,9 +66,10 @@ export async function processWriteback(
   // lead sales already converted has no rep task to chase.
   if (task && !converted) await enqueueSlaCheck(ctx.queues, handoff.id, 0, task.dueAt - completedAt);
   // The rep alert is a job of its own, queued once the writes are done: it never holds them up.
-  if (ctx.alerts.length && ownerId && !converted) await enqueueRepAlert(ctx.queues, handoff.id);
+  if (ctx.alerts.length && ownerId && !converted && !foundWritten)
+    await enqueueRepAlert(ctx.queues, handoff.id);
   await ctx.handoffs.mark(handoff.id, 'completedAt', String(completedAt));
-  ctx.metrics.speedToLead.observe((completedAt - handoff.receivedAt) / 1000);
+  if (!foundWritten) ctx.metrics.speedToLead.observe((completedAt - handoff.receivedAt) / 1000);
   ctx.logger.info(
     { lead: leadKey(handoff.lead), handoffId: handoff.id, speedToLeadMs: completedAt - handoff.receivedAt },
     'handoff written',
@@ -89,9 +92,16 @@ type Progress = Partial<Record<ProgressField, string>>;
  * looked up by marker before any is created, and a stage found set is checked for our routed owner
  * before it counts as sales'.
  */
-async function afterDataLoss(ctx: JobContext, progress: Progress): Promise<Progress> {
-  if (!(await recordsMayBeLost(ctx.redis, ctx.keys))) return progress;
-  return { stage: STARTED, note: STARTED, task: STARTED, ...progress };
+async function afterDataLoss(
+  ctx: JobContext,
+  progress: Progress,
+): Promise<{ progress: Progress; recovered: boolean }> {
+  if (!(await recordsMayBeLost(ctx.redis, ctx.keys))) return { progress, recovered: false };
+  return {
+    progress: { stage: STARTED, note: STARTED, task: STARTED, ...progress },
+    // Nothing recorded of this handoff since the loss: what is found was written before it.
+    recovered: progress.note === undefined,
+  };
 }
 
 /**
@@ -104,9 +114,10 @@ async function writeInSteps(
   { handoff, note, task, routing }: HandoffRecord,
   target: LeadRef,
   progress: Progress,
-): Promise<WritebackStep[]> {
+): Promise<{ written: WritebackStep[]; created: boolean }> {
   const ownerId = routing?.ownerId ?? null;
   const steps: Promise<WritebackStep>[] = [];
+  let created = false;
   if (!progress.scores) {
     steps.push(
       (async (): Promise<WritebackStep> => {
@@ -137,6 +148,7 @@ async function writeInSteps(
       (async (): Promise<WritebackStep> => {
         if (!mayExist) await ctx.handoffs.mark(handoff.id, 'note', 'started');
         const result = await connector.createHandoffNote(target, handoff.id, note.html, mayExist);
+        created ||= result.created;
         await ctx.handoffs.mark(handoff.id, 'note', result.id);
         return 'note';
       })(),
@@ -148,6 +160,7 @@ async function writeInSteps(
       (async (): Promise<WritebackStep> => {
         if (!mayExist) await ctx.handoffs.mark(handoff.id, 'task', 'started');
         const result = await connector.createRepTask(target, handoff.id, task, mayExist);
+        created ||= result.created;
         await ctx.handoffs.mark(handoff.id, 'task', result.id);
         return 'task';
       })(),
@@ -156,7 +169,7 @@ async function writeInSteps(
   const settled = await Promise.allSettled(steps);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
-  return settled.map((s) => (s as PromiseFulfilledResult<WritebackStep>).value);
+  return { written: settled.map((s) => (s as PromiseFulfilledResult<WritebackStep>).value), created };
 }
 
 /**
@@ -176,9 +189,9 @@ async function writeAtOnce(
   { handoff, note, task, routing }: HandoffRecord,
   target: LeadRef,
   progress: Progress,
-): Promise<{ written: WritebackStep[]; converted: boolean }> {
+): Promise<{ written: WritebackStep[]; converted: boolean; created: boolean }> {
   // Sales had the record already (an earlier attempt found so): nothing more is written for our rep.
-  if (progress.stage === STAGE_MOVED_ON) return { written: [], converted: false };
+  if (progress.stage === STAGE_MOVED_ON) return { written: [], converted: false, created: false };
   const ownerId = routing?.ownerId ?? null;
   const mayExist = progress.note === 'started';
   if (!mayExist) {
@@ -205,6 +218,7 @@ async function writeAtOnce(
   return {
     written: result.task ? ['scores', 'stage', 'note', 'task'] : ['scores', 'stage', 'note'],
     converted: converted !== undefined,
+    created: result.note.created || (result.task?.created ?? false),
   };
 }
 

@@ -4,9 +4,11 @@ import type { Profile } from '../../src/domain/index.js';
 import type { RateBudget } from '../../src/store/rate-budget.js';
 import { crmCaller, type CallFn, type CrmCall } from '../call.js';
 import { isCrmError, type CrmFailure } from '../errors.js';
+import { Slots } from '../slots.js';
 import type { CrmCallObservation } from '../types.js';
 import { AccountDetails, nextMidnight } from './account.js';
-import { toCrmFailure } from './errors.js';
+import { isSecondlyLimit, toCrmFailure } from './errors.js';
+import { abortableBy } from './transport.js';
 import type { HubSpotOAuth } from './oauth.js';
 
 export interface HubSpotConnectorOptions {
@@ -39,6 +41,14 @@ const SDK_CALL_OPTIONS = { middleware: [], middlewareMergeStrategy: 'append' } a
 const ACCOUNT_DETAILS = 'account.details';
 
 /**
+ * Calls in flight per process. The SDK's node-fetch 2.7 reports a false "Premature close" on a
+ * chunked answer (HubSpot's are) when a request waits in the agent's queue for a kept-alive socket
+ * (node-fetch/node-fetch#1767): the rest wait here instead, and the agent has no socket limit of
+ * its own, so it never queues.
+ */
+export const MAX_IN_FLIGHT = 64;
+
+/**
  * How the HubSpot adapter talks to the portal: the SDK client, the shared call wrapper with HubSpot's
  * own hooks (OAuth refresh, daily reset), and the field mapping every read applies. The reads
  * (reads.ts), stages (stages.ts), dispositions (dispositions.ts) and the connector (connector.ts) build
@@ -58,14 +68,19 @@ export abstract class HubSpotApi {
     this.fields = opts.fields;
     this.oauth = opts.oauth;
     this.searchBudget = opts.searchBudget;
-    this.callOnce = crmCaller({
+    const caller = crmCaller({
       crm: 'hubspot',
       timeoutMs: opts.timeoutMs ?? 10_000,
       budget: opts.budget,
       onCall: opts.onCall,
       toFailure: toCrmFailure,
+      slots: new Slots(MAX_IN_FLIGHT),
+      endpointLimit: isSecondlyLimit,
       refine: (failure, endpoint) => this.addDailyReset(failure, endpoint),
     });
+    // The call's signal reaches the SDK's requests through the agent (transport.ts).
+    this.callOnce = (endpoint, what, fn, alsoBudget) =>
+      caller(endpoint, what, (signal) => abortableBy(signal, () => fn(signal)), alsoBudget);
   }
 
   /**
@@ -104,14 +119,21 @@ export abstract class HubSpotApi {
     path: string,
     method: 'GET' | 'POST' = 'GET',
   ): Promise<unknown> {
-    return this.call(endpoint, what, async () => {
-      const res = await this.client.apiRequest({ method, path });
+    return this.call(endpoint, what, async (signal) => {
+      // The SDK's generic request takes neither agent nor signal: fetch, with the client's base and token.
+      const { basePath = 'https://api.hubapi.com', accessToken } = this.client.config;
+      const res = await fetch(`${basePath}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${accessToken ?? ''}`, accept: 'application/json' },
+        signal,
+      });
       // Shaped like the SDK's ApiException, body included: it carries errorType, policyName, message.
       if (!res.ok) {
         const body = await res.text();
         throw Object.assign(new Error(body), { code: res.status, headers: headersOf(res), body });
       }
-      return res.json() as Promise<unknown>;
+      const answer: unknown = await res.json();
+      return answer;
     });
   }
 

@@ -45,6 +45,11 @@ function isSecondly(policy: string | undefined, message: string): boolean {
   return policy?.toUpperCase() === 'SECONDLY' || /\bsecondly limit\b/i.test(message);
 }
 
+/** A 429 from a per-second endpoint limit (search's), not from the portal's rolling window. */
+export function isSecondlyLimit(failure: CrmFailure): boolean {
+  return failure.status === 429 && isSecondly(failure.policy, failure.message);
+}
+
 /**
  * Pure: what went wrong, from whatever the SDK threw. The SDK has many copies of ApiException (one
  * per generated module), so this reads `code`, `body` and `headers` instead of using instanceof.

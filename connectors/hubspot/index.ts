@@ -1,11 +1,11 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { Client } from '@hubspot/api-client';
 import type { HubSpotFields } from '../../src/config/schema.js';
 import type { RateBudget } from '../../src/store/rate-budget.js';
 import type { CrmCallObservation } from '../types.js';
+import { MAX_IN_FLIGHT } from './api.js';
 import { HubSpotConnector } from './connector.js';
 import type { HubSpotOAuth } from './oauth.js';
+import { abortingAgent } from './transport.js';
 
 export interface HubSpotConnectorConfig {
   /** A private app's token; OAuth apps pass `oauth` instead. */
@@ -26,14 +26,13 @@ export interface HubSpotConnectorConfig {
  * Keep-alive sockets save a TLS handshake per call, which is most of a handoff's latency.
  */
 export function createHubSpotConnector(config: HubSpotConnectorConfig): HubSpotConnector {
-  const agentOptions = { keepAlive: true, maxSockets: 64 };
+  // No maxSockets: the connector keeps its calls within MAX_IN_FLIGHT (api.ts), so nothing queues here.
+  const agentOptions = { keepAlive: true, maxFreeSockets: MAX_IN_FLIGHT };
   const client = new Client({
     accessToken: config.accessToken,
     basePath: config.basePath.replace(/\/$/, ''),
     numberOfApiCallRetries: 0,
-    httpAgent: config.basePath.startsWith('https:')
-      ? new HttpsAgent(agentOptions)
-      : new HttpAgent(agentOptions),
+    httpAgent: abortingAgent(config.basePath.startsWith('https:'), agentOptions),
     middleware: config.budget ? [observeRateLimit(config.budget)] : [],
   });
   return new HubSpotConnector({

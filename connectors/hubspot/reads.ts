@@ -58,6 +58,25 @@ export abstract class HubSpotReads extends HubSpotApi {
     };
   }
 
+  /**
+   * How many contacts there are: a search without filters answers with the `total` of all matches
+   * (one result asked for, so it reads next to nothing). Search lags writes by seconds: a backfill's
+   * estimate, not a census.
+   */
+  async countLeads(): Promise<number> {
+    const page = await this.call(
+      'contacts.search',
+      'count contacts',
+      () =>
+        this.client.crm.contacts.searchApi.doSearch(
+          { filterGroups: [], sorts: [], properties: ['hs_object_id'], limit: 1, after: '0' },
+          this.sdk,
+        ),
+      this.searchBudget,
+    );
+    return page.total;
+  }
+
   /** Marketing email events in [since, until), one page at a time. */
   async emailEvents(since: number, until: number, offset: string | undefined): Promise<EmailEventsPage> {
     const query = new URLSearchParams({

@@ -117,6 +117,14 @@ export function salesforceFromEnv(env: Env, config: Config, deps: CrmDeps): Sale
   });
 }
 
+/** Whether the environment has credentials for a CRM (checked without Redis, which OAuth tokens need). */
+export function hasCrmCredentials(env: Env, crm: Crm): boolean {
+  return crm === 'hubspot'
+    ? !!env.HUBSPOT_ACCESS_TOKEN ||
+        !!(env.HUBSPOT_CLIENT_ID && env.HUBSPOT_CLIENT_SECRET && env.HUBSPOT_REFRESH_TOKEN)
+    : !!env.SALESFORCE_INSTANCE_URL && salesforceAuthFromEnv(env) !== undefined;
+}
+
 export interface Crms {
   connectors: CrmConnector[];
   engagementSources: Partial<Record<Crm, EngagementSource>>;

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { DeadLetter } from '../queue/dead-letters.js';
 import { reportBlocks, type Report } from '../reports/index.js';
 
@@ -46,4 +47,20 @@ export function formatDeadLetters(letters: DeadLetter[]): string {
     l.failedReason,
   ]);
   return table(['queue', 'job id', 'attempts', 'failed at (UTC)', 'reason'], rows);
+}
+
+/** A zod failure as one line a person can read: `path: message; …`, never the issues' JSON. */
+export function issuesLine(error: z.ZodError): string {
+  return error.issues
+    .map((i) => (i.path.length ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}
+
+/**
+ * What the CLI prints for a failure: the message alone (ConfigError and HistoryError list one
+ * problem a line), zod issues as one line, never a stack.
+ */
+export function errorText(err: unknown): string {
+  if (err instanceof z.ZodError) return issuesLine(err);
+  return err instanceof Error ? err.message : String(err);
 }

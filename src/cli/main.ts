@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { createInterface } from 'node:readline/promises';
+import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { parseEnv } from '../config/env.js';
+import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import { QueueName } from '../queue/catalog.js';
 import { Crm } from '../domain/index.js';
 import type { CheckLine } from '../../connectors/check.js';
-import { printable } from './format.js';
+import type { Queues } from '../queue/queues.js';
+import { errorText, issuesLine, printable } from './format.js';
 
 const program = new Command()
   .name('leadflow')
@@ -17,10 +20,35 @@ const program = new Command()
 const print = (text: string) => process.stdout.write(printable(text));
 const printError = (text: string) => process.stderr.write(printable(text));
 
+/** An option's value parsed with zod; a bad one ends the command with commander's one-line error. */
+function parsed<T>(schema: z.ZodType<T>): (value: string) => T {
+  return (value) => {
+    const result = schema.safeParse(value);
+    if (!result.success) throw new InvalidArgumentError(issuesLine(result.error));
+    return result.data;
+  };
+}
+
+/** Asks on the terminal (or reads the answer from piped stdin); anything but y/yes is no. */
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // No stdin at all (closed, /dev/null) is a no, not a hang.
+  const closed = new Promise<string>((resolve) => rl.once('close', () => resolve('')));
+  try {
+    const answer = await Promise.race([rl.question(`${question} [y/N] `), closed]);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+const configPath = (env: { CONFIG_PATH: string }) =>
+  program.opts<{ config?: string }>().config ?? env.CONFIG_PATH;
+
 /** Env and config are parsed once, up front; any problem ends the process with every issue listed. */
 function load() {
   const env = parseEnv();
-  const config = loadConfig(program.opts<{ config?: string }>().config ?? env.CONFIG_PATH);
+  const config = loadConfig(configPath(env));
   return { env, config };
 }
 
@@ -77,14 +105,22 @@ configCommand
   )
   .action(async (opts: { crm?: boolean }) => {
     const { env, config } = load();
+    const { unknownEventNames } = await import('../config/event-names.js');
+    const unknown = unknownEventNames(config);
+    if (unknown.length) throw new ConfigError(configPath(env), unknown);
     const rules = config.scoring.fit.length + config.scoring.engagement.length;
     process.stdout.write(
       `config OK: ${rules} scoring rules, MQL at ${config.thresholds.mql}, SQL at ${config.thresholds.sql}, ` +
         `hand-raise on ${config.handRaise.join(', ') || 'nothing'}, ${config.routing.reps.length} reps in ` +
         `${config.routing.rules.length} routing rules\n`,
     );
+    const { hasCrmCredentials, hubspotFromEnv, salesforceFromEnv } = await import('./crms.js');
+    if (!hasCrmCredentials(env, 'hubspot') && !hasCrmCredentials(env, 'salesforce'))
+      printError(
+        'warning: no CRM credentials are set, so the worker will not start: it needs HUBSPOT_ACCESS_TOKEN ' +
+          '(or the HubSpot OAuth variables), or SALESFORCE_INSTANCE_URL with Salesforce credentials\n',
+      );
     if (!opts.crm) return;
-    const { hubspotFromEnv, salesforceFromEnv } = await import('./crms.js');
     const hubspot = hubspotFromEnv(env, config, {});
     const salesforce = salesforceFromEnv(env, config, {});
     if (!hubspot && !salesforce)
@@ -150,20 +186,43 @@ async function openStores() {
 
 const dlq = program.command('dlq').description('dead letters: jobs that failed for good, with the reason');
 const queueOption = '--queue <name>';
-const selection = (opts: { queue?: string; id?: string }) => ({
-  queue: opts.queue === undefined ? undefined : QueueName.parse(opts.queue),
-  id: opts.id,
-});
+const queueName = parsed(QueueName);
+type Selection = { queue?: QueueName; id?: string };
+
+/**
+ * What replay or purge act on: one job (an id no queue holds as a dead letter is an error), or all
+ * of them (in a queue) with --all or a yes to the question.
+ */
+async function selectForAction(
+  queues: Queues,
+  opts: Selection & { all?: boolean },
+  verb: 'replay' | 'purge',
+): Promise<Selection> {
+  const { listDeadLetters } = await import('../queue/dead-letters.js');
+  const sel = { queue: opts.queue, id: opts.id };
+  if (opts.id !== undefined) {
+    if ((await listDeadLetters(queues, sel, 1)).length === 0)
+      throw new Error(`no dead letter with job id ${opts.id}${opts.queue ? ` in ${opts.queue}` : ''}`);
+    return sel;
+  }
+  if (opts.all) return sel;
+  const count = (await listDeadLetters(queues, sel, 10_000)).length;
+  const where = opts.queue ? ` in ${opts.queue}` : '';
+  if (count === 0) return sel;
+  if (!(await confirm(`${verb} all ${count} dead letter(s)${where}?`)))
+    throw new Error(`nothing done: ${verb} one job with --id <jobId>, or every one with --all`);
+  return sel;
+}
 
 dlq
   .command('list')
-  .option(queueOption, 'only this queue (ingest, score, writeback)')
+  .option(queueOption, 'only this queue (ingest, score, writeback, followup, poll)', queueName)
   .option('--json', 'machine-readable output')
-  .action((opts: { queue?: string; json?: boolean }) =>
+  .action((opts: { queue?: QueueName; json?: boolean }) =>
     withRedis(async ({ queues }) => {
       const { listDeadLetters } = await import('../queue/dead-letters.js');
       const { formatDeadLetters } = await import('./format.js');
-      const letters = await listDeadLetters(queues, selection(opts));
+      const letters = await listDeadLetters(queues, { queue: opts.queue });
       if (opts.json) process.stdout.write(`${JSON.stringify(letters, null, 2)}\n`);
       else print(formatDeadLetters(letters));
     }),
@@ -172,50 +231,67 @@ dlq
 dlq
   .command('replay')
   .description('retry dead letters in place (same job id, so idempotency holds)')
-  .option(queueOption, 'only this queue')
+  .option(queueOption, 'only this queue', queueName)
   .option('--id <jobId>', 'only this job')
-  .action((opts: { queue?: string; id?: string }) =>
+  .option('--all', 'every dead letter (in --queue) without asking')
+  .action((opts: Selection & { all?: boolean }) =>
     withRedis(async ({ queues }) => {
       const { replayDeadLetters } = await import('../queue/dead-letters.js');
-      process.stdout.write(`replayed ${await replayDeadLetters(queues, selection(opts))} job(s)\n`);
+      const sel = await selectForAction(queues, opts, 'replay');
+      process.stdout.write(`replayed ${await replayDeadLetters(queues, sel)} job(s)\n`);
     }),
   );
 
 dlq
   .command('purge')
   .description('delete dead letters for good')
-  .option(queueOption, 'only this queue')
+  .option(queueOption, 'only this queue', queueName)
   .option('--id <jobId>', 'only this job')
-  .action((opts: { queue?: string; id?: string }) =>
+  .option('--all', 'every dead letter (in --queue) without asking')
+  .action((opts: Selection & { all?: boolean }) =>
     withRedis(async ({ queues }) => {
       const { purgeDeadLetters } = await import('../queue/dead-letters.js');
-      process.stdout.write(`purged ${await purgeDeadLetters(queues, selection(opts))} job(s)\n`);
+      const sel = await selectForAction(queues, opts, 'purge');
+      process.stdout.write(`purged ${await purgeDeadLetters(queues, sel)} job(s)\n`);
     }),
   );
 
 program
   .command('explain <lead>')
-  .description('the score breakdown of a lead (hubspot.contact.123, or a HubSpot contact id)')
+  .description(
+    'the score breakdown of a lead, its latest handoff, routing and SLA clock ' +
+      '(hubspot.contact.123, or a HubSpot contact id)',
+  )
   .option('--json', 'machine-readable output')
   .action((arg: string, opts: { json?: boolean }) =>
     withRedis(async ({ config, redis }) => {
-      const { explain, formatExplanation, parseLeadArg } = await import('./explain.js');
+      const { explain, formatExplanation, handoffView, parseLeadArg } = await import('./explain.js');
       const { keys } = await import('../store/keys.js');
+      const { HandoffStore } = await import('../store/handoffs.js');
       const { LeadStore } = await import('../store/leads.js');
       const { TimelineStore } = await import('../store/timeline.js');
       const { retentionTtls } = await import('../config/retention.js');
       const k = keys(config.redis.prefix);
       const lead = parseLeadArg(arg);
+      const { leadKey } = await import('../domain/index.js');
+      if ((await redis.exists(k.leadState(lead), k.timeline(lead), k.profile(lead))) === 0)
+        throw new Error(
+          `no lead ${leadKey(lead)} under prefix ${config.redis.prefix}: never seen, or forgotten`,
+        );
       const timeline = new TimelineStore(redis, k, retentionTtls(config));
+      const handoffs = new HandoffStore(redis, k);
       const [state, held, entries, history] = await Promise.all([
         new LeadStore(redis, k).get(lead),
         timeline.profile(lead),
         timeline.events(lead, 0),
         timeline.history(lead, 0),
       ]);
-      const x = explain(lead, state, held.profile, entries, config, Date.now(), history);
+      const record = state.handoffId ? await handoffs.get(state.handoffId) : null;
+      const handoff = record ? handoffView(record, await handoffs.progress(record.handoff.id)) : undefined;
+      const now = Date.now();
+      const x = explain(lead, state, held.profile, entries, config, now, history, handoff);
       if (opts.json) process.stdout.write(`${JSON.stringify(x, null, 2)}\n`);
-      else print(formatExplanation(x, config.thresholds));
+      else print(formatExplanation(x, config, now));
     }),
   );
 
@@ -225,7 +301,7 @@ program
     'speed to lead, SLA compliance per rep, conversion and disqualification by score band and reason, ' +
       'handoffs per rep vs weight',
   )
-  .option('--days <n>', 'only the last n days', (v) => z.coerce.number().int().positive().parse(v))
+  .option('--days <n>', 'only the last n days', parsed(z.coerce.number().int().positive()))
   .option('--json', 'machine-readable output')
   .action((opts: { days?: number; json?: boolean }) =>
     withRedis(async ({ config, redis }) => {
@@ -240,12 +316,13 @@ program
 program
   .command('backfill')
   .description("score the CRM's existing leads and contacts (resumable: run it again to go on)")
-  .option('--crm <crm>', 'which CRM to read: hubspot or salesforce', 'hubspot')
-  .option('--restart', 'start from the first record, forgetting a saved position')
-  .option('--limit <n>', 'stop after this many records', (v) => z.coerce.number().int().positive().parse(v))
-  .action((opts: { crm: string; restart?: boolean; limit?: number }) =>
+  .option('--crm <crm>', 'which CRM to read: hubspot or salesforce', parsed(Crm), 'hubspot' as Crm)
+  .option('--restart', 'start from the first record, forgetting a saved position or a finished backfill')
+  .option('--limit <n>', 'stop after this many records', parsed(z.coerce.number().int().positive()))
+  .option('--dry-run', 'count the records and how many would be handed off to reps; change nothing')
+  .action((opts: { crm: Crm; restart?: boolean; limit?: number; dryRun?: boolean }) =>
     withRedis(async ({ env, config, redis, queues }) => {
-      const crm = Crm.parse(opts.crm);
+      const { crm } = opts;
       const { hubspotFromEnv, salesforceFromEnv } = await import('./crms.js');
       const connector = (crm === 'hubspot' ? hubspotFromEnv : salesforceFromEnv)(env, config, { redis });
       if (!connector)
@@ -255,7 +332,8 @@ program
             : 'backfill needs SALESFORCE_INSTANCE_URL and Salesforce credentials',
         );
       const { backfill } = await import('./backfill.js');
-      const tty = process.stderr.isTTY;
+      const { progressView } = await import('./progress.js');
+      const view = progressView(process.stderr, opts.dryRun ? 'read' : 'queued');
       const result = await backfill({
         connector,
         redis,
@@ -263,38 +341,53 @@ program
         config,
         restart: opts.restart,
         limit: opts.limit,
-        progress: (done, perSecond) =>
-          process.stderr.write(
-            `${tty ? '\r' : ''}backfill: ${done.toLocaleString('en-US')} records queued (${Math.round(perSecond)}/s)${tty ? '' : '\n'}`,
-          ),
-      });
-      if (tty) process.stderr.write('\n');
-      process.stdout.write(
-        result.finished
-          ? `backfill finished: ${result.processed} records queued for scoring\n`
-          : `backfill paused after ${result.processed} records; run it again to go on\n`,
-      );
+        dryRun: opts.dryRun,
+        progress: (p) => view.update(p),
+      }).finally(() => view.stop());
+      const n = result.processed.toLocaleString('en-US');
+      if (result.alreadyFinishedAt !== undefined)
+        process.stdout.write(
+          `backfill already finished ${new Date(result.alreadyFinishedAt).toISOString()} (${n} records); ` +
+            'use --restart to run it again\n',
+        );
+      else if (result.wouldHandOff !== undefined)
+        process.stdout.write(
+          `dry run: ${n} ${crm} records${result.finished ? '' : ' read (stopped at --limit)'}; ` +
+            `${result.wouldHandOff.toLocaleString('en-US')} would be handed off to reps now; nothing was changed\n`,
+        );
+      else
+        process.stdout.write(
+          result.finished
+            ? `backfill finished: ${n} records queued for scoring\n`
+            : `backfill paused after ${n} records; run it again to go on\n`,
+        );
     }),
   );
 
 program
   .command('simulate <file>')
   .description('replay an export of historical engagement (CSV or JSON) through the current rules')
-  .option('--thresholds <list>', 'MQL thresholds to compare, e.g. 40,50,60', (v) =>
-    z.array(z.coerce.number().int().min(0).max(100)).parse(v.split(',')),
+  .option(
+    '--thresholds <list>',
+    'MQL thresholds to compare, e.g. 40,50,60',
+    parsed(
+      z
+        .string()
+        .transform((v) => v.split(',').map(Number))
+        .pipe(z.array(z.number().int().min(0).max(100))),
+    ),
   )
-  .option('--crm <crm>', 'which CRM the lead ids belong to', 'hubspot')
+  .option('--crm <crm>', 'which CRM the lead ids belong to', parsed(Crm), 'hubspot' as Crm)
   .option('--json', 'machine-readable output')
-  .action(async (file: string, opts: { thresholds?: number[]; crm: string; json?: boolean }) => {
+  .action(async (file: string, opts: { thresholds?: number[]; crm: Crm; json?: boolean }) => {
     const config = loadConfig(program.opts<{ config?: string }>().config ?? parseEnv().CONFIG_PATH);
     const { formatSimulation, loadHistory, simulate } = await import('./simulate.js');
-    const report = simulate(loadHistory(file, Crm.parse(opts.crm)), config, opts.thresholds);
+    const report = simulate(loadHistory(file, opts.crm), config, opts.thresholds);
     if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else print(formatSimulation(report));
   });
 
 program.parseAsync().catch((err: unknown) => {
-  // ConfigError and HistoryError messages list every problem; others are one line.
-  printError(`${err instanceof Error ? err.message : String(err)}\n`);
+  printError(`${errorText(err)}\n`);
   process.exit(1);
 });

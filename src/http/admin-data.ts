@@ -2,6 +2,7 @@ import type { RedisClient } from '../store/redis.js';
 import { SCORE_BANDS } from '../domain/index.js';
 import { summarizeSpeed, type SpeedSummary } from '../reports/index.js';
 import { QueueName } from '../queue/catalog.js';
+import { countJobs } from '../queue/depth.js';
 import type { Queues } from '../queue/queues.js';
 import { HandoffStore, type AuditEntry } from '../store/handoffs.js';
 import { keys } from '../store/keys.js';
@@ -67,20 +68,6 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
-const COUNTED_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'] as const;
-
-/** Routine work waits in BullMQ's prioritized set, urgent work in its wait list: both are waiting. */
-function waitingInEitherLane(counts: Record<string, number>): QueueCounts {
-  const n = (state: string) => counts[state] ?? 0;
-  return {
-    waiting: n('waiting') + n('prioritized'),
-    active: n('active'),
-    delayed: n('delayed'),
-    failed: n('failed'),
-    completed: n('completed'),
-  };
-}
-
 /** Everything the dashboard shows, read from Redis in one go. */
 export async function readOverview(redis: RedisClient, queues: Queues, prefix: string): Promise<Overview> {
   const k = keys(prefix);
@@ -90,7 +77,10 @@ export async function readOverview(redis: RedisClient, queues: Queues, prefix: s
     Promise.all(
       QueueName.options.map(
         async (name) =>
-          [name, waitingInEitherLane(await queues[name].getJobCounts(...COUNTED_STATES))] as const,
+          [
+            name,
+            await countJobs(queues[name], ['waiting', 'active', 'delayed', 'failed', 'completed']),
+          ] as const,
       ),
     ),
     audit.recentAudit(2_000),

@@ -1,3 +1,4 @@
+import type { JobType, Queue } from 'bullmq';
 import { Gauge, type Registry } from 'prom-client';
 import { QueueName } from './catalog.js';
 import type { Queues } from './queues.js';
@@ -6,7 +7,20 @@ import type { Queues } from './queues.js';
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 
 /**
- * `leadflow_queue_jobs{queue,state}`, counted in Redis on each scrape, so every process serving
+ * A queue's jobs per state, with both lanes of waiting work as `waiting`: urgent jobs in BullMQ's
+ * wait list, routine ones in its prioritized set (see ROUTINE in catalog.ts).
+ */
+export async function countJobs<S extends JobType>(
+  queue: Queue,
+  states: readonly S[],
+): Promise<Record<S, number>> {
+  const counts = await queue.getJobCounts(...states, 'prioritized');
+  const count = (state: S) => (counts[state] ?? 0) + (state === 'waiting' ? (counts.prioritized ?? 0) : 0);
+  return Object.fromEntries(states.map((state) => [state, count(state)])) as Record<S, number>;
+}
+
+/**
+ * `leadflow_queue_jobs{queue,state}` (waiting: both lanes), counted in Redis on each scrape, so every process serving
  * /metrics reports the same shared queues. When Redis does not answer the series are left out for
  * that scrape instead of failing the whole endpoint (its own gauges report the outage).
  */
@@ -21,7 +35,7 @@ export function registerQueueDepth(registry: Registry, queues: Queues, onError: 
       try {
         const counts = await Promise.all(
           QueueName.options.map(
-            async (queue) => [queue, await queues[queue].getJobCounts(...QUEUE_STATES)] as const,
+            async (queue) => [queue, await countJobs(queues[queue], QUEUE_STATES)] as const,
           ),
         );
         for (const [queue, byState] of counts)

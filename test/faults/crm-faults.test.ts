@@ -58,6 +58,40 @@ describe('faults: the CRM misbehaves', () => {
     }
   }, 90_000);
 
+  it('a CRM that takes requests but never answers, then answers again: no socket kept, the backlog drains', async () => {
+    const timeoutMs = 1_000;
+    const sys = await faultSystem(TEST_REDIS_URL, { adjust: faultConfig({ timeoutMs }) });
+    try {
+      const contacts = leads(N, 400);
+      sys.sandbox.seedContacts(contacts);
+      sys.sandbox.setFaults({ stall: true });
+      for (const c of contacts) await sys.post.deliverHubSpot([demoRequest(c.id)]);
+      await waitFor(() => sys.sandbox.stalledConnections() > 0, { what: 'requests held by the CRM' });
+      // A few rounds of retries against the stalled CRM.
+      await new Promise((resolve) => setTimeout(resolve, 3 * timeoutMs));
+      sys.sandbox.setFaults({ stall: false });
+      // Each held request was given up at its timeout and its connection closed: none holds a worker.
+      await waitFor(() => sys.sandbox.stalledConnections() === 0, {
+        what: 'held connections closed',
+        timeoutMs: 2 * timeoutMs + 5_000,
+      });
+      await waitFor(() => notesPerLead(sys.sandbox).size === N, { what: 'the backlog', timeoutMs: 30_000 });
+      await expectOneNoteAndTaskEach(
+        sys.sandbox,
+        contacts.map((c) => c.id),
+      );
+      const queues = openQueues(sys.redis, sys.prefix, () => undefined);
+      await waitFor(
+        async () => (await queues.score.getActiveCount()) + (await queues.writeback.getActiveCount()) === 0,
+        { what: 'no job left active' },
+      );
+      expect(await queues.writeback.getFailedCount()).toBe(0);
+      await closeQueues(queues);
+    } finally {
+      await sys.close();
+    }
+  }, 90_000);
+
   it('429 storm: pauses for the server, spends no attempts, writes once', async () => {
     const sys = await faultSystem(TEST_REDIS_URL, {});
     try {

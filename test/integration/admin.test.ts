@@ -4,7 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminRouter } from '../../src/http/admin.js';
 import { summarizeSpeed, type Report } from '../../src/reports/index.js';
-import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
+import { closeQueues, enqueueScore, openQueues, type Queues } from '../../src/queue/queues.js';
 import { seedAdminData } from '../helpers/admin-fixture.js';
 import { testConfig } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
@@ -161,6 +161,15 @@ describe('/admin API', () => {
       expect(res.headers['referrer-policy']).toBe('no-referrer');
       expect(res.headers['x-content-type-options']).toBe('nosniff');
     }
+  });
+
+  it('counts both lanes of a queue as waiting: urgent (wait list) and routine (prioritized)', async () => {
+    const lead = (id: string) => ({ crm: 'hubspot', objectType: 'contact', id }) as const;
+    await enqueueScore(queues, lead('701'), { debounceMs: 0, urgent: false });
+    await enqueueScore(queues, lead('702'), { debounceMs: 0, urgent: true });
+    const res = await request(app).get('/admin/api/overview').set(auth);
+    expect((res.body as { queues: Record<string, { waiting: number }> }).queues.score?.waiting).toBe(2);
+    await queues.score.obliterate({ force: true });
   });
 
   it('summarizes queues, handoffs, speed to lead and scores', async () => {

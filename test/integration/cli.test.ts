@@ -68,11 +68,86 @@ describe('leadflow config check --crm against the Salesforce sandbox', () => {
 
 describe('leadflow CLI', () => {
   it('config check passes on the shipped config', () => {
-    const out = cli(['config', 'check']);
+    const out = cli(['config', 'check'], { HUBSPOT_ACCESS_TOKEN: 'pat-na1-x' });
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(
       /^config OK: 15 scoring rules, MQL at 50, SQL at 80, hand-raise on demo_request/,
+    );
+  });
+
+  it('config check warns when no CRM credentials are set, and still passes', () => {
+    const out = cli(['config', 'check']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^config OK: /);
+    expect(out.stderr).toBe(
+      'warning: no CRM credentials are set, so the worker will not start: it needs HUBSPOT_ACCESS_TOKEN ' +
+        '(or the HubSpot OAuth variables), or SALESFORCE_INSTANCE_URL with Salesforce credentials\n',
+    );
+    // OAuth variables count as credentials too (they need Redis only to be used, not to be checked).
+    const oauth = cli(['config', 'check'], {
+      HUBSPOT_CLIENT_ID: 'id',
+      HUBSPOT_CLIENT_SECRET: 'secret',
+      HUBSPOT_REFRESH_TOKEN: 'refresh',
+    });
+    expect(oauth.stderr).toBe('');
+  });
+
+  it('config check names unknown event types with a did-you-mean, and nothing else', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leadflow-cli-'));
+    const file = join(dir, 'typos.yaml');
+    writeFileSync(
+      file,
+      [
+        'thresholds: { mql: 50, sql: 80 }',
+        'handRaise: [demo_requst]',
+        'scoring:',
+        '  engagement:',
+        '    - { id: views, event: page_veiw, points: 1 }',
+        '    - { id: trials, event: trial_signup, points: 5 }',
+        '    - { id: forms, event: form_submission, points: 5 }',
+      ].join('\n'),
+    );
+    const out = cli(['config', 'check', '-c', file], { HUBSPOT_ACCESS_TOKEN: 'pat-na1-x' });
+    expect(out.code).toBe(1);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toBe(
+      `${file} is invalid:\n` +
+        '  - handRaise[0]: unknown event type "demo_requst"; did you mean "demo_request"? (list your own in webhooks.events.types)\n' +
+        '  - scoring.engagement[0].event: unknown event type "page_veiw"; did you mean "page_view"? (list your own in webhooks.events.types)\n' +
+        '  - scoring.engagement[1].event: unknown event type "trial_signup" (list your own in webhooks.events.types)\n',
+    );
+
+    // Declared as sent to /webhooks/events, or produced by a mapping (a HubSpot form), a type is known.
+    writeFileSync(
+      file,
+      [
+        'thresholds: { mql: 50, sql: 80 }',
+        'handRaise: [demo_request, trial_signup]',
+        'webhooks: { events: { types: [trial_signup] } }',
+        'hubspot:',
+        '  polling:',
+        '    forms: { everySeconds: 60, forms: [{ guid: 0a1b2c3d, name: Pricing, event: pricing_form }] }',
+        'scoring:',
+        '  engagement:',
+        '    - { id: trials, event: trial_signup, points: 5 }',
+        '    - { id: pricing, event: pricing_form, points: 5 }',
+      ].join('\n'),
+    );
+    const ok = cli(['config', 'check', '-c', file], { HUBSPOT_ACCESS_TOKEN: 'pat-na1-x' });
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+  });
+
+  it('prints a bad option value as one line, never zod issues as JSON', () => {
+    const out = cli(['simulate', 'test/fixtures/history.csv', '--thresholds', '30,200']);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toBe(
+      "error: option '--thresholds <list>' argument '30,200' is invalid. 1: Too big: expected number to be <=100\n",
+    );
+    const crm = cli(['simulate', 'test/fixtures/history.csv', '--crm', 'zoho']);
+    expect(crm.stderr).toBe(
+      `error: option '--crm <crm>' argument 'zoho' is invalid. Invalid option: expected one of "hubspot"|"salesforce"\n`,
     );
   });
 

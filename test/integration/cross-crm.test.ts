@@ -204,15 +204,19 @@ describe('one connector per CRM', () => {
     hubspot.failNext('createHandoffNote', { status: 429, policy: 'DAILY', message: 'daily limit' });
     pipeline = await startPipeline({ redis, config: testConfig(prefix), connector: [hubspot, salesforce] });
     const demoRequest = (lead: LeadRef, id: string) =>
-      enqueueIngest(pipeline!.queues, {
-        source: 'poll',
-        receivedAt: Date.now(),
-        poller: 'test',
-        batch: batchOf(
-          [{ id, lead, type: 'demo_request', occurredAt: Date.now(), source: 'test', properties: {} }],
-          [],
-        ),
-      });
+      enqueueIngest(
+        pipeline!.queues,
+        {
+          source: 'poll',
+          receivedAt: Date.now(),
+          poller: 'test',
+          batch: batchOf(
+            [{ id, lead, type: 'demo_request', occurredAt: Date.now(), source: 'test', properties: {} }],
+            [],
+          ),
+        },
+        pipeline!.ctx.config.handRaise,
+      );
     await demoRequest(HS_LEAD, 'hs-demo');
     await waitFor(() => hubspot.calls.some((c) => c.method === 'createHandoffNote'), { what: 'the 429' });
     await demoRequest(SF_LEAD, 'sf-demo');

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerQueueDepth } from '../../src/queue/depth.js';
+import { ROUTINE } from '../../src/queue/catalog.js';
 import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
 import { failWritebacks } from '../helpers/admin-fixture.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
@@ -41,6 +42,8 @@ describe('leadflow_queue_jobs', () => {
 
     await queues.ingest.add('x', {});
     await queues.ingest.add('y', {});
+    // Routine work waits in the prioritized set, and is waiting all the same.
+    await queues.ingest.add('z', {}, ROUTINE);
     await queues.followup.add('later', {}, { delay: 3_600_000 });
     await failWritebacks(redis, queues, prefix, ['hf.dead.1', 'hf.dead.2'], 'hubspot 400 VALIDATION_ERROR');
     let release = () => {};
@@ -51,7 +54,7 @@ describe('leadflow_queue_jobs', () => {
 
     const samples = await scrape(registry);
     expect(samples).toMatchObject({
-      'ingest/waiting': 2,
+      'ingest/waiting': 3,
       'followup/delayed': 1,
       'writeback/failed': 2,
       'score/active': 1,

@@ -125,6 +125,38 @@ describe('RateBudget (shared token bucket in Redis)', () => {
     }
   });
 
+  it('a 429 of search’s own limit pauses the search budget, not the portal’s', async () => {
+    const sandbox = await startSandbox();
+    try {
+      sandbox.seedContacts([{ id: '9', properties: { email: 'x@y.io' } }]);
+      const budget = new RateBudget(a, `${prefix}:budget:portal`, { max: 100, intervalMs: 10_000 });
+      const searchBudget = new RateBudget(a, `${prefix}:budget:search`, { max: 5, intervalMs: 1_000 });
+      const connector = createHubSpotConnector({
+        accessToken: 't',
+        basePath: sandbox.url,
+        fields: HubSpotFields.parse({}),
+        budget,
+        searchBudget,
+      });
+      // Another app on the portal uses this second's five searches.
+      for (let i = 0; i < 5; i++)
+        await fetch(`${sandbox.url}/crm/v3/objects/contacts/search`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer other-app', 'content-type': 'application/json' },
+          body: JSON.stringify({ filterGroups: [], limit: 1 }),
+        });
+      const refused = await connector.searchModifiedContacts(0, undefined).catch((err: unknown) => err);
+      expect(isCrmError(refused) && refused.failure).toMatchObject({ status: 429, retryAfterMs: 1_000 });
+      expect(await a.pttl(`${prefix}:budget:search:pause`)).toBeGreaterThan(0);
+      expect(await a.exists(`${prefix}:budget:portal:pause`)).toBe(0);
+      expect(await connector.readProfile({ crm: 'hubspot', objectType: 'contact', id: '9' })).toMatchObject({
+        email: 'x@y.io',
+      });
+    } finally {
+      await sandbox.close();
+    }
+  });
+
   it('believes the CRM when it reports fewer requests left', async () => {
     const key = `${prefix}:budget:observed`;
     const waits: number[] = [];

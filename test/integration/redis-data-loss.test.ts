@@ -1,6 +1,12 @@
 import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { HubSpotWebhookEvent } from '../../connectors/hubspot/webhook.js';
+import { enqueueIngest } from '../../src/queue/queues.js';
+import { hubspotIngest } from '../../src/receive/hubspot.js';
+import { CompositeFakeConnector, FakeConnector } from '../helpers/fake-connector.js';
+import { startPipeline } from '../helpers/pipeline.js';
+import type { AlertChannel } from '../../src/alerts/index.js';
 import { guardRedisData } from '../../src/cli/redis-guard.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -146,5 +152,104 @@ describe.skipIf(!hasRedisServer())('persistence at start', () => {
     } finally {
       limited.disconnect();
     }
+  });
+});
+
+describe('writeback while recovering from a data loss', () => {
+  const redis = testRedis();
+  afterAll(() => redis.disconnect());
+  const HANDOFF = 'hf.hubspot.contact.501.0.mql';
+  // A rep alert is a followup job with a job id per handoff: whether it was queued is what counts.
+  const quietAlerts: AlertChannel = { name: 'email', reaches: () => true, send: () => Promise.resolve() };
+  const pricingView: HubSpotWebhookEvent = {
+    eventId: '4242',
+    portalId: '33',
+    objectId: '501',
+    occurredAt: Date.now(),
+    subscriptionType: 'contact.propertyChange',
+    propertyName: 'hs_analytics_last_url',
+    propertyValue: 'https://acme.io/pricing',
+  };
+
+  /** Hands lead 501 off, loses every key (as an empty Redis after a restart), then gets the same event again. */
+  async function handOffTwice(crm: FakeConnector, lostRecorded: boolean) {
+    const runs: { speedToLead: number; alertQueued: boolean }[] = [];
+    crm.profiles.set('hubspot.contact.501', {
+      jobTitle: 'VP Marketing',
+      industry: 'COMPUTER_SOFTWARE',
+      companySize: '100-500',
+      country: 'United States',
+    });
+    const prefix = uniquePrefix('recover');
+    const config = testConfig(prefix);
+    const k = keys(prefix);
+    const once = async () => {
+      const pipeline = await startPipeline({ redis, config, connector: crm, alerts: [quietAlerts] });
+      try {
+        await enqueueIngest(
+          pipeline.queues,
+          hubspotIngest([pricingView], config.hubspot, { receivedAt: Date.now() }),
+          config.handRaise,
+        );
+        await waitFor(async () => (await pipeline.ctx.handoffs.progress(HANDOFF)).completedAt, {
+          what: 'the handoff written',
+        });
+        // The alert is queued before the handoff counts as complete.
+        runs.push({
+          speedToLead: (await pipeline.metrics.speedToLead.get()).values.find((v) =>
+            v.metricName?.endsWith('_count'),
+          )!.value,
+          alertQueued: (await pipeline.queues.followup.getJob(`alert.${HANDOFF}`)) !== undefined,
+        });
+      } finally {
+        await pipeline.close();
+      }
+    };
+    try {
+      await once();
+      await cleanPrefix(redis, prefix);
+      // What the epoch watch records when it notices.
+      if (lostRecorded) await redis.set(k.dataLoss, '{}', 'PX', HOUR);
+      await once();
+    } finally {
+      await cleanPrefix(redis, prefix);
+    }
+    return runs;
+  }
+
+  it('steps in parallel: the note and the task are found by marker, the stage counts as ours', async () => {
+    const crm = new FakeConnector();
+    const runs = await handOffTwice(crm, true);
+    expect(crm.notes).toHaveLength(1);
+    expect(crm.tasks).toHaveLength(1);
+    expect(crm.calls.filter((c) => c.method === 'createHandoffNote').map((c) => c.mayExist)).toEqual([
+      false,
+      true,
+    ]);
+    // Found written in full: its rep was alerted and its speed to lead counted the first time.
+    expect(runs).toEqual([
+      { speedToLead: 1, alertQueued: true },
+      { speedToLead: 0, alertQueued: false },
+    ]);
+  });
+
+  it('one request (Salesforce composite): the task is found by marker', async () => {
+    const crm = new CompositeFakeConnector();
+    const runs = await handOffTwice(crm, true);
+    expect(crm.tasks).toHaveLength(1);
+    expect(runs.map((r) => r.alertQueued)).toEqual([true, false]);
+    expect(crm.calls.filter((c) => c.method === 'writeHandoff').map((c) => c.mayExist)).toEqual([
+      false,
+      true,
+    ]);
+  });
+
+  it('without a recorded loss, a handoff with no progress creates without a lookup', async () => {
+    const crm = new FakeConnector();
+    await handOffTwice(crm, false);
+    expect(crm.calls.filter((c) => c.method === 'createHandoffNote').map((c) => c.mayExist)).toEqual([
+      false,
+      false,
+    ]);
   });
 });

@@ -164,6 +164,8 @@ export class HubSpotState {
   properties = new Map<string, PropertyDefinition>();
   notes: StoredObject[] = [];
   tasks: StoredObject[] = [];
+  /** Every note and task ever created, one at a time or in a batch: a test sees duplicates deleted since. */
+  created = { notes: 0, tasks: 0 };
   owners: SandboxOwner[] = [];
   /**
    * Marketing email events, as GET /email/public/v1/events returns them. Every event has `id` and
@@ -225,6 +227,7 @@ export class HubSpotState {
     this.properties.clear();
     this.notes = [];
     this.tasks = [];
+    this.created = { notes: 0, tasks: 0 };
     this.history.clear();
     this.owners = DEFAULT_OWNERS.map((o) => ({ ...o }));
     this.oauth = undefined;
@@ -889,19 +892,14 @@ export function hubspotRouter(state: HubSpotState): express.Router {
     archived: false,
     ...(objectWriteTraceId === undefined ? {} : { objectWriteTraceId }),
   });
-  const createEngagement = (list: () => StoredObject[]) => (req: Request, res: Response) => {
+  const createEngagement = (kind: 'notes' | 'tasks') => (req: Request, res: Response) => {
     const object = engagement(parse(CreateBody, req.body));
-    list().push(object);
+    state[kind].push(object);
+    state.created[kind] += 1;
     res.status(201).json(objectView(object));
   };
-  r.post(
-    '/crm/v3/objects/notes',
-    createEngagement(() => state.notes),
-  );
-  r.post(
-    '/crm/v3/objects/tasks',
-    createEngagement(() => state.tasks),
-  );
+  r.post('/crm/v3/objects/notes', createEngagement('notes'));
+  r.post('/crm/v3/objects/tasks', createEngagement('tasks'));
 
   for (const [kind, list, typeId] of [
     ['notes', () => state.notes, 202],
@@ -962,6 +960,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
         }
       }
       list().push(...made.map((m) => m.object));
+      state.created[kind] += made.length;
       answerBatch(
         res,
         made.map((m) => objectView(m.object, m.trace)),

@@ -31,6 +31,11 @@ export const Faults = z.object({
     .optional(),
   /** Every connection is destroyed without an answer. */
   down: z.boolean().default(false),
+  /**
+   * The CRM takes connections and requests but never answers them (an overloaded edge, a stuck load
+   * balancer): held until the client gives up, also after the stall ends.
+   */
+  stall: z.boolean().default(false),
   /** The next `count` matching requests take effect, then lose their answer (connection dropped). */
   loseResponse: z.object({ method: z.string(), path: z.string(), count: z.number().int().min(0) }).optional(),
 });
@@ -43,6 +48,11 @@ export interface SandboxOptions {
   rateLimit?: { max: number; intervalMs: number };
   /** HubSpot's search limit, per account per second (5); `false` turns it off. */
   searchPerSecond?: number | false;
+  /**
+   * Answer with `Transfer-Encoding: chunked` instead of a Content-Length, as api.hubapi.com does
+   * (its JSON answers are streamed through its edge proxies).
+   */
+  chunked?: boolean;
 }
 
 export interface CallRecord {
@@ -60,6 +70,8 @@ export interface Sandbox {
   /** Salesforce's CometD endpoint (Change Data Capture), at /cometd/<version>. */
   salesforceStreaming: StreamingState;
   calls: CallRecord[];
+  /** Connections holding a request the `stall` fault never answered that the client has not closed. */
+  stalledConnections(): number;
   seedContacts(contacts: { id: string; properties: Properties }[]): void;
   setLatency(ms: number): void;
   setFaults(faults: Partial<Faults>): void;
@@ -79,6 +91,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const searchWindow: number[] = [];
   const searchPerSecond = opts.searchPerSecond ?? 5;
   const sockets = new Set<Socket>();
+  const stalled = new Set<Socket>();
 
   const seedContacts = (contacts: { id: string; properties: Properties }[]) => {
     // HubSpot stamps every record with its last modification; the contacts poller searches on it.
@@ -134,6 +147,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       req.socket.destroy();
       return;
     }
+    if (faults.stall) {
+      stalled.add(req.socket);
+      req.socket.once('close', () => stalled.delete(req.socket));
+      return;
+    }
     const isSalesforce = isSalesforcePath(req.path);
     const bearer = /^Bearer (\S+)/.exec(req.get('authorization') ?? '')?.[1];
     if (isSalesforce) {
@@ -146,6 +164,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       });
       return;
     }
+    if (opts.chunked) answerChunked(res);
     const lose = faults.loseResponse;
     if (lose && lose.count > 0 && req.method === lose.method && req.path === lose.path) {
       lose.count--;
@@ -251,6 +270,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     salesforce,
     salesforceStreaming,
     calls,
+    stalledConnections: () => stalled.size,
     seedContacts,
     setLatency: (ms) => {
       latencyMs = ms;
@@ -273,6 +293,18 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         server.close(() => resolve());
       }),
   };
+}
+
+/** The body goes out as chunks: without a Content-Length, Node frames an HTTP/1.1 answer chunked. */
+function answerChunked(res: Response): void {
+  const end = res.end.bind(res) as (cb?: () => void) => Response;
+  res.end = ((chunk?: unknown, encoding?: unknown, cb?: () => void) => {
+    if (!res.headersSent) res.removeHeader('Content-Length');
+    if (typeof chunk === 'function') return end(chunk as () => void);
+    if (chunk !== undefined && chunk !== null)
+      res.write(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+    return end(typeof encoding === 'function' ? (encoding as () => void) : cb);
+  }) as typeof res.end;
 }
 
 export type { Properties } from './hubspot.js';

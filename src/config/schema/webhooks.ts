@@ -56,6 +56,8 @@ export const Webhooks = z.strictObject({
     .max(10 * 1024 * 1024)
     .default(1024 * 1024),
   salesforce: SalesforceOutboundEndpoint.prefault({}),
+  /** POST /webhooks/events: the event types your own systems send there, besides the built-in ones. */
+  events: z.strictObject({ types: z.array(z.string().min(1).max(100)).default([]) }).prefault({}),
   hubspot: z
     .strictObject({
       /** The URL HubSpot calls, as configured in the app; needed behind a proxy. Defaults to the request's own URL. */

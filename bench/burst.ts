@@ -1,0 +1,242 @@
+import { HandoffStore } from '../src/store/handoffs.js';
+import { keys } from '../src/store/keys.js';
+import { startSandbox, type CallRecord, type Sandbox } from '../test/sandbox/index.js';
+import { hubspotEnv, SECRETS } from '../test/system/index.js';
+import { LATENCY_MS, benchSystem, contact, percentile, sleep, type Outcome } from './common.js';
+
+/**
+ * A burst in HubSpot: 1,000 contacts leadflow has never seen ask for a demo at once (signed generic
+ * events, 10 deliveries of 100), handed off into the sandbox portal (round trip 100 ms) under
+ * HubSpot's rolling limit of 100 and of 190 requests per 10 s — handoffs sharing batch requests
+ * (pipeline.batching), the per-lead path (batching off), and the naive sequence (read, update, note,
+ * task per lead) with as many leads in flight as leadflow has jobs. Time until the last lead is handed
+ * off (stage, owner, note, task), speed to lead, CRM calls per handoff, 429s, and the process's CPU
+ * per handoff. A run that cannot finish within TIMEOUT_MS reports how many it handed off by then.
+ * BURST_LEADS sets the size (1,000 unless given) for a quick run.
+ */
+
+const N = Number(process.env.BURST_LEADS ?? 1_000);
+/** Jobs in flight per queue, and the naive baseline's leads in flight. */
+const IN_FLIGHT = 100;
+const TIMEOUT_MS = 60_000;
+const CEILINGS = [100, 190];
+
+interface BurstFigures {
+  handedOff: number;
+  /** Until the last lead handed off, or the timeout when some were not. */
+  lastHandedOffMs: number;
+  speedToLeadMs: { p50: number; p95: number; first: number };
+  callsPerHandoff: number;
+  responses429: number;
+  cpuMsPerHandoff: number;
+  calls: Record<string, number>;
+}
+
+const ids = Array.from({ length: N }, (_, i) => contact(i).id);
+
+function callKinds(calls: CallRecord[]): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  for (const { method, path } of calls) {
+    const kind = `${method} ${path.replace(/\/\d+$/, '/{id}')}`;
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+  }
+  return kinds;
+}
+
+function figures(
+  done: number[],
+  first: number,
+  calls: CallRecord[],
+  cpuMicros: number,
+  elapsedMs: number,
+): BurstFigures {
+  const sorted = [...done].sort((a, b) => a - b);
+  return {
+    handedOff: done.length,
+    lastHandedOffMs: done.length === N ? elapsedMs : TIMEOUT_MS,
+    speedToLeadMs: { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), first },
+    callsPerHandoff: calls.length / Math.max(1, done.length),
+    responses429: calls.filter((c) => c.status === 429).length,
+    cpuMsPerHandoff: cpuMicros / 1000 / Math.max(1, done.length),
+    calls: callKinds(calls),
+  };
+}
+
+async function leadflowBurst(redisUrl: string, ceiling: number, batching: boolean): Promise<BurstFigures> {
+  const sys = await benchSystem(redisUrl, {
+    prefix: `{leadflow-bench-burst-${ceiling}-${batching ? 'batched' : 'per-lead'}}`,
+    sandbox: { latencyMs: LATENCY_MS, rateLimit: { max: ceiling, intervalMs: 10_000 } },
+    seed: (sandbox) => sandbox.seedContacts(ids.map((_, i) => contact(i))),
+    // The portal's budget at its ceiling, as a deployment configures it.
+    adjust: (c) => ({
+      ...c,
+      hubspot: { ...c.hubspot, requestsPer10s: ceiling },
+      pipeline: { ...c.pipeline, batching },
+    }),
+    env: (sandbox) => ({
+      ...hubspotEnv(sandbox),
+      EVENTS_SIGNING_SECRET: SECRETS.eventsSigningSecret,
+      WORKER_CONCURRENCY: String(IN_FLIGHT),
+    }),
+  });
+  try {
+    const { sandbox, redis, prefix } = sys;
+    const store = new HandoffStore(redis, keys(prefix));
+    const handoffId = (id: string) => `hf.hubspot.contact.${id}.0.mql`;
+    const callsBefore = sandbox.calls.length;
+    const cpu = process.cpuUsage();
+    const startedAt = Date.now();
+    const deliveries = Array.from({ length: Math.ceil(N / 100) }, (_, d) =>
+      sys.post.events({
+        events: ids.slice(d * 100, d * 100 + 100).map((id) => ({
+          id: `burst-${id}`,
+          lead: { crm: 'hubspot', objectType: 'contact', id },
+          type: 'demo_request',
+          occurredAt: Date.now(),
+        })),
+      }),
+    );
+    const statuses = await Promise.all(deliveries);
+    if (statuses.some((s) => s !== 200)) throw new Error(`bench: webhook answered ${statuses.join(',')}`);
+
+    // completedAt is Redis' clock at completion: polling slowly delays only noticing it.
+    const completedAt = new Map<string, number>();
+    while (completedAt.size < N && Date.now() - startedAt < TIMEOUT_MS) {
+      await sleep(250);
+      const pending = ids.filter((id) => !completedAt.has(id));
+      const progress = await Promise.all(pending.map((id) => store.progress(handoffId(id))));
+      pending.forEach((id, i) => {
+        const at = progress[i]!.completedAt;
+        if (at) completedAt.set(id, Number(at));
+      });
+    }
+    const { user, system } = process.cpuUsage(cpu);
+    const done = [...completedAt.keys()];
+    const records = await Promise.all(done.map((id) => store.get(handoffId(id))));
+    const received = records.map((r) => r?.handoff.receivedAt ?? NaN);
+    const speed = done.map((id, i) => completedAt.get(id)! - received[i]!);
+    const firstIndex = received.indexOf(Math.min(...received));
+    return figures(
+      speed,
+      speed[firstIndex] ?? NaN,
+      sandbox.calls.slice(callsBefore),
+      user + system,
+      Math.max(...completedAt.values()) - startedAt,
+    );
+  } finally {
+    await sys.close();
+  }
+}
+
+/** One call of the naive integration; a 429 waits the second HubSpot asks for and goes again. */
+async function naiveCall(url: string, method: string, body?: unknown): Promise<void> {
+  for (;;) {
+    const res = await fetch(url, {
+      method,
+      headers: { authorization: 'Bearer bench', 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    await res.arrayBuffer();
+    if (res.status !== 429) return;
+    await sleep(1_000);
+  }
+}
+
+/** A naive handoff of one contact: read it, update stage, owner and score, create the note and the task. */
+async function naiveHandoff(sandbox: Sandbox, id: string): Promise<void> {
+  const objects = `${sandbox.url}/crm/v3/objects`;
+  const to = (typeId: number) => [
+    { to: { id }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId }] },
+  ];
+  await naiveCall(`${objects}/contacts/${id}?properties=jobtitle,lifecyclestage`, 'GET');
+  await naiveCall(`${objects}/contacts/${id}`, 'PATCH', {
+    properties: { lifecyclestage: 'marketingqualifiedlead', hubspot_owner_id: '101' },
+  });
+  const at = new Date().toISOString();
+  await naiveCall(`${objects}/notes`, 'POST', {
+    properties: { hs_timestamp: at, hs_note_body: 'Demo request' },
+    associations: to(202),
+  });
+  await naiveCall(`${objects}/tasks`, 'POST', {
+    properties: { hs_timestamp: at, hs_task_subject: 'Call', hs_task_status: 'NOT_STARTED' },
+    associations: to(204),
+  });
+}
+
+/** The naive sequence for every lead, IN_FLIGHT leads at a time, all arrived when the burst starts. */
+async function naiveBurst(ceiling: number): Promise<BurstFigures> {
+  const sandbox = await startSandbox({
+    latencyMs: LATENCY_MS,
+    rateLimit: { max: ceiling, intervalMs: 10_000 },
+  });
+  try {
+    sandbox.seedContacts(ids.map((_, i) => contact(i)));
+    const cpu = process.cpuUsage();
+    const startedAt = performance.now();
+    const done: number[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (next < N && performance.now() - startedAt < TIMEOUT_MS) {
+          await naiveHandoff(sandbox, ids[next++]!);
+          done.push(performance.now() - startedAt);
+        }
+      }),
+    );
+    const { user, system } = process.cpuUsage(cpu);
+    const inTime = done.filter((t) => t <= TIMEOUT_MS);
+    return figures(inTime, inTime[0] ?? NaN, sandbox.calls, user + system, Math.max(...inTime));
+  } finally {
+    await sandbox.close();
+  }
+}
+
+export async function burst(redisUrl: string): Promise<Outcome> {
+  const runs: Record<string, { batched: BurstFigures; perLead: BurstFigures; naive: BurstFigures }> = {};
+  const rows: Outcome['rows'] = [];
+  const s = (f: BurstFigures) =>
+    f.handedOff === N
+      ? `${(f.lastHandedOffMs / 1000).toFixed(1)} s`
+      : `${f.handedOff} of ${N} in ${TIMEOUT_MS / 1000} s`;
+  const ms = (f: BurstFigures) =>
+    `${Math.round(f.speedToLeadMs.p50)} / ${Math.round(f.speedToLeadMs.p95)} ms`;
+  const calls = (f: BurstFigures) => `${f.callsPerHandoff.toFixed(3)} (${f.responses429} × 429)`;
+  for (const ceiling of CEILINGS) {
+    const batched = await leadflowBurst(redisUrl, ceiling, true);
+    const perLead = await leadflowBurst(redisUrl, ceiling, false);
+    const naive = await naiveBurst(ceiling);
+    runs[`per10s${ceiling}`] = { batched, perLead, naive };
+    const at = `HubSpot burst of ${N} hand-raises at ${ceiling}/10 s`;
+    rows.push(
+      [
+        `${at}: last lead handed off`,
+        s(batched),
+        `per-lead path ${s(perLead)}; naive, ${IN_FLIGHT} in flight, ${s(naive)}`,
+      ],
+      [`${at}: speed to lead p50 / p95`, ms(batched), `per-lead ${ms(perLead)}; naive ${ms(naive)}`],
+      [
+        `${at}: first lead speed to lead`,
+        `${Math.round(batched.speedToLeadMs.first)} ms`,
+        `per-lead ${Math.round(perLead.speedToLeadMs.first)} ms; sandbox round trip ${LATENCY_MS} ms`,
+      ],
+      [`${at}: CRM calls per handoff`, calls(batched), `per-lead ${calls(perLead)}; naive ${calls(naive)}`],
+      [
+        `${at}: CPU ms per handoff (whole process)`,
+        batched.cpuMsPerHandoff.toFixed(1),
+        `per-lead ${perLead.cpuMsPerHandoff.toFixed(1)}; naive ${naive.cpuMsPerHandoff.toFixed(1)}`,
+      ],
+    );
+  }
+  return {
+    results: {
+      hubspotBurst: {
+        leads: N,
+        sandboxLatencyMs: LATENCY_MS,
+        inFlight: IN_FLIGHT,
+        timeoutMs: TIMEOUT_MS,
+        ...runs,
+      },
+    },
+    rows,
+  };
+}

@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handoffMarker, type LeadRef } from '../../src/domain/index.js';
+import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
+import { HandoffStore } from '../../src/store/handoffs.js';
+import { keys } from '../../src/store/keys.js';
+import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
+import { hubspotEnv, SECRETS, startSystem, type System } from '../system/index.js';
+
+const N = 150;
+/** Seen before the burst, then deleted in HubSpot: its writes fail alone. */
+const GONE = 7;
+/** Seen before the burst at stage lead, then moved on by sales: no handoff. */
+const STALE = 42;
+const OWNERS = ['101', '102', '103', '104'];
+
+/**
+ * A burst of 150 demo requests from HubSpot contacts, end to end on the default config: the
+ * handoffs share batch requests (profile reads, one contact write with the scores, notes and tasks
+ * created in batches), each lead is handed off once with one note and one task — also when the
+ * answer to a batch create is lost and its leads' jobs retry — a contact deleted meanwhile is
+ * dead-lettered alone, a contact sales moved on keeps its stage and owner, and every lead keeps its
+ * own speed to lead, audit entry and SLA clock.
+ */
+describe('end to end: a burst of HubSpot hand-raises shares batch requests', () => {
+  let sys: System;
+  let queues: Queues;
+  const ids = Array.from({ length: N }, (_, i) => String(20_000 + i));
+  const lead = (id: string): LeadRef => ({ crm: 'hubspot', objectType: 'contact', id });
+  const handoffId = (id: string) => `hf.hubspot.contact.${id}.0.mql`;
+
+  beforeAll(async () => {
+    sys = await startSystem({
+      redisUrl: TEST_REDIS_URL,
+      prefix: uniquePrefix('e2e-hs-burst'),
+      sandbox: { latencyMs: 50 },
+      // Generic events carry the demo requests, as the bench sends them.
+      env: (s) => ({ ...hubspotEnv(s), EVENTS_SIGNING_SECRET: SECRETS.eventsSigningSecret }),
+      seed: (s) =>
+        s.seedContacts(
+          ids.map((id) => ({
+            id,
+            properties: {
+              email: `lead${id}@burst.example`,
+              firstname: `Lead${id}`,
+              lastname: 'Burst',
+              jobtitle: 'VP Marketing',
+              company: `Burst ${id}`,
+              industry: 'COMPUTER_SOFTWARE',
+              numemployees: '100-500',
+              country: 'Canada',
+              lifecyclestage: 'lead',
+            },
+          })),
+        ),
+    });
+    queues = openQueues(sys.redis, sys.prefix, () => undefined);
+  });
+
+  afterAll(async () => {
+    await closeQueues(queues);
+    await sys?.close();
+  });
+
+  it('hands off every lead once, each with its own clock, in a fraction of the per-lead calls', async () => {
+    const { sandbox, redis, prefix } = sys;
+    const hs = sandbox.hubspot;
+    const k = keys(prefix);
+    // Two leads leadflow knows already (profile read, scored), then changed in HubSpot behind its back.
+    const seen = [ids[GONE]!, ids[STALE]!];
+    expect(
+      await sys.post.events({
+        events: seen.map((id) => ({
+          id: `seen-${id}`,
+          lead: lead(id),
+          type: 'email_open',
+          occurredAt: Date.now(),
+        })),
+      }),
+    ).toBe(200);
+    await waitFor(
+      async () => (await Promise.all(seen.map((id) => redis.exists(k.leadState(lead(id)))))).every(Boolean),
+      {
+        timeoutMs: 30_000,
+        what: 'the two leads seen',
+      },
+    );
+    hs.contacts.delete(ids[GONE]!);
+    hs.writeContact(ids[STALE]!, {
+      lifecyclestage: 'opportunity',
+      hubspot_owner_id: '900',
+      hs_lead_status: 'CONNECTED',
+    });
+
+    // The first notes batch create takes effect, but its answer is lost: its leads' jobs retry.
+    sandbox.setFaults({
+      loseResponse: { method: 'POST', path: '/crm/v3/objects/notes/batch/create', count: 1 },
+    });
+    const callsBefore = sandbox.calls.length;
+    const deliveries = Array.from({ length: N / 10 }, (_, d) =>
+      sys.post.events({
+        events: ids.slice(d * 10, d * 10 + 10).map((id) => ({
+          id: `burst-${id}`,
+          lead: lead(id),
+          type: 'demo_request',
+          occurredAt: Date.now(),
+        })),
+      }),
+    );
+    expect(await Promise.all(deliveries)).toEqual(Array(N / 10).fill(200));
+
+    const store = new HandoffStore(redis, k);
+    const others = ids.filter((_, i) => i !== GONE);
+    await waitFor(
+      async () =>
+        (
+          await Promise.all(others.map(async (id) => (await store.progress(handoffId(id))).completedAt))
+        ).every(Boolean),
+      { timeoutMs: 90_000, what: `${others.length} handoffs completed` },
+    );
+    // Its handoff fails alone (the score-only write of its first event fails as well, on its own).
+    const gone = handoffId(ids[GONE]!);
+    await waitFor(
+      async () =>
+        (await queues.writeback.getFailed()).some(
+          (job) => (job.data as { handoffId?: string }).handoffId === gone,
+        ),
+      { timeoutMs: 60_000, what: 'the deleted contact dead-lettered' },
+    );
+
+    const mine = (list: typeof hs.notes, body: string, id: string) =>
+      list.filter((o) => (o.properties[body] ?? '').includes(handoffMarker(handoffId(id))));
+    const audit = await store.auditSince(0);
+    for (const [i, id] of ids.entries()) {
+      if (i === GONE) continue;
+      const notes = mine(hs.notes, 'hs_note_body', id);
+      const tasks = mine(hs.tasks, 'hs_task_body', id);
+      const sla = await queues.followup.getJob(`sla.${handoffId(id)}.0`);
+      const written = audit.filter((e) => e.type === 'writeback' && e.handoffId === handoffId(id));
+      if (i === STALE) {
+        // Sales has it: stage, owner and status stand; what was created beside the stage is withdrawn.
+        expect(hs.contacts.get(id)).toMatchObject({
+          lifecyclestage: 'opportunity',
+          hubspot_owner_id: '900',
+          hs_lead_status: 'CONNECTED',
+        });
+        expect([notes, tasks, sla, written]).toEqual([[], [], undefined, []]);
+        expect(audit.some((e) => e.type === 'stage_moved_on' && e.handoffId === handoffId(id))).toBe(true);
+        continue;
+      }
+      const contact = hs.contacts.get(id)!;
+      expect(contact.lifecyclestage).toBe('marketingqualifiedlead');
+      expect(OWNERS).toContain(contact.hubspot_owner_id);
+      expect(Number(contact.leadflow_score)).toBeGreaterThan(0);
+      expect([notes.length, tasks.length]).toEqual([1, 1]);
+      // Its own SLA clock and its own audit entry, with its own speed to lead.
+      expect(sla?.data).toMatchObject({ kind: 'sla', handoffId: handoffId(id) });
+      expect(written).toHaveLength(1);
+      const record = await store.get(handoffId(id));
+      const completedAt = Number((await store.progress(handoffId(id))).completedAt);
+      expect((written[0]!.detail as { speedToLeadMs: number }).speedToLeadMs).toBe(
+        completedAt - record!.handoff.receivedAt,
+      );
+    }
+
+    // The per-lead path makes 5 calls per new lead here (profile read, score write, stage PATCH, note,
+    // task); shared requests make well under one, retries included.
+    const calls = sandbox.calls.slice(callsBefore);
+    expect(calls.length / N).toBeLessThan(1);
+    // No PATCH but the one putting back the moved-on contact's owner and status, no single creates.
+    expect(calls.filter((c) => c.method === 'PATCH').map((c) => c.path)).toEqual([
+      `/crm/v3/objects/contacts/${ids[STALE]!}`,
+    ]);
+    expect(calls.filter((c) => ['/crm/v3/objects/notes', '/crm/v3/objects/tasks'].includes(c.path))).toEqual(
+      [],
+    );
+    const completed = await queues.writeback.getCompleted(0, N);
+    expect(completed.some((job) => job.attemptsMade > 1)).toBe(true);
+  }, 180_000);
+});
