@@ -77,7 +77,7 @@ export function createJobContext(deps: {
     links: new CrmLinks(deps.redis, k),
     accounts: new AccountIndex(deps.redis, k, deps.config.pipeline.timelineDays * 86_400_000),
     now: deps.now ?? Date.now,
-    sharedNow: deps.sharedNow ?? (() => redisTime(deps.redis)),
+    sharedNow: deps.sharedNow ?? (() => redisTime(deps.redis, k.clock)),
   };
 }
 

@@ -57,6 +57,8 @@ export function keys(prefix: string) {
      * queues are paused for it, expires once probes stop being refused.
      */
     authOutage: (crm: string) => `${prefix}:auth-outage:${crm}`,
+    /** Never written: names the prefix's slot, so Redis' clock is read on the node that owns it. */
+    clock: `${prefix}:clock`,
     /** String: written to learn whether Redis takes writes again (after OOM), short-lived. */
     writeProbe: `${prefix}:write-probe`,
     /** String: this Redis' data generation, written once; gone means Redis lost its data. No TTL. */

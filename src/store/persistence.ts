@@ -1,4 +1,5 @@
-import type { RedisClient } from './redis.js';
+import type { Redis } from 'ioredis';
+import { servers, type RedisClient } from './redis.js';
 
 /** Whether a restart of this Redis keeps its data, as `CONFIG GET` reports it. */
 export type Persistence =
@@ -9,15 +10,30 @@ export type Persistence =
 
 /**
  * AOF is on with `appendonly yes`; RDB snapshots with a non-empty `save` schedule. Neither: a
- * restart comes back empty, and with it every queue and idempotency record.
+ * restart comes back empty, and with it every queue and idempotency record. On a cluster each master
+ * answers for itself: the weakest one counts (unknown, then none), else the first's.
  */
 export async function readPersistence(redis: RedisClient): Promise<Persistence> {
+  let found: Persistence[];
+  try {
+    found = await Promise.all((await servers(redis)).map(readOne));
+  } catch (err) {
+    return { kind: 'unknown', why: (err as Error).message };
+  }
+  return (
+    found.find((p) => p.kind === 'unknown') ??
+    found.find((p) => p.kind === 'none') ??
+    found[0] ?? { kind: 'none' }
+  );
+}
+
+async function readOne(server: Redis): Promise<Persistence> {
   let aof: boolean;
   let rdb: boolean;
   try {
     const [appendonly, save] = await Promise.all([
-      redis.config('GET', 'appendonly'),
-      redis.config('GET', 'save'),
+      server.config('GET', 'appendonly'),
+      server.config('GET', 'save'),
     ]);
     aof = appendonly[1] === 'yes';
     rdb = (save[1] ?? '').trim() !== '';

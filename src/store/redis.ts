@@ -1,5 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Env } from '../config/env.js';
+import { withScripts } from './scripts.js';
 
 /**
  * A connection to one Redis server or to a Redis Cluster. Both take the same commands; every key
@@ -83,7 +84,7 @@ export async function whenReady(redis: RedisClient, timeoutMs = 10_000): Promise
  * The servers behind a connection: itself, or every master of a cluster. CONFIG and SCAN answer for
  * one server only, so on a cluster they are sent to each master; its node list is known once it answers.
  */
-async function servers(redis: RedisClient): Promise<Redis[]> {
+export async function servers(redis: RedisClient): Promise<Redis[]> {
   if (!(redis instanceof Cluster)) return [redis];
   await redis.ping();
   return redis.nodes('master');
@@ -114,8 +115,10 @@ export async function deleteByPrefix(redis: RedisClient, prefix: string): Promis
   }
 }
 
-/** Redis' clock in ms (`TIME`): one notion of now for every process, whatever their own clocks say. */
-export async function redisTime(redis: RedisClient): Promise<number> {
-  const [seconds, micros] = await redis.time();
-  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+/**
+ * Redis' clock in ms: one notion of now for every process, whatever their own clocks say. Read on the
+ * node that holds `clock` (`keys().clock`): on a cluster, the one whose clock the scripts read.
+ */
+export async function redisTime(redis: RedisClient, clock: string): Promise<number> {
+  return withScripts(redis).leadflowNow(clock);
 }

@@ -92,6 +92,7 @@ export interface ScriptCommands {
   ): Promise<number>;
   leadflowLeaseRenew(lease: string, token: string, ttlMs: number): Promise<number>;
   leadflowLeaseRelease(lease: string, token: string): Promise<number>;
+  leadflowNow(clock: string): Promise<number>;
 }
 
 export type ScriptName = keyof ScriptCommands;
@@ -124,6 +125,7 @@ export const SCRIPT_FILES = {
   leadflowLeaseWrite: { file: 'lease-write', numberOfKeys: 2 },
   leadflowLeaseRenew: { file: 'lease-renew', numberOfKeys: 1 },
   leadflowLeaseRelease: { file: 'lease-release', numberOfKeys: 1 },
+  leadflowNow: { file: 'now', numberOfKeys: 1 },
 } as const satisfies Record<ScriptName, ScriptFile>;
 
 function readLua(path: string): string {

@@ -7,6 +7,7 @@ import { QUEUES } from '../../src/queue/catalog.js';
 import { sweepDeadLetters } from '../../src/queue/dead-letters.js';
 import { closeQueues, openQueues } from '../../src/queue/queues.js';
 import { redisTime } from '../../src/store/redis.js';
+import { keys } from '../../src/store/keys.js';
 import { testConfig } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
@@ -37,7 +38,7 @@ describe('dead letters', () => {
       config,
       metrics,
       logger: createLogger('info', out),
-      sharedNow: () => redisTime(redis),
+      sharedNow: () => redisTime(redis, keys(prefix).clock),
     };
     return {
       ctx,
@@ -93,7 +94,7 @@ describe('dead letters', () => {
       const failed = await s.queues.poll.getFailed();
       const old = failed.slice(0, 2).map((j) => j.id!);
       // Two failed 30.5 days ago (BullMQ reads the failed set's score and the job's finishedOn).
-      const at = (await redisTime(redis)) - 30.5 * DAY_MS;
+      const at = (await redisTime(redis, keys(s.ctx.config.redis.prefix).clock)) - 30.5 * DAY_MS;
       for (const id of old) {
         await redis.hset(`${s.ctx.config.redis.prefix}:${QUEUES.poll.name}:${id}`, 'finishedOn', String(at));
         await redis.zadd(`${s.ctx.config.redis.prefix}:${QUEUES.poll.name}:failed`, at, id);

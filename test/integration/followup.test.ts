@@ -11,6 +11,7 @@ import { StaleLeadStateError } from '../../src/store/leads.js';
 import { RoutingStore } from '../../src/store/routing.js';
 import { retentionTtls } from '../../src/config/retention.js';
 import { redisTime } from '../../src/store/redis.js';
+import { keys } from '../../src/store/keys.js';
 import { NotDueError } from '../../src/queue/errors.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
 import { startPipeline, testConfig, type Pipeline } from '../helpers/pipeline.js';
@@ -51,7 +52,7 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
       connector: crm,
       now: () => clock ?? Date.now(),
       // The SLA clock is Redis' in production; here it follows the chosen time as well.
-      sharedNow: async () => clock ?? redisTime(redis),
+      sharedNow: async () => clock ?? redisTime(redis, keys(prefix).clock),
     });
   }
   const ingest = (events: HubSpotWebhookEvent[]) =>

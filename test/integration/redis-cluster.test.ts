@@ -1,11 +1,19 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/config/env.js';
-import { assertNoEviction, connectFromEnv, deleteByPrefix, whenReady } from '../../src/store/redis.js';
+import { keys } from '../../src/store/keys.js';
+import { readPersistence } from '../../src/store/persistence.js';
+import {
+  assertNoEviction,
+  connectFromEnv,
+  deleteByPrefix,
+  redisTime,
+  whenReady,
+} from '../../src/store/redis.js';
 import { hasRedisCluster, startRedisCluster, type OwnCluster } from '../sandbox/redis-cluster.js';
 import { hasRedisServer } from '../sandbox/redis-server.js';
 
-/** What answers for one server only (CONFIG, SCAN) is asked of every master of a real 3-master cluster. */
+/** What answers for one server only (CONFIG, SCAN, TIME) is asked of the right masters of a real 3-master cluster. */
 describe.skipIf(!hasRedisServer() || !hasRedisCluster())('Redis Cluster connections', () => {
   let cluster: OwnCluster;
   const env = () => parseEnv({ REDIS_CLUSTER_NODES: cluster.nodesEnv });
@@ -36,6 +44,26 @@ describe.skipIf(!hasRedisServer() || !hasRedisCluster())('Redis Cluster connecti
     }
   });
 
+  it('reports no persistence when any one master has none', async () => {
+    const redis = connectFromEnv(env());
+    const nodes = cluster.ports.map((port) => new Redis({ port, host: '127.0.0.1' }));
+    const aof = (on: boolean, of = nodes) =>
+      Promise.all(of.map((n) => n.config('SET', 'appendonly', on ? 'yes' : 'no')));
+    try {
+      await aof(true);
+      expect(await readPersistence(redis)).toEqual({ kind: 'aof' });
+      for (const [i, node] of nodes.entries()) {
+        await aof(false, [node]);
+        expect(await readPersistence(redis), `master ${cluster.ports[i]}`).toEqual({ kind: 'none' });
+        await aof(true, [node]);
+      }
+    } finally {
+      await aof(false);
+      await Promise.all(nodes.map((n) => n.quit()));
+      await redis.quit();
+    }
+  });
+
   it('deletes a prefix wherever its slot lives', async () => {
     const redis = connectFromEnv(env());
     try {
@@ -47,6 +75,25 @@ describe.skipIf(!hasRedisServer() || !hasRedisCluster())('Redis Cluster connecti
       for (const prefix of prefixes) await deleteByPrefix(redis, prefix);
       for (const prefix of prefixes) expect(await redis.exists(`${prefix}:x`), prefix).toBe(0);
     } finally {
+      await redis.quit();
+    }
+  });
+
+  it("reads Redis' clock on the prefix's slot owner only, the clock its scripts read", async () => {
+    const redis = connectFromEnv(env());
+    const clock = keys('{leadflow}').clock;
+    const owner = await cluster.ownerOf(clock);
+    const nodes = cluster.ports.map((port) => ({ port, node: new Redis({ port, host: '127.0.0.1' }) }));
+    try {
+      await Promise.all(nodes.map(({ node }) => node.config('RESETSTAT')));
+      for (let i = 0; i < 9; i++) expect(await redisTime(redis, clock)).toBeGreaterThan(0);
+      for (const { port, node } of nodes) {
+        const timeCalls = /^cmdstat_time:calls=(\d+)/m.exec(await node.info('commandstats'))?.[1] ?? '0';
+        if (port === owner) expect(Number(timeCalls), `owner ${port}`).toBe(9);
+        else expect(Number(timeCalls), `node ${port}`).toBe(0);
+      }
+    } finally {
+      await Promise.all(nodes.map(({ node }) => node.quit()));
       await redis.quit();
     }
   });
