@@ -7,6 +7,7 @@ import { QueueName } from '../queue/catalog.js';
 import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from '../queue/dead-letters.js';
 import type { Queues } from '../queue/queues.js';
 import type { Config } from '../config/schema.js';
+import type { LeadRef } from '../domain/index.js';
 import { readReport } from '../reports/read.js';
 import { readOverview } from './admin-data.js';
 import { queueBoard } from './queue-board.js';
@@ -19,6 +20,8 @@ export interface AdminDeps {
   queues: Queues;
   config: Config;
   now?: () => number;
+  /** The lead's page in its CRM (a connector's recordUrl), for links; without it there are none. */
+  recordUrl?: ((lead: LeadRef) => Promise<string>) | undefined;
   /** Where the router is mounted (default `/admin`), for Bull Board's links. */
   basePath?: string;
 }
@@ -154,7 +157,7 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
   });
 
   r.get('/api/overview', async (_req, res) => {
-    res.json(await readOverview(deps.redis, deps.queues, deps.config.redis.prefix));
+    res.json(await readOverview({ ...deps, now: now() }));
   });
 
   r.get('/api/report', async (req, res) => {

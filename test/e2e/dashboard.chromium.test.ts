@@ -4,6 +4,7 @@ import express from 'express';
 import type { Redis } from 'ioredis';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOfDay } from '../../src/domain/time.js';
 import { createAdminRouter } from '../../src/http/admin.js';
 import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
 import { seedAdminData } from '../helpers/admin-fixture.js';
@@ -12,6 +13,8 @@ import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TOKEN = 'dashboard-token-0123456789';
+// Midday in the team's time zone, so the fixture's handoffs are all today's.
+const NOW = startOfDay('America/New_York', Date.now()) + 12 * 3_600_000;
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium)
   console.warn(
@@ -32,10 +35,17 @@ describe.skipIf(!hasChromium)('admin dashboard in Chromium', () => {
     queues = openQueues(redis, prefix, (err) => {
       throw err;
     });
-    await seedAdminData(redis, queues, prefix);
+    await seedAdminData(redis, queues, prefix, NOW);
     const app = express().use(
       '/admin',
-      createAdminRouter({ adminToken: TOKEN, redis, queues, config: testConfig(prefix) }),
+      createAdminRouter({
+        adminToken: TOKEN,
+        redis,
+        queues,
+        config: testConfig(prefix),
+        now: () => NOW,
+        recordUrl: (lead) => Promise.resolve(`https://crm.example/contact/${lead.id}`),
+      }),
     );
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -88,7 +98,19 @@ describe.skipIf(!hasChromium)('admin dashboard in Chromium', () => {
     expect(session).toMatchObject({ name: 'leadflow_admin', httpOnly: true, sameSite: 'Strict' });
 
     const handoffs = await page.locator('#handoffs tbody').innerText();
-    expect(handoffs).toContain('hubspot.contact.500');
+    expect(handoffs).toMatch(/Grace Kim\s+CRM ↗\s+Initech/);
+    expect(handoffs).toContain('Ana Ruiz');
+    // CRM-sourced markup is shown as text, never run.
+    expect(handoffs).toContain('Bobby <b>Tables</b> Drop');
+    expect(handoffs).toContain('<img src=x onerror="document.body.dataset.xss=1">Evil Corp');
+    expect(await page.locator('#handoffs tbody img, #handoffs tbody b').count()).toBe(0);
+    expect(await page.locator('body').getAttribute('data-xss')).toBeNull();
+    expect(await page.locator('#handoffs a.crm').first().getAttribute('href')).toBe(
+      'https://crm.example/contact/502',
+    );
+    expect(await page.locator('#headline').innerText()).toMatch(
+      /Handoffs today\s+3\s+Median speed to lead\s+2\.3 s\s+SLA met\s+50%\s+Open SLA breaches\s+1/,
+    );
     expect(handoffs).toContain('Job title "VP Marketing" matches title-decision-maker (+20)');
     expect(handoffs).toContain('hand-raise');
     expect(handoffs).toContain('420 ms');

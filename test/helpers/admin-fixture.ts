@@ -3,17 +3,47 @@ import type { Redis } from 'ioredis';
 import type { Queues } from '../../src/queue/queues.js';
 import { HandoffStore } from '../../src/store/handoffs.js';
 import { keys } from '../../src/store/keys.js';
-import { LeadState } from '../../src/domain/index.js';
+import { LeadState, type Profile } from '../../src/domain/index.js';
 import { LeadStore } from '../../src/store/leads.js';
+import { TimelineStore } from '../../src/store/timeline.js';
 import { testScore } from './score.js';
 import { waitFor } from './wait.js';
 
-/** Seeds what the dashboard reads: handoffs in the audit log, scores, and one dead letter. */
-export async function seedAdminData(redis: Redis, queues: Queues, prefix: string): Promise<void> {
+/**
+ * Who the handed-off leads are (500 to 502). 501 carries markup in CRM-sourced text, which the
+ * dashboard must show as text.
+ */
+export const FIXTURE_PEOPLE: Profile[] = [
+  {
+    firstName: 'Grace',
+    lastName: 'Kim',
+    email: 'grace@initech.example',
+    company: 'Initech',
+    jobTitle: 'VP Marketing',
+  },
+  {
+    firstName: 'Bobby <b>Tables</b>',
+    lastName: 'Drop',
+    email: 'bobby@evil.example',
+    company: '<img src=x onerror="document.body.dataset.xss=1">Evil Corp',
+  },
+  { email: 'ops@globex.example' },
+];
+
+/**
+ * Seeds what the dashboard reads: handoffs in the audit log (minutes before `now`), the leads'
+ * profiles and scores, Ana's first action on 500, Ben's lapsed SLA on 501, and one dead letter.
+ */
+export async function seedAdminData(
+  redis: Redis,
+  queues: Queues,
+  prefix: string,
+  now = Date.now(),
+): Promise<void> {
   const k = keys(prefix);
   const audit = new HandoffStore(redis, k);
   const leads = new LeadStore(redis, k);
-  const now = Date.now();
+  const timeline = new TimelineStore(redis, k, 3_600_000);
   for (const [i, total] of [92, 67, 55, 41, 12].entries()) {
     const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: String(500 + i) };
     await leads.put(
@@ -21,6 +51,7 @@ export async function seedAdminData(redis: Redis, queues: Queues, prefix: string
       LeadState.parse({ stage: total >= 50 ? 'mql' : 'lead', score: testScore(total, now) }),
     );
     if (total < 50) continue;
+    await timeline.mergeFetchedProfile(lead, FIXTURE_PEOPLE[i]!, now);
     const handoffId = `hf.hubspot.contact.${lead.id}.0.mql`;
     await audit.audit({
       type: 'handoff',
@@ -45,6 +76,20 @@ export async function seedAdminData(redis: Redis, queues: Queues, prefix: string
       at: now,
     });
   }
+  await audit.audit({
+    type: 'rep_action',
+    handoffId: 'hf.hubspot.contact.500.0.mql',
+    lead: 'hubspot.contact.500',
+    detail: { ownerId: '101', what: 'call logged', afterMs: 90_000 },
+    at: now - 30_000,
+  });
+  await audit.audit({
+    type: 'sla_breach',
+    handoffId: 'hf.hubspot.contact.501.0.mql',
+    lead: 'hubspot.contact.501',
+    detail: { ownerId: '102', action: 'notify', dueAt: now - 10_000, round: 0 },
+    at: now - 10_000,
+  });
   await failWritebacks(
     redis,
     queues,

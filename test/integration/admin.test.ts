@@ -2,6 +2,7 @@ import express from 'express';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOfDay } from '../../src/domain/time.js';
 import { createAdminRouter } from '../../src/http/admin.js';
 import { summarizeSpeed, type Report } from '../../src/reports/index.js';
 import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
@@ -10,6 +11,8 @@ import { testConfig } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 const TOKEN = 'admin-token-0123456789';
+// Midday in the team's time zone (sla.workingHours), so the fixture's handoffs are all today's.
+const NOW = startOfDay('America/New_York', Date.now()) + 12 * 3_600_000;
 
 describe('/admin API', () => {
   const prefix = uniquePrefix('admin');
@@ -22,10 +25,21 @@ describe('/admin API', () => {
     queues = openQueues(redis, prefix, (err) => {
       throw err;
     });
-    await seedAdminData(redis, queues, prefix);
+    await seedAdminData(redis, queues, prefix, NOW);
     app = express().use(
       '/admin',
-      createAdminRouter({ adminToken: TOKEN, redis, queues, config: testConfig(prefix) }),
+      createAdminRouter({
+        adminToken: TOKEN,
+        redis,
+        queues,
+        config: testConfig(prefix),
+        now: () => NOW,
+        // A CRM link that is no web address is left out.
+        recordUrl: (lead) =>
+          Promise.resolve(
+            lead.id === '502' ? 'javascript:alert(1)' : `https://crm.example/contact/${lead.id}`,
+          ),
+      }),
     );
   });
   afterAll(async () => {
@@ -168,7 +182,12 @@ describe('/admin API', () => {
     expect(res.status).toBe(200);
     const body = res.body as {
       queues: Record<string, { failed: number }>;
+      headline: unknown;
       handoffs: {
+        name: string | null;
+        company: string | null;
+        ownerName: string | null;
+        recordUrl: string | null;
         lead: string;
         trigger: string;
         owner: string | null;
@@ -184,6 +203,24 @@ describe('/admin API', () => {
       ['hubspot.contact.501', 'threshold', '102', 2_300],
       ['hubspot.contact.500', 'hand_raise', '101', 420],
     ]);
+    // Names instead of ids: the lead's (else the email) and company from its profile, the rep's from routing.reps.
+    expect(body.handoffs.map((h) => [h.name, h.company, h.ownerName, h.recordUrl])).toEqual([
+      ['ops@globex.example', null, null, null],
+      [
+        'Bobby <b>Tables</b> Drop',
+        '<img src=x onerror="document.body.dataset.xss=1">Evil Corp',
+        'Ben Okafor',
+        'https://crm.example/contact/501',
+      ],
+      ['Grace Kim', 'Initech', 'Ana Ruiz', 'https://crm.example/contact/500'],
+    ]);
+    // Three handoffs today, median 2.3 s; Ana acted in time, Ben let 501 lapse and nobody has acted since.
+    expect(body.headline).toEqual({
+      handoffsToday: 3,
+      medianSpeedToLeadMs: 2_300,
+      slaMetPct: 50,
+      openBreaches: 1,
+    });
     // Newest first.
     expect(body.handoffs[2]?.topReasons[0]).toBe(
       'Job title "VP Marketing" matches title-decision-maker (+20)',

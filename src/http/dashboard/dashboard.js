@@ -67,6 +67,35 @@ function bars(container, items) {
   container.replaceChildren(svg);
 }
 
+function percent(value) {
+  return value === null || value === undefined ? '—' : `${value}%`;
+}
+
+/** A link to the lead's CRM record, opened apart from the dashboard; only ever http(s). */
+function crmLink(url) {
+  const a = el('a', 'CRM ↗', 'crm');
+  a.href = url;
+  a.target = '_blank';
+  a.rel = 'noopener noreferrer';
+  return a;
+}
+
+function renderHeadline(h) {
+  const figures = [
+    ['Handoffs today', h.handoffsToday, ''],
+    ['Median speed to lead', duration(h.medianSpeedToLeadMs), ''],
+    ['SLA met', percent(h.slaMetPct), h.slaMetPct !== null && h.slaMetPct < 90 ? 'bad' : ''],
+    ['Open SLA breaches', h.openBreaches, h.openBreaches > 0 ? 'bad' : ''],
+  ];
+  document.getElementById('headline').replaceChildren(
+    ...figures.map(([label, value, tone]) => {
+      const card = el('div', null, 'card figure');
+      card.append(el('p', label, 'label'), el('p', value, `value ${tone}`));
+      return card;
+    }),
+  );
+}
+
 function renderQueues(queues) {
   const cards = Object.entries(queues).map(([name, counts]) => {
     const card = el('div', null, 'card');
@@ -86,7 +115,7 @@ function renderHandoffs(handoffs) {
   if (!handoffs.length) {
     const row = el('tr');
     const cell = el('td', 'No handoffs yet.', 'empty');
-    cell.colSpan = 8;
+    cell.colSpan = 9;
     row.append(cell);
     body.replaceChildren(row);
     return;
@@ -100,13 +129,17 @@ function renderHandoffs(handoffs) {
       reasonsCell.append(reasons);
       const trigger = el('td');
       trigger.append(el('span', h.trigger.replace('_', '-'), `pill ${h.trigger}`));
+      const lead = el('td');
+      lead.append(el('span', h.name ?? h.lead, 'who'));
+      if (h.recordUrl) lead.append(' ', crmLink(h.recordUrl));
       row.append(
         el('td', utc(h.at)),
-        el('td', h.lead),
+        lead,
+        el('td', h.company ?? '—'),
         el('td', h.stage.toUpperCase()),
         trigger,
         el('td', h.score ?? '—', 'num'),
-        el('td', h.owner ?? 'unassigned'),
+        el('td', h.ownerName ?? 'unassigned'),
         reasonsCell,
         el('td', duration(h.speedToLeadMs), 'num'),
       );
@@ -155,6 +188,7 @@ function renderDeadLetters(letters) {
 
 async function refresh() {
   const [overview, letters] = await Promise.all([api('overview'), api('dead-letters')]);
+  renderHeadline(overview.headline);
   renderQueues(overview.queues);
   renderHandoffs(overview.handoffs);
   renderDeadLetters(letters);
