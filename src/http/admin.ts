@@ -7,10 +7,11 @@ import { QueueName } from '../queue/catalog.js';
 import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from '../queue/dead-letters.js';
 import type { Queues } from '../queue/queues.js';
 import type { Config } from '../config/schema.js';
-import type { LeadRef } from '../domain/index.js';
+import { parseLeadKey, type LeadRef } from '../domain/index.js';
 import { readReport } from '../reports/read.js';
 import { readOverview } from './admin-data.js';
 import { queueBoard } from './queue-board.js';
+import { readLead, searchLeads } from './lead-data.js';
 import { secureEqual } from '../secure-compare.js';
 import { bearerToken } from './edge.js';
 
@@ -158,6 +159,29 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
 
   r.get('/api/overview', async (_req, res) => {
     res.json(await readOverview({ ...deps, now: now() }));
+  });
+
+  r.get('/api/leads', async (req, res) => {
+    const q = z
+      .string()
+      .max(200)
+      .safeParse(req.query.q ?? '');
+    if (!q.success) {
+      res.status(400).json({ error: 'q must be one search text of at most 200 characters' });
+      return;
+    }
+    res.json(await searchLeads(deps, q.data));
+  });
+
+  r.get('/api/leads/:lead', async (req, res) => {
+    const lead = parseLeadKey(req.params.lead);
+    if (!lead) {
+      res.status(400).json({ error: 'not a lead key such as hubspot.contact.123' });
+      return;
+    }
+    const story = await readLead({ ...deps, now: now() }, lead);
+    if (story) res.json(story);
+    else res.status(404).json({ error: 'no such lead' });
   });
 
   r.get('/api/report', async (req, res) => {

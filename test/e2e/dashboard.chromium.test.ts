@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import express from 'express';
 import type { Redis } from 'ioredis';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOfDay } from '../../src/domain/time.js';
 import { createAdminRouter } from '../../src/http/admin.js';
@@ -136,5 +136,44 @@ describe.skipIf(!hasChromium)('admin dashboard in Chromium', () => {
     expect(await queues.writeback.getJobState('hf.broken')).toBe('waiting');
     expect(external).toEqual([]);
     expect(refused).toEqual([]);
+  }, 60_000);
+
+  /** A page signed in through the form, at the given width, on the dashboard once it has data. */
+  async function signedIn(width: number, height = 900): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width, height } });
+    await page.goto(`${base}/admin/login`);
+    await page.getByLabel('Admin token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
+    return page;
+  }
+
+  it('finds a lead and shows its story: score, events, routing with who was passed over, SLA, audit', async () => {
+    const page = await signedIn(1440);
+    await page.getByLabel('Name, email, company or lead key').fill('initech');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: 'Grace Kim' }).first().waitFor();
+    await page.locator('#results').getByRole('link', { name: 'Grace Kim' }).click();
+    await page.waitForSelector('#lead:not([hidden]) #lead-body .panels');
+    expect(await page.locator('#lead-title').innerText()).toBe('Grace Kim');
+    const story = await page.locator('#lead-body').innerText();
+    expect(story).toContain('VP Marketing · Initech · grace@initech.example');
+    expect(story).toContain('Score 92 (fit 30, engagement 62) · MQL');
+    expect(story).toContain('demo_request · webhook');
+    expect(story).toContain('Owner: Ana Ruiz');
+    expect(story).toContain('Rule: north-america (round_robin) — round robin in north-america');
+    expect(story).toContain('Passed over Ben Okafor in north-america: at capacity');
+    expect(story).toMatch(/SLA: Acted: call logged at/);
+    expect(story).toMatch(/rep action[\s\S]*handoff/);
+    expect(new URL(page.url()).hash).toBe('#lead=hubspot.contact.500');
+
+    // The same page from a link, for a lead whose CRM text carries markup: shown as text.
+    await page.goto(`${base}/admin/#lead=hubspot.contact.501`);
+    await page.waitForSelector('#lead-title:has-text("Bobby")');
+    expect(await page.locator('#lead-title').innerText()).toBe('Bobby <b>Tables</b> Drop');
+    expect(await page.locator('#lead-body').innerText()).toMatch(/SLA: Breached/);
+    expect(await page.locator('#lead img, #lead b').count()).toBe(0);
+    expect(await page.locator('body').getAttribute('data-xss')).toBeNull();
+    await page.close();
   }, 60_000);
 });

@@ -1,9 +1,9 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Queues } from '../../src/queue/queues.js';
-import { HandoffStore } from '../../src/store/handoffs.js';
+import { HandoffStore, type HandoffRecord } from '../../src/store/handoffs.js';
 import { keys } from '../../src/store/keys.js';
-import { LeadState, type Profile } from '../../src/domain/index.js';
+import { LeadState, type LeadRef, type Profile, type RoutingDecision } from '../../src/domain/index.js';
 import { LeadStore } from '../../src/store/leads.js';
 import { TimelineStore } from '../../src/store/timeline.js';
 import { testScore } from './score.js';
@@ -46,13 +46,29 @@ export async function seedAdminData(
   const timeline = new TimelineStore(redis, k, 3_600_000);
   for (const [i, total] of [92, 67, 55, 41, 12].entries()) {
     const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: String(500 + i) };
+    const handoffId = `hf.hubspot.contact.${lead.id}.0.mql`;
     await leads.put(
       lead,
-      LeadState.parse({ stage: total >= 50 ? 'mql' : 'lead', score: testScore(total, now) }),
+      LeadState.parse({
+        stage: total >= 50 ? 'mql' : 'lead',
+        score: testScore(total, now),
+        ...(total >= 50 ? { handoffId } : {}),
+      }),
     );
     if (total < 50) continue;
     await timeline.mergeFetchedProfile(lead, FIXTURE_PEOPLE[i]!, now);
-    const handoffId = `hf.hubspot.contact.${lead.id}.0.mql`;
+    await timeline.recordEvent(
+      {
+        id: `web:${lead.id}`,
+        lead,
+        type: i === 0 ? 'demo_request' : 'page_view',
+        occurredAt: now - 5 * 60_000,
+        source: 'webhook',
+        properties: {},
+      },
+      now - 5 * 60_000,
+    );
+    await audit.save(handoffRecord(handoffId, lead, total, i, now));
     await audit.audit({
       type: 'handoff',
       handoffId,
@@ -76,6 +92,9 @@ export async function seedAdminData(
       at: now,
     });
   }
+  await audit.mark('hf.hubspot.contact.500.0.mql', 'actedAt', String(now - 30_000));
+  await audit.mark('hf.hubspot.contact.500.0.mql', 'actedWhat', 'call logged');
+  await audit.mark('hf.hubspot.contact.501.0.mql', 'breach.0', String(now - 10_000));
   await audit.audit({
     type: 'rep_action',
     handoffId: 'hf.hubspot.contact.500.0.mql',
@@ -97,6 +116,41 @@ export async function seedAdminData(
     ['hf.broken'],
     'hubspot 400 VALIDATION_ERROR: Property "leadflow_score" does not exist',
   );
+}
+
+/** A handoff as the score job saves it: 500 by round robin past Ben (at capacity), 501 to Ben, 502 to nobody. */
+function handoffRecord(id: string, lead: LeadRef, total: number, i: number, now: number): HandoffRecord {
+  const decidedAt = now - (4 - i) * 60_000;
+  const ownerId = ['101', '102', null][i] ?? null;
+  const routing: RoutingDecision = {
+    ownerId,
+    ruleId: ownerId ? 'north-america' : null,
+    strategy: ownerId ? 'round_robin' : 'none',
+    reason: ownerId ? 'round robin in north-america' : 'no rule yielded a rep',
+    skipped: i === 0 ? [{ repId: '102', ruleId: 'north-america', why: 'at_capacity' }] : [],
+  };
+  return {
+    handoff: {
+      id,
+      lead,
+      stage: 'mql',
+      trigger: i === 0 ? 'hand_raise' : 'threshold',
+      triggerEventId: `web:${lead.id}`,
+      receivedAt: decidedAt - 1_000,
+      decidedAt,
+      score: testScore(total, decidedAt),
+    },
+    note: { subject: 'x', text: 'x', html: 'x' },
+    routing,
+    task: {
+      subject: 'Call',
+      body: 'x',
+      dueAt: decidedAt + 15 * 60_000,
+      ownerId,
+      priority: 'HIGH',
+      type: 'CALL',
+    },
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOfDay } from '../../src/domain/time.js';
 import { createAdminRouter } from '../../src/http/admin.js';
+import type { LeadStory } from '../../src/http/lead-data.js';
 import { summarizeSpeed, type Report } from '../../src/reports/index.js';
 import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
 import { seedAdminData } from '../helpers/admin-fixture.js';
@@ -234,6 +235,63 @@ describe('/admin API', () => {
       { band: '60–79', leads: 1 },
       { band: '80–100', leads: 1 },
     ]);
+  });
+
+  it("finds leads by name, email, company or key, and tells one lead's whole story", async () => {
+    const find = async (q: string) =>
+      ((await request(app).get('/admin/api/leads').query({ q }).set(auth)).body as { lead: string }[]).map(
+        (l) => l.lead,
+      );
+    expect(await find('grace')).toEqual(['hubspot.contact.500']);
+    expect(await find('GLOBEX')).toEqual(['hubspot.contact.502']);
+    expect(await find('evil corp')).toEqual(['hubspot.contact.501']);
+    expect(await find('hubspot.contact.50')).toEqual([
+      'hubspot.contact.500',
+      'hubspot.contact.501',
+      'hubspot.contact.502',
+      'hubspot.contact.503',
+      'hubspot.contact.504',
+    ]);
+    expect(await find('nobody')).toEqual([]);
+    expect(
+      (
+        await request(app)
+          .get('/admin/api/leads')
+          .query({ q: 'x'.repeat(201) })
+          .set(auth)
+      ).status,
+    ).toBe(400);
+
+    const res = await request(app).get('/admin/api/leads/hubspot.contact.500').set(auth);
+    expect(res.status).toBe(200);
+    const story = res.body as LeadStory;
+    expect(story).toMatchObject({
+      name: 'Grace Kim',
+      company: 'Initech',
+      title: 'VP Marketing',
+      recordUrl: 'https://crm.example/contact/500',
+      stage: 'mql',
+      score: 92,
+      fit: 30,
+      engagement: 62,
+      events: [{ type: 'demo_request', source: 'webhook' }],
+      handoff: {
+        trigger: 'hand_raise',
+        ownerName: 'Ana Ruiz',
+        rule: 'north-america',
+        strategy: 'round_robin',
+        passedOver: [{ rep: 'Ben Okafor', rule: 'north-america', why: 'at capacity' }],
+        sla: { state: 'acted', actedWhat: 'call logged', actedAt: NOW - 30_000, breaches: 0 },
+      },
+      disposition: null,
+    });
+    expect(story.breakdown.map((l) => l.ruleId)).toContain('r');
+    expect(story.audit.map((e) => e.type)).toEqual(['rep_action', 'handoff']);
+    const ben = (await request(app).get('/admin/api/leads/hubspot.contact.501').set(auth)).body as LeadStory;
+    expect(ben.handoff?.sla).toMatchObject({ state: 'breached', breaches: 1 });
+    expect((await request(app).get('/admin/api/leads/hubspot.contact.999').set(auth)).status).toBe(404);
+    expect((await request(app).get('/admin/api/leads/crm.contact.1').set(auth)).status).toBe(400);
+    expect((await request(app).get('/admin/api/leads/hubspot.contact.500')).status).toBe(401);
   });
 
   it('lists, replays and deletes dead letters, validating parameters', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseLeadKey, leadKey } from '../../src/domain/index.js';
 import { startOfDay } from '../../src/domain/time.js';
 import { displayName } from '../../src/http/admin-data.js';
+import { slaClock } from '../../src/http/lead-data.js';
 
 describe('startOfDay', () => {
   it("is the zone's local midnight, also on days the clocks change", () => {
@@ -31,5 +32,34 @@ describe('displayName', () => {
     expect(displayName({ lastName: 'Kim' })).toBe('Kim');
     expect(displayName({ email: 'g@x.example' })).toBe('g@x.example');
     expect(displayName({})).toBeNull();
+  });
+});
+
+describe('slaClock', () => {
+  const due = 1_000_000;
+  it('runs to the task due time, then is overdue until the breach is recorded', () => {
+    expect(slaClock({}, due, due - 60_000)).toMatchObject({ state: 'running', remainingMs: 60_000 });
+    expect(slaClock({}, due, due + 1)).toMatchObject({ state: 'overdue', remainingMs: -1 });
+    expect(slaClock({ 'breach.0': String(due) }, due, due + 1)).toMatchObject({
+      state: 'breached',
+      breaches: 1,
+      remainingMs: null,
+    });
+  });
+  it("restarts on a reassignment's round, and stops at the first rep action", () => {
+    const reassigned = { 'breach.0': String(due), 'due.1': String(due + 3_600_000) };
+    expect(slaClock(reassigned, due, due + 60_000)).toMatchObject({
+      state: 'running',
+      dueAt: due + 3_600_000,
+      breaches: 1,
+    });
+    expect(slaClock({ ...reassigned, actedAt: String(due + 5), actedWhat: 'call' }, due, due + 1e9)).toEqual({
+      state: 'acted',
+      dueAt: due + 3_600_000,
+      remainingMs: null,
+      actedAt: due + 5,
+      actedWhat: 'call',
+      breaches: 1,
+    });
   });
 });

@@ -80,6 +80,135 @@ function crmLink(url) {
   return a;
 }
 
+/** Opens the lead's page in this dashboard. */
+function leadLink(key, text) {
+  const a = el('a', text, 'who');
+  a.href = `#lead=${encodeURIComponent(key)}`;
+  return a;
+}
+
+function section(title, ...children) {
+  const box = el('div', null, 'panel');
+  box.append(el('h3', title), ...children);
+  return box;
+}
+
+function list(items, empty) {
+  const ul = el('ul');
+  if (!items.length) ul.append(el('li', empty, 'muted'));
+  for (const item of items) ul.append(typeof item === 'string' ? el('li', item) : item);
+  return ul;
+}
+
+function slaText(sla) {
+  if (!sla) return 'No task, so no SLA clock.';
+  const breaches = sla.breaches ? ` · ${sla.breaches} SLA round${sla.breaches > 1 ? 's' : ''} lapsed` : '';
+  if (sla.state === 'acted')
+    return `Acted: ${sla.actedWhat ?? 'first action'} at ${utc(sla.actedAt)} UTC${breaches}`;
+  if (sla.state === 'breached') return `Breached: due ${utc(sla.dueAt)} UTC, nobody has acted${breaches}`;
+  if (sla.state === 'overdue') return `Overdue by ${duration(-sla.remainingMs)} (due ${utc(sla.dueAt)} UTC)`;
+  return `Running: ${duration(sla.remainingMs)} left (due ${utc(sla.dueAt)} UTC)`;
+}
+
+function renderLead(story) {
+  document.getElementById('lead-title').textContent = story.name ?? story.lead;
+  const who = el(
+    'p',
+    [story.title, story.company, story.email, story.lead].filter(Boolean).join(' · '),
+    'muted',
+  );
+  if (story.recordUrl) who.append(' ', crmLink(story.recordUrl));
+  const score = el(
+    'p',
+    `Score ${story.score ?? '—'} (fit ${story.fit ?? '—'}, engagement ${story.engagement ?? '—'}) · ${story.stage.toUpperCase()} · ${story.status}`,
+  );
+  const breakdown = list(
+    story.breakdown.map((l) => `${l.points > 0 ? '+' : ''}${l.points} ${l.reason} (${l.kind}, ${l.ruleId})`),
+    'No rule matches this lead.',
+  );
+  const events = list(
+    story.events.map((e) => `${utc(e.occurredAt)} · ${e.type} · ${e.source}`),
+    'No events on the timeline.',
+  );
+  const h = story.handoff;
+  const handoff = h
+    ? list(
+        [
+          `${h.stage.toUpperCase()} by ${h.trigger.replace('_', '-')} at ${utc(h.decidedAt)} UTC`,
+          `Owner: ${h.ownerName ?? 'unassigned'}`,
+          `Rule: ${h.rule ?? 'none'} (${h.strategy ?? '—'})${h.reason ? ` — ${h.reason}` : ''}`,
+          ...h.passedOver.map((p) => `Passed over ${p.rep} in ${p.rule}: ${p.why}`),
+          ...(h.guardrail ? [`Guardrails: ${h.guardrail}`] : []),
+          `SLA: ${slaText(h.sla)}`,
+        ],
+        '',
+      )
+    : el('p', 'Not handed off.', 'muted');
+  const d = story.disposition;
+  const disposition = el(
+    'p',
+    d ? `${d.status ?? '—'} · reason ${d.reason ?? '(none)'} · ${d.action}` : 'Sales has not sent it back.',
+    d ? '' : 'muted',
+  );
+  const audit = list(
+    story.audit.map((e) => `${utc(e.at)} · ${e.type.replaceAll('_', ' ')}`),
+    'No audit entries.',
+  );
+  document.getElementById('lead-body').replaceChildren(who, score, el('div', null, 'panels'));
+  document
+    .querySelector('#lead-body .panels')
+    .append(
+      section('Score breakdown', breakdown),
+      section('Events', events),
+      section('Handoff and routing', handoff),
+      section('Disposition', disposition),
+      section('Audit log', audit),
+    );
+}
+
+async function showLead() {
+  const match = /^#lead=(.+)$/.exec(location.hash);
+  const box = document.getElementById('lead');
+  if (!match) {
+    box.hidden = true;
+    return;
+  }
+  const key = decodeURIComponent(match[1]);
+  const story = await api(`leads/${encodeURIComponent(key)}`);
+  if (story.error) {
+    document.getElementById('lead-title').textContent = key;
+    document.getElementById('lead-body').replaceChildren(el('p', story.error, 'muted'));
+  } else renderLead(story);
+  box.hidden = false;
+  box.scrollIntoView();
+}
+
+async function search(event) {
+  event.preventDefault();
+  const q = document.getElementById('q').value;
+  const found = await api(`leads?q=${encodeURIComponent(q)}`);
+  const items = found.map((l) => {
+    const li = el('li');
+    li.append(
+      leadLink(l.lead, l.name ?? l.lead),
+      el('span', ` ${[l.company, l.email].filter(Boolean).join(' · ')} · score ${l.score ?? '—'}`, 'muted'),
+    );
+    return li;
+  });
+  document
+    .getElementById('results')
+    .replaceChildren(...(items.length ? items : [el('li', 'No lead matches.', 'muted')]));
+}
+
+/** Each cell is labelled with its column's header, for the stacked rows at phone width. */
+function labelCells(table) {
+  const headers = [...table.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+  for (const row of table.querySelectorAll('tbody tr'))
+    [...row.children].forEach((cell, i) => {
+      if (headers[i] && !cell.classList.contains('empty')) cell.dataset.label = headers[i];
+    });
+}
+
 function renderHeadline(h) {
   const figures = [
     ['Handoffs today', h.handoffsToday, ''],
@@ -130,7 +259,7 @@ function renderHandoffs(handoffs) {
       const trigger = el('td');
       trigger.append(el('span', h.trigger.replace('_', '-'), `pill ${h.trigger}`));
       const lead = el('td');
-      lead.append(el('span', h.name ?? h.lead, 'who'));
+      lead.append(leadLink(h.lead, h.name ?? h.lead));
       if (h.recordUrl) lead.append(' ', crmLink(h.recordUrl));
       row.append(
         el('td', utc(h.at)),
@@ -192,6 +321,7 @@ async function refresh() {
   renderQueues(overview.queues);
   renderHandoffs(overview.handoffs);
   renderDeadLetters(letters);
+  for (const table of document.querySelectorAll('main table')) labelCells(table);
   const s = overview.speedToLead;
   document.getElementById('speed-summary').textContent = s.samples
     ? `median ${duration(s.p50)} · p95 ${duration(s.p95)} · last ${s.samples} handoffs`
@@ -207,6 +337,19 @@ async function refresh() {
   document.getElementById('updated').textContent = `· updated ${utc(Date.now())} UTC`;
   document.body.dataset.ready = 'true';
 }
+
+document.getElementById('search').addEventListener('submit', (event) => {
+  search(event).catch((err) => {
+    document.getElementById('results').replaceChildren(el('li', err.message, 'bad'));
+  });
+});
+document.getElementById('lead-close').addEventListener('click', (event) => {
+  event.preventDefault();
+  history.pushState(null, '', location.pathname);
+  document.getElementById('lead').hidden = true;
+});
+window.addEventListener('hashchange', () => showLead().catch(() => undefined));
+showLead().catch(() => undefined);
 
 refresh().catch((err) => {
   document.getElementById('updated').textContent = `· ${err.message}`;
