@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOfDay } from '../../src/domain/time.js';
 import { createAdminRouter } from '../../src/http/admin.js';
 import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
-import { seedAdminData } from '../helpers/admin-fixture.js';
+import { failWritebacks, seedAdminData } from '../helpers/admin-fixture.js';
 import { testConfig } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -74,6 +74,31 @@ describe.skipIf(!hasChromium)('admin dashboard in Chromium', () => {
     redis.disconnect();
   });
 
+  it('shows SLA per rep and round-robin fairness; deletes a dead letter with feedback', async () => {
+    await failWritebacks(redis, queues, prefix, ['hf.gone'], 'hubspot 400 INVALID_OWNER', 2);
+    const page = await signedIn(1440);
+    // 7 days: Ana acted on 500 in time, Ben let 501 lapse; shares against weights 2:1:1:1.
+    expect(await page.locator('#sla-reps tbody').innerText()).toMatch(
+      /Ana Ruiz\s+1\s+1\s+0\s+100%\s+2 min[\s\S]*Ben Okafor\s+1\s+0\s+1\s+0%\s+—/,
+    );
+    const fairness = await page.locator('#fairness tbody').innerText();
+    expect(fairness).toMatch(/Ana Ruiz\s+1\s+33\.3%\s+40%\s+-6\.7 pts/);
+    expect(fairness).toMatch(/Chloé Martin\s+0\s+0%\s+20%\s+-20 pts/);
+    expect(fairness).toMatch(/unassigned\s+1\s+33\.3%\s+—\s+—/);
+
+    const row = page.locator('#dead-letters tbody tr[data-job="writeback/hf.gone"]');
+    await row.locator('summary').click();
+    expect(await row.locator('pre').innerText()).toContain('"handoffId": "hf.gone"');
+    expect(await row.innerText()).toContain('handoff · 1 attempt');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete writeback job hf.gone' }).click();
+    await page.waitForSelector('#dlq-feedback:has-text("Deleted writeback job hf.gone.")');
+    await page.waitForSelector('#dead-letters tbody tr[data-job="writeback/hf.gone"]', { state: 'detached' });
+    expect(await queues.writeback.getJob('hf.gone')).toBeUndefined();
+    expect(await queues.writeback.getJobState('hf.broken')).toBe('failed');
+    await page.close();
+  }, 60_000);
+
   it('shows queues, handoffs with reasons, charts and dead letters; replays one; looks right', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
     const external: string[] = [];
@@ -132,6 +157,9 @@ describe.skipIf(!hasChromium)('admin dashboard in Chromium', () => {
 
     await page.getByRole('button', { name: 'Replay writeback job hf.broken' }).click();
     await page.waitForSelector('#dead-letters tbody td.empty');
+    expect(await page.locator('#dlq-feedback').innerText()).toBe(
+      'Replayed writeback job hf.broken: it is queued again.',
+    );
     expect(await page.locator('#dead-letters tbody').innerText()).toBe('No dead letters.');
     expect(await queues.writeback.getJobState('hf.broken')).toBe('waiting');
     expect(external).toEqual([]);

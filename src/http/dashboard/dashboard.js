@@ -240,17 +240,9 @@ function renderQueues(queues) {
 }
 
 function renderHandoffs(handoffs) {
-  const body = document.querySelector('#handoffs tbody');
-  if (!handoffs.length) {
-    const row = el('tr');
-    const cell = el('td', 'No handoffs yet.', 'empty');
-    cell.colSpan = 9;
-    row.append(cell);
-    body.replaceChildren(row);
-    return;
-  }
-  body.replaceChildren(
-    ...handoffs.map((h) => {
+  rows(
+    '#handoffs',
+    handoffs.map((h) => {
       const row = el('tr');
       const reasons = el('ul');
       for (const r of h.topReasons) reasons.append(el('li', r));
@@ -274,49 +266,141 @@ function renderHandoffs(handoffs) {
       );
       return row;
     }),
+    9,
+    'No handoffs yet.',
   );
 }
 
-function renderDeadLetters(letters) {
-  const body = document.querySelector('#dead-letters tbody');
-  if (!letters.length) {
+function rows(selector, items, columns, empty) {
+  const body = document.querySelector(`${selector} tbody`);
+  if (!items.length) {
     const row = el('tr');
-    const cell = el('td', 'No dead letters.', 'empty');
-    cell.colSpan = 5;
+    const cell = el('td', empty, 'empty');
+    cell.colSpan = columns;
     row.append(cell);
     body.replaceChildren(row);
     return;
   }
-  body.replaceChildren(
-    ...letters.map((l) => {
+  body.replaceChildren(...items);
+}
+
+function renderReport(report) {
+  rows(
+    '#sla-reps',
+    report.slaPerRep.map((r) => {
+      const row = el('tr');
+      row.append(
+        el('td', r.owner),
+        el('td', r.handoffs, 'num'),
+        el('td', r.acted, 'num'),
+        el('td', r.breaches, r.breaches ? 'num bad' : 'num'),
+        el('td', percent(r.compliancePct), 'num'),
+        el('td', r.medianFirstActionMin === null ? '—' : `${r.medianFirstActionMin} min`, 'num'),
+      );
+      return row;
+    }),
+    6,
+    'No handoffs in the last 7 days.',
+  );
+  rows(
+    '#fairness',
+    report.perRep.map((r) => {
+      const row = el('tr');
+      const share = el('td', null, 'num');
+      const meter = el('meter');
+      meter.min = 0;
+      meter.max = 100;
+      meter.value = r.actualPct;
+      meter.setAttribute('aria-hidden', 'true');
+      share.append(meter, ` ${r.actualPct}%`);
+      const diff = r.diffPts === null ? '—' : `${r.diffPts > 0 ? '+' : ''}${r.diffPts} pts`;
+      row.append(
+        el('td', r.owner),
+        el('td', r.handoffs, 'num'),
+        share,
+        el('td', percent(r.expectedPct), 'num'),
+        el('td', diff, r.diffPts !== null && Math.abs(r.diffPts) >= 10 ? 'num bad' : 'num'),
+      );
+      return row;
+    }),
+    5,
+    'No reps configured.',
+  );
+}
+
+/** Replays or deletes one dead letter and says what happened. */
+async function act(letter, verb) {
+  const path = `dead-letters/${encodeURIComponent(letter.queue)}/${encodeURIComponent(letter.id)}`;
+  const feedback = document.getElementById('dlq-feedback');
+  const what = `${letter.queue} job ${letter.id}`;
+  try {
+    const result =
+      verb === 'replay'
+        ? await api(`${path}/replay`, { method: 'POST' })
+        : await api(path, { method: 'DELETE' });
+    feedback.className = result.error ? 'feedback bad' : 'feedback';
+    feedback.textContent = result.error
+      ? `${what}: ${result.error}`
+      : verb === 'replay'
+        ? `Replayed ${what}: it is queued again.`
+        : `Deleted ${what}.`;
+  } catch (err) {
+    feedback.className = 'feedback bad';
+    feedback.textContent = `${what}: ${err.message}`;
+  }
+  await refresh();
+}
+
+function renderDeadLetters(letters) {
+  rows(
+    '#dead-letters',
+    letters.map((l) => {
       const row = el('tr');
       row.dataset.job = `${l.queue}/${l.id}`;
-      const button = el('button', 'Replay');
-      button.type = 'button';
-      button.setAttribute('aria-label', `Replay ${l.queue} job ${l.id}`);
-      button.addEventListener('click', async () => {
-        button.disabled = true;
-        await api(`dead-letters/${encodeURIComponent(l.queue)}/${encodeURIComponent(l.id)}/replay`, {
-          method: 'POST',
+      const action = el('td', null, 'actions');
+      for (const [verb, label] of [
+        ['replay', 'Replay'],
+        ['delete', 'Delete'],
+      ]) {
+        const button = el('button', label, verb === 'delete' ? 'danger' : '');
+        button.type = 'button';
+        button.setAttribute('aria-label', `${label} ${l.queue} job ${l.id}`);
+        button.addEventListener('click', () => {
+          if (verb === 'delete' && !window.confirm(`Delete ${l.queue} job ${l.id} for good?`)) return;
+          button.disabled = true;
+          act(l, verb).catch(() => undefined);
         });
-        await refresh();
-      });
-      const action = el('td');
-      action.append(button);
+        action.append(button);
+      }
+      const details = el('details');
+      details.append(
+        el('summary', `${l.name} · ${l.attemptsMade} attempt${l.attemptsMade === 1 ? '' : 's'}`),
+        el('pre', JSON.stringify(l.data, null, 2)),
+      );
+      const detailCell = el('td');
+      detailCell.append(details);
       row.append(
         el('td', utc(l.failedAt)),
         el('td', l.queue),
         el('td', l.id),
         el('td', l.failedReason),
+        detailCell,
         action,
       );
       return row;
     }),
+    6,
+    'No dead letters.',
   );
 }
 
 async function refresh() {
-  const [overview, letters] = await Promise.all([api('overview'), api('dead-letters')]);
+  const [overview, letters, report] = await Promise.all([
+    api('overview'),
+    api('dead-letters'),
+    api('report?days=7'),
+  ]);
+  renderReport(report);
   renderHeadline(overview.headline);
   renderQueues(overview.queues);
   renderHandoffs(overview.handoffs);
