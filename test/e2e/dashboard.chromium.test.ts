@@ -148,11 +148,11 @@ describe.skipIf(!hasChromium)('admin dashboard in Chromium', () => {
     const row = page.locator('#dead-letters tbody tr[data-job="writeback/hf.broken"]');
     expect(await row.innerText()).toContain('Property "leadflow_score" does not exist');
 
-    mkdirSync('test-results', { recursive: true });
-    const png = await page.screenshot({ path: 'test-results/dashboard.png', fullPage: false });
+    mkdirSync('test-artifacts', { recursive: true });
+    const png = await page.screenshot({ path: 'test-artifacts/dashboard.png', fullPage: false });
     expect(png.length).toBeGreaterThan(10_000);
     // PNG header: width and height are the IHDR's first two 4-byte fields.
-    const file = readFileSync('test-results/dashboard.png');
+    const file = readFileSync('test-artifacts/dashboard.png');
     expect([file.readUInt32BE(16), file.readUInt32BE(20)]).toEqual([1280, 1100]);
 
     await page.getByRole('button', { name: 'Replay writeback job hf.broken' }).click();
@@ -204,4 +204,40 @@ describe.skipIf(!hasChromium)('admin dashboard in Chromium', () => {
     expect(await page.locator('body').getAttribute('data-xss')).toBeNull();
     await page.close();
   }, 60_000);
+
+  /** Left edges and tops of the elements, to tell a row of cards from a stack. */
+  async function boxes(page: Page, selector: string) {
+    const all = await page.locator(selector).all();
+    return Promise.all(all.map(async (l) => (await l.boundingBox())!));
+  }
+
+  for (const width of [390, 1440])
+    it(`fits ${width} px without horizontal scrolling${width < 500 ? ', cards and rows stacked' : ''}; screenshot`, async () => {
+      const page = await signedIn(width, 1100);
+      await page.waitForSelector('#fairness tbody tr td[data-label]');
+      const fits = async () =>
+        (await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')) as boolean;
+      expect(await fits()).toBe(true);
+      const cards = await boxes(page, '#headline .card');
+      expect(cards).toHaveLength(4);
+      if (width < 500) {
+        expect(new Set(cards.map((b) => b.x)).size).toBe(1);
+        expect(cards.map((b) => b.y)).toEqual([...cards.map((b) => b.y)].sort((a, b) => a - b));
+        // A table row is a card of labelled lines.
+        const cells = await boxes(page, '#handoffs tbody tr:first-child td');
+        expect(new Set(cells.map((b) => b.x)).size).toBe(1);
+        expect(
+          await page.locator('#handoffs tbody tr:first-child td').nth(1).getAttribute('data-label'),
+        ).toBe('Lead');
+      } else {
+        expect(new Set(cards.map((b) => b.y)).size).toBe(1);
+      }
+      mkdirSync('test-artifacts', { recursive: true });
+      await page.screenshot({ path: `test-artifacts/dashboard-${width}.png`, fullPage: true });
+      await page.goto(`${base}/admin/#lead=hubspot.contact.501`);
+      await page.waitForSelector('#lead-title:has-text("Bobby")');
+      expect(await fits()).toBe(true);
+      await page.screenshot({ path: `test-artifacts/lead-${width}.png`, fullPage: true });
+      await page.close();
+    }, 60_000);
 });
