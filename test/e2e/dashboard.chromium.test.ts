@@ -215,8 +215,7 @@ describe.skipIf(!hasChromium)('admin dashboard in Chromium', () => {
     it(`fits ${width} px without horizontal scrolling${width < 500 ? ', cards and rows stacked' : ''}; screenshot`, async () => {
       const page = await signedIn(width, 1100);
       await page.waitForSelector('#fairness tbody tr td[data-label]');
-      const fits = async () =>
-        (await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')) as boolean;
+      const fits = () => page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth');
       expect(await fits()).toBe(true);
       const cards = await boxes(page, '#headline .card');
       expect(cards).toHaveLength(4);
