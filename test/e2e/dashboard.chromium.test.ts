@@ -239,4 +239,28 @@ describe.skipIf(!hasChromium)('admin dashboard in Chromium', () => {
       await page.screenshot({ path: `test-artifacts/lead-${width}.png`, fullPage: true });
       await page.close();
     }, 60_000);
+
+  it('opens Bull Board at /admin/queues with the same session, loading nothing from elsewhere', async () => {
+    const page = await signedIn(1440);
+    // Its page links a web font; the board's CSP refuses it before it is fetched.
+    const external: string[] = [];
+    const refused: string[] = [];
+    page.on('response', (res) => {
+      if (!res.url().startsWith(base)) external.push(res.url());
+    });
+    page.on('requestfailed', (req) => {
+      if (req.failure()?.errorText.includes('csp')) refused.push(req.url());
+    });
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.goto(`${base}/admin/queues`);
+    for (const queue of ['ingest', 'score', 'writeback', 'followup', 'poll'])
+      await page.getByText(queue, { exact: true }).first().waitFor({ timeout: 20_000 });
+    mkdirSync('test-artifacts', { recursive: true });
+    await page.screenshot({ path: 'test-artifacts/bull-board.png' });
+    expect(errors).toEqual([]);
+    expect(external).toEqual([]);
+    expect(refused).toEqual([expect.stringMatching(/^https:\/\/fonts\.googleapis\.com\//)]);
+    await page.close();
+  }, 60_000);
 });
