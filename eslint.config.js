@@ -181,6 +181,8 @@ export default tseslint.config(
       globals: {
         document: 'readonly',
         location: 'readonly',
+        history: 'readonly',
+        window: 'readonly',
         fetch: 'readonly',
         URLSearchParams: 'readonly',
         setInterval: 'readonly',

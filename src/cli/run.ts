@@ -4,6 +4,7 @@ import type { RedisClient } from '../store/redis.js';
 import { SalesforceCdcSubscriber } from '../../connectors/salesforce/cdc.js';
 import type { Env } from '../config/env.js';
 import type { Config } from '../config/schema.js';
+import type { LeadRef } from '../domain/index.js';
 import { createApp } from '../http/app.js';
 import { boundPort, createHttpServer, listen } from '../http/server.js';
 import { createMetricsApp } from '../http/metrics.js';
@@ -74,6 +75,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       salesforceOutboundTokenPrevious: env.SALESFORCE_OUTBOUND_TOKEN_PREVIOUS,
       eventsSigningSecret: env.EVENTS_SIGNING_SECRET,
       adminToken: env.ADMIN_TOKEN,
+      recordUrl: recordUrls(env, config, producer),
       metricsToken: env.METRICS_TOKEN,
       queues,
       redis: producer,
@@ -161,6 +163,24 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       await Promise.all(connections.map((c) => c.quit().catch(() => undefined)));
       logger.info('stopped');
     },
+  };
+}
+
+/**
+ * The dashboard's links to CRM records, from the connectors the environment has credentials for
+ * (HubSpot reads its portal's details once for them).
+ */
+function recordUrls(
+  env: Env,
+  config: Config,
+  redis: RedisClient,
+): ((lead: LeadRef) => Promise<string>) | undefined {
+  const connectors = [hubspotFromEnv(env, config, { redis }), salesforceFromEnv(env, config, { redis })];
+  if (!connectors.some(Boolean)) return undefined;
+  return async (lead) => {
+    const connector = connectors.find((c) => c?.crm === lead.crm);
+    if (!connector) throw new Error(`no ${lead.crm} credentials for a link`);
+    return connector.recordUrl(lead);
   };
 }
 

@@ -34,6 +34,13 @@ export function leadKey(lead: LeadRef): string {
   return `${lead.crm}.${lead.objectType}.${lead.id}`;
 }
 
+/** The LeadRef a leadKey names; null for anything that is not one. */
+export function parseLeadKey(key: string): LeadRef | null {
+  const [crm, objectType, ...id] = key.split('.');
+  const lead = LeadRef.safeParse({ crm, objectType, id: id.join('.') });
+  return lead.success ? lead.data : null;
+}
+
 export const PropertyValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 export type PropertyValue = z.infer<typeof PropertyValue>;
 

@@ -24,3 +24,12 @@ export function wallClock(timeZone: string, at: number): number {
 export function zoneOffset(timeZone: string, at: number): number {
   return wallClock(timeZone, at) - Math.floor(at / 1000) * 1000;
 }
+
+const DAY_MS = 86_400_000;
+
+/** Pure: when the zone's calendar day that holds `at` began (epoch ms). */
+export function startOfDay(timeZone: string, at: number): number {
+  const midnight = Math.floor(wallClock(timeZone, at) / DAY_MS) * DAY_MS;
+  // The offset at midnight, which differs from the one at `at` on a day the clocks change.
+  return midnight - zoneOffset(timeZone, midnight - zoneOffset(timeZone, at));
+}

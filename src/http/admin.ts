@@ -7,9 +7,11 @@ import { QueueName } from '../queue/catalog.js';
 import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from '../queue/dead-letters.js';
 import type { Queues } from '../queue/queues.js';
 import type { Config } from '../config/schema.js';
+import { parseLeadKey, type LeadRef } from '../domain/index.js';
 import { readReport } from '../reports/read.js';
 import { readOverview } from './admin-data.js';
 import { queueBoard } from './queue-board.js';
+import { readLead, searchLeads } from './lead-data.js';
 import { secureEqual } from '../secure-compare.js';
 import { bearerToken } from './edge.js';
 
@@ -19,6 +21,8 @@ export interface AdminDeps {
   queues: Queues;
   config: Config;
   now?: () => number;
+  /** The lead's page in its CRM (a connector's recordUrl), for links; without it there are none. */
+  recordUrl?: ((lead: LeadRef) => Promise<string>) | undefined;
   /** Where the router is mounted (default `/admin`), for Bull Board's links. */
   basePath?: string;
 }
@@ -154,7 +158,30 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
   });
 
   r.get('/api/overview', async (_req, res) => {
-    res.json(await readOverview(deps.redis, deps.queues, deps.config.redis.prefix));
+    res.json(await readOverview({ ...deps, now: now() }));
+  });
+
+  r.get('/api/leads', async (req, res) => {
+    const q = z
+      .string()
+      .max(200)
+      .safeParse(req.query.q ?? '');
+    if (!q.success) {
+      res.status(400).json({ error: 'q must be one search text of at most 200 characters' });
+      return;
+    }
+    res.json(await searchLeads(deps, q.data));
+  });
+
+  r.get('/api/leads/:lead', async (req, res) => {
+    const lead = parseLeadKey(req.params.lead);
+    if (!lead) {
+      res.status(400).json({ error: 'not a lead key such as hubspot.contact.123' });
+      return;
+    }
+    const story = await readLead({ ...deps, now: now() }, lead);
+    if (story) res.json(story);
+    else res.status(404).json({ error: 'no such lead' });
   });
 
   r.get('/api/report', async (req, res) => {

@@ -83,6 +83,7 @@ export function createApp(deps: AppDeps): express.Express {
     '/admin',
     createAdminRouter({
       adminToken: deps.adminToken,
+      recordUrl: deps.recordUrl,
       redis: deps.redis,
       queues: deps.queues,
       config,

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { RedisClient } from '../store/redis.js';
 import type { Config } from '../config/schema.js';
+import type { LeadRef } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Queues } from '../queue/queues.js';
@@ -27,6 +28,8 @@ export interface AppDeps {
   metricsToken?: string | undefined;
   /** Enables /admin (dashboard and admin API). */
   adminToken?: string | undefined;
+  /** The lead's page in its CRM, for the dashboard's links. */
+  recordUrl?: ((lead: LeadRef) => Promise<string>) | undefined;
   /** Proves the CRM token works (cached by the caller); a failure makes /readyz answer 503. */
   checkCrm?: () => Promise<void>;
   /** Longest wait for Redis to accept a job before answering 503. */

@@ -65,6 +65,11 @@ const Details = {
 
 const UNASSIGNED = 'unassigned';
 
+/** A rep's name from `routing.reps`; other owners (a fallback queue user, `unassigned`) by id. */
+export function repName(reps: readonly Pick<Rep, 'id' | 'name'>[], id: string): string {
+  return reps.find((r) => r.id === id)?.name ?? id;
+}
+
 interface HandoffFacts {
   score: number;
   /** The owner now (reassignments move it). */
@@ -110,6 +115,10 @@ export interface Report {
     expectedPct: number | null;
     diffPts: number | null;
   }[];
+  /** First actions before any breach / (those + breaches), over every rep. */
+  slaMetPct: number | null;
+  /** Handoffs whose SLA lapsed and that nobody has acted on, converted or sent back since. */
+  openBreaches: number;
   /** Audit entries whose shape did not match and were left out. */
   malformed: number;
 }
@@ -227,7 +236,7 @@ export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions)
   }
 
   const owners = [...new Set(all.map((f) => f.ownerId))].sort();
-  const name = (id: string) => opts.reps.find((r) => r.id === id)?.name ?? id;
+  const name = (id: string) => repName(opts.reps, id);
   const owned = (id: string) => all.filter((f) => f.ownerId === id).length;
   const pct = (part: number, whole: number) => (whole ? Math.round((1000 * part) / whole) / 10 : null);
 
@@ -285,6 +294,9 @@ export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions)
     };
   });
 
+  const onTime = all.filter((f) => f.action?.onTime).length;
+  const breaches = all.reduce((n, f) => n + f.breachedBy.size, 0);
+
   const byReason = [...reasons]
     .map(([reason, r]) => ({ reason, count: r.count, actions: [...r.actions].sort() }))
     .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
@@ -297,6 +309,8 @@ export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions)
     byReason,
     unknownReasons: byReason.filter((r) => r.actions.includes('unknown')).map((r) => r.reason),
     perRep,
+    slaMetPct: pct(onTime, onTime + breaches),
+    openBreaches: all.filter((f) => f.breachedBy.size && !f.action && !f.converted && !f.disposition).length,
     malformed,
   };
 }

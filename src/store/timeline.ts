@@ -137,6 +137,22 @@ export class TimelineStore {
     return { profile, fetched: hash.fetchedAt !== undefined };
   }
 
+  /** A few profile fields of many leads in one round trip (for lists that show names). */
+  async profileFields(leads: readonly LeadRef[], fields: readonly string[]): Promise<Profile[]> {
+    if (!leads.length) return [];
+    const pipeline = this.redis.pipeline();
+    for (const lead of leads) pipeline.hmget(this.k.profile(lead), ...fields.map((f) => `v:${f}`));
+    const rows = (await pipeline.exec()) ?? [];
+    return rows.map(([err, values]) => {
+      if (err) throw err;
+      const profile: Profile = {};
+      (values as (string | null)[]).forEach((raw, i) => {
+        if (raw !== null) profile[fields[i]!] = PropertyValue.parse(JSON.parse(raw));
+      });
+      return profile;
+    });
+  }
+
   /** Moves a merged record's events into the surviving one (same lines, so a replay adds nothing). */
   async moveEvents(from: LeadRef, into: LeadRef): Promise<number> {
     const entries = await this.events(from, 0);

@@ -126,6 +126,9 @@ describe('end to end: signed webhook → handoff in HubSpot (sandbox)', () => {
     expect(metrics).toContain('leadflow_handoffs_total{stage="mql",trigger="threshold",owner="4242"} 1');
     expect(metrics).toMatch(/leadflow_speed_to_lead_seconds_count 1\n/);
     expect(metrics).toContain('leadflow_events_total{source="hubspot",outcome="duplicate"} 1');
+    // The server process counts the shared queues on each scrape.
+    expect(metrics).toContain('leadflow_queue_jobs{queue="writeback",state="failed"} 0');
+    expect(metrics).toMatch(/leadflow_queue_jobs\{queue="ingest",state="waiting"\} \d+\n/);
   });
 
   it('keeps the lead with its CRM owner and gives them one task (association 204) due within the SLA', async () => {

@@ -1,27 +1,74 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Queues } from '../../src/queue/queues.js';
-import { HandoffStore } from '../../src/store/handoffs.js';
+import { HandoffStore, type HandoffRecord } from '../../src/store/handoffs.js';
 import { keys } from '../../src/store/keys.js';
-import { LeadState } from '../../src/domain/index.js';
+import { LeadState, type LeadRef, type Profile, type RoutingDecision } from '../../src/domain/index.js';
 import { LeadStore } from '../../src/store/leads.js';
+import { TimelineStore } from '../../src/store/timeline.js';
 import { testScore } from './score.js';
 import { waitFor } from './wait.js';
 
-/** Seeds what the dashboard reads: handoffs in the audit log, scores, and one dead letter. */
-export async function seedAdminData(redis: Redis, queues: Queues, prefix: string): Promise<void> {
+/**
+ * Who the handed-off leads are (500 to 502). 501 carries markup in CRM-sourced text, which the
+ * dashboard must show as text.
+ */
+export const FIXTURE_PEOPLE: Profile[] = [
+  {
+    firstName: 'Grace',
+    lastName: 'Kim',
+    email: 'grace@initech.example',
+    company: 'Initech',
+    jobTitle: 'VP Marketing',
+  },
+  {
+    firstName: 'Bobby <b>Tables</b>',
+    lastName: 'Drop',
+    email: 'bobby@evil.example',
+    company: '<img src=x onerror="document.body.dataset.xss=1">Evil Corp',
+  },
+  { email: 'ops@globex.example' },
+];
+
+/**
+ * Seeds what the dashboard reads: handoffs in the audit log (minutes before `now`), the leads'
+ * profiles and scores, Ana's first action on 500, Ben's lapsed SLA on 501, and one dead letter.
+ */
+export async function seedAdminData(
+  redis: Redis,
+  queues: Queues,
+  prefix: string,
+  now = Date.now(),
+): Promise<void> {
   const k = keys(prefix);
   const audit = new HandoffStore(redis, k);
   const leads = new LeadStore(redis, k);
-  const now = Date.now();
+  const timeline = new TimelineStore(redis, k, { dedupeMs: 3_600_000, leadMs: 86_400_000 });
   for (const [i, total] of [92, 67, 55, 41, 12].entries()) {
     const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: String(500 + i) };
+    const handoffId = `hf.hubspot.contact.${lead.id}.0.mql`;
     await leads.put(
       lead,
-      LeadState.parse({ stage: total >= 50 ? 'mql' : 'lead', score: testScore(total, now) }),
+      LeadState.parse({
+        stage: total >= 50 ? 'mql' : 'lead',
+        score: testScore(total, now),
+        ...(total >= 50 ? { handoffId } : {}),
+      }),
     );
     if (total < 50) continue;
-    const handoffId = `hf.hubspot.contact.${lead.id}.0.mql`;
+    await timeline.mergeFetchedProfile(lead, FIXTURE_PEOPLE[i]!, now);
+    await timeline.recordEvent(
+      {
+        id: `web:${lead.id}`,
+        lead,
+        type: i === 0 ? 'demo_request' : 'page_view',
+        occurredAt: now - 5 * 60_000,
+        source: 'webhook',
+        properties: {},
+      },
+      now - 5 * 60_000,
+    );
+    await audit.save(handoffRecord(handoffId, lead, total, i, now));
     await audit.audit({
       type: 'handoff',
       handoffId,
@@ -45,6 +92,23 @@ export async function seedAdminData(redis: Redis, queues: Queues, prefix: string
       at: now,
     });
   }
+  await audit.mark('hf.hubspot.contact.500.0.mql', 'actedAt', String(now - 30_000));
+  await audit.mark('hf.hubspot.contact.500.0.mql', 'actedWhat', 'call logged');
+  await audit.mark('hf.hubspot.contact.501.0.mql', 'breach.0', String(now - 10_000));
+  await audit.audit({
+    type: 'rep_action',
+    handoffId: 'hf.hubspot.contact.500.0.mql',
+    lead: 'hubspot.contact.500',
+    detail: { ownerId: '101', what: 'call logged', afterMs: 90_000 },
+    at: now - 30_000,
+  });
+  await audit.audit({
+    type: 'sla_breach',
+    handoffId: 'hf.hubspot.contact.501.0.mql',
+    lead: 'hubspot.contact.501',
+    detail: { ownerId: '102', action: 'notify', dueAt: now - 10_000, round: 0 },
+    at: now - 10_000,
+  });
   await failWritebacks(
     redis,
     queues,
@@ -52,6 +116,41 @@ export async function seedAdminData(redis: Redis, queues: Queues, prefix: string
     ['hf.broken'],
     'hubspot 400 VALIDATION_ERROR: Property "leadflow_score" does not exist',
   );
+}
+
+/** A handoff as the score job saves it: 500 by round robin past Ben (at capacity), 501 to Ben, 502 to nobody. */
+function handoffRecord(id: string, lead: LeadRef, total: number, i: number, now: number): HandoffRecord {
+  const decidedAt = now - (4 - i) * 60_000;
+  const ownerId = ['101', '102', null][i] ?? null;
+  const routing: RoutingDecision = {
+    ownerId,
+    ruleId: ownerId ? 'north-america' : null,
+    strategy: ownerId ? 'round_robin' : 'none',
+    reason: ownerId ? 'round robin in north-america' : 'no rule yielded a rep',
+    skipped: i === 0 ? [{ repId: '102', ruleId: 'north-america', why: 'at_capacity' }] : [],
+  };
+  return {
+    handoff: {
+      id,
+      lead,
+      stage: 'mql',
+      trigger: i === 0 ? 'hand_raise' : 'threshold',
+      triggerEventId: `web:${lead.id}`,
+      receivedAt: decidedAt - 1_000,
+      decidedAt,
+      score: testScore(total, decidedAt),
+    },
+    note: { subject: 'x', text: 'x', html: 'x' },
+    routing,
+    task: {
+      subject: 'Call',
+      body: 'x',
+      dueAt: decidedAt + 15 * 60_000,
+      ownerId,
+      priority: 'HIGH',
+      type: 'CALL',
+    },
+  };
 }
 
 /**

@@ -2,7 +2,9 @@ import express from 'express';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOfDay } from '../../src/domain/time.js';
 import { createAdminRouter } from '../../src/http/admin.js';
+import type { LeadStory } from '../../src/http/lead-data.js';
 import { summarizeSpeed, type Report } from '../../src/reports/index.js';
 import { closeQueues, enqueueScore, openQueues, type Queues } from '../../src/queue/queues.js';
 import { seedAdminData } from '../helpers/admin-fixture.js';
@@ -10,6 +12,8 @@ import { testConfig } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 const TOKEN = 'admin-token-0123456789';
+// Midday in the team's time zone (sla.workingHours), so the fixture's handoffs are all today's.
+const NOW = startOfDay('America/New_York', Date.now()) + 12 * 3_600_000;
 
 describe('/admin API', () => {
   const prefix = uniquePrefix('admin');
@@ -22,10 +26,21 @@ describe('/admin API', () => {
     queues = openQueues(redis, prefix, (err) => {
       throw err;
     });
-    await seedAdminData(redis, queues, prefix);
+    await seedAdminData(redis, queues, prefix, NOW);
     app = express().use(
       '/admin',
-      createAdminRouter({ adminToken: TOKEN, redis, queues, config: testConfig(prefix) }),
+      createAdminRouter({
+        adminToken: TOKEN,
+        redis,
+        queues,
+        config: testConfig(prefix),
+        now: () => NOW,
+        // A CRM link that is no web address is left out.
+        recordUrl: (lead) =>
+          Promise.resolve(
+            lead.id === '502' ? 'javascript:alert(1)' : `https://crm.example/contact/${lead.id}`,
+          ),
+      }),
     );
   });
   afterAll(async () => {
@@ -177,7 +192,12 @@ describe('/admin API', () => {
     expect(res.status).toBe(200);
     const body = res.body as {
       queues: Record<string, { failed: number }>;
+      headline: unknown;
       handoffs: {
+        name: string | null;
+        company: string | null;
+        ownerName: string | null;
+        recordUrl: string | null;
         lead: string;
         trigger: string;
         owner: string | null;
@@ -193,6 +213,24 @@ describe('/admin API', () => {
       ['hubspot.contact.501', 'threshold', '102', 2_300],
       ['hubspot.contact.500', 'hand_raise', '101', 420],
     ]);
+    // Names instead of ids: the lead's (else the email) and company from its profile, the rep's from routing.reps.
+    expect(body.handoffs.map((h) => [h.name, h.company, h.ownerName, h.recordUrl])).toEqual([
+      ['ops@globex.example', null, null, null],
+      [
+        'Bobby <b>Tables</b> Drop',
+        '<img src=x onerror="document.body.dataset.xss=1">Evil Corp',
+        'Ben Okafor',
+        'https://crm.example/contact/501',
+      ],
+      ['Grace Kim', 'Initech', 'Ana Ruiz', 'https://crm.example/contact/500'],
+    ]);
+    // Three handoffs today, median 2.3 s; Ana acted in time, Ben let 501 lapse and nobody has acted since.
+    expect(body.headline).toEqual({
+      handoffsToday: 3,
+      medianSpeedToLeadMs: 2_300,
+      slaMetPct: 50,
+      openBreaches: 1,
+    });
     // Newest first.
     expect(body.handoffs[2]?.topReasons[0]).toBe(
       'Job title "VP Marketing" matches title-decision-maker (+20)',
@@ -206,6 +244,63 @@ describe('/admin API', () => {
       { band: '60–79', leads: 1 },
       { band: '80–100', leads: 1 },
     ]);
+  });
+
+  it("finds leads by name, email, company or key, and tells one lead's whole story", async () => {
+    const find = async (q: string) =>
+      ((await request(app).get('/admin/api/leads').query({ q }).set(auth)).body as { lead: string }[]).map(
+        (l) => l.lead,
+      );
+    expect(await find('grace')).toEqual(['hubspot.contact.500']);
+    expect(await find('GLOBEX')).toEqual(['hubspot.contact.502']);
+    expect(await find('evil corp')).toEqual(['hubspot.contact.501']);
+    expect(await find('hubspot.contact.50')).toEqual([
+      'hubspot.contact.500',
+      'hubspot.contact.501',
+      'hubspot.contact.502',
+      'hubspot.contact.503',
+      'hubspot.contact.504',
+    ]);
+    expect(await find('nobody')).toEqual([]);
+    expect(
+      (
+        await request(app)
+          .get('/admin/api/leads')
+          .query({ q: 'x'.repeat(201) })
+          .set(auth)
+      ).status,
+    ).toBe(400);
+
+    const res = await request(app).get('/admin/api/leads/hubspot.contact.500').set(auth);
+    expect(res.status).toBe(200);
+    const story = res.body as LeadStory;
+    expect(story).toMatchObject({
+      name: 'Grace Kim',
+      company: 'Initech',
+      title: 'VP Marketing',
+      recordUrl: 'https://crm.example/contact/500',
+      stage: 'mql',
+      score: 92,
+      fit: 30,
+      engagement: 62,
+      events: [{ type: 'demo_request', source: 'webhook' }],
+      handoff: {
+        trigger: 'hand_raise',
+        ownerName: 'Ana Ruiz',
+        rule: 'north-america',
+        strategy: 'round_robin',
+        passedOver: [{ rep: 'Ben Okafor', rule: 'north-america', why: 'at capacity' }],
+        sla: { state: 'acted', actedWhat: 'call logged', actedAt: NOW - 30_000, breaches: 0 },
+      },
+      disposition: null,
+    });
+    expect(story.breakdown.map((l) => l.ruleId)).toContain('r');
+    expect(story.audit.map((e) => e.type)).toEqual(['rep_action', 'handoff']);
+    const ben = (await request(app).get('/admin/api/leads/hubspot.contact.501').set(auth)).body as LeadStory;
+    expect(ben.handoff?.sla).toMatchObject({ state: 'breached', breaches: 1 });
+    expect((await request(app).get('/admin/api/leads/hubspot.contact.999').set(auth)).status).toBe(404);
+    expect((await request(app).get('/admin/api/leads/crm.contact.1').set(auth)).status).toBe(400);
+    expect((await request(app).get('/admin/api/leads/hubspot.contact.500')).status).toBe(401);
   });
 
   it('lists, replays and deletes dead letters, validating parameters', async () => {

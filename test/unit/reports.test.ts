@@ -279,8 +279,34 @@ describe('buildReport with no entries', () => {
         { owner: 'Ana', handoffs: 0, actualPct: 0, expectedPct: 66.7, diffPts: -66.7 },
         { owner: 'Ben', handoffs: 0, actualPct: 0, expectedPct: 33.3, diffPts: -33.3 },
       ],
+      slaMetPct: null,
+      openBreaches: 0,
       malformed: 0,
     });
+  });
+
+  it('SLA met over every rep, and the breaches nobody has acted on yet', () => {
+    // On time: a, b (Ana, on her own clock), c, f; late: e. Breaches: b (Ben), e (Cleo).
+    const r = buildReport(shuffled, { reps, bands: SCORE_BANDS });
+    expect(r.slaMetPct).toBe(66.7);
+    expect(r.openBreaches).toBe(0);
+    const open = buildReport(
+      [
+        ...shuffled,
+        // h lapsed and nobody acted; i lapsed, then sales sent it back; j lapsed, then converted.
+        handoff('h', 70, '2', T + 8 * MIN),
+        entry('sla_breach', 'h', { ownerId: '2', action: 'notify', dueAt: T }, T + 5 * HOUR),
+        handoff('i', 70, '2', T + 9 * MIN),
+        entry('sla_breach', 'i', { ownerId: '2', action: 'notify', dueAt: T }, T + 5 * HOUR),
+        entry('disposition', 'i', disposition('not_now', 'recycle', 70), T + 6 * HOUR),
+        handoff('j', 70, '1', T + 10 * MIN),
+        entry('sla_breach', 'j', { ownerId: '1', action: 'notify', dueAt: T }, T + 5 * HOUR),
+        entry('converted', 'j', { stage: 'opportunity', score: 70 }, T + 6 * HOUR),
+      ],
+      { reps, bands: SCORE_BANDS },
+    );
+    expect(open.openBreaches).toBe(1);
+    expect(open.slaMetPct).toBe(44.4);
   });
 });
 
