@@ -11,7 +11,7 @@ import {
 } from '../domain/index.js';
 import { guardHandRaise } from '../handoff/guardrails.js';
 import { decide } from '../handoff/decide.js';
-import { computeScore } from '../scoring/index.js';
+import { IncrementalScore } from '../scoring/index.js';
 import { table } from './format.js';
 
 /** One lead's history as an export gives it. */
@@ -61,8 +61,13 @@ export function simulate(
     finalBands: SCORE_BANDS.map(([lo, hi]) => ({ band: `${lo}–${hi}`, leads: 0 })),
   };
 
+  const sets = [
+    thresholds,
+    ...report.whatIf.map((w) => ({ mql: w.mqlThreshold, sql: Math.max(w.mqlThreshold, thresholds.sql) })),
+  ];
   for (const history of histories) {
-    const replay = replayLead(history, config, thresholds);
+    const [replay, ...alternatives] = replayLead(history, config, sets);
+    if (!replay) continue;
     if (replay.firstHandoff) {
       report.byTrigger[replay.firstHandoff.trigger]++;
       const week = isoWeek(replay.firstHandoff.at);
@@ -78,14 +83,8 @@ export function simulate(
         SCORE_BANDS.findIndex(([lo, hi]) => replay.finalScore >= lo && replay.finalScore <= hi)
       ];
     if (band) band.leads++;
-    report.whatIf.forEach((row) => {
-      if (
-        replayLead(history, config, {
-          mql: row.mqlThreshold,
-          sql: Math.max(row.mqlThreshold, thresholds.sql),
-        }).reachedMql
-      )
-        row.mql++;
+    alternatives.forEach((alt, i) => {
+      if (alt.reachedMql) report.whatIf[i]!.mql++;
     });
   }
   report.perWeek = [...weeks.entries()]
@@ -94,36 +93,55 @@ export function simulate(
   return report;
 }
 
-function replayLead(history: LeadHistory, config: Config, thresholds: { mql: number; sql: number }) {
+interface Replay {
+  firstHandoff?: { at: number; trigger: 'threshold' | 'hand_raise' };
+  reachedMql: boolean;
+  reachedSql: boolean;
+  finalScore: number;
+}
+
+/**
+ * One lead's history event by event, scored once and incrementally (not rescored from the start at
+ * every event), decided under each set of thresholds. Each decision sees only the event at hand: an
+ * earlier hand-raise was handled at its own event, so the worker's decision over the whole timeline
+ * finds the same one.
+ */
+function replayLead(history: LeadHistory, config: Config, sets: { mql: number; sql: number }[]): Replay[] {
   const events = [...history.events].sort((a, b) => a.occurredAt - b.occurredAt || a.id.localeCompare(b.id));
-  let state = LeadState.parse({});
-  let firstHandoff: { at: number; trigger: 'threshold' | 'hand_raise' } | undefined;
-  let finalScore = 0;
-  for (let i = 0; i < events.length; i++) {
-    const at = events[i]!.occurredAt;
-    const seen = events.slice(0, i + 1);
-    const score = computeScore(history.profile, seen, config.scoring, at);
-    const decision = decide({
-      lead: history.lead,
-      state,
-      score,
-      thresholds,
-      hysteresis: config.lifecycle.hysteresis,
-      handRaiseTypes: config.handRaise,
-      handRaiseAction: guardHandRaise(history.profile, score, config.guardrails).verdict.action,
-      events: seen.map((e) => ({ e, r: e.occurredAt })),
-      now: at,
-    });
-    if (decision.handoff && !firstHandoff) firstHandoff = { at, trigger: decision.handoff.trigger };
-    state = decision.state;
-    finalScore = score.total;
+  const scorer = new IncrementalScore(history.profile, config.scoring);
+  const seen = new Set<string>();
+  const runs = sets.map((thresholds) => {
+    const replay: Replay = { reachedMql: false, reachedSql: false, finalScore: 0 };
+    return { thresholds, state: LeadState.parse({}), replay };
+  });
+  for (const e of events) {
+    const first = !seen.has(e.id);
+    seen.add(e.id);
+    const score = scorer.add(e, first);
+    const handRaiseAction = guardHandRaise(history.profile, score, config.guardrails).verdict.action;
+    for (const run of runs) {
+      const decision = decide({
+        lead: history.lead,
+        state: run.state,
+        score,
+        thresholds: run.thresholds,
+        hysteresis: config.lifecycle.hysteresis,
+        handRaiseTypes: config.handRaise,
+        handRaiseAction,
+        events: [{ e, r: e.occurredAt }],
+        now: e.occurredAt,
+      });
+      if (decision.handoff && !run.replay.firstHandoff)
+        run.replay.firstHandoff = { at: e.occurredAt, trigger: decision.handoff.trigger };
+      run.state = decision.state;
+      run.replay.finalScore = score.total;
+    }
   }
-  return {
-    firstHandoff,
+  return runs.map(({ state, replay }) => ({
+    ...replay,
     reachedMql: state.stage !== 'lead',
     reachedSql: state.stage === 'sql',
-    finalScore,
-  };
+  }));
 }
 
 function defaultAlternatives(mql: number): number[] {

@@ -1,2 +1,2 @@
-export { computeScore } from './engine.js';
+export { computeScore, IncrementalScore } from './engine.js';
 export { matches } from './match.js';

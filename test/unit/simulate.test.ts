@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import {
@@ -7,7 +8,9 @@ import {
   parseCsvHistory,
   parseJsonHistory,
   simulate,
+  type LeadHistory,
 } from '../../src/cli/simulate.js';
+import { referenceSimulate } from '../helpers/simulate-reference.js';
 
 const config = loadConfig('config/default.yaml');
 
@@ -85,6 +88,63 @@ describe('simulate', () => {
     );
     expect(() => parseJsonHistory('[{"leadId": 1}]', 'x.json', 'hubspot')).toThrow(
       /events\.0\.leadId: .*expected string/,
+    );
+  });
+
+  it('scores incrementally to the same results as rescoring every history from scratch, on the fixtures', () => {
+    const alternatives = [0, 20, 40, 45, 50, 55, 60, 80, 100];
+    for (const file of ['test/fixtures/history.csv', 'test/fixtures/history.json']) {
+      const h = loadHistory(file);
+      expect(simulate(h, config, alternatives)).toEqual(referenceSimulate(h, config, alternatives));
+    }
+  });
+
+  it('scores incrementally to the same results on random histories (decay, windows, caps, hand-raises, repeats)', () => {
+    const types = [
+      'page_view',
+      'form_submission',
+      'webinar_attended',
+      'email_click',
+      'email_open',
+      'demo_request',
+      'email_unsubscribe',
+    ];
+    const DAY = 86_400_000;
+    const event = fc.record({
+      type: fc.constantFrom(...types),
+      day: fc.integer({ min: 0, max: 200 }),
+      minute: fc.integer({ min: 0, max: 3 }),
+      url: fc.constantFrom('/pricing', '/blog/x', '/docs'),
+      id: fc.integer({ min: 0, max: 40 }),
+    });
+    const lead = fc.record({
+      title: fc.constantFrom('VP Marketing', 'Student', 'Manager', ''),
+      email: fc.constantFrom('a@gmail.com', 'a@initech.com'),
+      events: fc.array(event, { maxLength: 40 }),
+    });
+    fc.assert(
+      fc.property(fc.array(lead, { minLength: 1, maxLength: 5 }), (leads) => {
+        const histories: LeadHistory[] = leads.map((l, i) => {
+          const ref = { crm: 'hubspot' as const, objectType: 'contact' as const, id: String(i + 1) };
+          return {
+            lead: ref,
+            profile: { jobTitle: l.title, email: l.email, country: 'Canada', companySize: '200' },
+            events: l.events.map((e) => ({
+              id: `e${e.id}`,
+              lead: ref,
+              type: e.type,
+              occurredAt: Date.UTC(2026, 0, 1) + e.day * DAY + e.minute * 60_000,
+              source: 'history',
+              properties: { url: e.url },
+            })),
+          };
+        });
+        const alternatives = [20, 40, 50, 60];
+        expect(simulate(histories, config, alternatives)).toEqual(
+          referenceSimulate(histories, config, alternatives),
+        );
+      }),
+      { numRuns: 200 },
     );
   });
 
