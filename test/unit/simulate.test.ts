@@ -1,5 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { knownEventTypes } from '../../src/config/event-names.js';
 import { loadConfig } from '../../src/config/load.js';
 import {
   HistoryError,
@@ -7,6 +11,7 @@ import {
   loadHistory,
   parseCsvHistory,
   parseJsonHistory,
+  readHistory,
   simulate,
   type LeadHistory,
 } from '../../src/cli/simulate.js';
@@ -146,6 +151,57 @@ describe('simulate', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('reports an unterminated quote on the line it opens, and unknown event types with their lines', () => {
+    const csv =
+      'lead_id,type,occurred_at,form\n1,page_veiw,2026-11-02,\n2,form_submission,2026-11-02,"Demo, please\n3,page_view,2026-11-03,x\n';
+    const problems = (() => {
+      try {
+        parseCsvHistory(csv, 'bad.csv', 'hubspot', knownEventTypes(config));
+      } catch (err) {
+        return (err as HistoryError).problems;
+      }
+    })();
+    expect(problems).toEqual([
+      'line 2: type: unknown event type "page_veiw"; did you mean "page_view"?',
+      'line 3: a quoted field opens here and never closes (unterminated quote)',
+    ]);
+    // A quoted line break is one row, and its line is where it starts.
+    const ok = parseCsvHistory(
+      'lead_id,type,occurred_at,form\n1,form_submission,2026-11-02,"a\nb"\n2,page_view,2026-11-02,\n',
+      'x.csv',
+      'hubspot',
+    );
+    expect(ok.map((h) => [h.lead.id, h.events[0]?.properties])).toEqual([
+      ['1', { form: 'a\nb' }],
+      ['2', {}],
+    ]);
+  });
+
+  it('streams CSV and JSON lines to the same histories as reading the file at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leadflow-sim-'));
+    expect(await readHistory('test/fixtures/history.csv', 'hubspot')).toEqual(
+      loadHistory('test/fixtures/history.csv'),
+    );
+    const jsonl = join(dir, 'h.jsonl');
+    writeFileSync(
+      jsonl,
+      [
+        '{"leadId":"1","type":"demo_request","occurredAt":"2026-11-02T10:00:00Z","profile":{"jobTitle":"VP Sales"}}',
+        '',
+        '{"leadId":"1","type":"page_view","occurredAt":1793000000000,"properties":{"url":"/pricing"}}',
+        '{"leadId":"2","type":"nope","occurredAt":1}',
+      ].join('\n'),
+    );
+    await expect(readHistory(jsonl, 'hubspot', knownEventTypes(config))).rejects.toThrow(
+      /h\.jsonl cannot be replayed:\n {2}- line 4: type: unknown event type "nope"$/,
+    );
+    const h = await readHistory(jsonl, 'hubspot');
+    expect(h.map((l) => [l.lead.id, l.profile, l.events.map((e) => e.type)])).toEqual([
+      ['1', { jobTitle: 'VP Sales' }, ['demo_request', 'page_view']],
+      ['2', {}, ['nope']],
+    ]);
   });
 
   it('buckets by ISO week in UTC', () => {
