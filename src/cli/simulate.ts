@@ -224,6 +224,8 @@ export class HistoryError extends Error {
 
 /** At most this many problems are listed; a file of bad rows should not print a million lines. */
 const MAX_PROBLEMS = 100;
+/** Distinct strings and property sets held once each while reading an export. */
+const INTERNED_MAX = 100_000;
 /** A quoted field longer than this never closes in a real export: reported where it opened. */
 const MAX_QUOTED_CHARS = 65_536;
 
@@ -349,12 +351,34 @@ abstract class HistoryReader {
     history.events.push({
       id: e.id ?? `history:${this.accepted}`,
       lead: history.lead,
-      type: e.type,
+      type: this.interned(e.type),
       occurredAt: e.occurredAt,
       source: 'history',
-      properties: e.properties,
+      properties: this.shared(e.properties),
     });
     this.accepted++;
+  }
+
+  /*
+   * A million rows repeat a few types and property sets (`{url: "/pricing"}`): one copy of each is
+   * held, not one per row (most of the memory of a large export otherwise).
+   */
+  private readonly strings = new Map<string, string>();
+  private readonly propertySets = new Map<string, Record<string, PropertyValue>>();
+
+  private interned(text: string): string {
+    const held = this.strings.get(text);
+    if (held !== undefined) return held;
+    if (this.strings.size < INTERNED_MAX) this.strings.set(text, text);
+    return text;
+  }
+
+  private shared(properties: Record<string, PropertyValue>): Record<string, PropertyValue> {
+    const key = JSON.stringify(properties);
+    const held = this.propertySets.get(key);
+    if (held) return held;
+    if (this.propertySets.size < INTERNED_MAX) this.propertySets.set(key, properties);
+    return properties;
   }
 
   end(): LeadHistory[] {
