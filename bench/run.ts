@@ -16,6 +16,7 @@ import { salesforceSpeedToLead } from './salesforce.js';
 import { salesforceBurst } from './salesforce-burst.js';
 import { scaling } from './scale.js';
 import { benchScoring } from './scoring.js';
+import { simulateExport } from './simulate.js';
 import { speedToLead } from './speed.js';
 
 async function scoring(): Promise<Outcome> {
@@ -44,6 +45,7 @@ const BENCHMARKS: Record<string, (redisUrl: string) => Promise<Outcome>> = {
   calls: callsPerThousand,
   ceiling: ceilingUtilisation,
   scaling,
+  simulate: simulateExport,
 };
 
 async function main(): Promise<void> {

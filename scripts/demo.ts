@@ -1,8 +1,11 @@
 /**
  * npm run demo: the whole path on this machine. Starts the CRM sandbox, the HTTP server and the
  * workers (one process), replays scripts/demo/sample.json as signed HubSpot webhooks, waits for the
- * handoffs to land in the sandbox and prints who was handed off, why, and how fast.
+ * handoffs to land in the sandbox and prints who was handed off, why, and how fast, and the task
+ * a rep got. With `--keep-running` (npm run demo -- --keep-running) the server, workers and sandbox
+ * stay up, so /admin shows the demo's data, until Ctrl-C.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RedisClient } from '../src/store/redis.js';
 import { z } from 'zod';
@@ -10,7 +13,7 @@ import { createLogger } from '../src/logger.js';
 import { HandoffStore } from '../src/store/handoffs.js';
 import { keys } from '../src/store/keys.js';
 import { findOrStartRedis } from '../test/sandbox/redis-server.js';
-import { startSystem } from '../test/system/index.js';
+import { hubspotEnv, startSystem } from '../test/system/index.js';
 import { hubspotEvent, propertyChange } from '../test/system/webhooks.js';
 
 const Sample = z.object({
@@ -27,6 +30,9 @@ const PREFIX = '{leadflow-demo}';
 const DAY = 86_400_000;
 
 async function main(): Promise<void> {
+  const keepRunning = process.argv.includes('--keep-running');
+  // A fresh one each run: the dashboard is behind it, and the demo prints it for you.
+  const adminToken = randomBytes(16).toString('hex');
   const sample = Sample.parse(
     JSON.parse(readFileSync(new URL('./demo/sample.json', import.meta.url), 'utf8')),
   );
@@ -43,6 +49,7 @@ async function main(): Promise<void> {
       sandbox.seedContacts(sample.leads.map((l) => ({ id: l.id, properties: l.properties }))),
     // The sandbox has no rate limit; the budget would only slow the demo down.
     adjust: (c) => ({ ...c, hubspot: { ...c.hubspot, requestsPer10s: 1000 } }),
+    env: (s) => ({ ...hubspotEnv(s), ADMIN_TOKEN: adminToken }),
     logger: createLogger('warn'),
   });
   const { sandbox, redis: admin, config } = sys;
@@ -135,8 +142,24 @@ async function main(): Promise<void> {
       `\nOne of the notes, as the rep sees it:\n\n${htmlToText(sampleNote.properties.hs_note_body ?? '')}\n`,
     );
 
-  await sys.close();
-  await redisInfo.own?.stop();
+  const task = sandbox.hubspot.tasks[0]?.properties;
+  if (task) process.stdout.write(`\nThe rep's new task: ${task.hs_task_subject ?? ''}\n`);
+
+  const stop = async () => {
+    await sys.close();
+    await redisInfo.own?.stop();
+  };
+  if (!keepRunning) return stop();
+  process.stdout.write(
+    `\nStill running (Ctrl-C stops it all and deletes the demo's keys):\n` +
+      `  dashboard  ${sys.baseUrl}/admin  (admin token ${adminToken})\n` +
+      `  sandbox    ${sandbox.url}  (HubSpot and Salesforce APIs)\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await stop();
 }
 
 function ownerName(reps: { id: string; name: string }[], id: string | null): string {

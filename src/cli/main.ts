@@ -366,7 +366,9 @@ program
 
 program
   .command('simulate <file>')
-  .description('replay an export of historical engagement (CSV or JSON) through the current rules')
+  .description(
+    'replay an export of historical engagement (CSV, JSON or JSON lines) through the current rules',
+  )
   .option(
     '--thresholds <list>',
     'MQL thresholds to compare, e.g. 40,50,60',
@@ -381,8 +383,10 @@ program
   .option('--json', 'machine-readable output')
   .action(async (file: string, opts: { thresholds?: number[]; crm: Crm; json?: boolean }) => {
     const config = loadConfig(program.opts<{ config?: string }>().config ?? parseEnv().CONFIG_PATH);
-    const { formatSimulation, loadHistory, simulate } = await import('./simulate.js');
-    const report = simulate(loadHistory(file, opts.crm), config, opts.thresholds);
+    const { formatSimulation, readHistory, simulate } = await import('./simulate.js');
+    const { knownEventTypes } = await import('../config/event-names.js');
+    const histories = await readHistory(file, opts.crm, knownEventTypes(config));
+    const report = simulate(histories, config, opts.thresholds);
     if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else print(formatSimulation(report));
   });

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import {
@@ -11,7 +12,8 @@ import {
 } from '../domain/index.js';
 import { guardHandRaise } from '../handoff/guardrails.js';
 import { decide } from '../handoff/decide.js';
-import { computeScore } from '../scoring/index.js';
+import { IncrementalScore } from '../scoring/index.js';
+import { unknownEventType } from '../config/event-names.js';
 import { table } from './format.js';
 
 /** One lead's history as an export gives it. */
@@ -61,8 +63,13 @@ export function simulate(
     finalBands: SCORE_BANDS.map(([lo, hi]) => ({ band: `${lo}–${hi}`, leads: 0 })),
   };
 
+  const sets = [
+    thresholds,
+    ...report.whatIf.map((w) => ({ mql: w.mqlThreshold, sql: Math.max(w.mqlThreshold, thresholds.sql) })),
+  ];
   for (const history of histories) {
-    const replay = replayLead(history, config, thresholds);
+    const [replay, ...alternatives] = replayLead(history, config, sets);
+    if (!replay) continue;
     if (replay.firstHandoff) {
       report.byTrigger[replay.firstHandoff.trigger]++;
       const week = isoWeek(replay.firstHandoff.at);
@@ -78,14 +85,8 @@ export function simulate(
         SCORE_BANDS.findIndex(([lo, hi]) => replay.finalScore >= lo && replay.finalScore <= hi)
       ];
     if (band) band.leads++;
-    report.whatIf.forEach((row) => {
-      if (
-        replayLead(history, config, {
-          mql: row.mqlThreshold,
-          sql: Math.max(row.mqlThreshold, thresholds.sql),
-        }).reachedMql
-      )
-        row.mql++;
+    alternatives.forEach((alt, i) => {
+      if (alt.reachedMql) report.whatIf[i]!.mql++;
     });
   }
   report.perWeek = [...weeks.entries()]
@@ -94,36 +95,55 @@ export function simulate(
   return report;
 }
 
-function replayLead(history: LeadHistory, config: Config, thresholds: { mql: number; sql: number }) {
+interface Replay {
+  firstHandoff?: { at: number; trigger: 'threshold' | 'hand_raise' };
+  reachedMql: boolean;
+  reachedSql: boolean;
+  finalScore: number;
+}
+
+/**
+ * One lead's history event by event, scored once and incrementally (not rescored from the start at
+ * every event), decided under each set of thresholds. Each decision sees only the event at hand: an
+ * earlier hand-raise was handled at its own event, so the worker's decision over the whole timeline
+ * finds the same one.
+ */
+function replayLead(history: LeadHistory, config: Config, sets: { mql: number; sql: number }[]): Replay[] {
   const events = [...history.events].sort((a, b) => a.occurredAt - b.occurredAt || a.id.localeCompare(b.id));
-  let state = LeadState.parse({});
-  let firstHandoff: { at: number; trigger: 'threshold' | 'hand_raise' } | undefined;
-  let finalScore = 0;
-  for (let i = 0; i < events.length; i++) {
-    const at = events[i]!.occurredAt;
-    const seen = events.slice(0, i + 1);
-    const score = computeScore(history.profile, seen, config.scoring, at);
-    const decision = decide({
-      lead: history.lead,
-      state,
-      score,
-      thresholds,
-      hysteresis: config.lifecycle.hysteresis,
-      handRaiseTypes: config.handRaise,
-      handRaiseAction: guardHandRaise(history.profile, score, config.guardrails).verdict.action,
-      events: seen.map((e) => ({ e, r: e.occurredAt })),
-      now: at,
-    });
-    if (decision.handoff && !firstHandoff) firstHandoff = { at, trigger: decision.handoff.trigger };
-    state = decision.state;
-    finalScore = score.total;
+  const scorer = new IncrementalScore(history.profile, config.scoring);
+  const seen = new Set<string>();
+  const runs = sets.map((thresholds) => {
+    const replay: Replay = { reachedMql: false, reachedSql: false, finalScore: 0 };
+    return { thresholds, state: LeadState.parse({}), replay };
+  });
+  for (const e of events) {
+    const first = !seen.has(e.id);
+    seen.add(e.id);
+    const score = scorer.add(e, first);
+    const handRaiseAction = guardHandRaise(history.profile, score, config.guardrails).verdict.action;
+    for (const run of runs) {
+      const decision = decide({
+        lead: history.lead,
+        state: run.state,
+        score,
+        thresholds: run.thresholds,
+        hysteresis: config.lifecycle.hysteresis,
+        handRaiseTypes: config.handRaise,
+        handRaiseAction,
+        events: [{ e, r: e.occurredAt }],
+        now: e.occurredAt,
+      });
+      if (decision.handoff && !run.replay.firstHandoff)
+        run.replay.firstHandoff = { at: e.occurredAt, trigger: decision.handoff.trigger };
+      run.state = decision.state;
+      run.replay.finalScore = score.total;
+    }
   }
-  return {
-    firstHandoff,
+  return runs.map(({ state, replay }) => ({
+    ...replay,
     reachedMql: state.stage !== 'lead',
     reachedSql: state.stage === 'sql',
-    finalScore,
-  };
+  }));
 }
 
 function defaultAlternatives(mql: number): number[] {
@@ -202,13 +222,54 @@ export class HistoryError extends Error {
   }
 }
 
-/** Reads a JSON or CSV export; every bad row is reported with its line, and nothing is half-loaded. */
-export function loadHistory(path: string, crm: LeadRef['crm'] = 'hubspot'): LeadHistory[] {
+/** At most this many problems are listed; a file of bad rows should not print a million lines. */
+const MAX_PROBLEMS = 100;
+/** Distinct strings and property sets held once each while reading an export. */
+const INTERNED_MAX = 100_000;
+/** A quoted field longer than this never closes in a real export: reported where it opened. */
+const MAX_QUOTED_CHARS = 65_536;
+
+/**
+ * Reads a JSON, JSON-lines (.jsonl, .ndjson) or CSV export at once; every bad row is reported with
+ * its line, and nothing is half-loaded. `known`: the event types the rules can see; others are bad rows.
+ */
+export function loadHistory(
+  path: string,
+  crm: LeadRef['crm'] = 'hubspot',
+  known?: Set<string>,
+): LeadHistory[] {
   const text = readFileSync(path, 'utf8');
-  return path.endsWith('.csv') ? parseCsvHistory(text, path, crm) : parseJsonHistory(text, path, crm);
+  if (!isLineFormat(path)) return parseJsonHistory(text, path, crm, known);
+  const reader = lineReader(path, crm, known);
+  for (const line of text.split(/\r?\n/)) reader.line(line);
+  return reader.end();
 }
 
-export function parseJsonHistory(text: string, file: string, crm: LeadRef['crm']): LeadHistory[] {
+/** The same, streamed line by line: a large CSV or JSON-lines export is never held as one string. */
+export async function readHistory(
+  path: string,
+  crm: LeadRef['crm'],
+  known?: Set<string>,
+): Promise<LeadHistory[]> {
+  if (!isLineFormat(path)) return loadHistory(path, crm, known);
+  const reader = lineReader(path, crm, known);
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  for await (const line of lines) reader.line(line);
+  return reader.end();
+}
+
+const isLineFormat = (path: string) => /\.(csv|jsonl|ndjson)$/i.test(path);
+const lineReader = (path: string, crm: LeadRef['crm'], known?: Set<string>) =>
+  path.toLowerCase().endsWith('.csv')
+    ? new CsvHistoryReader(path, crm, known)
+    : new JsonLinesHistoryReader(path, crm, known);
+
+export function parseJsonHistory(
+  text: string,
+  file: string,
+  crm: LeadRef['crm'],
+  known?: Set<string>,
+): LeadHistory[] {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -221,49 +282,198 @@ export function parseJsonHistory(text: string, file: string, crm: LeadRef['crm']
       file,
       parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`),
     );
+  const unknown = parsed.data.events.flatMap((e, i) =>
+    known && !known.has(e.type) ? [`events.${i}.type: ${unknownEventType(e.type, known)}`] : [],
+  );
+  if (unknown.length) throw new HistoryError(file, unknown);
   return group(parsed.data.events, parsed.data.profiles, crm);
 }
 
-export function parseCsvHistory(text: string, file: string, crm: LeadRef['crm']): LeadHistory[] {
-  const rows = parseCsv(text);
-  const header = rows.shift()?.cells.map((h) => h.trim());
-  if (!header) throw new HistoryError(file, ['the file is empty']);
-  const missing = ['lead_id', 'type', 'occurred_at'].filter((c) => !header.includes(c));
-  if (missing.length) throw new HistoryError(file, [`line 1: missing column(s) ${missing.join(', ')}`]);
+export function parseCsvHistory(
+  text: string,
+  file: string,
+  crm: LeadRef['crm'],
+  known?: Set<string>,
+): LeadHistory[] {
+  const reader = new CsvHistoryReader(file, crm, known);
+  for (const line of text.split(/\r?\n/)) reader.line(line);
+  return reader.end();
+}
 
-  const problems: string[] = [];
-  const events: z.infer<typeof HistoryEvent>[] = [];
-  const profiles: Record<string, Profile> = {};
-  for (const row of rows) {
-    if (row.cells.every((c) => c === '')) continue;
-    if (row.cells.length !== header.length) {
-      problems.push(`line ${row.line}: ${row.cells.length} columns, the header has ${header.length}`);
-      continue;
+/**
+ * Rows in, leads out: each lead's events and profile gathered as rows arrive, in the order leads
+ * first appear; bad rows collected with their line numbers.
+ */
+abstract class HistoryReader {
+  private readonly problems: string[] = [];
+  private dropped = 0;
+  private readonly byLead = new Map<string, LeadHistory>();
+  private accepted = 0;
+  private readonly objectType: LeadRef['objectType'];
+
+  constructor(
+    protected readonly file: string,
+    private readonly crm: LeadRef['crm'],
+    private readonly known: Set<string> | undefined,
+  ) {
+    this.objectType = crm === 'hubspot' ? 'contact' : 'lead';
+  }
+
+  abstract line(text: string): void;
+
+  protected problem(text: string): void {
+    if (this.problems.length < MAX_PROBLEMS) this.problems.push(text);
+    else this.dropped++;
+  }
+
+  /** One row: parsed with zod, its type checked, then added to its lead. */
+  protected row(line: number, input: unknown, profile: Profile): void {
+    const parsed = HistoryEvent.safeParse(input);
+    if (!parsed.success) {
+      for (const i of parsed.error.issues) this.problem(`line ${line}: ${i.path.join('.')}: ${i.message}`);
+      return;
     }
-    const record = Object.fromEntries(header.map((h, i) => [h, row.cells[i] ?? '']));
+    const e = parsed.data;
+    if (this.known && !this.known.has(e.type)) {
+      this.problem(`line ${line}: type: ${unknownEventType(e.type, this.known)}`);
+      return;
+    }
+    let history = this.byLead.get(e.leadId);
+    if (!history) {
+      history = {
+        lead: { crm: this.crm, objectType: this.objectType, id: e.leadId },
+        profile: {},
+        events: [],
+      };
+      this.byLead.set(e.leadId, history);
+    }
+    Object.assign(history.profile, profile);
+    history.events.push({
+      id: e.id ?? `history:${this.accepted}`,
+      lead: history.lead,
+      type: this.interned(e.type),
+      occurredAt: e.occurredAt,
+      source: 'history',
+      properties: this.shared(e.properties),
+    });
+    this.accepted++;
+  }
+
+  /*
+   * A million rows repeat a few types and property sets (`{url: "/pricing"}`): one copy of each is
+   * held, not one per row (most of the memory of a large export otherwise).
+   */
+  private readonly strings = new Map<string, string>();
+  private readonly propertySets = new Map<string, Record<string, PropertyValue>>();
+
+  private interned(text: string): string {
+    const held = this.strings.get(text);
+    if (held !== undefined) return held;
+    if (this.strings.size < INTERNED_MAX) this.strings.set(text, text);
+    return text;
+  }
+
+  private shared(properties: Record<string, PropertyValue>): Record<string, PropertyValue> {
+    const key = JSON.stringify(properties);
+    const held = this.propertySets.get(key);
+    if (held) return held;
+    if (this.propertySets.size < INTERNED_MAX) this.propertySets.set(key, properties);
+    return properties;
+  }
+
+  end(): LeadHistory[] {
+    if (this.dropped) this.problems.push(`…and ${this.dropped.toLocaleString('en-US')} more`);
+    if (this.problems.length) throw new HistoryError(this.file, this.problems);
+    return [...this.byLead.values()];
+  }
+}
+
+class JsonLinesHistoryReader extends HistoryReader {
+  private n = 0;
+
+  line(text: string): void {
+    const line = ++this.n;
+    if (text.trim() === '') return;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      this.problem(`line ${line}: not valid JSON: ${(err as Error).message}`);
+      return;
+    }
+    const profile = z.object({ profile: z.record(z.string(), PropertyValue).default({}) }).safeParse(json);
+    this.row(line, json, profile.success ? profile.data.profile : {});
+  }
+}
+
+class CsvHistoryReader extends HistoryReader {
+  private n = 0;
+  private header: string[] | undefined;
+  /** A row whose quoted field runs on over the next lines. */
+  private open: { line: number; text: string } | undefined;
+
+  line(text: string): void {
+    const line = ++this.n;
+    const row = this.open ? { line: this.open.line, text: `${this.open.text}\n${text}` } : { line, text };
+    const cells = parseCsvRow(row.text);
+    if (cells === null) {
+      if (row.text.length <= MAX_QUOTED_CHARS) this.open = row;
+      else {
+        this.unterminated(row.line);
+        this.open = undefined;
+      }
+      return;
+    }
+    this.open = undefined;
+    this.cells(row.line, cells);
+  }
+
+  private unterminated(line: number): void {
+    this.problem(`line ${line}: a quoted field opens here and never closes (unterminated quote)`);
+  }
+
+  private cells(line: number, cells: string[]): void {
+    if (!this.header) {
+      this.header = cells.map((h) => h.trim());
+      const missing = ['lead_id', 'type', 'occurred_at'].filter((c) => !this.header!.includes(c));
+      if (missing.length)
+        throw new HistoryError(this.file, [`line 1: missing column(s) ${missing.join(', ')}`]);
+      return;
+    }
+    const header = this.header;
+    if (cells.every((c) => c === '')) return;
+    if (cells.length !== header.length) {
+      this.problem(`line ${line}: ${cells.length} columns, the header has ${header.length}`);
+      return;
+    }
+    const record: Record<string, string> = {};
     const properties: Record<string, string> = {};
     const profile: Profile = {};
-    for (const [column, value] of Object.entries(record)) {
-      if (['lead_id', 'type', 'occurred_at', 'id'].includes(column) || value === '') continue;
+    header.forEach((column, i) => {
+      const value = cells[i] ?? '';
+      record[column] = value;
+      if (['lead_id', 'type', 'occurred_at', 'id'].includes(column) || value === '') return;
       if (column.startsWith('profile.')) profile[column.slice('profile.'.length)] = value;
       else properties[column] = value;
-    }
-    const parsed = HistoryEvent.safeParse({
-      leadId: record.lead_id,
-      type: record.type,
-      occurredAt: record.occurred_at,
-      id: record.id || undefined,
-      properties,
     });
-    if (!parsed.success) {
-      problems.push(...parsed.error.issues.map((i) => `line ${row.line}: ${i.path.join('.')}: ${i.message}`));
-      continue;
-    }
-    events.push(parsed.data);
-    profiles[parsed.data.leadId] = { ...profiles[parsed.data.leadId], ...profile };
+    this.row(
+      line,
+      {
+        leadId: record.lead_id,
+        type: record.type,
+        occurredAt: record.occurred_at,
+        id: record.id || undefined,
+        properties,
+      },
+      profile,
+    );
   }
-  if (problems.length) throw new HistoryError(file, problems);
-  return group(events, profiles, crm);
+
+  override end(): LeadHistory[] {
+    if (!this.header) throw new HistoryError(this.file, ['the file is empty']);
+    if (this.open) this.unterminated(this.open.line);
+    return super.end();
+  }
 }
 
 function group(
@@ -294,14 +504,11 @@ function group(
   return [...byLead.values()];
 }
 
-/** RFC 4180: quoted fields may hold commas, quotes ("") and line breaks. */
-function parseCsv(text: string): { line: number; cells: string[] }[] {
-  const rows: { line: number; cells: string[] }[] = [];
-  let cells: string[] = [];
+/** RFC 4180, one row: quoted fields may hold commas, quotes ("") and line breaks; null while a quote is open. */
+function parseCsvRow(text: string): string[] | null {
+  const cells: string[] = [];
   let cell = '';
   let quoted = false;
-  let line = 1;
-  let rowLine = 1;
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted) {
@@ -309,27 +516,14 @@ function parseCsv(text: string): { line: number; cells: string[] }[] {
         cell += '"';
         i++;
       } else if (c === '"') quoted = false;
-      else {
-        if (c === '\n') line++;
-        cell += c;
-      }
+      else cell += c;
     } else if (c === '"') quoted = true;
     else if (c === ',') {
       cells.push(cell);
       cell = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      cells.push(cell);
-      rows.push({ line: rowLine, cells });
-      cells = [];
-      cell = '';
-      line++;
-      rowLine = line;
     } else cell += c;
   }
-  if (cell !== '' || cells.length) {
-    cells.push(cell);
-    rows.push({ line: rowLine, cells });
-  }
-  return rows;
+  if (quoted) return null;
+  cells.push(cell);
+  return cells;
 }

@@ -28,12 +28,14 @@ export function unknownEventNames(config: Config): string[] {
   ];
   return uses.flatMap(([path, type]) => {
     if (known.has(type)) return [];
-    const near = nearest(type, known);
-    return [
-      `${path}: unknown event type "${type}"${near ? `; did you mean "${near}"?` : ''} ` +
-        '(list your own in webhooks.events.types)',
-    ];
+    return [`${path}: ${unknownEventType(type, known)} (list your own in webhooks.events.types)`];
   });
+}
+
+/** `unknown event type "page_veiw"; did you mean "page_view"?` */
+export function unknownEventType(type: string, known: Iterable<string>): string {
+  const near = nearest(type, known);
+  return `unknown event type "${type}"${near ? `; did you mean "${near}"?` : ''}`;
 }
 
 /** The closest name within a typo's distance (a third of the word, at least 1), if any. */

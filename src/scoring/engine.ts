@@ -87,15 +87,77 @@ export function computeScore(
   }
 
   if (breakdown.length > 1) breakdown.sort(byImpact);
-  const fit = clamp(round2(fitSum), FLOOR, rules.caps.fit) + 0;
-  const engagement = clamp(round2(engagementSum), FLOOR, rules.caps.engagement) + 0;
-  return {
-    fit,
-    engagement,
-    total: Math.round(clamp(fit + engagement, 0, 100)) + 0,
-    breakdown,
-    computedAt: now,
-  };
+  return { ...totals(fitSum, engagementSum, rules.caps), breakdown, computedAt: now };
+}
+
+/** The category caps and the final clamp over the lines' sums, as the breakdown documents them. */
+function totals(fitSum: number, engagementSum: number, caps: Scoring['caps']) {
+  const fit = clamp(round2(fitSum), FLOOR, caps.fit) + 0;
+  const engagement = clamp(round2(engagementSum), FLOOR, caps.engagement) + 0;
+  return { fit, engagement, total: Math.round(clamp(fit + engagement, 0, 100)) + 0 };
+}
+
+/** Running state of one engagement rule: its decayed sum and how many events count. */
+interface RuleAccumulator {
+  rule: EngagementRule;
+  c: CompiledEngagement;
+  sum: number;
+  count: number;
+  last: number;
+  /** Windowed rules: times of the events still inside the window, oldest first from `head`. */
+  times: number[];
+  head: number;
+}
+
+/**
+ * The score of one lead after each new event, kept incrementally instead of rescored from its whole
+ * timeline (a replay of a long export): a half-life sum decays by exp(rate × Δt) between events, a
+ * window drops what left it. Events must come oldest first, each id once. The figures equal
+ * `computeScore` over the events seen so far at the newest one's time (up to float rounding far
+ * below cents); there is no breakdown.
+ */
+export class IncrementalScore {
+  private readonly accumulators: RuleAccumulator[];
+  private readonly fitSum: number;
+
+  constructor(
+    profile: Profile,
+    private readonly rules: Scoring,
+  ) {
+    this.fitSum = computeScore(profile, [], { ...rules, engagement: [] }, 0).breakdown.reduce(
+      (n, l) => n + l.points,
+      0,
+    );
+    this.accumulators = rules.engagement
+      .filter((rule) => rule.points !== 0)
+      .map((rule) => ({ rule, c: compiledEngagement(rule), sum: 0, count: 0, last: 0, times: [], head: 0 }));
+  }
+
+  /** Adds an event (`counts: false`: a repeat of one seen, only the clock moves) and returns the score as of its time. */
+  add(e: EngagementEvent, counts = true): Omit<Score, 'breakdown'> & { breakdown: [] } {
+    const now = e.occurredAt;
+    let engagementSum = 0;
+    for (const a of this.accumulators) {
+      const { rule, c } = a;
+      if (c.decayRate !== 0 && a.count > 0) a.sum *= Math.exp((now - a.last) * c.decayRate);
+      if (c.windowMs !== Infinity) {
+        while (a.head < a.times.length && now - a.times[a.head]! > c.windowMs) a.head++;
+        a.count = a.times.length - a.head;
+        a.sum = a.count * rule.points;
+      }
+      if (counts && e.type === rule.event && whereMatches(c.where, e.properties)) {
+        a.sum += rule.points;
+        a.count++;
+        if (c.windowMs !== Infinity) a.times.push(now);
+      }
+      a.last = now;
+      if (a.count === 0) continue;
+      const capped =
+        rule.cap !== undefined && Math.abs(a.sum) > rule.cap ? Math.sign(a.sum) * rule.cap : a.sum;
+      engagementSum += round2(capped);
+    }
+    return { ...totals(this.fitSum, engagementSum, this.rules.caps), breakdown: [], computedAt: now };
+  }
 }
 
 function engagementLine(

@@ -1,2 +1,2 @@
-export { computeScore, foldHistory } from './engine.js';
+export { computeScore, foldHistory, IncrementalScore } from './engine.js';
 export { matches } from './match.js';

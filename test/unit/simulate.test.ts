@@ -1,4 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { knownEventTypes } from '../../src/config/event-names.js';
 import { loadConfig } from '../../src/config/load.js';
 import {
   HistoryError,
@@ -6,8 +11,11 @@ import {
   loadHistory,
   parseCsvHistory,
   parseJsonHistory,
+  readHistory,
   simulate,
+  type LeadHistory,
 } from '../../src/cli/simulate.js';
+import { referenceSimulate } from '../helpers/simulate-reference.js';
 
 const config = loadConfig('config/default.yaml');
 
@@ -86,6 +94,115 @@ describe('simulate', () => {
     expect(() => parseJsonHistory('[{"leadId": 1}]', 'x.json', 'hubspot')).toThrow(
       /events\.0\.leadId: .*expected string/,
     );
+  });
+
+  it('scores incrementally to the same results as rescoring every history from scratch, on the fixtures', () => {
+    const alternatives = [0, 20, 40, 45, 50, 55, 60, 80, 100];
+    for (const file of ['test/fixtures/history.csv', 'test/fixtures/history.json']) {
+      const h = loadHistory(file);
+      expect(simulate(h, config, alternatives)).toEqual(referenceSimulate(h, config, alternatives));
+    }
+  });
+
+  it('scores incrementally to the same results on random histories (decay, windows, caps, hand-raises, repeats)', () => {
+    const types = [
+      'page_view',
+      'form_submission',
+      'webinar_attended',
+      'email_click',
+      'email_open',
+      'demo_request',
+      'email_unsubscribe',
+    ];
+    const DAY = 86_400_000;
+    const event = fc.record({
+      type: fc.constantFrom(...types),
+      day: fc.integer({ min: 0, max: 200 }),
+      minute: fc.integer({ min: 0, max: 3 }),
+      url: fc.constantFrom('/pricing', '/blog/x', '/docs'),
+      id: fc.integer({ min: 0, max: 40 }),
+    });
+    const lead = fc.record({
+      title: fc.constantFrom('VP Marketing', 'Student', 'Manager', ''),
+      email: fc.constantFrom('a@gmail.com', 'a@initech.com'),
+      events: fc.array(event, { maxLength: 40 }),
+    });
+    fc.assert(
+      fc.property(fc.array(lead, { minLength: 1, maxLength: 5 }), (leads) => {
+        const histories: LeadHistory[] = leads.map((l, i) => {
+          const ref = { crm: 'hubspot' as const, objectType: 'contact' as const, id: String(i + 1) };
+          return {
+            lead: ref,
+            profile: { jobTitle: l.title, email: l.email, country: 'Canada', companySize: '200' },
+            events: l.events.map((e) => ({
+              id: `e${e.id}`,
+              lead: ref,
+              type: e.type,
+              occurredAt: Date.UTC(2026, 0, 1) + e.day * DAY + e.minute * 60_000,
+              source: 'history',
+              properties: { url: e.url },
+            })),
+          };
+        });
+        const alternatives = [20, 40, 50, 60];
+        expect(simulate(histories, config, alternatives)).toEqual(
+          referenceSimulate(histories, config, alternatives),
+        );
+      }),
+      // A fixed seed: the same 200 histories on every run (CI must not depend on luck).
+      { numRuns: 200, seed: 42 },
+    );
+  });
+
+  it('reports an unterminated quote on the line it opens, and unknown event types with their lines', () => {
+    const csv =
+      'lead_id,type,occurred_at,form\n1,page_veiw,2026-11-02,\n2,form_submission,2026-11-02,"Demo, please\n3,page_view,2026-11-03,x\n';
+    const problems = (() => {
+      try {
+        parseCsvHistory(csv, 'bad.csv', 'hubspot', knownEventTypes(config));
+      } catch (err) {
+        return (err as HistoryError).problems;
+      }
+    })();
+    expect(problems).toEqual([
+      'line 2: type: unknown event type "page_veiw"; did you mean "page_view"?',
+      'line 3: a quoted field opens here and never closes (unterminated quote)',
+    ]);
+    // A quoted line break is one row, and its line is where it starts.
+    const ok = parseCsvHistory(
+      'lead_id,type,occurred_at,form\n1,form_submission,2026-11-02,"a\nb"\n2,page_view,2026-11-02,\n',
+      'x.csv',
+      'hubspot',
+    );
+    expect(ok.map((h) => [h.lead.id, h.events[0]?.properties])).toEqual([
+      ['1', { form: 'a\nb' }],
+      ['2', {}],
+    ]);
+  });
+
+  it('streams CSV and JSON lines to the same histories as reading the file at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leadflow-sim-'));
+    expect(await readHistory('test/fixtures/history.csv', 'hubspot')).toEqual(
+      loadHistory('test/fixtures/history.csv'),
+    );
+    const jsonl = join(dir, 'h.jsonl');
+    writeFileSync(
+      jsonl,
+      [
+        '{"leadId":"1","type":"demo_request","occurredAt":"2026-11-02T10:00:00Z","profile":{"jobTitle":"VP Sales"}}',
+        '',
+        '{"leadId":"1","type":"page_view","occurredAt":1793000000000,"properties":{"url":"/pricing"}}',
+        '{"leadId":"2","type":"nope","occurredAt":1}',
+      ].join('\n'),
+    );
+    await expect(readHistory(jsonl, 'hubspot', knownEventTypes(config))).rejects.toThrow(
+      /h\.jsonl cannot be replayed:\n {2}- line 4: type: unknown event type "nope"$/,
+    );
+    const h = await readHistory(jsonl, 'hubspot');
+    expect(h.map((l) => [l.lead.id, l.profile, l.events.map((e) => e.type)])).toEqual([
+      ['1', { jobTitle: 'VP Sales' }, ['demo_request', 'page_view']],
+      ['2', {}, ['nope']],
+    ]);
   });
 
   it('buckets by ISO week in UTC', () => {
