@@ -22,6 +22,9 @@ export interface EpochWatchOptions {
   onError(err: Error): void;
 }
 
+/** How often a cluster node that went away is asked again, until it answers. */
+const NODE_RETRY_MS = 500;
+
 /**
  * Detects that Redis lost its data (a restart without persistence, a flush, a failover to an empty
  * replica): the epoch key is written once, and a process that saw it and later finds it gone, or
@@ -32,7 +35,14 @@ export interface EpochWatchOptions {
 export class EpochWatch {
   private seen: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private awaitingNode = false;
   private readonly onReady = () => void this.checkLogged();
+  /**
+   * A cluster stays 'ready' while one of its nodes restarts, and its client reconnects to the node
+   * only when a command needs it: so when a node goes away, check until it answers again.
+   */
+  private readonly onNodeLost = () => void this.checkWhenBack();
 
   constructor(
     private readonly redis: RedisClient,
@@ -40,17 +50,20 @@ export class EpochWatch {
     private readonly opts: EpochWatchOptions,
   ) {}
 
-  /** Checks now, then on every reconnect and every `checkEveryMs`. */
+  /** Checks now, then on every reconnect (of a server, or to a cluster node) and every `checkEveryMs`. */
   async start(): Promise<EpochCheck> {
     const found = await this.check();
     this.redis.on('ready', this.onReady);
+    this.redis.on('-node', this.onNodeLost);
     this.timer = setInterval(this.onReady, this.opts.checkEveryMs);
     this.timer.unref();
     return found;
   }
 
   stop(): void {
+    this.stopped = true;
     this.redis.off('ready', this.onReady);
+    this.redis.off('-node', this.onNodeLost);
     clearInterval(this.timer);
   }
 
@@ -69,6 +82,20 @@ export class EpochWatch {
     const found: EpochCheck = lost ? 'lost' : created && previous === undefined ? 'first_start' : 'same';
     this.opts.onCheck(found, lost || (await recordsMayBeLost(redis, k)));
     return found;
+  }
+
+  private async checkWhenBack(): Promise<void> {
+    if (this.awaitingNode) return;
+    this.awaitingNode = true;
+    while (!this.stopped) {
+      try {
+        await this.check();
+        break;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, NODE_RETRY_MS).unref());
+      }
+    }
+    this.awaitingNode = false;
   }
 
   private async checkLogged(): Promise<void> {

@@ -15,7 +15,7 @@ const PREFIX = '{leadflow}';
  * the prefix's slot, so a client that ignores REDIS_CLUSTER_NODES meets MOVED on its first command.
  */
 describe.skipIf(!hasRedisServer() || !hasRedisCluster())('end to end on a Redis Cluster', () => {
-  it('hands off through the cluster, and again after the node owning the slot restarts', async () => {
+  it('hands off through the cluster, and again after the node owning the slot restarts empty', async () => {
     const cluster = await startRedisCluster();
     try {
       const owner = await cluster.ownerOf(PREFIX);
@@ -26,7 +26,11 @@ describe.skipIf(!hasRedisServer() || !hasRedisCluster())('end to end on a Redis 
         prefix: PREFIX,
         sandbox: { latencyMs: 5 },
         seed: (s) => s.seedContacts(leads(2 * N)),
-        adjust: faultConfig(),
+        // No periodic epoch check in this test: only the reconnect to the restarted node can notice the loss.
+        adjust: (config) => {
+          const c = faultConfig()(config);
+          return { ...c, redis: { ...c.redis, dataLoss: { ...c.redis.dataLoss, checkEveryMs: 3_600_000 } } };
+        },
       });
       try {
         const { sandbox } = sys;
@@ -43,6 +47,11 @@ describe.skipIf(!hasRedisServer() || !hasRedisCluster())('end to end on a Redis 
         // Same port and nodes.conf, no persistence: the node comes back owning the slot, empty.
         await cluster.restart(owner);
         expect(await cluster.ownerOf(PREFIX)).toBe(owner);
+        // The data-loss guard notices: the epoch it saw is gone.
+        await waitFor(async () => (await sys.redis.exists(keys(PREFIX).dataLoss)) === 1, {
+          what: 'the data loss recorded',
+          timeoutMs: 30_000,
+        });
 
         // Deliveries the server refuses (503) while it reconnects are retried, as HubSpot does.
         const after = leads(N, N + 1);
