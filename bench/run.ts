@@ -10,6 +10,7 @@ import { ceilingUtilisation } from './budget.js';
 import { callsPerThousand } from './calls.js';
 import type { Outcome } from './common.js';
 import { ingestThroughput } from './ingest.js';
+import { memoryPerLead } from './memory.js';
 import { salesforceSpeedToLead } from './salesforce.js';
 import { salesforceBurst } from './salesforce-burst.js';
 import { scaling } from './scale.js';
@@ -40,6 +41,7 @@ const BENCHMARKS: Record<string, (redisUrl: string) => Promise<Outcome>> = {
   calls: callsPerThousand,
   ceiling: ceilingUtilisation,
   scaling,
+  memory: memoryPerLead,
 };
 
 async function main(): Promise<void> {
