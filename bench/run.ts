@@ -11,6 +11,7 @@ import { burst } from './burst.js';
 import { callsPerThousand } from './calls.js';
 import type { Outcome } from './common.js';
 import { ingestThroughput } from './ingest.js';
+import { memoryPerLead } from './memory.js';
 import { priorityUnderBacklog } from './priority.js';
 import { salesforceSpeedToLead } from './salesforce.js';
 import { salesforceBurst } from './salesforce-burst.js';
@@ -46,6 +47,7 @@ const BENCHMARKS: Record<string, (redisUrl: string) => Promise<Outcome>> = {
   ceiling: ceilingUtilisation,
   scaling,
   simulate: simulateExport,
+  memory: memoryPerLead,
 };
 
 async function main(): Promise<void> {
