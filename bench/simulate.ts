@@ -1,10 +1,11 @@
 /**
  * simulate on a real-sized export: 1,000,000 events of 100,000 leads (CSV, written to a temp dir),
- * replayed by the CLI as its own process with the default what-if thresholds. Wall time and peak
- * RSS (GNU time's maximum resident set size) of that process.
+ * replayed by the CLI as its own process with the default what-if thresholds, and again with
+ * `--compare` against a proposed config. Wall time and peak RSS (GNU time's maximum resident set
+ * size) of each process.
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Outcome } from './common.js';
@@ -44,46 +45,61 @@ async function writeExport(path: string): Promise<void> {
   await new Promise<void>((resolve) => out.end(() => resolve()));
 }
 
+/** The CLI on the export under GNU time: its wall time, peak RSS and JSON answer. */
+function replay(args: string[]) {
+  const started = performance.now();
+  const run = spawnSync(
+    '/usr/bin/time',
+    [
+      '-f',
+      'maxrss_kb=%M',
+      process.execPath,
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'simulate',
+      ...args,
+      '--json',
+    ],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  if (run.status !== 0) throw new Error(`simulate failed: ${run.stderr}`);
+  const rssMb = Number(/maxrss_kb=(\d+)/.exec(run.stderr)?.[1]) / 1024;
+  return {
+    figures: { seconds: Math.round(seconds * 10) / 10, peakRssMb: Math.round(rssMb) },
+    report: JSON.parse(run.stdout) as unknown,
+  };
+}
+
 export async function simulateExport(): Promise<Outcome> {
   const dir = mkdtempSync(join(tmpdir(), 'leadflow-bench-sim-'));
   try {
     const file = join(dir, 'export.csv');
     await writeExport(file);
-    const started = performance.now();
-    const run = spawnSync(
-      '/usr/bin/time',
-      [
-        '-f',
-        'maxrss_kb=%M',
-        process.execPath,
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'simulate',
-        file,
-        '--json',
-      ],
-      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    const proposed = join(dir, 'proposed.yaml');
+    writeFileSync(
+      proposed,
+      readFileSync('config/default.yaml', 'utf8').replace('  mql: 50\n', '  mql: 40\n'),
     );
-    const seconds = (performance.now() - started) / 1000;
-    if (run.status !== 0) throw new Error(`simulate failed: ${run.stderr}`);
-    const rssMb = Number(/maxrss_kb=(\d+)/.exec(run.stderr)?.[1]) / 1024;
-    const report = JSON.parse(run.stdout) as { leads: number; events: number; mql: number };
-    const results = { seconds: Math.round(seconds * 10) / 10, peakRssMb: Math.round(rssMb), ...report };
+    const plain = replay([file]);
+    const compared = replay([file, '--compare', proposed]);
+    const leads = (plain.report as { leads: number }).leads;
+    const changes = (compared.report as { changes: unknown[] }).changes.length;
     return {
       results: {
-        simulate: {
-          seconds: results.seconds,
-          peakRssMb: results.peakRssMb,
-          leads: report.leads,
-          events: report.events,
-        },
+        simulate: { events: EVENTS, leads, plain: plain.figures, compare: { ...compared.figures, changes } },
       },
       rows: [
         [
           'simulate, 1M events of 100k leads',
-          `${results.seconds} s, ${results.peakRssMb} MB`,
+          `${plain.figures.seconds} s, ${plain.figures.peakRssMb} MB`,
           'CSV, CLI process wall time and peak RSS, 5 what-if thresholds',
+        ],
+        [
+          'simulate --compare, the same export',
+          `${compared.figures.seconds} s, ${compared.figures.peakRssMb} MB`,
+          `against MQL at 40: ${changes.toLocaleString('en-US')} leads change`,
         ],
       ],
     };

@@ -380,16 +380,28 @@ program
     ),
   )
   .option('--crm <crm>', 'which CRM the lead ids belong to', parsed(Crm), 'hubspot' as Crm)
+  .option('--compare <proposed.yaml>', 'per lead, who becomes MQL/SQL or stops being one under these rules')
   .option('--json', 'machine-readable output')
-  .action(async (file: string, opts: { thresholds?: number[]; crm: Crm; json?: boolean }) => {
-    const config = loadConfig(program.opts<{ config?: string }>().config ?? parseEnv().CONFIG_PATH);
-    const { formatSimulation, readHistory, simulate } = await import('./simulate.js');
-    const { knownEventTypes } = await import('../config/event-names.js');
-    const histories = await readHistory(file, opts.crm, knownEventTypes(config));
-    const report = simulate(histories, config, opts.thresholds);
-    if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else print(formatSimulation(report));
-  });
+  .action(
+    async (file: string, opts: { thresholds?: number[]; crm: Crm; compare?: string; json?: boolean }) => {
+      const config = loadConfig(program.opts<{ config?: string }>().config ?? parseEnv().CONFIG_PATH);
+      const { compare, formatComparison, formatSimulation, readHistory, simulate } =
+        await import('./simulate.js');
+      const { knownEventTypes } = await import('../config/event-names.js');
+      const proposed = opts.compare === undefined ? undefined : loadConfig(opts.compare);
+      const known = new Set([...knownEventTypes(config), ...(proposed ? knownEventTypes(proposed) : [])]);
+      const histories = await readHistory(file, opts.crm, known);
+      if (proposed) {
+        const comparison = compare(histories, config, proposed);
+        if (opts.json) process.stdout.write(`${JSON.stringify(comparison, null, 2)}\n`);
+        else print(formatComparison(comparison));
+        return;
+      }
+      const report = simulate(histories, config, opts.thresholds);
+      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else print(formatSimulation(report));
+    },
+  );
 
 program.parseAsync().catch((err: unknown) => {
   printError(`${errorText(err)}\n`);

@@ -6,7 +6,9 @@ import {
   LeadState,
   PropertyValue,
   SCORE_BANDS,
+  leadKey,
   type EngagementEvent,
+  type Stage,
   type LeadRef,
   type Profile,
 } from '../domain/index.js';
@@ -93,6 +95,66 @@ export function simulate(
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([week, c]) => ({ week, ...c }));
   return report;
+}
+
+export interface Comparison {
+  leads: number;
+  current: { mql: number; sql: number };
+  proposed: { mql: number; sql: number };
+  /** Every lead whose stage at the end of its history differs under the proposed rules. */
+  changes: { lead: string; current: Stage; proposed: Stage }[];
+}
+
+/** Pure: the same histories under the current and the proposed rules, lead by lead. */
+export function compare(histories: LeadHistory[], current: Config, proposed: Config): Comparison {
+  const result: Comparison = {
+    leads: histories.length,
+    current: { mql: 0, sql: 0 },
+    proposed: { mql: 0, sql: 0 },
+    changes: [],
+  };
+  const stageOf = (r: Replay | undefined): Stage => (r?.reachedSql ? 'sql' : r?.reachedMql ? 'mql' : 'lead');
+  for (const history of histories) {
+    const before = stageOf(replayLead(history, current, [current.thresholds])[0]);
+    const after = stageOf(replayLead(history, proposed, [proposed.thresholds])[0]);
+    for (const [side, stage] of [
+      [result.current, before],
+      [result.proposed, after],
+    ] as const) {
+      if (stage !== 'lead') side.mql++;
+      if (stage === 'sql') side.sql++;
+    }
+    if (before !== after)
+      result.changes.push({ lead: leadKey(history.lead), current: before, proposed: after });
+  }
+  return result;
+}
+
+const RANK: Record<Stage, number> = { lead: 0, mql: 1, sql: 2 };
+const MAX_CHANGES_SHOWN = 50;
+
+export function formatComparison(c: Comparison): string {
+  const delta = (a: number, b: number) => `${a} → ${b} (${b - a >= 0 ? '+' : ''}${b - a})`;
+  const change = (from: Stage, to: Stage) =>
+    RANK[to] > RANK[from] ? `becomes ${to.toUpperCase()}` : `stops being ${from.toUpperCase()}`;
+  const shown = c.changes.slice(0, MAX_CHANGES_SHOWN);
+  const more = c.changes.length - shown.length;
+  return [
+    `Proposed rules against the current ones, over ${c.leads} leads:`,
+    `MQL ${delta(c.current.mql, c.proposed.mql)}   SQL ${delta(c.current.sql, c.proposed.sql)}   ${c.changes.length} leads change`,
+    '',
+    c.changes.length
+      ? table(
+          ['lead', 'now', 'proposed', 'change'],
+          shown.map((x) => [
+            x.lead,
+            x.current.toUpperCase(),
+            x.proposed.toUpperCase(),
+            change(x.current, x.proposed),
+          ]),
+        ) + (more > 0 ? `…and ${more} more (--json lists all)\n` : '')
+      : 'No lead changes stage.\n',
+  ].join('\n');
 }
 
 interface Replay {

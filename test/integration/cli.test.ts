@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -184,6 +184,35 @@ describe('leadflow CLI', () => {
       mql: number;
     };
     expect(json.mql).toBe(1);
+  });
+
+  it('simulate --compare lists per lead who becomes MQL/SQL or stops being one, and the totals', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leadflow-sim-'));
+    const proposed = join(dir, 'proposed.yaml');
+    // No hand-raise any more, MQL at 10 and SQL at 45: the demo requester stops being an MQL, two become SQLs.
+    writeFileSync(
+      proposed,
+      readFileSync('config/default.yaml', 'utf8')
+        .replace('  mql: 50\n  sql: 80\n', '  mql: 10\n  sql: 45\n')
+        .replace('handRaise: [demo_request]', 'handRaise: []'),
+    );
+    const out = cli(['simulate', 'test/fixtures/history.csv', '--compare', proposed]);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toBe(
+      'Proposed rules against the current ones, over 4 leads:\n' +
+        'MQL 3 → 2 (-1)   SQL 0 → 2 (+2)   3 leads change\n\n' +
+        'lead               now  proposed  change\n' +
+        'hubspot.contact.1  MQL  SQL       becomes SQL\n' +
+        'hubspot.contact.2  MQL  LEAD      stops being MQL\n' +
+        'hubspot.contact.3  MQL  SQL       becomes SQL\n',
+    );
+    const json = JSON.parse(
+      cli(['simulate', 'test/fixtures/history.csv', '--compare', proposed, '--json']).stdout,
+    ) as {
+      changes: unknown[];
+    };
+    expect(json.changes).toHaveLength(3);
   });
 
   it('simulate refuses a bad export with every problem listed', () => {
