@@ -57,11 +57,11 @@ describe('worker metrics', () => {
   }, 120_000);
 
   it("docker-compose's worker serves them on a port of its own, with its health check there", () => {
-    const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as {
+    const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
       services: { worker: { environment: Record<string, unknown>; healthcheck: { test: string[] } } };
     };
     const { environment, healthcheck } = compose.services.worker;
-    expect(environment.METRICS_PORT).toBe(9464);
+    expect(environment.METRICS_PORT).toBe('9464');
     expect(healthcheck.test.join(' ')).toContain('127.0.0.1:9464/healthz');
   });
 });
