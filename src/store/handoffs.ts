@@ -1,7 +1,7 @@
-import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './redis.js';
 import type { Handoff, HandoffNote, RepTask, RoutingDecision } from '../domain/index.js';
 import type { Keys } from './keys.js';
+import { withScripts, type Scripted } from './scripts.js';
 
 /**
  * A handoff with its owner, note and task decided once, so every retry writes the same thing.
@@ -81,7 +81,11 @@ export class HandoffStore {
     private readonly redis: RedisClient,
     private readonly k: Keys,
     private readonly ttlMs = 0,
-  ) {}
+  ) {
+    this.scripted = withScripts(redis);
+  }
+
+  private readonly scripted: Scripted;
 
   /** Stored without the score breakdown's event ids: nothing reads them back, and they are most of its size. */
   async save(record: HandoffRecord): Promise<void> {
@@ -113,7 +117,7 @@ export class HandoffStore {
   }
 
   async mark(id: string, field: ProgressField, value: string): Promise<void> {
-    await this.expiring(id, (tx) => tx.hset(this.k.progress(id), field, value));
+    await this.scripted.leadflowMarkProgress(this.k.progress(id), field, value, '0', this.ttlMs);
   }
 
   async unmark(id: string, field: ProgressField): Promise<void> {
@@ -122,19 +126,9 @@ export class HandoffStore {
 
   /** Sets a field only if unset; true when this call set it (first rep action, a breach counted once). */
   async markOnce(id: string, field: ProgressField, value: string): Promise<boolean> {
-    return (await this.expiring(id, (tx) => tx.hsetnx(this.k.progress(id), field, value))) === 1;
-  }
-
-  /** Runs `write` on the progress hash and renews its expiry in the same transaction; `write`'s answer. */
-  private async expiring(
-    id: string,
-    write: (tx: ChainableCommander) => ChainableCommander,
-  ): Promise<unknown> {
-    const tx = write(this.redis.multi());
-    if (this.ttlMs > 0) tx.pexpire(this.k.progress(id), this.ttlMs);
-    const [first] = (await tx.exec()) ?? [];
-    if (first?.[0]) throw first[0];
-    return first?.[1];
+    return (
+      (await this.scripted.leadflowMarkProgress(this.k.progress(id), field, value, '1', this.ttlMs)) === 1
+    );
   }
 
   /** Every audit entry from `from` (inclusive), oldest first, for reports. */

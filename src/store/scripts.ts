@@ -80,6 +80,13 @@ export interface ScriptCommands {
     ttlMs: number,
   ): Promise<number>;
   leadflowAdvanceWatermark(key: string, value: number): Promise<number>;
+  leadflowMarkProgress(
+    progress: string,
+    field: string,
+    value: string,
+    onlyIfUnset: '0' | '1',
+    ttlMs: number,
+  ): Promise<number>;
   leadflowClearPending(key: string, ...fieldVersionPairs: string[]): Promise<number>;
   /** The key count comes first: it depends on the number of candidates. */
   leadflowAssign(numKeys: number, ...keysThenArgs: (string | number)[]): Promise<[string | null, string[]]>;
@@ -120,6 +127,7 @@ export const SCRIPT_FILES = {
   leadflowBudgetObserve: { file: 'budget-observe', numberOfKeys: 1 },
   leadflowPutLead: { file: 'put-lead', numberOfKeys: 2 },
   leadflowAdvanceWatermark: { file: 'advance-watermark', numberOfKeys: 1 },
+  leadflowMarkProgress: { file: 'mark-progress', numberOfKeys: 1 },
   leadflowClearPending: { file: 'clear-pending-scores', numberOfKeys: 1 },
   leadflowAssign: { file: 'assign-rep' },
   leadflowLeaseWrite: { file: 'lease-write', numberOfKeys: 2 },
