@@ -79,6 +79,11 @@ export abstract class HubSpotBatches extends HubSpotStages {
   private readonly updates: Coalescer<ContactUpdate, UpdatedContact | undefined>;
   private readonly creates: Record<Kind, Coalescer<Creation, string>>;
   private readonly lookups: Record<Kind, Coalescer<MarkerLookup, string | undefined>>;
+  /** Creates under way in this process, by key: a second write of the same handoff joins the first. */
+  private readonly creating: Record<Kind, Map<string, Promise<string>>> = {
+    notes: new Map(),
+    tasks: new Map(),
+  };
 
   constructor(opts: HubSpotConnectorOptions) {
     super(opts);
@@ -187,9 +192,22 @@ export abstract class HubSpotBatches extends HubSpotStages {
     properties: Record<string, string>,
   ): Promise<CreatedRecord> {
     if (this.batching) {
+      // A job BullMQ took for stalled (its lock lapsed in a Redis outage) runs again while its first
+      // run still writes; the coalescer would put the second create in the next batch: a second note.
+      const creating = this.creating[kind];
+      const joined = creating.get(key);
+      if (joined) return { id: await joined, created: false };
       const existing = mayExist ? await this.lookups[kind].submit({ lead, key }) : undefined;
       if (existing) return { id: existing, created: false };
-      return { id: await this.creates[kind].submit({ lead, key, properties }), created: true };
+      const again = creating.get(key);
+      if (again) return { id: await again, created: false };
+      const created = this.creates[kind].submit({ lead, key, properties });
+      creating.set(key, created);
+      try {
+        return { id: await created, created: true };
+      } finally {
+        creating.delete(key);
+      }
     }
     return createOnce(
       key,

@@ -144,6 +144,18 @@ describe('HubSpot handoffs of many leads share batch requests', () => {
     expect(sandbox.calls.filter((x) => x.path.startsWith('/crm/v4/objects/contacts/'))).toEqual([]);
   });
 
+  it('the same handoff written twice at once (a stalled job run again while its first run writes): one note, one task', async () => {
+    const [r] = seed(1);
+    // The first run's creates are in flight when the second run asks for the same handoff (whether it
+    // looks for the marker first or not, the lookup cannot see a note not yet created).
+    const first = c.writeHandoff!(handoff(r!));
+    const second = c.writeHandoff!(handoff(r!));
+    const [a, b] = await Promise.all([first, second]);
+    handedOff(r!);
+    expect(b.note.id).toBe(a.note.id);
+    expect(b.task?.id).toBe(a.task?.id);
+  });
+
   it('stale stage: a contact already past MQL keeps its stage, owner and status; its scores are written', async () => {
     const refs = seed(6);
     const sales = refs[2]!;
