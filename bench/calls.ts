@@ -45,6 +45,10 @@ export const scoredAtLeast = (sys: System, leads: { id: string }[], min: number,
     what,
   );
 
+/** Each lead's score in the CRM, to tell when it changed. */
+export const crmScores = (sys: System, leads: { id: string }[]) =>
+  leads.map((l) => sys.sandbox.hubspot.contacts.get(l.id)?.leadflow_score);
+
 /** CRM calls for 1,000 known leads whose score changes (no handoff), against one PATCH per lead. */
 export async function callsPerThousand(redisUrl: string): Promise<Outcome> {
   const N = 1000;

@@ -1,6 +1,6 @@
 import { propertyChange } from '../test/system/webhooks.js';
-import { scoredAtLeast, subMqlLeads } from './calls.js';
-import { LATENCY_MS, sleep, type Outcome } from './common.js';
+import { crmScores, subMqlLeads } from './calls.js';
+import { LATENCY_MS, sleep, until, type Outcome } from './common.js';
 
 /**
  * CRM calls for 1,000 score changes arriving as 1,000 one-event signed webhooks over 10 s (one
@@ -12,6 +12,7 @@ export async function trickle(redisUrl: string): Promise<Outcome> {
   const { sys, leads } = await subMqlLeads(redisUrl, '{leadflow-bench-trickle}', N, LATENCY_MS);
 
   const before = sys.sandbox.calls.length;
+  const first = crmScores(sys, leads);
   const started = Date.now();
   const posts: Promise<number>[] = [];
   for (const [i, l] of leads.entries()) {
@@ -24,7 +25,7 @@ export async function trickle(redisUrl: string): Promise<Outcome> {
   const spreadMs = Date.now() - started;
   if (statuses.some((s) => s !== 200 && s !== 204))
     throw new Error(`trickle: webhooks answered ${[...new Set(statuses)].join(', ')}`);
-  await scoredAtLeast(sys, leads, 9, 'trickled scores');
+  await until(() => crmScores(sys, leads).every((score, i) => score !== first[i]), 60_000, 'trickled scores');
   const lastWrittenMs = Date.now() - started;
   await sleep(1_500);
   const calls = sys.sandbox.calls.length - before;
