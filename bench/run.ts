@@ -19,6 +19,7 @@ import { scaling } from './scale.js';
 import { benchScoring } from './scoring.js';
 import { simulateExport } from './simulate.js';
 import { speedToLead } from './speed.js';
+import { trickle } from './trickle.js';
 
 async function scoring(): Promise<Outcome> {
   const s = await benchScoring();
@@ -44,6 +45,7 @@ const BENCHMARKS: Record<string, (redisUrl: string) => Promise<Outcome>> = {
   burst,
   ingest: ingestThroughput,
   calls: callsPerThousand,
+  trickle,
   ceiling: ceilingUtilisation,
   scaling,
   simulate: simulateExport,

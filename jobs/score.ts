@@ -1,6 +1,6 @@
 import { connectorFor, type JobContext } from '../src/queue/context.js';
 import type { ScoreJob } from '../src/queue/catalog.js';
-import { enqueueHandoffWriteback, enqueueScoreFlush } from '../src/queue/queues.js';
+import { enqueueHandoffWriteback } from '../src/queue/queues.js';
 import { evaluateLead } from '../src/handoff/evaluate.js';
 import { composeHandoffNote } from '../src/handoff/note.js';
 import { composeRepAlert, composeRepTask } from '../src/handoff/task.js';
@@ -18,6 +18,7 @@ import type { HandoffRecord } from '../src/store/handoffs.js';
 import type { TimelineEntry } from '../src/store/timeline.js';
 import { foldHistory } from '../src/scoring/index.js';
 import { accountContext, assignOwner, slaDueAt } from './assign.js';
+import { scheduleScoreFlush } from './writeback.js';
 
 const DAY_MS = 86_400_000;
 
@@ -78,8 +79,7 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
     // between the two would otherwise write the previous score and clear the mark.
     await ctx.leads.put(lead, decision.state);
     if (!sameScore(state.score, score)) {
-      await ctx.pendingScores.add(lead, now);
-      await enqueueScoreFlush(ctx.queues, ctx.config.pipeline.scoreWriteDelayMs);
+      await scheduleScoreFlush(ctx, await ctx.pendingScores.add(lead, now));
     }
   }
   await ctx.timeline.trim(lead, since);

@@ -344,6 +344,16 @@ async function writeScore(connector: CrmConnector, lead: LeadRef, score: Score):
 export const SCORE_BATCH_SIZE = 100;
 
 /**
+ * A full batch is flushed at once; fewer wait `scoreWriteDelayMs` for others to join them, so a
+ * trickle of single score changes costs a call per delay, not one per pending few.
+ */
+export async function scheduleScoreFlush(ctx: JobContext, pending: number): Promise<void> {
+  if (pending === 0) return;
+  const delayMs = pending >= SCORE_BATCH_SIZE ? 0 : ctx.config.pipeline.scoreWriteDelayMs;
+  await enqueueScoreFlush(ctx.queues, delayMs);
+}
+
+/**
  * Writes one batch of pending score-only updates. Records the CRM rejected for good are dropped
  * from the pending set, logged to the audit trail and retried alone, so the CRM's refusal lands in
  * the dead-letter list where it can be replayed; a transient failure keeps its records pending
@@ -387,6 +397,7 @@ async function flushScores(ctx: JobContext): Promise<{ written: WritebackStep[] 
   }
   await ctx.pendingScores.clear(batch.filter((entry) => !retry.has(leadKey(entry.lead))));
   if (firstTransient) throw firstTransient;
-  if ((await ctx.pendingScores.size()) > 0) await enqueueScoreFlush(ctx.queues, 0);
+  // What arrived during this flush waits its delay too, unless it already fills a batch.
+  await scheduleScoreFlush(ctx, await ctx.pendingScores.size());
   return { written: ['scores'] };
 }

@@ -93,7 +93,13 @@ export async function enqueueScoreFlush(queues: Queues, delayMs: number): Promis
   await queues.writeback.add(
     'scores',
     { kind: 'scores' },
-    { ...ROUTINE, delay: delayMs, deduplication: { id: 'scores.flush', keepLastIfActive: true } },
+    {
+      ...ROUTINE,
+      delay: delayMs,
+      // One flush at a time (and one waiting). A later add never postpones a waiting flush, so a
+      // steady trickle cannot starve it; only "now" (a full batch) brings a waiting one forward.
+      deduplication: { id: 'scores.flush', keepLastIfActive: true, reschedule: delayMs === 0 },
+    },
   );
 }
 

@@ -23,8 +23,14 @@ export class PendingScores {
     this.redis = withScripts(redis);
   }
 
-  async add(lead: LeadRef, version: number): Promise<void> {
-    await this.redis.hset(this.k.pendingScores, JSON.stringify(lead), String(version));
+  /** Marks the lead pending; answers how many are pending now, this one included. */
+  async add(lead: LeadRef, version: number): Promise<number> {
+    const replies = await this.redis
+      .multi()
+      .hset(this.k.pendingScores, JSON.stringify(lead), String(version))
+      .hlen(this.k.pendingScores)
+      .exec();
+    return Number(replies?.[1]?.[1] ?? 0);
   }
 
   /** Up to `count` pending entries (any order). */

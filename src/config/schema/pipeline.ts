@@ -3,8 +3,11 @@ import { z } from 'zod';
 export const Pipeline = z.strictObject({
   /** A burst of events for one lead within this window yields one recompute. */
   scoreDebounceMs: z.number().int().min(0).max(60_000).default(250),
-  /** Score-only updates wait this long to be written together in batches. */
-  scoreWriteDelayMs: z.number().int().min(0).max(60_000).default(500),
+  /**
+   * A score-only update waits at most this long to be written in a batch with others (100 pending
+   * go at once): 1 s keeps a trickle of 100 changes a second to about one call a second.
+   */
+  scoreWriteDelayMs: z.number().int().min(0).max(60_000).default(1_000),
   /**
    * Handoff writes of many leads share the CRM's batch endpoints while there is a backlog (one
    * request of a kind in flight per worker; a lone handoff still goes out at once). `false` writes
