@@ -182,7 +182,7 @@ describe('simulate', () => {
 
   it('streams CSV and JSON lines to the same histories as reading the file at once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'leadflow-sim-'));
-    expect(await readHistory('test/fixtures/history.csv', 'hubspot')).toEqual(
+    expect([...(await readHistory('test/fixtures/history.csv', 'hubspot'))]).toEqual(
       loadHistory('test/fixtures/history.csv'),
     );
     const jsonl = join(dir, 'h.jsonl');
@@ -198,7 +198,7 @@ describe('simulate', () => {
     await expect(readHistory(jsonl, 'hubspot', knownEventTypes(config))).rejects.toThrow(
       /h\.jsonl cannot be replayed:\n {2}- line 4: type: unknown event type "nope"$/,
     );
-    const h = await readHistory(jsonl, 'hubspot');
+    const h = [...(await readHistory(jsonl, 'hubspot'))];
     expect(h.map((l) => [l.lead.id, l.profile, l.events.map((e) => e.type)])).toEqual([
       ['1', { jobTitle: 'VP Sales' }, ['demo_request', 'page_view']],
       ['2', {}, ['nope']],
