@@ -15,6 +15,7 @@ import { guardHandRaise } from '../handoff/guardrails.js';
 import { decide } from '../handoff/decide.js';
 import { IncrementalScore } from '../scoring/index.js';
 import { unknownEventType } from '../config/event-names.js';
+import { MemoryRouting } from '../routing/memory.js';
 import { table } from './format.js';
 import { HistoryColumns, type LeadHistory } from './history-columns.js';
 
@@ -98,34 +99,88 @@ export interface Comparison {
   leads: number;
   current: { mql: number; sql: number };
   proposed: { mql: number; sql: number };
-  /** Every lead whose stage at the end of its history differs under the proposed rules. */
-  changes: { lead: string; current: Stage; proposed: Stage }[];
+  /** Leads handed off under both rules whose owner differs. */
+  ownersChanged: number;
+  /**
+   * Every lead whose stage at the end of its history, or whose owner, differs under the proposed
+   * rules; the owner is who routing picks at its first handoff (null: not handed off, or unassigned).
+   */
+  changes: {
+    lead: string;
+    current: Stage;
+    proposed: Stage;
+    currentOwner: string | null;
+    proposedOwner: string | null;
+  }[];
 }
 
-/** Pure: the same histories under the current and the proposed rules, lead by lead. */
+/**
+ * Pure: the same histories under the current and the proposed rules, lead by lead. Each side's
+ * handoffs are routed in the order they happened, with that side's routing and its own round-robin
+ * turns: one lead more or less early on shifts whose turn every later one is.
+ */
 export function compare(histories: Iterable<LeadHistory>, current: Config, proposed: Config): Comparison {
   const result: Comparison = {
     leads: 0,
     current: { mql: 0, sql: 0 },
     proposed: { mql: 0, sql: 0 },
+    ownersChanged: 0,
     changes: [],
   };
   const stageOf = (r: Replay | undefined): Stage => (r?.reachedSql ? 'sql' : r?.reachedMql ? 'mql' : 'lead');
+  // Only leads handed off on either side can change; the others are not kept.
+  const rows: Comparison['changes'] = [];
+  const handoffs = { current: [] as Handed[], proposed: [] as Handed[] };
   for (const history of histories) {
     result.leads++;
-    const before = stageOf(replayLead(history, current, [current.thresholds])[0]);
-    const after = stageOf(replayLead(history, proposed, [proposed.thresholds])[0]);
+    const before = replayLead(history, current, [current.thresholds])[0];
+    const after = replayLead(history, proposed, [proposed.thresholds])[0];
+    const row = {
+      lead: leadKey(history.lead),
+      current: stageOf(before),
+      proposed: stageOf(after),
+      currentOwner: null,
+      proposedOwner: null,
+    };
     for (const [side, stage] of [
-      [result.current, before],
-      [result.proposed, after],
+      [result.current, row.current],
+      [result.proposed, row.proposed],
     ] as const) {
       if (stage !== 'lead') side.mql++;
       if (stage === 'sql') side.sql++;
     }
-    if (before !== after)
-      result.changes.push({ lead: leadKey(history.lead), current: before, proposed: after });
+    if (!before?.firstHandoff && !after?.firstHandoff) continue;
+    rows.push(row);
+    if (before?.firstHandoff)
+      handoffs.current.push({ row, at: before.firstHandoff.at, profile: history.profile });
+    if (after?.firstHandoff)
+      handoffs.proposed.push({ row, at: after.firstHandoff.at, profile: history.profile });
+  }
+  routeInOrder(handoffs.current, current, (row, owner) => (row.currentOwner = owner));
+  routeInOrder(handoffs.proposed, proposed, (row, owner) => (row.proposedOwner = owner));
+  for (const row of rows) {
+    const both = row.current !== 'lead' && row.proposed !== 'lead';
+    if (both && row.currentOwner !== row.proposedOwner) result.ownersChanged++;
+    if (row.current !== row.proposed || row.currentOwner !== row.proposedOwner) result.changes.push(row);
   }
   return result;
+}
+
+interface Handed {
+  row: Comparison['changes'][number];
+  at: number;
+  profile: Profile;
+}
+
+/** Routes handoffs oldest first (ties in lead order: the sort is stable) through one in-memory routing. */
+function routeInOrder(
+  handoffs: Handed[],
+  config: Config,
+  set: (row: Handed['row'], owner: string | null) => void,
+): void {
+  const routing = new MemoryRouting(config.routing, config.sla.workingHours.timeZone);
+  handoffs.sort((a, b) => a.at - b.at);
+  for (const h of handoffs) set(h.row, routing.route(h.profile, h.at));
 }
 
 const RANK: Record<Stage, number> = { lead: 0, mql: 1, sql: 2 };
@@ -133,25 +188,33 @@ const MAX_CHANGES_SHOWN = 50;
 
 export function formatComparison(c: Comparison): string {
   const delta = (a: number, b: number) => `${a} → ${b} (${b - a >= 0 ? '+' : ''}${b - a})`;
-  const change = (from: Stage, to: Stage) =>
-    RANK[to] > RANK[from] ? `becomes ${to.toUpperCase()}` : `stops being ${from.toUpperCase()}`;
+  const change = (x: Comparison['changes'][number]) =>
+    x.current === x.proposed
+      ? 'owner changes'
+      : RANK[x.proposed] > RANK[x.current]
+        ? `becomes ${x.proposed.toUpperCase()}`
+        : `stops being ${x.current.toUpperCase()}`;
+  const owner = (id: string | null) => id ?? '–';
   const shown = c.changes.slice(0, MAX_CHANGES_SHOWN);
   const more = c.changes.length - shown.length;
   return [
     `Proposed rules against the current ones, over ${c.leads} leads:`,
-    `MQL ${delta(c.current.mql, c.proposed.mql)}   SQL ${delta(c.current.sql, c.proposed.sql)}   ${c.changes.length} leads change`,
+    `MQL ${delta(c.current.mql, c.proposed.mql)}   SQL ${delta(c.current.sql, c.proposed.sql)}   ` +
+      `${c.changes.length} leads change   ${c.ownersChanged} owners change`,
     '',
     c.changes.length
       ? table(
-          ['lead', 'now', 'proposed', 'change'],
+          ['lead', 'now', 'proposed', 'change', 'owner now', 'owner proposed'],
           shown.map((x) => [
             x.lead,
             x.current.toUpperCase(),
             x.proposed.toUpperCase(),
-            change(x.current, x.proposed),
+            change(x),
+            owner(x.currentOwner),
+            owner(x.proposedOwner),
           ]),
         ) + (more > 0 ? `…and ${more} more (--json lists all)\n` : '')
-      : 'No lead changes stage.\n',
+      : 'No lead changes stage or owner.\n',
   ].join('\n');
 }
 
