@@ -85,10 +85,19 @@ export async function simulateExport(): Promise<Outcome> {
     const plain = replay([file]);
     const compared = replay([file, '--compare', proposed]);
     const leads = (plain.report as { leads: number }).leads;
-    const changes = (compared.report as { changes: unknown[] }).changes.length;
+    const { changes: changed, ownersChanged } = compared.report as {
+      changes: unknown[];
+      ownersChanged: number;
+    };
+    const changes = changed.length;
     return {
       results: {
-        simulate: { events: EVENTS, leads, plain: plain.figures, compare: { ...compared.figures, changes } },
+        simulate: {
+          events: EVENTS,
+          leads,
+          plain: plain.figures,
+          compare: { ...compared.figures, changes, ownersChanged },
+        },
       },
       rows: [
         [
@@ -99,7 +108,8 @@ export async function simulateExport(): Promise<Outcome> {
         [
           'simulate --compare, the same export',
           `${compared.figures.seconds} s, ${compared.figures.peakRssMb} MB`,
-          `against MQL at 40: ${changes.toLocaleString('en-US')} leads change`,
+          `against MQL at 40: ${changes.toLocaleString('en-US')} leads change (stage or owner), ` +
+            `${ownersChanged.toLocaleString('en-US')} owners`,
         ],
       ],
     };

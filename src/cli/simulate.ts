@@ -7,7 +7,6 @@ import {
   PropertyValue,
   SCORE_BANDS,
   leadKey,
-  type EngagementEvent,
   type Stage,
   type LeadRef,
   type Profile,
@@ -16,14 +15,11 @@ import { guardHandRaise } from '../handoff/guardrails.js';
 import { decide } from '../handoff/decide.js';
 import { IncrementalScore } from '../scoring/index.js';
 import { unknownEventType } from '../config/event-names.js';
+import { MemoryRouting } from '../routing/memory.js';
 import { table } from './format.js';
+import { HistoryColumns, type LeadHistory } from './history-columns.js';
 
-/** One lead's history as an export gives it. */
-export interface LeadHistory {
-  lead: LeadRef;
-  profile: Profile;
-  events: EngagementEvent[];
-}
+export type { LeadHistory };
 
 export interface SimulationReport {
   leads: number;
@@ -46,7 +42,7 @@ export interface SimulationReport {
  * have done with these rules.
  */
 export function simulate(
-  histories: LeadHistory[],
+  histories: Iterable<LeadHistory>,
   config: Config,
   alternatives?: number[],
 ): SimulationReport {
@@ -54,8 +50,8 @@ export function simulate(
   const mqlThresholds = alternatives ?? defaultAlternatives(thresholds.mql);
   const weeks = new Map<string, { mql: number; sql: number }>();
   const report: SimulationReport = {
-    leads: histories.length,
-    events: histories.reduce((n, h) => n + h.events.length, 0),
+    leads: 0,
+    events: 0,
     thresholds,
     mql: 0,
     sql: 0,
@@ -70,6 +66,8 @@ export function simulate(
     ...report.whatIf.map((w) => ({ mql: w.mqlThreshold, sql: Math.max(w.mqlThreshold, thresholds.sql) })),
   ];
   for (const history of histories) {
+    report.leads++;
+    report.events += history.events.length;
     const [replay, ...alternatives] = replayLead(history, config, sets);
     if (!replay) continue;
     if (replay.firstHandoff) {
@@ -101,33 +99,88 @@ export interface Comparison {
   leads: number;
   current: { mql: number; sql: number };
   proposed: { mql: number; sql: number };
-  /** Every lead whose stage at the end of its history differs under the proposed rules. */
-  changes: { lead: string; current: Stage; proposed: Stage }[];
+  /** Leads handed off under both rules whose owner differs. */
+  ownersChanged: number;
+  /**
+   * Every lead whose stage at the end of its history, or whose owner, differs under the proposed
+   * rules; the owner is who routing picks at its first handoff (null: not handed off, or unassigned).
+   */
+  changes: {
+    lead: string;
+    current: Stage;
+    proposed: Stage;
+    currentOwner: string | null;
+    proposedOwner: string | null;
+  }[];
 }
 
-/** Pure: the same histories under the current and the proposed rules, lead by lead. */
-export function compare(histories: LeadHistory[], current: Config, proposed: Config): Comparison {
+/**
+ * Pure: the same histories under the current and the proposed rules, lead by lead. Each side's
+ * handoffs are routed in the order they happened, with that side's routing and its own round-robin
+ * turns: one lead more or less early on shifts whose turn every later one is.
+ */
+export function compare(histories: Iterable<LeadHistory>, current: Config, proposed: Config): Comparison {
   const result: Comparison = {
-    leads: histories.length,
+    leads: 0,
     current: { mql: 0, sql: 0 },
     proposed: { mql: 0, sql: 0 },
+    ownersChanged: 0,
     changes: [],
   };
   const stageOf = (r: Replay | undefined): Stage => (r?.reachedSql ? 'sql' : r?.reachedMql ? 'mql' : 'lead');
+  // Only leads handed off on either side can change; the others are not kept.
+  const rows: Comparison['changes'] = [];
+  const handoffs = { current: [] as Handed[], proposed: [] as Handed[] };
   for (const history of histories) {
-    const before = stageOf(replayLead(history, current, [current.thresholds])[0]);
-    const after = stageOf(replayLead(history, proposed, [proposed.thresholds])[0]);
+    result.leads++;
+    const before = replayLead(history, current, [current.thresholds])[0];
+    const after = replayLead(history, proposed, [proposed.thresholds])[0];
+    const row = {
+      lead: leadKey(history.lead),
+      current: stageOf(before),
+      proposed: stageOf(after),
+      currentOwner: null,
+      proposedOwner: null,
+    };
     for (const [side, stage] of [
-      [result.current, before],
-      [result.proposed, after],
+      [result.current, row.current],
+      [result.proposed, row.proposed],
     ] as const) {
       if (stage !== 'lead') side.mql++;
       if (stage === 'sql') side.sql++;
     }
-    if (before !== after)
-      result.changes.push({ lead: leadKey(history.lead), current: before, proposed: after });
+    if (!before?.firstHandoff && !after?.firstHandoff) continue;
+    rows.push(row);
+    if (before?.firstHandoff)
+      handoffs.current.push({ row, at: before.firstHandoff.at, profile: history.profile });
+    if (after?.firstHandoff)
+      handoffs.proposed.push({ row, at: after.firstHandoff.at, profile: history.profile });
+  }
+  routeInOrder(handoffs.current, current, (row, owner) => (row.currentOwner = owner));
+  routeInOrder(handoffs.proposed, proposed, (row, owner) => (row.proposedOwner = owner));
+  for (const row of rows) {
+    const both = row.current !== 'lead' && row.proposed !== 'lead';
+    if (both && row.currentOwner !== row.proposedOwner) result.ownersChanged++;
+    if (row.current !== row.proposed || row.currentOwner !== row.proposedOwner) result.changes.push(row);
   }
   return result;
+}
+
+interface Handed {
+  row: Comparison['changes'][number];
+  at: number;
+  profile: Profile;
+}
+
+/** Routes handoffs oldest first (ties in lead order: the sort is stable) through one in-memory routing. */
+function routeInOrder(
+  handoffs: Handed[],
+  config: Config,
+  set: (row: Handed['row'], owner: string | null) => void,
+): void {
+  const routing = new MemoryRouting(config.routing, config.sla.workingHours.timeZone);
+  handoffs.sort((a, b) => a.at - b.at);
+  for (const h of handoffs) set(h.row, routing.route(h.profile, h.at));
 }
 
 const RANK: Record<Stage, number> = { lead: 0, mql: 1, sql: 2 };
@@ -135,25 +188,33 @@ const MAX_CHANGES_SHOWN = 50;
 
 export function formatComparison(c: Comparison): string {
   const delta = (a: number, b: number) => `${a} → ${b} (${b - a >= 0 ? '+' : ''}${b - a})`;
-  const change = (from: Stage, to: Stage) =>
-    RANK[to] > RANK[from] ? `becomes ${to.toUpperCase()}` : `stops being ${from.toUpperCase()}`;
+  const change = (x: Comparison['changes'][number]) =>
+    x.current === x.proposed
+      ? 'owner changes'
+      : RANK[x.proposed] > RANK[x.current]
+        ? `becomes ${x.proposed.toUpperCase()}`
+        : `stops being ${x.current.toUpperCase()}`;
+  const owner = (id: string | null) => id ?? '–';
   const shown = c.changes.slice(0, MAX_CHANGES_SHOWN);
   const more = c.changes.length - shown.length;
   return [
     `Proposed rules against the current ones, over ${c.leads} leads:`,
-    `MQL ${delta(c.current.mql, c.proposed.mql)}   SQL ${delta(c.current.sql, c.proposed.sql)}   ${c.changes.length} leads change`,
+    `MQL ${delta(c.current.mql, c.proposed.mql)}   SQL ${delta(c.current.sql, c.proposed.sql)}   ` +
+      `${c.changes.length} leads change   ${c.ownersChanged} owners change`,
     '',
     c.changes.length
       ? table(
-          ['lead', 'now', 'proposed', 'change'],
+          ['lead', 'now', 'proposed', 'change', 'owner now', 'owner proposed'],
           shown.map((x) => [
             x.lead,
             x.current.toUpperCase(),
             x.proposed.toUpperCase(),
-            change(x.current, x.proposed),
+            change(x),
+            owner(x.currentOwner),
+            owner(x.proposedOwner),
           ]),
         ) + (more > 0 ? `…and ${more} more (--json lists all)\n` : '')
-      : 'No lead changes stage.\n',
+      : 'No lead changes stage or owner.\n',
   ].join('\n');
 }
 
@@ -286,8 +347,6 @@ export class HistoryError extends Error {
 
 /** At most this many problems are listed; a file of bad rows should not print a million lines. */
 const MAX_PROBLEMS = 100;
-/** Distinct strings and property sets held once each while reading an export. */
-const INTERNED_MAX = 100_000;
 /** A quoted field longer than this never closes in a real export: reported where it opened. */
 const MAX_QUOTED_CHARS = 65_536;
 
@@ -300,20 +359,27 @@ export function loadHistory(
   crm: LeadRef['crm'] = 'hubspot',
   known?: Set<string>,
 ): LeadHistory[] {
+  return [...loadColumns(path, crm, known)];
+}
+
+function loadColumns(path: string, crm: LeadRef['crm'], known?: Set<string>): HistoryColumns {
   const text = readFileSync(path, 'utf8');
-  if (!isLineFormat(path)) return parseJsonHistory(text, path, crm, known);
+  if (!isLineFormat(path)) return jsonColumns(text, path, crm, known);
   const reader = lineReader(path, crm, known);
   for (const line of text.split(/\r?\n/)) reader.line(line);
   return reader.end();
 }
 
-/** The same, streamed line by line: a large CSV or JSON-lines export is never held as one string. */
+/**
+ * The same, streamed line by line: a large CSV or JSON-lines export is never held as one string,
+ * and its events are held compactly until each lead's history is built as it is replayed.
+ */
 export async function readHistory(
   path: string,
   crm: LeadRef['crm'],
   known?: Set<string>,
-): Promise<LeadHistory[]> {
-  if (!isLineFormat(path)) return loadHistory(path, crm, known);
+): Promise<Iterable<LeadHistory>> {
+  if (!isLineFormat(path)) return loadColumns(path, crm, known);
   const reader = lineReader(path, crm, known);
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   for await (const line of lines) reader.line(line);
@@ -332,6 +398,10 @@ export function parseJsonHistory(
   crm: LeadRef['crm'],
   known?: Set<string>,
 ): LeadHistory[] {
+  return [...jsonColumns(text, file, crm, known)];
+}
+
+function jsonColumns(text: string, file: string, crm: LeadRef['crm'], known?: Set<string>): HistoryColumns {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -348,7 +418,11 @@ export function parseJsonHistory(
     known && !known.has(e.type) ? [`events.${i}.type: ${unknownEventType(e.type, known)}`] : [],
   );
   if (unknown.length) throw new HistoryError(file, unknown);
-  return group(parsed.data.events, parsed.data.profiles, crm);
+  // Leads with a profile come first, events add nothing to it (the profile lives apart in this form).
+  const columns = new HistoryColumns(crm);
+  for (const [id, profile] of Object.entries(parsed.data.profiles)) columns.addLead(id, profile);
+  for (const e of parsed.data.events) columns.addEvent(e.leadId, {}, e);
+  return columns;
 }
 
 export function parseCsvHistory(
@@ -359,7 +433,7 @@ export function parseCsvHistory(
 ): LeadHistory[] {
   const reader = new CsvHistoryReader(file, crm, known);
   for (const line of text.split(/\r?\n/)) reader.line(line);
-  return reader.end();
+  return [...reader.end()];
 }
 
 /**
@@ -369,16 +443,14 @@ export function parseCsvHistory(
 abstract class HistoryReader {
   private readonly problems: string[] = [];
   private dropped = 0;
-  private readonly byLead = new Map<string, LeadHistory>();
-  private accepted = 0;
-  private readonly objectType: LeadRef['objectType'];
+  private readonly columns: HistoryColumns;
 
   constructor(
     protected readonly file: string,
-    private readonly crm: LeadRef['crm'],
+    crm: LeadRef['crm'],
     private readonly known: Set<string> | undefined,
   ) {
-    this.objectType = crm === 'hubspot' ? 'contact' : 'lead';
+    this.columns = new HistoryColumns(crm);
   }
 
   abstract line(text: string): void;
@@ -400,53 +472,13 @@ abstract class HistoryReader {
       this.problem(`line ${line}: type: ${unknownEventType(e.type, this.known)}`);
       return;
     }
-    let history = this.byLead.get(e.leadId);
-    if (!history) {
-      history = {
-        lead: { crm: this.crm, objectType: this.objectType, id: e.leadId },
-        profile: {},
-        events: [],
-      };
-      this.byLead.set(e.leadId, history);
-    }
-    Object.assign(history.profile, profile);
-    history.events.push({
-      id: e.id ?? `history:${this.accepted}`,
-      lead: history.lead,
-      type: this.interned(e.type),
-      occurredAt: e.occurredAt,
-      source: 'history',
-      properties: this.shared(e.properties),
-    });
-    this.accepted++;
+    this.columns.addEvent(e.leadId, profile, e);
   }
 
-  /*
-   * A million rows repeat a few types and property sets (`{url: "/pricing"}`): one copy of each is
-   * held, not one per row (most of the memory of a large export otherwise).
-   */
-  private readonly strings = new Map<string, string>();
-  private readonly propertySets = new Map<string, Record<string, PropertyValue>>();
-
-  private interned(text: string): string {
-    const held = this.strings.get(text);
-    if (held !== undefined) return held;
-    if (this.strings.size < INTERNED_MAX) this.strings.set(text, text);
-    return text;
-  }
-
-  private shared(properties: Record<string, PropertyValue>): Record<string, PropertyValue> {
-    const key = JSON.stringify(properties);
-    const held = this.propertySets.get(key);
-    if (held) return held;
-    if (this.propertySets.size < INTERNED_MAX) this.propertySets.set(key, properties);
-    return properties;
-  }
-
-  end(): LeadHistory[] {
+  end(): HistoryColumns {
     if (this.dropped) this.problems.push(`…and ${this.dropped.toLocaleString('en-US')} more`);
     if (this.problems.length) throw new HistoryError(this.file, this.problems);
-    return [...this.byLead.values()];
+    return this.columns;
   }
 }
 
@@ -531,39 +563,11 @@ class CsvHistoryReader extends HistoryReader {
     );
   }
 
-  override end(): LeadHistory[] {
+  override end(): HistoryColumns {
     if (!this.header) throw new HistoryError(this.file, ['the file is empty']);
     if (this.open) this.unterminated(this.open.line);
     return super.end();
   }
-}
-
-function group(
-  events: z.infer<typeof HistoryEvent>[],
-  profiles: Record<string, Profile>,
-  crm: LeadRef['crm'],
-): LeadHistory[] {
-  const byLead = new Map<string, LeadHistory>();
-  const objectType = crm === 'hubspot' ? 'contact' : 'lead';
-  for (const id of Object.keys(profiles))
-    byLead.set(id, { lead: { crm, objectType, id }, profile: profiles[id] ?? {}, events: [] });
-  events.forEach((e, i) => {
-    const history = byLead.get(e.leadId) ?? {
-      lead: { crm, objectType, id: e.leadId },
-      profile: {},
-      events: [],
-    };
-    history.events.push({
-      id: e.id ?? `history:${i}`,
-      lead: history.lead,
-      type: e.type,
-      occurredAt: e.occurredAt,
-      source: 'history',
-      properties: e.properties,
-    });
-    byLead.set(e.leadId, history);
-  });
-  return [...byLead.values()];
 }
 
 /** RFC 4180, one row: quoted fields may hold commas, quotes ("") and line breaks; null while a quote is open. */

@@ -201,11 +201,11 @@ describe('leadflow CLI', () => {
     expect(out.code).toBe(0);
     expect(out.stdout).toBe(
       'Proposed rules against the current ones, over 4 leads:\n' +
-        'MQL 3 → 2 (-1)   SQL 0 → 2 (+2)   3 leads change\n\n' +
-        'lead               now  proposed  change\n' +
-        'hubspot.contact.1  MQL  SQL       becomes SQL\n' +
-        'hubspot.contact.2  MQL  LEAD      stops being MQL\n' +
-        'hubspot.contact.3  MQL  SQL       becomes SQL\n',
+        'MQL 3 → 2 (-1)   SQL 0 → 2 (+2)   3 leads change   0 owners change\n\n' +
+        'lead               now  proposed  change           owner now  owner proposed\n' +
+        'hubspot.contact.1  MQL  SQL       becomes SQL      101        101\n' +
+        'hubspot.contact.2  MQL  LEAD      stops being MQL  101        –\n' +
+        'hubspot.contact.3  MQL  SQL       becomes SQL      102        102\n',
     );
     const json = JSON.parse(
       cli(['simulate', 'test/fixtures/history.csv', '--compare', proposed, '--json']).stdout,

@@ -7,6 +7,7 @@ import { knownEventTypes } from '../../src/config/event-names.js';
 import { loadConfig } from '../../src/config/load.js';
 import {
   HistoryError,
+  compare,
   isoWeek,
   loadHistory,
   parseCsvHistory,
@@ -182,7 +183,7 @@ describe('simulate', () => {
 
   it('streams CSV and JSON lines to the same histories as reading the file at once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'leadflow-sim-'));
-    expect(await readHistory('test/fixtures/history.csv', 'hubspot')).toEqual(
+    expect([...(await readHistory('test/fixtures/history.csv', 'hubspot'))]).toEqual(
       loadHistory('test/fixtures/history.csv'),
     );
     const jsonl = join(dir, 'h.jsonl');
@@ -198,11 +199,65 @@ describe('simulate', () => {
     await expect(readHistory(jsonl, 'hubspot', knownEventTypes(config))).rejects.toThrow(
       /h\.jsonl cannot be replayed:\n {2}- line 4: type: unknown event type "nope"$/,
     );
-    const h = await readHistory(jsonl, 'hubspot');
+    const h = [...(await readHistory(jsonl, 'hubspot'))];
     expect(h.map((l) => [l.lead.id, l.profile, l.events.map((e) => e.type)])).toEqual([
       ['1', { jobTitle: 'VP Sales' }, ['demo_request', 'page_view']],
       ['2', {}, ['nope']],
     ]);
+  });
+
+  it("compare: routes each side's handoffs in time order with its own round robin, and lists owner changes", () => {
+    const lead = (id: string, day: number, email: string): LeadHistory => {
+      const ref = { crm: 'hubspot' as const, objectType: 'contact' as const, id };
+      return {
+        lead: ref,
+        profile: { jobTitle: 'VP Marketing', country: 'Canada', email },
+        events: [
+          {
+            id: `e${id}`,
+            lead: ref,
+            type: 'demo_request',
+            occurredAt: Date.UTC(2026, 10, day, 10),
+            source: 'history',
+            properties: {},
+          },
+        ],
+      };
+    };
+    // Read out of time order: the rotation follows the handoffs' times, not the file.
+    const histories = [lead('3', 4, 'c@c.io'), lead('1', 2, 'a@a.io'), lead('2', 3, 'b@b.io')];
+    // Ana (101, weight 2) and Ben (102) share North America: Ana, Ben, Ana. Proposed: Ben alone.
+    const proposed = structuredClone(config);
+    proposed.routing.rules = proposed.routing.rules.map((r) =>
+      r.id === 'north-america' ? { ...r, reps: ['102'] } : r,
+    );
+    const c = compare(histories, config, proposed);
+    expect(c).toMatchObject({ leads: 3, current: { mql: 3 }, proposed: { mql: 3 }, ownersChanged: 2 });
+    expect(c.changes).toEqual([
+      {
+        lead: 'hubspot.contact.3',
+        current: 'mql',
+        proposed: 'mql',
+        currentOwner: '101',
+        proposedOwner: '102',
+      },
+      {
+        lead: 'hubspot.contact.1',
+        current: 'mql',
+        proposed: 'mql',
+        currentOwner: '101',
+        proposedOwner: '102',
+      },
+    ]);
+    // The same domain again: the account owner the first pick made keeps it, on each side.
+    const again = compare([...histories, lead('4', 5, 'a@a.io')], config, proposed);
+    expect(again.changes.at(-1)).toEqual({
+      lead: 'hubspot.contact.4',
+      current: 'mql',
+      proposed: 'mql',
+      currentOwner: '101',
+      proposedOwner: '102',
+    });
   });
 
   it('buckets by ISO week in UTC', () => {
