@@ -1,7 +1,7 @@
 import { HandoffStore } from '../src/store/handoffs.js';
 import { keys } from '../src/store/keys.js';
 import { startSandbox, type CallRecord, type Sandbox } from '../test/sandbox/index.js';
-import { hubspotEnv, SECRETS } from '../test/system/index.js';
+import { hubspotEnv, SECRETS, type System } from '../test/system/index.js';
 import { LATENCY_MS, benchSystem, contact, percentile, sleep, type Outcome } from './common.js';
 
 /**
@@ -16,8 +16,12 @@ import { LATENCY_MS, benchSystem, contact, percentile, sleep, type Outcome } fro
  */
 
 const N = Number(process.env.BURST_LEADS ?? 1_000);
-/** Jobs in flight per queue, and the naive baseline's leads in flight. */
-const IN_FLIGHT = 100;
+/**
+ * Jobs in flight per queue (WORKER_CONCURRENCY), and the naive baseline's leads in flight. A burst's
+ * score and writeback jobs mostly wait for a shared batch request: at 100 the score queue bounded the
+ * burst (1,000 jobs at ~0.9 s each, batches of ~40), at 300 the batches fill (see the queue timings).
+ */
+const IN_FLIGHT = 300;
 const TIMEOUT_MS = 60_000;
 const CEILINGS = [100, 190];
 
@@ -30,6 +34,43 @@ interface BurstFigures {
   responses429: number;
   cpuMsPerHandoff: number;
   calls: Record<string, number>;
+  /** Per queue, from BullMQ's completed jobs: where a lead's time went. */
+  queues?: Record<string, QueueTiming>;
+}
+
+/** A queue's jobs in the burst: waiting for a worker, running, and when the first started and the last ended. */
+interface QueueTiming {
+  jobs: number;
+  waitMs: { p50: number; p95: number };
+  runMs: { p50: number; p95: number };
+  firstStartMs: number;
+  lastEndMs: number;
+}
+
+async function queueTimings(
+  redis: System['redis'],
+  prefix: string,
+  startedAt: number,
+): Promise<Record<string, QueueTiming>> {
+  const timings: Record<string, QueueTiming> = {};
+  for (const queue of ['ingest', 'score', 'writeback']) {
+    const ids = await redis.zrange(`${prefix}:${queue}:completed`, '0', '-1');
+    const jobs = await Promise.all(
+      ids.map((id) => redis.hmget(`${prefix}:${queue}:${id}`, 'timestamp', 'processedOn', 'finishedOn')),
+    );
+    const [added, processed, finished] = [0, 1, 2].map((f) => jobs.map((j) => Number(j[f])));
+    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+    const wait = sorted(processed!.map((p, i) => p - added![i]!));
+    const runs = sorted(finished!.map((f, i) => f - processed![i]!));
+    timings[queue] = {
+      jobs: ids.length,
+      waitMs: { p50: percentile(wait, 0.5), p95: percentile(wait, 0.95) },
+      runMs: { p50: percentile(runs, 0.5), p95: percentile(runs, 0.95) },
+      firstStartMs: Math.min(...processed!) - startedAt,
+      lastEndMs: Math.max(...finished!) - startedAt,
+    };
+  }
+  return timings;
 }
 
 const ids = Array.from({ length: N }, (_, i) => contact(i).id);
@@ -116,13 +157,16 @@ async function leadflowBurst(redisUrl: string, ceiling: number, batching: boolea
     const received = records.map((r) => r?.handoff.receivedAt ?? NaN);
     const speed = done.map((id, i) => completedAt.get(id)! - received[i]!);
     const firstIndex = received.indexOf(Math.min(...received));
-    return figures(
-      speed,
-      speed[firstIndex] ?? NaN,
-      sandbox.calls.slice(callsBefore),
-      user + system,
-      Math.max(...completedAt.values()) - startedAt,
-    );
+    return {
+      ...figures(
+        speed,
+        speed[firstIndex] ?? NaN,
+        sandbox.calls.slice(callsBefore),
+        user + system,
+        Math.max(...completedAt.values()) - startedAt,
+      ),
+      queues: await queueTimings(redis, prefix, startedAt),
+    };
   } finally {
     await sys.close();
   }
@@ -191,6 +235,11 @@ async function naiveBurst(ceiling: number): Promise<BurstFigures> {
   }
 }
 
+const queueRow = (f: BurstFigures, queue: string) => {
+  const q = f.queues?.[queue];
+  return q ? `${queue} ${Math.round(q.waitMs.p50)} / ${Math.round(q.runMs.p50)} ms` : 'n/a';
+};
+
 export async function burst(redisUrl: string): Promise<Outcome> {
   const runs: Record<string, { batched: BurstFigures; perLead: BurstFigures; naive: BurstFigures }> = {};
   const rows: Outcome['rows'] = [];
@@ -225,6 +274,7 @@ export async function burst(redisUrl: string): Promise<Outcome> {
         batched.cpuMsPerHandoff.toFixed(1),
         `per-lead ${perLead.cpuMsPerHandoff.toFixed(1)}; naive ${naive.cpuMsPerHandoff.toFixed(1)}`,
       ],
+      [`${at}: queue wait / run p50 (batched)`, queueRow(batched, 'score'), queueRow(batched, 'writeback')],
     );
   }
   return {
