@@ -59,6 +59,20 @@ describe('one connector per CRM', () => {
 
   const handoffDone = (id: string) =>
     waitFor(async () => (await pipeline!.ctx.handoffs.progress(id)).completedAt, { what: `${id} written` });
+  /** A demo request from `lead`, queued for ingest as `source` delivers it. */
+  const enqueueDemoRequest = (lead: LeadRef, id: string, source: 'salesforce' | 'poll' = 'salesforce') =>
+    enqueueIngest(
+      pipeline!.queues,
+      {
+        ...(source === 'poll' ? { source, poller: 'test' } : { source }),
+        receivedAt: Date.now(),
+        batch: batchOf(
+          [{ id, lead, type: 'demo_request', occurredAt: Date.now(), source: lead.crm, properties: {} }],
+          [],
+        ),
+      },
+      pipeline!.ctx.config.handRaise,
+    );
 
   it('a CRM that writes a handoff at once gets one request: stage, owner, score, task with the note', async () => {
     const crm = new CompositeFakeConnector('salesforce');
@@ -66,27 +80,7 @@ describe('one connector per CRM', () => {
     // The first answer is lost after the CRM acted: the retry must find the task, not make another.
     crm.failNext('writeHandoff', { network: true, message: 'socket hang up' }, { loseResponse: true });
     pipeline = await startPipeline({ redis, config: testConfig(prefix), connector: crm });
-    await enqueueIngest(
-      pipeline.queues,
-      {
-        source: 'salesforce',
-        receivedAt: Date.now(),
-        batch: batchOf(
-          [
-            {
-              id: 'salesforce:cm:1',
-              lead: SF_LEAD,
-              type: 'demo_request',
-              occurredAt: Date.now(),
-              source: 'salesforce',
-              properties: {},
-            },
-          ],
-          [],
-        ),
-      },
-      pipeline.ctx.config.handRaise,
-    );
+    await enqueueDemoRequest(SF_LEAD, 'salesforce:cm:1');
     await handoffDone('hf.salesforce.lead.00Q000000000001AAA.0.mql');
 
     expect(crm.calls.filter((c) => c.method === 'writeHandoff').map((c) => c.mayExist)).toEqual([
@@ -119,27 +113,7 @@ describe('one connector per CRM', () => {
     });
     pipeline = await startPipeline({ redis, config: testConfig(prefix), connector: crm });
     const id = 'hf.salesforce.lead.00Q000000000001AAA.0.mql';
-    await enqueueIngest(
-      pipeline.queues,
-      {
-        source: 'salesforce',
-        receivedAt: Date.now(),
-        batch: batchOf(
-          [
-            {
-              id: 'salesforce:cm:conv',
-              lead: SF_LEAD,
-              type: 'demo_request',
-              occurredAt: Date.now(),
-              source: 'salesforce',
-              properties: {},
-            },
-          ],
-          [],
-        ),
-      },
-      pipeline.ctx.config.handRaise,
-    );
+    await enqueueDemoRequest(SF_LEAD, 'salesforce:cm:conv');
     await handoffDone(id);
 
     const progress = await pipeline.ctx.handoffs.progress(id);
@@ -203,23 +177,9 @@ describe('one connector per CRM', () => {
     // HubSpot's daily limit: with no known reset, its work waits 15 minutes for the next probe.
     hubspot.failNext('createHandoffNote', { status: 429, policy: 'DAILY', message: 'daily limit' });
     pipeline = await startPipeline({ redis, config: testConfig(prefix), connector: [hubspot, salesforce] });
-    const demoRequest = (lead: LeadRef, id: string) =>
-      enqueueIngest(
-        pipeline!.queues,
-        {
-          source: 'poll',
-          receivedAt: Date.now(),
-          poller: 'test',
-          batch: batchOf(
-            [{ id, lead, type: 'demo_request', occurredAt: Date.now(), source: 'test', properties: {} }],
-            [],
-          ),
-        },
-        pipeline!.ctx.config.handRaise,
-      );
-    await demoRequest(HS_LEAD, 'hs-demo');
+    await enqueueDemoRequest(HS_LEAD, 'hs-demo', 'poll');
     await waitFor(() => hubspot.calls.some((c) => c.method === 'createHandoffNote'), { what: 'the 429' });
-    await demoRequest(SF_LEAD, 'sf-demo');
+    await enqueueDemoRequest(SF_LEAD, 'sf-demo', 'poll');
     await handoffDone('hf.salesforce.lead.00Q000000000001AAA.0.mql');
     // HubSpot's handoff waits for its limit, without spending an attempt.
     const held = await pipeline.queues.writeback.getJob('hf.hubspot.contact.501.0.mql');
