@@ -9,15 +9,36 @@ const OutboundToken = z
     '32–128 URL-safe characters (A–Z a–z 0–9 _ -), e.g. openssl rand -hex 32',
   );
 
-/** `host:port` of one cluster node. */
+/**
+ * One cluster seed: `host:port`, or a URL (`redis://` or `rediss://` for TLS) that may carry the
+ * ACL user and password, as managed clusters need.
+ */
 const ClusterNode = z
   .string()
-  .regex(/^[^\s:/]+:\d{1,5}$/, 'host:port, e.g. 10.0.0.5:6379')
+  .regex(
+    /^(rediss?:\/\/([^@/\s]*@)?)?[^\s:/@]+:\d{1,5}$/,
+    'host:port or redis[s]://[user:password@]host:port, e.g. 10.0.0.5:6379',
+  )
   .transform((node) => {
-    const at = node.lastIndexOf(':');
-    return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+    const url = new URL(node.includes('://') ? node : `redis://${node}`);
+    const [username, password] = [url.username, url.password].map(decodeURIComponent);
+    return {
+      host: url.hostname,
+      port: Number(url.port),
+      tls: url.protocol === 'rediss:',
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+    };
   })
-  .pipe(z.object({ host: z.string(), port: z.number().int().min(1).max(65535) }));
+  .pipe(
+    z.object({
+      host: z.string(),
+      port: z.number().int().min(1).max(65535),
+      tls: z.boolean(),
+      username: z.string().optional(),
+      password: z.string().optional(),
+    }),
+  );
 
 export const Env = z.object({
   REDIS_URL: z
@@ -25,14 +46,25 @@ export const Env = z.object({
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .default('redis://127.0.0.1:6379'),
   /**
-   * A Redis Cluster's seed nodes, `host:port,host:port`; when set, used instead of REDIS_URL. The
-   * client learns the rest of the cluster from them.
+   * A Redis Cluster's seed nodes, `host:port,host:port` (or `rediss://user:password@host:port,…`);
+   * when set, used instead of REDIS_URL. The client learns the rest of the cluster from them.
    */
   REDIS_CLUSTER_NODES: z
     .string()
     .transform((list) => list.split(',').map((node) => node.trim()))
     .pipe(z.array(ClusterNode).min(1))
+    // One client connects to every node alike: a seed with other credentials or TLS is a typo.
+    .refine(
+      (nodes) =>
+        nodes.every(
+          (n) =>
+            n.tls === nodes[0]!.tls && n.username === nodes[0]!.username && n.password === nodes[0]!.password,
+        ),
+      'every seed must use the same scheme (redis:// or rediss://) and credentials',
+    )
     .optional(),
+  /** A PEM CA certificate file for rediss:// (REDIS_URL or cluster seeds) signed by a private CA. */
+  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
   CONFIG_PATH: z.string().default('config/default.yaml'),
   PORT: Port.default(3000),
   HOST: z.string().default('0.0.0.0'),

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Env } from '../config/env.js';
 import { withScripts } from './scripts.js';
@@ -11,16 +12,19 @@ export type RedisClient = Redis | Cluster;
 interface ConnectOptions {
   failFast?: boolean;
   name?: string;
+  /** The CA that signed the servers' certificates, for TLS; the system's CAs when absent. */
+  ca?: string;
 }
 
 /** REDIS_CLUSTER_NODES when set (a Cluster client), else REDIS_URL. */
 export function connectFromEnv(
-  env: Pick<Env, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>,
+  env: Pick<Env, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_TLS_CA_FILE'>,
   opts: ConnectOptions = {},
 ): RedisClient {
+  const ca = env.REDIS_TLS_CA_FILE ? readFileSync(env.REDIS_TLS_CA_FILE, 'utf8') : undefined;
   return env.REDIS_CLUSTER_NODES
-    ? connectCluster(env.REDIS_CLUSTER_NODES, opts)
-    : connectRedis(env.REDIS_URL, opts);
+    ? connectCluster(env.REDIS_CLUSTER_NODES, { ...opts, ca })
+    : connectRedis(env.REDIS_URL, { ...opts, ca });
 }
 
 /**
@@ -29,7 +33,11 @@ export function connectFromEnv(
  * turns into a 503 instead of a request that hangs in ioredis' offline queue.
  */
 export function connectRedis(url: string, opts: ConnectOptions = {}): Redis {
-  return new Redis(url, nodeOptions(opts));
+  // ioredis turns TLS on for rediss:// itself; a private CA has to be handed to it.
+  return new Redis(url, {
+    ...nodeOptions(opts),
+    ...(opts.ca && url.startsWith('rediss:') ? { tls: { ca: opts.ca } } : {}),
+  });
 }
 
 function nodeOptions(opts: ConnectOptions): RedisOptions {
@@ -47,14 +55,26 @@ function nodeOptions(opts: ConnectOptions): RedisOptions {
  * its blocking connections); the offline queue is the cluster's own, so fail-fast turns it off there.
  * A node that restarts is reconnected on the same schedule as a single server.
  */
-export function connectCluster(nodes: { host: string; port: number }[], opts: ConnectOptions = {}): Cluster {
-  return new Cluster(nodes, {
-    redisOptions: nodeOptions(opts),
-    enableOfflineQueue: !opts.failFast,
-    lazyConnect: false,
-    clusterRetryStrategy: (times) => Math.min(times * 200, 2_000),
-  });
+export function connectCluster(nodes: ClusterSeed[], opts: ConnectOptions = {}): Cluster {
+  // Every node is reached as the seeds are: the same credentials, TLS with the same CA.
+  const { tls, username, password } = nodes[0] ?? { tls: false };
+  return new Cluster(
+    nodes.map(({ host, port }) => ({ host, port })),
+    {
+      redisOptions: {
+        ...nodeOptions(opts),
+        ...(username ? { username } : {}),
+        ...(password ? { password } : {}),
+        ...(tls ? { tls: opts.ca ? { ca: opts.ca } : {} } : {}),
+      },
+      enableOfflineQueue: !opts.failFast,
+      lazyConnect: false,
+      clusterRetryStrategy: (times) => Math.min(times * 200, 2_000),
+    },
+  );
 }
+
+type ClusterSeed = NonNullable<Env['REDIS_CLUSTER_NODES']>[number];
 
 /**
  * Resolves once a fail-fast connection can take commands: with its offline queue off, a command sent

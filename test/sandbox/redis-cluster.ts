@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { waitFor } from '../helpers/wait.js';
-import { freePort, startRedisServer, type OwnRedis } from './redis-server.js';
+import {
+  clientOptions,
+  clientUrl,
+  freePort,
+  startRedisServer,
+  type OwnRedis,
+  type RedisSecurity,
+} from './redis-server.js';
 
 export interface OwnCluster {
   /** `host:port,…` as REDIS_CLUSTER_NODES takes it. */
@@ -27,9 +34,10 @@ export function hasRedisCluster(): boolean {
 
 /**
  * A real 3-master Redis Cluster on free loopback ports, without replicas or persistence: each node's
- * nodes.conf lives in one temporary directory, so a restarted node rejoins with its slots.
+ * nodes.conf lives in one temporary directory, so a restarted node rejoins with its slots. With
+ * `security`, every node wants the password (and with TLS takes only TLS, the cluster bus too).
  */
-export async function startRedisCluster(): Promise<OwnCluster> {
+export async function startRedisCluster(security?: RedisSecurity): Promise<OwnCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'leadflow-cluster-'));
   const ports = [await freePort(), await freePort(), await freePort()];
   const start = (port: number) =>
@@ -37,7 +45,25 @@ export async function startRedisCluster(): Promise<OwnCluster> {
       port,
       dir,
       args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`],
+      ...(security ? { security } : {}),
     });
+  const cliAuth = security
+    ? [
+        '-a',
+        security.password,
+        '--no-auth-warning',
+        ...(security.tls ? ['--tls', '--cacert', security.tls.ca] : []),
+      ]
+    : [];
+  const ask = <T>(port: number, fn: (node: Redis) => Promise<T>) => askNode(port, security, fn);
+  const clusterOk = (port: number) =>
+    waitFor(
+      () =>
+        ask(port, async (node) => (await node.cluster('INFO')).includes('cluster_state:ok')).catch(
+          () => false,
+        ),
+      { what: `cluster_state:ok on node ${port}`, timeoutMs: 30_000, intervalMs: 100 },
+    );
   const nodes = new Map<number, OwnRedis>();
   try {
     for (const port of ports) nodes.set(port, await start(port));
@@ -50,6 +76,7 @@ export async function startRedisCluster(): Promise<OwnCluster> {
         '--cluster-replicas',
         '0',
         '--cluster-yes',
+        ...cliAuth,
       ],
       { encoding: 'utf8' },
     );
@@ -63,7 +90,7 @@ export async function startRedisCluster(): Promise<OwnCluster> {
   }
 
   return {
-    nodesEnv: ports.map((p) => `127.0.0.1:${p}`).join(','),
+    nodesEnv: ports.map((p) => (security ? clientUrl(p, security) : `127.0.0.1:${p}`)).join(','),
     ports,
     async ownerOf(key) {
       return ask(ports[0]!, async (node) => {
@@ -88,8 +115,18 @@ export async function startRedisCluster(): Promise<OwnCluster> {
   };
 }
 
-async function ask<T>(port: number, fn: (node: Redis) => Promise<T>): Promise<T> {
-  const node = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+async function askNode<T>(
+  port: number,
+  security: RedisSecurity | undefined,
+  fn: (node: Redis) => Promise<T>,
+): Promise<T> {
+  const node = new Redis({
+    ...clientOptions(security),
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+  });
   node.on('error', () => undefined);
   try {
     await node.connect();
@@ -97,13 +134,4 @@ async function ask<T>(port: number, fn: (node: Redis) => Promise<T>): Promise<T>
   } finally {
     node.disconnect();
   }
-}
-
-/** Until the node says `cluster_state:ok` (every slot served, as it sees the cluster). */
-async function clusterOk(port: number): Promise<void> {
-  await waitFor(
-    () =>
-      ask(port, async (node) => (await node.cluster('INFO')).includes('cluster_state:ok')).catch(() => false),
-    { what: `cluster_state:ok on node ${port}`, timeoutMs: 30_000, intervalMs: 100 },
-  );
 }

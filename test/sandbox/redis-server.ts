@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 
 export interface OwnRedis {
   url: string;
@@ -12,6 +12,28 @@ export interface OwnRedis {
   dir: string;
   /** Stops the server; its data directory is removed unless `keepData` or it was given one. */
   stop(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+/** A password and TLS, as managed Redis services require them. */
+export interface RedisSecurity {
+  password: string;
+  /** PEM files: the server's certificate and key, and the CA that signed the certificate. */
+  tls?: { cert: string; key: string; ca: string };
+}
+
+/** How a client reaches a server started with `security`: its URL, and the CA to trust for TLS. */
+export function clientUrl(port: number, security?: RedisSecurity): string {
+  if (!security) return `redis://127.0.0.1:${port}`;
+  return `${security.tls ? 'rediss' : 'redis'}://:${encodeURIComponent(security.password)}@127.0.0.1:${port}`;
+}
+
+/** ioredis options for a server started with `security` (host and port given apart). */
+export function clientOptions(security?: RedisSecurity): RedisOptions {
+  if (!security) return {};
+  return {
+    password: security.password,
+    ...(security.tls ? { tls: { ca: readFileSync(security.tls.ca, 'utf8') } } : {}),
+  };
 }
 
 export async function freePort(): Promise<number> {
@@ -30,8 +52,13 @@ export function hasRedisServer(): boolean {
 }
 
 /** Answers PING within the timeout? */
-export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<boolean> {
+export async function redisAnswers(
+  url: string,
+  timeoutMs = 1_000,
+  security?: RedisSecurity,
+): Promise<boolean> {
   const client = new Redis(url, {
+    ...clientOptions(security),
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     connectTimeout: timeoutMs,
@@ -50,10 +77,10 @@ export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<bool
 
 /**
  * Starts a private redis-server on a free loopback port (optionally with AOF, for fault tests; `args`
- * are further options, e.g. cluster mode).
+ * are further options, e.g. cluster mode). With `security.tls` the port takes TLS only.
  */
 export async function startRedisServer(
-  opts: { appendonly?: boolean; port?: number; dir?: string; args?: string[] } = {},
+  opts: { appendonly?: boolean; port?: number; dir?: string; args?: string[]; security?: RedisSecurity } = {},
 ): Promise<OwnRedis> {
   const port = opts.port ?? (await freePort());
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'leadflow-redis-'));
@@ -62,8 +89,7 @@ export async function startRedisServer(
     [
       '--bind',
       '127.0.0.1',
-      '--port',
-      String(port),
+      ...portArgs(port, opts.security),
       '--dir',
       dir,
       '--save',
@@ -76,9 +102,9 @@ export async function startRedisServer(
     ],
     { stdio: 'ignore' },
   );
-  const url = `redis://127.0.0.1:${port}`;
+  const url = clientUrl(port, opts.security);
   const deadline = Date.now() + 5_000;
-  while (!(await redisAnswers(url, 200))) {
+  while (!(await redisAnswers(url, 200, opts.security))) {
     if (Date.now() > deadline || child.exitCode !== null) {
       child.kill('SIGKILL');
       throw new Error(`redis-server did not start on port ${port}`);
@@ -98,6 +124,19 @@ export async function startRedisServer(
       if (!opts.dir && !stopOpts.keepData) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function portArgs(port: number, security?: RedisSecurity): string[] {
+  if (!security) return ['--port', String(port)];
+  const auth = ['--requirepass', security.password, '--masterauth', security.password];
+  const { tls } = security;
+  if (!tls) return ['--port', String(port), ...auth];
+  // TLS only, for clients and for the cluster bus alike.
+  return [
+    ...['--port', '0', '--tls-port', String(port), '--tls-cluster', 'yes', '--tls-replication', 'yes'],
+    ...['--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca],
+    ...['--tls-auth-clients', 'no', ...auth],
+  ];
 }
 
 /**
