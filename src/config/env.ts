@@ -60,7 +60,11 @@ export const Env = z.object({
           (n) =>
             n.tls === nodes[0]!.tls && n.username === nodes[0]!.username && n.password === nodes[0]!.password,
         ),
-      'every seed must use the same scheme (redis:// or rediss://) and credentials',
+      {
+        message: 'every seed must use the same scheme (redis:// or rediss://) and credentials',
+        // Only once every seed parsed: a malformed one is reported as itself.
+        when: (payload) => payload.issues.length === 0,
+      },
     )
     .optional(),
   /** A PEM CA certificate file for rediss:// (REDIS_URL or cluster seeds) signed by a private CA. */

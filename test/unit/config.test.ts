@@ -188,17 +188,29 @@ describe('env', () => {
     expect(env.REDIS_URL).toBe('redis://localhost:6380');
   });
 
-  it('takes REDIS_CLUSTER_NODES as host:port seeds, and names a bad one', () => {
+  it('takes REDIS_CLUSTER_NODES as host:port or URL seeds, and names a bad one', () => {
     expect(
       parseEnv({ REDIS_CLUSTER_NODES: '10.0.0.5:7000, redis-2.internal:7001' }).REDIS_CLUSTER_NODES,
     ).toEqual([
-      { host: '10.0.0.5', port: 7000 },
-      { host: 'redis-2.internal', port: 7001 },
+      { host: '10.0.0.5', port: 7000, tls: false },
+      { host: 'redis-2.internal', port: 7001, tls: false },
+    ]);
+    // A password with URL-escaped characters, as managed services generate them.
+    expect(
+      parseEnv({
+        REDIS_CLUSTER_NODES: 'rediss://default:p%40ss@10.0.0.5:6380,rediss://default:p%40ss@10.0.0.6:6380',
+      }).REDIS_CLUSTER_NODES,
+    ).toEqual([
+      { host: '10.0.0.5', port: 6380, tls: true, username: 'default', password: 'p@ss' },
+      { host: '10.0.0.6', port: 6380, tls: true, username: 'default', password: 'p@ss' },
     ]);
     expect(parseEnv({}).REDIS_CLUSTER_NODES).toBeUndefined();
-    expect(problems(() => parseEnv({ REDIS_CLUSTER_NODES: '10.0.0.5:7000,redis://10.0.0.6:7000' }))).toEqual([
-      'REDIS_CLUSTER_NODES[1]: host:port, e.g. 10.0.0.5:6379',
+    expect(problems(() => parseEnv({ REDIS_CLUSTER_NODES: '10.0.0.5:7000,10.0.0.6' }))).toEqual([
+      'REDIS_CLUSTER_NODES[1]: host:port or redis[s]://[user:password@]host:port, e.g. 10.0.0.5:6379',
     ]);
+    expect(problems(() => parseEnv({ REDIS_CLUSTER_NODES: '10.0.0.5:7000,rediss://10.0.0.6:7000' }))).toEqual(
+      ['REDIS_CLUSTER_NODES: every seed must use the same scheme (redis:// or rediss://) and credentials'],
+    );
   });
 
   it('takes Outbound Message URL tokens of 32+ URL-safe characters only', () => {
