@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { connectorFor, type JobContext } from '../src/queue/context.js';
 import type { WritebackJob } from '../src/queue/catalog.js';
 import { leadKey, type Crm, type Handoff, type LeadRef, type Score } from '../src/domain/index.js';
@@ -12,7 +13,8 @@ import {
 } from '../src/queue/queues.js';
 import type { CrmError } from '../connectors/errors.js';
 import { classifyFailure } from '../src/queue/retry.js';
-import { PermanentJobError } from '../src/queue/errors.js';
+import { NotDueError, PermanentJobError } from '../src/queue/errors.js';
+import { Lease } from '../src/store/lease.js';
 import { redactEmails } from '../src/logger.js';
 import { recordsMayBeLost } from '../src/store/epoch.js';
 
@@ -36,6 +38,31 @@ export async function processWriteback(
 
   const record = await ctx.handoffs.get(job.handoffId);
   if (!record) throw new PermanentJobError(`handoff ${job.handoffId} has no record`);
+  return underWriteLease(ctx, job.handoffId, () => writeRecord(ctx, record));
+}
+
+/**
+ * One run at a time writes a handoff, across processes. A worker blocked past its job lock loses the
+ * job to another worker while its own run goes on; the second run would find the note `started`,
+ * look for it before the first run's create has landed, and create a second. It waits instead, for
+ * as long as the lease has left (a crashed holder's lease lapses), without spending an attempt.
+ */
+async function underWriteLease<T>(ctx: JobContext, handoffId: string, write: () => Promise<T>): Promise<T> {
+  const ttlMs = ctx.config.pipeline.jobLockMs;
+  const key = ctx.keys.writeLease(handoffId);
+  const lease = new Lease(ctx.redis, key, randomUUID());
+  if (!(await lease.acquire(ttlMs))) throw new NotDueError(Math.max(100, await ctx.redis.pttl(key)));
+  // Renewed as BullMQ renews a job's lock, so a long write keeps it; a lost renewal only shortens it.
+  const renewal = setInterval(() => void lease.renew(ttlMs).catch(() => undefined), ttlMs / 3);
+  try {
+    return await write();
+  } finally {
+    clearInterval(renewal);
+    await lease.release().catch(() => undefined);
+  }
+}
+
+async function writeRecord(ctx: JobContext, record: HandoffRecord): Promise<{ written: WritebackStep[] }> {
   const { handoff } = record;
   const { progress, recovered } = await afterDataLoss(ctx, await ctx.handoffs.progress(handoff.id));
   if (progress.completedAt) return { written: [] };

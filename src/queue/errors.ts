@@ -4,8 +4,9 @@ export class PermanentJobError extends Error {
 }
 
 /**
- * Raised by a job that ran before its time (a worker whose clock is ahead promotes delayed jobs
- * early): it goes back to the delayed set for `waitMs`, without spending an attempt.
+ * Raised by a job that cannot run yet: it ran before its time (a worker whose clock is ahead
+ * promotes delayed jobs early), or another run of it is still writing. It goes back to the delayed
+ * set for `waitMs`, without spending an attempt.
  */
 export class NotDueError extends Error {
   override name = 'NotDueError';

@@ -16,6 +16,8 @@ export function keys(prefix: string) {
     leadState: (lead: LeadRef) => `${prefix}:lead:${leadKey(lead)}`,
     handoff: (id: string) => `${prefix}:handoff:${id}`,
     progress: (handoffId: string) => `${prefix}:progress:${handoffId}`,
+    /** String: the token of the one job run writing a handoff to the CRM (expires unless renewed). */
+    writeLease: (handoffId: string) => `${prefix}:write-lease:${handoffId}`,
     /** Sorted set: lead key → current total score, for distributions without scanning. */
     scores: `${prefix}:scores`,
     /** Hash: lead → score version not yet written to the CRM. */
