@@ -2,11 +2,13 @@ import type { RedisClient } from './redis.js';
 import type { Handoff, HandoffNote, RepTask, RoutingDecision } from '../domain/index.js';
 import type { Keys } from './keys.js';
 import { withScripts, type Scripted } from './scripts.js';
+import { decodeRecord, encodeRecord } from './handoff-codec.js';
 
 /**
  * A handoff with its owner, note and task decided once, so every retry writes the same thing.
  * `routing` and `task` are absent on records written before routing existed. Once the writeback
- * completed, the note's `html` is empty (see `complete`).
+ * completed, the note keeps only its subject, the score its totals, and the alert is gone once it
+ * cannot be sent any more (see `complete`).
  */
 export interface HandoffRecord {
   handoff: Handoff;
@@ -87,28 +89,43 @@ export class HandoffStore {
 
   private readonly scripted: Scripted;
 
-  /** Stored without the score breakdown's event ids: nothing reads them back, and they are most of its size. */
+  /**
+   * Stored without the score breakdown's event ids (nothing reads them back, and they are most of
+   * its size), deflated against a dictionary of what every record shares (see handoff-codec).
+   */
   async save(record: HandoffRecord): Promise<void> {
     const { score } = record.handoff;
     const breakdown = score.breakdown.map((line) => ({ ...line, eventIds: [] }));
-    const compact = { ...record, handoff: { ...record.handoff, score: { ...score, breakdown } } };
-    const key = this.k.handoff(record.handoff.id);
-    if (this.ttlMs > 0) await this.redis.set(key, JSON.stringify(compact), 'PX', this.ttlMs);
-    else await this.redis.set(key, JSON.stringify(compact));
+    await this.write({ ...record, handoff: { ...record.handoff, score: { ...score, breakdown } } });
   }
 
   /**
-   * Marks the handoff written; from then on the CRM holds the note, so the record keeps its subject
-   * and text (what the rep was told, for SLA messages and people) and drops its html, the largest part.
+   * Marks the handoff written and keeps only what is read after that: SLA rounds, reassignments,
+   * dispositions, the rep alert (when `alertPending`), the lead page and `explain`. The CRM holds the
+   * note, so the record keeps its subject (for SLA messages) and drops its text and html; the lead
+   * state holds the current score's breakdown, so the record keeps the totals that decided.
    */
-  async complete(record: HandoffRecord, completedAt: number): Promise<void> {
+  async complete(record: HandoffRecord, completedAt: number, alertPending = false): Promise<void> {
     await this.mark(record.handoff.id, 'completedAt', String(completedAt));
-    await this.save({ ...record, note: { ...record.note, html: '' } });
+    const { alert, ...kept } = record;
+    const { score } = record.handoff;
+    await this.write({
+      ...kept,
+      handoff: { ...record.handoff, score: { ...score, breakdown: [] } },
+      note: { subject: record.note.subject, text: '', html: '' },
+      ...(alertPending && alert ? { alert } : {}),
+    });
+  }
+
+  private async write(record: HandoffRecord): Promise<void> {
+    const key = this.k.handoff(record.handoff.id);
+    if (this.ttlMs > 0) await this.redis.set(key, encodeRecord(record), 'PX', this.ttlMs);
+    else await this.redis.set(key, encodeRecord(record));
   }
 
   async get(id: string): Promise<HandoffRecord | null> {
-    const raw = await this.redis.get(this.k.handoff(id));
-    return raw ? (JSON.parse(raw) as HandoffRecord) : null;
+    const raw = await this.redis.getBuffer(this.k.handoff(id));
+    return raw ? decodeRecord(raw) : null;
   }
 
   /** Step → result (`started` while a CRM call may be in flight, otherwise the CRM id or `done`). */
