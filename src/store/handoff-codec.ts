@@ -1,17 +1,9 @@
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { z } from 'zod';
 import { LeadRef } from '../domain/index.js';
 import type { HandoffRecord } from './handoffs.js';
+import { packJson, unpackJson } from './packed.js';
 
-/**
- * How a handoff record is stored: `0x01` then its JSON, deflate-raw with DICTIONARY as the preset
- * dictionary (a record is ~1 KB of JSON: alone it compresses poorly, against field names and phrases
- * every record shares it does). A record written before this encoding is JSON text (`{`) and is read
- * as it is. The dictionary is part of the format: changing it needs a new version byte.
- */
-const VERSION_DEFLATE = 0x01;
-
-/** Field names and phrases of every record, the most frequent last (deflate reaches back least far to them). */
+/** How a handoff record is packed (see packed.ts): field names and phrases of every record, the most frequent last (deflate reaches back least far to them). */
 const DICTIONARY = Buffer.from(
   [
     'Full story (who, what they did, why, score): the handoff note on this record.\\n\\n',
@@ -133,14 +125,10 @@ const StoredRecord = z.object({
 });
 
 export function encodeRecord(record: HandoffRecord): Buffer {
-  const json = Buffer.from(JSON.stringify(record));
-  return Buffer.concat([
-    Buffer.of(VERSION_DEFLATE),
-    deflateRawSync(json, { dictionary: DICTIONARY, level: 9 }),
-  ]);
+  return packJson(record, DICTIONARY);
 }
 
+/** A record packed or, written before packing, as JSON text. */
 export function decodeRecord(raw: Buffer): HandoffRecord {
-  const json = raw[0] === VERSION_DEFLATE ? inflateRawSync(raw.subarray(1), { dictionary: DICTIONARY }) : raw;
-  return StoredRecord.parse(JSON.parse(json.toString('utf8')));
+  return StoredRecord.parse(unpackJson(raw, DICTIONARY));
 }

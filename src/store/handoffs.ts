@@ -1,8 +1,15 @@
 import type { RedisClient } from './redis.js';
-import type { Handoff, HandoffNote, RepTask, RoutingDecision } from '../domain/index.js';
+import {
+  leadOfHandoff,
+  type Handoff,
+  type HandoffNote,
+  type RepTask,
+  type RoutingDecision,
+} from '../domain/index.js';
 import type { Keys } from './keys.js';
 import { withScripts, type Scripted } from './scripts.js';
 import { decodeRecord, encodeRecord } from './handoff-codec.js';
+import { packJson, unpackJson } from './packed.js';
 
 /**
  * A handoff with its owner, note and task decided once, so every retry writes the same thing.
@@ -150,16 +157,85 @@ export class HandoffStore {
 
   /** Every audit entry from `from` (inclusive), oldest first, for reports. */
   async auditSince(from: number): Promise<AuditEntry[]> {
-    const rows = await this.redis.xrange(this.k.audit, String(from), '+');
-    return rows.map(([, fields]) => JSON.parse(fields[1] ?? '{}') as AuditEntry);
+    return readEntries(await this.redis.xrangeBuffer(this.k.audit, String(from), '+'));
   }
 
+  /**
+   * Packed (see packed.ts), without the lead when the handoff id names it: the audit stream holds an
+   * entry or two for every handoff, so its bytes count per lead.
+   */
   async audit(entry: AuditEntry): Promise<void> {
-    await this.redis.xadd(this.k.audit, 'MAXLEN', '~', AUDIT_MAX_LEN, '*', 'entry', JSON.stringify(entry));
+    const { lead, ...rest } = entry;
+    const named = entry.handoffId !== undefined && leadOfHandoff(entry.handoffId) === lead;
+    const packed = packJson(named ? rest : entry, AUDIT_DICTIONARY);
+    await this.redis.xadd(this.k.audit, 'MAXLEN', '~', AUDIT_MAX_LEN, '*', PACKED_FIELD, packed);
   }
 
   async recentAudit(count: number): Promise<AuditEntry[]> {
-    const rows = await this.redis.xrevrange(this.k.audit, '+', '-', 'COUNT', count);
-    return rows.map(([, fields]) => JSON.parse(fields[1] ?? '{}') as AuditEntry);
+    return readEntries(await this.redis.xrevrangeBuffer(this.k.audit, '+', '-', 'COUNT', count));
   }
+}
+
+/** The stream field of a packed entry; entries written before packing are JSON in `entry`. */
+const PACKED_FIELD = 'z';
+
+/** Field names and phrases of audit entries, the most frequent last (see packed.ts). */
+const AUDIT_DICTIONARY = Buffer.from(
+  [
+    '{"type":"rep_alert","handoffId":"hf.hubspot.contact.',
+    '","detail":{"channel":"slack","outcome":"sent"',
+    '{"type":"sla_breach","handoffId":"hf.hubspot.contact.',
+    '","detail":{"ownerId":"","action":"notify","dueAt":',
+    ',"round":0},"at":',
+    '{"type":"rep_action","handoffId":"hf.hubspot.contact.',
+    '","detail":{"ownerId":"","what":"","afterMs":',
+    '{"type":"disposition","handoffId":"hf.hubspot.contact.',
+    '","detail":{"status":"","reason":"","score":',
+    '"action":"recycle"',
+    '"action":"disqualify"',
+    '{"type":"converted","handoffId":"hf.hubspot.contact.',
+    '"guardrail":{"action":"standard","reasons":["',
+    '"skipped":[{"repId":"","ruleId":"","why":"out_of_office"},{"why":"at_capacity"},{"why":"inactive"}]',
+    '"routing":"account owner ',
+    '"routing":"fallback owner',
+    '"routing":"round robin \\"',
+    '\\" (weight ',
+    '\'s turn"',
+    '"receivedAt":',
+    ',"ownerId":"',
+    '","ruleId":"',
+    ' in the last ',
+    ' days: +',
+    ' matches ',
+    'Job title \\"',
+    'Company size \\"',
+    'Industry \\"',
+    'Country \\"',
+    '× page_view',
+    '× email_open',
+    '× demo_request',
+    '× form_submission',
+    '"},{"ruleId":"',
+    '","points":',
+    ',"reason":"',
+    '{"type":"handoff","handoffId":"hf.salesforce.lead.',
+    '{"type":"handoff","handoffId":"hf.hubspot.contact.',
+    '","detail":{"stage":"sql","trigger":"hand_raise","score":',
+    '","detail":{"stage":"mql","trigger":"threshold","score":',
+    ',"breakdown":[{"ruleId":"',
+    '{"type":"writeback","handoffId":"hf.hubspot.contact.',
+    '","detail":{"speedToLeadMs":',
+    '},"at":',
+  ].join(''),
+);
+
+/** Stream rows as entries: packed ones unpacked, the lead put back from the handoff id. */
+function readEntries(rows: [Buffer, Buffer[]][]): AuditEntry[] {
+  return rows.map(([, fields]) => {
+    const packed = fields[0]?.toString() === PACKED_FIELD;
+    const raw = fields[1] ?? Buffer.from('{}');
+    const entry = (packed ? unpackJson(raw, AUDIT_DICTIONARY) : JSON.parse(raw.toString())) as AuditEntry;
+    const lead = entry.lead ?? (entry.handoffId === undefined ? null : leadOfHandoff(entry.handoffId));
+    return lead === null ? entry : { ...entry, lead };
+  });
 }

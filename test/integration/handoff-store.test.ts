@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HandoffStore, type HandoffRecord } from '../../src/store/handoffs.js';
+import { HandoffStore, type AuditEntry, type HandoffRecord } from '../../src/store/handoffs.js';
 import { keys } from '../../src/store/keys.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -64,5 +64,36 @@ describe('handoff records in Redis', () => {
     }
     // The JSON encoding held 4,200 bytes for this record once completed.
     expect(await redis.memory('USAGE', k.handoff('done'), 'SAMPLES', '0')).toBeLessThan(450);
+  });
+
+  it('reads audit entries the JSON encoding wrote, and packs new ones to under a third of their JSON', async () => {
+    const old: AuditEntry = {
+      type: 'writeback',
+      handoffId: V0.handoff.id,
+      lead: 'hubspot.contact.100000',
+      detail: { speedToLeadMs: 1_200, ownerId: '101' },
+      at: V0.handoff.decidedAt,
+    };
+    await redis.xadd(k.audit, '*', 'entry', JSON.stringify(old));
+    // The decision as it was audited with the whole breakdown: the store keeps what it is given.
+    const decided: AuditEntry = {
+      type: 'handoff',
+      handoffId: V0.handoff.id,
+      lead: 'hubspot.contact.100000',
+      detail: { stage: 'sql', score: 82, breakdown: V0.handoff.score.breakdown, routing: V0.routing!.reason },
+      at: V0.handoff.decidedAt,
+    };
+    // Not named by its handoff id: kept.
+    const other: AuditEntry = {
+      type: 'disposition',
+      handoffId: 'x',
+      lead: 'hubspot.contact.7',
+      detail: {},
+      at: 1,
+    };
+    for (const entry of [decided, other]) await store.audit(entry);
+    expect(await store.auditSince(0)).toEqual([old, decided, other]);
+    const [, fields] = (await redis.xrangeBuffer(k.audit, '-', '+')).at(1)!;
+    expect(fields[1]!.length).toBeLessThan(JSON.stringify(decided).length / 3);
   });
 });
