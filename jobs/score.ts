@@ -12,6 +12,7 @@ import {
   type LeadRef,
   type Profile,
   type Score,
+  TOP_REASONS,
 } from '../src/domain/index.js';
 import { emailDomain } from '../src/routing/index.js';
 import type { HandoffRecord } from '../src/store/handoffs.js';
@@ -217,7 +218,10 @@ async function recordHeld(
   );
 }
 
-/** The decision, its score breakdown and routing reason into the audit log, metrics and logs. */
+/**
+ * The decision, its score breakdown (every rule's points, the top reasons) and routing reason with the reps passed
+ * over (when any) into the audit log, metrics and logs.
+ */
 async function recordDecision(
   ctx: JobContext,
   { handoff, routing, guardrail }: HandoffRecord,
@@ -231,12 +235,16 @@ async function recordDecision(
       stage: handoff.stage,
       trigger: handoff.trigger,
       score: handoff.score.total,
-      breakdown: handoff.score.breakdown,
+      // Every rule's points, the reasons of those the dashboard shows (the note and the CRM's score
+      // reasons have all of them); no event ids: the events are the lead's timeline.
+      breakdown: handoff.score.breakdown.map(({ ruleId, points, reason }, i) =>
+        i < TOP_REASONS ? { ruleId, points, reason } : { ruleId, points },
+      ),
       receivedAt: handoff.receivedAt,
       ownerId: routing?.ownerId ?? null,
       ruleId: routing?.ruleId ?? null,
       routing: routing?.reason,
-      skipped: routing?.skipped,
+      ...(routing?.skipped.length ? { skipped: routing.skipped } : {}),
       ...(guardrail ? { guardrail: { ...guardrail, why: describeVerdict(guardrail) } } : {}),
     },
     at: handoff.decidedAt,

@@ -93,9 +93,9 @@ async function writeRecord(ctx: JobContext, record: HandoffRecord): Promise<{ wr
   // lead sales already converted has no rep task to chase.
   if (task && !converted) await enqueueSlaCheck(ctx.queues, handoff.id, 0, task.dueAt - completedAt);
   // The rep alert is a job of its own, queued once the writes are done: it never holds them up.
-  if (ctx.alerts.length && ownerId && !converted && !foundWritten)
-    await enqueueRepAlert(ctx.queues, handoff.id);
-  await ctx.handoffs.complete(record, completedAt);
+  const alertPending = ctx.alerts.length > 0 && ownerId !== null && !converted && !foundWritten;
+  if (alertPending) await enqueueRepAlert(ctx.queues, handoff.id);
+  await ctx.handoffs.complete(record, completedAt, alertPending);
   if (!foundWritten) ctx.metrics.speedToLead.observe((completedAt - handoff.receivedAt) / 1000);
   ctx.logger.info(
     { lead: leadKey(handoff.lead), handoffId: handoff.id, speedToLeadMs: completedAt - handoff.receivedAt },

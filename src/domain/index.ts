@@ -172,6 +172,9 @@ export function slaKind(handoff: Pick<Handoff, 'trigger' | 'urgency'>): 'hand_ra
 /** What the CRM shows for the values of its option fields: canonical field → stored value → label. */
 export type FieldLabels = Record<string, Record<string, string>>;
 
+/** Score reasons shown for a handoff at a glance: the dashboard's list, and all the audit log keeps. */
+export const TOP_REASONS = 3;
+
 /** Score bands used by reports and the dashboard (inclusive bounds). */
 export const SCORE_BANDS: readonly (readonly [number, number])[] = [
   [0, 19],
@@ -231,6 +234,11 @@ export interface RepTask {
   ownerId: string | null;
   priority: 'LOW' | 'MEDIUM' | 'HIGH';
   type: 'CALL' | 'EMAIL' | 'TODO';
+}
+
+/** The lead key a handoff id names (`hf.<lead key>.<cycle>.<stage>`, see handoff/decide), or null for any other id. */
+export function leadOfHandoff(id: string): string | null {
+  return /^hf\.(.+)\.\d+\.(?:mql|sql)$/.exec(id)?.[1] ?? null;
 }
 
 /** The line a connector searches for to recognise a note it already wrote. */

@@ -1,7 +1,7 @@
 import type { RedisClient } from '../store/redis.js';
 import { retentionTtls } from '../config/retention.js';
 import type { Config } from '../config/schema.js';
-import { SCORE_BANDS, parseLeadKey, type LeadRef, type Profile } from '../domain/index.js';
+import { SCORE_BANDS, TOP_REASONS, parseLeadKey, type LeadRef, type Profile } from '../domain/index.js';
 import { startOfDay } from '../domain/time.js';
 import { personName } from '../handoff/brief.js';
 import { buildReport, repName, summarizeSpeed, type SpeedSummary } from '../reports/index.js';
@@ -93,7 +93,7 @@ export function recentHandoffs(entries: AuditEntry[], limit: number): RecentHand
         name: null,
         company: null,
         recordUrl: null,
-        topReasons: breakdown.slice(0, 3).map((l) => text(l.reason)),
+        topReasons: breakdown.slice(0, TOP_REASONS).map((l) => text(l.reason)),
         at: e.at,
         speedToLeadMs: speed.get(e.handoffId!) ?? null,
       };

@@ -1,12 +1,21 @@
 import type { RedisClient } from './redis.js';
-import type { Handoff, HandoffNote, RepTask, RoutingDecision } from '../domain/index.js';
+import {
+  leadOfHandoff,
+  type Handoff,
+  type HandoffNote,
+  type RepTask,
+  type RoutingDecision,
+} from '../domain/index.js';
 import type { Keys } from './keys.js';
 import { withScripts, type Scripted } from './scripts.js';
+import { decodeRecord, encodeRecord } from './handoff-codec.js';
+import { packJson, unpackJson } from './packed.js';
 
 /**
  * A handoff with its owner, note and task decided once, so every retry writes the same thing.
  * `routing` and `task` are absent on records written before routing existed. Once the writeback
- * completed, the note's `html` is empty (see `complete`).
+ * completed, the note keeps only its subject, the score its totals, and the alert is gone once it
+ * cannot be sent any more (see `complete`).
  */
 export interface HandoffRecord {
   handoff: Handoff;
@@ -87,28 +96,43 @@ export class HandoffStore {
 
   private readonly scripted: Scripted;
 
-  /** Stored without the score breakdown's event ids: nothing reads them back, and they are most of its size. */
+  /**
+   * Stored without the score breakdown's event ids (nothing reads them back, and they are most of
+   * its size), deflated against a dictionary of what every record shares (see handoff-codec).
+   */
   async save(record: HandoffRecord): Promise<void> {
     const { score } = record.handoff;
     const breakdown = score.breakdown.map((line) => ({ ...line, eventIds: [] }));
-    const compact = { ...record, handoff: { ...record.handoff, score: { ...score, breakdown } } };
-    const key = this.k.handoff(record.handoff.id);
-    if (this.ttlMs > 0) await this.redis.set(key, JSON.stringify(compact), 'PX', this.ttlMs);
-    else await this.redis.set(key, JSON.stringify(compact));
+    await this.write({ ...record, handoff: { ...record.handoff, score: { ...score, breakdown } } });
   }
 
   /**
-   * Marks the handoff written; from then on the CRM holds the note, so the record keeps its subject
-   * and text (what the rep was told, for SLA messages and people) and drops its html, the largest part.
+   * Marks the handoff written and keeps only what is read after that: SLA rounds, reassignments,
+   * dispositions, the rep alert (when `alertPending`), the lead page and `explain`. The CRM holds the
+   * note, so the record keeps its subject (for SLA messages) and drops its text and html; the lead
+   * state holds the current score's breakdown, so the record keeps the totals that decided.
    */
-  async complete(record: HandoffRecord, completedAt: number): Promise<void> {
+  async complete(record: HandoffRecord, completedAt: number, alertPending = false): Promise<void> {
     await this.mark(record.handoff.id, 'completedAt', String(completedAt));
-    await this.save({ ...record, note: { ...record.note, html: '' } });
+    const { alert, ...kept } = record;
+    const { score } = record.handoff;
+    await this.write({
+      ...kept,
+      handoff: { ...record.handoff, score: { ...score, breakdown: [] } },
+      note: { subject: record.note.subject, text: '', html: '' },
+      ...(alertPending && alert ? { alert } : {}),
+    });
+  }
+
+  private async write(record: HandoffRecord): Promise<void> {
+    const key = this.k.handoff(record.handoff.id);
+    if (this.ttlMs > 0) await this.redis.set(key, encodeRecord(record), 'PX', this.ttlMs);
+    else await this.redis.set(key, encodeRecord(record));
   }
 
   async get(id: string): Promise<HandoffRecord | null> {
-    const raw = await this.redis.get(this.k.handoff(id));
-    return raw ? (JSON.parse(raw) as HandoffRecord) : null;
+    const raw = await this.redis.getBuffer(this.k.handoff(id));
+    return raw ? decodeRecord(raw) : null;
   }
 
   /** Step → result (`started` while a CRM call may be in flight, otherwise the CRM id or `done`). */
@@ -133,16 +157,85 @@ export class HandoffStore {
 
   /** Every audit entry from `from` (inclusive), oldest first, for reports. */
   async auditSince(from: number): Promise<AuditEntry[]> {
-    const rows = await this.redis.xrange(this.k.audit, String(from), '+');
-    return rows.map(([, fields]) => JSON.parse(fields[1] ?? '{}') as AuditEntry);
+    return readEntries(await this.redis.xrangeBuffer(this.k.audit, String(from), '+'));
   }
 
+  /**
+   * Packed (see packed.ts), without the lead when the handoff id names it: the audit stream holds an
+   * entry or two for every handoff, so its bytes count per lead.
+   */
   async audit(entry: AuditEntry): Promise<void> {
-    await this.redis.xadd(this.k.audit, 'MAXLEN', '~', AUDIT_MAX_LEN, '*', 'entry', JSON.stringify(entry));
+    const { lead, ...rest } = entry;
+    const named = entry.handoffId !== undefined && leadOfHandoff(entry.handoffId) === lead;
+    const packed = packJson(named ? rest : entry, AUDIT_DICTIONARY);
+    await this.redis.xadd(this.k.audit, 'MAXLEN', '~', AUDIT_MAX_LEN, '*', PACKED_FIELD, packed);
   }
 
   async recentAudit(count: number): Promise<AuditEntry[]> {
-    const rows = await this.redis.xrevrange(this.k.audit, '+', '-', 'COUNT', count);
-    return rows.map(([, fields]) => JSON.parse(fields[1] ?? '{}') as AuditEntry);
+    return readEntries(await this.redis.xrevrangeBuffer(this.k.audit, '+', '-', 'COUNT', count));
   }
+}
+
+/** The stream field of a packed entry; entries written before packing are JSON in `entry`. */
+const PACKED_FIELD = 'z';
+
+/** Field names and phrases of audit entries, the most frequent last (see packed.ts). */
+const AUDIT_DICTIONARY = Buffer.from(
+  [
+    '{"type":"rep_alert","handoffId":"hf.hubspot.contact.',
+    '","detail":{"channel":"slack","outcome":"sent"',
+    '{"type":"sla_breach","handoffId":"hf.hubspot.contact.',
+    '","detail":{"ownerId":"","action":"notify","dueAt":',
+    ',"round":0},"at":',
+    '{"type":"rep_action","handoffId":"hf.hubspot.contact.',
+    '","detail":{"ownerId":"","what":"","afterMs":',
+    '{"type":"disposition","handoffId":"hf.hubspot.contact.',
+    '","detail":{"status":"","reason":"","score":',
+    '"action":"recycle"',
+    '"action":"disqualify"',
+    '{"type":"converted","handoffId":"hf.hubspot.contact.',
+    '"guardrail":{"action":"standard","reasons":["',
+    '"skipped":[{"repId":"","ruleId":"","why":"out_of_office"},{"why":"at_capacity"},{"why":"inactive"}]',
+    '"routing":"account owner ',
+    '"routing":"fallback owner',
+    '"routing":"round robin \\"',
+    '\\" (weight ',
+    '\'s turn"',
+    '"receivedAt":',
+    ',"ownerId":"',
+    '","ruleId":"',
+    ' in the last ',
+    ' days: +',
+    ' matches ',
+    'Job title \\"',
+    'Company size \\"',
+    'Industry \\"',
+    'Country \\"',
+    '× page_view',
+    '× email_open',
+    '× demo_request',
+    '× form_submission',
+    '"},{"ruleId":"',
+    '","points":',
+    ',"reason":"',
+    '{"type":"handoff","handoffId":"hf.salesforce.lead.',
+    '{"type":"handoff","handoffId":"hf.hubspot.contact.',
+    '","detail":{"stage":"sql","trigger":"hand_raise","score":',
+    '","detail":{"stage":"mql","trigger":"threshold","score":',
+    ',"breakdown":[{"ruleId":"',
+    '{"type":"writeback","handoffId":"hf.hubspot.contact.',
+    '","detail":{"speedToLeadMs":',
+    '},"at":',
+  ].join(''),
+);
+
+/** Stream rows as entries: packed ones unpacked, the lead put back from the handoff id. */
+function readEntries(rows: [Buffer, Buffer[]][]): AuditEntry[] {
+  return rows.map(([, fields]) => {
+    const packed = fields[0]?.toString() === PACKED_FIELD;
+    const raw = fields[1] ?? Buffer.from('{}');
+    const entry = (packed ? unpackJson(raw, AUDIT_DICTIONARY) : JSON.parse(raw.toString())) as AuditEntry;
+    const lead = entry.lead ?? (entry.handoffId === undefined ? null : leadOfHandoff(entry.handoffId));
+    return lead === null ? entry : { ...entry, lead };
+  });
 }

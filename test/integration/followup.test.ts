@@ -175,9 +175,9 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
     const retention = retentionTtls(pipeline.ctx.config).leadMs;
     for (const key of [pipeline.ctx.keys.handoff(HANDOFF), pipeline.ctx.keys.progress(HANDOFF)])
       expect(await redis.pttl(key), key).toBeGreaterThan(retention - 60_000);
-    // Written: the CRM has the note's html, the record keeps what the rep was told as text.
+    // Written: the CRM has the note, the record keeps its subject for the SLA messages.
     expect(crm.notes[0]!.body).toContain('Handoff ID');
-    expect(record.note).toMatchObject({ html: '', text: expect.stringContaining('Handoff ID') as string });
+    expect(record.note).toEqual({ subject: expect.stringMatching(/^Call /) as string, text: '', html: '' });
     crm.activity.set(KEY, { what: 'task completed', at: Date.now() + 1 });
     clock = record.task!.dueAt + 1;
     const id = `sla.${HANDOFF}.0`;

@@ -6,6 +6,7 @@ import type { Metrics } from '../../src/metrics.js';
 import type { JobContext } from '../../src/queue/context.js';
 import { enqueueIngest, type Queues } from '../../src/queue/queues.js';
 import { buildReport } from '../../src/reports/index.js';
+import { TOP_REASONS } from '../../src/domain/index.js';
 import { hubspotIngest } from '../../src/receive/hubspot.js';
 import { createHubSpotConnector } from '../../connectors/hubspot/index.js';
 import { FakeConnector } from '../helpers/fake-connector.js';
@@ -105,6 +106,16 @@ describe('pipeline: ingest → score → writeback on real Redis', () => {
     expect(crm.calls.filter((c) => c.method === 'readProfile')).toHaveLength(1);
     const audit = await ctx.handoffs.recentAudit(10);
     expect(audit.map((a) => a.type)).toEqual(['writeback', 'handoff']);
+    const decided = audit[1]!;
+    expect(decided.lead).toBe('hubspot.contact.501');
+    // Every rule's points and the top reasons; no event ids (the timeline has the events).
+    const lines = decided.detail.breakdown as Record<string, unknown>[];
+    expect(lines.length).toBeGreaterThan(0);
+    lines.forEach((line, i) =>
+      expect(Object.keys(line).sort()).toEqual(
+        i < TOP_REASONS ? ['points', 'reason', 'ruleId'] : ['points', 'ruleId'],
+      ),
+    );
   });
 
   it('still ingests a HubSpot job queued in the legacy shape (raw events) by a release before the receivers', async () => {
