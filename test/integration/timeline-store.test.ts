@@ -121,6 +121,43 @@ describe('TimelineStore (compact lines, expiry, old format)', () => {
     });
   });
 
+  it('stores a CRM read’s time once, and an older value never overwrites a newer one', async () => {
+    const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: '7' };
+    const change = (field: string, value: string, at: number, n: number) =>
+      store.recordProfileChange({
+        id: `hubspot:p7:${n}`,
+        lead,
+        field,
+        value,
+        occurredAt: at,
+        source: 'hubspot',
+      });
+    const fields = { email: 'a@x.example', jobTitle: 'VP Sales', country: 'Canada', city: 'Toronto' };
+    await change('industry', 'SOFTWARE', NOW + 5, 1);
+    await store.mergeFetchedProfile(lead, { ...fields, industry: 'RETAIL' }, NOW);
+    // One time for the four fields the read set (the format before kept one per field).
+    expect(await redis.hlen(k.profile(lead))).toBe(4 + 2 + 1);
+    await change('jobTitle', 'CEO', NOW - 1, 2);
+    await change('country', 'France', NOW + 4, 3);
+    // A later read of some fields: the others keep the first read's time.
+    await store.mergeFetchedProfile(lead, { email: 'b@x.example', city: 'Ottawa' }, NOW + 10);
+    await change('jobTitle', 'CTO', NOW + 2, 4);
+    await change('email', 'c@x.example', NOW + 9, 5);
+    await change('city', 'Montreal', NOW + 11, 6);
+    // A read older than what we hold changes nothing.
+    await store.mergeFetchedProfile(lead, { country: 'Peru', city: 'Lima', industry: 'X' }, NOW + 3);
+    expect(await store.profile(lead)).toEqual({
+      profile: {
+        email: 'b@x.example',
+        jobTitle: 'CTO',
+        country: 'France',
+        city: 'Montreal',
+        industry: 'SOFTWARE',
+      },
+      fetched: true,
+    });
+  });
+
   it('reads, appends to and trims a timeline written in the old format (a sorted set of JSON entries)', async () => {
     const old = [event('2', 3, { url: 'https://x.example/a' }), event('2', 2)];
     const lead = old[0]!.lead;
