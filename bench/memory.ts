@@ -19,6 +19,8 @@ const IN_FLIGHT = 64;
 /** Every tenth lead asks for a demo: its handoff is decided, written and audited. */
 const HAND_RAISE_EVERY = 10;
 const TARGET_BYTES_PER_LEAD = 1024;
+/** The keys that are the lead's own (see leadPartBytes), as SCAN patterns after the prefix. */
+const LEAD_KINDS = ['lead:*', 'timeline:*', 'history:*', 'profile:*', 'scores'];
 const URLS = ['/', '/blog/lead-scoring', '/pricing', '/product', '/customers'];
 
 export interface MemoryBench {
@@ -32,6 +34,11 @@ export interface MemoryBench {
   timelineEvents: number;
   /** Bytes per lead by kind of key (MEMORY USAGE of every key, the kind being the part after the prefix). */
   byKind: Record<string, number>;
+  /**
+   * What the lead's own keys cost (timeline, history, profile, lead state, its share of the score
+   * index) with their per-key overhead: used_memory freed per lead when they are deleted.
+   */
+  leadPartBytes: number;
   scoreMs: { events50: number; events100: number; events20000: number };
 }
 
@@ -80,6 +87,8 @@ export async function benchMemory(
     await unlinkMatching(redis, `${config.redis.prefix}:dedupe:*`);
     const steady = await usedMemory(redis);
     const byKind = await bytesByKind(redis, config.redis.prefix, leads);
+    for (const kind of LEAD_KINDS) await unlinkMatching(redis, `${config.redis.prefix}:${kind}`);
+    const leadPartBytes = Math.round((steady - (await usedMemory(redis))) / leads);
     const scoreMs = await scoreTimes(ctx, connector, now);
     await closeQueues(queues);
     const bytesPerLead = Math.round((steady - before) / leads);
@@ -91,6 +100,7 @@ export async function benchMemory(
       extrapolatedGBAt10M: Math.round((bytesPerLead * 10_000_000) / 1e8) / 10,
       timelineEvents: config.retention.timelineEvents,
       byKind,
+      leadPartBytes,
       scoreMs,
     };
   } finally {
@@ -233,6 +243,11 @@ export async function memoryPerLead(): Promise<Outcome> {
         `${m.bytesPerLead.toLocaleString('en-US')} B`,
         `${m.leads.toLocaleString('en-US')} leads × ${EVENTS_PER_LEAD} events, ${m.handoffs.toLocaleString('en-US')} handoffs; ` +
           `${m.extrapolatedGBAt10M} GB at 10M; ${m.bytesPerLeadFresh} B while dedupe marks live; target ≤ ${TARGET_BYTES_PER_LEAD}`,
+      ],
+      [
+        'Redis bytes per lead, its own keys',
+        `${m.leadPartBytes.toLocaleString('en-US')} B`,
+        'timeline, history, profile, lead state and score index, with their per-key overhead',
       ],
       [
         'score job, one lead with 50 / 100 / 20,000 events',

@@ -9,8 +9,13 @@ export class StaleLeadStateError extends Error {
   override name = 'StaleLeadStateError';
 }
 
-/** A breakdown line as stored: [ruleId, 0 fit | 1 engagement, points, reason, 1 if capped]. */
-const StoredLine = z.tuple([
+/**
+ * A breakdown line as stored: [ruleId, 0 fit | 1 engagement + 2 if capped, points, reason as a
+ * template (see compactText) of its rule id and points].
+ */
+const StoredLine = z.tuple([z.string(), z.number().int().min(0).max(3), z.number(), z.string()]);
+/** As written before templates: [ruleId, 0 fit | 1 engagement, points, reason, 1 if capped]. */
+const FullLine = z.tuple([
   z.string(),
   z.union([z.literal(0), z.literal(1)]),
   z.number(),
@@ -18,13 +23,20 @@ const StoredLine = z.tuple([
   z.number(),
 ]);
 /** [fit, engagement, total, computedAt, lines]: the breakdown without its event ids. */
-const StoredScore = z.tuple([z.number(), z.number(), z.number(), z.number(), z.array(StoredLine)]);
+const StoredScore = z.tuple([
+  z.number(),
+  z.number(),
+  z.number(),
+  z.number(),
+  z.array(z.union([StoredLine, FullLine])),
+]);
 /**
  * A lead's state as stored: a JSON array, version first, so the key is a few hundred bytes; absent
- * parts are 0. [version, stage, status, cycle, armed, handledHandRaises, handoffId, lastDisposition,
- * recycle [at, factor, eligibleAt], score].
+ * parts are 0. [version, stage, status, cycle, armed, handledHandRaises, handoffId (a template of the
+ * lead key), lastDisposition, recycle [at, factor, eligibleAt], score, TEMPLATES]. Written before
+ * templates, it had no last element and held its texts as they are.
  */
-const StoredState = z.tuple([
+const StateParts = [
   z.number().int().nonnegative(),
   LeadState.shape.stage,
   LeadState.shape.status,
@@ -35,7 +47,51 @@ const StoredState = z.tuple([
   z.union([z.string(), z.literal(0)]),
   z.union([z.tuple([z.number(), z.number(), z.number()]), z.literal(0)]),
   z.union([StoredScore, z.literal(0)]),
-]);
+] as const;
+/** The last element of a state whose handoff id and reasons are templates. */
+const TEMPLATES = 1;
+const StoredState = z.union([z.tuple([...StateParts, z.literal(TEMPLATES)]), z.tuple(StateParts)]);
+type StoredState = z.infer<typeof StoredState>;
+
+/**
+ * Texts that repeat what the line or lead already says, written as `~` and a letter: the rule id
+ * (`~r`), the signed points (`~p`), the lead key (`~k`), and the words every engine reason uses; a
+ * `~` of the text itself as `~~`. "Job title "CTO" matches title-decision-maker (+20)" is stored as
+ * `Job title "CTO"~m~r (~p)`.
+ */
+const PHRASES: Record<string, string> = { m: ' matches ', l: ' in the last ', d: ' days: ', y: ' day: ' };
+
+function compactText(text: string, own: Record<string, string>): string {
+  const parts: Record<string, string> = { ...own, ...PHRASES };
+  const codes = Object.keys(parts).filter((c) => parts[c] !== '');
+  let out = '';
+  for (let i = 0; i < text.length;) {
+    if (text[i] === '~') {
+      out += '~~';
+      i++;
+      continue;
+    }
+    const code = codes.find((c) => text.startsWith(parts[c]!, i));
+    if (code === undefined) out += text[i++];
+    else {
+      out += `~${code}`;
+      i += parts[code]!.length;
+      // Each of the line's own texts once: the rule id stands for itself, not a longer id it starts.
+      if (code in own) codes.splice(codes.indexOf(code), 1);
+    }
+  }
+  return out;
+}
+
+function expandText(template: string, own: Record<string, string>): string {
+  return template.replace(/~(.)/g, (_, code: string) => {
+    const part = code === '~' ? '~' : (own[code] ?? PHRASES[code]);
+    if (part === undefined) throw new Error(`lead state: unknown template code ~${code}`);
+    return part;
+  });
+}
+
+const signed = (points: number) => (points > 0 ? `+${points}` : String(points));
 
 export class LeadStore {
   private readonly redis: Scripted;
@@ -53,7 +109,7 @@ export class LeadStore {
     const raw = await this.redis.get(this.k.leadState(lead));
     // A state written before the compact encoding is a JSON object: read as it is, rewritten by the next put.
     if (!raw?.startsWith('[')) return LeadState.parse(raw ? JSON.parse(raw) : {});
-    return decodeState(StoredState.parse(JSON.parse(raw)));
+    return decodeState(StoredState.parse(JSON.parse(raw)), leadKey(lead));
   }
 
   /** Writes `state` if nobody wrote since it was read (its `version`); throws StaleLeadStateError otherwise. */
@@ -63,7 +119,7 @@ export class LeadStore {
       this.k.leadState(lead),
       this.k.scores,
       state.version,
-      JSON.stringify(encodeState(next)),
+      JSON.stringify(encodeState(next, leadKey(lead))),
       state.score ? String(state.score.total) : '',
       leadKey(lead),
       this.ttlMs,
@@ -83,7 +139,7 @@ export class LeadStore {
   }
 }
 
-function encodeState(s: LeadState): z.infer<typeof StoredState> {
+function encodeState(s: LeadState, key: string): StoredState {
   return [
     s.version,
     s.stage,
@@ -91,36 +147,40 @@ function encodeState(s: LeadState): z.infer<typeof StoredState> {
     s.cycle,
     s.armed ? 1 : 0,
     s.handledHandRaises,
-    s.handoffId ?? 0,
+    s.handoffId !== undefined ? compactText(s.handoffId, { k: key }) : 0,
     s.lastDisposition ?? 0,
     s.recycle ? [s.recycle.at, s.recycle.factor, s.recycle.eligibleAt] : 0,
     s.score ? encodeScore(s.score) : 0,
+    TEMPLATES,
   ];
 }
 
 function encodeScore(score: Score): z.infer<typeof StoredScore> {
   const lines = score.breakdown.map((l): z.infer<typeof StoredLine> => [
     l.ruleId,
-    l.kind === 'fit' ? 0 : 1,
+    (l.kind === 'fit' ? 0 : 1) + (l.capped ? 2 : 0),
     l.points,
-    l.reason,
-    l.capped ? 1 : 0,
+    compactText(l.reason, { r: l.ruleId, p: signed(l.points) }),
   ]);
   return [score.fit, score.engagement, score.total, score.computedAt, lines];
 }
 
-function decodeState([
-  version,
-  stage,
-  status,
-  cycle,
-  armed,
-  handledHandRaises,
-  handoffId,
-  lastDisposition,
-  recycle,
-  score,
-]: z.infer<typeof StoredState>): LeadState {
+function decodeState(stored: StoredState, key: string): LeadState {
+  const [
+    version,
+    stage,
+    status,
+    cycle,
+    armed,
+    handledHandRaises,
+    storedHandoffId,
+    lastDisposition,
+    recycle,
+    score,
+  ] = stored;
+  const templates = stored.length > 10;
+  const handoffId =
+    storedHandoffId !== 0 && templates ? expandText(storedHandoffId, { k: key }) : storedHandoffId;
   return {
     version,
     stage,
@@ -141,14 +201,19 @@ function decodeScore([fit, engagement, total, computedAt, lines]: z.infer<typeof
     engagement,
     total,
     computedAt,
-    breakdown: lines.map(([ruleId, kind, points, reason, capped]) => ({
-      ruleId,
-      kind: kind === 0 ? 'fit' : 'engagement',
-      points,
-      reason,
-      eventIds: [],
-      capped: capped === 1,
-    })),
+    breakdown: lines.map((line) => {
+      const [ruleId, flags, points, text] = line;
+      // A line of the format before templates has a fifth element, its capped flag.
+      const full = line.length === 5;
+      return {
+        ruleId,
+        kind: flags % 2 === 0 ? ('fit' as const) : ('engagement' as const),
+        points,
+        reason: full ? text : expandText(text, { r: ruleId, p: signed(points) }),
+        eventIds: [],
+        capped: full ? line[4] === 1 : flags >= 2,
+      };
+    }),
   };
 }
 

@@ -17,7 +17,7 @@ export interface TimelineEntry {
   r: number;
 }
 
-/** What a line holds after its `occurredAt`: the event without its lead (the key names it). */
+/** What a line written before the compact one held after its `occurredAt` (see decodeLine). */
 const Line = z.tuple([
   z.string().min(1),
   z.string().min(1),
@@ -231,16 +231,103 @@ function bucketField(b: HistoryBucket): string {
   return `${b.rule}|${b.day}`;
 }
 
-/** `<occurredAt>\t[id, type, source, receivedAt, properties?]`: scoring and the note need nothing else. */
+/**
+ * Event types a line names by one character, their index here (base 36). Stored data depends on
+ * it: append only, never reorder.
+ */
+const TYPE_CODES = [
+  'page_view',
+  'form_submission',
+  'demo_request',
+  'email_open',
+  'email_click',
+  'email_bounce',
+  'email_unsubscribe',
+  'webinar_registered',
+  'webinar_attended',
+  'campaign_response',
+  'meeting',
+  'sales_call',
+  'sales_email',
+  'sales_task',
+] as const;
+/** In an encoded id: the lead's id, and (first) the event's source followed by `:`. */
+const LEAD_ID = '\u0001';
+const SOURCE = '\u0002';
+/** Before a type that is one character long, so it is not read as a code. */
+const VERBATIM = '\u0001';
+
+/** JSON string escaping without the quotes: no tab, newline or control character is left raw. */
+const escape = (text: string) => JSON.stringify(text).slice(1, -1);
+const unescape = (text: string) => z.string().parse(JSON.parse(`"${text}"`));
+
+/**
+ * `<occurredAt base 36>\t<id>\t<type>\t<source>\t<receivedAt − occurredAt, base 36>[\t<properties>]`:
+ * scoring and the note need nothing else. The id names the lead's id and a leading `<source>:` by a
+ * control character, a built-in type is one character, the lead's own CRM as source is empty, and
+ * the properties are their JSON without the braces. Every text is JSON-escaped, so tabs and
+ * newlines only separate.
+ */
 function encodeLine({ e, r }: TimelineEntry): string {
-  const tuple: unknown[] = [e.id, e.type, e.source, r];
-  if (Object.keys(e.properties).length > 0) tuple.push(e.properties);
-  return `${e.occurredAt}\t${JSON.stringify(tuple)}`;
+  // A leading `[` escaped, so the line is never read as one in the old format.
+  let id = escape(e.id).replace(/^\[/, '\\u005b');
+  const sourcePrefix = `${escape(e.source)}:`;
+  if (id.startsWith(sourcePrefix)) id = SOURCE + id.slice(sourcePrefix.length);
+  if (e.lead.id.length > 1) id = id.replace(escape(e.lead.id), LEAD_ID);
+  const code = (TYPE_CODES as readonly string[]).indexOf(e.type);
+  const type =
+    code >= 0 ? code.toString(36) : e.type.length === 1 ? VERBATIM + escape(e.type) : escape(e.type);
+  const source = e.source === e.lead.crm ? '' : escape(e.source);
+  const delay = r - e.occurredAt;
+  const fields = [
+    e.occurredAt.toString(36),
+    id,
+    type,
+    source,
+    Number.isSafeInteger(delay) ? delay.toString(36) : `=${r}`,
+  ];
+  if (Object.keys(e.properties).length > 0) fields.push(JSON.stringify(e.properties).slice(1, -1));
+  return fields.join('\t');
 }
+
+const Base36 = z
+  .string()
+  .regex(/^-?[0-9a-z]+$/)
+  .transform((v) => parseInt(v, 36));
+const Properties = z.record(z.string(), PropertyValue);
 
 function decodeLine(line: string, lead: LeadRef): TimelineEntry {
   const tab = line.indexOf('\t');
-  const [id, type, source, r, properties] = Line.parse(JSON.parse(line.slice(tab + 1)));
-  const occurredAt = z.coerce.number().int().nonnegative().parse(line.slice(0, tab));
-  return { e: { id, lead, type, occurredAt, source, properties: properties ?? {} }, r };
+  // A line written before the compact one: `<occurredAt>\t[id, type, source, receivedAt, properties?]`.
+  if (line[tab + 1] === '[') {
+    const [id, type, source, r, properties] = Line.parse(JSON.parse(line.slice(tab + 1)));
+    const occurredAt = z.coerce.number().int().nonnegative().parse(line.slice(0, tab));
+    return { e: { id, lead, type, occurredAt, source, properties: properties ?? {} }, r };
+  }
+  const [at, rawId, rawType, rawSource, delay, properties] = line.split('\t');
+  const occurredAt = Base36.pipe(z.number().int().nonnegative()).parse(at);
+  const source = rawSource ? unescape(rawSource) : lead.crm;
+  const type = z.string().min(1).parse(rawType);
+  const id = unescape(
+    z
+      .string()
+      .min(1)
+      .parse(rawId)
+      .replace(SOURCE, () => `${escape(source)}:`)
+      .replace(LEAD_ID, () => escape(lead.id)),
+  );
+  return {
+    e: {
+      id,
+      lead,
+      type:
+        type.length === 1
+          ? z.enum(TYPE_CODES).parse(TYPE_CODES[parseInt(type, 36)])
+          : unescape(type.startsWith(VERBATIM) ? type.slice(1) : type),
+      occurredAt,
+      source,
+      properties: properties === undefined ? {} : Properties.parse(JSON.parse(`{${properties}}`)),
+    },
+    r: delay?.startsWith('=') ? z.coerce.number().parse(delay.slice(1)) : occurredAt + Base36.parse(delay),
+  };
 }

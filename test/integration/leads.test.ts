@@ -53,6 +53,85 @@ describe('LeadStore (versioned lead state)', () => {
     });
   });
 
+  it('stores the reasons and handoff id as templates of what the line already says, exactly', async () => {
+    const other = { ...lead, id: '100003' };
+    const line = (
+      ruleId: string,
+      kind: 'fit' | 'engagement',
+      points: number,
+      reason: string,
+      capped = false,
+    ) => ({
+      ruleId,
+      kind,
+      points,
+      reason,
+      eventIds: [],
+      capped,
+    });
+    const score = {
+      fit: 45,
+      engagement: 9.17,
+      total: 54,
+      computedAt: 1793620800000,
+      breakdown: [
+        line(
+          'title-decision-maker',
+          'fit',
+          20,
+          'Job title "VP Marketing" matches title-decision-maker (+20)',
+        ),
+        line(
+          'company-size-mid-market',
+          'fit',
+          10,
+          'Company size "100-500" matches company-size-mid-market (+10)',
+        ),
+        line('industry-target', 'fit', 10, 'Industry "COMPUTER_SOFTWARE" matches industry-target (+10)'),
+        line(
+          'pricing-page',
+          'engagement',
+          6.25,
+          '1× page_view (url contains "/pricing") in the last 6 days: +6.25',
+        ),
+        line('country-served', 'fit', 5, 'Country "Canada" matches country-served (+5)'),
+        line('email-open', 'engagement', 2, '2× email_open in the last 21 days: +2', true),
+        line('page-view', 'engagement', 0.92, '3× page_view in the last 26 days: +0.92'),
+        line('r', 'fit', -3, '~r ~~ r r -3 +-3 ~ ~p matches'),
+        line('', 'engagement', 0, ''),
+      ],
+    };
+    const state = LeadState.parse({ stage: 'mql', handoffId: 'hf.hubspot.contact.100003.0.mql', score });
+    await store.put(other, state);
+    // 733 bytes in the format before templates.
+    expect(await redis.strlen(keys(prefix).leadState(other))).toBeLessThanOrEqual(560);
+    expect(await store.get(other)).toEqual({ ...state, version: 1 });
+  });
+
+  it('reads a state written as a JSON array before templates', async () => {
+    const old = { ...lead, id: '5' };
+    const before = [
+      3,
+      'mql',
+      'open',
+      0,
+      1,
+      [],
+      'hf.x',
+      0,
+      0,
+      [31, 0, 31, 0, [['r', 0, 31, 'Title (+31)', 1]]],
+    ];
+    await redis.set(keys(prefix).leadState(old), JSON.stringify(before));
+    const read = await store.get(old);
+    expect(read).toMatchObject({ version: 3, stage: 'mql', handoffId: 'hf.x', armed: true });
+    expect(read.score?.breakdown).toEqual([
+      { ruleId: 'r', kind: 'fit', points: 31, reason: 'Title (+31)', eventIds: [], capped: true },
+    ]);
+    await store.put(old, read);
+    expect(await store.get(old)).toEqual({ ...read, version: 4 });
+  });
+
   it('reads a state written as a JSON object (the old format) and writes over it', async () => {
     const old = { ...lead, id: '4' };
     const state = LeadState.parse({ stage: 'sql', cycle: 2, version: 7, score: testScore(70) });

@@ -53,6 +53,53 @@ describe('TimelineStore (compact lines, expiry, old format)', () => {
     expect(await redis.pttl(k.timeline(e.lead))).toBeGreaterThan(ttl.leadMs - 60_000);
   });
 
+  it('writes a line of about 60 bytes for a page view, and reads back any id, type and source', async () => {
+    const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: '100003' };
+    const view: EngagementEvent = {
+      id: 'hubspot:100003:0',
+      lead,
+      type: 'page_view',
+      occurredAt: NOW - DAY,
+      source: 'hubspot',
+      properties: { url: 'https://acme.example/product' },
+    };
+    expect(await store.recordEvent(view, view.occurredAt + 2_000)).toBe(true);
+    // The line of the format before: 148 bytes.
+    expect((await redis.strlen(k.timeline(lead))) - 1).toBeLessThanOrEqual(60);
+    const odd: EngagementEvent[] = [
+      { ...view, id: '[100003\t\n"x"\u0001$&', type: 'x', source: 'generic.webhook', properties: {} },
+      { ...view, id: 'generic:100003:100003', type: 'custom\tkind', source: 'generic.webhook' },
+      { ...view, id: 'hubspot:', type: '\u0001', occurredAt: 0, properties: { n: 1, b: true, z: null } },
+    ];
+    for (const e of odd) expect(await store.recordEvent(e, e.occurredAt - 5)).toBe(true);
+    await store.recordEvent({ ...view, id: 'late' }, 1.5);
+    expect(await store.events(lead, 0)).toEqual(
+      [
+        { e: odd[2]!, r: -5 },
+        { e: { ...view, id: 'late' }, r: 1.5 },
+        { e: odd[0]!, r: view.occurredAt - 5 },
+        { e: odd[1]!, r: view.occurredAt - 5 },
+        { e: view, r: view.occurredAt + 2_000 },
+      ].sort((a, b) => a.e.occurredAt - b.e.occurredAt || (a.e.id < b.e.id ? -1 : 1)),
+    );
+  });
+
+  it('reads, trims and folds lines written in the format before the compact one', async () => {
+    const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: '6' };
+    const [older, newer] = [event('6', 3, { url: 'https://x.example/a' }), event('6', 1)];
+    const line = (e: EngagementEvent) =>
+      `${e.occurredAt}\t${JSON.stringify([e.id, e.type, e.source, NOW, e.properties])}\n`;
+    await redis.set(k.timeline(lead), line(older) + line(newer));
+    await store.recordEvent(event('6', 2), NOW);
+    expect((await store.events(lead, 0)).map((x) => x.e)).toEqual([older, event('6', 2), newer]);
+    await store.trim(lead, NOW - 2.5 * DAY);
+    const kept = await store.events(lead, 0);
+    expect(kept.map((x) => x.e.id)).toEqual(['hubspot:6:2', 'hubspot:6:1']);
+    const bucket = { rule: 'r#1', day: NOW - DAY, n: 1, w: 1, lo: NOW - DAY, hi: NOW - DAY };
+    expect(await store.fold(lead, [kept[1]!], [bucket])).toBe(true);
+    expect((await store.events(lead, 0)).map((x) => x.e.id)).toEqual(['hubspot:6:2']);
+  });
+
   it('expires a profile after the lead retention, from the CRM’s values or a change', async () => {
     const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: '5' };
     await store.mergeFetchedProfile(lead, { jobTitle: 'VP Sales' }, NOW);
@@ -70,6 +117,43 @@ describe('TimelineStore (compact lines, expiry, old format)', () => {
     expect(await redis.pttl(k.profile(lead))).toBeGreaterThan(ttl.leadMs - 60_000);
     expect(await store.profile(lead)).toEqual({
       profile: { jobTitle: 'VP Sales', country: 'Canada' },
+      fetched: true,
+    });
+  });
+
+  it('stores a CRM read’s time once, and an older value never overwrites a newer one', async () => {
+    const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: '7' };
+    const change = (field: string, value: string, at: number, n: number) =>
+      store.recordProfileChange({
+        id: `hubspot:p7:${n}`,
+        lead,
+        field,
+        value,
+        occurredAt: at,
+        source: 'hubspot',
+      });
+    const fields = { email: 'a@x.example', jobTitle: 'VP Sales', country: 'Canada', city: 'Toronto' };
+    await change('industry', 'SOFTWARE', NOW + 5, 1);
+    await store.mergeFetchedProfile(lead, { ...fields, industry: 'RETAIL' }, NOW);
+    // One time for the four fields the read set (the format before kept one per field).
+    expect(await redis.hlen(k.profile(lead))).toBe(4 + 2 + 1);
+    await change('jobTitle', 'CEO', NOW - 1, 2);
+    await change('country', 'France', NOW + 4, 3);
+    // A later read of some fields: the others keep the first read's time.
+    await store.mergeFetchedProfile(lead, { email: 'b@x.example', city: 'Ottawa' }, NOW + 10);
+    await change('jobTitle', 'CTO', NOW + 2, 4);
+    await change('email', 'c@x.example', NOW + 9, 5);
+    await change('city', 'Montreal', NOW + 11, 6);
+    // A read older than what we hold changes nothing.
+    await store.mergeFetchedProfile(lead, { country: 'Peru', city: 'Lima', industry: 'X' }, NOW + 3);
+    expect(await store.profile(lead)).toEqual({
+      profile: {
+        email: 'b@x.example',
+        jobTitle: 'CTO',
+        country: 'France',
+        city: 'Montreal',
+        industry: 'SOFTWARE',
+      },
       fetched: true,
     });
   });

@@ -6,7 +6,7 @@ if redis.call('TYPE', KEYS[1]).ok == 'zset' then return -1 end
 local before = tonumber(ARGV[1])
 local lines, kept = timeline_lines(KEYS[1]), {}
 for _, line in ipairs(lines) do
-  if tonumber(string.match(line, '^(%d+)\t')) >= before then kept[#kept + 1] = line end
+  if timeline_occurred_at(line) >= before then kept[#kept + 1] = line end
 end
 timeline_write(KEYS[1], kept, ARGV[2])
 local history = redis.call('HGETALL', KEYS[2])
