@@ -2,7 +2,16 @@ import { HandoffStore } from '../src/store/handoffs.js';
 import { keys } from '../src/store/keys.js';
 import { startSandbox, type CallRecord, type Sandbox } from '../test/sandbox/index.js';
 import { hubspotEnv, SECRETS, type System } from '../test/system/index.js';
-import { LATENCY_MS, benchSystem, contact, percentile, sleep, type Outcome } from './common.js';
+import {
+  LATENCY_MS,
+  NAIVE_IN_FLIGHT,
+  benchSystem,
+  burstConcurrency,
+  contact,
+  percentile,
+  sleep,
+  type Outcome,
+} from './common.js';
 
 /**
  * A burst in HubSpot: 1,000 contacts leadflow has never seen ask for a demo at once (signed generic
@@ -12,18 +21,14 @@ import { LATENCY_MS, benchSystem, contact, percentile, sleep, type Outcome } fro
  * task per lead) with as many leads in flight as leadflow has jobs. Time until the last lead is handed
  * off (stage, owner, note, task), speed to lead, CRM calls per handoff, 429s, and the process's CPU
  * per handoff. A run that cannot finish within TIMEOUT_MS reports how many it handed off by then.
- * BURST_LEADS sets the size (1,000 unless given) for a quick run.
+ * BURST_LEADS sets the size (1,000 unless given) for a quick run; BURST_BASELINES=0 runs only the
+ * batched path.
  */
 
 const N = Number(process.env.BURST_LEADS ?? 1_000);
-/**
- * Jobs in flight per queue (WORKER_CONCURRENCY), and the naive baseline's leads in flight. A burst's
- * score and writeback jobs mostly wait for a shared batch request: at 100 the score queue bounded the
- * burst (1,000 jobs at ~0.9 s each, batches of ~40), at 300 the batches fill (see the queue timings).
- */
-const IN_FLIGHT = 300;
 const TIMEOUT_MS = 60_000;
 const CEILINGS = [100, 190];
+const BASELINES = process.env.BURST_BASELINES !== '0';
 
 interface BurstFigures {
   handedOff: number;
@@ -117,7 +122,7 @@ async function leadflowBurst(redisUrl: string, ceiling: number, batching: boolea
     env: (sandbox) => ({
       ...hubspotEnv(sandbox),
       EVENTS_SIGNING_SECRET: SECRETS.eventsSigningSecret,
-      WORKER_CONCURRENCY: String(IN_FLIGHT),
+      ...burstConcurrency(),
     }),
   });
   try {
@@ -207,7 +212,7 @@ async function naiveHandoff(sandbox: Sandbox, id: string): Promise<void> {
   });
 }
 
-/** The naive sequence for every lead, IN_FLIGHT leads at a time, all arrived when the burst starts. */
+/** The naive sequence for every lead, NAIVE_IN_FLIGHT leads at a time, all arrived when the burst starts. */
 async function naiveBurst(ceiling: number): Promise<BurstFigures> {
   const sandbox = await startSandbox({
     latencyMs: LATENCY_MS,
@@ -220,7 +225,7 @@ async function naiveBurst(ceiling: number): Promise<BurstFigures> {
     const done: number[] = [];
     let next = 0;
     await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
+      Array.from({ length: NAIVE_IN_FLIGHT }, async () => {
         while (next < N && performance.now() - startedAt < TIMEOUT_MS) {
           await naiveHandoff(sandbox, ids[next++]!);
           done.push(performance.now() - startedAt);
@@ -241,7 +246,10 @@ const queueRow = (f: BurstFigures, queue: string) => {
 };
 
 export async function burst(redisUrl: string): Promise<Outcome> {
-  const runs: Record<string, { batched: BurstFigures; perLead: BurstFigures; naive: BurstFigures }> = {};
+  const runs: Record<
+    string,
+    { batched: BurstFigures; perLead: BurstFigures | null; naive: BurstFigures | null }
+  > = {};
   const rows: Outcome['rows'] = [];
   const s = (f: BurstFigures) =>
     f.handedOff === N
@@ -250,29 +258,35 @@ export async function burst(redisUrl: string): Promise<Outcome> {
   const ms = (f: BurstFigures) =>
     `${Math.round(f.speedToLeadMs.p50)} / ${Math.round(f.speedToLeadMs.p95)} ms`;
   const calls = (f: BurstFigures) => `${f.callsPerHandoff.toFixed(3)} (${f.responses429} × 429)`;
+  const cpu = (f: BurstFigures) => f.cpuMsPerHandoff.toFixed(1);
+  const or = (f: BurstFigures | null, show: (f: BurstFigures) => string) => (f ? show(f) : 'not run');
   for (const ceiling of CEILINGS) {
     const batched = await leadflowBurst(redisUrl, ceiling, true);
-    const perLead = await leadflowBurst(redisUrl, ceiling, false);
-    const naive = await naiveBurst(ceiling);
+    const perLead = BASELINES ? await leadflowBurst(redisUrl, ceiling, false) : null;
+    const naive = BASELINES ? await naiveBurst(ceiling) : null;
     runs[`per10s${ceiling}`] = { batched, perLead, naive };
     const at = `HubSpot burst of ${N} hand-raises at ${ceiling}/10 s`;
     rows.push(
       [
         `${at}: last lead handed off`,
         s(batched),
-        `per-lead path ${s(perLead)}; naive, ${IN_FLIGHT} in flight, ${s(naive)}`,
+        `per-lead path ${or(perLead, s)}; naive, ${NAIVE_IN_FLIGHT} in flight, ${or(naive, s)}`,
       ],
-      [`${at}: speed to lead p50 / p95`, ms(batched), `per-lead ${ms(perLead)}; naive ${ms(naive)}`],
+      [`${at}: speed to lead p50 / p95`, ms(batched), `per-lead ${or(perLead, ms)}; naive ${or(naive, ms)}`],
       [
         `${at}: first lead speed to lead`,
         `${Math.round(batched.speedToLeadMs.first)} ms`,
-        `per-lead ${Math.round(perLead.speedToLeadMs.first)} ms; sandbox round trip ${LATENCY_MS} ms`,
+        `per-lead ${or(perLead, (f) => `${Math.round(f.speedToLeadMs.first)} ms`)}; sandbox round trip ${LATENCY_MS} ms`,
       ],
-      [`${at}: CRM calls per handoff`, calls(batched), `per-lead ${calls(perLead)}; naive ${calls(naive)}`],
+      [
+        `${at}: CRM calls per handoff`,
+        calls(batched),
+        `per-lead ${or(perLead, calls)}; naive ${or(naive, calls)}`,
+      ],
       [
         `${at}: CPU ms per handoff (whole process)`,
         batched.cpuMsPerHandoff.toFixed(1),
-        `per-lead ${perLead.cpuMsPerHandoff.toFixed(1)}; naive ${naive.cpuMsPerHandoff.toFixed(1)}`,
+        `per-lead ${or(perLead, cpu)}; naive ${or(naive, cpu)}`,
       ],
       [`${at}: queue wait / run p50 (batched)`, queueRow(batched, 'score'), queueRow(batched, 'writeback')],
     );
@@ -282,7 +296,8 @@ export async function burst(redisUrl: string): Promise<Outcome> {
       hubspotBurst: {
         leads: N,
         sandboxLatencyMs: LATENCY_MS,
-        inFlight: IN_FLIGHT,
+        naiveInFlight: NAIVE_IN_FLIGHT,
+        workerConcurrency: process.env.WORKER_CONCURRENCY ?? 'config defaults',
         timeoutMs: TIMEOUT_MS,
         ...runs,
       },

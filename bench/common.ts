@@ -1,4 +1,5 @@
 /** What the benchmarks share: the sample leads, percentiles, and the system as they run it. */
+import { Pipeline } from '../src/config/schema/pipeline.js';
 import { createLogger } from '../src/logger.js';
 import { HandoffStore } from '../src/store/handoffs.js';
 import { keys } from '../src/store/keys.js';
@@ -48,6 +49,17 @@ export function contact(i: number) {
     },
   };
 }
+
+/**
+ * A burst runs at the config's jobs in flight per queue (WORKER_CONCURRENCY unset: an empty value is
+ * none), or at the WORKER_CONCURRENCY the benchmark was started with, for a comparison.
+ */
+export const burstConcurrency = (): Record<string, string> => ({
+  WORKER_CONCURRENCY: process.env.WORKER_CONCURRENCY ?? '',
+});
+
+/** The naive baselines of a burst keep as many leads in flight as leadflow has writeback jobs by default. */
+export const NAIVE_IN_FLIGHT = Pipeline.parse({}).concurrency.writeback;
 
 /**
  * Server and workers in this process, 32 jobs in flight per queue (unless `env` sets

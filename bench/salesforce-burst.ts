@@ -2,7 +2,7 @@ import { HandoffStore } from '../src/store/handoffs.js';
 import { keys } from '../src/store/keys.js';
 import { startSandbox, type CallRecord } from '../test/sandbox/index.js';
 import { DEFAULT_API_VERSION } from '../test/sandbox/salesforce.js';
-import { LATENCY_MS, percentile, sleep, type Outcome } from './common.js';
+import { LATENCY_MS, NAIVE_IN_FLIGHT, burstConcurrency, percentile, sleep, type Outcome } from './common.js';
 import { naiveHandoff, salesforceBenchSystem, seedBenchLeads } from './salesforce.js';
 
 /**
@@ -15,11 +15,6 @@ import { naiveHandoff, salesforceBenchSystem, seedBenchLeads } from './salesforc
  */
 
 const N = 1_000;
-/**
- * Jobs in flight per queue (WORKER_CONCURRENCY, until per-queue settings exist), and the naive
- * baseline's leads in flight: enough for batches to fill while a request is under way.
- */
-const IN_FLIGHT = 100;
 const TIMEOUT_MS = 180_000;
 
 interface BurstFigures {
@@ -52,7 +47,7 @@ async function leadflowBurst(redisUrl: string, batching: boolean): Promise<Burst
     redisUrl,
     `{leadflow-bench-sf-burst-${batching ? 'batched' : 'per-lead'}}`,
     N,
-    { batching, env: { WORKER_CONCURRENCY: String(IN_FLIGHT) } },
+    { batching, env: burstConcurrency() },
   );
   try {
     const { sandbox, redis, prefix } = sys;
@@ -107,7 +102,7 @@ function speedOf(speed: number[], first: number): BurstFigures['speedToLeadMs'] 
   return { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), first };
 }
 
-/** The naive sequence for every lead, IN_FLIGHT leads at a time, all arrived when the burst starts. */
+/** The naive sequence for every lead, NAIVE_IN_FLIGHT leads at a time, all arrived when the burst starts. */
 async function naiveBurst(): Promise<BurstFigures> {
   const sandbox = await startSandbox({ latencyMs: LATENCY_MS });
   try {
@@ -117,7 +112,7 @@ async function naiveBurst(): Promise<BurstFigures> {
     const done: number[] = [];
     let next = 0;
     await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
+      Array.from({ length: NAIVE_IN_FLIGHT }, async () => {
         while (next < N) {
           const id = leadIds[next++]!;
           await naiveHandoff(sandbox.url, DEFAULT_API_VERSION, id);
@@ -149,7 +144,8 @@ export async function salesforceBurst(redisUrl: string): Promise<Outcome> {
       salesforceBurst: {
         leads: N,
         sandboxLatencyMs: LATENCY_MS,
-        inFlight: IN_FLIGHT,
+        naiveInFlight: NAIVE_IN_FLIGHT,
+        workerConcurrency: process.env.WORKER_CONCURRENCY ?? 'config defaults',
         batched,
         perLead,
         naive,
@@ -159,7 +155,7 @@ export async function salesforceBurst(redisUrl: string): Promise<Outcome> {
       [
         `Salesforce burst of ${N} hand-raises (leads never seen): last lead handed off`,
         s(batched),
-        `per-lead path ${s(perLead)}; naive, ${IN_FLIGHT} in flight, ${s(naive)}`,
+        `per-lead path ${s(perLead)}; naive, ${NAIVE_IN_FLIGHT} in flight, ${s(naive)}`,
       ],
       [
         'Salesforce burst: speed to lead p50 / p95',

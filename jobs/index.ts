@@ -8,8 +8,8 @@ import { processWriteback } from './writeback.js';
 /** The processor of each queue, for startWorkers: the queue layer runs them without importing them. */
 export const processors: Processors = {
   ingest: (ctx, job, bullJob) => processIngest(ctx, job, bullJob.attemptsMade > 0),
-  score: processScore,
-  writeback: processWriteback,
+  score: (ctx, job, _bullJob, slot) => processScore(ctx, job, slot),
+  writeback: (ctx, job, _bullJob, slot) => processWriteback(ctx, job, slot),
   followup: processFollowup,
   poll: processPoll,
 };

@@ -1,6 +1,7 @@
 import { connectorFor, type JobContext } from '../src/queue/context.js';
 import type { ScoreJob } from '../src/queue/catalog.js';
 import { enqueueHandoffWriteback } from '../src/queue/queues.js';
+import { UNGATED, type Slot } from '../src/queue/gate.js';
 import { evaluateLead } from '../src/handoff/evaluate.js';
 import { composeHandoffNote } from '../src/handoff/note.js';
 import { composeRepAlert, composeRepTask } from '../src/handoff/task.js';
@@ -31,9 +32,14 @@ export interface ScoreResult {
 /**
  * Recomputes one lead's score from its timeline and profile, decides whether to hand it off, and
  * queues the writes. A handoff's writeback is enqueued before the lead's state is saved: if we die
- * in between, the retry decides the same handoff id again and the enqueue is a no-op.
+ * in between, the retry decides the same handoff id again and the enqueue is a no-op. The profile
+ * read of a lead never seen waits for the CRM with the job's computing place given up (`slot`).
  */
-export async function processScore(ctx: JobContext, job: ScoreJob): Promise<ScoreResult> {
+export async function processScore(
+  ctx: JobContext,
+  job: ScoreJob,
+  slot: Slot = UNGATED,
+): Promise<ScoreResult> {
   const { lead } = job;
   const now = ctx.now();
   const since = now - ctx.config.pipeline.timelineDays * DAY_MS;
@@ -47,7 +53,8 @@ export async function processScore(ctx: JobContext, job: ScoreJob): Promise<Scor
   let profile = held.profile;
   if (!held.fetched) {
     // First time we see this lead: fill the fields no webhook told us about from the CRM.
-    await ctx.timeline.mergeFetchedProfile(lead, await connectorFor(ctx, lead.crm).readProfile(lead), now);
+    const fetched = await slot.idle(connectorFor(ctx, lead.crm).readProfile(lead));
+    await ctx.timeline.mergeFetchedProfile(lead, fetched, now);
     profile = (await ctx.timeline.profile(lead)).profile;
   }
 

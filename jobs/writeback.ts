@@ -17,17 +17,20 @@ import { NotDueError, PermanentJobError } from '../src/queue/errors.js';
 import { Lease } from '../src/store/lease.js';
 import { redactEmails } from '../src/logger.js';
 import { recordsMayBeLost } from '../src/store/epoch.js';
+import { UNGATED, type Slot } from '../src/queue/gate.js';
 
 /**
  * Writes a handoff to the sales CRM's record of the lead: score fields, lifecycle stage with owner,
  * the note and the rep task, in one request where the connector can, else in parallel steps. Note
  * and task are marked `started` before their create calls: a retry that finds `started` asks the
  * connector to look for one from the earlier attempt before creating it, so a crash between the
- * CRM call and our record never yields a second note or task.
+ * CRM call and our record never yields a second note or task. The CRM writes are waited for with
+ * the job's computing place given up (`slot`): under a burst they wait for a shared batch request.
  */
 export async function processWriteback(
   ctx: JobContext,
   job: WritebackJob,
+  slot: Slot = UNGATED,
 ): Promise<{ written: WritebackStep[] }> {
   if (job.kind === 'scores') return flushScores(ctx);
   if (job.kind === 'lead-score') {
@@ -69,9 +72,11 @@ async function writeRecord(ctx: JobContext, record: HandoffRecord): Promise<{ wr
   const target = await salesRecord(ctx, handoff.lead);
   const connector = connectorFor(ctx, target.crm);
   const writeHandoff = connector.writeHandoff?.bind(connector);
-  const { written, converted, created } = writeHandoff
-    ? await writeAtOnce(ctx, connector, writeHandoff, record, target, progress)
-    : { ...(await writeInSteps(ctx, connector, record, target, progress)), converted: false };
+  const { written, converted, created } = await slot.idle(
+    writeHandoff
+      ? writeAtOnce(ctx, connector, writeHandoff, record, target, progress)
+      : writeInSteps(ctx, connector, record, target, progress).then((w) => ({ ...w, converted: false })),
+  );
   // Found written in full after a data loss: its rep was alerted and its speed to lead counted before.
   const foundWritten = recovered && !created;
 

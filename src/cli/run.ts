@@ -14,7 +14,7 @@ import { createJobContext } from '../queue/context.js';
 import { closeQueues, openQueues, schedulePolls } from '../queue/queues.js';
 import { registerQueueDepth } from '../queue/depth.js';
 import { processors } from '../../jobs/index.js';
-import { startWorkers } from '../queue/workers.js';
+import { startWorkers, workerOptions } from '../queue/workers.js';
 import { keepSweepingDeadLetters } from '../queue/dead-letters.js';
 import { keys } from '../store/keys.js';
 import { assertNoEviction, connectFromEnv } from '../store/redis.js';
@@ -107,7 +107,8 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
       metrics,
     });
     await schedulePolls(queues, config);
-    const started = startWorkers(ctx, processors, { concurrency: env.WORKER_CONCURRENCY });
+    const concurrency = workerOptions(env, config.pipeline);
+    const started = startWorkers(ctx, processors, concurrency);
     workers = started;
     await Promise.all(started.map((w) => w.waitUntilReady()));
     const stopSweeps = keepSweepingDeadLetters(ctx);
@@ -145,7 +146,8 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
     }
     logger.info(
       {
-        concurrency: env.WORKER_CONCURRENCY,
+        concurrency: concurrency.concurrency,
+        computing: concurrency.computing,
         crms: crms.connectors.map((c) => c.crm),
         alerts: alerts.map((a) => a.name),
       },

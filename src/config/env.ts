@@ -127,8 +127,8 @@ export const Env = z.object({
    * logged). With the server in the process, its PORT serves them instead.
    */
   METRICS_PORT: Port.default(9464),
-  /** Worker concurrency per queue in this process. */
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  /** Jobs in flight per queue in this process, the same for every queue: replaces `pipeline.concurrency`. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).optional(),
 });
 export type Env = z.infer<typeof Env>;
 

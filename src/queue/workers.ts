@@ -5,6 +5,7 @@ import { isCrmError } from '../../connectors/errors.js';
 import { LeadRef, leadKey } from '../domain/index.js';
 import { QUEUES, type QueueName } from './catalog.js';
 import type { JobContext } from './context.js';
+import { Gate, type Slot } from './gate.js';
 import { classifyFailure, classifyInfra } from './retry.js';
 import { redactEmails } from '../logger.js';
 
@@ -13,18 +14,30 @@ export type JobData<N extends QueueName> = z.output<(typeof QUEUES)[N]['schema']
 
 /**
  * One processor per queue, handed in by jobs/index.ts so the queue layer knows no job. Each gets
- * the payload already parsed, and the BullMQ job (a retry shows in `attemptsMade`).
+ * the payload already parsed, the BullMQ job (a retry shows in `attemptsMade`), and its place among
+ * the queue's computing jobs, to give up while it waits for a CRM answer.
  */
 export type Processors = {
-  [N in QueueName]: (ctx: JobContext, data: JobData<N>, job: Job) => Promise<unknown>;
+  [N in QueueName]: (ctx: JobContext, data: JobData<N>, job: Job, slot: Slot) => Promise<unknown>;
 };
 
 /** Queues whose jobs call the CRM. */
 const CRM_QUEUES: QueueName[] = ['score', 'writeback', 'followup', 'poll'];
 
 export interface WorkerOptions {
-  concurrency: number;
+  /** Jobs in flight: the same for every queue, or per queue. */
+  concurrency: number | Record<QueueName, number>;
+  /** Of those, how many compute at once per queue (see Gate); all of them unless given. */
+  computing?: number;
   queues?: QueueName[];
+}
+
+/** What a worker process runs with: WORKER_CONCURRENCY for every queue when set, else the config's. */
+export function workerOptions(
+  env: { WORKER_CONCURRENCY?: number | undefined },
+  pipeline: { concurrency: Record<QueueName, number>; computingJobs: number },
+): WorkerOptions {
+  return { concurrency: env.WORKER_CONCURRENCY ?? pipeline.concurrency, computing: pipeline.computingJobs };
 }
 
 /**
@@ -42,12 +55,22 @@ export function startWorkers(ctx: JobContext, processors: Processors, opts: Work
   const names = opts.queues ?? (Object.keys(QUEUES) as QueueName[]);
   return names.map((name) => {
     // TypeScript cannot tie processors[name] to QUEUES[name]; the Processors type does, for callers.
-    const run = processors[name] as (ctx: JobContext, data: unknown, job: Job) => Promise<unknown>;
+    const run = processors[name] as (
+      ctx: JobContext,
+      data: unknown,
+      job: Job,
+      slot: Slot,
+    ) => Promise<unknown>;
+    const concurrency = typeof opts.concurrency === 'number' ? opts.concurrency : opts.concurrency[name];
+    const gate = new Gate(Math.min(concurrency, opts.computing ?? concurrency));
     const worker = new Worker(
       QUEUES[name].name,
       async (job, token) => {
         try {
-          const result = await run(ctx, QUEUES[name].schema.parse(job.data), job);
+          // No priority is the urgent lane (catalog.ts ROUTINE).
+          const result = await gate.run(!job.priority, (slot) =>
+            run(ctx, QUEUES[name].schema.parse(job.data), job, slot),
+          );
           ctx.metrics.jobs.inc({ queue: name, outcome: 'completed' });
           return result;
         } catch (err) {
@@ -57,7 +80,7 @@ export function startWorkers(ctx: JobContext, processors: Processors, opts: Work
       {
         connection: ctx.redis,
         prefix: ctx.config.redis.prefix,
-        concurrency: opts.concurrency,
+        concurrency,
         lockDuration: ctx.config.pipeline.jobLockMs,
         stalledInterval: ctx.config.pipeline.jobLockMs,
         autorun: true,

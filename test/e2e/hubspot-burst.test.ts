@@ -14,6 +14,46 @@ const GONE = 7;
 const STALE = 42;
 const OWNERS = ['101', '102', '103', '104'];
 
+const lead = (id: string): LeadRef => ({ crm: 'hubspot', objectType: 'contact', id });
+const handoffId = (id: string) => `hf.hubspot.contact.${id}.0.mql`;
+
+/** Contacts of the sandbox portal that fit the default rules well, at stage lead. */
+const burstContacts = (ids: string[]) =>
+  ids.map((id) => ({
+    id,
+    properties: {
+      email: `lead${id}@burst.example`,
+      firstname: `Lead${id}`,
+      lastname: 'Burst',
+      jobtitle: 'VP Marketing',
+      company: `Burst ${id}`,
+      industry: 'COMPUTER_SOFTWARE',
+      numemployees: '100-500',
+      country: 'Canada',
+      lifecyclestage: 'lead',
+    },
+  }));
+
+/** A demo request of each lead, as signed generic events (as the bench sends them), `size` per delivery, all at once. */
+const postDemoRequests = (sys: System, ids: string[], size: number) =>
+  Promise.all(
+    Array.from({ length: Math.ceil(ids.length / size) }, (_, d) =>
+      sys.post.events({
+        events: ids.slice(d * size, d * size + size).map((id) => ({
+          id: `burst-${id}`,
+          lead: lead(id),
+          type: 'demo_request',
+          occurredAt: Date.now(),
+        })),
+      }),
+    ),
+  );
+
+const allCompleted = (store: HandoffStore, ids: string[]) => async () =>
+  (await Promise.all(ids.map(async (id) => (await store.progress(handoffId(id))).completedAt))).every(
+    Boolean,
+  );
+
 /**
  * A burst of 150 demo requests from HubSpot contacts, end to end on the default config: the
  * handoffs share batch requests (profile reads, one contact write with the scores, notes and tasks
@@ -26,8 +66,6 @@ describe('end to end: a burst of HubSpot hand-raises shares batch requests', () 
   let sys: System;
   let queues: Queues;
   const ids = Array.from({ length: N }, (_, i) => String(20_000 + i));
-  const lead = (id: string): LeadRef => ({ crm: 'hubspot', objectType: 'contact', id });
-  const handoffId = (id: string) => `hf.hubspot.contact.${id}.0.mql`;
 
   beforeAll(async () => {
     sys = await startSystem({
@@ -36,23 +74,7 @@ describe('end to end: a burst of HubSpot hand-raises shares batch requests', () 
       sandbox: { latencyMs: 50 },
       // Generic events carry the demo requests, as the bench sends them.
       env: (s) => ({ ...hubspotEnv(s), EVENTS_SIGNING_SECRET: SECRETS.eventsSigningSecret }),
-      seed: (s) =>
-        s.seedContacts(
-          ids.map((id) => ({
-            id,
-            properties: {
-              email: `lead${id}@burst.example`,
-              firstname: `Lead${id}`,
-              lastname: 'Burst',
-              jobtitle: 'VP Marketing',
-              company: `Burst ${id}`,
-              industry: 'COMPUTER_SOFTWARE',
-              numemployees: '100-500',
-              country: 'Canada',
-              lifecyclestage: 'lead',
-            },
-          })),
-        ),
+      seed: (s) => s.seedContacts(burstContacts(ids)),
     });
     queues = openQueues(sys.redis, sys.prefix, () => undefined);
   });
@@ -97,27 +119,14 @@ describe('end to end: a burst of HubSpot hand-raises shares batch requests', () 
       loseResponse: { method: 'POST', path: '/crm/v3/objects/notes/batch/create', count: 1 },
     });
     const callsBefore = sandbox.calls.length;
-    const deliveries = Array.from({ length: N / 10 }, (_, d) =>
-      sys.post.events({
-        events: ids.slice(d * 10, d * 10 + 10).map((id) => ({
-          id: `burst-${id}`,
-          lead: lead(id),
-          type: 'demo_request',
-          occurredAt: Date.now(),
-        })),
-      }),
-    );
-    expect(await Promise.all(deliveries)).toEqual(Array(N / 10).fill(200));
+    expect(await postDemoRequests(sys, ids, 10)).toEqual(Array(N / 10).fill(200));
 
     const store = new HandoffStore(redis, k);
     const others = ids.filter((_, i) => i !== GONE);
-    await waitFor(
-      async () =>
-        (
-          await Promise.all(others.map(async (id) => (await store.progress(handoffId(id))).completedAt))
-        ).every(Boolean),
-      { timeoutMs: 90_000, what: `${others.length} handoffs completed` },
-    );
+    await waitFor(allCompleted(store, others), {
+      timeoutMs: 90_000,
+      what: `${others.length} handoffs completed`,
+    });
     // Its handoff fails alone (the score-only write of its first event fails as well, on its own).
     const gone = handoffId(ids[GONE]!);
     await waitFor(
@@ -177,4 +186,57 @@ describe('end to end: a burst of HubSpot hand-raises shares batch requests', () 
     const completed = await queues.writeback.getCompleted(0, N);
     expect(completed.some((job) => job.attemptsMade > 1)).toBe(true);
   }, 180_000);
+});
+
+const DEFAULT_N = 300;
+
+/**
+ * A burst of 300 demo requests from contacts never seen (3 deliveries of 100), at the default config
+ * and worker settings, into a portal refusing beyond 100 requests per 10 s (HubSpot Starter) and
+ * answering in 300 ms: the jobs in flight per queue fill batches, none refused. Batches are bounded by
+ * the jobs waiting for them: with 16 jobs in flight per queue (the setting before per-queue
+ * concurrency) no batch held more than 16 leads, at least 4 × ⌈300 / 16⌉ = 76 calls, 0.25 a handoff.
+ */
+describe('end to end: a burst at the default config fills its batches', () => {
+  let sys: System;
+  const ids = Array.from({ length: DEFAULT_N }, (_, i) => String(40_000 + i));
+
+  beforeAll(async () => {
+    sys = await startSystem({
+      redisUrl: TEST_REDIS_URL,
+      prefix: uniquePrefix('e2e-hs-burst-default'),
+      sandbox: { latencyMs: 300, rateLimit: { max: 100, intervalMs: 10_000 } },
+      // No WORKER_CONCURRENCY: the config's per-queue defaults.
+      env: (s) => ({ ...hubspotEnv(s), EVENTS_SIGNING_SECRET: SECRETS.eventsSigningSecret }),
+      seed: (s) => s.seedContacts(burstContacts(ids)),
+    });
+  });
+
+  afterAll(async () => {
+    await sys?.close();
+  });
+
+  it('hands off 300 new leads in batches of over 50, none refused', async () => {
+    const { sandbox, redis, prefix } = sys;
+    const callsBefore = sandbox.calls.length;
+    expect(await postDemoRequests(sys, ids, 100)).toEqual([200, 200, 200]);
+    await waitFor(allCompleted(new HandoffStore(redis, keys(prefix)), ids), {
+      timeoutMs: 60_000,
+      what: `${DEFAULT_N} handoffs completed`,
+    });
+    const calls = sandbox.calls.slice(callsBefore);
+    expect(calls.filter((c) => c.status === 429)).toEqual([]);
+    const largest = (path: string) =>
+      Math.max(...calls.filter((c) => c.path === path).map((c) => c.inputs ?? 0));
+    for (const kind of [
+      'contacts/batch/read',
+      'contacts/batch/update',
+      'notes/batch/create',
+      'tasks/batch/create',
+    ])
+      expect(largest(`/crm/v3/objects/${kind}`), kind).toBeGreaterThan(50);
+    expect(calls.length / DEFAULT_N).toBeLessThan(0.2);
+    for (const id of ids)
+      expect(sandbox.hubspot.contacts.get(id)?.lifecyclestage).toBe('marketingqualifiedlead');
+  }, 90_000);
 });

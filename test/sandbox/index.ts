@@ -60,6 +60,8 @@ export interface CallRecord {
   path: string;
   status: number;
   at: number;
+  /** A batch request's inputs (HubSpot `inputs`), once its body was read. */
+  inputs?: number;
 }
 
 export interface Sandbox {
@@ -142,7 +144,16 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const at = Date.now();
-    res.on('finish', () => calls.push({ method: req.method, path: req.path, status: res.statusCode, at }));
+    res.on('finish', () => {
+      const { inputs } = (req.body ?? {}) as { inputs?: unknown };
+      calls.push({
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        at,
+        ...(Array.isArray(inputs) ? { inputs: inputs.length } : {}),
+      });
+    });
     if (faults.down) {
       req.socket.destroy();
       return;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+const Jobs = z.number().int().min(1).max(1000);
+
 export const Pipeline = z.strictObject({
   /** A burst of events for one lead within this window yields one recompute. */
   scoreDebounceMs: z.number().int().min(0).max(60_000).default(250),
@@ -14,6 +16,26 @@ export const Pipeline = z.strictObject({
    * every lead with calls of its own, as a per-lead baseline.
    */
   batching: z.boolean().default(true),
+  /**
+   * Jobs in flight per queue per worker process (the environment's WORKER_CONCURRENCY, when set,
+   * replaces them all). A burst's score and writeback jobs mostly wait for their share of a batch
+   * request, and a batch of 100 fills only while 100 more jobs wait behind the one in flight: hence
+   * 256 there. Ingest jobs only compute.
+   */
+  concurrency: z
+    .strictObject({
+      ingest: Jobs.default(16),
+      score: Jobs.default(256),
+      writeback: Jobs.default(256),
+      followup: Jobs.default(16),
+      poll: Jobs.default(16),
+    })
+    .prefault({}),
+  /**
+   * Of a queue's jobs in flight, how many compute at once (Redis work, scoring, routing, the note); a
+   * job waiting for a CRM answer does not count, and urgent work goes first.
+   */
+  computingJobs: Jobs.default(16),
   /** How long an event id is remembered for de-duplication. */
   dedupeTtlHours: z.number().positive().default(72),
   /** Events older than this are dropped from a lead's timeline. */
