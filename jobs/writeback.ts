@@ -41,7 +41,7 @@ export async function processWriteback(
 
   const record = await ctx.handoffs.get(job.handoffId);
   if (!record) throw new PermanentJobError(`handoff ${job.handoffId} has no record`);
-  return underWriteLease(ctx, job.handoffId, () => writeRecord(ctx, record));
+  return underWriteLease(ctx, job.handoffId, () => writeRecord(ctx, record, slot));
 }
 
 /**
@@ -65,7 +65,11 @@ async function underWriteLease<T>(ctx: JobContext, handoffId: string, write: () 
   }
 }
 
-async function writeRecord(ctx: JobContext, record: HandoffRecord): Promise<{ written: WritebackStep[] }> {
+async function writeRecord(
+  ctx: JobContext,
+  record: HandoffRecord,
+  slot: Slot,
+): Promise<{ written: WritebackStep[] }> {
   const { handoff } = record;
   const { progress, recovered } = await afterDataLoss(ctx, await ctx.handoffs.progress(handoff.id));
   if (progress.completedAt) return { written: [] };
