@@ -20,7 +20,7 @@ const IN_FLIGHT = 64;
 const HAND_RAISE_EVERY = 10;
 const TARGET_BYTES_PER_LEAD = 1024;
 /** The keys that are the lead's own (see leadPartBytes), as SCAN patterns after the prefix. */
-const LEAD_KINDS = ['lead:*', 'timeline:*', 'history:*', 'profile:*', 'scores'];
+const LEAD_KINDS = ['lead:*', 'timeline:*', 'history:*', 'profile:*', 'scores', 'score-counts'];
 const URLS = ['/', '/blog/lead-scoring', '/pricing', '/product', '/customers'];
 
 export interface MemoryBench {

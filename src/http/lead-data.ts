@@ -4,6 +4,7 @@ import { repName } from '../reports/index.js';
 import { HandoffStore, type AuditEntry, type ProgressField } from '../store/handoffs.js';
 import { keys } from '../store/keys.js';
 import { LeadStore } from '../store/leads.js';
+import { servers } from '../store/redis.js';
 import { TimelineStore } from '../store/timeline.js';
 import { displayName, recordUrlOf, type OverviewDeps } from './admin-data.js';
 
@@ -119,37 +120,43 @@ function stores(deps: Pick<OverviewDeps, 'redis' | 'config'>) {
 
 /**
  * Leads whose key, name, email or company contains `query` (case-insensitive), best score first.
- * Walks the score index, which lists every lead we track, and gives up after SEARCH_SCAN of them.
+ * Walks the lead state keys, one per lead we track, and gives up after SEARCH_SCAN of them.
  */
 export async function searchLeads(
   deps: Pick<OverviewDeps, 'redis' | 'config'>,
   query: string,
 ): Promise<LeadSummary[]> {
-  const { k, timeline } = stores(deps);
+  const { k, leads, timeline } = stores(deps);
   const needle = query.trim().toLowerCase();
   if (!needle) return [];
-  const found: LeadSummary[] = [];
-  let cursor = '0';
+  const matches: { key: string; ref: LeadRef; profile: Profile }[] = [];
   let scanned = 0;
-  do {
-    const [next, flat] = await deps.redis.zscan(k.scores, cursor, 'COUNT', 500);
-    cursor = next;
-    const batch: { key: string; ref: LeadRef; score: number }[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const ref = parseLeadKey(flat[i]!);
-      if (ref) batch.push({ key: flat[i]!, ref, score: Number(flat[i + 1]) });
-    }
-    scanned += batch.length;
-    const profiles = await timeline.profileFields(
-      batch.map((b) => b.ref),
-      SUMMARY_FIELDS,
-    );
-    batch.forEach((b, i) => {
-      const s = summary(b.key, profiles[i]!, b.score);
-      const text = [s.lead, s.name, s.email, s.company].join(' ').toLowerCase();
-      if (text.includes(needle)) found.push(s);
-    });
-  } while (cursor !== '0' && scanned < SEARCH_SCAN && found.length < SEARCH_RESULTS);
+  for (const server of await servers(deps.redis)) {
+    if (scanned >= SEARCH_SCAN || matches.length >= SEARCH_RESULTS) break;
+    let cursor = '0';
+    do {
+      const [next, found] = await server.scan(cursor, 'MATCH', `${k.leadStates}*`, 'COUNT', 500);
+      cursor = next;
+      const batch = found.flatMap((name) => {
+        const key = name.slice(k.leadStates.length);
+        const ref = parseLeadKey(key);
+        return ref ? [{ key, ref }] : [];
+      });
+      scanned += batch.length;
+      const profiles = await timeline.profileFields(
+        batch.map((b) => b.ref),
+        SUMMARY_FIELDS,
+      );
+      batch.forEach((b, i) => {
+        const s = summary(b.key, profiles[i]!, null);
+        const text = [s.lead, s.name, s.email, s.company].join(' ').toLowerCase();
+        if (text.includes(needle)) matches.push({ ...b, profile: profiles[i]! });
+      });
+    } while (cursor !== '0' && scanned < SEARCH_SCAN && matches.length < SEARCH_RESULTS);
+  }
+  const found = await Promise.all(
+    matches.map(async (m) => summary(m.key, m.profile, (await leads.get(m.ref)).score?.total ?? null)),
+  );
   return found.sort((a, b) => (b.score ?? 0) - (a.score ?? 0)).slice(0, SEARCH_RESULTS);
 }
 

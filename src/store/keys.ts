@@ -6,6 +6,7 @@ import { leadKey } from '../domain/index.js';
  * so all keys share one Cluster slot and multi-key scripts stay legal.
  */
 export function keys(prefix: string) {
+  const leadStates = `${prefix}:lead:`;
   return {
     prefix,
     dedupe: (eventId: string) => `${prefix}:dedupe:${eventId}`,
@@ -13,13 +14,20 @@ export function keys(prefix: string) {
     /** Hash: `<rule key>|<day>` → `n w lo hi`, the lead's events folded once its timeline passed the cap. */
     history: (lead: LeadRef) => `${prefix}:history:${leadKey(lead)}`,
     profile: (lead: LeadRef) => `${prefix}:profile:${leadKey(lead)}`,
-    leadState: (lead: LeadRef) => `${prefix}:lead:${leadKey(lead)}`,
+    leadState: (lead: LeadRef) => `${leadStates}${leadKey(lead)}`,
     handoff: (id: string) => `${prefix}:handoff:${id}`,
     progress: (handoffId: string) => `${prefix}:progress:${handoffId}`,
     /** String: the token of the one job run writing a handoff to the CRM (expires unless renewed). */
     writeLease: (handoffId: string) => `${prefix}:write-lease:${handoffId}`,
-    /** Sorted set: lead key → current total score, for distributions without scanning. */
+    /**
+     * Sorted set: lead key → total score, the score index before `scoreCounts`; a lead leaves it
+     * when its state is next written (into the counts) or forgotten. Nothing is added to it.
+     */
     scores: `${prefix}:scores`,
+    /** Hash: total score (0–100) → how many leads have it, for distributions without scanning. */
+    scoreCounts: `${prefix}:score-counts`,
+    /** What every lead state key starts with (one per lead we track), the lead key following. */
+    leadStates,
     /** Hash: lead → score version not yet written to the CRM. */
     pendingScores: `${prefix}:pending-scores`,
     audit: `${prefix}:audit`,

@@ -118,6 +118,7 @@ export class LeadStore {
     const ok = await this.redis.leadflowPutLead(
       this.k.leadState(lead),
       this.k.scores,
+      this.k.scoreCounts,
       state.version,
       JSON.stringify(encodeState(next, leadKey(lead))),
       state.score ? String(state.score.total) : '',
@@ -130,12 +131,24 @@ export class LeadStore {
 
   /** Drops a lead's state and its place in the score index. */
   async forget(lead: LeadRef): Promise<void> {
-    await this.redis.multi().del(this.k.leadState(lead)).zrem(this.k.scores, leadKey(lead)).exec();
+    await this.redis.leadflowForgetLead(
+      this.k.leadState(lead),
+      this.k.scores,
+      this.k.scoreCounts,
+      leadKey(lead),
+    );
   }
 
   /** How many leads have a current score in [min, max]. */
   async countByScore(min: number, max: number): Promise<number> {
-    return this.redis.zcount(this.k.scores, min, max);
+    const [counts, before] = await Promise.all([
+      this.redis.hgetall(this.k.scoreCounts),
+      this.redis.zcount(this.k.scores, min, max),
+    ]);
+    return Object.entries(counts).reduce(
+      (n, [total, leads]) => (Number(total) >= min && Number(total) <= max ? n + Number(leads) : n),
+      before,
+    );
   }
 }
 

@@ -73,12 +73,14 @@ export interface ScriptCommands {
   leadflowPutLead(
     state: string,
     scores: string,
+    scoreCounts: string,
     expectedVersion: number,
     json: string,
     total: string,
     member: string,
     ttlMs: number,
   ): Promise<number>;
+  leadflowForgetLead(state: string, scores: string, scoreCounts: string, member: string): Promise<number>;
   leadflowAdvanceWatermark(key: string, value: number): Promise<number>;
   leadflowMarkProgress(
     progress: string,
@@ -125,7 +127,8 @@ export const SCRIPT_FILES = {
   leadflowBudgetRelease: { file: 'budget-release', numberOfKeys: 1 },
   leadflowBudgetPause: { file: 'budget-pause', numberOfKeys: 1 },
   leadflowBudgetObserve: { file: 'budget-observe', numberOfKeys: 1 },
-  leadflowPutLead: { file: 'put-lead', numberOfKeys: 2 },
+  leadflowPutLead: { file: 'put-lead', numberOfKeys: 3 },
+  leadflowForgetLead: { file: 'forget-lead', numberOfKeys: 3 },
   leadflowAdvanceWatermark: { file: 'advance-watermark', numberOfKeys: 1 },
   leadflowMarkProgress: { file: 'mark-progress', numberOfKeys: 1 },
   leadflowClearPending: { file: 'clear-pending-scores', numberOfKeys: 1 },

@@ -146,5 +146,31 @@ describe('LeadStore (versioned lead state)', () => {
     const other = { ...lead, id: '2' };
     await store.put(other, LeadState.parse({ score: testScore(30) }));
     expect(await store.countByScore(30, 30)).toBe(1);
+    await store.put(other, { ...(await store.get(other)), score: testScore(35) });
+    expect([await store.countByScore(30, 30), await store.countByScore(35, 35)]).toEqual([0, 1]);
+    await store.forget(other);
+    expect(await store.countByScore(35, 35)).toBe(0);
+  });
+
+  it('counts leads per score (101 counters), moving a lead of the old sorted set into them', async () => {
+    const k = keys(uniquePrefix('lead-counts'));
+    const counted = new LeadStore(redis, k);
+    const many = Array.from({ length: 300 }, (_, i) => ({ ...lead, id: String(1_000 + i) }));
+    for (const [i, l] of many.entries()) await counted.put(l, LeadState.parse({ score: testScore(i % 101) }));
+    // One sorted-set member per lead before: ~130 bytes each.
+    expect(await redis.hlen(k.scoreCounts)).toBe(101);
+    expect(await redis.exists(k.scores)).toBe(0);
+    expect(await counted.countByScore(0, 9)).toBe(30);
+    // A lead scored before the counts: in the old index with its state, until its next write.
+    const old = { ...lead, id: '9' };
+    await redis.set(k.leadState(old), JSON.stringify(LeadState.parse({ version: 2, score: testScore(5) })));
+    await redis.zadd(k.scores, 5, 'hubspot.contact.9');
+    expect(await counted.countByScore(5, 5)).toBe(4);
+    await counted.put(old, { ...(await counted.get(old)), score: testScore(6) });
+    expect([await counted.countByScore(5, 5), await counted.countByScore(6, 6)]).toEqual([3, 4]);
+    expect(await redis.exists(k.scores)).toBe(0);
+    await counted.forget(many[0]!);
+    expect(await counted.countByScore(0, 0)).toBe(2);
+    await cleanPrefix(redis, k.prefix);
   });
 });

@@ -1,6 +1,8 @@
 -- Compare-and-set on the version, so a disposition and a rescore can never overwrite each other.
--- KEYS: lead state, score index. ARGV: expected version, state, score total ('' = none), member, TTL (ms, 0 = none).
+-- KEYS: lead state, old score index (sorted set), score counts. ARGV: expected version, state, score
+-- total ('' = none), member, TTL (ms, 0 = none).
 -- A state is a JSON array with its version first; one still in the old format, a JSON object, has `version`.
+-- @include lead-score
 local current = redis.call('GET', KEYS[1])
 local version = 0
 if current then
@@ -9,5 +11,6 @@ if current then
 end
 if version ~= tonumber(ARGV[1]) then return 0 end
 if ARGV[5] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[5]) else redis.call('SET', KEYS[1], ARGV[2]) end
-if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end
+lead_unindex(ARGV[4], lead_total(current))
+if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[3], 1) end
 return 1
