@@ -2,6 +2,7 @@ import { HandoffStore } from '../src/store/handoffs.js';
 import { keys } from '../src/store/keys.js';
 import { startSandbox, type CallRecord, type Sandbox } from '../test/sandbox/index.js';
 import { hubspotEnv, SECRETS, type System } from '../test/system/index.js';
+import { startCpuProfile } from './cpu-stages.js';
 import {
   LATENCY_MS,
   NAIVE_IN_FLIGHT,
@@ -38,7 +39,11 @@ interface BurstFigures {
   callsPerHandoff: number;
   responses429: number;
   cpuMsPerHandoff: number;
+  /** Batched runs: the CPU per handoff by pipeline stage (bench/cpu-stages.ts). */
+  cpuMsByStage?: Record<string, number>;
   calls: Record<string, number>;
+  /** The first lead's ingest, score and writeback jobs: [start, end] ms after its receipt. */
+  firstLead?: Record<string, [number, number]>;
   /** Per queue, from BullMQ's completed jobs: where a lead's time went. */
   queues?: Record<string, QueueTiming>;
 }
@@ -76,6 +81,37 @@ async function queueTimings(
     };
   }
   return timings;
+}
+
+/**
+ * The first lead's way through the queues, ms after its webhook was received: when its delivery's
+ * ingest job, its score job and its writeback job started and ended.
+ */
+async function firstLeadPath(
+  redis: System['redis'],
+  prefix: string,
+  leadId: string,
+  handoffId: string,
+  receivedAt: number,
+): Promise<Record<string, [start: number, end: number]>> {
+  const path: Record<string, [number, number]> = {};
+  const mark = `"id":"${leadId}"`;
+  for (const queue of ['ingest', 'score', 'writeback']) {
+    const jobIds =
+      queue === 'writeback' ? [handoffId] : await redis.zrange(`${prefix}:${queue}:completed`, '0', '-1');
+    for (const id of jobIds) {
+      const [data, processed, finished] = await redis.hmget(
+        `${prefix}:${queue}:${id}`,
+        'data',
+        'processedOn',
+        'finishedOn',
+      );
+      if (queue !== 'writeback' && !data?.includes(mark)) continue;
+      path[queue] = [Number(processed) - receivedAt, Number(finished) - receivedAt];
+      break;
+    }
+  }
+  return path;
 }
 
 const ids = Array.from({ length: N }, (_, i) => contact(i).id);
@@ -130,6 +166,7 @@ async function leadflowBurst(redisUrl: string, ceiling: number, batching: boolea
     const store = new HandoffStore(redis, keys(prefix));
     const handoffId = (id: string) => `hf.hubspot.contact.${id}.0.mql`;
     const callsBefore = sandbox.calls.length;
+    const profiler = batching ? await startCpuProfile() : undefined;
     const cpu = process.cpuUsage();
     const startedAt = Date.now();
     const deliveries = Array.from({ length: Math.ceil(N / 100) }, (_, d) =>
@@ -157,6 +194,7 @@ async function leadflowBurst(redisUrl: string, ceiling: number, batching: boolea
       });
     }
     const { user, system } = process.cpuUsage(cpu);
+    const cpuMsByStage = await profiler?.stop(completedAt.size, user + system);
     const done = [...completedAt.keys()];
     const records = await Promise.all(done.map((id) => store.get(handoffId(id))));
     const received = records.map((r) => r?.handoff.receivedAt ?? NaN);
@@ -171,6 +209,14 @@ async function leadflowBurst(redisUrl: string, ceiling: number, batching: boolea
         Math.max(...completedAt.values()) - startedAt,
       ),
       queues: await queueTimings(redis, prefix, startedAt),
+      firstLead: await firstLeadPath(
+        redis,
+        prefix,
+        done[firstIndex]!,
+        handoffId(done[firstIndex]!),
+        received[firstIndex]!,
+      ),
+      ...(cpuMsByStage ? { cpuMsByStage } : {}),
     };
   } finally {
     await sys.close();
@@ -240,6 +286,8 @@ async function naiveBurst(ceiling: number): Promise<BurstFigures> {
   }
 }
 
+const STAGE_NAMES = ['http receive', 'ingest', 'score', 'writeback'];
+
 const queueRow = (f: BurstFigures, queue: string) => {
   const q = f.queues?.[queue];
   return q ? `${queue} ${Math.round(q.waitMs.p50)} / ${Math.round(q.runMs.p50)} ms` : 'n/a';
@@ -287,6 +335,21 @@ export async function burst(redisUrl: string): Promise<Outcome> {
         `${at}: CPU ms per handoff (whole process)`,
         batched.cpuMsPerHandoff.toFixed(1),
         `per-lead ${or(perLead, cpu)}; naive ${or(naive, cpu)}`,
+      ],
+      [
+        `${at}: CPU ms per handoff by stage (batched)`,
+        STAGE_NAMES.map((stage) => `${stage} ${batched.cpuMsByStage?.[stage] ?? 0}`).join(' / '),
+        Object.entries(batched.cpuMsByStage ?? {})
+          .filter(([bucket]) => !STAGE_NAMES.includes(bucket))
+          .map(([bucket, ms]) => `${bucket} ${ms}`)
+          .join(', '),
+      ],
+      [
+        `${at}: first lead's jobs, ms after receipt (batched)`,
+        Object.entries(batched.firstLead ?? {})
+          .map(([queue, [start, end]]) => `${queue} ${start}–${end}`)
+          .join(', '),
+        'start–end of its delivery’s ingest job, its score job, its writeback job',
       ],
       [`${at}: queue wait / run p50 (batched)`, queueRow(batched, 'score'), queueRow(batched, 'writeback')],
     );

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ErrorCode, Queue } from 'bullmq';
 import type { RedisClient } from '../store/redis.js';
 import type { LeadRef } from '../domain/index.js';
@@ -57,23 +58,26 @@ export async function enqueueIngest(
  * the pending job forward to now (reschedule) instead of waiting out the window, and into the urgent
  * lane: a pending job keeps the priority it was added with, so it is changed (on a delayed job
  * BullMQ records it for when the job is promoted; on an active one it only marks the hash, and the
- * follow-up kept for it was stored with these options).
+ * follow-up kept for it was stored with these options). An urgent add carries an id of its own, so a
+ * job it created (the id comes back) is urgent already and costs no second round trip.
  */
 export async function enqueueScore(
   queues: Queues,
   lead: LeadRef,
   opts: { debounceMs: number; urgent: boolean },
 ): Promise<void> {
+  const dedupeId = `score.${leadKey(lead)}`;
+  const ownId = opts.urgent ? `${dedupeId}.${randomUUID()}` : undefined;
   const job = await queues.score.add(
     'score',
     { lead },
     {
-      ...(opts.urgent ? {} : ROUTINE),
+      ...(opts.urgent ? { jobId: ownId } : ROUTINE),
       delay: opts.urgent ? 0 : opts.debounceMs,
-      deduplication: { id: `score.${leadKey(lead)}`, keepLastIfActive: true, reschedule: opts.urgent },
+      deduplication: { id: dedupeId, keepLastIfActive: true, reschedule: opts.urgent },
     },
   );
-  if (opts.urgent)
+  if (opts.urgent && job.id !== ownId)
     await job.changePriority({ priority: 0 }).catch((err: unknown) => {
       // The job it folded into finished and was trimmed meanwhile: its follow-up is urgent already.
       if ((err as { code?: unknown }).code !== ErrorCode.JobNotExist) throw err;

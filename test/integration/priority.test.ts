@@ -1,6 +1,6 @@
-import type { Job, Worker } from 'bullmq';
+import { Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HubSpotWebhookBatch } from '../../connectors/hubspot/webhook.js';
 import { processors } from '../../jobs/index.js';
 import type { LeadRef } from '../../src/domain/index.js';
@@ -127,6 +127,23 @@ describe('priority lanes: a hand-raise jumps the queue', () => {
 
     const at = await handedOff();
     expect(await finishedBefore('score', 'score', N + 1, at)).toBeLessThan(N / 2);
+  });
+
+  it('score: a hand-raise of a lead with no rescore pending is queued urgent by its add alone', async () => {
+    const { queues } = pipeline;
+    const changePriority = vi.spyOn(Job.prototype, 'changePriority');
+    try {
+      await enqueueScore(queues, HOT, { debounceMs: 250, urgent: true });
+      expect(changePriority).not.toHaveBeenCalled();
+      expect(await queues.score.getJobCountByTypes('waiting', 'prioritized', 'delayed')).toBe(1);
+      expect(await queues.score.getWaitingCount()).toBe(1);
+      // A second one folds into it: only then is a priority changed (to the same, urgent).
+      await enqueueScore(queues, HOT, { debounceMs: 250, urgent: true });
+      expect(changePriority).toHaveBeenCalledTimes(1);
+      expect(await queues.score.getWaitingCount()).toBe(1);
+    } finally {
+      changePriority.mockRestore();
+    }
   });
 
   it('writeback: a handoff overtakes 300 queued score-only writes', async () => {
