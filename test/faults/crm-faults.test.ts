@@ -61,7 +61,11 @@ describe('faults: the CRM misbehaves', () => {
 
   it('a CRM that takes requests but never answers: its jobs wait without spending attempts and run within one probe of it answering again', async () => {
     const timeoutMs = 1_000;
-    const sys = await faultSystem(TEST_REDIS_URL, { adjust: faultConfig({ timeoutMs }) });
+    // A retry that spends an attempt waits a minute: a job that backed off from the stalled CRM and
+    // were not run at its answer would miss the drain below by far.
+    const sys = await faultSystem(TEST_REDIS_URL, {
+      adjust: faultConfig({ timeoutMs }, { retryBackoffMs: 60_000 }),
+    });
     const queues = openQueues(sys.redis, sys.prefix, () => undefined);
     const metric = async () =>
       /leadflow_crm_unreachable\{crm="hubspot"\} (\d)/.exec(
@@ -78,7 +82,7 @@ describe('faults: the CRM misbehaves', () => {
       await waitFor(async () => (await metric()) === '1', { what: 'the unreachable metric' });
       expect(await readyz()).toEqual({ status: 'degraded', reasons: ['hubspot_unreachable'] });
       // Stalled for 8 timeouts: without the outage rule every job spends an attempt per timeout and
-      // backs off exponentially, so it would still be waiting out its backoff long after the CRM answers.
+      // waits out its backoff (a minute) long after the CRM answers.
       await new Promise((resolve) => setTimeout(resolve, 8 * timeoutMs));
       // One request per probe interval (timeout + 1 s), not one per job.
       const held = sys.sandbox.stalledConnections();
@@ -90,7 +94,8 @@ describe('faults: the CRM misbehaves', () => {
         what: 'held connections closed',
         timeoutMs: 2 * timeoutMs + 5_000,
       });
-      // The next probe gets an answer within one probe interval (2 s here) and every held job runs.
+      // The next probe gets an answer within one probe interval (timeout + 1 s: 2 s here) and every job
+      // held for the CRM runs at once, those that backed off too: all written well within 10 s.
       await waitFor(() => notesPerLead(sys.sandbox).size === N, { what: 'the backlog', timeoutMs: 10_000 });
       const drainedMs = Date.now() - answering;
       console.log(`stall: ${N} handoffs written ${drainedMs} ms after the CRM answered again`);
