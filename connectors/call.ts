@@ -1,6 +1,7 @@
 import type { Crm } from '../src/domain/index.js';
-import { BUDGET_PAUSED, classifyFailure } from '../src/queue/retry.js';
+import { BUDGET_PAUSED, CRM_UNREACHABLE, classifyFailure } from '../src/queue/retry.js';
 import { BudgetPausedError, type Permit, type RateBudget } from '../src/store/rate-budget.js';
+import { CrmUnreachableError, type Admission, type CrmReachability } from '../src/store/reachability.js';
 import { CrmError, isCrmError, type CrmFailure } from './errors.js';
 import type { Slots } from './slots.js';
 import type { CrmCallObservation } from './types.js';
@@ -40,6 +41,11 @@ export interface CallPolicy {
   timeoutMs: number;
   /** The account's shared request budget; every call waits for its turn. */
   budget?: RateBudget;
+  /**
+   * Whether the CRM answers at all, shared by every process: calls it answers nothing to count
+   * towards an outage, during which one probe per interval goes out and the other calls are refused.
+   */
+  reachability?: CrmReachability;
   /** Told about every call, for metrics. */
   onCall?: (call: CrmCallObservation) => void;
   /** The CRM's reading of whatever its client threw. */
@@ -79,6 +85,12 @@ const LEASE_MARGIN_MS = 1_000;
 
 /** The call wrapper for one connector: every request it makes goes through the function this returns. */
 export function crmCaller(policy: CallPolicy): CrmCall {
+  // Neither fails the call: a Redis that lost this only delays noticing an outage or its end.
+  const answered = async (admitted: Admission | undefined) => {
+    if (admitted && admitted !== 'fresh') await policy.reachability?.answered().catch(() => false);
+  };
+  const missed = async (reason: string) =>
+    policy.reachability?.missed(`${policy.crm}: ${reason}`).catch(() => undefined);
   return async <T>(endpoint: string, what: string, fn: CallFn<T>, alsoBudget?: RateBudget): Promise<T> => {
     let budgetWaitSeconds = 0;
     let started = performance.now();
@@ -89,7 +101,10 @@ export function crmCaller(policy: CallPolicy): CrmCall {
         seconds: (performance.now() - started) / 1000,
         budgetWaitSeconds,
       });
+    let admitted: Admission | undefined;
     try {
+      // First: a CRM that answers nothing gets no session, slot or budget turn taken for it.
+      admitted = await policy.reachability?.admit();
       // Before the budget: the request goes out as soon as its turn comes.
       await policy.before?.();
       const leaseMs = policy.timeoutMs + LEASE_MARGIN_MS;
@@ -108,8 +123,19 @@ export function crmCaller(policy: CallPolicy): CrmCall {
         await Promise.all(permits.map((p) => p.release()));
       }
       observe('ok');
+      await answered(admitted);
       return result;
     } catch (err) {
+      if (err instanceof CrmUnreachableError)
+        throw new CrmError(
+          {
+            crm: policy.crm,
+            code: CRM_UNREACHABLE,
+            unreachableForMs: err.holdMs,
+            message: `${what}: ${err.message}`,
+          },
+          { cause: err },
+        );
       // Refused before it was sent: another call of this account hit the limit.
       if (err instanceof BudgetPausedError)
         throw new CrmError(
@@ -124,6 +150,10 @@ export function crmCaller(policy: CallPolicy): CrmCall {
         );
       const failure = isCrmError(err) ? { ...err.failure } : policy.toFailure(err);
       observe(failure.network ? 'network' : failure.status !== undefined ? String(failure.status) : 'error');
+      if (failure.network) {
+        const holdMs = await missed(failure.message);
+        if (holdMs !== undefined) failure.unreachableForMs = holdMs;
+      } else if (failure.status !== undefined) await answered(admitted);
       await policy.refine?.(failure, endpoint);
       // A rate limit holds up this account's budget only, in every process: other CRMs and accounts go on.
       const decision = classifyFailure(failure, Date.now());

@@ -15,6 +15,12 @@ export interface CrmFailure {
   resetAt?: number;
   /** true for connection refused/reset, DNS, timeouts: the request may or may not have reached the CRM. */
   network?: boolean;
+  /**
+   * The CRM counts as unreachable (connectors/call.ts: calls in a row answered by nothing): its calls
+   * are held this long, unless a probe gets an answer first. Set on a call refused unsent because of
+   * it, and on the unanswered call that showed it.
+   */
+  unreachableForMs?: number;
   message: string;
   /** Record ids the CRM named as the cause (HubSpot's error `context.ids`), e.g. a deleted record in a batch. */
   ids?: string[];

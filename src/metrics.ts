@@ -55,6 +55,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       labelNames: ['crm'] as const,
       registers: [registry],
     }),
+    crmUnreachable: new Gauge({
+      name: 'leadflow_crm_unreachable',
+      help: 'CRM answering nothing (1): its jobs wait without spending attempts, one request per probe interval checks it',
+      labelNames: ['crm'] as const,
+      registers: [registry],
+    }),
     redisUnavailable: new Gauge({
       name: 'leadflow_redis_unavailable',
       help: 'Jobs in hand waiting for Redis to take writes again (unreachable or out of memory)',

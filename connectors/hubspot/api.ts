@@ -2,6 +2,7 @@ import type { Client } from '@hubspot/api-client';
 import type { HubSpotFields } from '../../src/config/schema.js';
 import type { Profile } from '../../src/domain/index.js';
 import type { RateBudget } from '../../src/store/rate-budget.js';
+import type { CrmReachability } from '../../src/store/reachability.js';
 import { crmCaller, type CallFn, type CrmCall } from '../call.js';
 import { isCrmError, type CrmFailure } from '../errors.js';
 import { Slots } from '../slots.js';
@@ -18,6 +19,8 @@ export interface HubSpotConnectorOptions {
   timeoutMs?: number;
   /** The portal's shared request budget; every call waits for its turn. */
   budget?: RateBudget;
+  /** Whether the portal answers at all, shared by every process (connectors/call.ts). */
+  reachability?: CrmReachability;
   /** Told about every call, for metrics. */
   onCall?: (call: CrmCallObservation) => void;
   /** OAuth apps: where access tokens come from (private apps pass a fixed token to the client). */
@@ -72,6 +75,7 @@ export abstract class HubSpotApi {
       crm: 'hubspot',
       timeoutMs: opts.timeoutMs ?? 10_000,
       budget: opts.budget,
+      reachability: opts.reachability,
       onCall: opts.onCall,
       toFailure: toCrmFailure,
       slots: new Slots(MAX_IN_FLIGHT),

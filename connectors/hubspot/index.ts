@@ -1,6 +1,7 @@
 import { Client } from '@hubspot/api-client';
 import type { HubSpotFields } from '../../src/config/schema.js';
 import type { RateBudget } from '../../src/store/rate-budget.js';
+import type { CrmReachability } from '../../src/store/reachability.js';
 import type { CrmCallObservation } from '../types.js';
 import { MAX_IN_FLIGHT } from './api.js';
 import { HubSpotConnector } from './connector.js';
@@ -16,6 +17,7 @@ export interface HubSpotConnectorConfig {
   timeoutMs?: number;
   budget?: RateBudget;
   searchBudget?: RateBudget;
+  reachability?: CrmReachability;
   onCall?: (call: CrmCallObservation) => void;
   batching?: boolean;
 }
@@ -41,6 +43,7 @@ export function createHubSpotConnector(config: HubSpotConnectorConfig): HubSpotC
     timeoutMs: config.timeoutMs,
     budget: config.budget,
     searchBudget: config.searchBudget,
+    reachability: config.reachability,
     onCall: config.onCall,
     oauth: config.oauth,
     batching: config.batching,

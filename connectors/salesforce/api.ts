@@ -5,6 +5,7 @@ import { PropertyValue, type LeadRef, type Profile } from '../../src/domain/inde
 import type { Logger } from '../../src/logger.js';
 import type { ApiUsage } from '../../src/store/api-usage.js';
 import type { RateBudget } from '../../src/store/rate-budget.js';
+import type { CrmReachability } from '../../src/store/reachability.js';
 import { crmCaller, type CallFn, type CrmCall } from '../call.js';
 import { CrmError } from '../errors.js';
 import type { CrmCallObservation } from '../types.js';
@@ -66,6 +67,8 @@ export interface SalesforceConnectorOptions {
   config: Salesforce;
   /** The org's shared request budget (`requestsPerSecond`); every call waits for its turn. */
   budget?: RateBudget;
+  /** Whether the org answers at all, shared by every process (connectors/call.ts). */
+  reachability?: CrmReachability;
   /** Where the org's daily usage (`Sforce-Limit-Info`) is recorded for the poller. */
   usage?: ApiUsage;
   /** Told about every call, for metrics. */
@@ -102,6 +105,7 @@ export abstract class SalesforceApi {
       crm: 'salesforce',
       timeoutMs: opts.config.timeoutMs,
       budget: opts.budget,
+      reachability: opts.reachability,
       onCall: opts.onCall,
       toFailure: toSalesforceFailure,
       before: () => this.session.ready(),

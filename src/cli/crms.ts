@@ -17,6 +17,7 @@ import type { Metrics } from '../metrics.js';
 import { ApiUsage } from '../store/api-usage.js';
 import { keys } from '../store/keys.js';
 import { RateBudget } from '../store/rate-budget.js';
+import { reachabilityFor } from '../store/reachability.js';
 
 /*
  * Which CRMs this deployment talks to follows from the credentials in the environment: a CRM without
@@ -88,7 +89,10 @@ export function hubspotFromEnv(env: Env, config: Config, deps: CrmDeps): HubSpot
     basePath: env.HUBSPOT_BASE_URL,
     fields: config.hubspot.fields,
     timeoutMs: deps.timeoutMs ?? config.hubspot.timeoutMs,
-    ...(redis && hubspotBudgets(redis, config)),
+    ...(redis && {
+      ...hubspotBudgets(redis, config),
+      reachability: reachabilityFor(redis, config, 'hubspot'),
+    }),
     onCall: observeCalls('hubspot', deps.metrics),
     batching: config.pipeline.batching,
   });
@@ -110,6 +114,7 @@ export function salesforceFromEnv(env: Env, config: Config, deps: CrmDeps): Sale
         intervalMs: 1_000,
       }),
       usage: new ApiUsage(redis, k, 'salesforce'),
+      reachability: reachabilityFor(redis, config, 'salesforce'),
     }),
     onCall: observeCalls('salesforce', deps.metrics),
     logger: deps.logger,

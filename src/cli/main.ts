@@ -171,7 +171,12 @@ async function openStores() {
     redis.disconnect();
     throw err;
   });
-  const queues = openQueues(redis, config.redis.prefix, (err) => printError(`queue error: ${err.message}\n`));
+  const queues = openQueues(
+    redis,
+    config.redis.prefix,
+    (err) => printError(`queue error: ${err.message}\n`),
+    config.pipeline.retryBackoffMs,
+  );
   return {
     env,
     config,

@@ -62,7 +62,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
   let server: Server | undefined;
   if (opts.http) {
     const producer = connect('leadflow-producer', true);
-    const queues = openQueues(producer, config.redis.prefix, onQueueError);
+    const queues = openQueues(producer, config.redis.prefix, onQueueError, config.pipeline.retryBackoffMs);
     registerQueueDepth(metrics.registry, queues, (err) =>
       logger.warn({ err: err.message }, 'queue depth not counted'),
     );
@@ -93,7 +93,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
   if (opts.worker) {
     const redis = connect('leadflow-worker', false);
     const crms = connectCrms(env, config, { redis, metrics, logger });
-    const queues = openQueues(redis, config.redis.prefix, onQueueError);
+    const queues = openQueues(redis, config.redis.prefix, onQueueError, config.pipeline.retryBackoffMs);
     for (const connector of crms.connectors) await connector.ensureSchema();
     const alerts = alertChannels(env, config);
     const ctx = createJobContext({

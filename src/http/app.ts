@@ -45,14 +45,19 @@ export function createApp(deps: AppDeps): express.Express {
       await withTimeout(deps.redis.ping(), 1_000, 'Redis did not answer');
       step = 'redis_eviction_policy';
       await assertNoEviction(deps.redis);
-      step = 'crm_check_failed';
-      if (deps.checkCrm) await withTimeout(deps.checkCrm(), 5_000, 'CRM did not answer');
-      step = 'redis_unavailable';
       const k = keys(config.redis.prefix);
+      // A CRM the workers found answering nothing is not checked again here: their probe does that,
+      // and webhooks are still taken and queued meanwhile (degraded below, not unready).
+      const unreachable = await deps.redis.mget(Crm.options.map((crm) => k.reachability(crm, 'down')));
+      step = 'crm_check_failed';
+      if (deps.checkCrm && !unreachable.some(Boolean))
+        await withTimeout(deps.checkCrm(), 5_000, 'CRM did not answer');
+      step = 'redis_unavailable';
       // Refused CDC subscriptions (recorded by the worker holding the org's CDC lock) and a CRM
       // refusing our credentials (recorded by the workers, whose queues wait for it) degrade the
       // service without making it unready: webhooks are still taken and queued. Both were logged
       // with their details when recorded.
+      // So does a CRM that answers nothing (its jobs wait for it, probed once per interval).
       // So does a Redis that lost its data (recorded by the process that noticed): work goes on, each
       // note and task looked up in the CRM before it is created.
       const [refused, outages, dataLoss] = await Promise.all([
@@ -66,6 +71,7 @@ export function createApp(deps: AppDeps): express.Express {
         ...(dataLoss ? ['redis_data_loss'] : []),
         ...refused.map((channel) => `salesforce_cdc_refused:${channel}`),
         ...Crm.options.flatMap((crm, i) => (outages[i] ? [`${crm}_credentials_refused`] : [])),
+        ...Crm.options.flatMap((crm, i) => (unreachable[i] ? [`${crm}_unreachable`] : [])),
       ];
       res.json(reasons.length ? { status: 'degraded', reasons: reasons.sort() } : { status: 'ready' });
     } catch (err) {

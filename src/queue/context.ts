@@ -13,10 +13,11 @@ import { HandoffStore } from '../store/handoffs.js';
 import { Watermarks } from '../store/watermarks.js';
 import { CrmLinks } from '../store/links.js';
 import { AccountIndex } from '../store/accounts.js';
-import type { Crm, LeadRef } from '../domain/index.js';
+import { Crm, type LeadRef } from '../domain/index.js';
 import { PermanentJobError } from './errors.js';
 import { redisTime } from '../store/redis.js';
 import type { AlertChannel } from '../alerts/index.js';
+import { reachabilityFor, type CrmReachability } from '../store/reachability.js';
 
 /** Everything a job processor may touch. Built once per process; tests build their own. */
 export interface JobContext {
@@ -36,6 +37,8 @@ export interface JobContext {
   links: CrmLinks;
   /** Leads we know per company domain, for the account context of a handoff. */
   accounts: AccountIndex;
+  /** Whether each CRM answers at all, as its connector's calls record it (shared through Redis). */
+  reachability: Record<Crm, CrmReachability>;
   /** Where rep alerts go (Slack, email); none when the config turns none on. */
   alerts: AlertChannel[];
   logger: Logger;
@@ -75,6 +78,9 @@ export function createJobContext(deps: {
     handoffs: new HandoffStore(deps.redis, k, ttls.leadMs),
     watermarks: new Watermarks(deps.redis, k),
     links: new CrmLinks(deps.redis, k),
+    reachability: Object.fromEntries(
+      Crm.options.map((crm) => [crm, reachabilityFor(deps.redis, deps.config, crm)]),
+    ) as Record<Crm, CrmReachability>,
     accounts: new AccountIndex(deps.redis, k, deps.config.pipeline.timelineDays * 86_400_000),
     now: deps.now ?? Date.now,
     sharedNow: deps.sharedNow ?? (() => redisTime(deps.redis, k.clock)),

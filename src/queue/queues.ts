@@ -18,13 +18,23 @@ import { Crm } from '../domain/index.js';
 
 export type Queues = Record<QueueName, Queue>;
 
-/** BullMQ keys go under the same hash-tagged prefix as ours, so one Cluster slot holds everything. */
-export function openQueues(connection: RedisClient, prefix: string, onError: (err: Error) => void): Queues {
+/**
+ * BullMQ keys go under the same hash-tagged prefix as ours, so one Cluster slot holds everything.
+ * `backoffMs` (`pipeline.retryBackoffMs`) replaces each queue's first retry delay in the jobs added.
+ */
+export function openQueues(
+  connection: RedisClient,
+  prefix: string,
+  onError: (err: Error) => void,
+  backoffMs?: number,
+): Queues {
   const open = (name: QueueName) => {
+    const { options } = QUEUES[name];
     const queue = new Queue(QUEUES[name].name, {
       connection,
       prefix,
-      defaultJobOptions: QUEUES[name].options,
+      defaultJobOptions:
+        backoffMs === undefined ? options : { ...options, backoff: { ...options.backoff, delay: backoffMs } },
     });
     // An unhandled 'error' event would crash the process while Redis is away.
     queue.on('error', onError);

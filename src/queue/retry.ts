@@ -9,6 +9,11 @@ export type RetryDecision =
   | { action: 'pause'; waitMs: number; scope: 'interval' | 'daily'; reason: string }
   /** The budget was already paused (BUDGET_PAUSED): run the job again after `waitMs`, nothing spent. */
   | { action: 'defer'; waitMs: number; reason: string }
+  /**
+   * The CRM answers nothing (timeouts, connection failures across jobs, not one bad lead): wait for
+   * it without spending an attempt, at most `waitMs`, and run at once when a probe gets an answer.
+   */
+  | { action: 'unreachable'; waitMs: number; reason: string }
   /** Retry with exponential backoff and jitter, spending an attempt. */
   | { action: 'backoff'; reason: string }
   /**
@@ -23,6 +28,8 @@ export type RetryDecision =
 
 /** The code of a call refused before it was sent, because its CRM account's budget is paused after a 429. */
 export const BUDGET_PAUSED = 'BUDGET_PAUSED';
+/** The code of a call refused before it was sent, because the CRM answers nothing (its `unreachableForMs`). */
+export const CRM_UNREACHABLE = 'CRM_UNREACHABLE';
 
 /** Used when a 429 carries no wait: HubSpot's rolling window is 10 s. */
 export const DEFAULT_INTERVAL_WAIT_MS = 10_000;
@@ -38,6 +45,9 @@ export const DEFAULT_DAILY_PROBE_MS = 15 * 60_000;
  */
 export function classifyFailure(f: CrmFailure, now: number): RetryDecision {
   const reason = describe(f);
+  // Never zero: a hold that just lapsed still waits a moment, not a hot loop.
+  if (f.unreachableForMs !== undefined)
+    return { action: 'unreachable', waitMs: Math.max(1, f.unreachableForMs), reason };
   if (f.network) return { action: 'backoff', reason };
 
   const code = f.code?.toUpperCase();

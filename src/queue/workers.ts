@@ -1,10 +1,10 @@
-import { DelayedError, RateLimitError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Job, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import type { z } from 'zod';
 import { NotDueError, PermanentJobError } from './errors.js';
 import { isCrmError } from '../../connectors/errors.js';
-import { LeadRef, leadKey } from '../domain/index.js';
-import { QUEUES, type QueueName } from './catalog.js';
-import type { JobContext } from './context.js';
+import { LeadRef, leadKey, type Crm } from '../domain/index.js';
+import { QUEUES, QueueName } from './catalog.js';
+import { connectorFor, type JobContext } from './context.js';
 import { Gate, type Slot } from './gate.js';
 import { classifyFailure, classifyInfra } from './retry.js';
 import { redactEmails } from '../logger.js';
@@ -46,6 +46,9 @@ export function workerOptions(
  * - a CRM rate limit → that CRM account's budget pauses for the server's wait (connectors/call.ts), and its
  *   jobs run again after it without spending an attempt; other CRMs' jobs in the same queues go on;
  * - credentials refused after a token refresh → the same pause, for the probe interval, and /readyz says why;
+ * - a CRM that answers nothing (src/store/reachability.ts) → its jobs wait in the delayed set without
+ *   spending an attempt, this process probes it once per interval, and on its first answer every job
+ *   held for it runs at once, with those that backed off from its unanswered calls before;
  * - Redis unreachable or out of memory → the job waits in hand until Redis takes writes, then runs again
  *   without spending an attempt;
  * - a job that ran before its due time → back to the delayed set, without spending an attempt;
@@ -53,7 +56,9 @@ export function workerOptions(
  */
 export function startWorkers(ctx: JobContext, processors: Processors, opts: WorkerOptions): Worker[] {
   const names = opts.queues ?? (Object.keys(QUEUES) as QueueName[]);
-  return names.map((name) => {
+  let closing = false;
+  const watch = crmWatcher(ctx, () => closing);
+  const workers = names.map((name) => {
     // TypeScript cannot tie processors[name] to QUEUES[name]; the Processors type does, for callers.
     const run = processors[name] as (
       ctx: JobContext,
@@ -74,7 +79,7 @@ export function startWorkers(ctx: JobContext, processors: Processors, opts: Work
           ctx.metrics.jobs.inc({ queue: name, outcome: 'completed' });
           return result;
         } catch (err) {
-          throw withoutEmails(await translateFailure(ctx, name, job, token, err));
+          throw withoutEmails(await translateFailure(ctx, name, job, token, err, watch));
         }
       },
       {
@@ -94,10 +99,20 @@ export function startWorkers(ctx: JobContext, processors: Processors, opts: Work
         { queue: name, jobId: job.id, lead: leadOf(job.data), attempt: job.attemptsMade, err: err.message },
         final ? 'job dead-lettered' : 'job will be retried',
       );
+      // Backing off from a call its CRM answered nothing to: should that turn out to be an outage, the
+      // job runs as soon as the CRM answers again, not after its backoff. (In the delayed set by now.)
+      if (!final && job.id && isCrmError(err) && err.failure.network)
+        ctx.reachability[err.failure.crm]
+          .hold({ queue: name, id: job.id }, Date.now())
+          .catch(() => undefined);
     });
     worker.on('error', (err) => ctx.logger.error({ queue: name, err: err.message }, 'worker error'));
+    worker.on('closing', () => {
+      closing = true;
+    });
     return worker;
   });
+  return workers;
 }
 
 async function translateFailure(
@@ -106,6 +121,7 @@ async function translateFailure(
   job: Job,
   token: string | undefined,
   err: unknown,
+  watch: (crm: Crm) => void,
 ): Promise<Error> {
   if (err instanceof Error && (err.name === 'ZodError' || err instanceof PermanentJobError)) {
     return new UnrecoverableError(`${name} job ${job.id}: ${err.message}`);
@@ -151,6 +167,12 @@ async function translateFailure(
       await pauseCrmQueues(ctx, waitMs);
       return new RateLimitError();
     }
+    case 'unreachable': {
+      const delayed = await runAgainAfter(job, token, decision.waitMs);
+      if (job.id) await ctx.reachability[crm].hold({ queue: name, id: job.id }, Date.now());
+      watch(crm);
+      return delayed;
+    }
     case 'infra':
     case 'backoff':
       return err;
@@ -181,6 +203,78 @@ async function pauseCrmQueues(ctx: JobContext, waitMs: number): Promise<void> {
   await Promise.all(CRM_QUEUES.map((q) => ctx.queues[q].rateLimit(waitMs)));
 }
 
+/** How often a process waiting for an unreachable CRM looks whether another process's probe got an answer. */
+const CRM_WATCH_MS = 200;
+/** Held jobs are woken this many at a time. */
+const WAKE_BATCH = 500;
+
+/** Starts watching a CRM that answers nothing, once per process and outage. */
+function crmWatcher(ctx: JobContext, closing: () => boolean): (crm: Crm) => void {
+  const watching = new Set<Crm>();
+  return (crm) => {
+    if (watching.has(crm)) return;
+    watching.add(crm);
+    void untilCrmAnswers(ctx, crm, closing)
+      .catch((err: unknown) => ctx.logger.error({ crm, err: String(err) }, 'CRM watch failed'))
+      .finally(() => watching.delete(crm));
+  };
+}
+
+/**
+ * While the CRM counts as unreachable: one probe request per probe interval, shared by every process
+ * (a job's own call may be that interval's probe instead). Once it answers (or the outage lapses),
+ * every job held for it runs at once.
+ */
+async function untilCrmAnswers(ctx: JobContext, crm: Crm, closing: () => boolean): Promise<void> {
+  const reach = ctx.reachability[crm];
+  const connector = connectorFor(ctx, crm);
+  ctx.metrics.crmUnreachable.set({ crm }, 1);
+  ctx.logger.error(
+    { crm, probeMs: reach.probeMs, reason: redactEmails((await reach.reason()) ?? '') },
+    'CRM answers nothing: its jobs wait without spending attempts, probed once per interval',
+  );
+  while (!closing()) {
+    try {
+      if ((await reach.reason()) === null) break;
+      const waitMs = await reach.untilProbeMs();
+      // Refused unsent (another call is this interval's probe) or unanswered: look again.
+      if (waitMs === 0) await connector.listLeads(undefined, 1).catch(() => undefined);
+      else await sleep(Math.min(waitMs, CRM_WATCH_MS));
+    } catch {
+      // Redis refused: look again in a moment.
+      await sleep(CRM_WATCH_MS);
+    }
+  }
+  if (closing()) return;
+  ctx.metrics.crmUnreachable.set({ crm }, 0);
+  const woken = await runHeld(ctx, crm);
+  ctx.logger.info({ crm, woken }, 'CRM answers again: the jobs held for it run now');
+}
+
+/** Promotes every job held for the CRM that still waits in the delayed set; returns how many. */
+async function runHeld(ctx: JobContext, crm: Crm): Promise<number> {
+  let woken = 0;
+  for (;;) {
+    const held = await ctx.reachability[crm].takeHeld(WAKE_BATCH);
+    if (held.length === 0) return woken;
+    await Promise.all(
+      held.map(async ({ queue, id }) => {
+        const name = QueueName.safeParse(queue);
+        if (!name.success) return;
+        const job = await Job.fromId(ctx.queues[name.data], id);
+        // Gone, or already running (its wait ended, or another process woke it): nothing to do.
+        const promoted = await job?.promote().then(
+          () => true,
+          () => false,
+        );
+        if (promoted) woken++;
+      }),
+    );
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 const REDIS_PROBE_MAX_MS = 2_000;
 
 /**
@@ -192,7 +286,7 @@ async function untilRedisTakesWrites(ctx: JobContext, queue: QueueName, reason: 
   ctx.logger.error({ queue, reason }, 'Redis refuses work: job held until it takes writes again');
   try {
     for (let pauseMs = 100; ; pauseMs = Math.min(2 * pauseMs, REDIS_PROBE_MAX_MS)) {
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      await sleep(pauseMs);
       const probed = await ctx.redis.set(ctx.keys.writeProbe, '1', 'PX', 10_000).then(
         () => true,
         (err: unknown) => !classifyInfra(err),

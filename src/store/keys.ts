@@ -67,6 +67,14 @@ export function keys(prefix: string) {
      * queues are paused for it, expires once probes stop being refused.
      */
     authOutage: (crm: string) => `${prefix}:auth-outage:${crm}`,
+    /**
+     * The CRM's reachability (src/store/reachability.ts): `down` (string, why, while it counts as
+     * unreachable; expires unless misses renew it), `probe` (string, the one probe of an interval),
+     * `misses` (counter of calls in a row it answered none of), `waiting` (sorted set of `queue:jobId`
+     * held for it, by when, run at once when it answers).
+     */
+    reachability: (crm: string, part: 'down' | 'probe' | 'misses' | 'waiting') =>
+      `${prefix}:crm-${part}:${crm}`,
     /** Never written: names the prefix's slot, so Redis' clock is read on the node that owns it. */
     clock: `${prefix}:clock`,
     /** String: written to learn whether Redis takes writes again (after OOM), short-lived. */

@@ -102,6 +102,16 @@ export interface ScriptCommands {
   leadflowLeaseRenew(lease: string, token: string, ttlMs: number): Promise<number>;
   leadflowLeaseRelease(lease: string, token: string): Promise<number>;
   leadflowNow(clock: string): Promise<number>;
+  leadflowReachAdmit(down: string, probe: string, misses: string, probeMs: number): Promise<number>;
+  leadflowReachAnswered(misses: string, down: string, probe: string): Promise<number>;
+  leadflowReachMissed(
+    misses: string,
+    down: string,
+    after: number,
+    windowMs: number,
+    holdMs: number,
+    reason: string,
+  ): Promise<number>;
 }
 
 export type ScriptName = keyof ScriptCommands;
@@ -137,6 +147,9 @@ export const SCRIPT_FILES = {
   leadflowLeaseRenew: { file: 'lease-renew', numberOfKeys: 1 },
   leadflowLeaseRelease: { file: 'lease-release', numberOfKeys: 1 },
   leadflowNow: { file: 'now', numberOfKeys: 1 },
+  leadflowReachAdmit: { file: 'reach-admit', numberOfKeys: 3 },
+  leadflowReachAnswered: { file: 'reach-answered', numberOfKeys: 3 },
+  leadflowReachMissed: { file: 'reach-missed', numberOfKeys: 2 },
 } as const satisfies Record<ScriptName, ScriptFile>;
 
 function readLua(path: string): string {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openQueues, closeQueues } from '../../src/queue/queues.js';
 import { keys } from '../../src/store/keys.js';
+import { QueueName } from '../../src/queue/catalog.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { demoRequest } from '../system/webhooks.js';
@@ -58,36 +59,66 @@ describe('faults: the CRM misbehaves', () => {
     }
   }, 90_000);
 
-  it('a CRM that takes requests but never answers, then answers again: no socket kept, the backlog drains', async () => {
+  it('a CRM that takes requests but never answers: its jobs wait without spending attempts and run within one probe of it answering again', async () => {
     const timeoutMs = 1_000;
-    const sys = await faultSystem(TEST_REDIS_URL, { adjust: faultConfig({ timeoutMs }) });
+    // A retry that spends an attempt waits a minute: a job that backed off from the stalled CRM and
+    // were not run at its answer would miss the drain below by far.
+    const sys = await faultSystem(TEST_REDIS_URL, {
+      adjust: faultConfig({ timeoutMs }, { retryBackoffMs: 60_000 }),
+    });
+    const queues = openQueues(sys.redis, sys.prefix, () => undefined);
+    const metric = async () =>
+      /leadflow_crm_unreachable\{crm="hubspot"\} (\d)/.exec(
+        await (await fetch(`${sys.baseUrl}/metrics`)).text(),
+      )?.[1];
+    const readyz = async () =>
+      (await (await fetch(`${sys.baseUrl}/readyz`)).json()) as { status: string; reasons?: string[] };
     try {
       const contacts = leads(N, 400);
       sys.sandbox.seedContacts(contacts);
       sys.sandbox.setFaults({ stall: true });
       for (const c of contacts) await sys.post.deliverHubSpot([demoRequest(c.id)]);
       await waitFor(() => sys.sandbox.stalledConnections() > 0, { what: 'requests held by the CRM' });
-      // A few rounds of retries against the stalled CRM.
-      await new Promise((resolve) => setTimeout(resolve, 3 * timeoutMs));
+      await waitFor(async () => (await metric()) === '1', { what: 'the unreachable metric' });
+      expect(await readyz()).toEqual({ status: 'degraded', reasons: ['hubspot_unreachable'] });
+      // Stalled for 8 timeouts: without the outage rule every job spends an attempt per timeout and
+      // waits out its backoff (a minute) long after the CRM answers.
+      await new Promise((resolve) => setTimeout(resolve, 8 * timeoutMs));
+      // One request per probe interval (timeout + 1 s), not one per job.
+      const held = sys.sandbox.stalledConnections();
+      expect(held).toBeLessThanOrEqual(2);
       sys.sandbox.setFaults({ stall: false });
-      // Each held request was given up at its timeout and its connection closed: none holds a worker.
+      const answering = Date.now();
+      // Held requests are given up at their timeout and their connection closed: none holds a worker.
       await waitFor(() => sys.sandbox.stalledConnections() === 0, {
         what: 'held connections closed',
         timeoutMs: 2 * timeoutMs + 5_000,
       });
-      await waitFor(() => notesPerLead(sys.sandbox).size === N, { what: 'the backlog', timeoutMs: 30_000 });
+      // The next probe gets an answer within one probe interval (timeout + 1 s: 2 s here) and every job
+      // held for the CRM runs at once, those that backed off too: all written well within 10 s.
+      await waitFor(() => notesPerLead(sys.sandbox).size === N, { what: 'the backlog', timeoutMs: 10_000 });
+      const drainedMs = Date.now() - answering;
+      console.log(`stall: ${N} handoffs written ${drainedMs} ms after the CRM answered again`);
       await expectOneNoteAndTaskEach(
         sys.sandbox,
         contacts.map((c) => c.id),
       );
-      const queues = openQueues(sys.redis, sys.prefix, () => undefined);
       await waitFor(
         async () => (await queues.score.getActiveCount()) + (await queues.writeback.getActiveCount()) === 0,
         { what: 'no job left active' },
       );
-      expect(await queues.writeback.getFailedCount()).toBe(0);
-      await closeQueues(queues);
+      // Attempts: only the jobs whose calls went unanswered before the CRM counted as unreachable (the
+      // first UNREACHABLE_AFTER_MISSES - 1 calls, a batch call shared by several jobs) spent one each;
+      // the old code spent one per job per timeout. Nothing dead-lettered.
+      const done = [...(await queues.score.getCompleted()), ...(await queues.writeback.getCompleted())];
+      const spent = done.map((j) => j.attemptsMade - 1);
+      console.log(`stall: ${spent.filter((n) => n > 0).length} of ${done.length} jobs spent an attempt`);
+      expect(Math.max(...spent)).toBeLessThanOrEqual(1);
+      for (const q of QueueName.options) expect(await queues[q].getFailedCount(), q).toBe(0);
+      expect(await metric()).toBe('0');
+      expect(await readyz()).toEqual({ status: 'ready' });
     } finally {
+      await closeQueues(queues);
       await sys.close();
     }
   }, 90_000);

@@ -3,6 +3,7 @@ import type { CrmFailure } from '../../connectors/errors.js';
 import { CrmError } from '../../connectors/errors.js';
 import {
   BUDGET_PAUSED,
+  CRM_UNREACHABLE,
   DEFAULT_DAILY_PROBE_MS,
   DEFAULT_INTERVAL_WAIT_MS,
   classifyFailure,
@@ -116,6 +117,31 @@ describe('classifyFailure', () => {
     ['503', sf({ status: 503 }), 'backoff'],
     ['408', hs({ status: 408 }), 'backoff'],
     ['network error', hs({ network: true }), 'backoff'],
+    [
+      'the unanswered call that showed the CRM unreachable: wait, nothing spent',
+      hs({ network: true, unreachableForMs: 110_000 }),
+      'unreachable',
+      { waitMs: 110_000 },
+    ],
+    [
+      'refused unsent while the CRM is unreachable',
+      sf({ code: CRM_UNREACHABLE, unreachableForMs: 5_000 }),
+      'unreachable',
+      { waitMs: 5_000 },
+    ],
+    [
+      'unreachable wins over a status and a rate limit',
+      hs({ status: 429, policy: 'DAILY', network: true, unreachableForMs: 1_000 }),
+      'unreachable',
+      { waitMs: 1_000 },
+    ],
+    [
+      'a hold that just lapsed is short, never zero',
+      hs({ code: CRM_UNREACHABLE, unreachableForMs: 0 }),
+      'unreachable',
+      { waitMs: 1 },
+    ],
+    ['a timeout alone (one lead’s) still backs off', hs({ network: true, code: 'TimeoutError' }), 'backoff'],
     ['network error wins over a status', hs({ network: true, status: 400 }), 'backoff'],
     ['unknown status', sf({ code: 'SOMETHING' }), 'backoff'],
     ['401 after the connector refreshed once: an outage, not a bad lead', hs({ status: 401 }), 'auth_outage'],

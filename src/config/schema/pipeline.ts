@@ -51,6 +51,12 @@ export const Pipeline = z.strictObject({
    */
   authProbeMs: z.number().int().min(100).max(3_600_000).default(60_000),
   /**
+   * The first retry's delay after a failure that spends an attempt (a 5xx, one lead's timeout),
+   * doubled for each further one, with jitter. Unset: each queue's own (ingest 250 ms; score,
+   * writeback and followup 500 ms; poll 1 s).
+   */
+  retryBackoffMs: z.number().int().min(1).max(3_600_000).optional(),
+  /**
    * Dead letters (failed jobs) are kept this long, however many there are, then dropped by a sweep
    * every `sweepEveryMs` that counts and logs each drop.
    */
