@@ -4,7 +4,12 @@ import { crmCaller, type CrmCall } from '../../connectors/call.js';
 import { isCrmError, type CrmFailure } from '../../connectors/errors.js';
 import { classifyFailure } from '../../src/queue/retry.js';
 import { CrmReachability, UNREACHABLE_AFTER_MISSES } from '../../src/store/reachability.js';
+import { createSalesforceConnector } from '../../connectors/salesforce/index.js';
+import { Salesforce } from '../../src/config/schema.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { seedLead } from '../helpers/salesforce-seed.js';
+import { waitFor } from '../helpers/wait.js';
+import { startSandbox } from '../sandbox/index.js';
 
 const TIMEOUT_MS = 50;
 
@@ -96,5 +101,50 @@ describe('CRM reachability (src/store/reachability.ts through connectors/call.ts
       { queue: 'writeback', id: 'handoff:hubspot:1:a' },
     ]);
     expect(await reach.takeHeld(10)).toEqual([]);
+  });
+});
+
+describe('CRM reachability with jsforce: a stalled Salesforce org', () => {
+  it('trips on unanswered calls, refuses the rest unsent, and the first answered probe ends it', async () => {
+    const redis = testRedis();
+    const prefix = uniquePrefix('reach-sf');
+    const sandbox = await startSandbox();
+    try {
+      const ref = seedLead(sandbox.salesforce, { email: 'ada@x.io' });
+      const reach = new CrmReachability(redis, prefix, 'salesforce', 300);
+      const sf = createSalesforceConnector({
+        instanceUrl: sandbox.url,
+        loginUrl: sandbox.url,
+        auth: { kind: 'access_token', accessToken: 'tok-sandbox' },
+        config: Salesforce.parse({ timeoutMs: 300 }),
+        reachability: reach,
+      });
+      const action = (p: Promise<unknown>) =>
+        p.then(
+          () => 'ok',
+          (err: unknown) => (isCrmError(err) ? classifyFailure(err.failure, Date.now()).action : String(err)),
+        );
+      expect(await action(sf.readProfile(ref))).toBe('ok');
+      // Takes the requests, never answers (an overloaded edge).
+      sandbox.setFaults({ stall: true });
+      const stalled = [];
+      for (let i = 0; i < UNREACHABLE_AFTER_MISSES; i++) stalled.push(await action(sf.readProfile(ref)));
+      expect(stalled.at(-1)).toBe('unreachable');
+      const sent = sandbox.stalledConnections();
+      // The next call is this interval's probe (sent, unanswered too); the one after is refused unsent.
+      expect(await action(sf.readProfile(ref))).toBe('unreachable');
+      expect(await action(sf.readProfile(ref))).toBe('unreachable');
+      expect(sandbox.stalledConnections()).toBeLessThanOrEqual(sent + 1);
+      sandbox.setFaults({ stall: false });
+      await waitFor(async () => (await action(sf.readProfile(ref))) === 'ok', {
+        what: 'the answered probe',
+        timeoutMs: 5_000,
+      });
+      expect(await reach.reason()).toBeNull();
+    } finally {
+      await sandbox.close();
+      await cleanPrefix(redis, prefix);
+      redis.disconnect();
+    }
   });
 });
