@@ -176,10 +176,12 @@ describe('end to end: a burst of HubSpot hand-raises shares batch requests', () 
     // task); shared requests make well under one, retries included.
     const calls = sandbox.calls.slice(callsBefore);
     expect(calls.length / N).toBeLessThan(1);
-    // No PATCH but the one putting back the moved-on contact's owner and status, no single creates.
-    expect(calls.filter((c) => c.method === 'PATCH').map((c) => c.path)).toEqual([
-      `/crm/v3/objects/contacts/${ids[STALE]!}`,
-    ]);
+    // No PATCH but those putting back the moved-on contact's owner and status, no single creates. Twice
+    // when its note shared the batch create whose answer was lost: the retry writes the contact again
+    // (the same values), as the connector's handoff is not all or nothing.
+    const patches = calls.filter((c) => c.method === 'PATCH').map((c) => c.path);
+    expect(new Set(patches)).toEqual(new Set([`/crm/v3/objects/contacts/${ids[STALE]!}`]));
+    expect(patches.length).toBeLessThanOrEqual(2);
     expect(calls.filter((c) => ['/crm/v3/objects/notes', '/crm/v3/objects/tasks'].includes(c.path))).toEqual(
       [],
     );

@@ -1,3 +1,5 @@
+import { HandoffStore } from '../../src/store/handoffs.js';
+import { keys } from '../../src/store/keys.js';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.js';
 import { hasRedisServer, startRedisServer, type OwnRedis } from '../sandbox/redis-server.js';
@@ -51,10 +53,8 @@ describe.skipIf(!hasRedisServer())('faults: Redis loses its data', () => {
 
       for (const events of deliveries) await system.post.deliverHubSpot(events);
       // Every redelivered handoff runs to its end again (written, or taken for sales'), in the audit log.
-      const audited = async () =>
-        (await system.redis.xrange(`${system.prefix}:audit`, '-', '+')).map(
-          ([, f]) => (JSON.parse(f[1] ?? '{}') as { type: string }).type,
-        );
+      const audit = new HandoffStore(system.redis, keys(system.prefix));
+      const audited = async () => (await audit.auditSince(0)).map((e) => e.type);
       await waitFor(
         async () => (await audited()).filter((t) => t === 'writeback' || t === 'stage_moved_on').length >= N,
         { what: 'every redelivered handoff to complete', timeoutMs: 90_000 },

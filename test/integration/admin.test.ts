@@ -295,7 +295,8 @@ describe('/admin API', () => {
       disposition: null,
     });
     expect(story.breakdown.map((l) => l.ruleId)).toContain('r');
-    expect(story.audit.map((e) => e.type)).toEqual(['rep_action', 'handoff']);
+    // The writeback entry names only its handoff: the lead is read from the handoff id.
+    expect(story.audit.map((e) => e.type)).toEqual(['rep_action', 'writeback', 'handoff']);
     const ben = (await request(app).get('/admin/api/leads/hubspot.contact.501').set(auth)).body as LeadStory;
     expect(ben.handoff?.sla).toMatchObject({ state: 'breached', breaches: 1 });
     expect((await request(app).get('/admin/api/leads/hubspot.contact.999').set(auth)).status).toBe(404);
