@@ -28,12 +28,14 @@ export type CallFn<T> = (signal: AbortSignal) => PromiseLike<T>;
 /**
  * One CRM call: `endpoint` labels the metric, `what` prefixes the error message. `alsoBudget` is a
  * second limit the endpoint counts against (HubSpot search: 5 a second), taken after the account's.
+ * `leads`: how many leads' requests a batch call carries, so an unanswered one counts that often.
  */
 export type CrmCall = <T>(
   endpoint: string,
   what: string,
   fn: CallFn<T>,
   alsoBudget?: RateBudget,
+  leads?: number,
 ) => Promise<T>;
 
 export interface CallPolicy {
@@ -89,9 +91,15 @@ export function crmCaller(policy: CallPolicy): CrmCall {
   const answered = async (admitted: Admission | undefined) => {
     if (admitted && admitted !== 'fresh') await policy.reachability?.answered().catch(() => false);
   };
-  const missed = async (reason: string) =>
-    policy.reachability?.missed(`${policy.crm}: ${reason}`).catch(() => undefined);
-  return async <T>(endpoint: string, what: string, fn: CallFn<T>, alsoBudget?: RateBudget): Promise<T> => {
+  const missed = async (reason: string, leads: number | undefined) =>
+    policy.reachability?.missed(`${policy.crm}: ${reason}`, leads).catch(() => undefined);
+  return async <T>(
+    endpoint: string,
+    what: string,
+    fn: CallFn<T>,
+    alsoBudget?: RateBudget,
+    leads?: number,
+  ): Promise<T> => {
     let budgetWaitSeconds = 0;
     let started = performance.now();
     const observe = (outcome: string) =>
@@ -151,7 +159,7 @@ export function crmCaller(policy: CallPolicy): CrmCall {
       const failure = isCrmError(err) ? { ...err.failure } : policy.toFailure(err);
       observe(failure.network ? 'network' : failure.status !== undefined ? String(failure.status) : 'error');
       if (failure.network) {
-        const holdMs = await missed(failure.message);
+        const holdMs = await missed(failure.message, leads);
         if (holdMs !== undefined) failure.unreachableForMs = holdMs;
       } else if (failure.status !== undefined) await answered(admitted);
       await policy.refine?.(failure, endpoint);

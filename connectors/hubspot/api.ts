@@ -96,17 +96,18 @@ export abstract class HubSpotApi {
     what: string,
     fn: CallFn<T>,
     alsoBudget?: RateBudget,
+    leads?: number,
   ): Promise<T> {
-    if (!this.oauth) return this.callOnce(endpoint, what, fn, alsoBudget);
+    if (!this.oauth) return this.callOnce(endpoint, what, fn, alsoBudget, leads);
     const token = await this.oauth.token();
     this.client.setAccessToken(token);
     try {
-      return await this.callOnce(endpoint, what, fn, alsoBudget);
+      return await this.callOnce(endpoint, what, fn, alsoBudget, leads);
     } catch (err) {
       if (!(isCrmError(err) && err.failure.status === 401)) throw err;
       await this.oauth.invalidate(token);
       this.client.setAccessToken(await this.oauth.token());
-      return this.callOnce(endpoint, what, fn, alsoBudget);
+      return this.callOnce(endpoint, what, fn, alsoBudget, leads);
     }
   }
 

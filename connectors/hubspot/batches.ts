@@ -95,8 +95,12 @@ export abstract class HubSpotBatches extends HubSpotStages {
       keyOf: (u) => u.id,
       send: (inputs) =>
         updateContacts(inputs, (chunk) =>
-          this.call('contacts.batch_update', `update ${chunk.length} contacts`, () =>
-            this.client.crm.contacts.batchApi.update({ inputs: chunk }, this.sdk),
+          this.call(
+            'contacts.batch_update',
+            `update ${chunk.length} contacts`,
+            () => this.client.crm.contacts.batchApi.update({ inputs: chunk }, this.sdk),
+            undefined,
+            chunk.length,
           ),
         ),
     });
@@ -227,16 +231,21 @@ export abstract class HubSpotBatches extends HubSpotStages {
 
   /** Contacts by id in one batch/read; one HubSpot does not have fails alone (404). */
   private async readContacts(ids: string[]): Promise<ItemOutcome<ContactProperties>[]> {
-    const answer = await this.call('contacts.batch_read', `read ${ids.length} contacts`, () =>
-      this.client.crm.contacts.batchApi.read(
-        {
-          inputs: ids.map((id) => ({ id })),
-          properties: this.profileProperties(),
-          propertiesWithHistory: [],
-        },
-        undefined,
-        this.sdk,
-      ),
+    const answer = await this.call(
+      'contacts.batch_read',
+      `read ${ids.length} contacts`,
+      () =>
+        this.client.crm.contacts.batchApi.read(
+          {
+            inputs: ids.map((id) => ({ id })),
+            properties: this.profileProperties(),
+            propertiesWithHistory: [],
+          },
+          undefined,
+          this.sdk,
+        ),
+      undefined,
+      ids.length,
     );
     // 207: the ids HubSpot could not find are named in its errors; the others are in `results`.
     const found = new Map(ReadResults.parse(answer.results).map((r) => [r.id, r.properties]));
@@ -267,10 +276,15 @@ export abstract class HubSpotBatches extends HubSpotStages {
       objectWriteTraceId: c.key,
     }));
     const what = `create ${items.length} ${kind}`;
-    const answer = await this.call(`${kind}.batch_create`, what, () =>
-      kind === 'notes'
-        ? this.client.crm.objects.notes.batchApi.create({ inputs }, this.sdk)
-        : this.client.crm.objects.tasks.batchApi.create({ inputs }, this.sdk),
+    const answer = await this.call(
+      `${kind}.batch_create`,
+      what,
+      () =>
+        kind === 'notes'
+          ? this.client.crm.objects.notes.batchApi.create({ inputs }, this.sdk)
+          : this.client.crm.objects.tasks.batchApi.create({ inputs }, this.sdk),
+      undefined,
+      items.length,
     );
     const created = new Map(CreateResults.parse(answer.results).map((r) => [r.objectWriteTraceId, r.id]));
     const refused = new Map<string, CrmError>();

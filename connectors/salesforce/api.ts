@@ -133,10 +133,10 @@ export abstract class SalesforceApi {
    * POST and PATCH are never resent here: the queue retries by classification, and the marker
    * lookup keeps a resent handoff from creating a second task.
    */
-  protected async call<T>(endpoint: string, what: string, fn: CallFn<T>): Promise<T> {
+  protected async call<T>(endpoint: string, what: string, fn: CallFn<T>, leads?: number): Promise<T> {
     const before = this.session.conn.limitInfo;
     try {
-      return await this.callCrm(endpoint, what, fn);
+      return await this.callCrm(endpoint, what, fn, undefined, leads);
     } finally {
       await this.recordUsage(before);
     }

@@ -127,8 +127,11 @@ export abstract class SalesforceBatches extends SalesforceScores {
     if (ids.length === 1)
       return [{ ok: true, value: await this.getRecord({ ...type, id: ids[0]! }, fields) }];
     const what = `read ${ids.length} ${type.sObject} records`;
-    const answer = await this.call('composite.sobjects.retrieve', what, () =>
-      this.send('POST', `/composite/sobjects/${type.sObject}`, { ids, fields }),
+    const answer = await this.call(
+      'composite.sobjects.retrieve',
+      what,
+      () => this.send('POST', `/composite/sobjects/${type.sObject}`, { ids, fields }),
+      ids.length,
     );
     const rows = Rows.safeParse(answer);
     if (!rows.success || rows.data.length !== ids.length)
@@ -182,8 +185,11 @@ export abstract class SalesforceBatches extends SalesforceScores {
       return [{ ok: true, value: await this.composite('composite.handoff', what, requests, true) }];
     }
     const what = `hand over ${items.length} leads`;
-    const answer = await this.call('composite.graph', what, () =>
-      this.send('POST', '/composite/graph', graphRequest(items.map((i) => i.requests))),
+    const answer = await this.call(
+      'composite.graph',
+      what,
+      () => this.send('POST', '/composite/graph', graphRequest(items.map((i) => i.requests))),
+      items.length,
     );
     return graphOutcomes(
       answer,

@@ -56,8 +56,11 @@ export abstract class SalesforceScores extends SalesforceApi {
         const t = this.target(w.lead);
         return { attributes: { type: t.sObject }, id: t.id, ...this.scoreFields(w.score) };
       });
-      const answer = await this.call('composite.sobjects', `write ${chunk.length} scores`, () =>
-        this.send('PATCH', '/composite/sobjects', { allOrNone: false, records }, NO_AUTO_ASSIGN),
+      const answer = await this.call(
+        'composite.sobjects',
+        `write ${chunk.length} scores`,
+        () => this.send('PATCH', '/composite/sobjects', { allOrNone: false, records }, NO_AUTO_ASSIGN),
+        chunk.length,
       );
       const results = SaveResults.safeParse(answer);
       if (!results.success || results.data.length !== chunk.length)

@@ -6,7 +6,8 @@ import { withScripts, type Scripted } from './scripts.js';
 
 /*
  * Whether a CRM answers at all, shared by every process through Redis. The rule: UNREACHABLE_AFTER_MISSES
- * calls in a row that the CRM answered nothing to (timed out, connection refused or reset), across
+ * calls in a row (a batch request counting once per lead it carries) that the CRM answered nothing to
+ * (timed out, connection refused or reset), across
  * all jobs and workers, none answered in between, within MISS_WINDOW_MS. One lead whose request
  * times out while other calls are answered never makes it; a 5xx is an answer. From then on one call
  * per probe interval goes out (the probe), the others are refused unsent, and the first answer ends it.
@@ -79,8 +80,12 @@ export class CrmReachability {
     return (await this.redis.leadflowReachAnswered(this.misses, this.down, this.probe)) === 1;
   }
 
-  /** The CRM answered nothing to a call: how long it now counts as unreachable, or undefined if it does not. */
-  async missed(reason: string): Promise<number | undefined> {
+  /**
+   * The CRM answered nothing to a call carrying `leads` leads' requests (a batch request counts as
+   * that many calls: a burst's few shared requests must not hide an outage): how long it now counts
+   * as unreachable, or undefined if it does not.
+   */
+  async missed(reason: string, leads = 1): Promise<number | undefined> {
     const holdMs = await this.redis.leadflowReachMissed(
       this.misses,
       this.down,
@@ -88,6 +93,7 @@ export class CrmReachability {
       MISS_WINDOW_MS,
       this.holdMs,
       reason,
+      Math.max(1, Math.round(leads)),
     );
     return holdMs < 0 ? undefined : holdMs;
   }

@@ -111,6 +111,7 @@ export interface ScriptCommands {
     windowMs: number,
     holdMs: number,
     reason: string,
+    leads: number,
   ): Promise<number>;
 }
 

@@ -91,6 +91,20 @@ describe('CRM reachability (src/store/reachability.ts through connectors/call.ts
     expect(await outcome(a, 'ok')).toBe('ok');
   });
 
+  it('a batch request answered by nothing counts once per lead it carries: a burst of a few shared requests trips it', async () => {
+    const { reach, a } = callers();
+    const batch = (leads: number) =>
+      a('batch', `read ${leads} contacts`, () => new Promise<never>(() => undefined), undefined, leads).catch(
+        (err: unknown) => (isCrmError(err) ? classifyFailure(err.failure, Date.now()).action : err),
+      );
+    // One lead's own request: backs off alone.
+    expect(await batch(1)).toBe('backoff');
+    expect(await reach.reason()).toBeNull();
+    // A batch of 40 leads' reads: as many unanswered calls, well past the rule.
+    expect(await batch(40)).toBe('unreachable');
+    expect(await reach.reason()).toMatch(/timed out/);
+  });
+
   it('remembers held jobs once each, oldest first, for their wake-up', async () => {
     const { reach } = callers();
     await reach.hold({ queue: 'writeback', id: 'handoff:hubspot:1:a' }, 1_000);
