@@ -83,8 +83,8 @@ export abstract class HubSpotApi {
       refine: (failure, endpoint) => this.addDailyReset(failure, endpoint),
     });
     // The call's signal reaches the SDK's requests through the agent (transport.ts).
-    this.callOnce = (endpoint, what, fn, alsoBudget) =>
-      caller(endpoint, what, (signal) => abortableBy(signal, () => fn(signal)), alsoBudget);
+    this.callOnce = (endpoint, what, fn, alsoBudget, leads) =>
+      caller(endpoint, what, (signal) => abortableBy(signal, () => fn(signal)), alsoBudget, leads);
   }
 
   /**

@@ -63,11 +63,8 @@ describe('faults: the CRM misbehaves', () => {
     const timeoutMs = 1_000;
     // A retry that spends an attempt waits a minute: a job that backed off from the stalled CRM and
     // were not run at its answer would miss the drain below by far.
-    // 16 jobs in flight per queue: at the defaults (256) most jobs of this burst wait on one shared
-    // request, whose timeout counts as one unanswered call, and the rule does not trip (README).
-    const concurrency = { ingest: 16, score: 16, writeback: 16, followup: 16, poll: 16 };
     const sys = await faultSystem(TEST_REDIS_URL, {
-      adjust: faultConfig({ timeoutMs }, { retryBackoffMs: 60_000, concurrency }),
+      adjust: faultConfig({ timeoutMs }, { retryBackoffMs: 60_000 }),
     });
     const queues = openQueues(sys.redis, sys.prefix, () => undefined);
     const metric = async () =>
