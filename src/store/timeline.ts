@@ -8,6 +8,7 @@ import {
   type Profile,
   type ProfileChange,
 } from '../domain/index.js';
+import { BUILT_IN_EVENT_TYPES } from '../domain/event-types.js';
 import type { Keys } from './keys.js';
 import { withScripts, type Scripted } from './scripts.js';
 
@@ -231,26 +232,8 @@ function bucketField(b: HistoryBucket): string {
   return `${b.rule}|${b.day}`;
 }
 
-/**
- * Event types a line names by one character, their index here (base 36). Stored data depends on
- * it: append only, never reorder.
- */
-const TYPE_CODES = [
-  'page_view',
-  'form_submission',
-  'demo_request',
-  'email_open',
-  'email_click',
-  'email_bounce',
-  'email_unsubscribe',
-  'webinar_registered',
-  'webinar_attended',
-  'campaign_response',
-  'meeting',
-  'sales_call',
-  'sales_email',
-  'sales_task',
-] as const;
+/** Event types a line names by one character: their index in the built-in list (base 36). */
+const TYPE_CODES = BUILT_IN_EVENT_TYPES;
 /** In an encoded id: the lead's id, and (first) the event's source followed by `:`. */
 const LEAD_ID = '\u0001';
 const SOURCE = '\u0002';
