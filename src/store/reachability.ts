@@ -6,8 +6,8 @@ import { withScripts, type Scripted } from './scripts.js';
 
 /*
  * Whether a CRM answers at all, shared by every process through Redis. The rule: UNREACHABLE_AFTER_MISSES
- * calls in a row (a batch request counting once per lead it carries) that the CRM answered nothing to
- * (timed out, connection refused or reset), across
+ * calls in a row (a batch request counting once per lead it carries, and at least two requests: one
+ * lost answer is no outage) that the CRM answered nothing to (timed out, connection refused or reset), across
  * all jobs and workers, none answered in between, within MISS_WINDOW_MS. One lead whose request
  * times out while other calls are answered never makes it; a 5xx is an answer. From then on one call
  * per probe interval goes out (the probe), the others are refused unsent, and the first answer ends it.

@@ -91,17 +91,17 @@ describe('CRM reachability (src/store/reachability.ts through connectors/call.ts
     expect(await outcome(a, 'ok')).toBe('ok');
   });
 
-  it('a batch request answered by nothing counts once per lead it carries: a burst of a few shared requests trips it', async () => {
+  it('a batch request answered by nothing counts once per lead it carries, and one lost answer is no outage', async () => {
     const { reach, a } = callers();
     const batch = (leads: number) =>
       a('batch', `read ${leads} contacts`, () => new Promise<never>(() => undefined), undefined, leads).catch(
         (err: unknown) => (isCrmError(err) ? classifyFailure(err.failure, Date.now()).action : err),
       );
-    // One lead's own request: backs off alone.
-    expect(await batch(1)).toBe('backoff');
+    // One request, however many leads it carries: a lost answer, backed off alone.
+    expect(await batch(40)).toBe('backoff');
     expect(await reach.reason()).toBeNull();
-    // A batch of 40 leads' reads: as many unanswered calls, well past the rule.
-    expect(await batch(40)).toBe('unreachable');
+    // A second one unanswered, with no answer between: 41 leads' calls, well past the rule.
+    expect(await batch(1)).toBe('unreachable');
     expect(await reach.reason()).toMatch(/timed out/);
   });
 
