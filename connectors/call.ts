@@ -1,7 +1,12 @@
 import type { Crm } from '../src/domain/index.js';
-import { BUDGET_PAUSED, CRM_UNREACHABLE, classifyFailure } from '../src/queue/retry.js';
+import { BUDGET_PAUSED, CRM_CREDENTIALS_HELD, CRM_UNREACHABLE, classifyFailure } from '../src/queue/retry.js';
 import { BudgetPausedError, type Permit, type RateBudget } from '../src/store/rate-budget.js';
-import { CrmUnreachableError, type Admission, type CrmReachability } from '../src/store/reachability.js';
+import {
+  CrmCredentialsHeldError,
+  CrmUnreachableError,
+  type Admission,
+  type CrmReachability,
+} from '../src/store/reachability.js';
 import { CrmError, isCrmError, type CrmFailure } from './errors.js';
 import type { Slots } from './slots.js';
 import type { CrmCallObservation } from './types.js';
@@ -48,6 +53,8 @@ export interface CallPolicy {
    * towards an outage, during which one probe per interval goes out and the other calls are refused.
    */
   reachability?: CrmReachability;
+  /** This caller retries calls refused with a token since refreshed: they go while credentials are refused. */
+  afterRefresh?: boolean;
   /** Told about every call, for metrics. */
   onCall?: (call: CrmCallObservation) => void;
   /** The CRM's reading of whatever its client threw. */
@@ -88,7 +95,9 @@ const LEASE_MARGIN_MS = 1_000;
 /** The call wrapper for one connector: every request it makes goes through the function this returns. */
 export function crmCaller(policy: CallPolicy): CrmCall {
   // Neither fails the call: a Redis that lost this only delays noticing an outage or its end.
-  const answered = async (admitted: Admission | undefined) => {
+  const answered = async (admitted: Admission | undefined, credentialsRefused = false) => {
+    if (admitted === 'credentials' && !credentialsRefused)
+      await policy.reachability?.credentialsAccepted().catch(() => undefined);
     if (admitted && admitted !== 'fresh') await policy.reachability?.answered().catch(() => false);
   };
   const missed = async (reason: string, leads: number | undefined) =>
@@ -112,7 +121,7 @@ export function crmCaller(policy: CallPolicy): CrmCall {
     let admitted: Admission | undefined;
     try {
       // First: a CRM that answers nothing gets no session, slot or budget turn taken for it.
-      admitted = await policy.reachability?.admit();
+      admitted = await policy.reachability?.admit(policy.afterRefresh);
       // Before the budget: the request goes out as soon as its turn comes.
       await policy.before?.();
       const leaseMs = policy.timeoutMs + LEASE_MARGIN_MS;
@@ -144,6 +153,16 @@ export function crmCaller(policy: CallPolicy): CrmCall {
           },
           { cause: err },
         );
+      if (err instanceof CrmCredentialsHeldError)
+        throw new CrmError(
+          {
+            crm: policy.crm,
+            code: CRM_CREDENTIALS_HELD,
+            retryAfterMs: err.holdMs,
+            message: `${what}: ${err.message}`,
+          },
+          { cause: err },
+        );
       // Refused before it was sent: another call of this account hit the limit.
       if (err instanceof BudgetPausedError)
         throw new CrmError(
@@ -161,10 +180,12 @@ export function crmCaller(policy: CallPolicy): CrmCall {
       if (failure.network) {
         const holdMs = await missed(failure.message, leads);
         if (holdMs !== undefined) failure.unreachableForMs = holdMs;
-      } else if (failure.status !== undefined) await answered(admitted);
+      }
       await policy.refine?.(failure, endpoint);
       // A rate limit holds up this account's budget only, in every process: other CRMs and accounts go on.
       const decision = classifyFailure(failure, Date.now());
+      if (!failure.network && failure.status !== undefined)
+        await answered(admitted, decision.action === 'auth_outage');
       const limited = alsoBudget && policy.endpointLimit?.(failure) ? alsoBudget : policy.budget;
       if (decision.action === 'pause') await limited?.pause(decision.waitMs).catch(() => undefined);
       throw new CrmError({ ...failure, message: `${what}: ${failure.message}` }, { cause: err });

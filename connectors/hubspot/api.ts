@@ -3,7 +3,7 @@ import type { HubSpotFields } from '../../src/config/schema.js';
 import type { Profile } from '../../src/domain/index.js';
 import type { RateBudget } from '../../src/store/rate-budget.js';
 import type { CrmReachability } from '../../src/store/reachability.js';
-import { crmCaller, type CallFn, type CrmCall } from '../call.js';
+import { crmCaller, type CallFn, type CallPolicy, type CrmCall } from '../call.js';
 import { isCrmError, type CrmFailure } from '../errors.js';
 import { Slots } from '../slots.js';
 import type { CrmCallObservation } from '../types.js';
@@ -64,6 +64,7 @@ export abstract class HubSpotApi {
   protected readonly searchBudget: RateBudget | undefined;
   private readonly oauth: HubSpotOAuth | undefined;
   private readonly callOnce: CrmCall;
+  private readonly callAfterRefresh: CrmCall;
   private details: Promise<AccountDetails> | undefined;
 
   constructor(opts: HubSpotConnectorOptions) {
@@ -71,7 +72,7 @@ export abstract class HubSpotApi {
     this.fields = opts.fields;
     this.oauth = opts.oauth;
     this.searchBudget = opts.searchBudget;
-    const caller = crmCaller({
+    const policy: CallPolicy = {
       crm: 'hubspot',
       timeoutMs: opts.timeoutMs ?? 10_000,
       budget: opts.budget,
@@ -81,10 +82,15 @@ export abstract class HubSpotApi {
       slots: new Slots(MAX_IN_FLIGHT),
       endpointLimit: isSecondlyLimit,
       refine: (failure, endpoint) => this.addDailyReset(failure, endpoint),
-    });
+    };
     // The call's signal reaches the SDK's requests through the agent (transport.ts).
-    this.callOnce = (endpoint, what, fn, alsoBudget, leads) =>
-      caller(endpoint, what, (signal) => abortableBy(signal, () => fn(signal)), alsoBudget, leads);
+    const abortable =
+      (caller: CrmCall): CrmCall =>
+      (endpoint, what, fn, alsoBudget, leads) =>
+        caller(endpoint, what, (signal) => abortableBy(signal, () => fn(signal)), alsoBudget, leads);
+    this.callOnce = abortable(crmCaller(policy));
+    // A call refused with a token since refreshed goes once more even while credentials count as refused.
+    this.callAfterRefresh = abortable(crmCaller({ ...policy, afterRefresh: true }));
   }
 
   /**
@@ -107,7 +113,7 @@ export abstract class HubSpotApi {
       if (!(isCrmError(err) && err.failure.status === 401)) throw err;
       await this.oauth.invalidate(token);
       this.client.setAccessToken(await this.oauth.token());
-      return this.callOnce(endpoint, what, fn, alsoBudget, leads);
+      return this.callAfterRefresh(endpoint, what, fn, alsoBudget, leads);
     }
   }
 

@@ -18,9 +18,10 @@ export type RetryDecision =
   | { action: 'backoff'; reason: string }
   /**
    * The credentials were refused after the connector's one token refresh: an outage of the CRM
-   * account, not a bad lead. Pause its queues and probe again later, without spending an attempt.
+   * account, not a bad lead. Its calls wait for a probe to be accepted (this CRM's only), without
+   * spending an attempt; `waitMs` when the call was refused unsent (CRM_CREDENTIALS_HELD) for that long.
    */
-  | { action: 'auth_outage'; reason: string }
+  | { action: 'auth_outage'; reason: string; waitMs?: number }
   /** Redis is unreachable or out of memory: wait for it, then run the job again without spending an attempt. */
   | { action: 'infra'; reason: string }
   /** Never retry: dead-letter with the reason. */
@@ -30,6 +31,9 @@ export type RetryDecision =
 export const BUDGET_PAUSED = 'BUDGET_PAUSED';
 /** The code of a call refused before it was sent, because the CRM answers nothing (its `unreachableForMs`). */
 export const CRM_UNREACHABLE = 'CRM_UNREACHABLE';
+
+/** The code of a call refused before it was sent, because its CRM refuses our credentials (its `retryAfterMs`). */
+export const CRM_CREDENTIALS_HELD = 'CRM_CREDENTIALS_HELD';
 
 /** Used when a 429 carries no wait: HubSpot's rolling window is 10 s. */
 export const DEFAULT_INTERVAL_WAIT_MS = 10_000;
@@ -53,6 +57,8 @@ export function classifyFailure(f: CrmFailure, now: number): RetryDecision {
   const code = f.code?.toUpperCase();
   const policy = f.policy?.toUpperCase();
 
+  if (code === CRM_CREDENTIALS_HELD)
+    return { action: 'auth_outage', reason, waitMs: Math.max(1, f.retryAfterMs ?? 1) };
   if (code === BUDGET_PAUSED)
     return { action: 'defer', waitMs: f.retryAfterMs ?? DEFAULT_INTERVAL_WAIT_MS, reason };
   if (f.status === 429 || code === 'RATE_LIMIT' || code === 'REQUEST_LIMIT_EXCEEDED') {

@@ -21,9 +21,6 @@ export type Processors = {
   [N in QueueName]: (ctx: JobContext, data: JobData<N>, job: Job, slot: Slot) => Promise<unknown>;
 };
 
-/** Queues whose jobs call the CRM. */
-const CRM_QUEUES: QueueName[] = ['score', 'writeback', 'followup', 'poll'];
-
 export interface WorkerOptions {
   /** Jobs in flight: the same for every queue, or per queue. */
   concurrency: number | Record<QueueName, number>;
@@ -45,7 +42,9 @@ export function workerOptions(
  * - a payload that does not parse, or a permanent CRM error → UnrecoverableError (straight to the failed set, our DLQ);
  * - a CRM rate limit → that CRM account's budget pauses for the server's wait (connectors/call.ts), and its
  *   jobs run again after it without spending an attempt; other CRMs' jobs in the same queues go on;
- * - credentials refused after a token refresh → the same pause, for the probe interval, and /readyz says why;
+ * - credentials refused after a token refresh → that CRM's calls wait (others go on), one probe per
+ *   `pipeline.authProbeMs`, its jobs wait in the delayed set without spending an attempt and run at once
+ *   when a probe is accepted, and /readyz says why;
  * - a CRM that answers nothing (src/store/reachability.ts) → its jobs wait in the delayed set without
  *   spending an attempt, this process probes it once per interval, and on its first answer every job
  *   held for it runs at once, with those that backed off from its unanswered calls before;
@@ -121,7 +120,7 @@ async function translateFailure(
   job: Job,
   token: string | undefined,
   err: unknown,
-  watch: (crm: Crm) => void,
+  watch: (crm: Crm, outage: Outage) => void,
 ): Promise<Error> {
   if (err instanceof Error && (err.name === 'ZodError' || err instanceof PermanentJobError)) {
     return new UnrecoverableError(`${name} job ${job.id}: ${err.message}`);
@@ -150,27 +149,25 @@ async function translateFailure(
     case 'defer':
       return runAgainAfter(job, token, decision.waitMs);
     case 'auth_outage': {
-      // The first job after the pause is the probe: refused again, it pauses again; accepted, work resumes.
-      const waitMs = ctx.config.pipeline.authProbeMs;
+      const reach = ctx.reachability[crm];
+      // Refused by the CRM itself (not unsent because of an earlier refusal): the outage starts or goes on.
+      if (decision.waitMs === undefined) {
+        ctx.logger.error(
+          { queue: name, crm, probeMs: reach.credentialsProbeMs, reason: decision.reason },
+          'CRM refuses our credentials after a token refresh: its calls wait until a probe is accepted',
+        );
+        await refuseCredentials(ctx, crm, decision.reason);
+      }
       ctx.metrics.crmAuthOutage.set({ crm }, 1);
-      ctx.logger.error(
-        { queue: name, crm, probeMs: waitMs, reason: decision.reason },
-        'CRM refuses our credentials after a token refresh: CRM queues paused until a probe works',
-      );
-      // Outlives the pause by one probe, so it lapses by itself once probes stop being refused.
-      await ctx.redis.set(
-        ctx.keys.authOutage(crm),
-        redactEmails(decision.reason),
-        'PX',
-        2 * waitMs + ctx.config.pipeline.jobLockMs,
-      );
-      await pauseCrmQueues(ctx, waitMs);
-      return new RateLimitError();
+      const delayed = await runAgainAfter(job, token, decision.waitMs ?? reach.credentialsProbeMs);
+      if (job.id) await reach.hold({ queue: name, id: job.id }, Date.now());
+      watch(crm, 'credentials');
+      return delayed;
     }
     case 'unreachable': {
       const delayed = await runAgainAfter(job, token, decision.waitMs);
       if (job.id) await ctx.reachability[crm].hold({ queue: name, id: job.id }, Date.now());
-      watch(crm);
+      watch(crm, 'unreachable');
       return delayed;
     }
     case 'infra':
@@ -198,9 +195,16 @@ function withoutEmails(err: Error): Error {
   return err;
 }
 
-/** A CRM account's outage holds up every queue that calls the CRM, not just this one. */
-async function pauseCrmQueues(ctx: JobContext, waitMs: number): Promise<void> {
-  await Promise.all(CRM_QUEUES.map((q) => ctx.queues[q].rateLimit(waitMs)));
+/**
+ * Outlives a probe interval by one more and a job lock, so it lapses by itself once probes stop being
+ * refused (nothing left to probe), and never while a refused probe renews it.
+ */
+async function refuseCredentials(ctx: JobContext, crm: Crm, reason: string): Promise<void> {
+  const reach = ctx.reachability[crm];
+  await reach.credentialsRefused(
+    redactEmails(reason),
+    2 * reach.credentialsProbeMs + ctx.config.pipeline.jobLockMs,
+  );
 }
 
 /** How often a process waiting for an unreachable CRM looks whether another process's probe got an answer. */
@@ -208,37 +212,52 @@ const CRM_WATCH_MS = 200;
 /** Held jobs are woken this many at a time. */
 const WAKE_BATCH = 500;
 
-/** Starts watching a CRM that answers nothing, once per process and outage. */
-function crmWatcher(ctx: JobContext, closing: () => boolean): (crm: Crm) => void {
-  const watching = new Set<Crm>();
-  return (crm) => {
-    if (watching.has(crm)) return;
-    watching.add(crm);
-    void untilCrmAnswers(ctx, crm, closing)
-      .catch((err: unknown) => ctx.logger.error({ crm, err: String(err) }, 'CRM watch failed'))
-      .finally(() => watching.delete(crm));
+/** What a CRM's jobs can be held for: it answers nothing, or it refuses our credentials. */
+type Outage = 'unreachable' | 'credentials';
+
+/** Starts watching a CRM's outage, once per process, CRM and kind of outage. */
+function crmWatcher(ctx: JobContext, closing: () => boolean): (crm: Crm, outage: Outage) => void {
+  const watching = new Set<string>();
+  return (crm, outage) => {
+    const what = `${crm}:${outage}`;
+    if (watching.has(what)) return;
+    watching.add(what);
+    void untilOutageEnds(ctx, crm, outage, closing)
+      .catch((err: unknown) => ctx.logger.error({ crm, outage, err: String(err) }, 'CRM watch failed'))
+      .finally(() => watching.delete(what));
   };
 }
 
 /**
- * While the CRM counts as unreachable: one probe request per probe interval, shared by every process
- * (a job's own call may be that interval's probe instead). Once it answers (or the outage lapses),
- * every job held for it runs at once.
+ * While the outage lasts: one probe request per probe interval, shared by every process (a job's own
+ * call may be that interval's probe instead). Once it ends (an answer, credentials accepted, or the
+ * outage lapsed), every job held for the CRM runs at once.
  */
-async function untilCrmAnswers(ctx: JobContext, crm: Crm, closing: () => boolean): Promise<void> {
+async function untilOutageEnds(
+  ctx: JobContext,
+  crm: Crm,
+  outage: Outage,
+  closing: () => boolean,
+): Promise<void> {
   const reach = ctx.reachability[crm];
   const connector = connectorFor(ctx, crm);
-  ctx.metrics.crmUnreachable.set({ crm }, 1);
-  ctx.logger.error(
-    { crm, probeMs: reach.probeMs, reason: redactEmails((await reach.reason()) ?? '') },
-    'CRM answers nothing: its jobs wait without spending attempts, probed once per interval',
-  );
+  const unreachable = outage === 'unreachable';
+  const gauge = unreachable ? ctx.metrics.crmUnreachable : ctx.metrics.crmAuthOutage;
+  const reason = () => (unreachable ? reach.reason() : reach.credentialsReason());
+  const untilProbeMs = () => (unreachable ? reach.untilProbeMs() : reach.untilCredentialsProbeMs());
+  gauge.set({ crm }, 1);
+  if (unreachable)
+    ctx.logger.error(
+      { crm, probeMs: reach.probeMs, reason: redactEmails((await reach.reason()) ?? '') },
+      'CRM answers nothing: its jobs wait without spending attempts, probed once per interval',
+    );
   while (!closing()) {
     try {
-      if ((await reach.reason()) === null) break;
-      const waitMs = await reach.untilProbeMs();
-      // Refused unsent (another call is this interval's probe) or unanswered: look again.
-      if (waitMs === 0) await connector.listLeads(undefined, 1).catch(() => undefined);
+      if ((await reason()) === null) break;
+      const waitMs = await untilProbeMs();
+      // Refused unsent (another call is this interval's probe), unanswered or refused: look again.
+      if (waitMs === 0)
+        await connector.listLeads(undefined, 1).catch((err: unknown) => probeFailed(ctx, err));
       else await sleep(Math.min(waitMs, CRM_WATCH_MS));
     } catch {
       // Redis refused: look again in a moment.
@@ -246,9 +265,22 @@ async function untilCrmAnswers(ctx: JobContext, crm: Crm, closing: () => boolean
     }
   }
   if (closing()) return;
-  ctx.metrics.crmUnreachable.set({ crm }, 0);
+  gauge.set({ crm }, 0);
   const woken = await runHeld(ctx, crm);
-  ctx.logger.info({ crm, woken }, 'CRM answers again: the jobs held for it run now');
+  ctx.logger.info(
+    { crm, woken },
+    unreachable
+      ? 'CRM answers again: the jobs held for it run now'
+      : 'CRM takes our credentials again: the jobs held for it run now',
+  );
+}
+
+/** A probe of this process refused by the CRM for our credentials renews the outage, as a job's would. */
+async function probeFailed(ctx: JobContext, err: unknown): Promise<void> {
+  if (!isCrmError(err)) return;
+  const decision = classifyFailure(err.failure, ctx.now());
+  if (decision.action === 'auth_outage' && decision.waitMs === undefined)
+    await refuseCredentials(ctx, err.failure.crm, decision.reason);
 }
 
 /** Promotes every job held for the CRM that still waits in the delayed set; returns how many. */

@@ -63,17 +63,19 @@ export function keys(prefix: string) {
      */
     cdcRefused: (orgId: string) => `${prefix}:cdc-refused:${orgId}`,
     /**
-     * String: why the CRM refuses our credentials after a token refresh, for /readyz; set while its
-     * queues are paused for it, expires once probes stop being refused.
+     * String: why the CRM refuses our credentials after a token refresh, for /readyz; while it is set,
+     * one call per probe interval goes to that CRM (src/store/reachability.ts); it expires once probes
+     * stop being refused.
      */
     authOutage: (crm: string) => `${prefix}:auth-outage:${crm}`,
     /**
      * The CRM's reachability (src/store/reachability.ts): `down` (string, why, while it counts as
      * unreachable; expires unless misses renew it), `probe` (string, the one probe of an interval),
      * `misses` (counter of calls in a row it answered none of), `waiting` (sorted set of `queue:jobId`
-     * held for it, by when, run at once when it answers).
+     * held for it, by when, run at once when it answers or takes our credentials again),
+     * `credentials-probe` (string, the one call of an interval while it refuses our credentials).
      */
-    reachability: (crm: string, part: 'down' | 'probe' | 'misses' | 'waiting') =>
+    reachability: (crm: string, part: 'down' | 'probe' | 'misses' | 'waiting' | 'credentials-probe') =>
       `${prefix}:crm-${part}:${crm}`,
     /** Never written: names the prefix's slot, so Redis' clock is read on the node that owns it. */
     clock: `${prefix}:clock`,

@@ -11,6 +11,8 @@ import { withScripts, type Scripted } from './scripts.js';
  * all jobs and workers, none answered in between, within MISS_WINDOW_MS. One lead whose request
  * times out while other calls are answered never makes it; a 5xx is an answer. From then on one call
  * per probe interval goes out (the probe), the others are refused unsent, and the first answer ends it.
+ * The same holds while the CRM refuses our credentials (a 401 after a token refresh): one call per
+ * credentials probe interval, until one is answered with anything but a refusal.
  */
 
 /** Calls in a row the CRM answered nothing to, none answered in between, before it counts as unreachable. */
@@ -27,8 +29,11 @@ export const HOLD_PROBES = 10;
 /** Held jobs are remembered this long for their wake-up (a job is held at most HOLD_PROBES intervals). */
 const WAITING_RETAIN_MS = 3_600_000;
 
-/** A call may go: `fresh` with no misses to end, `resets` ends a run of misses, `probe` may end an outage. */
-export type Admission = 'fresh' | 'resets' | 'probe';
+/**
+ * A call may go: `fresh` with no misses to end, `resets` ends a run of misses, `probe` may end an
+ * outage, `credentials` may show the CRM takes our credentials again.
+ */
+export type Admission = 'fresh' | 'resets' | 'probe' | 'credentials';
 
 /** A call refused unsent: the CRM counts as unreachable and this interval's probe is out. */
 export class CrmUnreachableError extends Error {
@@ -37,6 +42,17 @@ export class CrmUnreachableError extends Error {
       `not sent: the CRM answered none of the last calls (held ${holdMs} ms unless a probe gets an answer)`,
     );
     this.name = 'CrmUnreachableError';
+  }
+}
+
+/**
+ * A call refused unsent: the CRM refused our credentials after a token refresh, and this interval's
+ * probe is out. Only this CRM's calls wait; other CRMs' go on.
+ */
+export class CrmCredentialsHeldError extends Error {
+  constructor(readonly holdMs: number) {
+    super(`not sent: the CRM refuses our credentials (held ${holdMs} ms unless a probe is accepted)`);
+    this.name = 'CrmCredentialsHeldError';
   }
 }
 
@@ -56,23 +72,75 @@ export class CrmReachability {
   private readonly probe: string;
   private readonly misses: string;
   private readonly waiting: string;
+  private readonly credentials: string;
+  private readonly credentialsProbe: string;
 
-  constructor(redis: RedisClient, prefix: string, crm: Crm, timeoutMs: number) {
+  /** `credentialsProbeMs`: one call per this long while the CRM refuses our credentials. */
+  constructor(
+    redis: RedisClient,
+    prefix: string,
+    crm: Crm,
+    timeoutMs: number,
+    readonly credentialsProbeMs = 60_000,
+  ) {
     this.redis = withScripts(redis);
     const k = keys(prefix);
     this.down = k.reachability(crm, 'down');
     this.probe = k.reachability(crm, 'probe');
     this.misses = k.reachability(crm, 'misses');
     this.waiting = k.reachability(crm, 'waiting');
+    this.credentials = k.authOutage(crm);
+    this.credentialsProbe = k.reachability(crm, 'credentials-probe');
     this.probeMs = timeoutMs + PROBE_MARGIN_MS;
     this.holdMs = HOLD_PROBES * this.probeMs;
   }
 
-  /** Before a call: how it may go. Throws CrmUnreachableError when it must not. */
-  async admit(): Promise<Admission> {
-    const r = await this.redis.leadflowReachAdmit(this.down, this.probe, this.misses, this.probeMs);
-    if (r < 0) throw new CrmUnreachableError(-r);
-    return r === 2 ? 'probe' : r === 1 ? 'resets' : 'fresh';
+  /**
+   * Before a call: how it may go. Throws CrmUnreachableError or CrmCredentialsHeldError when it must
+   * not. `afterRefresh`: the call retries one refused with a token just refreshed, and goes.
+   */
+  async admit(afterRefresh = false): Promise<Admission> {
+    const [r, ms] = await this.redis.leadflowReachAdmit(
+      this.down,
+      this.probe,
+      this.misses,
+      this.credentials,
+      this.credentialsProbe,
+      this.probeMs,
+      this.credentialsProbeMs,
+      afterRefresh ? '1' : '0',
+    );
+    if (r === -1) throw new CrmUnreachableError(ms);
+    if (r === -2) throw new CrmCredentialsHeldError(ms);
+    return r === 3 ? 'credentials' : r === 2 ? 'probe' : r === 1 ? 'resets' : 'fresh';
+  }
+
+  /**
+   * The CRM refused our credentials after a token refresh: from now on one call per credentials
+   * probe interval goes to it, the first after one interval. `forMs`: how long that lasts unless a
+   * refused probe renews it.
+   */
+  async credentialsRefused(reason: string, forMs: number): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.credentials, reason, 'PX', forMs)
+      .set(this.credentialsProbe, '1', 'PX', this.credentialsProbeMs)
+      .exec();
+  }
+
+  /** A probe's answer was no refusal of our credentials: calls go again. */
+  async credentialsAccepted(): Promise<void> {
+    await this.redis.del(this.credentials, this.credentialsProbe);
+  }
+
+  /** Why the CRM refuses our credentials, or null while it does not. */
+  credentialsReason(): Promise<string | null> {
+    return this.redis.get(this.credentials);
+  }
+
+  /** How long until the next credentials probe may go out (0: now). */
+  async untilCredentialsProbeMs(): Promise<number> {
+    return Math.max(0, await this.redis.pttl(this.credentialsProbe));
   }
 
   /** The CRM answered (any status). True when this answer ended an outage. */
@@ -132,7 +200,16 @@ export class CrmReachability {
   }
 }
 
-/** The CRM's reachability as every process sees it, probed once per its call timeout (plus a margin). */
+/**
+ * The CRM's reachability as every process sees it, probed once per its call timeout (plus a margin),
+ * and once per `pipeline.authProbeMs` while it refuses our credentials.
+ */
 export function reachabilityFor(redis: RedisClient, config: Config, crm: Crm): CrmReachability {
-  return new CrmReachability(redis, config.redis.prefix, crm, config[crm].timeoutMs);
+  return new CrmReachability(
+    redis,
+    config.redis.prefix,
+    crm,
+    config[crm].timeoutMs,
+    config.pipeline.authProbeMs,
+  );
 }

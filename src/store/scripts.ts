@@ -102,7 +102,16 @@ export interface ScriptCommands {
   leadflowLeaseRenew(lease: string, token: string, ttlMs: number): Promise<number>;
   leadflowLeaseRelease(lease: string, token: string): Promise<number>;
   leadflowNow(clock: string): Promise<number>;
-  leadflowReachAdmit(down: string, probe: string, misses: string, probeMs: number): Promise<number>;
+  leadflowReachAdmit(
+    down: string,
+    probe: string,
+    misses: string,
+    credentials: string,
+    credentialsProbe: string,
+    probeMs: number,
+    credentialsProbeMs: number,
+    afterRefresh: '0' | '1',
+  ): Promise<[number, number]>;
   leadflowReachAnswered(misses: string, down: string, probe: string): Promise<number>;
   leadflowReachMissed(
     misses: string,
@@ -148,7 +157,7 @@ export const SCRIPT_FILES = {
   leadflowLeaseRenew: { file: 'lease-renew', numberOfKeys: 1 },
   leadflowLeaseRelease: { file: 'lease-release', numberOfKeys: 1 },
   leadflowNow: { file: 'now', numberOfKeys: 1 },
-  leadflowReachAdmit: { file: 'reach-admit', numberOfKeys: 3 },
+  leadflowReachAdmit: { file: 'reach-admit', numberOfKeys: 5 },
   leadflowReachAnswered: { file: 'reach-answered', numberOfKeys: 3 },
   leadflowReachMissed: { file: 'reach-missed', numberOfKeys: 2 },
 } as const satisfies Record<ScriptName, ScriptFile>;

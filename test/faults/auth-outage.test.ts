@@ -5,7 +5,7 @@ import { keys } from '../../src/store/keys.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { startSandbox } from '../sandbox/index.js';
-import { SECRETS, hubspotEnv, startSystem } from '../system/index.js';
+import { SECRETS, hubspotEnv, salesforceEnv, startSystem } from '../system/index.js';
 import { demoRequest } from '../system/webhooks.js';
 import { expectOneNoteAndTaskEach, faultConfig, leads } from './harness.js';
 
@@ -13,7 +13,7 @@ const N = 20;
 const TOKEN = SECRETS.hubspotToken;
 
 describe('faults: the CRM refuses our credentials', () => {
-  it('a revoked token pauses the CRM queues (no attempt spent, nothing dead-lettered), reports it, and resumes by itself', async () => {
+  it('a revoked token holds that CRM’s calls (no attempt spent, nothing dead-lettered, the other CRM goes on), reports it, and resumes by itself', async () => {
     const sandbox = await startSandbox({ latencyMs: 5 });
     const prefix = uniquePrefix('auth');
     const adjust = faultConfig({}, { authProbeMs: 500 });
@@ -25,7 +25,11 @@ describe('faults: the CRM refuses our credentials', () => {
       prefix,
       adjust,
       workers: 0,
-      env: (s) => ({ HUBSPOT_CLIENT_SECRET: SECRETS.hubspotClientSecret, HUBSPOT_BASE_URL: s.url }),
+      env: (s) => ({
+        HUBSPOT_CLIENT_SECRET: SECRETS.hubspotClientSecret,
+        HUBSPOT_BASE_URL: s.url,
+        EVENTS_SIGNING_SECRET: SECRETS.eventsSigningSecret,
+      }),
     });
     const worker = await startSystem({
       redisUrl: TEST_REDIS_URL,
@@ -33,7 +37,7 @@ describe('faults: the CRM refuses our credentials', () => {
       prefix,
       adjust,
       http: false,
-      env: hubspotEnv,
+      env: (s) => ({ ...hubspotEnv(s), ...salesforceEnv(s) }),
     });
     const queues = openQueues(server.redis, prefix, () => undefined);
     const failed = async () =>
@@ -60,10 +64,36 @@ describe('faults: the CRM refuses our credentials', () => {
       });
       expect(reasons).toEqual(['hubspot_credentials_refused']);
       expect(await server.redis.get(keys(prefix).authOutage('hubspot'))).toMatch(/^hubspot 401/);
-      // Each refused probe holds the queues for authProbeMs (500 ms here), so look while one holds them:
-      // a loaded machine can take longer than that between two lines of this test.
+      // Only HubSpot's calls wait: the queues run, and a Salesforce hand-raise is handed off meanwhile.
       for (const queue of [queues.score, queues.writeback])
-        await waitFor(async () => (await queue.getRateLimitTtl()) > 0, { what: `${queue.name} held` });
+        expect(await queue.getRateLimitTtl()).toBeLessThanOrEqual(0);
+      const sfLead = sandbox.salesforce.insert('Lead', {
+        FirstName: 'Ada',
+        LastName: 'Lovelace',
+        Email: 'ada@example.org',
+        Company: 'Engines',
+        Title: 'VP Marketing',
+        Country: 'Canada',
+        Status: 'Open - Not Contacted',
+      });
+      expect(
+        await server.post.events({
+          events: [
+            {
+              id: 'auth-outage-sf-1',
+              lead: { crm: 'salesforce', objectType: 'lead', id: sfLead },
+              type: 'demo_request',
+              occurredAt: Date.now(),
+            },
+          ],
+        }),
+      ).toBe(200);
+      await waitFor(() => sandbox.salesforce.records('Task').some((t) => t.WhoId === sfLead), {
+        what: 'the Salesforce lead’s task during the HubSpot outage',
+        timeoutMs: 20_000,
+      });
+      expect(sandbox.hubspot.revokedTokens.has(TOKEN)).toBe(true);
+      expect((await readyz()).reasons).toEqual(['hubspot_credentials_refused']);
       // Several probes refused meanwhile: still nothing dead-lettered.
       const refused = () => sandbox.calls.filter((c) => c.status === 401).length;
       const firstRefusals = refused();

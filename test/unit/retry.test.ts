@@ -4,6 +4,7 @@ import { CrmError } from '../../connectors/errors.js';
 import {
   BUDGET_PAUSED,
   CRM_UNREACHABLE,
+  CRM_CREDENTIALS_HELD,
   DEFAULT_DAILY_PROBE_MS,
   DEFAULT_INTERVAL_WAIT_MS,
   classifyFailure,
@@ -146,6 +147,18 @@ describe('classifyFailure', () => {
     ['unknown status', sf({ code: 'SOMETHING' }), 'backoff'],
     ['401 after the connector refreshed once: an outage, not a bad lead', hs({ status: 401 }), 'auth_outage'],
     ['INVALID_SESSION_ID', sf({ code: 'INVALID_SESSION_ID' }), 'auth_outage'],
+    [
+      'refused unsent while the CRM refuses our credentials: wait that long, nothing spent',
+      hs({ code: CRM_CREDENTIALS_HELD, retryAfterMs: 40_000 }),
+      'auth_outage',
+      { waitMs: 40_000 },
+    ],
+    [
+      'a credentials hold that just lapsed is short, never zero',
+      sf({ code: CRM_CREDENTIALS_HELD, retryAfterMs: 0 }),
+      'auth_outage',
+      { waitMs: 1 },
+    ],
     ['400 validation', hs({ status: 400, code: 'VALIDATION_ERROR' }), 'fail'],
     ['403 scopes', hs({ status: 403, code: 'MISSING_SCOPES' }), 'fail'],
     ['404', hs({ status: 404 }), 'fail'],
