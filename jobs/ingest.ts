@@ -183,7 +183,7 @@ async function toMarketingLeads(ctx: JobContext, batch: NormalizedBatch): Promis
 
 /** A pending score write for a forgotten lead finds no score and is dropped by the flush. */
 async function forgetLead(ctx: JobContext, lead: LeadRef, why: string): Promise<void> {
-  await Promise.all([ctx.timeline.forget(lead), ctx.leads.forget(lead)]);
+  await ctx.leads.forget(lead);
   ctx.logger.info({ lead: leadKey(lead), why }, 'lead forgotten');
 }
 

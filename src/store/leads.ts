@@ -3,6 +3,7 @@ import type { RedisClient } from './redis.js';
 import { LeadState, leadKey, type LeadRef, type Score, type Stage } from '../domain/index.js';
 import type { Keys } from './keys.js';
 import { withScripts, type Scripted } from './scripts.js';
+import { LeadRecords } from './lead-record.js';
 
 /** Another job changed the lead between our read and our write; the job is retried and reads again. */
 export class StaleLeadStateError extends Error {
@@ -93,20 +94,30 @@ function expandText(template: string, own: Record<string, string>): string {
 
 const signed = (points: number) => (points > 0 ? `+${points}` : String(points));
 
+/** A lead state's version as stored (an array, version first; an object of the earlier format; none). */
+function storedVersion(raw: string | null): number {
+  if (raw === null) return 0;
+  const held: unknown = JSON.parse(raw);
+  return Array.isArray(held) ? StoredState.parse(held)[0] : LeadState.parse(held).version;
+}
+
+/** A lead's state, in its record (lead-record.ts) with its profile and timeline. */
 export class LeadStore {
   private readonly redis: Scripted;
+  private readonly records: LeadRecords;
 
-  /** `ttlMs`: a lead's state expires this long after its last write (0: never, for read-only tools and tests). */
+  /** `ttlMs`: a lead's record expires this long after its last write (0: never, for read-only tools and tests). */
   constructor(
     redis: RedisClient,
     private readonly k: Keys,
     private readonly ttlMs = 0,
   ) {
     this.redis = withScripts(redis);
+    this.records = new LeadRecords(this.redis, k);
   }
 
   async get(lead: LeadRef): Promise<LeadState> {
-    const raw = await this.redis.get(this.k.leadState(lead));
+    const raw = (await this.records.read(lead)).record.state;
     // A state written before the compact encoding is a JSON object: read as it is, rewritten by the next put.
     if (!raw?.startsWith('[')) return LeadState.parse(raw ? JSON.parse(raw) : {});
     return decodeState(StoredState.parse(JSON.parse(raw)), leadKey(lead));
@@ -115,28 +126,23 @@ export class LeadStore {
   /** Writes `state` if nobody wrote since it was read (its `version`); throws StaleLeadStateError otherwise. */
   async put(lead: LeadRef, state: LeadState): Promise<LeadState> {
     const next = { ...state, version: state.version + 1 };
-    const ok = await this.redis.leadflowPutLead(
-      this.k.leadState(lead),
-      this.k.scores,
-      this.k.scoreCounts,
-      state.version,
-      JSON.stringify(encodeState(next, leadKey(lead))),
-      state.score ? String(state.score.total) : '',
-      leadKey(lead),
-      this.ttlMs,
+    const json = JSON.stringify(encodeState(next, leadKey(lead)));
+    const total = state.score ? String(state.score.total) : '';
+    await this.records.rewrite(
+      lead,
+      (record) => {
+        if (storedVersion(record.state) !== state.version)
+          throw new StaleLeadStateError(`lead ${leadKey(lead)} changed while we worked on it`);
+        return { ...record, state: json, total };
+      },
+      { ttlMs: this.ttlMs, index: true },
     );
-    if (!ok) throw new StaleLeadStateError(`lead ${leadKey(lead)} changed while we worked on it`);
     return next;
   }
 
-  /** Drops a lead's state and its place in the score index. */
+  /** Drops a lead: its record (state, profile, timeline), history and place in the score index. */
   async forget(lead: LeadRef): Promise<void> {
-    await this.redis.leadflowForgetLead(
-      this.k.leadState(lead),
-      this.k.scores,
-      this.k.scoreCounts,
-      leadKey(lead),
-    );
+    await this.records.forget(lead);
   }
 
   /** How many leads have a current score in [min, max]. */

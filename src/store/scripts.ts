@@ -10,42 +10,39 @@ import type { RedisClient } from './redis.js';
 
 /** The commands the scripts become on a connection, as the stores call them. */
 export interface ScriptCommands {
-  leadflowRecordEvent(
+  leadflowRecordLine(
     dedupe: string,
-    timeline: string,
-    ttlMs: number,
+    record: string,
+    earlierTimeline: string,
+    earlierProfile: string,
+    dedupeTtlMs: number,
     line: string,
-    timelineTtlMs: number,
-  ): Promise<number>;
-  leadflowAddTimelineLines(timeline: string, ttlMs: number, ...lines: string[]): Promise<number>;
-  leadflowTrimTimeline(timeline: string, history: string, before: number, ttlMs: number): Promise<number>;
-  leadflowMigrateTimeline(
-    timeline: string,
     ttlMs: number,
-    members: number,
-    ...lines: string[]
   ): Promise<number>;
-  leadflowRecordProfile(
-    dedupe: string,
-    profile: string,
+  leadflowAppendLine(
+    record: string,
+    earlierTimeline: string,
+    earlierProfile: string,
+    line: string,
     ttlMs: number,
-    field: string,
-    at: number,
-    value: string,
-    profileTtlMs: number,
   ): Promise<number>;
-  leadflowMergeFetched(
-    profile: string,
-    fetchedAt: number,
-    ttlMs: number,
-    ...fieldValuePairs: string[]
-  ): Promise<number>;
-  leadflowFoldHistory(
-    timeline: string,
+  leadflowWriteLead(
+    record: string,
+    scores: string,
+    scoreCounts: string,
+    earlierTimeline: string,
+    earlierProfile: string,
     history: string,
+    generation: string,
+    length: number,
+    earlier: Buffer | string,
+    total: string,
+    block: Buffer,
     ttlMs: number,
-    lines: number,
-    ...linesThenBuckets: (string | number)[]
+    member: string,
+    index: '0' | '1',
+    dropHistoryBefore: number | '',
+    ...buckets: (string | number)[]
   ): Promise<number>;
   leadflowBudgetReserve(
     list: string,
@@ -70,17 +67,15 @@ export interface ScriptCommands {
   leadflowBudgetRelease(sent: string, id: string): Promise<number>;
   leadflowBudgetPause(pause: string, ms: number): Promise<number>;
   leadflowBudgetObserve(key: string, max: number, intervalMs: number, remaining: number): Promise<number>;
-  leadflowPutLead(
-    state: string,
+  leadflowForgetLead(
+    record: string,
     scores: string,
     scoreCounts: string,
-    expectedVersion: number,
-    json: string,
-    total: string,
+    earlierTimeline: string,
+    earlierProfile: string,
+    history: string,
     member: string,
-    ttlMs: number,
   ): Promise<number>;
-  leadflowForgetLead(state: string, scores: string, scoreCounts: string, member: string): Promise<number>;
   leadflowAdvanceWatermark(key: string, value: number): Promise<number>;
   leadflowMarkProgress(
     progress: string,
@@ -135,20 +130,15 @@ interface ScriptFile {
 
 /** Which file each command runs and how many of its arguments are keys. */
 export const SCRIPT_FILES = {
-  leadflowRecordEvent: { file: 'record-event', numberOfKeys: 2 },
-  leadflowRecordProfile: { file: 'record-profile', numberOfKeys: 2 },
-  leadflowMergeFetched: { file: 'merge-fetched', numberOfKeys: 1 },
-  leadflowFoldHistory: { file: 'fold-history', numberOfKeys: 2 },
-  leadflowAddTimelineLines: { file: 'add-timeline-lines', numberOfKeys: 1 },
-  leadflowTrimTimeline: { file: 'trim-timeline', numberOfKeys: 2 },
-  leadflowMigrateTimeline: { file: 'migrate-timeline', numberOfKeys: 1 },
+  leadflowRecordLine: { file: 'record-line', numberOfKeys: 4 },
+  leadflowAppendLine: { file: 'append-line', numberOfKeys: 3 },
+  leadflowWriteLead: { file: 'write-lead', numberOfKeys: 6 },
   leadflowBudgetReserve: { file: 'budget-reserve', numberOfKeys: 3 },
   leadflowBudgetConfirm: { file: 'budget-confirm', numberOfKeys: 2 },
   leadflowBudgetRelease: { file: 'budget-release', numberOfKeys: 1 },
   leadflowBudgetPause: { file: 'budget-pause', numberOfKeys: 1 },
   leadflowBudgetObserve: { file: 'budget-observe', numberOfKeys: 1 },
-  leadflowPutLead: { file: 'put-lead', numberOfKeys: 3 },
-  leadflowForgetLead: { file: 'forget-lead', numberOfKeys: 3 },
+  leadflowForgetLead: { file: 'forget-lead', numberOfKeys: 6 },
   leadflowAdvanceWatermark: { file: 'advance-watermark', numberOfKeys: 1 },
   leadflowMarkProgress: { file: 'mark-progress', numberOfKeys: 1 },
   leadflowClearPending: { file: 'clear-pending-scores', numberOfKeys: 1 },

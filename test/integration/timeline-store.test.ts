@@ -40,17 +40,18 @@ describe('TimelineStore (compact lines, expiry, old format)', () => {
     expect(await store.recordEvent(e, NOW)).toBe(true);
     expect(await store.recordEvent(e, NOW)).toBe(false);
     expect(await store.recordEvent(event('1', 1), NOW + 1)).toBe(true);
-    const raw = (await redis.get(k.timeline(e.lead)))!;
-    expect(raw.split('\n').filter(Boolean)).toHaveLength(2);
+    // The lead's record: a header, then the two lines appended (no block yet).
+    const raw = (await redis.get(k.leadState(e.lead)))!;
+    expect(raw.split('\n').slice(1).filter(Boolean)).toHaveLength(2);
     expect(raw).not.toContain('objectType');
-    expect(await redis.pttl(k.timeline(e.lead))).toBeGreaterThan(ttl.leadMs - 60_000);
+    expect(await redis.pttl(k.leadState(e.lead))).toBeGreaterThan(ttl.leadMs - 60_000);
     expect(await store.events(e.lead, 0)).toEqual([
       { e, r: NOW },
       { e: event('1', 1), r: NOW + 1 },
     ]);
     await store.trim(e.lead, NOW - 1.5 * DAY);
     expect((await store.events(e.lead, 0)).map((x) => x.e.id)).toEqual(['hubspot:1:1']);
-    expect(await redis.pttl(k.timeline(e.lead))).toBeGreaterThan(ttl.leadMs - 60_000);
+    expect(await redis.pttl(k.leadState(e.lead))).toBeGreaterThan(ttl.leadMs - 60_000);
   });
 
   it('writes a line of about 60 bytes for a page view, and reads back any id, type and source', async () => {
@@ -65,7 +66,8 @@ describe('TimelineStore (compact lines, expiry, old format)', () => {
     };
     expect(await store.recordEvent(view, view.occurredAt + 2_000)).toBe(true);
     // The line of the format before: 148 bytes.
-    expect((await redis.strlen(k.timeline(lead))) - 1).toBeLessThanOrEqual(60);
+    // After the record's empty header (`\x020::0\n`, 6 bytes), the line and its newline.
+    expect((await redis.strlen(k.leadState(lead))) - 6 - 1).toBeLessThanOrEqual(60);
     const odd: EngagementEvent[] = [
       { ...view, id: '[100003\t\n"x"\u0001$&', type: 'x', source: 'generic.webhook', properties: {} },
       { ...view, id: 'generic:100003:100003', type: 'custom\tkind', source: 'generic.webhook' },
@@ -103,8 +105,8 @@ describe('TimelineStore (compact lines, expiry, old format)', () => {
   it('expires a profile after the lead retention, from the CRM’s values or a change', async () => {
     const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: '5' };
     await store.mergeFetchedProfile(lead, { jobTitle: 'VP Sales' }, NOW);
-    expect(await redis.pttl(k.profile(lead))).toBeGreaterThan(ttl.leadMs - 60_000);
-    await redis.persist(k.profile(lead));
+    expect(await redis.pttl(k.leadState(lead))).toBeGreaterThan(ttl.leadMs - 60_000);
+    await redis.persist(k.leadState(lead));
     const change = {
       id: 'hubspot:p1',
       lead,
@@ -114,7 +116,7 @@ describe('TimelineStore (compact lines, expiry, old format)', () => {
       source: 'hubspot',
     };
     expect(await store.recordProfileChange(change)).toBe(true);
-    expect(await redis.pttl(k.profile(lead))).toBeGreaterThan(ttl.leadMs - 60_000);
+    expect(await redis.pttl(k.leadState(lead))).toBeGreaterThan(ttl.leadMs - 60_000);
     expect(await store.profile(lead)).toEqual({
       profile: { jobTitle: 'VP Sales', country: 'Canada' },
       fetched: true,
@@ -135,8 +137,6 @@ describe('TimelineStore (compact lines, expiry, old format)', () => {
     const fields = { email: 'a@x.example', jobTitle: 'VP Sales', country: 'Canada', city: 'Toronto' };
     await change('industry', 'SOFTWARE', NOW + 5, 1);
     await store.mergeFetchedProfile(lead, { ...fields, industry: 'RETAIL' }, NOW);
-    // One time for the four fields the read set (the format before kept one per field).
-    expect(await redis.hlen(k.profile(lead))).toBe(4 + 2 + 1);
     await change('jobTitle', 'CEO', NOW - 1, 2);
     await change('country', 'France', NOW + 4, 3);
     // A later read of some fields: the others keep the first read's time.
@@ -166,7 +166,8 @@ describe('TimelineStore (compact lines, expiry, old format)', () => {
       ...old.flatMap((e, i) => [e.occurredAt, JSON.stringify({ e, r: NOW + i })]),
     );
     expect(await store.events(lead, 0)).toEqual(old.map((e, i) => ({ e, r: NOW + i })));
-    expect(await redis.type(k.timeline(lead))).toBe('string');
+    // A read writes nothing: the next write moves it into the lead's record.
+    expect(await redis.type(k.timeline(lead))).toBe('zset');
 
     const other = [event('3', 4), event('3', 3)];
     await redis.zadd(
@@ -179,6 +180,7 @@ describe('TimelineStore (compact lines, expiry, old format)', () => {
       'hubspot:3:4',
       'hubspot:3:3',
     ]);
+    expect(await redis.exists(k.timeline(other[0]!.lead))).toBe(0);
 
     const third = event('4', 5);
     await redis.zadd(k.timeline(third.lead), third.occurredAt, JSON.stringify({ e: third, r: NOW }));

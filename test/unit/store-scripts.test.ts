@@ -55,7 +55,7 @@ describe('Lua script registry', () => {
     for (const name of names)
       await expect(redis.script('LOAD', SCRIPTS[name].lua), name).resolves.toMatch(/^[0-9a-f]{40}$/);
     // The same check on a script with one `end` too many fails: a broken file cannot pass it.
-    await expect(redis.script('LOAD', `${SCRIPTS.leadflowPutLead.lua}\nend`)).rejects.toThrow(
+    await expect(redis.script('LOAD', `${SCRIPTS.leadflowWriteLead.lua}\nend`)).rejects.toThrow(
       /compiling script/i,
     );
   });

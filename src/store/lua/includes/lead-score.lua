@@ -1,10 +1,15 @@
 -- A lead's score index entry moves with its state. The score counts (a hash: total → leads) hold
 -- every lead scored since they exist; a lead scored before them is a member of the old sorted set
 -- until its state is next written or forgotten, when it moves out of it into the counts.
--- The total of a stored state (a JSON array, its score 10th with the total 3rd; or, in the old
--- format, an object), nil when it has no score.
+-- The total of a lead record (its header; needs lead-record), or of a state of an earlier format (a
+-- JSON array, its score 10th with the total 3rd; or an object); nil when it has no score.
 local function lead_total(raw)
   if not raw then return nil end
+  local generation, total = lead_header(raw)
+  if generation then
+    if total == '' then return nil end
+    return total
+  end
   local held = cjson.decode(raw)
   local score
   if string.sub(raw, 1, 1) == '[' then score = held[10] else score = held.score end
