@@ -23,12 +23,12 @@ import {
  * off (stage, owner, note, task), speed to lead, CRM calls per handoff, 429s, and the process's CPU
  * per handoff. A run that cannot finish within TIMEOUT_MS reports how many it handed off by then.
  * BURST_LEADS sets the size (1,000 unless given) for a quick run; BURST_BASELINES=0 runs only the
- * batched path.
+ * batched path; BURST_CEILINGS=100 only that ceiling; CPU_PROFILE=<file> keeps the CPU profile.
  */
 
 const N = Number(process.env.BURST_LEADS ?? 1_000);
 const TIMEOUT_MS = 60_000;
-const CEILINGS = [100, 190];
+const CEILINGS = (process.env.BURST_CEILINGS ?? '100,190').split(',').map(Number);
 const BASELINES = process.env.BURST_BASELINES !== '0';
 
 interface BurstFigures {

@@ -7,6 +7,7 @@
  * spaces samples by the clock, and a loaded machine takes the CPU away between them: each bucket's
  * share of the samples is applied to the CPU the process measured (process.cpuUsage).
  */
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 
 interface ProfileNode {
@@ -48,6 +49,8 @@ export async function startCpuProfile(): Promise<CpuProfiler> {
     async stop(handoffs, cpuMicros) {
       const { profile } = await session.post('Profiler.stop');
       session.disconnect();
+      // For a closer look (Chrome DevTools, or by function): CPU_PROFILE=<file> keeps the last profile.
+      if (process.env.CPU_PROFILE) writeFileSync(process.env.CPU_PROFILE, JSON.stringify(profile));
       const nodes = new Map<number, ProfileNode>(profile.nodes.map((n) => [n.id, n]));
       const parent = new Map<number, number>();
       for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);

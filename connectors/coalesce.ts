@@ -5,7 +5,9 @@
 // flight goes out at once (a lone handoff waits for nothing); items submitted while one is in flight
 // — waiting for the rate budget or for the CRM's answer — gather and go out together as soon as it
 // returns, up to `max` per request. Under a burst the batches therefore grow by themselves to what
-// the CRM's round trip and rate limit let through, with no timer to tune.
+// the CRM's round trip and rate limit let through. With `fill`, a request of gathered items also
+// waits while more keep coming: what the jobs produce in one round trip is far less than `max`
+// when they compute on one thread, and every request it saves is rate budget for the rest.
 
 /** One item's outcome in a batch answer: its result, or the error that is that item's alone. */
 export type ItemOutcome<O> = { ok: true; value: O } | { ok: false; error: unknown };
@@ -25,6 +27,12 @@ export interface CoalescerOptions<I, O> {
   keyOf?: (item: I) => string;
   /** Requests of this kind in flight at once in this process; 1 unless given. */
   maxInFlight?: number;
+  /**
+   * Only under a backlog (items gathered while a request was in flight): the next request waits for
+   * more while they keep coming, and goes once `max` wait, none joined for `quietMs`, or `maxMs`
+   * after it could have gone. A lone item still goes at once. Unset: each goes as soon as it may.
+   */
+  fill?: { quietMs: number; maxMs: number };
 }
 
 interface Waiting<I, O> {
@@ -37,6 +45,12 @@ export class Coalescer<I, O> {
   private waiting: Waiting<I, O>[] = [];
   private inFlight = 0;
   private scheduled = false;
+  /** Some waiting item joined while a request was in flight: the batch may wait to fill (`fill`). */
+  private gathered = false;
+  private lastJoinedAt = 0;
+  /** When the request lingering for `fill` could have gone. */
+  private lingeringSince: number | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: CoalescerOptions<I, O>) {}
 
@@ -44,6 +58,8 @@ export class Coalescer<I, O> {
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
+      this.lastJoinedAt = performance.now();
+      if (this.inFlight >= this.limit) this.gathered = true;
       this.schedule();
     });
   }
@@ -57,8 +73,12 @@ export class Coalescer<I, O> {
    * A microtask's delay lets items submitted in the same turn (Promise.all of several jobs' calls)
    * share the first request without any wait on the clock.
    */
+  private get limit(): number {
+    return this.opts.maxInFlight ?? 1;
+  }
+
   private schedule(): void {
-    if (this.scheduled || this.inFlight >= (this.opts.maxInFlight ?? 1)) return;
+    if (this.scheduled || this.inFlight >= this.limit) return;
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
@@ -67,13 +87,33 @@ export class Coalescer<I, O> {
   }
 
   private flush(): void {
-    if (this.waiting.length === 0 || this.inFlight >= (this.opts.maxInFlight ?? 1)) return;
+    if (this.waiting.length === 0 || this.inFlight >= this.limit || this.lingering()) return;
     const batch = this.take();
     this.inFlight++;
     void this.send(batch).finally(() => {
       this.inFlight--;
       this.schedule();
     });
+  }
+
+  /** Whether the next request waits to fill (`fill`); if so, a timer flushes when it is due. */
+  private lingering(): boolean {
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    const { fill, max } = this.opts;
+    if (!fill || !this.gathered || this.waiting.length >= max) {
+      this.lingeringSince = undefined;
+      return false;
+    }
+    const now = performance.now();
+    this.lingeringSince ??= now;
+    const due = Math.min(this.lastJoinedAt + fill.quietMs, this.lingeringSince + fill.maxMs);
+    if (due <= now) {
+      this.lingeringSince = undefined;
+      return false;
+    }
+    this.lingerTimer = setTimeout(() => this.flush(), due - now);
+    return true;
   }
 
   /** Up to `max` waiting items in arrival order, no key twice; the rest keep their places. */
@@ -92,6 +132,8 @@ export class Coalescer<I, O> {
       batch.push(entry);
     }
     this.waiting = rest;
+    // What is left over gathered meanwhile too; once all went, the next item may be a lone one.
+    if (rest.length === 0) this.gathered = false;
     return batch;
   }
 

@@ -26,6 +26,12 @@ const NOTE_TO_CONTACT = 202;
 const TASK_TO_CONTACT = 204;
 /** An association page (v4) holds up to 500 ids. */
 const ASSOCIATIONS_PAGE = 500;
+/**
+ * Under a backlog a batch waits while it fills (Coalescer `fill`): a burst's jobs finish one every
+ * few ms on one thread, so the 100 ms of a round trip hold ~20 of them, and a burst's unfilled
+ * batches spent the portal's 100 requests per 10 s before the last leads were written.
+ */
+const BATCH_FILL = { quietMs: 50, maxMs: 1_000 };
 
 type Kind = 'notes' | 'tasks';
 type ContactProperties = Record<string, string | null>;
@@ -88,10 +94,16 @@ export abstract class HubSpotBatches extends HubSpotStages {
   constructor(opts: HubSpotConnectorOptions) {
     super(opts);
     this.batching = opts.batching ?? false;
-    this.reads = new Coalescer({ max: BATCH_MAX, keyOf: (id) => id, send: (ids) => this.readContacts(ids) });
+    this.reads = new Coalescer({
+      max: BATCH_MAX,
+      fill: BATCH_FILL,
+      keyOf: (id) => id,
+      send: (ids) => this.readContacts(ids),
+    });
     // HubSpot refuses a batch update naming a contact twice.
     this.updates = new Coalescer({
       max: BATCH_MAX,
+      fill: BATCH_FILL,
       keyOf: (u) => u.id,
       send: (inputs) =>
         updateContacts(inputs, (chunk) =>
@@ -107,6 +119,7 @@ export abstract class HubSpotBatches extends HubSpotStages {
     const creates = (kind: Kind) =>
       new Coalescer<Creation, string>({
         max: BATCH_MAX,
+        fill: BATCH_FILL,
         keyOf: (c) => c.key,
         send: (items) => this.createBatch(kind, items),
       });

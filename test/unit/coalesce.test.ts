@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Coalescer, type ItemOutcome } from '../../connectors/coalesce.js';
 
 /** A send whose answers the test releases by hand, recording every batch it was given. */
@@ -106,5 +106,92 @@ describe('Coalescer', () => {
     const [first, second] = [1, 2].map((n) => coalescer.submit(n));
     await expect(first).rejects.toThrow('batch answered 1 outcomes for 2 items');
     await expect(second).rejects.toThrow('batch answered 1 outcomes for 2 items');
+  });
+
+  describe('fill: under a backlog, a request waits while items keep coming', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+    const fill = { quietMs: 50, maxMs: 1_000 };
+
+    it('a lone item still goes at once', async () => {
+      vi.useFakeTimers();
+      const c = controlledSend<number>();
+      const coalescer = new Coalescer({ max: 100, fill, send: c.send });
+      void coalescer.submit(1);
+      await settle();
+      expect(c.batches).toEqual([[1]]);
+    });
+
+    it('what gathered meanwhile waits until none joined for quietMs, growing meanwhile', async () => {
+      vi.useFakeTimers();
+      const c = controlledSend<number>();
+      const coalescer = new Coalescer({ max: 100, fill, send: c.send });
+      void coalescer.submit(0);
+      await settle();
+      void coalescer.submit(1);
+      await c.answerNext();
+      // The old code sent [1] here, as soon as the first request returned.
+      expect(c.batches).toEqual([[0]]);
+      await vi.advanceTimersByTimeAsync(30);
+      void coalescer.submit(2);
+      await settle();
+      await vi.advanceTimersByTimeAsync(40);
+      void coalescer.submit(3);
+      await settle();
+      expect(c.batches).toEqual([[0]]);
+      await vi.advanceTimersByTimeAsync(49);
+      expect(c.batches).toEqual([[0]]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(c.batches).toEqual([[0], [1, 2, 3]]);
+    });
+
+    it('goes at once when max are waiting', async () => {
+      vi.useFakeTimers();
+      const c = controlledSend<number>();
+      const coalescer = new Coalescer({ max: 3, fill, send: c.send });
+      void coalescer.submit(0);
+      await settle();
+      void coalescer.submit(1);
+      await c.answerNext();
+      expect(c.batches).toEqual([[0]]);
+      void coalescer.submit(2);
+      void coalescer.submit(3);
+      await settle();
+      expect(c.batches).toEqual([[0], [1, 2, 3]]);
+    });
+
+    it('waits at most maxMs however steadily items come', async () => {
+      vi.useFakeTimers();
+      const c = controlledSend<number>();
+      const coalescer = new Coalescer({ max: 1_000, fill, send: c.send });
+      void coalescer.submit(0);
+      await settle();
+      void coalescer.submit(1);
+      await c.answerNext();
+      for (let n = 2; n < 40; n++) {
+        await vi.advanceTimersByTimeAsync(40);
+        void coalescer.submit(n);
+        await settle();
+        if (c.batches.length > 1) break;
+      }
+      expect(c.batches[1]).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    });
+
+    it('once the backlog is gone, the next lone item goes at once again', async () => {
+      vi.useFakeTimers();
+      const c = controlledSend<number>();
+      const coalescer = new Coalescer({ max: 100, fill, send: c.send });
+      void coalescer.submit(0);
+      await settle();
+      void coalescer.submit(1);
+      await c.answerNext();
+      await vi.advanceTimersByTimeAsync(50);
+      expect(c.batches).toEqual([[0], [1]]);
+      await c.answerNext();
+      void coalescer.submit(2);
+      await settle();
+      expect(c.batches).toEqual([[0], [1], [2]]);
+    });
   });
 });
