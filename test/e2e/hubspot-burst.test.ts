@@ -3,6 +3,7 @@ import { handoffMarker, type LeadRef } from '../../src/domain/index.js';
 import { closeQueues, openQueues, type Queues } from '../../src/queue/queues.js';
 import { HandoffStore } from '../../src/store/handoffs.js';
 import { keys } from '../../src/store/keys.js';
+import { LeadStore } from '../../src/store/leads.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { hubspotEnv, SECRETS, startSystem, type System } from '../system/index.js';
@@ -100,8 +101,11 @@ describe('end to end: a burst of HubSpot hand-raises shares batch requests', () 
         })),
       }),
     ).toBe(200);
+    // Scored: their profiles were read (a lead's record exists from its first event on).
+    const leadStore = new LeadStore(redis, k);
     await waitFor(
-      async () => (await Promise.all(seen.map((id) => redis.exists(k.leadState(lead(id)))))).every(Boolean),
+      async () =>
+        (await Promise.all(seen.map((id) => leadStore.get(lead(id))))).every((s) => s.score !== undefined),
       {
         timeoutMs: 30_000,
         what: 'the two leads seen',

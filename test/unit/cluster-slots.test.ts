@@ -76,12 +76,18 @@ describe('Redis Cluster: every key in the one slot of the prefix', () => {
 });
 
 /**
- * A key that is the first parameter of a local function (an include's helper) counts as given
- * when every call of that function passes a KEYS entry there.
+ * A key that is a parameter of a local function (an include's helper) counts as given when every
+ * call of that function passes a KEYS entry in that place (an included helper the script never calls
+ * touches nothing).
  */
 function keyParameterFromKeys(lua: string, param: string): boolean {
-  return [...lua.matchAll(new RegExp(`local function (\\w+)\\(${param}\\b`, 'g'))].some(([, fn]) => {
-    const calls = [...lua.matchAll(new RegExp(`(?<!function )\\b${fn}\\(([^,)]+)`, 'g'))];
-    return calls.length > 0 && calls.every(([, arg]) => /^KEYS\[[^\]]+\]$/.test(arg!.trim()));
+  return [...lua.matchAll(/local function (\w+)\(([^)]*)\)/g)].some(([, fn, params]) => {
+    const at = params!
+      .split(',')
+      .map((p) => p.trim())
+      .indexOf(param);
+    if (at < 0) return false;
+    const calls = [...lua.matchAll(new RegExp(`(?<!function )\\b${fn}\\(([^)]*)\\)`, 'g'))];
+    return calls.every(([, args]) => /^KEYS\[[^\]]+\]$/.test(args!.split(',')[at]?.trim() ?? ''));
   });
 }
