@@ -249,10 +249,13 @@ describe('one connector per CRM', () => {
         what: 'disposition applied',
         timeoutMs: 8_000,
       });
+      // The job writes our lifecycle after the CRM call, so the state is waited for, not read at once.
+      await waitFor(async () => (await started.ctx.leads.get(HS_LEAD)).status === 'disqualified', {
+        what: 'lead disqualified',
+      });
       expect(salesforce.dispositions).toEqual([
         { lead: 'salesforce.lead.00Q000000000001AAA', action: 'disqualify' },
       ]);
-      expect((await started.ctx.leads.get(HS_LEAD)).status).toBe('disqualified');
       // The status change was sales' first action on the handoff.
       const progress = await started.ctx.handoffs.progress('hf.hubspot.contact.501.0.mql');
       expect(progress.actedWhat).toBe('leadStatus → Closed - Not Converted');
