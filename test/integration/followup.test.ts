@@ -336,7 +336,11 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
     });
     expect(state).toMatchObject({ stage: 'lead', cycle: 1, armed: false });
     expect(crm.dispositions).toEqual([{ lead: KEY, action: 'recycle' }]);
-    const [disposition] = await audit('disposition');
+    // Audited after the state write: waited for, like the state.
+    const [disposition] = await waitFor(async () => {
+      const entries = await audit('disposition');
+      return entries.length > 0 && entries;
+    });
     expect(disposition?.detail).toMatchObject({
       status: 'UNQUALIFIED',
       reason: 'no_budget',
