@@ -111,6 +111,9 @@ describe('the brief: what a rep sees in the first ten seconds', () => {
     [{ timeZone: 'Mars/Olympus_Mons', country: 'Germany' }, null],
   ])('time zone of %j: %s', (profile, zone) => {
     expect(leadZone(profile).zone).toBe(zone);
+    // Answered again from what was resolved: the same zone, or the same refusal.
+    expect(leadZone(profile)).toEqual(leadZone(profile));
+    expect(leadZone(profile).zone).toBe(zone);
   });
 
   it('warnings come first: in the task body, the note and the alert', () => {

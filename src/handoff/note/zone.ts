@@ -102,12 +102,23 @@ export function leadZone(profile: Profile): LeadZone {
   return zone ? { zone, from: 'country' } : { zone: null, why: `no single time zone known for ${country}` };
 }
 
+/** Resolved names, so a note does not build a formatter; bounded by the values CRMs offer (~600). */
+const RESOLVED = new Map<string, string | null>();
+const RESOLVED_KEPT = 1_000;
+
 /** An IANA name as the runtime spells it, from an IANA name in any case or a HubSpot option value. */
 function ianaZone(stated: string): string | null {
+  const known = RESOLVED.get(stated);
+  if (known !== undefined) return known;
   const name = stated.replace(/_slash_/gi, '/');
+  let zone: string | null;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+    zone = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
   } catch {
-    return null;
+    zone = null;
   }
+  // Free text (a Salesforce field) could hold anything: keep the map bounded.
+  if (RESOLVED.size >= RESOLVED_KEPT) RESOLVED.clear();
+  RESOLVED.set(stated, zone);
+  return zone;
 }
