@@ -5,6 +5,14 @@ import type { CreatedRecord } from './types.js';
 // of its key (src/domain), so a retry whose earlier attempt's answer was lost finds that record
 // instead of creating a second one.
 
+/**
+ * How far back a retry looks for what an earlier attempt created: job retries span hours, a
+ * redelivery after Redis lost its records a day or two. An older record with the same marker is an
+ * earlier life of the handoff id (a lead kept under `retention.minLeadDays`, ≥ this, then forgotten
+ * starts again at cycle 0), not this handoff's: counting it would leave the rep without a note.
+ */
+export const MARKER_LOOKBACK_MS = 30 * 86_400_000;
+
 /** A record an earlier attempt may have made: its id and the text that would carry the marker. */
 export interface MarkedRecord {
   id: string;

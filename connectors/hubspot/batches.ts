@@ -8,7 +8,7 @@ import {
   type RepTask,
 } from '../../src/domain/index.js';
 import { Coalescer, type ItemOutcome } from '../coalesce.js';
-import { createOnce, type MarkedRecord } from '../create-once.js';
+import { createOnce, MARKER_LOOKBACK_MS, type MarkedRecord } from '../create-once.js';
 import { CrmError } from '../errors.js';
 import type { CreatedRecord, HandoffWrite, HandoffWritten } from '../types.js';
 import type { HubSpotConnectorOptions } from './api.js';
@@ -50,6 +50,10 @@ interface MarkerLookup {
 /** The slice of batch answers we rely on; results come in no guaranteed order. */
 const ReadResults = z.array(
   z.object({ id: z.string(), properties: z.record(z.string(), z.string().nullable()) }),
+);
+/** A note or task read back: the SDK turns its `createdAt` into a Date. */
+const CreatedResults = z.array(
+  z.object({ id: z.string(), createdAt: z.date(), properties: z.record(z.string(), z.string().nullable()) }),
 );
 const CreateResults = z.array(z.object({ id: z.string(), objectWriteTraceId: z.string().optional() }));
 const BatchErrors = z
@@ -385,7 +389,10 @@ export abstract class HubSpotBatches extends HubSpotStages {
     } while (after);
   }
 
-  /** Up to 100 notes or tasks with the body that carries the marker. */
+  /**
+   * Up to 100 notes or tasks with the body that carries the marker, those created within the
+   * marker lookback only (an association list cannot be filtered by date).
+   */
   private async readBodies(kind: Kind, ids: string[]): Promise<MarkedRecord[]> {
     const bodyProperty = kind === 'notes' ? 'hs_note_body' : 'hs_task_body';
     const body = { inputs: ids.map((id) => ({ id })), properties: [bodyProperty], propertiesWithHistory: [] };
@@ -394,7 +401,10 @@ export abstract class HubSpotBatches extends HubSpotStages {
         ? this.client.crm.objects.notes.batchApi.read(body, undefined, this.sdk)
         : this.client.crm.objects.tasks.batchApi.read(body, undefined, this.sdk),
     );
-    return found.results.map((r) => ({ id: r.id, body: r.properties[bodyProperty] ?? '' }));
+    const since = Date.now() - MARKER_LOOKBACK_MS;
+    return CreatedResults.parse(found.results)
+      .filter((r) => r.createdAt.getTime() >= since)
+      .map((r) => ({ id: r.id, body: r.properties[bodyProperty] ?? '' }));
   }
 }
 

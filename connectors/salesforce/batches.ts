@@ -1,15 +1,13 @@
 import { z } from 'zod';
 import { containsMarker } from '../../src/domain/index.js';
 import { Coalescer, type ItemOutcome } from '../coalesce.js';
-import { findMarked, type MarkedRecord } from '../create-once.js';
+import { findMarked, MARKER_LOOKBACK_MS, type MarkedRecord } from '../create-once.js';
 import { CrmError } from '../errors.js';
 import { Row, wholeSeconds, type SalesforceConnectorOptions, type SubRequest, type Target } from './api.js';
 import { GRAPHS_MAX, graphOutcomes, graphRequest, type SubAnswers } from './graph.js';
 import { SalesforceScores } from './scores.js';
 import { soqlDatetime } from './soql.js';
 
-/** How far back a retry looks for the task an earlier attempt may have created (job retries span hours). */
-const MARKER_LOOKBACK_MS = 30 * 86_400_000;
 /** Records per marker lookup: the `WhoId IN (...)` list keeps the WHERE clause well under 4,000 characters. */
 const LOOKUP_MAX = 100;
 /** sObject Collections retrieve takes up to 2,000 ids of one sObject a request. */

@@ -63,6 +63,11 @@ connectorConformance('HubSpot (real @hubspot/api-client against the sandbox)', a
           count: 1,
         },
       }),
+    backdateActivities: (lead, days) => {
+      const at = new Date(Date.now() - days * 86_400_000).toISOString();
+      for (const record of [...state.notes, ...state.tasks])
+        if (record.associations.some((a) => a.to.id === lead.id)) record.createdAt = at;
+    },
     close: () => sandbox.close(),
   };
 });

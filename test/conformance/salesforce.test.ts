@@ -3,6 +3,7 @@ import { createSalesforceConnector } from '../../connectors/salesforce/index.js'
 import type { LeadRef } from '../../src/domain/index.js';
 import { config, seedLead, tasksOf } from '../helpers/salesforce-seed.js';
 import { startSandbox } from '../sandbox/index.js';
+import { sfDatetime } from '../sandbox/salesforce/errors.js';
 import { ADMIN_USER_ID, DEFAULT_API_VERSION, INACTIVE_USER_ID, REP_USER_ID } from '../sandbox/salesforce.js';
 import { connectorConformance } from './suite.js';
 
@@ -55,6 +56,10 @@ connectorConformance('Salesforce (real jsforce against the sandbox)', async () =
     owners: { active: ADMIN_USER_ID, other: REP_USER_ID, deactivated: INACTIVE_USER_ID },
     dueDayOnly: true,
     loseNextCreate: () => sandbox.setFaults({ loseResponse: { method: 'POST', path: TASK_PATH, count: 1 } }),
+    backdateActivities: (ref, days) => {
+      const at = sfDatetime(Date.now() - days * 86_400_000);
+      for (const t of tasksOf(state, ref)) state.update('Task', t.Id, { CreatedDate: at });
+    },
     close: () => sandbox.close(),
   };
 });

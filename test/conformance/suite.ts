@@ -35,6 +35,8 @@ export interface ConformanceHarness {
   dueDayOnly?: boolean;
   /** The next create of this kind takes effect in the CRM but its answer is lost. */
   loseNextCreate(kind: 'note' | 'task'): void;
+  /** Moves the creation time of the lead's notes and tasks `days` back, as the CRM keeps it. */
+  backdateActivities(lead: LeadRef, days: number): void;
   close(): Promise<void>;
 }
 
@@ -139,6 +141,18 @@ export function connectorConformance(name: string, makeHarness: () => Promise<Co
       );
       expect(retried.created).toBe(false);
       expect(h.notes(lead)).toHaveLength(1);
+    });
+
+    it('takes a marked note older than the marker lookback for an earlier life of the id, not its own', async () => {
+      // A lead forgotten after its retention starts again at cycle 0: its next handoff id is the old one.
+      const lead = await h.seedLead({ email: 'again@x.io' });
+      const body = '<p>Handoff ID: hf.conf.life</p>';
+      await h.connector.createHandoffNote(lead, 'hf.conf.life', body, false);
+      h.backdateActivities(lead, 29);
+      expect((await h.connector.createHandoffNote(lead, 'hf.conf.life', body, true)).created).toBe(false);
+      h.backdateActivities(lead, 31);
+      expect((await h.connector.createHandoffNote(lead, 'hf.conf.life', body, true)).created).toBe(true);
+      expect(h.notes(lead)).toHaveLength(2);
     });
 
     it('deletes a task a handoff created, and counts one already gone as deleted', async () => {

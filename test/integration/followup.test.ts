@@ -339,7 +339,7 @@ describe('after the handoff: routing, rep task, SLA and dispositions (real Redis
     // Audited after the state write: waited for, like the state.
     const [disposition] = await waitFor(async () => {
       const entries = await audit('disposition');
-      return entries.length > 0 && entries;
+      return entries.length > 0 ? entries : undefined;
     });
     expect(disposition?.detail).toMatchObject({
       status: 'UNQUALIFIED',

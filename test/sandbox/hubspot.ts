@@ -434,12 +434,13 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 
 const now = () => new Date().toISOString();
 
-function view(id: string, properties: Properties, wanted: string[] | undefined) {
+/** A record as HubSpot answers it: the wanted properties, and its own `createdAt` where the sandbox keeps one. */
+function view(id: string, properties: Properties, wanted: string[] | undefined, createdAt = now()) {
   const picked: Properties = { hs_object_id: id };
   for (const name of wanted ?? ['email', 'firstname', 'lastname']) {
     if (properties[name] !== undefined) picked[name] = properties[name];
   }
-  return { id, properties: picked, createdAt: now(), updatedAt: now(), archived: false };
+  return { id, properties: picked, createdAt, updatedAt: now(), archived: false };
 }
 
 /** HubSpot takes `properties=a,b` as well as repeated `properties=a&properties=b`. */
@@ -929,7 +930,7 @@ export function hubspotRouter(state: HubSpotState): express.Router {
       const missing: string[] = [];
       for (const { id } of body.inputs) {
         const found = list().find((n) => n.id === id);
-        if (found) results.push(view(id, found.properties, body.properties));
+        if (found) results.push(view(id, found.properties, body.properties, found.createdAt));
         else missing.push(id);
       }
       answerBatch(res, results, missing.length ? [notFound(kind.slice(0, -1).toUpperCase(), missing)] : []);
@@ -1003,7 +1004,9 @@ export function hubspotRouter(state: HubSpotState): express.Router {
 
   r.get('/crm/v3/objects/notes', (req, res) => {
     const limit = Math.min(100, Number(req.query.limit ?? 10));
-    res.json({ results: state.notes.slice(0, limit).map((n) => view(n.id, n.properties, undefined)) });
+    res.json({
+      results: state.notes.slice(0, limit).map((n) => view(n.id, n.properties, undefined, n.createdAt)),
+    });
   });
 
   const task = (id: string) => {
@@ -1013,13 +1016,14 @@ export function hubspotRouter(state: HubSpotState): express.Router {
   };
   r.get('/crm/v3/objects/tasks/:id', (req, res) => {
     const wanted = wantedProperties(req);
-    res.json(view(req.params.id, task(req.params.id).properties, wanted));
+    const found = task(req.params.id);
+    res.json(view(found.id, found.properties, wanted, found.createdAt));
   });
   r.patch('/crm/v3/objects/tasks/:id', (req, res) => {
     const { properties } = parse(z.object({ properties: PropertyValues }), req.body);
     const found = task(req.params.id);
     Object.assign(found.properties, stringify(properties));
-    res.json(view(found.id, found.properties, Object.keys(properties)));
+    res.json(view(found.id, found.properties, Object.keys(properties), found.createdAt));
   });
 
   // v4 communication preferences: `channel=EMAIL` is required, the only channel there is.

@@ -11,11 +11,12 @@ const fields = HubSpotFields.parse({});
 const lead = (id: string) => ({ crm: 'hubspot' as const, objectType: 'contact' as const, id });
 const connector = () =>
   createHubSpotConnector({ accessToken: 'pat-test', basePath: BASE, fields, timeoutMs: 2_000 });
+/** A record as HubSpot answers it, created an hour ago (a retry looks back 30 days for its own). */
 const object = (id: string, properties: Record<string, string> = {}) => ({
   id,
   properties,
-  createdAt: '2026-01-01T00:00:00Z',
-  updatedAt: '2026-01-01T00:00:00Z',
+  createdAt: new Date(Date.now() - 3_600_000).toISOString(),
+  updatedAt: new Date(Date.now() - 3_600_000).toISOString(),
   archived: false,
 });
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { retentionTtls } from '../../src/config/retention.js';
 import { loadConfig } from '../../src/config/load.js';
+import { Retention } from '../../src/config/schema/retention.js';
+import { MARKER_LOOKBACK_MS } from '../../connectors/create-once.js';
 
 const DAY = 86_400_000;
 const config = loadConfig('config/default.yaml');
@@ -24,5 +26,11 @@ describe('retentionTtls (how long a lead is kept)', () => {
     expect(
       retentionTtls(withRules([{ id: 'a', event: 'x', points: 1, decay: { windowDays: 7 } }])).leadMs,
     ).toBe(30 * DAY);
+  });
+
+  it('keeps every lead at least as long as a retry looks back for its notes', () => {
+    // Else a lead forgotten and seen again reuses a handoff id whose old note a retry finds.
+    expect(Retention.shape.minLeadDays.unwrap().minValue! * DAY).toBeGreaterThanOrEqual(MARKER_LOOKBACK_MS);
+    expect(() => Retention.parse({ minLeadDays: 29 })).toThrow();
   });
 });

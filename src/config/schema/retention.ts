@@ -10,8 +10,9 @@ export const Retention = z.strictObject({
   /**
    * A lead's timeline, profile and state expire after the longest decay window (when its
    * engagement has decayed to nothing), but never sooner than this: a disposition or SLA round
-   * weeks after the handoff still finds the lead.
+   * weeks after the handoff still finds the lead. At least 30, the connectors' marker lookback: a
+   * lead forgotten sooner could reuse a handoff id whose earlier note a retry would take for its own.
    */
-  minLeadDays: z.number().int().min(1).max(3_650).default(30),
+  minLeadDays: z.number().int().min(30).max(3_650).default(30),
 });
 export type Retention = z.infer<typeof Retention>;
