@@ -3,6 +3,9 @@ import { Pipeline } from '../src/config/schema/pipeline.js';
 import { createLogger } from '../src/logger.js';
 import { HandoffStore } from '../src/store/handoffs.js';
 import { keys } from '../src/store/keys.js';
+import { LeadRecords } from '../src/store/lead-record.js';
+import { withScripts } from '../src/store/scripts.js';
+import type { LeadRef } from '../src/domain/index.js';
 import type { CallRecord } from '../test/sandbox/index.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { hubspotEnv, startSystem, type System, type SystemOptions } from '../test/system/index.js';
@@ -84,21 +87,31 @@ export function benchSystem(redisUrl: string, opts: Omit<SystemOptions, 'redisUr
  */
 export async function timeHandoffs(
   sys: System,
-  leadIds: string[],
+  leads: LeadRef[],
   warmUp: () => Promise<unknown>,
   raiseHand: (leadId: string) => Promise<number>,
   handoffIdOf: (leadId: string) => string,
 ): Promise<{ times: number[]; calls: CallRecord[] }> {
   const { redis, prefix, sandbox } = sys;
   await warmUp();
-  const cached = async () => (await redis.keys(`${prefix}:profile:*`)).length === leadIds.length;
-  await until(cached, 30_000, 'profiles cached');
+  await until(profilesFetched(sys, leads), 30_000, 'profiles cached');
   await sleep(1_500);
   const before = sandbox.calls.length;
   const store = new HandoffStore(redis, keys(prefix));
-  const times = await measureHandoffs(store, leadIds, raiseHand, handoffIdOf);
+  const times = await measureHandoffs(
+    store,
+    leads.map((l) => l.id),
+    raiseHand,
+    handoffIdOf,
+  );
   return { times, calls: sandbox.calls.slice(before) };
 }
+
+/** Whether every lead's profile was read from the CRM (its one key records when). */
+export const profilesFetched = (sys: System, leads: readonly LeadRef[]) => {
+  const records = new LeadRecords(withScripts(sys.redis), keys(sys.prefix));
+  return async () => (await records.readMany(leads)).every(({ record }) => record.fetchedAt !== undefined);
+};
 
 /**
  * Sends each lead's hand-raise one at a time, spaced out (latency, not a queue under load), and

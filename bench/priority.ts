@@ -1,6 +1,7 @@
 import { closeQueues, openQueues, type Queues } from '../src/queue/queues.js';
 import { HandoffStore } from '../src/store/handoffs.js';
 import { keys } from '../src/store/keys.js';
+import type { LeadRef } from '../src/domain/index.js';
 import type { System } from '../test/system/index.js';
 import { demoRequest, propertyChange } from '../test/system/webhooks.js';
 import {
@@ -8,6 +9,7 @@ import {
   benchSystem,
   contact,
   percentile,
+  profilesFetched,
   sleep,
   speedToLeadOf,
   until,
@@ -97,9 +99,12 @@ export async function priorityUnderBacklog(redisUrl: string): Promise<Outcome> {
           .map((t) => propertyChange(t.id, 'hs_analytics_last_url', 'https://x.io/blog')),
       ),
     ]);
-    const cached = async () =>
-      (await sys.redis.keys(`${sys.prefix}:profile:*`)).length === leads.length + targets.length;
-    await until(cached, 300_000, 'profiles cached');
+    const refs = [...leads, ...targets].map((l): LeadRef => ({
+      crm: 'hubspot',
+      objectType: 'contact',
+      id: l.id,
+    }));
+    await until(profilesFetched(sys, refs), 300_000, 'profiles cached');
     await until(idle, 300_000, 'warm-up drained');
 
     const idleRuns: number[] = [];

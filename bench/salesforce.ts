@@ -91,7 +91,7 @@ export async function salesforceSpeedToLead(redisUrl: string): Promise<Outcome> 
 
   const { times: ours, calls } = await timeHandoffs(
     sys,
-    leadIds,
+    leadIds.map((id) => ({ crm: 'salesforce', objectType: 'lead', id })),
     async () => {
       for (const id of leadIds) await send(id, 'page_view');
     },

@@ -14,7 +14,7 @@ export async function speedToLead(redisUrl: string): Promise<Outcome> {
   const blogView = (l: { id: string }) => propertyChange(l.id, 'hs_analytics_last_url', 'https://x.io/blog');
   const { times: ours } = await timeHandoffs(
     sys,
-    leads.map((l) => l.id),
+    leads.map((l) => ({ crm: 'hubspot', objectType: 'contact', id: l.id })),
     async () => {
       await sys.post.hubspot(leads.slice(0, 100).map(blogView));
       await sys.post.hubspot(leads.slice(100).map(blogView));

@@ -7,7 +7,8 @@
 // returns, up to `max` per request. Under a burst the batches therefore grow by themselves to what
 // the CRM's round trip and rate limit let through. With `fill`, a request of gathered items also
 // waits while more keep coming: what the jobs produce in one round trip is far less than `max`
-// when they compute on one thread, and every request it saves is rate budget for the rest.
+// when they compute on one thread, and every request it saves is rate budget for the rest. The
+// backlog's first request of gathered items does not wait: it carries the burst's first leads.
 
 /** One item's outcome in a batch answer: its result, or the error that is that item's alone. */
 export type ItemOutcome<O> = { ok: true; value: O } | { ok: false; error: unknown };
@@ -28,9 +29,12 @@ export interface CoalescerOptions<I, O> {
   /** Requests of this kind in flight at once in this process; 1 unless given. */
   maxInFlight?: number;
   /**
-   * Only under a backlog (items gathered while a request was in flight): the next request waits for
-   * more while they keep coming, and goes once `max` wait, none joined for `quietMs`, or `maxMs`
-   * after it could have gone. A lone item still goes at once. Unset: each goes as soon as it may.
+   * Only under a backlog (items gathered while a request was in flight): after its first request of
+   * gathered items, which goes as soon as it may, each request waits for more while they keep coming,
+   * and goes once `max` wait, none joined for `quietMs`, or `maxMs` after it could have gone. The
+   * backlog lasts until no request of it ended for `maxMs`: the jobs upstream of a burst pause
+   * while they wait for round trips of their own, and an item of such a pause still waits to fill.
+   * A lone item still goes at once. Unset: each goes as soon as it may.
    */
   fill?: { quietMs: number; maxMs: number };
 }
@@ -47,6 +51,10 @@ export class Coalescer<I, O> {
   private scheduled = false;
   /** Some waiting item joined while a request was in flight: the batch may wait to fill (`fill`). */
   private gathered = false;
+  /** The backlog's first request of gathered items has gone: the next ones wait to fill. */
+  private filling = false;
+  /** When a request of the backlog last ended (`fill`); undefined without a backlog. */
+  private backlogAt: number | undefined;
   private lastJoinedAt = 0;
   /** When the request lingering for `fill` could have gone. */
   private lingeringSince: number | undefined;
@@ -58,8 +66,13 @@ export class Coalescer<I, O> {
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
-      this.lastJoinedAt = performance.now();
-      if (this.inFlight >= this.limit) this.gathered = true;
+      const now = performance.now();
+      this.lastJoinedAt = now;
+      if (this.inFlight >= this.limit || this.inBacklog(now)) this.gathered = true;
+      else if (!this.gathered) {
+        this.filling = false;
+        this.backlogAt = undefined;
+      }
       this.schedule();
     });
   }
@@ -86,12 +99,21 @@ export class Coalescer<I, O> {
     });
   }
 
+  /** A request of the backlog ended less than `fill.maxMs` ago. */
+  private inBacklog(now: number): boolean {
+    const { fill } = this.opts;
+    return fill !== undefined && this.backlogAt !== undefined && now - this.backlogAt < fill.maxMs;
+  }
+
   private flush(): void {
     if (this.waiting.length === 0 || this.inFlight >= this.limit || this.lingering()) return;
+    const ofBacklog = this.gathered;
     const batch = this.take();
+    if (ofBacklog) this.filling = true;
     this.inFlight++;
     void this.send(batch).finally(() => {
       this.inFlight--;
+      if (ofBacklog) this.backlogAt = performance.now();
       this.schedule();
     });
   }
@@ -101,7 +123,7 @@ export class Coalescer<I, O> {
     clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
     const { fill, max } = this.opts;
-    if (!fill || !this.gathered || this.waiting.length >= max) {
+    if (!fill || !this.gathered || !this.filling || this.waiting.length >= max) {
       this.lingeringSince = undefined;
       return false;
     }

@@ -29,9 +29,11 @@ const ASSOCIATIONS_PAGE = 500;
 /**
  * Under a backlog a batch waits while it fills (Coalescer `fill`): a burst's jobs finish one every
  * few ms on one thread, so the 100 ms of a round trip hold ~20 of them, and a burst's unfilled
- * batches spent the portal's 100 requests per 10 s before the last leads were written.
+ * batches spent the portal's 100 requests per 10 s before the last leads were written. Quiet means
+ * 250 ms without a new item: on a loaded machine the score stage's handoffs come tens of ms apart,
+ * and 50 ms sent a batch of a handful in every lull (29 writes of each kind for 1,000 handoffs).
  */
-const BATCH_FILL = { quietMs: 50, maxMs: 1_000 };
+const BATCH_FILL = { quietMs: 250, maxMs: 1_000 };
 
 type Kind = 'notes' | 'tasks';
 type ContactProperties = Record<string, string | null>;

@@ -5,6 +5,7 @@ import { SalesforceCdcSubscriber } from '../../connectors/salesforce/cdc.js';
 import type { Env } from '../config/env.js';
 import type { Config } from '../config/schema.js';
 import type { LeadRef } from '../domain/index.js';
+import type { CrmConnector } from '../../connectors/types.js';
 import { createApp } from '../http/app.js';
 import { boundPort, createHttpServer, listen } from '../http/server.js';
 import { createMetricsApp } from '../http/metrics.js';
@@ -35,6 +36,21 @@ export interface RunOptions {
   http: boolean;
   worker: boolean;
   logger?: Logger;
+}
+
+/**
+ * Owners and option labels, read before the first job instead of by the first handoff: a burst's
+ * first lead waited two more round trips for them. A failed read is logged, and read again by the
+ * first handoff that needs it.
+ */
+async function readHandoffMetadata(connectors: CrmConnector[], logger: Logger): Promise<void> {
+  const read = (connector: CrmConnector, what: string, reading: Promise<unknown>) =>
+    reading.catch((err: unknown) =>
+      logger.warn({ crm: connector.crm, err: (err as Error).message }, `${what} not read at start`),
+    );
+  await Promise.all(
+    connectors.flatMap((c) => [read(c, 'owners', c.owners()), read(c, 'option labels', c.fieldLabels())]),
+  );
 }
 
 /** Starts the HTTP server, the workers, or both in one process. */
@@ -95,6 +111,7 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
     const crms = connectCrms(env, config, { redis, metrics, logger });
     const queues = openQueues(redis, config.redis.prefix, onQueueError, config.pipeline.retryBackoffMs);
     for (const connector of crms.connectors) await connector.ensureSchema();
+    await readHandoffMetadata(crms.connectors, logger);
     const alerts = alertChannels(env, config);
     const ctx = createJobContext({
       config,

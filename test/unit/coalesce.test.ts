@@ -123,7 +123,24 @@ describe('Coalescer', () => {
       expect(c.batches).toEqual([[1]]);
     });
 
-    it('what gathered meanwhile waits until none joined for quietMs, growing meanwhile', async () => {
+    /**
+     * A backlog past its first request of gathered items: [0] went alone, [1] gathered behind it and
+     * went as soon as [0] returned, `next` gathered behind [1], which has just returned.
+     */
+    async function intoBacklog(
+      c: ReturnType<typeof controlledSend<number>>,
+      coalescer: Coalescer<number, number>,
+      next: number[],
+    ) {
+      void coalescer.submit(0);
+      await settle();
+      void coalescer.submit(1);
+      await c.answerNext();
+      for (const n of next) void coalescer.submit(n);
+      await c.answerNext();
+    }
+
+    it('the backlog’s first request of gathered items goes as soon as the one before returns', async () => {
       vi.useFakeTimers();
       const c = controlledSend<number>();
       const coalescer = new Coalescer({ max: 100, fill, send: c.send });
@@ -131,67 +148,84 @@ describe('Coalescer', () => {
       await settle();
       void coalescer.submit(1);
       await c.answerNext();
-      // The old code sent [1] here, as soon as the first request returned.
-      expect(c.batches).toEqual([[0]]);
+      // The burst's first leads: the old code held [1] here until none joined for quietMs.
+      expect(c.batches).toEqual([[0], [1]]);
+    });
+
+    it('after it, what gathered waits until none joined for quietMs, growing meanwhile', async () => {
+      vi.useFakeTimers();
+      const c = controlledSend<number>();
+      const coalescer = new Coalescer({ max: 100, fill, send: c.send });
+      await intoBacklog(c, coalescer, [2]);
+      expect(c.batches).toEqual([[0], [1]]);
       await vi.advanceTimersByTimeAsync(30);
-      void coalescer.submit(2);
-      await settle();
-      await vi.advanceTimersByTimeAsync(40);
       void coalescer.submit(3);
       await settle();
-      expect(c.batches).toEqual([[0]]);
+      await vi.advanceTimersByTimeAsync(40);
+      void coalescer.submit(4);
+      await settle();
+      expect(c.batches).toEqual([[0], [1]]);
       await vi.advanceTimersByTimeAsync(49);
-      expect(c.batches).toEqual([[0]]);
+      expect(c.batches).toEqual([[0], [1]]);
       await vi.advanceTimersByTimeAsync(1);
-      expect(c.batches).toEqual([[0], [1, 2, 3]]);
+      expect(c.batches).toEqual([[0], [1], [2, 3, 4]]);
     });
 
     it('goes at once when max are waiting', async () => {
       vi.useFakeTimers();
       const c = controlledSend<number>();
       const coalescer = new Coalescer({ max: 3, fill, send: c.send });
-      void coalescer.submit(0);
-      await settle();
-      void coalescer.submit(1);
-      await c.answerNext();
-      expect(c.batches).toEqual([[0]]);
-      void coalescer.submit(2);
+      await intoBacklog(c, coalescer, [2]);
+      expect(c.batches).toEqual([[0], [1]]);
       void coalescer.submit(3);
+      void coalescer.submit(4);
       await settle();
-      expect(c.batches).toEqual([[0], [1, 2, 3]]);
+      expect(c.batches).toEqual([[0], [1], [2, 3, 4]]);
     });
 
     it('waits at most maxMs however steadily items come', async () => {
       vi.useFakeTimers();
       const c = controlledSend<number>();
       const coalescer = new Coalescer({ max: 1_000, fill, send: c.send });
-      void coalescer.submit(0);
-      await settle();
-      void coalescer.submit(1);
-      await c.answerNext();
-      for (let n = 2; n < 40; n++) {
+      await intoBacklog(c, coalescer, [2]);
+      for (let n = 3; n < 40; n++) {
         await vi.advanceTimersByTimeAsync(40);
         void coalescer.submit(n);
         await settle();
-        if (c.batches.length > 1) break;
+        if (c.batches.length > 2) break;
       }
-      expect(c.batches[1]).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+      expect(c.batches[2]).toEqual(Array.from({ length: 25 }, (_, i) => i + 2));
     });
 
-    it('once the backlog is gone, the next lone item goes at once again', async () => {
+    it('an item in a pause of the backlog, nothing in flight, still waits to fill', async () => {
       vi.useFakeTimers();
       const c = controlledSend<number>();
       const coalescer = new Coalescer({ max: 100, fill, send: c.send });
-      void coalescer.submit(0);
+      await intoBacklog(c, coalescer, []);
+      await vi.advanceTimersByTimeAsync(500);
+      void coalescer.submit(2);
       await settle();
-      void coalescer.submit(1);
-      await c.answerNext();
-      await vi.advanceTimersByTimeAsync(50);
+      await vi.advanceTimersByTimeAsync(30);
+      void coalescer.submit(3);
+      await settle();
+      // The old code sent [2] alone at once: nothing was in flight.
       expect(c.batches).toEqual([[0], [1]]);
-      await c.answerNext();
+      await vi.advanceTimersByTimeAsync(50);
+      expect(c.batches).toEqual([[0], [1], [2, 3]]);
+    });
+
+    it('once no request of the backlog ended for maxMs, a lone item goes at once, and the next backlog’s first gathered request too', async () => {
+      vi.useFakeTimers();
+      const c = controlledSend<number>();
+      const coalescer = new Coalescer({ max: 100, fill, send: c.send });
+      await intoBacklog(c, coalescer, []);
+      await vi.advanceTimersByTimeAsync(1_000);
       void coalescer.submit(2);
       await settle();
       expect(c.batches).toEqual([[0], [1], [2]]);
+      void coalescer.submit(3);
+      await c.answerNext();
+      expect(c.batches).toEqual([[0], [1], [2], [3]]);
     });
   });
 });
