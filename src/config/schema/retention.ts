@@ -13,5 +13,10 @@ export const Retention = z.strictObject({
    * weeks after the handoff still finds the lead.
    */
   minLeadDays: z.number().int().min(1).max(3_650).default(30),
+  /**
+   * Whole UTC days the audit stream keeps as entries; older days are kept as the report's counters
+   * (one per day) and their entries trimmed. At least a week: the dashboard reads the last 7 days' entries.
+   */
+  auditDays: z.number().int().min(7).max(3_650).default(90),
 });
 export type Retention = z.infer<typeof Retention>;
