@@ -312,12 +312,7 @@ interface OwnerCounters {
   firstActionMin: Record<string, number>;
 }
 
-interface ScoreCounters {
-  handoffs: number;
-  converted: number;
-  disqualified: number;
-  recycled: number;
-}
+type ScoreCounters = Record<'handoffs' | 'converted' | 'disqualified' | 'recycled', number>;
 
 export function emptyCounters(): Counters {
   return { handoffs: 0, owners: {}, scores: {}, speed: {}, reasons: {}, openBreaches: 0, malformed: 0 };
@@ -376,12 +371,7 @@ export function mergeCounters(a: Counters, b: Counters): Counters {
       breaches: p.breaches + q.breaches,
       firstActionMin: sum(p.firstActionMin, q.firstActionMin),
     })),
-    scores: merge(a.scores, b.scores, (p, q) => ({
-      handoffs: p.handoffs + q.handoffs,
-      converted: p.converted + q.converted,
-      disqualified: p.disqualified + q.disqualified,
-      recycled: p.recycled + q.recycled,
-    })),
+    scores: merge(a.scores, b.scores, (p, q) => sum(p, q) as ScoreCounters),
     speed: sum(a.speed, b.speed),
     reasons: merge(a.reasons, b.reasons, sum),
     openBreaches: a.openBreaches + b.openBreaches,
