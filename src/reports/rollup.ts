@@ -124,8 +124,8 @@ export async function sweepAudit(deps: SweepDeps): Promise<number | null> {
   try {
     const keepFrom = utcDay(await deps.sharedNow()) - config.retention.auditDays * DAY_MS;
     const store = new HandoffStore(redis, k);
-    const { until } = await readKeptDays(redis, k);
-    const from = until ?? (await store.oldestAuditAt());
+    const until = await redis.hget(k.auditDays, UNTIL);
+    const from = until !== null ? Number(until) : await store.oldestAuditAt();
     let kept = 0;
     if (from !== null && from < keepFrom) {
       const days = countDays(await store.auditRowsSince(from), from, keepFrom);
