@@ -78,6 +78,16 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       labelNames: ['queue'] as const,
       registers: [registry],
     }),
+    auditEntries: new Gauge({
+      name: 'leadflow_audit_entries',
+      help: 'Entries in the audit stream after the last audit sweep (whole days of retention.auditDays, then kept as counters)',
+      registers: [registry],
+    }),
+    auditDaysKept: new Counter({
+      name: 'leadflow_audit_days_kept_total',
+      help: "UTC days of the audit stream kept as the report's counters, their entries trimmed",
+      registers: [registry],
+    }),
     redisDataLoss: new Gauge({
       name: 'leadflow_redis_data_loss',
       help: 'Redis lost its data (1) and notes and tasks are looked up in the CRM before any is created, until redis.dataLoss.recoveryHours pass',

@@ -17,6 +17,7 @@ import { registerQueueDepth } from '../queue/depth.js';
 import { processors } from '../../jobs/index.js';
 import { startWorkers, workerOptions } from '../queue/workers.js';
 import { keepSweepingDeadLetters } from '../queue/dead-letters.js';
+import { keepSweepingAudit } from '../reports/rollup.js';
 import { keys } from '../store/keys.js';
 import { assertNoEviction, connectFromEnv } from '../store/redis.js';
 import { connectCrms, hubspotFromEnv, salesforceFromEnv } from './crms.js';
@@ -128,9 +129,9 @@ export async function run(env: Env, config: Config, opts: RunOptions): Promise<R
     const started = startWorkers(ctx, processors, concurrency);
     workers = started;
     await Promise.all(started.map((w) => w.waitUntilReady()));
-    const stopSweeps = keepSweepingDeadLetters(ctx);
+    const stopSweeps = [keepSweepingDeadLetters(ctx), keepSweepingAudit(ctx)];
     closers.unshift(async () => {
-      stopSweeps();
+      for (const stop of stopSweeps) stop();
       await Promise.all(started.map((w) => w.close()));
     });
     closers.push(() => closeQueues(queues));

@@ -24,21 +24,54 @@ const SPEED_BUCKETS: [string, number][] = [
 
 /** Pure: histogram and percentiles (nearest rank) of speed-to-lead samples in ms. */
 export function summarizeSpeed(samples: number[]): SpeedSummary {
-  const sorted = [...samples].sort((a, b) => a - b);
+  return summarizeSpeedCounts(tally(samples));
+}
+
+/** Pure: the same from counted values (value → how many samples had it). */
+function summarizeSpeedCounts(counts: Readonly<Record<string, number>>): SpeedSummary {
+  const values = sortedCounts(counts);
   const buckets = SPEED_BUCKETS.map(([label]) => ({ label, count: 0 }));
-  for (const ms of sorted) buckets[SPEED_BUCKETS.findIndex(([, upper]) => ms <= upper)]!.count++;
+  for (const [ms, n] of values) buckets[SPEED_BUCKETS.findIndex(([, upper]) => ms <= upper)]!.count += n;
   return {
     buckets,
-    p50: percentile(sorted, 0.5),
-    p90: percentile(sorted, 0.9),
-    p95: percentile(sorted, 0.95),
-    p99: percentile(sorted, 0.99),
-    samples: sorted.length,
+    p50: percentile(values, 0.5),
+    p90: percentile(values, 0.9),
+    p95: percentile(values, 0.95),
+    p99: percentile(values, 0.99),
+    samples: values.reduce((n, [, c]) => n + c, 0),
   };
 }
 
-function percentile(sorted: number[], p: number): number | null {
-  return sorted.length ? sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]! : null;
+function tally(values: readonly number[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
+  return counts;
+}
+
+function sortedCounts(counts: Readonly<Record<string, number>>): [number, number][] {
+  return Object.entries(counts)
+    .map(([v, n]): [number, number] => [Number(v), n])
+    .sort((a, b) => a[0] - b[0]);
+}
+
+/** Nearest rank over counted values, ascending. */
+function percentile(values: readonly [number, number][], p: number): number | null {
+  const total = values.reduce((n, [, c]) => n + c, 0);
+  const rank = Math.max(1, Math.ceil(p * total));
+  let seen = 0;
+  for (const [v, n] of values) if ((seen += n) >= rank) return v;
+  return null;
+}
+
+/**
+ * Speed to lead as the counters keep it: rounded up to 3 significant digits (1,234 ms → 1,240), so a
+ * day's distinct values stay few; a percentile is then at most 1% over the sample's. The buckets'
+ * bounds have 3 digits or fewer, so every sample stays in its bucket.
+ */
+export function roundUp3(ms: number): number {
+  let unit = 1;
+  while (ms > 999 * unit) unit *= 10;
+  return Math.ceil(ms / unit) * unit;
 }
 
 // Audit entries come from JSON in Redis: the envelope and the parts of each detail the report relies
@@ -133,36 +166,54 @@ export interface ReportOptions {
   to?: number;
 }
 
+/** What the audit entries say, per handoff and per disposition, before anything is counted. */
+export interface Folded {
+  handoffs: HandoffFacts[];
+  dispositions: { reason: string; action: string }[];
+  /** Entries whose shape did not match and were left out. */
+  malformed: number;
+}
+
 /**
- * Pure. Speed to lead, SLA compliance per rep, conversion and disqualification by score band and
- * by reason code, and each rep's share of handoffs against their weight, from the audit log.
- * Entries join their handoff by handoff id, or without one by lead (its latest handoff so far).
+ * Pure. The handoffs decided in `opening` with what happened to them (in `opening` and `following`),
+ * and the dispositions and malformed entries of `opening`. `following` (entries after `opening`)
+ * only adds to those handoffs: a day's rollup reads the entries after that day this way. Entries
+ * join their handoff by handoff id, or without one by lead (its latest handoff so far).
  */
-export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions): Report {
+export function foldAudit(
+  opening: readonly AuditEntry[],
+  period: Pick<ReportOptions, 'from' | 'to'> = {},
+  following: readonly AuditEntry[] = [],
+): Folded {
   let malformed = 0;
-  const inPeriod: Envelope[] = [];
-  for (const raw of entries) {
-    const e = Envelope.safeParse(raw);
-    if (!e.success) malformed++;
-    else if (
-      (opts.from === undefined || e.data.at >= opts.from) &&
-      (opts.to === undefined || e.data.at < opts.to)
-    )
-      inPeriod.push(e.data);
-  }
+  const inPeriod: { e: Envelope; opens: boolean }[] = [];
+  const read = (entries: readonly AuditEntry[], opens: boolean) => {
+    for (const raw of entries) {
+      const e = Envelope.safeParse(raw);
+      if (!e.success) malformed += opens ? 1 : 0;
+      else if (
+        (period.from === undefined || e.data.at >= period.from) &&
+        (period.to === undefined || e.data.at < period.to)
+      )
+        inPeriod.push({ e: e.data, opens });
+    }
+  };
+  read(opening, true);
+  read(following, false);
 
   const all: HandoffFacts[] = [];
+  const dispositions: Folded['dispositions'] = [];
   const byId = new Map<string, HandoffFacts>();
   const byLead = new Map<string, HandoffFacts>();
-  const reasons = new Map<string, { count: number; actions: Set<string> }>();
-  const parse = <K extends keyof typeof Details>(type: K, e: Envelope) => {
+  // Only `opening`'s entries are counted as malformed: `following`'s are another day's.
+  const parse = <K extends keyof typeof Details>(type: K, e: Envelope, opens: boolean) => {
     const parsed = Details[type].safeParse(e.detail);
-    if (!parsed.success) malformed++;
+    if (!parsed.success && opens) malformed++;
     return parsed.success ? (parsed.data as z.infer<(typeof Details)[K]>) : undefined;
   };
 
   // Oldest first, so handoffs exist before what happens to them.
-  for (const e of inPeriod.sort((a, b) => a.at - b.at)) {
+  for (const { e, opens } of inPeriod.sort((a, b) => a.e.at - b.e.at)) {
     const facts =
       e.handoffId !== undefined
         ? byId.get(e.handoffId)
@@ -171,10 +222,10 @@ export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions)
           : undefined;
     switch (e.type) {
       case 'handoff': {
-        const d = parse('handoff', e);
+        const d = parse('handoff', e, opens);
         if (!d) break;
         if (e.handoffId === undefined && e.lead === undefined) {
-          malformed++;
+          malformed += opens ? 1 : 0;
           break;
         }
         // Retries audited some decisions twice before that was prevented: the first one stands.
@@ -185,30 +236,31 @@ export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions)
           breachedBy: new Set(),
           converted: false,
         };
-        all.push(f);
+        // A later handoff is not counted here but still takes its lead's entries from then on.
+        if (opens) all.push(f);
         if (e.handoffId !== undefined) byId.set(e.handoffId, f);
         if (e.lead !== undefined) byLead.set(e.lead, f);
         break;
       }
       case 'writeback': {
-        const d = parse('writeback', e);
+        const d = parse('writeback', e, opens);
         if (d && facts) facts.speedToLeadMs = d.speedToLeadMs;
         break;
       }
       case 'rep_action': {
-        const d = parse('rep_action', e);
+        const d = parse('rep_action', e, opens);
         if (!d || !facts || facts.action) break;
         const ownerId = d.ownerId ?? facts.ownerId;
         facts.action = { ownerId, afterMs: d.afterMs, onTime: !facts.breachedBy.has(ownerId) };
         break;
       }
       case 'sla_breach': {
-        const d = parse('sla_breach', e);
+        const d = parse('sla_breach', e, opens);
         if (d && facts && !facts.action) facts.breachedBy.add(d.ownerId ?? facts.ownerId);
         break;
       }
       case 'reassign': {
-        const d = parse('reassign', e);
+        const d = parse('reassign', e, opens);
         if (d && facts) facts.ownerId = d.ownerId;
         break;
       }
@@ -217,72 +269,167 @@ export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions)
         if (facts && all.includes(facts)) all.splice(all.indexOf(facts), 1);
         break;
       case 'converted':
-        if (parse('converted', e) && facts) facts.converted = true;
+        if (parse('converted', e, opens) && facts) facts.converted = true;
         break;
       case 'disposition': {
-        const d = parse('disposition', e);
+        const d = parse('disposition', e, opens);
         if (!d) break;
         if (facts) facts.disposition = d.action;
-        const key = d.reason ?? '(no reason)';
-        const entry = reasons.get(key) ?? { count: 0, actions: new Set<string>() };
-        entry.count++;
-        entry.actions.add(d.action);
-        reasons.set(key, entry);
+        if (opens) dispositions.push({ reason: d.reason ?? '(no reason)', action: d.action });
         break;
       }
       default:
         break;
     }
   }
+  return { handoffs: all, dispositions, malformed };
+}
 
-  const owners = [...new Set(all.map((f) => f.ownerId))].sort();
+/**
+ * What a report is made of, exact and mergeable (a day's counters add up with the next day's):
+ * JSON, so a day's can be kept once its audit entries are trimmed. Ids and values are keys.
+ */
+export interface Counters {
+  handoffs: number;
+  /** Per owner id: handoffs they own, first actions (and how many before a breach of theirs), breaches. */
+  owners: Record<string, OwnerCounters>;
+  /** Per score: handoffs, and how they ended. */
+  scores: Record<string, ScoreCounters>;
+  /** Speed to lead in ms, rounded up to 3 significant digits (roundUp3) → handoffs. */
+  speed: Record<string, number>;
+  /** Reason code → disposition action → how many. */
+  reasons: Record<string, Record<string, number>>;
+  openBreaches: number;
+  malformed: number;
+}
+
+interface OwnerCounters {
+  handoffs: number;
+  acted: number;
+  onTime: number;
+  breaches: number;
+  /** Minutes to first action (rounded, as the report shows the median) → how many. */
+  firstActionMin: Record<string, number>;
+}
+
+type ScoreCounters = Record<'handoffs' | 'converted' | 'disqualified' | 'recycled', number>;
+
+export function emptyCounters(): Counters {
+  return { handoffs: 0, owners: {}, scores: {}, speed: {}, reasons: {}, openBreaches: 0, malformed: 0 };
+}
+
+/** Pure: the counters of folded audit entries. */
+export function countFolded(folded: Folded): Counters {
+  const c = emptyCounters();
+  const owner = (id: string) =>
+    (c.owners[id] ??= { handoffs: 0, acted: 0, onTime: 0, breaches: 0, firstActionMin: {} });
+  const add = (counts: Record<string, number>, key: string | number, n = 1) => {
+    counts[key] = (counts[key] ?? 0) + n;
+  };
+  for (const f of folded.handoffs) {
+    c.handoffs++;
+    owner(f.ownerId).handoffs++;
+    // SLA figures belong to the rep whose clock it was: a breach to who let it lapse, an action to who acted.
+    for (const id of f.breachedBy) owner(id).breaches++;
+    if (f.action) {
+      const o = owner(f.action.ownerId);
+      o.acted++;
+      if (f.action.onTime) o.onTime++;
+      add(o.firstActionMin, Math.round(f.action.afterMs / 60_000));
+    }
+    const s = (c.scores[f.score] ??= { handoffs: 0, converted: 0, disqualified: 0, recycled: 0 });
+    s.handoffs++;
+    if (f.converted) s.converted++;
+    if (f.disposition === 'disqualify' || f.disposition === 'bad_data') s.disqualified++;
+    if (f.disposition === 'recycle') s.recycled++;
+    if (f.speedToLeadMs !== undefined) add(c.speed, roundUp3(f.speedToLeadMs));
+    if (f.breachedBy.size && !f.action && !f.converted && !f.disposition) c.openBreaches++;
+  }
+  for (const d of folded.dispositions) add((c.reasons[d.reason] ??= {}), d.action);
+  c.malformed = folded.malformed;
+  return c;
+}
+
+/** Pure: the counters of both (neither is changed). */
+export function mergeCounters(a: Counters, b: Counters): Counters {
+  const sum = (x: Readonly<Record<string, number>>, y: Readonly<Record<string, number>>) => {
+    const out = { ...x };
+    for (const [k, n] of Object.entries(y)) out[k] = (out[k] ?? 0) + n;
+    return out;
+  };
+  const merge = <T>(x: Record<string, T>, y: Record<string, T>, both: (p: T, q: T) => T) => {
+    const out = { ...x };
+    for (const [k, v] of Object.entries(y)) out[k] = k in out ? both(out[k]!, v) : v;
+    return out;
+  };
+  return {
+    handoffs: a.handoffs + b.handoffs,
+    owners: merge(a.owners, b.owners, (p, q) => ({
+      handoffs: p.handoffs + q.handoffs,
+      acted: p.acted + q.acted,
+      onTime: p.onTime + q.onTime,
+      breaches: p.breaches + q.breaches,
+      firstActionMin: sum(p.firstActionMin, q.firstActionMin),
+    })),
+    scores: merge(a.scores, b.scores, (p, q) => sum(p, q) as ScoreCounters),
+    speed: sum(a.speed, b.speed),
+    reasons: merge(a.reasons, b.reasons, sum),
+    openBreaches: a.openBreaches + b.openBreaches,
+    malformed: a.malformed + b.malformed,
+  };
+}
+
+/**
+ * Pure. Speed to lead, SLA compliance per rep, conversion and disqualification by score band and
+ * by reason code, and each rep's share of handoffs against their weight, from the audit log.
+ */
+export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions): Report {
+  return summarize(countFolded(foldAudit(entries, opts)), opts);
+}
+
+/** Pure: the report of counters, over the period `opts` says they cover. */
+export function summarize(c: Counters, opts: ReportOptions): Report {
+  const owners = Object.keys(c.owners)
+    .filter((id) => c.owners[id]!.handoffs > 0)
+    .sort();
   const name = (id: string) => repName(opts.reps, id);
-  const owned = (id: string) => all.filter((f) => f.ownerId === id).length;
+  const owned = (id: string) => c.owners[id]?.handoffs ?? 0;
   const pct = (part: number, whole: number) => (whole ? Math.round((1000 * part) / whole) / 10 : null);
+  const ownerList = Object.entries(c.owners);
 
-  // SLA figures belong to the rep whose clock it was: a breach to who let it lapse, an action to who acted.
-  const slaOwners = [
-    ...new Set([
-      ...owners,
-      ...all.flatMap((f) => [...f.breachedBy, ...(f.action ? [f.action.ownerId] : [])]),
-    ]),
-  ].sort();
-  const slaPerRep = slaOwners.map((id) => {
-    const actions = all.flatMap((f) => (f.action?.ownerId === id ? [f.action] : []));
-    const breaches = all.filter((f) => f.breachedBy.has(id)).length;
-    const onTime = actions.filter((a) => a.onTime).length;
-    const median = percentile(
-      actions.map((a) => a.afterMs).sort((a, b) => a - b),
-      0.5,
-    );
-    return {
-      owner: name(id),
-      handoffs: owned(id),
-      acted: actions.length,
-      breaches,
-      compliancePct: pct(onTime, onTime + breaches),
-      medianFirstActionMin: median === null ? null : Math.round(median / 60_000),
-    };
-  });
+  const slaPerRep = Object.keys(c.owners)
+    .sort()
+    .map((id) => {
+      const o = c.owners[id]!;
+      const median = percentile(sortedCounts(o.firstActionMin), 0.5);
+      return {
+        owner: name(id),
+        handoffs: o.handoffs,
+        acted: o.acted,
+        breaches: o.breaches,
+        compliancePct: pct(o.onTime, o.onTime + o.breaches),
+        medianFirstActionMin: median,
+      };
+    });
 
+  const scores = Object.entries(c.scores).map(([score, s]) => [Number(score), s] as const);
   const byScoreBand = opts.bands.map(([lo, hi]) => {
-    const inBand = all.filter((f) => f.score >= lo && f.score <= hi);
-    const converted = inBand.filter((f) => f.converted).length;
+    const inBand = scores.filter(([score]) => score >= lo && score <= hi).map(([, s]) => s);
+    const total = (field: keyof ScoreCounters) => inBand.reduce((n, s) => n + s[field], 0);
     return {
       band: `${lo}–${hi}`,
-      handoffs: inBand.length,
-      converted,
-      disqualified: inBand.filter((f) => f.disposition === 'disqualify' || f.disposition === 'bad_data')
-        .length,
-      recycled: inBand.filter((f) => f.disposition === 'recycle').length,
-      conversionPct: pct(converted, inBand.length),
+      handoffs: total('handoffs'),
+      converted: total('converted'),
+      disqualified: total('disqualified'),
+      recycled: total('recycled'),
+      conversionPct: pct(total('converted'), total('handoffs')),
     };
   });
 
   const weights = new Map(opts.reps.filter((r) => r.active).map((r) => [r.id, r.weight]));
   const totalWeight = [...weights.values()].reduce((a, b) => a + b, 0);
   const perRep = [...new Set([...weights.keys(), ...owners])].map((id) => {
-    const actualPct = pct(owned(id), all.length) ?? 0;
+    const actualPct = pct(owned(id), c.handoffs) ?? 0;
     const weight = weights.get(id);
     const expectedPct = weight === undefined ? null : Math.round((1000 * weight) / totalWeight) / 10;
     return {
@@ -294,24 +441,28 @@ export function buildReport(entries: readonly AuditEntry[], opts: ReportOptions)
     };
   });
 
-  const onTime = all.filter((f) => f.action?.onTime).length;
-  const breaches = all.reduce((n, f) => n + f.breachedBy.size, 0);
+  const onTime = ownerList.reduce((n, [, o]) => n + o.onTime, 0);
+  const breaches = ownerList.reduce((n, [, o]) => n + o.breaches, 0);
 
-  const byReason = [...reasons]
-    .map(([reason, r]) => ({ reason, count: r.count, actions: [...r.actions].sort() }))
+  const byReason = Object.entries(c.reasons)
+    .map(([reason, actions]) => ({
+      reason,
+      count: Object.values(actions).reduce((a, b) => a + b, 0),
+      actions: Object.keys(actions).sort(),
+    }))
     .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
   return {
     period: { from: opts.from ?? null, to: opts.to ?? null },
-    handoffs: all.length,
-    speedToLead: summarizeSpeed(all.flatMap((f) => (f.speedToLeadMs === undefined ? [] : [f.speedToLeadMs]))),
+    handoffs: c.handoffs,
+    speedToLead: summarizeSpeedCounts(c.speed),
     slaPerRep,
     byScoreBand,
     byReason,
     unknownReasons: byReason.filter((r) => r.actions.includes('unknown')).map((r) => r.reason),
     perRep,
     slaMetPct: pct(onTime, onTime + breaches),
-    openBreaches: all.filter((f) => f.breachedBy.size && !f.action && !f.converted && !f.disposition).length,
-    malformed,
+    openBreaches: c.openBreaches,
+    malformed: c.malformed,
   };
 }
 

@@ -79,7 +79,11 @@ export interface AuditEntry {
   at: number;
 }
 
-const AUDIT_MAX_LEN = 100_000;
+/** An audit entry with when the stream took it (its id's time). */
+export interface AuditRow {
+  ms: number;
+  entry: AuditEntry;
+}
 
 export class HandoffStore {
   /**
@@ -155,9 +159,20 @@ export class HandoffStore {
     );
   }
 
-  /** Every audit entry from `from` (inclusive), oldest first, for reports. */
+  /** Every audit entry from `from` (inclusive, by stream id), oldest first, for reports. */
   async auditSince(from: number): Promise<AuditEntry[]> {
-    return readEntries(await this.redis.xrangeBuffer(this.k.audit, String(from), '+'));
+    return (await this.auditRowsSince(from)).map((row) => row.entry);
+  }
+
+  /** The same with each entry's stream id time (Redis' clock when it was added). */
+  async auditRowsSince(from: number): Promise<AuditRow[]> {
+    return readRows(await this.redis.xrangeBuffer(this.k.audit, String(from), '+'));
+  }
+
+  /** When the oldest entry still in the stream was added (its stream id), or null when it is empty. */
+  async oldestAuditAt(): Promise<number | null> {
+    const [row] = await this.redis.xrangeBuffer(this.k.audit, '-', '+', 'COUNT', 1);
+    return row ? streamIdMs(row[0]) : null;
   }
 
   /**
@@ -168,11 +183,14 @@ export class HandoffStore {
     const { lead, ...rest } = entry;
     const named = entry.handoffId !== undefined && leadOfHandoff(entry.handoffId) === lead;
     const packed = packJson(named ? rest : entry, AUDIT_DICTIONARY);
-    await this.redis.xadd(this.k.audit, 'MAXLEN', '~', AUDIT_MAX_LEN, '*', PACKED_FIELD, packed);
+    // Not capped by length: the audit sweep (src/reports/rollup.ts) trims whole days by age.
+    await this.redis.xadd(this.k.audit, '*', PACKED_FIELD, packed);
   }
 
   async recentAudit(count: number): Promise<AuditEntry[]> {
-    return readEntries(await this.redis.xrevrangeBuffer(this.k.audit, '+', '-', 'COUNT', count));
+    return readRows(await this.redis.xrevrangeBuffer(this.k.audit, '+', '-', 'COUNT', count)).map(
+      (row) => row.entry,
+    );
   }
 }
 
@@ -229,13 +247,17 @@ const AUDIT_DICTIONARY = Buffer.from(
   ].join(''),
 );
 
+const streamIdMs = (id: Buffer) => Number(id.toString().split('-')[0]);
+
 /** Stream rows as entries: packed ones unpacked, the lead put back from the handoff id. */
-function readEntries(rows: [Buffer, Buffer[]][]): AuditEntry[] {
-  return rows.map(([, fields]) => {
-    const packed = fields[0]?.toString() === PACKED_FIELD;
-    const raw = fields[1] ?? Buffer.from('{}');
-    const entry = (packed ? unpackJson(raw, AUDIT_DICTIONARY) : JSON.parse(raw.toString())) as AuditEntry;
-    const lead = entry.lead ?? (entry.handoffId === undefined ? null : leadOfHandoff(entry.handoffId));
-    return lead === null ? entry : { ...entry, lead };
-  });
+function readRows(rows: [Buffer, Buffer[]][]): AuditRow[] {
+  return rows.map(([id, fields]) => ({ ms: streamIdMs(id), entry: readEntry(fields) }));
+}
+
+function readEntry(fields: Buffer[]): AuditEntry {
+  const packed = fields[0]?.toString() === PACKED_FIELD;
+  const raw = fields[1] ?? Buffer.from('{}');
+  const entry = (packed ? unpackJson(raw, AUDIT_DICTIONARY) : JSON.parse(raw.toString())) as AuditEntry;
+  const lead = entry.lead ?? (entry.handoffId === undefined ? null : leadOfHandoff(entry.handoffId));
+  return lead === null ? entry : { ...entry, lead };
 }

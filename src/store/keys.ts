@@ -31,6 +31,10 @@ export function keys(prefix: string) {
     /** Hash: lead → score version not yet written to the CRM. */
     pendingScores: `${prefix}:pending-scores`,
     audit: `${prefix}:audit`,
+    /** Hash: UTC day (`2026-11-24`) → the report's counters of that day (JSON), once its entries are trimmed. */
+    auditDays: `${prefix}:audit-days`,
+    /** String: the token of the one process rolling audit days up (expires unless renewed). */
+    auditSweepLease: `${prefix}:audit-sweep-lease`,
     /**
      * List: reserved send times of the CRM account's recent requests (shared rate budget); `…:sent`,
      * sorted set: the requests sent, scored by their lease while in flight and by their answer after.

@@ -97,6 +97,14 @@ export interface ScriptCommands {
   leadflowLeaseRenew(lease: string, token: string, ttlMs: number): Promise<number>;
   leadflowLeaseRelease(lease: string, token: string): Promise<number>;
   leadflowNow(clock: string): Promise<number>;
+  leadflowAuditRollup(
+    lease: string,
+    days: string,
+    stream: string,
+    token: string,
+    keepFromId: string,
+    ...dayCounterPairs: string[]
+  ): Promise<number>;
   leadflowReachAdmit(
     down: string,
     probe: string,
@@ -147,6 +155,7 @@ export const SCRIPT_FILES = {
   leadflowLeaseRenew: { file: 'lease-renew', numberOfKeys: 1 },
   leadflowLeaseRelease: { file: 'lease-release', numberOfKeys: 1 },
   leadflowNow: { file: 'now', numberOfKeys: 1 },
+  leadflowAuditRollup: { file: 'audit-rollup', numberOfKeys: 3 },
   leadflowReachAdmit: { file: 'reach-admit', numberOfKeys: 5 },
   leadflowReachAnswered: { file: 'reach-answered', numberOfKeys: 3 },
   leadflowReachMissed: { file: 'reach-missed', numberOfKeys: 2 },

@@ -1,6 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/config/env.js';
+import { createLogger } from '../../src/logger.js';
+import { createMetrics } from '../../src/metrics.js';
+import { readReport } from '../../src/reports/read.js';
+import { sweepAudit } from '../../src/reports/rollup.js';
 import { keys } from '../../src/store/keys.js';
 import { readPersistence } from '../../src/store/persistence.js';
 import {
@@ -10,6 +14,7 @@ import {
   redisTime,
   whenReady,
 } from '../../src/store/redis.js';
+import { testConfig } from '../helpers/pipeline.js';
 import { hasRedisCluster, startRedisCluster, type OwnCluster } from '../sandbox/redis-cluster.js';
 import { hasRedisServer } from '../sandbox/redis-server.js';
 
@@ -75,6 +80,38 @@ describe.skipIf(!hasRedisServer() || !hasRedisCluster())('Redis Cluster connecti
       for (const prefix of prefixes) await deleteByPrefix(redis, prefix);
       for (const prefix of prefixes) expect(await redis.exists(`${prefix}:x`), prefix).toBe(0);
     } finally {
+      await redis.quit();
+    }
+  });
+
+  it("keeps old audit days as counters and trims them, on the prefix's slot", async () => {
+    const redis = connectFromEnv(env());
+    const config = testConfig('{leadflow-audit}');
+    const k = keys(config.redis.prefix);
+    const day = 86_400_000;
+    const T = Date.UTC(2026, 7, 1);
+    try {
+      for (const [i, at] of [T, T + day, T + 40 * day].entries()) {
+        const handoffId = `hf.hubspot.contact.${i}.0.mql`;
+        const handoff = { type: 'handoff', handoffId, detail: { score: 60, ownerId: '1' }, at };
+        const converted = { type: 'converted', handoffId, detail: { stage: 'opportunity' }, at: at + 1 };
+        for (const e of [handoff, converted])
+          await redis.xadd(k.audit, `${e.at}-*`, 'entry', JSON.stringify(e));
+      }
+      const before = await readReport(redis, config);
+      const deps = {
+        redis,
+        config,
+        sharedNow: () => Promise.resolve(T + 100 * day),
+        logger: createLogger('silent'),
+        metrics: createMetrics(),
+      };
+      expect(await sweepAudit(deps)).toBe(2);
+      expect(await redis.xlen(k.audit)).toBe(2);
+      expect(await readReport(redis, config)).toEqual(before);
+      expect(before.byScoreBand.find((b) => b.handoffs)).toMatchObject({ handoffs: 3, converted: 3 });
+    } finally {
+      await deleteByPrefix(redis, '{leadflow-audit}');
       await redis.quit();
     }
   });

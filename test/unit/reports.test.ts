@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { SCORE_BANDS } from '../../src/domain/index.js';
 import { formatReport } from '../../src/cli/format.js';
-import { buildReport, summarizeSpeed } from '../../src/reports/index.js';
+import {
+  buildReport,
+  countFolded,
+  emptyCounters,
+  foldAudit,
+  mergeCounters,
+  roundUp3,
+  summarize,
+  summarizeSpeed,
+} from '../../src/reports/index.js';
 import type { AuditEntry } from '../../src/store/handoffs.js';
 
 const T = Date.UTC(2026, 10, 20);
@@ -307,6 +316,65 @@ describe('buildReport with no entries', () => {
     );
     expect(open.openBreaches).toBe(1);
     expect(open.slaMetPct).toBe(44.4);
+  });
+});
+
+describe('the report from counters', () => {
+  const opts = { reps, bands: SCORE_BANDS };
+  const byDay = (entries: readonly AuditEntry[], day: number) =>
+    entries.filter((e) => typeof e?.at === 'number' && e.at >= T + day * DAY && e.at < T + (day + 1) * DAY);
+
+  it('is the report of the entries, with and without a period', () => {
+    for (const period of [{}, { from: T + 2 * MIN, to: T + HOUR }]) {
+      const o = { ...opts, ...period };
+      expect(summarize(countFolded(foldAudit(shuffled, period)), o)).toEqual(buildReport(shuffled, o));
+    }
+  });
+
+  it('adds up day by day: each day its handoffs with what came after, its own dispositions', () => {
+    // The malformed entries without a time stand for a day of their own.
+    const timeless = log.filter((e) => typeof e?.at !== 'number');
+    const days = [0, 1, 2, 3, 4, 5].map((day) =>
+      countFolded(
+        foldAudit(
+          byDay(shuffled, day),
+          {},
+          shuffled.filter((e) => typeof e?.at === 'number' && e.at >= T + (day + 1) * DAY),
+        ),
+      ),
+    );
+    const merged = [...days, countFolded(foldAudit(timeless))].reduce(mergeCounters, emptyCounters());
+    expect(summarize(merged, opts)).toEqual(buildReport(shuffled, opts));
+    // The first day alone has every handoff, converted or sent back days later; day 1 only g's disposition.
+    expect(summarize(days[0]!, opts).byScoreBand).toEqual(buildReport(shuffled, opts).byScoreBand);
+    expect(days[1]).toMatchObject({ handoffs: 0, reasons: { moon: { unknown: 1 } } });
+  });
+
+  it('survives JSON, as a kept day does', () => {
+    const c = countFolded(foldAudit(shuffled));
+    expect(summarize(JSON.parse(JSON.stringify(c)) as typeof c, opts)).toEqual(buildReport(shuffled, opts));
+  });
+
+  it('a later handoff of the same lead takes its entries, though another day counts it', () => {
+    const first = { ...handoff('x1', 50, '1', T), lead: 'lead-x' };
+    const later = [
+      { ...handoff('x2', 70, '1', T + DAY), lead: 'lead-x' },
+      { type: 'converted', lead: 'lead-x', detail: { stage: 'opportunity', score: 70 }, at: T + 2 * DAY },
+    ] satisfies AuditEntry[];
+    const c = countFolded(foldAudit([first], {}, later));
+    expect(c).toMatchObject({ handoffs: 1, scores: { 50: { handoffs: 1, converted: 0 } } });
+  });
+
+  it('keeps speed to lead to 3 significant digits, rounded up: percentiles at most 1% over', () => {
+    expect([0, 999, 1_000, 1_001, 1_234, 99_950, 7_201_000].map(roundUp3)).toEqual([
+      0, 999, 1_000, 1_010, 1_240, 100_000, 7_210_000,
+    ]);
+    const r = buildReport(
+      [handoff('s', 50, '1', T), entry('writeback', 's', { speedToLeadMs: 1_234 }, T + 1)],
+      opts,
+    );
+    expect(r.speedToLead).toMatchObject({ p50: 1_240, samples: 1 });
+    expect(r.speedToLead.buckets[1]).toEqual({ label: '≤ 5 s', count: 1 });
   });
 });
 

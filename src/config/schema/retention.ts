@@ -14,5 +14,10 @@ export const Retention = z.strictObject({
    * lead forgotten sooner could reuse a handoff id whose earlier note a retry would take for its own.
    */
   minLeadDays: z.number().int().min(30).max(3_650).default(30),
+  /**
+   * Whole UTC days the audit stream keeps as entries; older days are kept as the report's counters
+   * (one per day) and their entries trimmed. At least a week: the dashboard reads the last 7 days' entries.
+   */
+  auditDays: z.number().int().min(7).max(3_650).default(90),
 });
 export type Retention = z.infer<typeof Retention>;
