@@ -275,12 +275,7 @@ export class LeadRecords {
       const next = edit(record);
       if (next === null) return false;
       const written = await this.redis.leadflowWriteLead(
-        this.k.leadState(lead),
-        this.k.scores,
-        this.k.scoreCounts,
-        this.k.timeline(lead),
-        this.k.profile(lead),
-        this.k.history(lead),
+        ...this.scriptKeys(lead),
         'generation' in read ? read.generation : '',
         'generation' in read ? read.length : 0,
         'earlier' in read ? read.earlier : '',
@@ -308,6 +303,18 @@ export class LeadRecords {
     }
   }
 
+  /** The keys the rewrite and forget scripts name: record, score index and counts, earlier timeline and profile, history. */
+  private scriptKeys(lead: LeadRef): [string, string, string, string, string, string] {
+    return [
+      this.k.leadState(lead),
+      this.k.scores,
+      this.k.scoreCounts,
+      this.k.timeline(lead),
+      this.k.profile(lead),
+      this.k.history(lead),
+    ];
+  }
+
   /** The keys an append script names after its own: the record, then the earlier timeline and profile. */
   appendKeys(lead: LeadRef): [string, string, string] {
     return [this.k.leadState(lead), this.k.timeline(lead), this.k.profile(lead)];
@@ -315,15 +322,7 @@ export class LeadRecords {
 
   /** Drops the lead's record (state, profile, timeline), history and place in the score index. */
   async forget(lead: LeadRef): Promise<void> {
-    await this.redis.leadflowForgetLead(
-      this.k.leadState(lead),
-      this.k.scores,
-      this.k.scoreCounts,
-      this.k.timeline(lead),
-      this.k.profile(lead),
-      this.k.history(lead),
-      leadKey(lead),
-    );
+    await this.redis.leadflowForgetLead(...this.scriptKeys(lead), leadKey(lead));
   }
 
   /** A lead in the formats before its record: its state, timeline (lines or a sorted set) and profile hash. */
