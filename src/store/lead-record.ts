@@ -29,7 +29,13 @@ const MARK = 0x02;
 const PROFILE_CHANGE = '\u0003';
 const PROFILE_READ = '\u0004';
 
-/** Deflate's preset dictionary: what every lead's state, profile and timeline share, the most frequent last. Part of the format. */
+/**
+ * Deflate's preset dictionary, the most frequent last: only what every install's records share, the
+ * format's own structure, field names, and texts of the shipped default config (config/default.yaml:
+ * its stages, rules and reasons), never the shape of one install's data (its event ids, delays or
+ * values). Part of the format: changed in place before any release (no install holds a record
+ * deflated against an earlier one); a change after a release needs a new header mark.
+ */
 const DICTIONARY = Buffer.from(
   [
     '"sql"',
@@ -60,7 +66,7 @@ const DICTIONARY = Buffer.from(
     '"hf.~k.',
     '.mql",0,0,[',
     '"mql","open",0,1,["',
-    '[1,"lead","open",0,1,[],0,0,0,[',
+    ',"lead","open",0,1,[],0,0,0,[',
     '"],["pricing-page",1,',
     '× page_view (url contains \\"/pricing\\")~l',
     '"],["title-decision-maker",0,20,"Job title \\"',
@@ -82,11 +88,12 @@ const DICTIONARY = Buffer.from(
     '","industry":"',
     '","companySize":"',
     '","country":"',
-    '","lifecycleStage":"lead"},{}]\n',
-    '\t\u0002\u0001:1\t3\t\t1jk\t"campaign":"',
-    '\t\u0002\u0001:4\t2\t\t1jk\t"form":"',
-    '\t\u0002\u0001:0\t0\t\t1jk\t"url":"https://',
-    '/pricing"\n',
+    '","lifecycleStage":"',
+    '"},{}]\n',
+    '\t"campaign":"',
+    '\t"form":"',
+    '\t"url":"https://',
+    '/pricing',
   ].join(''),
 );
 
