@@ -116,7 +116,7 @@ export interface LeadRecord {
 }
 
 /** A record as read, with what a rewrite compares to know nobody rewrote it since. */
-interface Held {
+export interface Held {
   record: LeadRecord;
   /** The generation and length read; or, for a key in an earlier format (or none), its value. */
   read: { generation: string; length: number } | { earlier: Buffer };
@@ -269,16 +269,17 @@ export class LeadRecords {
   /**
    * Applies `edit` to the lead's record and writes it back with `history` in one step; read again and
    * edited again when another write rewrote the record in between (lines appended meanwhile stay).
-   * `edit` answering null writes nothing: false.
+   * `edit` answering null writes nothing: false. `held`: the record as the caller already read it,
+   * edited first instead of reading it again.
    */
   async rewrite(
     lead: LeadRef,
     edit: (record: LeadRecord) => LeadRecord | null,
-    opts: { ttlMs: number; index?: boolean; history?: HistoryChange },
+    opts: { ttlMs: number; index?: boolean; history?: HistoryChange; held?: Held },
   ): Promise<boolean> {
     const buckets = (opts.history?.add ?? []).flatMap((b) => [`${b.rule}|${b.day}`, b.n, b.w, b.lo, b.hi]);
-    for (;;) {
-      const { record, read } = await this.read(lead);
+    for (let held = opts.held; ; held = undefined) {
+      const { record, read } = held ?? (await this.read(lead));
       const next = edit(record);
       if (next === null) return false;
       const written = await this.redis.leadflowWriteLead(
