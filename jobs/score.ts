@@ -43,20 +43,22 @@ export async function processScore(
   const { lead } = job;
   const now = ctx.now();
   const since = now - ctx.config.pipeline.timelineDays * DAY_MS;
-  const [entries, history, held, state] = await Promise.all([
-    ctx.timeline.events(lead, since),
-    ctx.timeline.history(lead, since),
-    ctx.timeline.profile(lead),
-    ctx.leads.get(lead),
+  // One read of the lead's record (events, profile, state), which its put then writes over.
+  const [first, allHistory] = await Promise.all([
+    ctx.timeline.read(lead, since),
+    ctx.timeline.history(lead, 0),
   ]);
-
-  let profile = held.profile;
-  if (!held.fetched) {
-    // First time we see this lead: fill the fields no webhook told us about from the CRM.
+  let read = first;
+  if (!read.fetched) {
+    // First time we see this lead: fill the fields no webhook told us about from the CRM, then
+    // read it again (the put packs the CRM's values instead of keeping them as its tail).
     const fetched = await slot.idle(connectorFor(ctx, lead.crm).readProfile(lead));
     await ctx.timeline.mergeFetchedProfile(lead, fetched, now);
-    profile = (await ctx.timeline.profile(lead)).profile;
+    read = await ctx.timeline.read(lead, since);
   }
+  const { entries, profile, held } = read;
+  const state = ctx.leads.stateOf(lead, held);
+  const history = allHistory.filter((b) => b.hi >= since);
 
   const { events, score, guard, decision } = evaluateLead({
     lead,
@@ -81,16 +83,17 @@ export async function processScore(
     await enqueueHandoffWriteback(ctx.queues, handoff.id);
     // Once per handoff, however often a retry passes here.
     if (await ctx.handoffs.markOnce(handoff.id, 'audited', String(now))) await recordDecision(ctx, record);
-    await ctx.leads.put(lead, decision.state);
+    await ctx.leads.put(lead, decision.state, held);
   } else {
     // Saved before it is marked pending: a flush reads the score from here, and one running
     // between the two would otherwise write the previous score and clear the mark.
-    await ctx.leads.put(lead, decision.state);
+    await ctx.leads.put(lead, decision.state, held);
     if (!sameScore(state.score, score)) {
       await scheduleScoreFlush(ctx, await ctx.pendingScores.add(lead, now));
     }
   }
-  await ctx.timeline.trim(lead, since);
+  // Nothing past the timeline's window: no rewrite.
+  if (read.older > 0 || history.length < allHistory.length) await ctx.timeline.trim(lead, since);
   await foldOverflow(ctx, lead, entries, now);
   return { total: score.total, handoffId: handoff?.id ?? null };
 }

@@ -29,7 +29,13 @@ const MARK = 0x02;
 const PROFILE_CHANGE = '\u0003';
 const PROFILE_READ = '\u0004';
 
-/** Deflate's preset dictionary: what every lead's state, profile and timeline share, the most frequent last. Part of the format. */
+/**
+ * Deflate's preset dictionary, the most frequent last: only what every install's records share, the
+ * format's own structure, field names, and texts of the shipped default config (config/default.yaml:
+ * its stages, rules and reasons), never the shape of one install's data (its event ids, delays or
+ * values). Part of the format: changed in place before any release (no install holds a record
+ * deflated against an earlier one); a change after a release needs a new header mark.
+ */
 const DICTIONARY = Buffer.from(
   [
     '"sql"',
@@ -60,7 +66,7 @@ const DICTIONARY = Buffer.from(
     '"hf.~k.',
     '.mql",0,0,[',
     '"mql","open",0,1,["',
-    '[1,"lead","open",0,1,[],0,0,0,[',
+    ',"lead","open",0,1,[],0,0,0,[',
     '"],["pricing-page",1,',
     '× page_view (url contains \\"/pricing\\")~l',
     '"],["title-decision-maker",0,20,"Job title \\"',
@@ -82,11 +88,12 @@ const DICTIONARY = Buffer.from(
     '","industry":"',
     '","companySize":"',
     '","country":"',
-    '","lifecycleStage":"lead"},{}]\n',
-    '\t\u0002\u0001:1\t3\t\t1jk\t"campaign":"',
-    '\t\u0002\u0001:4\t2\t\t1jk\t"form":"',
-    '\t\u0002\u0001:0\t0\t\t1jk\t"url":"https://',
-    '/pricing"\n',
+    '","lifecycleStage":"',
+    '"},{}]\n',
+    '\t"campaign":"',
+    '\t"form":"',
+    '\t"url":"https://',
+    '/pricing',
   ].join(''),
 );
 
@@ -109,7 +116,7 @@ export interface LeadRecord {
 }
 
 /** A record as read, with what a rewrite compares to know nobody rewrote it since. */
-interface Held {
+export interface Held {
   record: LeadRecord;
   /** The generation and length read; or, for a key in an earlier format (or none), its value. */
   read: { generation: string; length: number } | { earlier: Buffer };
@@ -262,25 +269,21 @@ export class LeadRecords {
   /**
    * Applies `edit` to the lead's record and writes it back with `history` in one step; read again and
    * edited again when another write rewrote the record in between (lines appended meanwhile stay).
-   * `edit` answering null writes nothing: false.
+   * `edit` answering null writes nothing: false. `held`: the record as the caller already read it,
+   * edited first instead of reading it again.
    */
   async rewrite(
     lead: LeadRef,
     edit: (record: LeadRecord) => LeadRecord | null,
-    opts: { ttlMs: number; index?: boolean; history?: HistoryChange },
+    opts: { ttlMs: number; index?: boolean; history?: HistoryChange; held?: Held },
   ): Promise<boolean> {
     const buckets = (opts.history?.add ?? []).flatMap((b) => [`${b.rule}|${b.day}`, b.n, b.w, b.lo, b.hi]);
-    for (;;) {
-      const { record, read } = await this.read(lead);
+    for (let held = opts.held; ; held = undefined) {
+      const { record, read } = held ?? (await this.read(lead));
       const next = edit(record);
       if (next === null) return false;
       const written = await this.redis.leadflowWriteLead(
-        this.k.leadState(lead),
-        this.k.scores,
-        this.k.scoreCounts,
-        this.k.timeline(lead),
-        this.k.profile(lead),
-        this.k.history(lead),
+        ...this.scriptKeys(lead),
         'generation' in read ? read.generation : '',
         'generation' in read ? read.length : 0,
         'earlier' in read ? read.earlier : '',
@@ -308,6 +311,18 @@ export class LeadRecords {
     }
   }
 
+  /** The keys the rewrite and forget scripts name: record, score index and counts, earlier timeline and profile, history. */
+  private scriptKeys(lead: LeadRef): [string, string, string, string, string, string] {
+    return [
+      this.k.leadState(lead),
+      this.k.scores,
+      this.k.scoreCounts,
+      this.k.timeline(lead),
+      this.k.profile(lead),
+      this.k.history(lead),
+    ];
+  }
+
   /** The keys an append script names after its own: the record, then the earlier timeline and profile. */
   appendKeys(lead: LeadRef): [string, string, string] {
     return [this.k.leadState(lead), this.k.timeline(lead), this.k.profile(lead)];
@@ -315,15 +330,7 @@ export class LeadRecords {
 
   /** Drops the lead's record (state, profile, timeline), history and place in the score index. */
   async forget(lead: LeadRef): Promise<void> {
-    await this.redis.leadflowForgetLead(
-      this.k.leadState(lead),
-      this.k.scores,
-      this.k.scoreCounts,
-      this.k.timeline(lead),
-      this.k.profile(lead),
-      this.k.history(lead),
-      leadKey(lead),
-    );
+    await this.redis.leadflowForgetLead(...this.scriptKeys(lead), leadKey(lead));
   }
 
   /** A lead in the formats before its record: its state, timeline (lines or a sorted set) and profile hash. */

@@ -3,7 +3,7 @@ import type { RedisClient } from './redis.js';
 import { LeadState, leadKey, type LeadRef, type Score, type Stage } from '../domain/index.js';
 import type { Keys } from './keys.js';
 import { withScripts, type Scripted } from './scripts.js';
-import { LeadRecords } from './lead-record.js';
+import { LeadRecords, type Held } from './lead-record.js';
 
 /** Another job changed the lead between our read and our write; the job is retried and reads again. */
 export class StaleLeadStateError extends Error {
@@ -117,14 +117,22 @@ export class LeadStore {
   }
 
   async get(lead: LeadRef): Promise<LeadState> {
-    const raw = (await this.records.read(lead)).record.state;
+    return this.stateOf(lead, await this.records.read(lead));
+  }
+
+  /** The state in a record already read (TimelineStore.read). */
+  stateOf(lead: LeadRef, { record }: Held): LeadState {
+    const raw = record.state;
     // A state written before the compact encoding is a JSON object: read as it is, rewritten by the next put.
     if (!raw?.startsWith('[')) return LeadState.parse(raw ? JSON.parse(raw) : {});
     return decodeState(StoredState.parse(JSON.parse(raw)), leadKey(lead));
   }
 
-  /** Writes `state` if nobody wrote since it was read (its `version`); throws StaleLeadStateError otherwise. */
-  async put(lead: LeadRef, state: LeadState): Promise<LeadState> {
+  /**
+   * Writes `state` if nobody wrote since it was read (its `version`); throws StaleLeadStateError
+   * otherwise. `held`: the record `state` was read from, written over without reading it again.
+   */
+  async put(lead: LeadRef, state: LeadState, held?: Held): Promise<LeadState> {
     const next = { ...state, version: state.version + 1 };
     const json = JSON.stringify(encodeState(next, leadKey(lead)));
     const total = state.score ? String(state.score.total) : '';
@@ -135,7 +143,7 @@ export class LeadStore {
           throw new StaleLeadStateError(`lead ${leadKey(lead)} changed while we worked on it`);
         return { ...record, state: json, total };
       },
-      { ttlMs: this.ttlMs, index: true },
+      { ttlMs: this.ttlMs, index: true, ...(held ? { held } : {}) },
     );
     return next;
   }

@@ -9,7 +9,13 @@ import {
 } from '../domain/index.js';
 import type { Keys } from './keys.js';
 import { withScripts, type Scripted } from './scripts.js';
-import { LeadRecords, profileChangeLine, profileOf, profileReadLine } from './lead-record.js';
+import {
+  LeadRecords,
+  profileChangeLine,
+  profileOf,
+  profileReadLine,
+  type LeadRecord,
+} from './lead-record.js';
 import { decodeLine, encodeLine, lineOccurredAt, type TimelineEntry } from './timeline-line.js';
 
 export type { TimelineEntry };
@@ -56,17 +62,40 @@ export class TimelineStore {
 
   /** The lead's events since `since`, oldest first (ties by id). */
   async events(lead: LeadRef, since: number): Promise<TimelineEntry[]> {
-    const { record } = await this.records.read(lead);
+    return this.entries((await this.records.read(lead)).record, lead, since).entries;
+  }
+
+  /**
+   * The lead's record in one read: its events since `since` (as `events`), how many are older, its
+   * profile (as `profile`), and the record as read, for a rewrite that follows (LeadStore.put).
+   */
+  async read(lead: LeadRef, since: number) {
+    const held = await this.records.read(lead);
+    const { record } = held;
+    return {
+      ...this.entries(record, lead, since),
+      profile: profileOf(record),
+      fetched: record.fetchedAt !== undefined,
+      held,
+    };
+  }
+
+  private entries(record: LeadRecord, lead: LeadRef, since: number) {
     const entries: TimelineEntry[] = [];
+    let older = 0;
     for (const line of record.lines) {
       const entry = decodeLine(line, lead);
-      if (entry.e.occurredAt < since) continue;
+      if (entry.e.occurredAt < since) {
+        older++;
+        continue;
+      }
       this.lines.set(entry, line);
       entries.push(entry);
     }
-    return entries.sort(
+    entries.sort(
       (a, b) => a.e.occurredAt - b.e.occurredAt || (a.e.id < b.e.id ? -1 : a.e.id > b.e.id ? 1 : 0),
     );
+    return { entries, older };
   }
 
   /** The lead's folded history, buckets whose newest event is at or after `since`. */

@@ -158,6 +158,28 @@ describe('TimelineStore (compact lines, expiry, old format)', () => {
     });
   });
 
+  it('keeps a small record at its own size after an append (no room reserved until its next rewrite)', async () => {
+    const lead = { crm: 'hubspot' as const, objectType: 'contact' as const, id: '8' };
+    for (let n = 1; n <= 5; n++) await store.recordEvent(event('8', n, { url: 'https://x.example/a' }), NOW);
+    await store.trim(lead, 0);
+    // The stage a handoff wrote, the last write of a lead handed off; then an event.
+    await store.mergeFetchedProfile(lead, { lifecycleStage: 'marketingqualifiedlead' }, NOW);
+    await store.recordEvent(event('8', 0), NOW);
+    const key = k.leadState(lead);
+    const raw = (await redis.getBuffer(key))!;
+    // The same value set anew, under a key of the same length: its exact size.
+    const copy = `${key.slice(0, -1)}_`;
+    await redis.set(copy, raw);
+    expect(await redis.memory('USAGE', key)).toBe(await redis.memory('USAGE', copy));
+    expect((await store.events(lead, 0)).map((x) => x.e.id)).toEqual(
+      [5, 4, 3, 2, 1, 0].map((n) => `hubspot:8:${n}`),
+    );
+    expect(await store.profile(lead)).toEqual({
+      profile: { lifecycleStage: 'marketingqualifiedlead' },
+      fetched: true,
+    });
+  });
+
   it('reads, appends to and trims a timeline written in the old format (a sorted set of JSON entries)', async () => {
     const old = [event('2', 3, { url: 'https://x.example/a' }), event('2', 2)];
     const lead = old[0]!.lead;

@@ -13,11 +13,19 @@ local function lead_earlier(record, timeline, profile)
   if first ~= '' then return first ~= MARK end
   return redis.call('EXISTS', timeline, profile) > 0
 end
--- Appends a line to the record's tail (APPEND is O(1)); a new record starts with an empty header.
--- The record's expiry is renewed.
+-- Under this many bytes a record is written whole, not appended to: APPEND grows a string greedily
+-- (to twice its new length), room a record keeps until its next rewrite, and the last write of a
+-- lead handed off is an append (the stage the CRM took). Above it (events arriving faster than the
+-- score job packs them) APPEND keeps each append O(1).
+local LEAD_APPEND_AT = 4096
+-- Appends a line to the record's tail; a new record starts with an empty header. The record's
+-- expiry is renewed.
 local function lead_append(record, line, px)
-  if redis.call('EXISTS', record) == 0 then
+  local length = redis.call('STRLEN', record)
+  if length == 0 then
     redis.call('SET', record, MARK .. '0::0\n' .. line .. '\n', 'PX', px)
+  elseif length + #line < LEAD_APPEND_AT then
+    redis.call('SET', record, redis.call('GET', record) .. line .. '\n', 'PX', px)
   else
     redis.call('APPEND', record, line .. '\n')
     redis.call('PEXPIRE', record, px)
