@@ -194,6 +194,14 @@ describe('writeback while recovering from a data loss', () => {
         await waitFor(async () => (await pipeline.ctx.handoffs.progress(HANDOFF)).completedAt, {
           what: 'the handoff written',
         });
+        // Its writeback entry is audited after speed to lead is counted: the job has got that far.
+        await waitFor(
+          async () =>
+            (await pipeline.ctx.handoffs.recentAudit(50)).some(
+              (e) => e.type === 'writeback' && e.handoffId === HANDOFF,
+            ),
+          { what: 'the writeback audited' },
+        );
         // The alert is queued before the handoff counts as complete.
         runs.push({
           speedToLead: (await pipeline.metrics.speedToLead.get()).values.find((v) =>
