@@ -434,7 +434,7 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 
 const now = () => new Date().toISOString();
 
-/** A record as HubSpot answers it: the wanted properties, and its own `createdAt` where the sandbox keeps one. */
+/** A record as HubSpot's CRM objects API answers it (SimplePublicObject): the wanted properties, and its own `createdAt` where the sandbox keeps one. */
 function view(id: string, properties: Properties, wanted: string[] | undefined, createdAt = now()) {
   const picked: Properties = { hs_object_id: id };
   for (const name of wanted ?? ['email', 'firstname', 'lastname']) {
