@@ -85,12 +85,12 @@ export async function readKeptDays(redis: RedisClient, k: Keys): Promise<KeptDay
  * malformed entries. Days without rows have none.
  */
 export function countDays(rows: readonly AuditRow[], from: number, until: number): [number, Counters][] {
-  const leadOf = (row: AuditRow) => (row.entry as Partial<AuditRow['entry']> | null)?.lead;
+  const leadOf = (entry: unknown) => (entry as Partial<AuditRow['entry']> | null)?.lead;
   // Each lead's rows in stream order, so a day finds what follows it by its leads, not by a scan of
   // every later row (a first sweep keeps many days of a long stream).
   const rowsOfLead = new Map<string, number[]>();
   rows.forEach((row, at) => {
-    const lead = leadOf(row);
+    const lead = leadOf(row.entry);
     if (lead !== undefined) (rowsOfLead.get(lead) ?? rowsOfLead.set(lead, []).get(lead)!).push(at);
   });
   const days: [number, Counters][] = [];
@@ -99,23 +99,14 @@ export function countDays(rows: readonly AuditRow[], from: number, until: number
     const day = utcDay(rows[i]!.ms);
     let end = i;
     while (end < rows.length && rows[end]!.ms < day + DAY_MS) end++;
-    const opening = rows.slice(i, end);
+    const opening = rows.slice(i, end).map((r) => r.entry);
     // Only what is about this day's leads (a handoff id names its lead) is folded after it.
     const leads = new Set(opening.map(leadOf).filter((lead) => lead !== undefined));
     const following = [...leads]
       .flatMap((lead) => rowsOfLead.get(lead)!.filter((at) => at >= end))
       .sort((a, b) => a - b)
       .map((at) => rows[at]!.entry);
-    days.push([
-      day,
-      countFolded(
-        foldAudit(
-          opening.map((r) => r.entry),
-          {},
-          following,
-        ),
-      ),
-    ]);
+    days.push([day, countFolded(foldAudit(opening, {}, following))]);
     i = end;
   }
   return days;
