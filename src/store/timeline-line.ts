@@ -29,7 +29,8 @@ const VERBATIM = '\u0001';
 
 /** JSON string escaping without the quotes: no tab, newline or control character is left raw. */
 const escape = (text: string) => JSON.stringify(text).slice(1, -1);
-const unescape = (text: string) => z.string().parse(JSON.parse(`"${text}"`));
+const Text = z.string();
+const unescape = (text: string) => Text.parse(JSON.parse(`"${text}"`));
 
 /**
  * `<occurredAt base 36>\t<id>\t<type>\t<source>\t<receivedAt − occurredAt, base 36>[\t<properties>]`:
@@ -65,24 +66,27 @@ const Base36 = z
   .regex(/^-?[0-9a-z]+$/)
   .transform((v) => parseInt(v, 36));
 const Properties = z.record(z.string(), PropertyValue);
+// Built once: a zod schema costs more to build than to run, and every score job decodes up to the cap's lines.
+const OccurredAt = Base36.pipe(z.number().int().nonnegative());
+const DecimalAt = z.coerce.number().int().nonnegative();
+const NonEmpty = z.string().min(1);
+const TypeCode = z.enum(TYPE_CODES);
+const Decimal = z.coerce.number();
 
 export function decodeLine(line: string, lead: LeadRef): TimelineEntry {
   const tab = line.indexOf('\t');
   // A line written before the compact one: `<occurredAt>\t[id, type, source, receivedAt, properties?]`.
   if (line[tab + 1] === '[') {
     const [id, type, source, r, properties] = Line.parse(JSON.parse(line.slice(tab + 1)));
-    const occurredAt = z.coerce.number().int().nonnegative().parse(line.slice(0, tab));
+    const occurredAt = DecimalAt.parse(line.slice(0, tab));
     return { e: { id, lead, type, occurredAt, source, properties: properties ?? {} }, r };
   }
   const [at, rawId, rawType, rawSource, delay, properties] = line.split('\t');
-  const occurredAt = Base36.pipe(z.number().int().nonnegative()).parse(at);
+  const occurredAt = OccurredAt.parse(at);
   const source = rawSource ? unescape(rawSource) : lead.crm;
-  const type = z.string().min(1).parse(rawType);
+  const type = NonEmpty.parse(rawType);
   const id = unescape(
-    z
-      .string()
-      .min(1)
-      .parse(rawId)
+    NonEmpty.parse(rawId)
       .replace(SOURCE, () => `${escape(source)}:`)
       .replace(LEAD_ID, () => escape(lead.id)),
   );
@@ -92,13 +96,13 @@ export function decodeLine(line: string, lead: LeadRef): TimelineEntry {
       lead,
       type:
         type.length === 1
-          ? z.enum(TYPE_CODES).parse(TYPE_CODES[parseInt(type, 36)])
+          ? TypeCode.parse(TYPE_CODES[parseInt(type, 36)])
           : unescape(type.startsWith(VERBATIM) ? type.slice(1) : type),
       occurredAt,
       source,
       properties: properties === undefined ? {} : Properties.parse(JSON.parse(`{${properties}}`)),
     },
-    r: delay?.startsWith('=') ? z.coerce.number().parse(delay.slice(1)) : occurredAt + Base36.parse(delay),
+    r: delay?.startsWith('=') ? Decimal.parse(delay.slice(1)) : occurredAt + Base36.parse(delay),
   };
 }
 
