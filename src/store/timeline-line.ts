@@ -30,7 +30,10 @@ const VERBATIM = '\u0001';
 /** JSON string escaping without the quotes: no tab, newline or control character is left raw. */
 const escape = (text: string) => JSON.stringify(text).slice(1, -1);
 const Text = z.string();
-const unescape = (text: string) => Text.parse(JSON.parse(`"${text}"`));
+/** What JSON.parse would return unchanged: no escape, quote or control character (most ids and types). */
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const PLAIN = /^[^"\\\u0000-\u001f]*$/;
+const unescape = (text: string) => (PLAIN.test(text) ? text : Text.parse(JSON.parse(`"${text}"`)));
 
 /**
  * `<occurredAt base 36>\t<id>\t<type>\t<source>\t<receivedAt − occurredAt, base 36>[\t<properties>]`:
