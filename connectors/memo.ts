@@ -1,6 +1,8 @@
 /**
- * A read worth doing once in a while (option labels, account details): the answer is shared by every
- * caller for `ttlMs`; a failed read is not kept, so the next caller tries again.
+ * A read worth doing once in a while (owners, option labels): the answer is shared by every caller
+ * for `ttlMs`. Past that, a caller still gets the answer held, at once, and the read is done again
+ * behind it: no handoff waits for a refresh. A failed first read is not kept, so the next caller
+ * reads again; a failed refresh keeps the answer held, and a caller `RETRY_MS` later tries again.
  */
 export function memo<T>(
   read: () => Promise<T>,
@@ -8,17 +10,35 @@ export function memo<T>(
   now: () => number = Date.now,
 ): () => Promise<T> {
   let held: { at: number; value: Promise<T> } | undefined;
+  let refreshing = false;
   return () => {
-    if (held && now() - held.at < ttlMs) return held.value;
-    const value = read();
-    const entry = { at: now(), value };
-    held = entry;
-    value.catch(() => {
-      if (held === entry) held = undefined;
-    });
-    return value;
+    if (!held) {
+      const entry = { at: now(), value: read() };
+      held = entry;
+      entry.value.catch(() => {
+        if (held === entry) held = undefined;
+      });
+      return entry.value;
+    }
+    if (now() - held.at >= ttlMs && !refreshing) {
+      refreshing = true;
+      const value = read();
+      void value
+        .then(
+          () => (held = { at: now(), value }),
+          () => held && (held = { at: now() - ttlMs + Math.min(RETRY_MS, ttlMs), value: held.value }),
+        )
+        .finally(() => (refreshing = false));
+    }
+    return held.value;
   };
 }
+
+/** After a failed refresh, how long the answer held is used before the read is tried again. */
+const RETRY_MS = 60_000;
+
+/** Reps join, leave and go inactive: routing and alerts see that within ten minutes. */
+export const OWNERS_TTL_MS = 10 * 60_000;
 
 /** Option labels change when an admin edits a field: an hour is fresh enough for a rep's note. */
 export const LABELS_TTL_MS = 60 * 60_000;

@@ -1,6 +1,6 @@
 import type { Client } from '@hubspot/api-client';
 import { type FieldLabels, type LeadRef, type Owner, type Profile } from '../../src/domain/index.js';
-import { LABELS_TTL_MS, labelsOf, memo } from '../memo.js';
+import { LABELS_TTL_MS, OWNERS_TTL_MS, labelsOf, memo } from '../memo.js';
 import { isCrmError } from '../errors.js';
 import type { CrmConnector, LeadPage, RecordFailure, RepActivity, ScoreWrite } from '../types.js';
 import { contactUrl } from './account.js';
@@ -9,7 +9,6 @@ import { HubSpotDispositions } from './dispositions.js';
 import { writeScores } from './scores.js';
 
 /** Owners change rarely; a handoff should not wait for a listing each time. */
-const OWNERS_TTL_MS = 10 * 60_000;
 /**
  * Fields that mean something only in the CRM they came from, or that HubSpot derives itself (its
  * analytics sources, the time zone): never copied into a new contact.
@@ -36,7 +35,7 @@ const SALES_ACTIVITY_PROPERTIES = ['notes_last_contacted', 'hs_last_sales_activi
  */
 export class HubSpotConnector extends HubSpotDispositions implements CrmConnector {
   readonly crm = 'hubspot' as const;
-  private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
+  private readonly ownerList = memo(() => this.readOwners(), OWNERS_TTL_MS);
   private readonly labels = memo(() => this.readLabels(), LABELS_TTL_MS);
 
   async ensureSchema(): Promise<void> {
@@ -213,15 +212,12 @@ export class HubSpotConnector extends HubSpotDispositions implements CrmConnecto
   }
 
   owners(): Promise<Owner[]> {
-    if (this.ownerCache && Date.now() - this.ownerCache.at < OWNERS_TTL_MS) return this.ownerCache.owners;
-    const owners = Promise.all([this.listOwners(false), this.listOwners(true)]).then(([active, archived]) => [
-      ...active,
-      ...archived.map((o) => ({ ...o, active: false })),
-    ]);
-    this.ownerCache = { at: Date.now(), owners };
-    // A failed listing must not be cached.
-    owners.catch(() => (this.ownerCache = undefined));
-    return owners;
+    return this.ownerList();
+  }
+
+  private async readOwners(): Promise<Owner[]> {
+    const [active, archived] = await Promise.all([this.listOwners(false), this.listOwners(true)]);
+    return [...active, ...archived.map((o) => ({ ...o, active: false }))];
   }
 
   private async listOwners(archived: boolean): Promise<Owner[]> {

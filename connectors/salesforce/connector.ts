@@ -8,7 +8,7 @@ import {
 } from '../../src/domain/index.js';
 import { createOnce } from '../create-once.js';
 import { CrmError, isCrmError } from '../errors.js';
-import { LABELS_TTL_MS, labelsOf, memo } from '../memo.js';
+import { LABELS_TTL_MS, OWNERS_TTL_MS, labelsOf, memo } from '../memo.js';
 import type { CreatedRecord, CrmConnector, DispositionWrite, LeadPage, RepActivity } from '../types.js';
 import {
   NO_AUTO_ASSIGN,
@@ -29,7 +29,6 @@ import { soqlDatetime, soqlString } from './soql.js';
 /** A single SOQL page holds at most 2,000 records. */
 const QUERY_PAGE_MAX = 2_000;
 /** Owners change rarely; a handoff should not wait for a listing each time. */
-const OWNERS_TTL_MS = 10 * 60_000;
 /** Lead requires LastName and Company; a lead made from the other CRM's profile may lack them. */
 const NOT_PROVIDED = '[not provided]';
 /** Fields that mean something only in the CRM they came from: never copied into a new lead. */
@@ -46,7 +45,7 @@ const CONTACT_PREFIX = '003';
  */
 export class SalesforceConnector extends SalesforceHandoff implements CrmConnector {
   readonly crm = 'salesforce' as const;
-  private ownerCache: { at: number; owners: Promise<Owner[]> } | undefined;
+  private readonly ownerList = memo(() => this.readOwners(), OWNERS_TTL_MS, this.now);
   private readonly labels = memo(() => this.readLabels(), LABELS_TTL_MS, this.now);
 
   /**
@@ -314,25 +313,22 @@ export class SalesforceConnector extends SalesforceHandoff implements CrmConnect
   }
 
   owners(): Promise<Owner[]> {
-    if (this.ownerCache && this.now() - this.ownerCache.at < OWNERS_TTL_MS) return this.ownerCache.owners;
-    const owners = (async () => {
-      const found: Owner[] = [];
-      for await (const rows of this.soql(
-        "SELECT Id, Name, Email, IsActive FROM User WHERE UserType = 'Standard'",
-      ))
-        for (const r of rows)
-          found.push({
-            id: String(r.Id),
-            name: typeof r.Name === 'string' ? r.Name : undefined,
-            email: typeof r.Email === 'string' ? r.Email : undefined,
-            active: r.IsActive === true,
-          });
-      return found;
-    })();
-    this.ownerCache = { at: this.now(), owners };
-    // A failed listing must not be cached.
-    owners.catch(() => (this.ownerCache = undefined));
-    return owners;
+    return this.ownerList();
+  }
+
+  private async readOwners(): Promise<Owner[]> {
+    const found: Owner[] = [];
+    for await (const rows of this.soql(
+      "SELECT Id, Name, Email, IsActive FROM User WHERE UserType = 'Standard'",
+    ))
+      for (const r of rows)
+        found.push({
+          id: String(r.Id),
+          name: typeof r.Name === 'string' ? r.Name : undefined,
+          email: typeof r.Email === 'string' ? r.Email : undefined,
+          active: r.IsActive === true,
+        });
+    return found;
   }
 
   async applyDisposition(lead: LeadRef, action: DispositionWrite): Promise<void> {
