@@ -8,6 +8,7 @@ import {
   NAIVE_IN_FLIGHT,
   benchSystem,
   burstConcurrency,
+  completions,
   contact,
   percentile,
   sleep,
@@ -182,17 +183,7 @@ async function leadflowBurst(redisUrl: string, ceiling: number, batching: boolea
     const statuses = await Promise.all(deliveries);
     if (statuses.some((s) => s !== 200)) throw new Error(`bench: webhook answered ${statuses.join(',')}`);
 
-    // completedAt is Redis' clock at completion: polling slowly delays only noticing it.
-    const completedAt = new Map<string, number>();
-    while (completedAt.size < N && Date.now() - startedAt < TIMEOUT_MS) {
-      await sleep(250);
-      const pending = ids.filter((id) => !completedAt.has(id));
-      const progress = await Promise.all(pending.map((id) => store.progress(handoffId(id))));
-      pending.forEach((id, i) => {
-        const at = progress[i]!.completedAt;
-        if (at) completedAt.set(id, Number(at));
-      });
-    }
+    const completedAt = await completions(redis, prefix, ids, handoffId, startedAt + TIMEOUT_MS);
     const { user, system } = process.cpuUsage(cpu);
     const cpuMsByStage = await profiler?.stop(completedAt.size, user + system);
     const done = [...completedAt.keys()];

@@ -2,7 +2,14 @@ import { HandoffStore } from '../src/store/handoffs.js';
 import { keys } from '../src/store/keys.js';
 import { startSandbox, type CallRecord } from '../test/sandbox/index.js';
 import { DEFAULT_API_VERSION } from '../test/sandbox/salesforce.js';
-import { LATENCY_MS, NAIVE_IN_FLIGHT, burstConcurrency, percentile, sleep, type Outcome } from './common.js';
+import {
+  LATENCY_MS,
+  NAIVE_IN_FLIGHT,
+  burstConcurrency,
+  completions,
+  percentile,
+  type Outcome,
+} from './common.js';
 import { naiveHandoff, salesforceBenchSystem, seedBenchLeads } from './salesforce.js';
 
 /**
@@ -69,19 +76,8 @@ async function leadflowBurst(redisUrl: string, batching: boolean): Promise<Burst
     const statuses = await Promise.all(deliveries);
     if (statuses.some((s) => s !== 200)) throw new Error(`bench: webhook answered ${statuses.join(',')}`);
 
-    // completedAt is Redis' clock at completion: polling slowly delays only noticing it.
-    const completedAt = new Map<string, number>();
-    const deadline = Date.now() + TIMEOUT_MS;
-    while (completedAt.size < N) {
-      if (Date.now() > deadline) throw new Error(`bench: ${completedAt.size} of ${N} handed off`);
-      await sleep(250);
-      const pending = leadIds.filter((id) => !completedAt.has(id));
-      const progress = await Promise.all(pending.map((id) => store.progress(handoffId(id))));
-      pending.forEach((id, i) => {
-        const at = progress[i]!.completedAt;
-        if (at) completedAt.set(id, Number(at));
-      });
-    }
+    const completedAt = await completions(redis, prefix, leadIds, handoffId, Date.now() + TIMEOUT_MS);
+    if (completedAt.size < N) throw new Error(`bench: ${completedAt.size} of ${N} handed off`);
     const records = await Promise.all(leadIds.map((id) => store.get(handoffId(id))));
     const received = records.map((r) => r?.handoff.receivedAt ?? NaN);
     const speed = leadIds.map((id, i) => completedAt.get(id)! - received[i]!);
