@@ -8,7 +8,6 @@ import { toMillis } from './api.js';
 import { HubSpotDispositions } from './dispositions.js';
 import { writeScores } from './scores.js';
 
-/** Owners change rarely; a handoff should not wait for a listing each time. */
 /**
  * Fields that mean something only in the CRM they came from, or that HubSpot derives itself (its
  * analytics sources, the time zone): never copied into a new contact.

@@ -28,7 +28,6 @@ import { soqlDatetime, soqlString } from './soql.js';
 
 /** A single SOQL page holds at most 2,000 records. */
 const QUERY_PAGE_MAX = 2_000;
-/** Owners change rarely; a handoff should not wait for a listing each time. */
 /** Lead requires LastName and Company; a lead made from the other CRM's profile may lack them. */
 const NOT_PROVIDED = '[not provided]';
 /** Fields that mean something only in the CRM they came from: never copied into a new lead. */
