@@ -11,8 +11,8 @@ import { closeQueues, openQueues } from '../src/queue/queues.js';
 import { FakeConnector } from '../test/helpers/fake-connector.js';
 import { startRedisServer } from '../test/sandbox/redis-server.js';
 import { contact, type Outcome } from './common.js';
+import { DAY_MS } from '../src/domain/time.js';
 
-const DAY_MS = 86_400_000;
 const EVENTS_PER_LEAD = 5;
 /** Leads in flight at once: enough to keep Redis busy, few enough not to measure a queue. */
 const IN_FLIGHT = 64;

@@ -2,8 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
 import type { EngagementEvent, LeadRef, Profile } from '../src/domain/index.js';
 import { computeScore } from '../src/scoring/index.js';
+import { DAY_MS } from '../src/domain/time.js';
 
-const DAY_MS = 86_400_000;
 const EVENTS = 50;
 const RUNS = 5;
 const RUN_MS = 400; // 5 runs ≈ 2 s of measurement

@@ -21,8 +21,7 @@ import type { TimelineEntry } from '../src/store/timeline.js';
 import { foldHistory } from '../src/scoring/index.js';
 import { accountContext, assignOwner, slaDueAt } from './assign.js';
 import { scheduleScoreFlush } from './writeback.js';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from '../src/domain/time.js';
 
 export interface ScoreResult {
   total: number;

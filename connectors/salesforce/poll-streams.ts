@@ -10,6 +10,7 @@ import {
 import type { CdcFieldMap } from './mapping.js';
 import type { PageQuery } from './poll-query.js';
 import { RECORD_ID, salesforceTime } from './soql.js';
+import { DAY_MS } from '../../src/domain/time.js';
 
 /** What the poller reads of each sObject, and how a record maps to events and profile changes. Pure. */
 
@@ -232,8 +233,6 @@ export function campaignEventType(
   const name = campaignName?.toLowerCase() ?? '';
   return config.types.find((t) => name.includes(t.campaign.toLowerCase()))?.event ?? config.event;
 }
-
-const DAY_MS = 86_400_000;
 
 /** Campaign responses. */
 export function campaignMemberStream(config: Pick<CampaignPolling, 'types' | 'event'>): PollStream {

@@ -7,8 +7,7 @@ import { enqueueScore, type Queues } from '../queue/queues.js';
 import { keys } from '../store/keys.js';
 import { LeadStore } from '../store/leads.js';
 import { TimelineStore } from '../store/timeline.js';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from '../domain/time.js';
 
 export interface BackfillOptions {
   connector: CrmConnector;

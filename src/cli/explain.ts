@@ -5,8 +5,7 @@ import type { HandoffRecord, ProgressField } from '../store/handoffs.js';
 import type { TimelineEntry } from '../store/timeline.js';
 import type { HistoryBucket, LeadState, Profile } from '../domain/index.js';
 import { table } from './format.js';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from '../domain/time.js';
 
 /** `hubspot.contact.123`, `hubspot:contact:123` or a bare HubSpot contact id. */
 export function parseLeadArg(arg: string): LeadRef {

@@ -1,6 +1,6 @@
 import type { Config } from './schema.js';
+import { DAY_MS } from '../domain/time.js';
 
-const DAY_MS = 86_400_000;
 /** An event worth less than this (half a cent) no longer moves a score rounded to cents. */
 const NEGLIGIBLE_POINTS = 0.005;
 

@@ -25,7 +25,8 @@ export function zoneOffset(timeZone: string, at: number): number {
   return wallClock(timeZone, at) - Math.floor(at / 1000) * 1000;
 }
 
-const DAY_MS = 86_400_000;
+/** A UTC day in ms (a zone's calendar day may be an hour longer or shorter: see startOfDay). */
+export const DAY_MS = 86_400_000;
 
 /** Pure: when the zone's calendar day that holds `at` began (epoch ms). */
 export function startOfDay(timeZone: string, at: number): number {

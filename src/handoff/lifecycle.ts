@@ -1,8 +1,7 @@
 import type { DispositionAction, Dispositions, Scoring } from '../config/schema.js';
 import type { EngagementEvent, HistoryBucket, LeadState, Profile, Score } from '../domain/index.js';
 import { computeScore } from '../scoring/index.js';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from '../domain/time.js';
 
 /**
  * Pure. The score of a lead that may have been recycled: engagement from before the recycle counts

@@ -14,6 +14,7 @@ import {
 } from './note/format.js';
 import { statedNeeds } from './note/needs.js';
 import { renderHtml, renderText, type Rendered } from './note/render.js';
+import { DAY_MS } from '../domain/time.js';
 
 export type NoteSection = 'who' | 'where' | 'what' | 'when' | 'why' | 'score' | 'source' | 'account' | 'next';
 const ALL_SECTIONS: NoteSection[] = [
@@ -45,7 +46,6 @@ const TEXT_BUDGET = 1_800;
 const RECENT_EVENTS = 10;
 const MAX_PAGES = 5;
 const MAX_ANSWERS = 3;
-const DAY_MS = 86_400_000;
 
 /**
  * Pure. A note a rep reads in 30 seconds: the action and the warnings first (the task's headline),

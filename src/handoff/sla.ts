@@ -1,8 +1,8 @@
 import type { WorkingHours } from '../config/schema.js';
 import { zoneOffset } from '../domain/time.js';
+import { DAY_MS } from '../domain/time.js';
 
 const MINUTE_MS = 60_000;
-const DAY_MS = 86_400_000;
 /** About two years: a config with no working time at all fails instead of looping. */
 const MAX_IDLE_DAYS = 800;
 

@@ -12,6 +12,7 @@ import { HandoffStore, type AuditEntry } from '../store/handoffs.js';
 import { keys } from '../store/keys.js';
 import { LeadStore } from '../store/leads.js';
 import { TimelineStore } from '../store/timeline.js';
+import { DAY_MS } from '../domain/time.js';
 
 /** What the overview reads besides Redis: the CRM record's page, when a connector can say. */
 export interface OverviewDeps {
@@ -110,7 +111,6 @@ export function displayName(profile: Profile): string | null {
   return personName(profile) || email || null;
 }
 
-const DAY_MS = 86_400_000;
 const OPEN_BREACH_DAYS = 7;
 
 /** Everything the dashboard shows, read from Redis in one go. */

@@ -18,6 +18,7 @@ import { PermanentJobError } from './errors.js';
 import { redisTime } from '../store/redis.js';
 import type { AlertChannel } from '../alerts/index.js';
 import { reachabilityFor, type CrmReachability } from '../store/reachability.js';
+import { DAY_MS } from '../domain/time.js';
 
 /** Everything a job processor may touch. Built once per process; tests build their own. */
 export interface JobContext {
@@ -81,7 +82,7 @@ export function createJobContext(deps: {
     reachability: Object.fromEntries(
       Crm.options.map((crm) => [crm, reachabilityFor(deps.redis, deps.config, crm)]),
     ) as Record<Crm, CrmReachability>,
-    accounts: new AccountIndex(deps.redis, k, deps.config.pipeline.timelineDays * 86_400_000),
+    accounts: new AccountIndex(deps.redis, k, deps.config.pipeline.timelineDays * DAY_MS),
     now: deps.now ?? Date.now,
     sharedNow: deps.sharedNow ?? (() => redisTime(deps.redis, k.clock)),
   };

@@ -3,6 +3,7 @@ import type { QueueName } from './catalog.js';
 import type { JobContext } from './context.js';
 import type { Queues } from './queues.js';
 import { redactEmails } from '../logger.js';
+import { DAY_MS } from '../domain/time.js';
 
 /**
  * BullMQ's failed set is the dead-letter list: a job lands there only when it can never succeed
@@ -90,7 +91,6 @@ export async function purgeDeadLetters(
   return jobs.length;
 }
 
-const DAY_MS = 86_400_000;
 /** Job ids named in the log line of one sweep's drops; the metric counts them all. */
 const DROPS_NAMED = 20;
 

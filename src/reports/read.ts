@@ -12,7 +12,8 @@ import {
   summarize,
   type Report,
 } from './index.js';
-import { DAY_MS, readKeptDays, utcDay } from './rollup.js';
+import { DAY_MS } from '../domain/time.js';
+import { readKeptDays, utcDay } from './rollup.js';
 
 /**
  * The report over the audit log, all of it or its last `days`: the days kept as counters (see

@@ -9,6 +9,7 @@ import { Lease } from '../store/lease.js';
 import type { RedisClient } from '../store/redis.js';
 import { withScripts } from '../store/scripts.js';
 import { countFolded, foldAudit, type Counters } from './index.js';
+import { DAY_MS } from '../domain/time.js';
 
 /*
  * The audit stream keeps `retention.auditDays` whole UTC days of entries. Once a day is older, a
@@ -18,7 +19,6 @@ import { countFolded, foldAudit, type Counters } from './index.js';
  * still in the stream.
  */
 
-export const DAY_MS = 86_400_000;
 const SWEEP_EVERY_MS = 3_600_000;
 /** Longer than a sweep takes; a sweep that outlives it writes nothing (fenced) and the next one redoes it. */
 const LEASE_MS = 10 * 60_000;

@@ -7,6 +7,7 @@ import {
   type RoutingDecision,
 } from '../domain/index.js';
 import { matches } from '../scoring/index.js';
+import { DAY_MS } from '../domain/time.js';
 
 /** A rep a round-robin pool may pick, with the capacity periods resolved in the rep's time zone. */
 export interface Candidate {
@@ -173,7 +174,6 @@ export function describeDecision({
   };
 }
 
-const DAY_MS = 86_400_000;
 const dateFormatters = new Map<string, Intl.DateTimeFormat>();
 /** YYYY-MM-DD of an instant in a time zone (from parts: locale patterns vary across ICU versions). */
 function localDate(at: number, timeZone: string): string {

@@ -8,8 +8,8 @@ import type {
   ScoreLine,
 } from '../domain/index.js';
 import { compiledMatcher, describeMatcher, matches, type MatchFn } from './match.js';
+import { DAY_MS } from '../domain/time.js';
 
-const DAY_MS = 86_400_000;
 /** Each half of the score may go this far below zero, so a strong negative signal can outweigh the other half. */
 const FLOOR = -100;
 

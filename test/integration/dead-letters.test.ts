@@ -11,8 +11,7 @@ import { keys } from '../../src/store/keys.js';
 import { testConfig } from '../helpers/pipeline.js';
 import { cleanPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from '../../src/domain/time.js';
 
 /** Dead letters are never dropped silently: none past a count, and each one dropped by age is reported. */
 describe('dead letters', () => {
