@@ -1,6 +1,5 @@
 import type { WorkingHours } from '../config/schema.js';
-import { zoneOffset } from '../domain/time.js';
-import { DAY_MS } from '../domain/time.js';
+import { DAY_MS, zoneOffset } from '../domain/time.js';
 
 const MINUTE_MS = 60_000;
 /** About two years: a config with no working time at all fails instead of looping. */

@@ -2,7 +2,7 @@ import type { RedisClient } from '../store/redis.js';
 import { retentionTtls } from '../config/retention.js';
 import type { Config } from '../config/schema.js';
 import { SCORE_BANDS, TOP_REASONS, parseLeadKey, type LeadRef, type Profile } from '../domain/index.js';
-import { startOfDay } from '../domain/time.js';
+import { DAY_MS, startOfDay } from '../domain/time.js';
 import { personName } from '../handoff/brief.js';
 import { buildReport, repName, summarizeSpeed, type SpeedSummary } from '../reports/index.js';
 import { QueueName } from '../queue/catalog.js';
@@ -12,7 +12,6 @@ import { HandoffStore, type AuditEntry } from '../store/handoffs.js';
 import { keys } from '../store/keys.js';
 import { LeadStore } from '../store/leads.js';
 import { TimelineStore } from '../store/timeline.js';
-import { DAY_MS } from '../domain/time.js';
 
 /** What the overview reads besides Redis: the CRM record's page, when a connector can say. */
 export interface OverviewDeps {
